@@ -1,0 +1,154 @@
+"""One call returns a frame: ``fetch_catalog()`` for every model, ``fetch_vision_models()`` for those that read images."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .cache import DEFAULT_EXPIRE_SECONDS
+from .fetch import DEFAULT_TIMEOUT, RawCatalog, load_raw
+from .frame import catalog_columns
+from .payload import build_api_payload
+from .vision import check_rules, vision_columns
+
+
+@dataclass(frozen=True, repr=False)
+class CatalogResult:
+    """Models plus how they were obtained, as the seed endpoint reports it.
+
+    ``cached``: the answer came from the HTTP cache; ``cache_age``: whole
+    seconds since that copy was downloaded (None when not cached); ``stale``:
+    the cached copy is served because asking again failed, with ``error``.
+    """
+
+    models: pd.DataFrame
+    source: str
+    cached: bool = False
+    cache_age: int | None = None
+    error: str | None = None
+    stale: bool = False
+
+    @property
+    def count(self) -> int:
+        """Number of models in ``models``."""
+        return len(self.models)
+
+    def to_api_payload(self) -> dict[str, Any]:
+        """The seed's ``/api/models`` JSON for this result (see :mod:`vision_models.payload`)."""
+        return build_api_payload(self.models, cached=self.cached, cache_age=self.cache_age, error=self.error)
+
+    def __repr__(self) -> str:
+        parts = [f"count={self.count}", f"source={self.source!r}", f"cached={self.cached}"]
+        if self.cached:
+            parts.append(f"cache_age={self.cache_age}")
+        if self.stale:
+            parts.append("stale=True")
+        if self.error:
+            parts.append(f"error={self.error!r}")
+        return f"CatalogResult({', '.join(parts)})"
+
+
+def fetch_catalog(
+    source: str | os.PathLike | None = None,
+    *,
+    rules: str = "seed",
+    base_url: str | None = None,
+    api_key: str | None = None,
+    cache_path: str | os.PathLike | None = None,
+    expire_after: float = DEFAULT_EXPIRE_SECONDS,
+    refresh: bool = False,
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+) -> CatalogResult:
+    """Every model of the catalog, sorted, with ``is_vision`` under ``rules``.
+
+    ``source``: ``"openrouter"`` (default; live through a one-hour SQLite
+    cache), an http(s) URL, a ``.json``/``.json.gz`` file or ``"sample"``;
+    ``$VISION_MODELS_SOURCE`` when not given. Network failures do not raise:
+    they set ``error`` (and ``stale`` when a cached copy is served). A bad
+    ``source`` or ``rules`` raises ``ValueError``.
+    """
+    raw = _load(
+        source,
+        base_url=base_url,
+        api_key=api_key,
+        cache_path=cache_path,
+        expire_after=expire_after,
+        refresh=refresh,
+        timeout=timeout,
+        rules=rules,
+    )
+    return _result(raw, models_frame(raw.entries, rules))
+
+
+def fetch_vision_models(
+    source: str | os.PathLike | None = None,
+    *,
+    rules: str = "seed",
+    base_url: str | None = None,
+    api_key: str | None = None,
+    cache_path: str | os.PathLike | None = None,
+    expire_after: float = DEFAULT_EXPIRE_SECONDS,
+    refresh: bool = False,
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+) -> CatalogResult:
+    """The vision-capable models only; same arguments and columns as :func:`fetch_catalog`."""
+    raw = _load(
+        source,
+        base_url=base_url,
+        api_key=api_key,
+        cache_path=cache_path,
+        expire_after=expire_after,
+        refresh=refresh,
+        timeout=timeout,
+        rules=rules,
+    )
+    return _result(raw, models_frame(raw.entries, rules, vision_only=True))
+
+
+def models_frame(entries: list[Any], rules: str = "seed", *, vision_only: bool = False) -> pd.DataFrame:
+    """The sorted catalog frame of a ``data`` list, vision columns included.
+
+    Rows are chosen and ordered on the column arrays, so the ``DataFrame`` is
+    built once, already in its final shape.
+    """
+    columns = catalog_columns(entries)
+    columns.update(vision_columns(columns, rules))
+    rows = sort_order(columns)
+    if vision_only:
+        rows = rows[columns["is_vision"][rows]]
+    return pd.DataFrame({name: values[rows] for name, values in columns.items()}, index=pd.RangeIndex(len(rows)))
+
+
+def sort_models(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` by provider, then name, both case-insensitive, then id; a fresh 0..n-1 index."""
+    ordered = frame.take(sort_order(frame))
+    ordered.index = pd.RangeIndex(len(ordered))
+    return ordered
+
+
+def sort_order(columns: Mapping[str, Any] | pd.DataFrame) -> np.ndarray:
+    """Row positions in catalog order: provider, name (case-insensitive), id."""
+    ids, names, providers = (np.asarray(columns[c], dtype=object).tolist() for c in ("id", "name", "provider"))
+    keys = list(zip([p.lower() for p in providers], [n.lower() for n in names], ids))
+    return np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.intp)
+
+
+def _load(source, *, rules: str, **options) -> RawCatalog:
+    check_rules(rules)  # a bad rule set is a usage error: say so before any network work
+    return load_raw(source, **options)
+
+
+def _result(raw: RawCatalog, models: pd.DataFrame) -> CatalogResult:
+    return CatalogResult(
+        models=models,
+        source=raw.source,
+        cached=raw.cached,
+        cache_age=raw.age_seconds(),
+        error=raw.error,
+        stale=raw.stale,
+    )

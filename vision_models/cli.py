@@ -1,0 +1,199 @@
+"""``vision-models``: the catalog from a shell.
+
+Data goes to stdout, messages to stderr. Exit status: 0 ok, 1 no data (the
+fetch failed with nothing cached, or no model passes the filters), 2 bad usage
+(an unknown option, a bad value, an unreadable source), always as one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+EXIT_OK, EXIT_NO_DATA, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A bad command line: reported in one line with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line, not the usage block plus a line."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if not getattr(args, "handler", None):
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        return args.handler(args)
+    except UsageError as exc:
+        _say(str(exc))
+        return EXIT_USAGE
+    except ValueError as exc:  # bad values caught by the package: a source, a filter, a size
+        _say(f"vision-models: error: {exc}")
+        return EXIT_USAGE
+    except BrokenPipeError:  # `vision-models list | head`
+        sys.stderr.close()
+        return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="vision-models", description="Which OpenRouter models can read an image, and what they cost.")
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    listing = commands.add_parser("list", help="list the vision models")
+    add_source_options(listing)
+    add_filter_options(listing)
+    listing.add_argument("--format", choices=("table", "csv", "json", "api"), default="table")
+    listing.set_defaults(handler=run_list)
+
+    cache = commands.add_parser("cache", help="the HTTP cache: info or clear")
+    cache.add_argument("action", choices=("info", "clear"))
+    cache.add_argument("--cache-path", help="the SQLite file (default: $VISION_MODELS_CACHE or the user cache folder)")
+    cache.set_defaults(handler=run_cache)
+    return parser
+
+
+def add_source_options(parser: argparse.ArgumentParser) -> None:
+    """Where the catalog comes from and which rules make a model vision-capable."""
+    parser.add_argument("--source", help="openrouter (default), sample, an http(s) URL or a .json/.json.gz file")
+    parser.add_argument("--rules", choices=("seed", "strict"), default="seed")
+    parser.add_argument("--refresh", action="store_true", help="ask OpenRouter even if the cached copy is fresh")
+    parser.add_argument("--cache-path", help="the SQLite cache file")
+
+
+def add_filter_options(parser: argparse.ArgumentParser) -> None:
+    """The filters shared by list, cost and export."""
+    parser.add_argument("--provider", action="append", metavar="NAME", help="keep this provider (repeatable)")
+    parser.add_argument("--min-context", type=_non_negative_int, metavar="N", help="at least N tokens of context")
+    parser.add_argument(
+        "--max-prompt-price", type=_non_negative_float, metavar="USD_PER_MTOK", help="prompt price at most this"
+    )
+
+
+def load_models(args: argparse.Namespace):
+    """Fetch, report on stderr how it went, and filter; None when there is no data at all."""
+    from .catalog import fetch_vision_models
+    from .filters import filter_models
+
+    result = fetch_vision_models(args.source, rules=args.rules, refresh=args.refresh, cache_path=args.cache_path)
+    report(result)
+    models = filter_models(
+        result.models,
+        providers=args.provider,
+        min_context=args.min_context,
+        max_prompt_price=args.max_prompt_price,
+    )
+    return result, models
+
+
+def report(result) -> None:
+    """One line on stderr for anything the user should know about where the data came from."""
+    if result.source.startswith("sample"):
+        _say(f"vision-models: using the bundled {result.source} catalog, not live data")
+    if result.stale:
+        _say(f"vision-models: {result.error}; serving the cached copy from {result.cache_age} s ago")
+    elif result.error:
+        _say(f"vision-models: {result.error}")
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from .payload import build_api_payload
+
+    result, models = load_models(args)
+    if args.format == "api":
+        payload = build_api_payload(models, cached=result.cached, cache_age=result.cache_age, error=result.error)
+        _write(json.dumps(payload, ensure_ascii=False) + "\n")
+    elif not models.empty:
+        _write(format_models(models, args.format))
+    if models.empty:
+        if not result.error:
+            _say("vision-models: no model matches these filters")
+        return EXIT_NO_DATA
+    return EXIT_OK
+
+
+def format_models(models, fmt: str) -> str:
+    """The frame as table, csv or json text."""
+    from .export import to_csv_text, to_json_records
+
+    if fmt == "csv":
+        return to_csv_text(models)
+    if fmt == "json":
+        return to_json_records(models) + "\n"
+    return text_table(models)
+
+
+def text_table(models) -> str:
+    """A plain fixed-width table of the columns a reader scans first."""
+    header = ("id", "context", "prompt $/Mtok", "completion $/Mtok", "evidence")
+    rows = zip(
+        models["id"].tolist(),
+        _cells(models["context_length"], "{:,}"),
+        _cells(models["prompt_usd_per_mtok"], "{:.4g}"),
+        _cells(models["completion_usd_per_mtok"], "{:.4g}"),
+        ["+".join(e) for e in models["vision_evidence"].tolist()],
+    )
+    table = [header, *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    align = [str.ljust, str.rjust, str.rjust, str.rjust, str.ljust]
+    lines = ["  ".join(a(cell, w) for a, cell, w in zip(align, row, widths)).rstrip() for row in table]
+    return "\n".join(lines) + f"\n{len(models)} models\n"
+
+
+def run_cache(args: argparse.Namespace) -> int:
+    from .cache import clear_cache, get_cache_info
+
+    if args.action == "clear":
+        path = clear_cache(args.cache_path)
+        _say(f"vision-models: cleared {path}")
+        return EXIT_OK
+    _write("\n".join(get_cache_info(args.cache_path).lines()) + "\n")
+    return EXIT_OK
+
+
+def _cells(column, spec: str) -> list[str]:
+    return ["-" if missing else spec.format(v) for v, missing in zip(column.tolist(), column.isna().tolist())]
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""The JSON contract of the seed's ``GET /api/models`` endpoint.
+
+Shapes: fresh ``{"models", "cached": false, "count"}``; from cache
+``{"models", "cached": true, "cacheAge"}``; failure ``{"error", "models": []}``;
+a stale fallback is the cached shape plus ``error``.
+
+Units keep the seed's names for compatibility: ``promptPer1k`` and
+``completionPer1k`` are USD per *million* tokens, ``imagePer1k`` USD per
+thousand images (the catalog's ``pricing.image`` times 1,000). Unknown is null.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+_DECIMALS = 10
+
+
+def build_api_payload(
+    models: pd.DataFrame,
+    *,
+    cached: bool = False,
+    cache_age: int | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """The endpoint's answer for ``models`` (a catalog frame) and how it was obtained."""
+    if error and models.empty:
+        return {"error": error, "models": []}
+    payload: dict[str, Any] = {"models": api_models(models)}
+    if cached:
+        payload.update(cached=True, cacheAge=int(cache_age or 0))
+    else:
+        payload.update(cached=False, count=len(models))
+    if error:
+        payload["error"] = error
+    return payload
+
+
+def api_models(models: pd.DataFrame) -> list[dict[str, Any]]:
+    """Each row as the endpoint's model object, built column-wise."""
+    image_per_1k = (models["image_price"] * 1000).round(_DECIMALS)
+    columns = zip(
+        models["id"].tolist(),
+        models["name"].tolist(),
+        models["description"].tolist(),
+        _plain(models["context_length"]),
+        _plain(models["prompt_usd_per_mtok"]),
+        _plain(models["completion_usd_per_mtok"]),
+        _plain(image_per_1k),
+        models["provider"].tolist(),
+        models["is_vision"].tolist(),
+    )
+    return [
+        {
+            "id": model_id,
+            "name": name,
+            "description": description,
+            "contextLength": context,
+            "pricing": {"promptPer1k": prompt, "completionPer1k": completion, "imagePer1k": image},
+            "provider": provider,
+            "isVision": bool(is_vision),
+        }
+        for model_id, name, description, context, prompt, completion, image, provider, is_vision in columns
+    ]
+
+
+def _plain(column: pd.Series) -> list:
+    """Python numbers with None for missing (NaN and NA are not JSON)."""
+    values = column.astype(object)
+    return values.where(column.notna(), None).tolist()
