@@ -1,0 +1,151 @@
+"""The command line: data on stdout, messages on stderr, exit 0 / 1 / 2."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import SMALL_CATALOG, catalog_body, model
+
+
+def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``vision-models ARGS`` in a fresh process, with the test's isolated environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "vision_models.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def small_file(tmp_path):
+    path = tmp_path / "catalog.json"
+    path.write_text(SMALL_CATALOG)
+    return str(path)
+
+
+def test_list_table_from_a_file(small_file):
+    out = run("list", "--source", small_file)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].split()[:2] == ["id", "context"]
+    assert [line.split()[0] for line in lines[1:3]] == ["google/gemini-2.5-flash", "openai/gpt-4o"]
+    assert lines[-1] == "2 models"
+    assert out.stderr == ""
+
+
+def test_list_csv_parses_and_keeps_units(small_file):
+    out = run("list", "--source", small_file, "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert [r["id"] for r in rows] == ["google/gemini-2.5-flash", "openai/gpt-4o"]
+    assert rows[1]["prompt_usd_per_mtok"] == "2.5" and rows[1]["completion_usd_per_mtok"] == "10"
+    assert rows[1]["input_modalities"] == "text|image"
+
+
+def test_list_json_and_api(small_file):
+    records = json.loads(run("list", "--source", small_file, "--format", "json").stdout)
+    assert [r["id"] for r in records] == ["google/gemini-2.5-flash", "openai/gpt-4o"]
+    payload = json.loads(run("list", "--source", small_file, "--format", "api").stdout)
+    assert payload["cached"] is False and payload["count"] == 2
+    assert payload["models"][1]["pricing"]["promptPer1k"] == 2.5
+
+
+def test_filters(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text(
+        catalog_body(
+            model("openai/gpt-4o", prompt="0.0000025", inputs=("text", "image"), context_length=128000),
+            model("google/gemini-2.5-flash", prompt="0.0000003", inputs=("text", "image"), context_length=1048576),
+            model("qwen/qwen2.5-vl-72b-instruct", prompt="0.00000025", inputs=("text", "image"), context_length=32000),
+            model("openrouter/auto", pricing={"prompt": "-1"}, inputs=("text", "image"), context_length=2000000),
+        )
+    )
+    ids = lambda *a: [r["id"] for r in json.loads(run("list", "--source", str(path), "--format", "json", *a).stdout)]
+    assert ids("--provider", "OpenAI", "--provider", "qwen") == ["openai/gpt-4o", "qwen/qwen2.5-vl-72b-instruct"]
+    assert ids("--min-context", "100000") == ["google/gemini-2.5-flash", "openai/gpt-4o", "openrouter/auto"]
+    # unknown (variable) price never passes a price bound
+    assert ids("--max-prompt-price", "0.3") == ["google/gemini-2.5-flash", "qwen/qwen2.5-vl-72b-instruct"]
+
+
+def test_sample_says_so_on_stderr():
+    out = run("list", "--source", "sample", "--format", "csv")
+    assert out.returncode == 0
+    assert "bundled sample (as of" in out.stderr and "not live data" in out.stderr
+    assert "sample" not in out.stdout.splitlines()[0]
+
+
+def test_source_from_environment_and_rules_strict():
+    seed = run("list", "--format", "json", env={"VISION_MODELS_SOURCE": "sample"})
+    strict = run("list", "--format", "json", "--rules", "strict", env={"VISION_MODELS_SOURCE": "sample"})
+    seed_ids = {r["id"] for r in json.loads(seed.stdout)}
+    strict_ids = {r["id"] for r in json.loads(strict.stdout)}
+    assert "openai/gpt-4o-search-preview" in seed_ids - strict_ids
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (("list", "--format", "xml"), "invalid choice: 'xml'"),
+        (("list", "--min-context", "lots"), "'lots'"),
+        (("list", "--max-prompt-price", "-1"), "'-1'"),
+        (("list", "--rules", "loose"), "'loose'"),
+        (("list", "--source", "/no/such/file.json"), "'/no/such/file.json'"),
+        (("list", "--bogus"), "--bogus"),
+        (("cache", "wipe"), "'wipe'"),
+        (("dance",), "'dance'"),
+    ],
+)
+def test_bad_usage_is_one_line_and_exit_2(args, needle):
+    out = run(*args)
+    assert out.returncode == 2
+    assert out.stdout == ""
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert needle in out.stderr and "Traceback" not in out.stderr
+
+
+def test_unreadable_source_file_is_exit_2(tmp_path):
+    path = tmp_path / "nope.json"
+    path.write_text("<html>")
+    out = run("list", "--source", str(path))
+    assert out.returncode == 2 and "is not an OpenRouter catalog" in out.stderr
+
+
+def test_no_models_after_filtering_is_exit_1(small_file):
+    out = run("list", "--source", small_file, "--provider", "nobody")
+    assert out.returncode == 1 and out.stdout == ""
+    assert "no model matches" in out.stderr
+
+
+def test_failed_fetch_with_nothing_cached_is_exit_1_and_api_still_prints(httpserver):
+    httpserver.expect_request("/models").respond_with_data("no", status=401)
+    env = {"OPENROUTER_BASE_URL": httpserver.url_for("/")}
+    out = run("list", env=env)
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.strip() == "vision-models: Failed to fetch models: 401 Unauthorized"
+    api = run("list", "--format", "api", env=env)
+    assert api.returncode == 1
+    assert json.loads(api.stdout) == {"error": "Failed to fetch models: 401 Unauthorized", "models": []}
+
+
+def test_refresh_and_cache_commands(httpserver, cache_file):
+    httpserver.expect_request("/models").respond_with_data(SMALL_CATALOG, content_type="application/json")
+    env = {"OPENROUTER_BASE_URL": httpserver.url_for("/")}
+    assert run("list", env=env).returncode == 0
+    assert json.loads(run("list", "--format", "api", env=env).stdout)["cached"] is True
+    assert json.loads(run("list", "--format", "api", "--refresh", env=env).stdout)["cached"] is False
+    assert len(httpserver.log) == 2
+    info = run("cache", "info").stdout
+    assert f"path: {cache_file}" in info and "responses: 1" in info
+    cleared = run("cache", "clear")
+    assert cleared.returncode == 0 and str(cache_file) in cleared.stderr
+    assert "responses: 0" in run("cache", "info").stdout
+    assert run("list", env=env).returncode == 0
+    assert len(httpserver.log) == 3
