@@ -1,0 +1,347 @@
+"""Image tokens by family: the design note's worked examples, hand-made boundaries, real ids, bad input.
+
+Every expected number is typed in, from the design note (/work/shared/design/image-cost.md)
+or worked out by hand in the comment beside it; none is computed by the code under test.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from vision_models.image_tokens import (
+    DETAILS,
+    FALLBACK,
+    FAMILY_RULES,
+    METHODS,
+    FamilyRule,
+    check_size,
+    find_family,
+    image_tokens,
+    normalise_model_id,
+)
+
+PAGE = (1700, 2200)  # the note's scanned page
+SQUARE = (1024, 1024)
+
+
+def tokens(model_id: str, width: int, height: int, detail: str = "high") -> int:
+    return image_tokens(find_family(model_id), width, height, detail)
+
+
+# --- the design note's worked examples -----------------------------------------------------------
+
+WORKED_EXAMPLES = [
+    # model id, family, tokens for 1700x2200, tokens for 1024x1024 (typed from the note)
+    ("openai/gpt-4o", "gpt-4o", 765, 765),
+    ("openai/gpt-4o-mini", "gpt-4o-mini", 25_501, 25_501),
+    ("openai/gpt-4.1-mini", "gpt-4.1-mini", 2424, 1659),
+    ("anthropic/claude-sonnet-4.5", "claude-standard", 1496, 1369),
+    ("google/gemini-2.0-flash-001", "gemini-2", 2322, 1032),
+    ("google/gemini-3-flash-preview", "gemini-3", 1120, 1120),
+    ("qwen/qwen2.5-vl-72b-instruct", "qwen2.5-vl", 4819, 1369),
+    ("mistralai/pixtral-12b", "pixtral-12b", 3264, 4160),
+    ("mistralai/mistral-small-3.1-24b-instruct", "mistral-small-3", 2420, 1406),
+    ("meta-llama/llama-4-maverick", "llama-4", 2467, 2467),
+]
+
+
+@pytest.mark.parametrize(("model_id", "family", "page", "square"), WORKED_EXAMPLES)
+def test_worked_examples_of_the_design_note(model_id, family, page, square):
+    rule = find_family(model_id)
+    assert rule.family == family
+    assert image_tokens(rule, *PAGE) == page
+    assert image_tokens(rule, *SQUARE) == square
+
+
+# --- boundaries worked out by hand ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model_id", "size", "detail", "expected"),
+    [
+        # OpenAI tiles, detail=low: the base tokens only, whatever the size.
+        ("openai/gpt-4o", PAGE, "low", 85),
+        ("openai/gpt-4o-mini", PAGE, "low", 2833),
+        ("openai/o3", (100_000, 100_000), "low", 75),
+        # 1x1: no scaling, ceil(1/512)^2 = 1 tile -> 85 + 170 = 255.
+        ("openai/gpt-4o", (1, 1), "high", 255),
+        # 512x512 is one tile (255); 513 px wide needs ceil(513/512) = 2 tiles -> 85 + 2*170 = 425.
+        ("openai/gpt-4o", (512, 512), "high", 255),
+        ("openai/gpt-4o", (513, 512), "high", 425),
+        # OpenAI's own example: 2048x4096 -> 1024x2048 -> short side 768: 768x1536 -> 2*3 tiles -> 85 + 6*170 = 1105.
+        ("openai/gpt-4.1", (2048, 4096), "high", 1105),
+        # gpt-5: 1024x1024 -> 768x768 -> 4 tiles -> 70 + 4*140 = 630.
+        ("openai/gpt-5", SQUARE, "high", 630),
+        # OpenAI's patch example: 1800x2400 -> 57*75 = 4275 patches > 1536; shrink: floor(33.94) = 33 columns,
+        # ceil(33*2400/1800) = 44 rows -> 1452 patches; 1452 * 1.62 = 2352.24 -> 2352.
+        ("openai/gpt-4.1-mini", (1800, 2400), "high", 2352),
+        # 1x1: one patch; 1 * 1.62 -> 2.
+        ("openai/gpt-4.1-mini", (1, 1), "high", 2),
+        # gpt-4.1-nano: 32*32 = 1024 patches * 2.46 = 2519.04 -> 2519.
+        ("openai/gpt-4.1-nano", SQUARE, "high", 2519),
+        # o4-mini: 1024 patches * 1.72 = 1761.28 -> 1761; detail is ignored by the patch method.
+        ("openai/o4-mini", SQUARE, "low", 1761),
+        # Claude standard: 1x1 -> 1 patch; 1000x1000 -> ceil(1000/28)^2 = 36^2 = 1296 (Anthropic's table).
+        ("anthropic/claude-3.7-sonnet", (1, 1), "high", 1),
+        ("anthropic/claude-3.7-sonnet", (1000, 1000), "high", 1296),
+        # 1568x1568: 56^2 = 3136 > 1568 -> largest square grid within 1568 is 39^2 = 1521.
+        ("anthropic/claude-opus-4.6", (1568, 1568), "high", 1521),
+        # Claude high-resolution tier: 1700x2200 is 61*79 = 4819 > 4784; the most rows that fit is 78
+        # (78 * ceil(78*1700/2200 = 60.27) = 78*61 = 4758; 79 rows would need 79*62 = 4898) -> 4758.
+        ("anthropic/claude-opus-4.7", PAGE, "high", 4758),
+        # 1024x1024 fits the high-resolution tier as it is: 37^2 = 1369.
+        ("anthropic/claude-opus-4.7", SQUARE, "high", 1369),
+        # Gemini 2.x: both sides exactly 384 -> 258; at 385 the tile rule applies: ceil(385/768) = 1 tile -> 258;
+        # 769x385 -> 2*1 tiles -> 516.
+        ("google/gemini-2.0-flash-001", (384, 384), "high", 258),
+        ("google/gemini-2.0-flash-001", (385, 385), "high", 258),
+        ("google/gemini-2.0-flash-001", (769, 385), "high", 516),
+        # Gemini 3 media resolution: low 280 whatever the size; 1x1 at default still 1120.
+        ("google/gemini-3.1-pro-preview", PAGE, "low", 280),
+        ("google/gemini-3.1-pro-preview", (1, 1), "high", 1120),
+        # Gemini 1.5 crop unit: 1700x2200 -> clamp(1700/1.5, 256, 768) = 768 -> 3*3 units -> 9*258 = 2322;
+        # 600x2000 -> unit clamp(400, 256, 768) = 400 -> ceil(1.5)*ceil(5) = 2*5 = 10 -> 2580.
+        ("google/gemini-pro-1.5", PAGE, "high", 2322),
+        ("google/gemini-1.5-flash", (600, 2000), "high", 2580),
+        # Gemma 3: always 256.
+        ("google/gemma-3-27b-it", PAGE, "high", 256),
+        # Gemma 4, budget 280: rows floor(sqrt(280*2200/1700)) = floor(19.03) = 19, cols floor(sqrt(216.4)) = 14 -> 266;
+        # 1024x1024 -> floor(sqrt(280)) = 16 -> 256.
+        ("google/gemma-4-31b-it", PAGE, "high", 266),
+        ("google/gemma-4-31b-it", SQUARE, "high", 256),
+        # Qwen2.5 min_pixels upscale: 10x10 rounds to 0x0 < 3136 px -> scale sqrt(3136/100) = 5.6 -> 56x56 -> 2*2 = 4.
+        ("qwen/qwen2.5-vl-72b-instruct", (10, 10), "high", 4),
+        # Qwen rounds sides like Python, ties to even: 126/28 = 4.5 -> 4 -> 4*4 = 16 (half-up would give 25).
+        ("qwen/qwen2.5-vl-72b-instruct", (126, 126), "high", 16),
+        # Qwen2.5 max_pixels: 5000x5000 -> 179^2*784 px > 12,845,056 -> sqrt(12,845,056/784) = 128 a side -> 16384.
+        ("qwen/qwen2.5-vl-72b-instruct", (5000, 5000), "high", 16384),
+        # Qwen3-VL, factor 32: 1700x2200 -> round(53.125) = 53, round(68.75) = 69 -> 3657.
+        ("qwen/qwen3-vl-8b-instruct", PAGE, "high", 3657),
+        # Qwen3-VL min_pixels 65,536: 100x100 -> 96x96 = 9216 px, too few -> scale 2.56 -> 256x256 -> 8*8 = 64.
+        ("qwen/qwen3-vl-8b-instruct", (100, 100), "high", 64),
+        # Alibaba-hosted cap 1280 tokens: 1700x2200 = 4819 cells -> sqrt(1280*2200/1700) = 40.7 -> 40 rows,
+        # sqrt(1280*1700/2200) = 31.4 -> 31 columns -> 1240.
+        ("qwen/qwen-vl-max", PAGE, "high", 1240),
+        # GLM-4.xV, factor 28 as Qwen: the page stays 61*79 = 4819 (under its 5,880,000 px limit).
+        ("z-ai/glm-4.5v", PAGE, "high", 4819),
+        # Kimi K2.5: 1024//14 = 73 patches a side (5329 <= 16384) -> no shrink; pad to 1036 = 37*28 -> 37^2 = 1369.
+        ("moonshotai/kimi-k2.5", SQUARE, "high", 1369),
+        # Pixtral-12B 1x1: 1 cell + 1 row break = 2.
+        ("mistralai/pixtral-12b", (1, 1), "high", 2),
+        # Llama 4, 1x1: the 1x1 canvas (smallest upscale, smallest area) -> only the global tile: 3 + 144 = 147.
+        ("meta-llama/llama-4-scout", (1, 1), "high", 147),
+        # Llama 4, 336 wide x 672 high: the 2x1 canvas fits at scale 1 -> 2 tiles: 3 + 144 + 2*(144 + 1) = 437.
+        ("meta-llama/llama-4-scout", (336, 672), "high", 437),
+        # Grok: 448x448 -> 1 tile -> (1 + 1)*256 = 512; 449x448 -> 2 tiles -> 768;
+        # the page -> 4*5 = 20 tiles, capped at 6 -> 1792.
+        ("x-ai/grok-4", (448, 448), "high", 512),
+        ("x-ai/grok-4", (449, 448), "high", 768),
+        ("x-ai/grok-4", PAGE, "high", 1792),
+        # Nova table: 900x900 -> 1300 as published; 1000x1000 = 1,000,000 px, between 810,000 (1300) and
+        # 1,170,000 (1800): 1300 + 500*190,000/360,000 = 1563.9 -> 1564.
+        ("amazon/nova-pro-v1", (900, 900), "high", 1300),
+        ("amazon/nova-pro-v1", (1000, 1000), "high", 1564),
+        # Fallback, 28 px patches: 1700x2200 -> 61*79 = 4819 (under the 16,384 cap); 1x1 -> 1.
+        ("acme/unknown-vision-model", PAGE, "high", 4819),
+        ("acme/unknown-vision-model", (1, 1), "high", 1),
+    ],
+)
+def test_hand_computed_boundaries(model_id, size, detail, expected):
+    assert tokens(model_id, *size, detail) == expected
+
+
+# --- enormous images: capped by each family's own rule, fast --------------------------------------
+
+# The largest count each family can give, worked out by hand.
+CAPS = {
+    "gpt-4o-mini": 2833 + 8 * 5667,  # at most 768x2048 after fitting: 2*4 tiles
+    "gpt-4o": 85 + 8 * 170,
+    "gpt-4.1": 85 + 8 * 170,
+    "gpt-4.5": 85 + 8 * 170,
+    "gpt-4-turbo": 85 + 8 * 170,
+    "o1-o3": 75 + 8 * 150,
+    "gpt-5": 70 + 8 * 140,
+    "gpt-4.1-mini": 2488,  # 1536 patches * 1.62 = 2488.32
+    "gpt-5-mini": 2488,
+    "gpt-4.1-nano": 3779,  # 1536 * 2.46 = 3778.56
+    "gpt-5-nano": 3779,
+    "o4-mini": 2642,  # 1536 * 1.72 = 2641.92
+    "claude-standard": 1568,
+    "claude-hires": 4784,
+    "gemini-3": 1120,
+    "gemini-2": 16 * 258,  # 3072x3072 box: 4*4 tiles
+    "gemini-1.5": 12 * 12 * 258,  # 3072 px box, unit at least 256 px: at most 12 units a side
+    "gemma-3": 256,
+    "gemma-4": 280,
+    "qwen-vl-hosted": 1280,
+    "qwen3-vl": 16384,  # 16,777,216 / 32^2
+    "qwen2.5-vl": 16384,  # 12,845,056 / 28^2
+    "glm-4v": 7500,  # 5,880,000 / 28^2
+    "ernie-4.5-vl": 6177,
+    "kimi-k2.5": 4096,  # 16,384 patches of 14 px, 2x2 merged
+    "pixtral-12b": 64 * 64 + 64,  # 1024 px / 16 = 64 a side, plus 64 row breaks
+    "mistral-small-3": 55 * 55 + 55,  # 1540 px / 28 = 55 a side, plus 55 row breaks
+    "llama-4": 3 + 144 + 16 * 145,
+    "grok": 1792,
+    "nova": 2600,
+    "unknown": 16384,
+}
+
+ENORMOUS = [(100_000, 100_000), (10**9, 1), (1, 10**9), (10**12, 10**12), (10**400, 7)]
+
+
+@pytest.mark.parametrize("rule", [*FAMILY_RULES, FALLBACK], ids=lambda r: f"{r.family}:{r.pattern}")
+def test_enormous_images_are_capped_quickly(rule):
+    started = time.perf_counter()
+    for size in ENORMOUS:
+        count = image_tokens(rule, *size)
+        assert type(count) is int
+        assert 1 <= count <= CAPS[rule.family], (size, count)
+    assert image_tokens(rule, 1, 1) >= 1
+    assert time.perf_counter() - started < 0.5
+
+
+def test_enormous_examples_by_hand():
+    # gpt-4o: fit 2048 then short side 768 -> 768x768 -> 4 tiles -> 765.
+    assert tokens("openai/gpt-4o", 100_000, 100_000) == 765
+    # Claude standard, 10^9 x 1: long side to 1568 -> 56 patches across, 1 down.
+    assert tokens("anthropic/claude-haiku-4.5", 10**9, 1) == 56
+    # Gemini 2.x: scaled into 3072x3072 -> 4*4 tiles -> 4128.
+    assert tokens("google/gemini-2.0-flash-001", 100_000, 100_000) == 4128
+    # Llama 4: the best canvas has 16 tiles -> 2467.
+    assert tokens("meta-llama/llama-4-scout", 10**9, 1) == 2467
+
+
+# --- finding the family of real ids --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model_id", "family", "uncertain"),
+    [
+        ("openai/gpt-4o-mini", "gpt-4o-mini", False),
+        ("openai/gpt-4o-mini-2024-07-18", "gpt-4o-mini", False),
+        ("openai/gpt-4o-2024-11-20", "gpt-4o", False),
+        ("openai/chatgpt-4o-latest", "gpt-4o", False),
+        ("openai/gpt-4.1", "gpt-4.1", False),
+        ("openai/gpt-4.1-nano", "gpt-4.1-nano", False),
+        ("openai/gpt-4-turbo", "gpt-4-turbo", True),
+        ("openai/o1-pro", "o1-o3", False),
+        ("openai/o3-deep-research", "o1-o3", True),
+        ("openai/o4-mini-high", "o4-mini", False),
+        ("openai/gpt-5-codex", "gpt-5", False),
+        ("openai/gpt-5.2-pro", "gpt-5", True),
+        ("openai/gpt-5.1-codex-mini", "gpt-5-mini", True),
+        ("openai/gpt-5.4-nano", "gpt-5-nano", True),
+        ("~openai/gpt-mini-latest", "gpt-5-mini", True),
+        ("anthropic/claude-3.7-sonnet:thinking", "claude-standard", False),
+        ("anthropic/claude-opus-4.6-fast", "claude-standard", False),
+        ("anthropic/claude-opus-4.7", "claude-hires", False),
+        ("~anthropic/claude-sonnet-latest", "claude-standard", True),
+        ("~anthropic/claude-opus-latest", "claude-hires", True),
+        ("google/gemini-2.5-pro", "gemini-2", True),
+        ("google/gemini-2.0-flash-lite-001", "gemini-2", False),
+        ("google/gemini-3-pro-image-preview", "gemini-3", True),
+        ("~google/gemini-flash-latest", "gemini-3", True),
+        ("google/gemma-3-27b-it:free", "gemma-3", False),
+        ("google/gemma-4-26b-a4b-it", "gemma-4", True),
+        ("qwen/qwen3-vl-8b-instruct", "qwen3-vl", False),
+        ("qwen/qwen3.6-plus", "qwen3-vl", True),
+        ("qwen/qwen-2.5-vl-7b-instruct", "qwen2.5-vl", False),
+        ("bytedance/ui-tars-1.5-7b", "qwen2.5-vl", True),
+        ("z-ai/glm-5v-turbo", "glm-4v", True),
+        ("mistralai/mistral-medium-3.1", "mistral-small-3", True),
+        ("mistralai/pixtral-large-2411", "pixtral-12b", True),
+        ("meta-llama/llama-guard-4-12b", "llama-4", False),
+        ("x-ai/grok-4.1-fast", "grok", True),
+        ("amazon/nova-2-lite-v1", "nova", True),
+    ],
+)
+def test_find_family_on_real_ids(model_id, family, uncertain):
+    rule = find_family(model_id)
+    assert (rule.family, rule.uncertain) == (family, uncertain)
+
+
+def test_find_family_prefers_the_specific_rule():
+    assert find_family("openai/gpt-4o-mini").params["base"] == 2833  # not gpt-4o's 85
+    assert find_family("openai/gpt-4.1-mini").method == "openai-patches"  # not gpt-4.1's tiles
+    assert find_family("qwen/qwen3-vl-8b-instruct").params["factor"] == 32
+    assert find_family("qwen/qwen2.5-vl-72b-instruct").params["factor"] == 28
+
+
+@pytest.mark.parametrize(
+    "model_id",
+    ["acme/unknown-model", "meta-llama/llama-3.2-11b-vision-instruct", "openrouter/auto", "", "openai/o3-mini"],
+)
+def test_unknown_ids_fall_back(model_id):
+    assert find_family(model_id) is FALLBACK
+
+
+def test_fallback_is_a_stated_uncertain_default():
+    assert (FALLBACK.family, FALLBACK.method, FALLBACK.uncertain) == ("unknown", "fallback", True)
+    assert FALLBACK.source
+
+
+def test_normalise_model_id():
+    assert normalise_model_id("~Anthropic/Claude-3.7-Sonnet:thinking") == "anthropic/claude-3.7-sonnet"
+    assert normalise_model_id("google/gemma-3-27b-it:free") == "google/gemma-3-27b-it"
+    assert normalise_model_id("openai/gpt-4o") == "openai/gpt-4o"
+
+
+def test_every_rule_is_complete_and_dispatchable():
+    for rule in (*FAMILY_RULES, FALLBACK):
+        assert rule.method in METHODS, rule
+        assert rule.family and rule.source and "\n" not in rule.source
+        assert isinstance(rule.uncertain, bool)
+    assert DETAILS == ("high", "low")
+
+
+def test_rules_are_frozen_and_hashable():
+    rule = find_family("openai/gpt-4o")
+    with pytest.raises(AttributeError):
+        rule.family = "other"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        rule.params["base"] = 1  # type: ignore[index]
+    assert len({*FAMILY_RULES, FALLBACK}) >= len(FAMILY_RULES)
+
+
+def test_a_new_family_is_one_table_entry():
+    rule = FamilyRule("toy", "fixed", r"toy/", {"tokens": 42}, True, "a test")
+    assert image_tokens(rule, 10, 10) == 42
+
+
+# --- bad input -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [0, -5, 1.5, "1700", True, None, 1700.0, [1700]])
+def test_bad_width_or_height_is_a_value_error_naming_it(bad):
+    rule = find_family("openai/gpt-4o")
+    with pytest.raises(ValueError, match="width") as caught:
+        image_tokens(rule, bad, 100)
+    assert repr(bad) in str(caught.value)
+    with pytest.raises(ValueError, match="height") as caught:
+        image_tokens(rule, 100, bad)
+    assert repr(bad) in str(caught.value)
+    with pytest.raises(ValueError):
+        check_size(bad, 100)
+
+
+def test_check_size_accepts_integer_types():
+    assert check_size(1700, 2200) == (1700, 2200)
+    assert check_size(np.int64(1700), np.uint16(2200)) == (1700, 2200)
+    assert type(check_size(np.int64(3), 4)[0]) is int
+
+
+@pytest.mark.parametrize("bad", ["medium", "HIGH", "auto", "", None, 1])
+def test_bad_detail_is_a_value_error_naming_it(bad):
+    with pytest.raises(ValueError, match="detail") as caught:
+        image_tokens(find_family("openai/gpt-4o"), 100, 100, bad)
+    assert repr(bad) in str(caught.value)
+
+
+def test_unknown_method_is_a_value_error_naming_it():
+    rule = FamilyRule("toy", "no-such-method", r"toy/", {}, True, "a test")
+    with pytest.raises(ValueError, match="no-such-method"):
+        image_tokens(rule, 10, 10)
