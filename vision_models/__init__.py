@@ -2,22 +2,56 @@
 
 >>> import vision_models as vm
 >>> res = vm.fetch_vision_models()          # live, cached one hour in SQLite
->>> res.models.head()
+>>> costs = vm.cost_per_image(res.models, preset="letter-200dpi", output_tokens=700)
+>>> vm.plot_cost_per_image(costs, top=25)
+
+Charts, widgets and history load on first use, so ``import vision_models``
+(and the CLI) stay as quick as pandas and requests-cache allow.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from .catalog import CatalogResult, fetch_catalog, fetch_vision_models, sort_models
+from .cost import PRESETS, compare, cost_per_image
+from .export import export_csv
 from .filters import filter_models
 from .vision import get_supports_images
 
+#: Public names that live in modules loaded on first use: name -> module.
+_LAZY = {
+    "plot_cost_per_image": "charts",
+    "plot_cost_vs_context": "charts",
+    "pareto_front": "charts",
+}
+
 __all__ = [
+    "PRESETS",
     "CatalogResult",
+    "compare",
+    "cost_per_image",
+    "export_csv",
     "fetch_catalog",
     "fetch_vision_models",
     "filter_models",
     "get_supports_images",
     "sort_models",
+    *_LAZY,
 ]
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vision_models' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

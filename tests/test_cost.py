@@ -1,0 +1,261 @@
+"""Cost per image: hand-computed calls, how a listed image price is read, bad input, real catalogs."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from conftest import model, shared_catalog
+from vision_models import fetch_vision_models
+from vision_models.catalog import models_frame
+from vision_models.cost import COST_COLUMNS, PRESETS, compare, cost_coverage, cost_per_image, get_preset
+
+VISION = ("text", "image")
+
+
+def _costs(*entries, **options):
+    options.setdefault("width", 1700)
+    options.setdefault("height", 2200)
+    width, height = options.pop("width"), options.pop("height")
+    return cost_per_image(models_frame(list(entries)), width, height, **options).set_index("id")
+
+
+def test_gpt4o_letter_page_by_hand():
+    costs = _costs(
+        model("openai/gpt-4o", prompt="0.0000025", completion="0.00001", inputs=VISION),
+        prompt_tokens=60,
+        output_tokens=700,
+    )
+    row = costs.loc["openai/gpt-4o"]
+    # 765 image tokens (design note) * $2.50/M = 0.0019125; 60 * $2.50/M = 0.00015; 700 * $10/M = 0.007.
+    assert row["image_tokens"] == 765 and row["method"] == "openai-tiles" and row["family"] == "gpt-4o"
+    assert math.isclose(row["image_usd"], 0.0019125)
+    assert math.isclose(row["text_usd"], 0.00015)
+    assert math.isclose(row["output_usd"], 0.007)
+    assert row["request_usd"] == 0.0
+    assert math.isclose(row["usd_per_image"], 0.0090625)
+    assert math.isclose(row["usd_per_1k_images"], 9.0625)
+    assert not row["uncertain"] and not row["free"]
+    assert list(costs.reset_index().columns) == COST_COLUMNS
+
+
+def test_every_family_example_of_the_design_note_reaches_the_table():
+    # Prompt price $1/M so that image_usd * 1e6 is the token count from the design note.
+    ids = {
+        "openai/gpt-4o": 765,
+        "openai/gpt-4o-mini": 25_501,
+        "openai/gpt-4.1-mini": 2424,
+        "anthropic/claude-3.7-sonnet": 1496,
+        "google/gemini-2.0-flash-001": 2322,
+        "qwen/qwen2.5-vl-72b-instruct": 4819,
+        "mistralai/pixtral-12b": 3264,
+        "mistralai/mistral-small-3.1-24b-instruct": 2420,
+        "meta-llama/llama-4-maverick": 2467,
+    }
+    costs = _costs(*(model(i, prompt="0.000001", inputs=VISION) for i in ids))
+    for model_id, tokens in ids.items():
+        assert costs.loc[model_id, "image_tokens"] == tokens, model_id
+        assert math.isclose(costs.loc[model_id, "image_usd"], tokens / 1e6), model_id
+
+
+def test_cheapest_first_unknown_last_free_is_zero_and_marked():
+    costs = cost_per_image(
+        models_frame(
+            [
+                model("openrouter/auto", pricing={"prompt": "-1", "completion": "-1"}, inputs=VISION),
+                model("openai/gpt-4o", prompt="0.0000025", completion="0.00001", inputs=VISION),
+                model("google/gemma-3-27b-it:free", prompt="0", completion="0", inputs=VISION),
+                model("google/gemini-2.0-flash-001", prompt="0.0000001", completion="0.0000004", inputs=VISION),
+            ]
+        ),
+        1700,
+        2200,
+        output_tokens=700,
+    )
+    assert costs["id"].tolist() == [
+        "google/gemma-3-27b-it:free",
+        "google/gemini-2.0-flash-001",
+        "openai/gpt-4o",
+        "openrouter/auto",
+    ]
+    free = costs.iloc[0]
+    assert free["usd_per_image"] == 0.0 and free["free"]
+    unknown = costs.iloc[-1]
+    assert math.isnan(unknown["usd_per_image"]) and not unknown["free"]  # variable is not free
+
+
+def test_missing_completion_price_is_unknown_only_when_an_answer_is_asked_for():
+    entry = model("mistralai/pixtral-large-2411", pricing={"prompt": "0.000002"}, inputs=VISION)
+    assert math.isnan(_costs(entry, output_tokens=700).loc["mistralai/pixtral-large-2411", "usd_per_image"])
+    image_only = _costs(entry).loc["mistralai/pixtral-large-2411"]
+    assert image_only["output_usd"] == 0.0 and not math.isnan(image_only["usd_per_image"])
+
+
+def test_a_per_request_fee_is_added_once():
+    entry = model(
+        "openai/gpt-4o-search-preview",
+        pricing={"prompt": "0.0000025", "completion": "0.00001", "request": "0.035"},
+    )
+    row = _costs(entry).loc["openai/gpt-4o-search-preview"]
+    assert row["request_usd"] == 0.035
+    assert math.isclose(row["usd_per_image"], 765 * 2.5e-6 + 0.035)
+
+
+def test_gemini_per_token_image_price_is_read_as_a_rate_not_a_fee_per_image():
+    # 2026 catalogs: pricing.image equals the prompt price. Read literally it would be $0.0000003 a page.
+    entry = model("google/gemini-2.5-flash", pricing={"prompt": "0.0000003", "completion": "0.0000025", "image": "0.0000003"})
+    row = _costs(entry).loc["google/gemini-2.5-flash"]
+    assert row["listed_price_reading"] == "per image token (equals the prompt price)"
+    assert row["image_tokens"] == 2322  # the Gemini 2.x tile rule, design note
+    assert math.isclose(row["image_usd"], 2322 * 0.3e-6)
+    assert row["usd_per_image"] > 1e-4
+
+
+def test_a_per_image_price_is_a_ceiling_above_the_estimate():
+    # 2025 catalog style: gpt-4o lists $0.003613 per image = 1445 tokens at $2.50/M (design note).
+    entry = model("openai/gpt-4o", pricing={"prompt": "0.0000025", "completion": "0.00001", "image": "0.003613"})
+    row = _costs(entry).loc["openai/gpt-4o"]
+    assert row["image_tokens"] == 765 and row["method"] == "openai-tiles" and not row["uncertain"]
+    assert row["listed_price_reading"] == "per image: 1,445 tokens at the prompt price; a ceiling above the family estimate"
+    assert row["listed_image_price"] == 0.003613
+
+
+def test_a_per_image_price_below_the_estimate_caps_it_and_marks_it_uncertain():
+    # 2025 catalog: gpt-4o-mini lists $0.000217 (1,447 tokens at $0.15/M); OpenAI's rule says 25,501 tokens.
+    entry = model("openai/gpt-4o-mini", pricing={"prompt": "0.00000015", "completion": "0.0000006", "image": "0.000217"})
+    row = _costs(entry).loc["openai/gpt-4o-mini"]
+    assert row["image_usd"] == 0.000217 and row["image_tokens"] == 1447
+    assert row["uncertain"] and row["method"] == "openai-tiles"
+    assert row["listed_price_reading"].endswith("a ceiling below the family estimate: capped")
+
+
+def test_an_unknown_family_with_a_listed_price_is_priced_by_the_listing():
+    entry = model("acme/seer-vision", pricing={"prompt": "0.000001", "completion": "0.000002", "image": "0.002"})
+    row = _costs(entry).loc["acme/seer-vision"]
+    assert row["method"] == "listed-image-price" and not row["uncertain"]
+    assert row["image_usd"] == 0.002 and row["image_tokens"] == 2000
+
+
+def test_an_unknown_family_without_a_listing_is_a_marked_fallback():
+    row = _costs(model("acme/new-eyes", prompt="0.000001", inputs=VISION)).loc["acme/new-eyes"]
+    assert row["method"] == "fallback" and row["family"] == "unknown" and row["uncertain"]
+    # The stated default, 28 px patches: ceil(1700/28) * ceil(2200/28) = 61 * 79 = 4819.
+    assert row["image_tokens"] == 4819
+
+
+def test_aliases_and_variants_find_their_family():
+    costs = _costs(
+        model("~anthropic/claude-sonnet-latest", inputs=VISION),
+        model("anthropic/claude-3.7-sonnet:thinking", inputs=VISION),
+        model("google/gemma-3-27b-it:free", prompt="0", completion="0", inputs=VISION),
+    )
+    assert costs.loc["~anthropic/claude-sonnet-latest", "image_tokens"] == 1496
+    assert costs.loc["anthropic/claude-3.7-sonnet:thinking", "image_tokens"] == 1496
+    assert costs.loc["google/gemma-3-27b-it:free", "family"] == "gemma-3"
+
+
+def test_detail_low_uses_base_tokens_where_the_family_has_it():
+    entry = model("openai/gpt-4o", prompt="0.000001", inputs=VISION)
+    assert _costs(entry, detail="low").loc["openai/gpt-4o", "image_tokens"] == 85  # OpenAI: low = base
+
+
+def test_presets_are_the_paper_sizes_at_their_resolution():
+    # Letter 8.5 x 11 in, A4 210 x 297 mm (8.27 x 11.69 in), rounded to whole pixels.
+    assert get_preset("letter-200dpi") == (1700, 2200)
+    assert get_preset("letter-300dpi") == (2550, 3300)
+    assert get_preset("a4-300dpi") == (2480, 3508)
+    assert get_preset("a4-150dpi") == (1240, 1754)
+    assert get_preset("screenshot-1080p") == (1920, 1080)
+    assert {"a4-200dpi", "letter-150dpi", "phone-12mp"} <= set(PRESETS)
+    frame = models_frame([model("openai/gpt-4o", inputs=VISION)])
+    by_preset = cost_per_image(frame, preset="letter-200dpi")
+    assert by_preset.loc[0, "image_tokens"] == 765
+    assert by_preset.attrs["preset"] == "letter-200dpi" and by_preset.attrs["width"] == 1700
+
+
+@pytest.mark.parametrize(
+    "width, height, needle",
+    [(0, 2200, "0"), (-5, 2200, "-5"), (1.5, 2200, "1.5"), ("1700", 2200, "'1700'"), (True, 2200, "True"),
+     (1700, None, "width and height")],
+)
+def test_bad_sizes_name_the_value(width, height, needle):
+    frame = models_frame([model("openai/gpt-4o", inputs=VISION)])
+    with pytest.raises(ValueError, match=needle) as error:
+        cost_per_image(frame, width, height)
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "options, needle",
+    [
+        ({"prompt_tokens": -1}, "-1"),
+        ({"output_tokens": 2.5}, "2.5"),
+        ({"detail": "ultra"}, "ultra"),
+        ({"preset": "letter-200"}, "letter-200dpi"),  # close match offered
+    ],
+)
+def test_bad_options_name_the_value(options, needle):
+    frame = models_frame([model("openai/gpt-4o", inputs=VISION)])
+    size = {} if "preset" in options else {"width": 1700, "height": 2200}
+    with pytest.raises(ValueError, match=needle):
+        cost_per_image(frame, **size, **options)
+
+
+def test_an_enormous_image_is_scaled_by_each_rule_not_overflowed():
+    ids = ["openai/gpt-4o", "anthropic/claude-3.7-sonnet", "google/gemini-2.5-flash", "qwen/qwen2.5-vl-72b-instruct",
+           "mistralai/pixtral-12b", "meta-llama/llama-4-maverick", "acme/unknown"]
+    costs = _costs(*(model(i, inputs=VISION) for i in ids), width=10**9, height=10**9)
+    assert costs["image_tokens"].notna().all()
+    assert (costs["image_tokens"] <= 20_000).all()
+    assert costs["usd_per_image"].map(math.isfinite).all()
+
+
+def test_compare_side_by_side_in_the_order_given():
+    frame = fetch_vision_models("sample").models
+    ids = ["openai/gpt-4o-mini", "google/gemini-2.5-flash", "qwen/qwen2.5-vl-72b-instruct"]
+    side = compare(frame, ids, 1700, 2200, output_tokens=700)
+    assert list(side.columns) == ids
+    assert {"context_length", "prompt_usd_per_mtok", "image_tokens", "usd_per_1k_images", "vision_evidence"} <= set(side.index)
+    # Image tokens from the design note's worked examples.
+    assert side.loc["image_tokens"].tolist() == [25_501, 2322, 4819]
+    single = cost_per_image(frame, 1700, 2200, output_tokens=700).set_index("id")
+    for model_id in ids:
+        assert side.loc["usd_per_image", model_id] == single.loc[model_id, "usd_per_image"]
+
+
+def test_compare_unknown_id_names_it_with_close_matches():
+    frame = fetch_vision_models("sample").models
+    with pytest.raises(ValueError, match=r"unknown model id 'openai/gpt-4o-mimi'.*openai/gpt-4o-mini"):
+        compare(frame, ["openai/gpt-4o-mimi"], 1700, 2200)
+    with pytest.raises(ValueError, match="no model ids"):
+        compare(frame, [], 1700, 2200)
+
+
+def test_real_catalog_coverage_and_gemini_sanity(catalog_2026_05_01):
+    models = fetch_vision_models(catalog_2026_05_01).models
+    costs = cost_per_image(models, preset="letter-200dpi", prompt_tokens=60, output_tokens=700)
+    assert len(costs) == len(models) == 171
+    assert cost_coverage(costs) >= 0.85
+    gemini = costs[costs["id"].str.startswith("google/gemini")]
+    assert (gemini["usd_per_image"] > 1e-4).all()  # never a fraction of a millionth of a dollar
+    assert costs["usd_per_image"].isna().sum() == 1  # only openrouter/auto (variable price)
+    assert costs.iloc[-1]["id"] == "openrouter/auto"
+
+
+def test_2025_catalog_listed_prices_are_read_as_prices_per_image():
+    path = shared_catalog("openrouter-2025-05-23.json")
+    costs = cost_per_image(fetch_vision_models(path).models, 1700, 2200).set_index("id")
+    reading = costs["listed_price_reading"]
+    # The design note: in 2025, image / prompt gives OpenRouter's tokens per image (Claude 1600, gpt-4o 1445).
+    assert reading["anthropic/claude-3.7-sonnet"].startswith("per image: 1,600 tokens")
+    assert reading["openai/gpt-4o"].startswith("per image: 1,445 tokens")
+    assert reading["google/gemini-2.0-flash-001"].startswith("per image: 258 tokens")
+    assert cost_coverage(costs.reset_index()) >= 0.85
+
+
+def test_empty_models_give_an_empty_table_with_columns():
+    costs = cost_per_image(models_frame([]), 1700, 2200)
+    assert costs.empty and list(costs.columns) == COST_COLUMNS
+    assert isinstance(costs, pd.DataFrame)

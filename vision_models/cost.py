@@ -1,0 +1,297 @@
+"""What reading one image (a scanned page, a photo) costs on each vision model.
+
+Most providers bill an image as prompt tokens, and how many depends on the
+image's size and the model family (:mod:`vision_models.image_tokens`). So the
+cost of one call is: image tokens at the prompt price, plus the instruction,
+plus the answer at the completion price, plus any per-request fee.
+
+The catalog's ``pricing.image`` is read, never taken literally: compared with
+the prompt price it is either a per-image-token rate (2026 catalogs, Gemini:
+equal to the prompt price) or a price per image, which OpenRouter sets at a
+worst-case image (``N`` tokens at the prompt price). A per-image price is a
+ceiling: it caps a family estimate that exceeds it (sources disagree, so the
+row is marked uncertain) and it prices models no family rule knows.
+
+Tokens are counted once per family, then every column is whole-array
+arithmetic over the models.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from .image_tokens import FALLBACK, check_detail, check_size, find_family, image_tokens
+
+#: Common inputs: (width, height) in pixels. Paper sizes are portrait.
+PRESETS: dict[str, tuple[int, int]] = {
+    "a4-150dpi": (1240, 1754),  # 210 x 297 mm = 8.27 x 11.69 in
+    "a4-200dpi": (1654, 2339),
+    "a4-300dpi": (2480, 3508),
+    "letter-150dpi": (1275, 1650),  # 8.5 x 11 in
+    "letter-200dpi": (1700, 2200),
+    "letter-300dpi": (2550, 3300),
+    "phone-12mp": (4032, 3024),  # a 12-megapixel 4:3 photo
+    "screenshot-1080p": (1920, 1080),
+}
+
+COST_COLUMNS = [
+    "id",
+    "name",
+    "provider",
+    "family",
+    "image_tokens",
+    "method",
+    "uncertain",
+    "image_usd",
+    "text_usd",
+    "output_usd",
+    "request_usd",
+    "usd_per_image",
+    "usd_per_1k_images",
+    "free",
+    "listed_image_price",
+    "listed_price_reading",
+    "prompt_usd_per_mtok",
+    "completion_usd_per_mtok",
+    "context_length",
+    "rule_source",
+]
+
+LISTED_METHOD = "listed-image-price"
+# A listed image price within this factor of the prompt price is a rate per image token.
+_PER_TOKEN_BAND = (0.5, 2.0)
+_USD_DECIMALS = 12
+
+_family_of = lru_cache(maxsize=8192)(find_family)
+
+
+def get_preset(name: str) -> tuple[int, int]:
+    """(width, height) of a named preset; an unknown name is a ``ValueError`` with close matches."""
+    try:
+        return PRESETS[name]
+    except (KeyError, TypeError):
+        close = difflib.get_close_matches(str(name), PRESETS, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(PRESETS)}"
+        raise ValueError(f"unknown preset {name!r}{hint}") from None
+
+
+def cost_per_image(
+    models: pd.DataFrame,
+    width: int | None = None,
+    height: int | None = None,
+    *,
+    prompt_tokens: int = 0,
+    output_tokens: int = 0,
+    detail: str = "high",
+    preset: str | None = None,
+) -> pd.DataFrame:
+    """One row per model: the image's tokens and the USD cost of one call, cheapest first.
+
+    ``width``/``height`` in pixels, or a ``preset`` (see ``PRESETS``);
+    ``prompt_tokens``: the instruction sent with the image; ``output_tokens``:
+    the expected answer; ``detail``: ``"high"`` or ``"low"`` where a family has
+    it. Models with an unknown prompt price keep their row with NaN costs and
+    sort last; free models cost 0 and have ``free`` set. The inputs are kept in
+    ``.attrs`` for chart titles.
+    """
+    width, height = resolve_size(width, height, preset)
+    prompt_tokens = _token_count("prompt_tokens", prompt_tokens)
+    output_tokens = _token_count("output_tokens", output_tokens)
+    detail = check_detail(detail)
+
+    ids = models["id"].tolist()
+    rules = [_family_of(model_id) for model_id in ids]
+    counted = {rule: image_tokens(rule, width, height, detail) for rule in set(rules)}
+    rule_tokens = np.array([counted[rule] for rule in rules], dtype="float64")
+    known = np.array([rule is not FALLBACK for rule in rules], dtype=bool)
+
+    prompt = _per_token(models["prompt_usd_per_mtok"])
+    completion = _per_token(models["completion_usd_per_mtok"])
+    listed = models["image_price"].to_numpy(dtype="float64", na_value=np.nan)
+    ratio = np.divide(listed, prompt, out=np.full(len(listed), np.nan), where=prompt > 0)
+    per_token = (listed > 0) & (ratio >= _PER_TOKEN_BAND[0]) & (ratio <= _PER_TOKEN_BAND[1])
+    per_image = (listed > 0) & ~per_token
+    listed_tokens = np.round(ratio)
+
+    estimated = rule_tokens * prompt
+    capped = known & per_image & (estimated > listed)
+    by_listing = ~known & per_image
+    use_listed = capped | by_listing
+    image_usd = np.where(use_listed, listed, estimated)
+    tokens = np.where(use_listed, listed_tokens, rule_tokens)
+
+    text_usd = _times(prompt_tokens, prompt)
+    output_usd = _times(output_tokens, completion)
+    request = models["request_usd"].to_numpy(dtype="float64", na_value=np.nan)
+    request_usd = np.where(np.isnan(request), 0.0, request)  # a fee is listed only where there is one
+    total = _usd(image_usd + text_usd + output_usd + request_usd)
+
+    method = np.array([rule.method for rule in rules], dtype=object)
+    method[by_listing] = LISTED_METHOD
+    uncertain = (np.array([rule.uncertain for rule in rules], dtype=bool) & ~by_listing) | capped
+    free = (prompt == 0) & (completion == 0) & (request_usd == 0)
+
+    table = pd.DataFrame(
+        {
+            "id": models["id"].to_numpy(),
+            "name": models["name"].to_numpy(),
+            "provider": models["provider"].to_numpy(),
+            "family": [rule.family for rule in rules],
+            "image_tokens": pd.array(np.where(np.isnan(tokens), None, tokens), dtype="Int64"),
+            "method": method,
+            "uncertain": uncertain,
+            "image_usd": _usd(image_usd),
+            "text_usd": _usd(text_usd),
+            "output_usd": _usd(output_usd),
+            "request_usd": _usd(request_usd),
+            "usd_per_image": total,
+            "usd_per_1k_images": _usd(total * 1000),
+            "free": free,
+            "listed_image_price": listed,
+            "listed_price_reading": _readings(listed, per_token, per_image, listed_tokens, capped, by_listing),
+            "prompt_usd_per_mtok": models["prompt_usd_per_mtok"].to_numpy(),
+            "completion_usd_per_mtok": models["completion_usd_per_mtok"].to_numpy(),
+            "context_length": models["context_length"].array,
+            "rule_source": [rule.source for rule in rules],
+        }
+    )
+    table = table.astype({"id": "str", "name": "str", "provider": "str", "family": "str", "method": "str"})
+    ordered = table.sort_values(["usd_per_image", "id"], na_position="last", kind="stable", ignore_index=True)
+    ordered.attrs = {
+        "width": width,
+        "height": height,
+        "prompt_tokens": prompt_tokens,
+        "output_tokens": output_tokens,
+        "detail": detail,
+        "preset": preset,
+    }
+    return ordered
+
+
+def compare(
+    models: pd.DataFrame,
+    ids: Sequence[str],
+    width: int | None = None,
+    height: int | None = None,
+    *,
+    prompt_tokens: int = 0,
+    output_tokens: int = 0,
+    detail: str = "high",
+    preset: str | None = None,
+) -> pd.DataFrame:
+    """The chosen models side by side, one column per model in the order given.
+
+    Rows: what the catalog says (context, prices, evidence) and what one image
+    costs. An id not in ``models`` is a ``ValueError`` naming it, with close matches.
+    """
+    chosen = check_model_ids(models, ids)
+    subset = models.set_index("id").loc[chosen].reset_index()
+    costs = cost_per_image(
+        subset,
+        width,
+        height,
+        prompt_tokens=prompt_tokens,
+        output_tokens=output_tokens,
+        detail=detail,
+        preset=preset,
+    ).set_index("id")
+    rows = {
+        "name": subset.set_index("id")["name"],
+        "provider": costs["provider"],
+        "context_length": costs["context_length"],
+        "prompt_usd_per_mtok": costs["prompt_usd_per_mtok"],
+        "completion_usd_per_mtok": costs["completion_usd_per_mtok"],
+        "vision_evidence": subset.set_index("id")["vision_evidence"].map("+".join)
+        if "vision_evidence" in subset
+        else pd.Series("", index=chosen),
+        "family": costs["family"],
+        "method": costs["method"],
+        "image_tokens": costs["image_tokens"],
+        "uncertain": costs["uncertain"],
+        "usd_per_image": costs["usd_per_image"],
+        "usd_per_1k_images": costs["usd_per_1k_images"],
+        "free": costs["free"],
+    }
+    side_by_side = pd.DataFrame({name: column.reindex(chosen).astype(object) for name, column in rows.items()}).T
+    side_by_side.columns.name = "id"
+    side_by_side.attrs = costs.attrs
+    return side_by_side
+
+
+def check_model_ids(models: pd.DataFrame, ids: Iterable[str] | str) -> list[str]:
+    """The ids, each present once in ``models``; otherwise a ``ValueError`` naming the first bad one."""
+    wanted = [ids] if isinstance(ids, str) else list(ids)
+    if not wanted:
+        raise ValueError("no model ids given: pass at least one id, such as 'openai/gpt-4o-mini'")
+    known = models["id"].tolist()
+    present = set(known)
+    for model_id in wanted:
+        if model_id not in present:
+            close = difflib.get_close_matches(str(model_id), known, n=3, cutoff=0.5)
+            hint = f"; close matches: {', '.join(close)}" if close else ""
+            raise ValueError(f"unknown model id {model_id!r}{hint}")
+    return list(dict.fromkeys(wanted))
+
+
+def cost_coverage(costs: pd.DataFrame) -> float:
+    """Share of rows priced by a family rule or a listed price, not the fallback."""
+    if costs.empty:
+        return float("nan")
+    return float((costs["method"] != FALLBACK.method).mean())
+
+
+def resolve_size(width: object, height: object, preset: str | None = None) -> tuple[int, int]:
+    """(width, height) from explicit pixels or a preset; a ``ValueError`` naming anything wrong."""
+    if preset is not None:
+        preset_size = get_preset(preset)
+        if width is None and height is None:
+            return preset_size
+        if (width, height) != preset_size:
+            raise ValueError(f"preset {preset!r} is {preset_size[0]}x{preset_size[1]}; do not also give {width}x{height}")
+    if width is None or height is None:
+        raise ValueError("give the image size: width and height in pixels, or a preset such as 'letter-200dpi'")
+    return check_size(width, height)
+
+
+def _token_count(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"bad {name} {value!r}: expected a whole number of tokens >= 0")
+    return int(value)
+
+
+def _per_token(column: pd.Series) -> np.ndarray:
+    return column.to_numpy(dtype="float64", na_value=np.nan) / 1_000_000
+
+
+def _times(count: int, price: np.ndarray) -> np.ndarray:
+    """``count * price``, where no tokens cost nothing even at an unknown price."""
+    return np.zeros_like(price) if count == 0 else count * price
+
+
+def _usd(values: np.ndarray) -> np.ndarray:
+    return np.round(values, _USD_DECIMALS)
+
+
+def _readings(
+    listed: np.ndarray,
+    per_token: np.ndarray,
+    per_image: np.ndarray,
+    listed_tokens: np.ndarray,
+    capped: np.ndarray,
+    by_listing: np.ndarray,
+) -> list[str]:
+    """How each listed ``pricing.image`` was read, in words."""
+    readings = np.full(len(listed), "not listed", dtype=object)
+    readings[per_token] = "per image token (equals the prompt price)"
+    tokens_text = np.array([f"{t:,.0f}" if t == t else "?" for t in listed_tokens.tolist()], dtype=object)
+    per_image_text = "per image: " + tokens_text + " tokens at the prompt price"
+    readings[per_image] = (per_image_text + "; a ceiling above the family estimate")[per_image]
+    readings[capped] = (per_image_text + "; a ceiling below the family estimate: capped")[capped]
+    readings[by_listing] = (per_image_text + "; used: no family rule")[by_listing]
+    return readings.tolist()
+
