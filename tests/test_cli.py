@@ -149,3 +149,37 @@ def test_refresh_and_cache_commands(httpserver, cache_file):
     assert "responses: 0" in run("cache", "info").stdout
     assert run("list", env=env).returncode == 0
     assert len(httpserver.log) == 3
+
+
+def test_cost_table_csv_and_json():
+    args = ("cost", "--source", "sample", "--preset", "letter-200dpi", "--prompt-tokens", "60", "--output-tokens", "700")
+    table = run(*args, "--top", "3")
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0] == "One 1700x2200 px image (letter-200dpi), 60 instruction + 700 answer tokens"
+    assert lines[1].split()[:3] == ["id", "image", "tokens"]
+    assert len(lines) == 2 + 3
+    assert lines[2].split()[0] == "google/gemma-3-27b-it:free" and lines[2].endswith("free")
+    rows = list(csv.DictReader(io.StringIO(run(*args, "--format", "csv").stdout)))
+    gpt4o = next(r for r in rows if r["id"] == "openai/gpt-4o")
+    # By hand: 765 * 2.5/M + 60 * 2.5/M + 700 * 10/M = 0.0090625 USD; per 1,000: 9.0625.
+    assert gpt4o["image_tokens"] == "765" and gpt4o["usd_per_1k_images"] == "9.0625"
+    records = json.loads(run(*args, "--format", "json").stdout)
+    assert records[0]["free"] is True and records[-1]["usd_per_image"] is None
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (("cost", "--source", "sample", "--width", "1700", "--output-tokens", "5"), "width and height"),
+        (("cost", "--source", "sample", "--width", "0", "--height", "5", "--output-tokens", "5"), "'0'"),
+        (("cost", "--source", "sample", "--preset", "letter-200dpi"), "--output-tokens"),
+        (("cost", "--source", "sample", "--preset", "legal", "--output-tokens", "5"), "'legal'"),
+        (("chart", "cost", "--source", "sample", "--preset", "letter-200dpi", "--output-tokens", "5"), "--out"),
+    ],
+)
+def test_cost_bad_usage_is_one_line_exit_2(args, needle):
+    out = run(*args)
+    assert out.returncode == 2 and out.stdout == ""
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert needle in out.stderr

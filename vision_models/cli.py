@@ -57,6 +57,23 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--format", choices=("table", "csv", "json", "api"), default="table")
     listing.set_defaults(handler=run_list)
 
+    cost = commands.add_parser("cost", help="what one image (a page) costs on each vision model")
+    add_source_options(cost)
+    add_filter_options(cost)
+    add_image_options(cost)
+    cost.add_argument("--top", type=_positive_int, metavar="N", help="only the N cheapest")
+    cost.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    cost.set_defaults(handler=run_cost)
+
+    chart = commands.add_parser("chart", help="save a cost chart as PNG")
+    chart.add_argument("kind", choices=("cost", "context"), help="cost: bars per model; context: cost against context")
+    chart.add_argument("--out", required=True, metavar="PNG", help="where to write the image")
+    add_source_options(chart)
+    add_filter_options(chart)
+    add_image_options(chart)
+    chart.add_argument("--top", type=_positive_int, default=25, metavar="N", help="bars to draw (cost chart)")
+    chart.set_defaults(handler=run_chart)
+
     cache = commands.add_parser("cache", help="the HTTP cache: info or clear")
     cache.add_argument("action", choices=("info", "clear"))
     cache.add_argument("--cache-path", help="the SQLite file (default: $VISION_MODELS_CACHE or the user cache folder)")
@@ -81,6 +98,37 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_image_options(parser: argparse.ArgumentParser) -> None:
+    """The image and the call being priced."""
+    from .cost import PRESETS
+
+    parser.add_argument("--width", type=_positive_int, help="image width in pixels")
+    parser.add_argument("--height", type=_positive_int, help="image height in pixels")
+    parser.add_argument("--preset", choices=sorted(PRESETS), help="a common page or photo size instead of --width/--height")
+    parser.add_argument("--prompt-tokens", type=_non_negative_int, default=0, metavar="N", help="instruction tokens (default 0)")
+    parser.add_argument("--output-tokens", type=_non_negative_int, required=True, metavar="N", help="expected answer tokens")
+    parser.add_argument("--detail", choices=("high", "low"), default="high")
+
+
+def load_costs(args: argparse.Namespace):
+    """The cost table for the command line's models and image; None when there is no data."""
+    from .cost import cost_per_image, resolve_size
+
+    resolve_size(args.width, args.height, args.preset)  # a bad size is a usage error: say so before fetching
+    _, models = load_models(args)
+    if models.empty:
+        return None
+    return cost_per_image(
+        models,
+        args.width,
+        args.height,
+        prompt_tokens=args.prompt_tokens,
+        output_tokens=args.output_tokens,
+        detail=args.detail,
+        preset=args.preset,
+    )
+
+
 def load_models(args: argparse.Namespace):
     """Fetch, report on stderr how it went, and filter; None when there is no data at all."""
     from .catalog import fetch_vision_models
@@ -100,7 +148,7 @@ def load_models(args: argparse.Namespace):
 def report(result) -> None:
     """One line on stderr for anything the user should know about where the data came from."""
     if result.source.startswith("sample"):
-        _say(f"vision-models: using the bundled {result.source} catalog, not live data")
+        _say(f"vision-models: source is the bundled {result.source}, not live data")
     if result.stale:
         _say(f"vision-models: {result.error}; serving the cached copy from {result.cache_age} s ago")
     elif result.error:
@@ -151,6 +199,64 @@ def text_table(models) -> str:
     return "\n".join(lines) + f"\n{len(models)} models\n"
 
 
+def run_cost(args: argparse.Namespace) -> int:
+    from .export import to_csv_text, to_json_records
+
+    costs = load_costs(args)
+    if costs is None:
+        return EXIT_NO_DATA
+    if args.top:
+        costs = costs.head(args.top)
+    if args.format == "csv":
+        _write(to_csv_text(costs))
+    elif args.format == "json":
+        _write(to_json_records(costs) + "\n")
+    else:
+        _write(cost_table(costs))
+    return EXIT_OK
+
+
+def cost_table(costs) -> str:
+    """Cost per model as a fixed-width table; ``~`` marks an uncertain estimate."""
+    from .charts import cost_title
+
+    header = ("id", "image tokens", "method", "$/image", "$/1k images", "")
+    notes = ["free" if free else ("~ uncertain" if unsure else "") for free, unsure in zip(costs["free"], costs["uncertain"])]
+    rows = zip(
+        costs["id"].tolist(),
+        _cells(costs["image_tokens"], "{:,}"),
+        costs["method"].tolist(),
+        _cells(costs["usd_per_image"], "{:.5f}"),
+        _cells(costs["usd_per_1k_images"], "{:,.2f}"),
+        notes,
+    )
+    table = [header, *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    align = [str.ljust, str.rjust, str.ljust, str.rjust, str.rjust, str.ljust]
+    lines = ["  ".join(a(cell, w) for a, cell, w in zip(align, row, widths)).rstrip() for row in table]
+    return f"{cost_title(costs)}\n" + "\n".join(lines) + "\n"
+
+
+def run_chart(args: argparse.Namespace) -> int:
+    costs = load_costs(args)
+    if costs is None:
+        return EXIT_NO_DATA
+    try:
+        import matplotlib
+    except ImportError:
+        raise UsageError("vision-models: charts need matplotlib: pip install 'vision_models[charts]'") from None
+    matplotlib.use("Agg")
+    from .charts import plot_cost_per_image, plot_cost_vs_context
+
+    ax = plot_cost_per_image(costs, top=args.top) if args.kind == "cost" else plot_cost_vs_context(costs)
+    try:
+        ax.figure.savefig(args.out, dpi=150)
+    except OSError as exc:
+        raise UsageError(f"vision-models: cannot write {args.out!r}: {exc.strerror}") from None
+    _say(f"vision-models: wrote {args.out}")
+    return EXIT_OK
+
+
 def run_cache(args: argparse.Namespace) -> int:
     from .cache import clear_cache, get_cache_info
 
@@ -164,6 +270,13 @@ def run_cache(args: argparse.Namespace) -> int:
 
 def _cells(column, spec: str) -> list[str]:
     return ["-" if missing else spec.format(v) for v, missing in zip(column.tolist(), column.isna().tolist())]
+
+
+def _positive_int(text: str) -> int:
+    value = _non_negative_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {text!r}")
+    return value
 
 
 def _non_negative_int(text: str) -> int:

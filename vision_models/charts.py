@@ -1,0 +1,172 @@
+"""Charts of cost per image, seaborn-style: each takes ``ax=`` and returns the Axes.
+
+matplotlib is imported when a chart is drawn, not when the package loads, so
+the CLI and the server start without it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+UNCERTAIN_HATCH = "///"
+
+
+def plot_cost_per_image(costs: pd.DataFrame, top: int = 25, *, ax: Axes | None = None) -> Axes:
+    """Horizontal bars of USD per 1,000 images (pages), cheapest at the top.
+
+    Bars are coloured by provider; estimates marked ``uncertain`` are hatched.
+    Models with an unknown price are left out (and counted in the title).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    _need_columns(costs, ["id", "provider", "usd_per_1k_images", "uncertain"])
+    if not isinstance(top, int) or isinstance(top, bool) or top < 1:
+        raise ValueError(f"bad top {top!r}: expected a whole number of models >= 1")
+    priced = costs[costs["usd_per_1k_images"].notna()]
+    shown = priced.nsmallest(top, "usd_per_1k_images", keep="first") if len(priced) > top else priced
+    shown = shown.sort_values(["usd_per_1k_images", "id"], kind="stable")
+    colours = provider_colours(costs["provider"])
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, max(2.5, 0.3 * len(shown) + 1.2)), layout="constrained")
+    positions = np.arange(len(shown))
+    bars = ax.barh(
+        positions,
+        shown["usd_per_1k_images"],
+        color=[colours[p] for p in shown["provider"]],
+        edgecolor="0.25",
+        linewidth=0.4,
+    )
+    for bar, uncertain in zip(bars, shown["uncertain"].tolist()):
+        if uncertain:
+            bar.set_hatch(UNCERTAIN_HATCH)
+    ax.set_yticks(positions, shown["id"].tolist(), fontsize=8)
+    ax.invert_yaxis()  # cheapest at the top
+    ax.set_xlabel("USD per 1,000 images")
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_axisbelow(True)
+    free = shown["free"].tolist() if "free" in shown else [False] * len(shown)
+    for position, value, is_free in zip(positions, shown["usd_per_1k_images"].tolist(), free):
+        ax.annotate(" free" if is_free else f" {_usd_label(value)}", (value, position), va="center", fontsize=7)
+    left_out = len(costs) - len(priced)
+    note = f"; {left_out} with unknown price not shown" if left_out else ""
+    ax.set_title(f"{cost_title(costs)}\ncheapest {len(shown)} of {len(costs)} models{note}", fontsize=10)
+    providers = list(dict.fromkeys(shown["provider"]))
+    handles = [Patch(facecolor=colours[p], edgecolor="0.25", label=p) for p in providers]
+    if shown["uncertain"].any():
+        handles.append(Patch(facecolor="white", edgecolor="0.25", hatch=UNCERTAIN_HATCH, label="uncertain estimate"))
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    return ax
+
+
+def plot_cost_vs_context(costs: pd.DataFrame, *, ax: Axes | None = None, label_front: bool = True) -> Axes:
+    """Scatter of USD per 1,000 images against context length, both log scale.
+
+    The Pareto front (no other model has at least the context for less) is
+    joined and labelled. Free models and unknown prices or contexts cannot sit
+    on a log scale; the title counts them.
+    """
+    import matplotlib.pyplot as plt
+
+    _need_columns(costs, ["id", "provider", "usd_per_1k_images", "context_length", "uncertain"])
+    context = costs["context_length"].astype("float64")
+    usd = costs["usd_per_1k_images"]
+    plotted = costs[(usd > 0) & (context > 0)]
+    colours = provider_colours(costs["provider"])
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 6), layout="constrained")
+    for provider, group in plotted.groupby("provider", sort=True):
+        ax.scatter(
+            group["context_length"].astype("float64"),
+            group["usd_per_1k_images"],
+            s=28,
+            color=colours[provider],
+            edgecolor="0.2",
+            linewidth=0.4,
+            label=provider,
+        )
+    front = pareto_front(plotted)
+    if not front.empty:
+        ax.plot(
+            front["context_length"].astype("float64"),
+            front["usd_per_1k_images"],
+            color="0.3",
+            linewidth=1,
+            linestyle="--",
+            drawstyle="steps-post",
+            label="cheapest for its context",
+        )
+        if label_front:
+            for row in front.itertuples(index=False):
+                ax.annotate(
+                    row.id,
+                    (float(row.context_length), row.usd_per_1k_images),
+                    xytext=(4, -9),
+                    textcoords="offset points",
+                    fontsize=7,
+                )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("context length (tokens)")
+    ax.set_ylabel("USD per 1,000 images")
+    ax.grid(alpha=0.3, which="both")
+    left_out = len(costs) - len(plotted)
+    note = f"; {left_out} free or unknown not shown" if left_out else ""
+    ax.set_title(f"{cost_title(costs)}\n{len(plotted)} models{note}", fontsize=10)
+    ax.legend(fontsize=7, ncols=1, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    return ax
+
+
+def pareto_front(costs: pd.DataFrame) -> pd.DataFrame:
+    """Rows no other row beats: none has at least the context for a lower cost.
+
+    Sorted by context, descending cost at equal context dropped: walking from
+    the longest context down, a model joins the front when it is cheaper than
+    every model with more context.
+    """
+    priced = costs.dropna(subset=["usd_per_1k_images", "context_length"])
+    ordered = priced.sort_values(["context_length", "usd_per_1k_images", "id"], ascending=[False, True, True])
+    cost = ordered["usd_per_1k_images"].to_numpy()
+    cheapest_with_more = np.minimum.accumulate(np.concatenate([[np.inf], cost[:-1]])) if len(cost) else cost
+    on_front = cost < cheapest_with_more
+    return ordered[on_front].sort_values("context_length").reset_index(drop=True)
+
+
+def cost_title(costs: pd.DataFrame) -> str:
+    """The inputs of a cost table in words: image size, instruction and answer length."""
+    attrs = costs.attrs
+    if not attrs.get("width"):
+        return "Cost per image"
+    preset = f" ({attrs['preset']})" if attrs.get("preset") else ""
+    detail = ", detail=low" if attrs.get("detail") == "low" else ""
+    return (
+        f"One {attrs['width']}x{attrs['height']} px image{preset}{detail}, "
+        f"{attrs.get('prompt_tokens', 0):,} instruction + {attrs.get('output_tokens', 0):,} answer tokens"
+    )
+
+
+def provider_colours(providers: pd.Series | list[str]) -> dict[str, tuple]:
+    """A colour per provider, assigned in alphabetical order so both charts of one table agree."""
+    import matplotlib as mpl
+
+    names = sorted(set(providers))
+    palette = mpl.colormaps["tab20"].colors
+    return {name: palette[i % len(palette)] for i, name in enumerate(names)}
+
+
+def _usd_label(value: float) -> str:
+    return f"${value:,.2f}" if value >= 0.1 else f"${value:,.3f}"
+
+
+def _need_columns(frame: pd.DataFrame, columns: list[str]) -> None:
+    missing = [c for c in columns if c not in frame]
+    if missing:
+        raise ValueError(f"not a cost table: missing column(s) {', '.join(missing)}; make it with vm.cost_per_image")
