@@ -27,6 +27,9 @@ _LAZY = {
     "pareto_front": "charts",
 }
 
+#: Submodules reachable as attributes (``vm.widgets``), also loaded on first use.
+_SUBMODULES = {"widgets", "charts"}
+
 __all__ = [
     "PRESETS",
     "CatalogResult",
@@ -45,6 +48,8 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'vision_models' has no attribute {name!r}")
@@ -54,4 +59,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    return sorted({*globals(), *__all__, *_SUBMODULES})

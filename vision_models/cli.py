@@ -57,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--format", choices=("table", "csv", "json", "api"), default="table")
     listing.set_defaults(handler=run_list)
 
+    export = commands.add_parser("export", help="write the vision models to a CSV file (formula-safe)")
+    export.add_argument("path", help="the CSV file to write")
+    add_source_options(export)
+    add_filter_options(export)
+    export.set_defaults(handler=run_export)
+
     cost = commands.add_parser("cost", help="what one image (a page) costs on each vision model")
     add_source_options(cost)
     add_filter_options(cost)
@@ -142,6 +148,8 @@ def load_models(args: argparse.Namespace):
         min_context=args.min_context,
         max_prompt_price=args.max_prompt_price,
     )
+    if models.empty and not result.error:
+        _say("vision-models: no model matches these filters" if result.count else "vision-models: the catalog has no vision models")
     return result, models
 
 
@@ -164,11 +172,7 @@ def run_list(args: argparse.Namespace) -> int:
         _write(json.dumps(payload, ensure_ascii=False) + "\n")
     elif not models.empty:
         _write(format_models(models, args.format))
-    if models.empty:
-        if not result.error:
-            _say("vision-models: no model matches these filters")
-        return EXIT_NO_DATA
-    return EXIT_OK
+    return EXIT_NO_DATA if models.empty else EXIT_OK
 
 
 def format_models(models, fmt: str) -> str:
@@ -197,6 +201,20 @@ def text_table(models) -> str:
     align = [str.ljust, str.rjust, str.rjust, str.rjust, str.ljust]
     lines = ["  ".join(a(cell, w) for a, cell, w in zip(align, row, widths)).rstrip() for row in table]
     return "\n".join(lines) + f"\n{len(models)} models\n"
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from .export import export_csv
+
+    _, models = load_models(args)
+    if models.empty:
+        return EXIT_NO_DATA
+    try:
+        path = export_csv(models, args.path)
+    except OSError as exc:
+        raise UsageError(f"vision-models: cannot write {args.path!r}: {exc.strerror or exc}") from None
+    _say(f"vision-models: wrote {len(models)} models to {path}")
+    return EXIT_OK
 
 
 def run_cost(args: argparse.Namespace) -> int:
@@ -252,7 +270,7 @@ def run_chart(args: argparse.Namespace) -> int:
     try:
         ax.figure.savefig(args.out, dpi=150)
     except OSError as exc:
-        raise UsageError(f"vision-models: cannot write {args.out!r}: {exc.strerror}") from None
+        raise UsageError(f"vision-models: cannot write {args.out!r}: {exc.strerror or exc}") from None
     _say(f"vision-models: wrote {args.out}")
     return EXIT_OK
 

@@ -19,21 +19,23 @@ import pandas as pd
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 LIST_SEPARATOR = "|"
+CRLF = "\r\n"
 
 
 def export_csv(frame: pd.DataFrame, path: str | os.PathLike | io.TextIOBase, *, safe: bool = True) -> Path | None:
     """Write ``frame`` as UTF-8 CSV with a header; returns the path written (None for a stream).
 
     Lists are joined with ``|``, datetimes are ISO 8601 UTC, prices are plain
-    decimals (their unit is in the column name). ``safe=False`` keeps text
-    exactly as it came, formulas included.
+    decimals (their unit is in the column name). Rows end in CRLF as RFC 4180
+    says, which also makes the writer quote any cell holding a bare carriage
+    return. ``safe=False`` keeps text exactly as it came, formulas included.
     """
     table = csv_ready(frame, safe=safe)
     if isinstance(path, (str, os.PathLike)):
         target = Path(path).expanduser()
-        table.to_csv(target, index=False, encoding="utf-8", lineterminator="\n", float_format=_plain_decimal)
+        table.to_csv(target, index=False, encoding="utf-8", lineterminator=CRLF, float_format=_plain_decimal)
         return target
-    table.to_csv(path, index=False, lineterminator="\n", float_format=_plain_decimal)
+    table.to_csv(path, index=False, lineterminator=CRLF, float_format=_plain_decimal)
     return None
 
 

