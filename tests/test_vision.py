@@ -132,3 +132,13 @@ def test_real_catalog_loads_every_model_with_sane_values(catalog_2026_05_01):
     assert (gpt4o["prompt_usd_per_mtok"], gpt4o["completion_usd_per_mtok"]) == (2.5, 10.0)
     auto = frame.set_index("id").loc["openrouter/auto"]
     assert auto[["prompt_usd_per_mtok", "completion_usd_per_mtok"]].isna().all()  # "-1": variable
+
+
+def test_name_only_vision_lists_what_strict_rules_drop(catalog_2026_05_01):
+    from vision_models import get_name_only_vision
+
+    frame = fetch_catalog(catalog_2026_05_01).models
+    disputed = get_name_only_vision(frame)
+    # The catalog README names both; their input modalities are text only.
+    assert {"openai/gpt-4o-search-preview", "openai/gpt-4-turbo-preview"} <= set(disputed["id"])
+    assert all("image" not in inputs for inputs in disputed["input_modalities"])

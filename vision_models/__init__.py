@@ -18,7 +18,7 @@ from .catalog import CatalogResult, fetch_catalog, fetch_vision_models, sort_mod
 from .cost import PRESETS, compare, cost_per_image
 from .export import export_csv
 from .filters import filter_models
-from .vision import get_supports_images
+from .vision import get_name_only_vision, get_supports_images
 
 #: Public names that live in modules loaded on first use: name -> module.
 _LAZY = {
@@ -39,6 +39,7 @@ __all__ = [
     "fetch_catalog",
     "fetch_vision_models",
     "filter_models",
+    "get_name_only_vision",
     "get_supports_images",
     "sort_models",
     *_LAZY,

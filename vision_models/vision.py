@@ -86,6 +86,16 @@ def get_supports_images(frame: pd.DataFrame, rules: str = "seed") -> pd.Series:
     return pd.Series(flags, index=frame.index, name="is_vision")
 
 
+def get_name_only_vision(frame: pd.DataFrame) -> pd.DataFrame:
+    """Models the seed rules count as vision although their own input modalities list no image.
+
+    Typically a family name match (``openai/gpt-4o-search-preview``): worth a
+    look before sending one of them a page.
+    """
+    disputed = get_supports_images(frame, "seed") & ~get_supports_images(frame, "strict")
+    return frame[disputed.to_numpy()]
+
+
 def add_vision_columns(frame: pd.DataFrame, rules: str = "seed") -> pd.DataFrame:
     """``frame`` with ``is_vision`` and ``vision_evidence`` (re)computed under ``rules``."""
     return frame.assign(**vision_columns(frame, rules))
