@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from conftest import SMALL_CATALOG, catalog_body, model
+from factories import SMALL_CATALOG, catalog_body, model
 
 
 def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from conftest import model, shared_catalog
+from factories import model, shared_catalog
 from vision_models import fetch_vision_models
 from vision_models.catalog import models_frame
 from vision_models.cost import COST_COLUMNS, PRESETS, compare, cost_coverage, cost_per_image, get_preset

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from conftest import model, shared_catalog
+from factories import model, shared_catalog
 from vision_models import export_csv, fetch_vision_models
 from vision_models.catalog import models_frame
 from vision_models.export import to_csv_text

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from werkzeug import Request, Response
 
-from conftest import SMALL_CATALOG, catalog_body, model
+from factories import SMALL_CATALOG, catalog_body, model
 from vision_models import fetch_catalog, fetch_vision_models
 from vision_models.fetch import close_sessions
 

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from conftest import model
+from factories import model
 from vision_models.catalog import models_frame, sort_models
 from vision_models.frame import BASE_COLUMNS, build_frame
 from vision_models.vision import EVIDENCE

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 
-from conftest import REPO
+from factories import REPO
 
 
 def _names(specs) -> set[str]:

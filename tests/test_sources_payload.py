@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from conftest import SMALL_CATALOG, catalog_body, model, shared_catalog
+from factories import SMALL_CATALOG, catalog_body, model, shared_catalog
 from vision_models import fetch_catalog, fetch_vision_models
 from vision_models.catalog import CatalogResult, models_frame
 from vision_models.payload import build_api_payload

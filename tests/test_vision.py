@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import model, shared_catalog
+from factories import model, shared_catalog
 from vision_models import fetch_catalog, fetch_vision_models, get_supports_images
 from vision_models.catalog import models_frame
 

@@ -8,7 +8,7 @@ matplotlib.use("Agg")
 
 import pytest  # noqa: E402
 
-from conftest import model  # noqa: E402
+from factories import model  # noqa: E402
 from vision_models import fetch_catalog  # noqa: E402
 from vision_models.catalog import models_frame  # noqa: E402
 from vision_models.widgets import CostExplorer, ModelComparison, ModelFilter, ModelPicker, html_table  # noqa: E402
