@@ -153,3 +153,18 @@ def test_empty_body_catalog_file(tmp_path):
     path = tmp_path / "empty.json"
     path.write_text(catalog_body())
     assert fetch_catalog(path).count == 0
+
+
+def test_encoded_payload_equals_the_dict_payload():
+    import json as _json
+
+    from vision_models.payload import api_models, encode_api_payload, payload_envelope
+
+    frame = _gpt4o_frame()
+    models_json = _json.dumps(api_models(frame))
+    for options in ({}, {"cached": True, "cache_age": 12}, {"cached": True, "cache_age": 9, "error": "Network request failed"}):
+        text = encode_api_payload(payload_envelope(len(frame), **options), models_json)
+        assert _json.loads(text) == build_api_payload(frame, **options)
+        assert list(_json.loads(text)) == list(build_api_payload(frame, **options))
+    failed = encode_api_payload(payload_envelope(0, error="Failed to fetch models: 502 Bad Gateway"), "[]")
+    assert _json.loads(failed) == {"error": "Failed to fetch models: 502 Bad Gateway", "models": []}

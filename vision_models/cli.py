@@ -80,6 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
     chart.add_argument("--top", type=_positive_int, default=25, metavar="N", help="bars to draw (cost chart)")
     chart.set_defaults(handler=run_chart)
 
+    serve = commands.add_parser("serve", help="answer GET /api/models over HTTP, as the seed endpoint does")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    serve.add_argument("--port", type=_port, default=3000)
+    serve.add_argument("--cors-origin", metavar="ORIGIN", help="allow this browser origin (Access-Control-Allow-Origin)")
+    serve.add_argument("--source", help="openrouter (default), sample, an http(s) URL or a .json/.json.gz file")
+    serve.add_argument("--cache-path", help="the SQLite cache file")
+    serve.add_argument("--expire-after", type=_positive_int, default=3600, metavar="SECONDS", help="catalog freshness")
+    serve.add_argument("--threads", type=_positive_int, default=8, help="worker threads")
+    serve.set_defaults(handler=run_serve)
+
     cache = commands.add_parser("cache", help="the HTTP cache: info or clear")
     cache.add_argument("action", choices=("info", "clear"))
     cache.add_argument("--cache-path", help="the SQLite file (default: $VISION_MODELS_CACHE or the user cache folder)")
@@ -275,6 +285,26 @@ def run_chart(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_serve(args: argparse.Namespace) -> int:
+    from .fetch import check_source
+    from .server import serve
+
+    check_source(args.source)  # an unreadable source is a usage error now, not a 502 per request
+    try:
+        serve(
+            args.host,
+            args.port,
+            threads=args.threads,
+            source=args.source,
+            cache_path=args.cache_path,
+            expire_after=args.expire_after,
+            cors_origin=args.cors_origin,
+        )
+    except OSError as exc:
+        raise UsageError(f"vision-models: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    return EXIT_OK
+
+
 def run_cache(args: argparse.Namespace) -> int:
     from .cache import clear_cache, get_cache_info
 
@@ -288,6 +318,13 @@ def run_cache(args: argparse.Namespace) -> int:
 
 def _cells(column, spec: str) -> list[str]:
     return ["-" if missing else spec.format(v) for v, missing in zip(column.tolist(), column.isna().tolist())]
+
+
+def _port(text: str) -> int:
+    value = _non_negative_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port 0-65535, got {text!r}")
+    return value
 
 
 def _positive_int(text: str) -> int:

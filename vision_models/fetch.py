@@ -99,6 +99,14 @@ def get_source(source: str | os.PathLike | None = None) -> str:
     return str(source or os.environ.get(SOURCE_ENV) or "openrouter")
 
 
+def check_source(source: str | os.PathLike | None = None) -> str:
+    """The source, checked without any network work: a local file must be a readable catalog."""
+    chosen = get_source(source)
+    if chosen not in ("sample", "openrouter") and not chosen.startswith(("http://", "https://")):
+        read_file(chosen)
+    return chosen
+
+
 def catalog_entries(body: bytes | str) -> list[Any]:
     """The ``data`` list of a catalog response body, or ``NotACatalog`` saying why not."""
     try:

@@ -11,6 +11,7 @@ thousand images (the catalog's ``pricing.image`` times 1,000). Unknown is null.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pandas as pd
@@ -26,16 +27,45 @@ def build_api_payload(
     error: str | None = None,
 ) -> dict[str, Any]:
     """The endpoint's answer for ``models`` (a catalog frame) and how it was obtained."""
-    if error and models.empty:
-        return {"error": error, "models": []}
-    payload: dict[str, Any] = {"models": api_models(models)}
-    if cached:
-        payload.update(cached=True, cacheAge=int(cache_age or 0))
-    else:
-        payload.update(cached=False, count=len(models))
-    if error:
-        payload["error"] = error
+    payload = payload_envelope(len(models), cached=cached, cache_age=cache_age, error=error)
+    payload["models"] = api_models(models) if payload["models"] is None else []
     return payload
+
+
+def payload_envelope(
+    count: int,
+    *,
+    cached: bool = False,
+    cache_age: int | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """The answer's keys in order, with ``"models"`` left as None for the caller to fill.
+
+    A failure with nothing to serve gets ``[]`` there already.
+    """
+    if error and count == 0:
+        return {"error": error, "models": []}
+    envelope: dict[str, Any] = {"models": None}
+    if cached:
+        envelope.update(cached=True, cacheAge=int(cache_age or 0))
+    else:
+        envelope.update(cached=False, count=count)
+    if error:
+        envelope["error"] = error
+    return envelope
+
+
+def encode_api_payload(envelope: dict[str, Any], models_json: str) -> str:
+    """The answer as JSON text, splicing in ``models_json`` already encoded.
+
+    A server encodes a catalog's models once and answers each request with a
+    new envelope (its own ``cacheAge``) around the same text.
+    """
+    parts = [
+        f"{json.dumps(key)}: {models_json if key == 'models' and value is None else json.dumps(value)}"
+        for key, value in envelope.items()
+    ]
+    return "{" + ", ".join(parts) + "}"
 
 
 def api_models(models: pd.DataFrame) -> list[dict[str, Any]]:

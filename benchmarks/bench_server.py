@@ -1,0 +1,191 @@
+"""`vision-models serve` under load, measured in one run (CI never fails on these).
+
+1. Warm server, 2,000 requests from 50 concurrent keep-alive clients (threads in this
+   process, on the same 2-core machine): errors, upstream requests, requests/s, p50/p99
+   (targets: 0 errors, 0 upstream requests, >= 800 requests/s, p99 < 150 ms).
+2. 200 concurrent requests at the moment the cache expires: upstream requests (target: 1),
+   every body complete JSON.
+3. For contrast, the same load on a standard-library ThreadingHTTPServer with its
+   default listen backlog of 5, serving the same bytes.
+
+Run: ``python benchmarks/bench_server.py`` (needs ../shared/catalogs beside the checkout).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CATALOG = Path(os.environ.get("VISION_MODELS_SHARED", REPO.parent / "shared")) / "catalogs" / "openrouter-2026-05-01.json"
+CLIENTS, PER_CLIENT = 50, 40
+
+
+def start_serve(upstream_base: str, cache: Path, *extra: str) -> tuple[subprocess.Popen, int]:
+    script = shutil.which("vision-models") or str(Path(sys.executable).with_name("vision-models"))
+    env = {**os.environ, "OPENROUTER_BASE_URL": upstream_base, "VISION_MODELS_CACHE": str(cache)}
+    env.pop("VISION_MODELS_SOURCE", None)
+    process = subprocess.Popen([script, "serve", "--port", "0", *extra], env=env, stderr=subprocess.PIPE, text=True)
+    banner = process.stderr.readline()
+    port = int(re.search(r":(\d+) ", banner).group(1))
+    threading.Thread(target=lambda: [None for _ in process.stderr], daemon=True).start()  # drain the request log
+    return process, port
+
+
+def load(port: int, clients: int = CLIENTS, per_client: int = PER_CLIENT) -> dict:
+    """Keep-alive clients hammering /api/models; latencies and errors."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(clients)
+
+    def client():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine, bad = [], []
+        barrier.wait()
+        for _ in range(per_client):
+            start = time.perf_counter()
+            try:
+                conn.request("GET", "/api/models")
+                response = conn.getresponse()
+                body = response.read()
+                if response.status != 200 or not body.endswith(b"}"):
+                    bad.append(f"status {response.status}")
+            except (OSError, http.client.HTTPException) as exc:
+                bad.append(type(exc).__name__)
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            mine.append(time.perf_counter() - start)
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            errors.extend(bad)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "errors": len(errors),
+        "rps": len(latencies) / elapsed,
+        "p50_ms": statistics.median(latencies) * 1e3,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1e3,
+        "max_ms": latencies[-1] * 1e3,
+    }
+
+
+def burst(port: int, n: int = 200) -> tuple[int, int]:
+    """n requests released together; (complete JSON answers, errors)."""
+    barrier = threading.Barrier(n)
+    good, bad = [], []
+
+    def one():
+        barrier.wait()
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            conn.request("GET", "/api/models")
+            json.loads(conn.getresponse().read())
+            good.append(1)
+        except Exception as exc:  # noqa: BLE001 - counted, not raised
+            bad.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(good), len(bad)
+
+
+def stdlib_contrast(body: bytes) -> dict:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # request_queue_size stays 5
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        return load(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def main() -> int:
+    if not CATALOG.exists():
+        print(f"skipped: {CATALOG} is absent (the shared catalogs folder must sit beside the checkout)")
+        return 0
+    from pytest_httpserver import HTTPServer
+
+    upstream = HTTPServer()
+    upstream.expect_request("/models").respond_with_data(CATALOG.read_bytes(), content_type="application/json")
+    upstream.start()
+    count_upstream = lambda: sum(1 for request, _ in upstream.log if request.path == "/models")  # noqa: E731
+    with tempfile.TemporaryDirectory() as tmp:
+        process, port = start_serve(upstream.url_for("/"), Path(tmp) / "serve.sqlite")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("GET", "/api/models")
+            size = len(conn.getresponse().read())
+            before = count_upstream()
+            result = load(port)
+            print(
+                f"warm server, {result['requests']} requests from {CLIENTS} clients ({size / 1024:.0f} KiB each): "
+                f"{result['errors']} errors, {count_upstream() - before} upstream requests, "
+                f"{result['rps']:.0f} requests/s, p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, "
+                f"max {result['max_ms']:.1f} ms (targets: 0, 0, >= 800, p99 < 150 ms)"
+            )
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+        process, port = start_serve(upstream.url_for("/"), Path(tmp) / "expiry.sqlite", "--expire-after", "2")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("GET", "/api/models")
+            conn.getresponse().read()
+            time.sleep(2.2)
+            before = count_upstream()
+            good, bad = burst(port)
+            print(f"200 concurrent requests at expiry: {count_upstream() - before} upstream request(s), "
+                  f"{good} complete JSON answers, {bad} errors (target: 1, 200, 0)")
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+        contrast = stdlib_contrast(json.dumps({"padding": "x" * size}).encode())  # same size, valid JSON
+        print(
+            f"contrast, stdlib ThreadingHTTPServer (backlog 5), same load: {contrast['errors']} errors, "
+            f"{contrast['rps']:.0f} requests/s, p99 {contrast['p99_ms']:.1f} ms, max {contrast['max_ms']:.1f} ms"
+        )
+    upstream.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,254 @@
+"""`vision-models serve`: the /api/models contract over real HTTP, one shared cache, bursts at expiry."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from factories import SMALL_CATALOG, catalog_body, model
+from vision_models.server import create_server, make_app
+
+
+class Running:
+    """The app on a waitress server on a free loopback port, in a thread."""
+
+    def __init__(self, **options):
+        self.lines: list[str] = []
+        self.app = make_app(log=self.lines.append, **options)
+        self.server = create_server(self.app, "127.0.0.1", 0)
+        self.port = self.server.effective_port
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+
+    def request(self, method="GET", path="/api/models", headers=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request(method, path, headers=headers or {})
+            response = conn.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            conn.close()
+
+    def get_json(self, path="/api/models"):
+        status, headers, body = self.request("GET", path)
+        return status, headers, json.loads(body)
+
+    def close(self):
+        """Close every channel from inside the server's own loop, which then ends; no fd races."""
+
+        def close_all():
+            for dispatcher in list(self.server._map.values()):
+                dispatcher.close()
+
+        self.server.trigger.pull_trigger(close_all)
+        self.thread.join(timeout=5)
+        self.server.task_dispatcher.shutdown()
+
+
+@pytest.fixture
+def upstream(httpserver):
+    httpserver.expect_request("/models").respond_with_data(SMALL_CATALOG, content_type="application/json")
+    return httpserver
+
+
+@pytest.fixture
+def running(upstream):
+    servers = []
+
+    def start(**options):
+        options.setdefault("base_url", upstream.url_for("/"))
+        server = Running(**options)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def _upstream_requests(httpserver) -> int:
+    return sum(1 for request, _ in httpserver.log if request.path == "/models")
+
+
+def test_first_request_fetches_then_everyone_reads_the_shared_copy(running, upstream):
+    server = running()
+    status, headers, first = server.get_json()
+    assert status == 200 and headers["Content-Type"] == "application/json"
+    assert {k: v for k, v in first.items() if k != "models"} == {"cached": False, "count": 2}
+    assert [m["id"] for m in first["models"]] == ["google/gemini-2.5-flash", "openai/gpt-4o"]
+    assert first["models"][1]["pricing"] == {"promptPer1k": 2.5, "completionPer1k": 10.0, "imagePer1k": None}
+    time.sleep(1.1)
+    status, _, second = server.get_json()
+    assert status == 200 and second["cached"] is True and second["cacheAge"] >= 1 and "count" not in second
+    assert second["models"] == first["models"]
+    assert _upstream_requests(upstream) == 1
+
+
+def test_a_restart_within_the_hour_does_not_refetch(running, upstream, cache_file):
+    running().get_json()
+    _, _, answer = running().get_json()  # a second server process, same SQLite cache
+    assert answer["cached"] is True and "cacheAge" in answer
+    assert _upstream_requests(upstream) == 1
+
+
+def test_other_paths_methods_and_head(running):
+    server = running()
+    status, _, body = server.get_json("/api/nothing")
+    assert status == 404 and body == {"error": "not found: /api/nothing"}
+    for method in ("POST", "PUT", "DELETE", "PATCH"):
+        status, headers, raw = server.request(method)
+        assert status == 405 and headers["Allow"] == "GET, HEAD" and "error" in json.loads(raw)
+    status, head_headers, raw = server.request("HEAD")
+    _, get_headers, get_raw = server.request("GET")
+    assert status == 200 and raw == b""
+    assert head_headers["Content-Type"] == "application/json"
+    assert abs(int(head_headers["Content-Length"]) - len(get_raw)) <= 2  # only cacheAge's digits may differ
+
+
+def test_health_check_does_not_fetch(running, upstream):
+    server = running()
+    status, _, health = server.get_json("/healthz")
+    assert status == 200 and health == {"status": "ok", "loaded": False}
+    assert _upstream_requests(upstream) == 0
+    server.get_json()
+    assert server.get_json("/healthz")[2]["models"] == 2
+
+
+def test_query_filters_and_bad_values(running, upstream):
+    upstream.clear()
+    upstream.expect_request("/models").respond_with_data(
+        catalog_body(
+            model("openai/gpt-4o", prompt="0.0000025", inputs=("text", "image"), context_length=128000),
+            model("openai/gpt-4o-search-preview", inputs=("text",), context_length=128000),
+            model("google/gemini-2.5-flash", prompt="0.0000003", inputs=("text", "image"), context_length=1048576),
+        ),
+        content_type="application/json",
+    )
+    server = running()
+    ids = lambda q: [m["id"] for m in server.get_json(f"/api/models?{q}")[2]["models"]]
+    assert ids("") == ["google/gemini-2.5-flash", "openai/gpt-4o", "openai/gpt-4o-search-preview"]
+    assert ids("provider=openai") == ["openai/gpt-4o", "openai/gpt-4o-search-preview"]
+    assert ids("provider=OpenAI,google&rules=strict") == ["google/gemini-2.5-flash", "openai/gpt-4o"]
+    assert ids("minContext=200000") == ["google/gemini-2.5-flash"]
+    assert ids("maxPromptPrice=1") == ["google/gemini-2.5-flash", "openai/gpt-4o-search-preview"]
+    assert server.get_json("/api/models?provider=nobody")[2]["models"] == []
+    for query, needle in [
+        ("minContext=lots", "'lots'"),
+        ("minContext=-1", "'-1'"),
+        ("maxPromptPrice=cheap", "'cheap'"),
+        ("rules=loose", "'loose'"),
+        ("min_context=5", "'min_context'"),
+        ("minContext=1&minContext=2", "minContext given 2 times"),
+        ("provider=", "provider ''"),
+    ]:
+        status, _, body = server.get_json(f"/api/models?{query}")
+        assert status == 400 and needle in body["error"] and body["models"] == [], query
+
+
+def test_cors_origin(running):
+    server = running(cors_origin="https://app.example")
+    _, headers, _ = server.request("GET")
+    assert headers["Access-Control-Allow-Origin"] == "https://app.example"
+    status, headers, body = server.request("OPTIONS")
+    assert status == 204 and "GET" in headers["Access-Control-Allow-Methods"] and body == b""
+    plain = running()
+    assert "Access-Control-Allow-Origin" not in plain.request("GET")[1]
+    assert plain.request("OPTIONS")[0] == 405
+
+
+def test_no_models_is_502_with_the_error_shape(upstream, running):
+    upstream.clear()
+    upstream.expect_request("/models").respond_with_data("no", status=401)
+    status, _, body = running().get_json()
+    assert status == 502 and body == {"error": "Failed to fetch models: 401 Unauthorized", "models": []}
+
+
+def test_one_log_line_per_request(running):
+    server = running()
+    server.get_json()
+    server.get_json("/nope")
+    server.request("POST")
+    assert len(server.lines) == 3
+    assert re.fullmatch(r'127\.0\.0\.1 \[\S+Z\] "GET /api/models" 200 \d+ [\d.]+ms', server.lines[0])
+    assert '"GET /nope" 404' in server.lines[1] and '"POST /api/models" 405' in server.lines[2]
+
+
+def _burst(server, n=200):
+    barrier = threading.Barrier(n)
+
+    def one(_):
+        barrier.wait()
+        status, _, raw = server.request()
+        return status, json.loads(raw)  # every body complete and valid JSON
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(one, range(n)))
+
+
+def test_200_requests_at_expiry_cause_exactly_one_upstream_request(running, upstream):
+    server = running(expire_after=1)
+    server.get_json()
+    time.sleep(1.2)
+    answers = _burst(server)
+    assert _upstream_requests(upstream) == 2  # the warm-up and one refresh
+    assert server.app.catalog.loads == 2  # one reload in memory too, not one per waiting request
+    assert all(status == 200 for status, _ in answers)
+    assert all(len(body["models"]) == 2 and "error" not in body for _, body in answers)
+    assert sum(1 for _, body in answers if body["cached"] is False) == 1  # the request that fetched
+
+
+def test_upstream_down_at_expiry_every_answer_is_stale_with_its_error(running, upstream):
+    server = running(expire_after=1)
+    server.get_json()
+    upstream.stop()
+    time.sleep(1.2)
+    try:
+        answers = _burst(server)
+    finally:
+        upstream.start()
+    assert {status for status, _ in answers} == {200}
+    assert server.app.catalog.loads == 2
+    for _, body in answers:
+        assert body["error"] == "Network request failed" and body["cached"] is True and len(body["models"]) == 2
+
+
+def test_serve_command_binds_loopback_and_stops_on_sigterm(tmp_path):
+    env = {**os.environ, "VISION_MODELS_CACHE": str(tmp_path / "c.sqlite")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vision_models.cli", "serve", "--source", "sample", "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        banner = process.stderr.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)", banner)
+        assert match, banner
+        conn = http.client.HTTPConnection("127.0.0.1", int(match.group(1)), timeout=10)
+        conn.request("GET", "/api/models")
+        answer = json.loads(conn.getresponse().read())
+        assert answer["cached"] is False and answer["count"] == 31
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+        rest = process.stderr.read()
+        assert '"GET /api/models" 200' in rest and "stopped" in rest
+    finally:
+        process.kill()
+
+
+def test_serve_with_an_unreadable_source_is_exit_2(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "vision_models.cli", "serve", "--source", str(tmp_path / "nope.json")],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
