@@ -4,8 +4,10 @@
 
 The committed outputs are what a reader sees without running anything, and
 what nbval compares the ``# NBVAL_CHECK_OUTPUT`` cells with, so they come
-from the deterministic sample, never from live data. Widget state is dropped
-(it would embed a second copy of every chart); the widgets' text stands in.
+from deterministic inputs, never from live data: the bundled sample, and a
+history built from the archived daily catalogs in ``../shared/catalogs/daily``.
+Widget state is dropped (it would embed a second copy of every chart); the
+widgets' text stands in. ``conftest.py`` prepares the same environment for nbval.
 """
 
 from __future__ import annotations
@@ -15,13 +17,33 @@ import sys
 import tempfile
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
-
 HERE = Path(__file__).resolve().parent
+DAILY = Path(os.environ.get("VISION_MODELS_SHARED", HERE.parents[1] / "shared")) / "catalogs" / "daily"
+CHANGES_NOTEBOOK = "04_catalog_changes.ipynb"
+
+
+def prepare_environment(scratch: Path) -> bool:
+    """Point the notebooks at the sample, a throwaway cache and a history of the daily catalogs.
+
+    Returns whether the daily catalogs were there to build the history from.
+    Kernels inherit this process's environment, so call it before any starts.
+    """
+    from vision_models.history import import_files
+
+    os.environ["VISION_MODELS_SOURCE"] = "sample"
+    os.environ["VISION_MODELS_CACHE"] = str(scratch / "http_cache.sqlite")
+    os.environ["VISION_MODELS_HISTORY"] = str(scratch / "history.sqlite")
+    os.environ.pop("OPENROUTER_API_KEY", None)
+    files = sorted(DAILY.glob("openrouter-*.json.gz"))
+    if files:
+        import_files(files)
+    return bool(files)
 
 
 def refresh(path: Path) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
     book = nbformat.read(path, as_version=4)
     NotebookClient(book, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute()
     book.metadata.pop("widgets", None)
@@ -31,9 +53,9 @@ def refresh(path: Path) -> None:
 
 
 def main(names: list[str]) -> int:
-    os.environ["VISION_MODELS_SOURCE"] = "sample"
-    os.environ["VISION_MODELS_CACHE"] = str(Path(tempfile.mkdtemp()) / "http_cache.sqlite")
-    os.environ.pop("OPENROUTER_API_KEY", None)
+    if not prepare_environment(Path(tempfile.mkdtemp(prefix="vision-models-notebooks-"))):
+        print(f"{DAILY} is absent: {CHANGES_NOTEBOOK} would show an empty history; not refreshing it")
+        names = names or [str(p) for p in sorted(HERE.glob("0*.ipynb")) if p.name != CHANGES_NOTEBOOK]
     paths = [Path(n) for n in names] or sorted(HERE.glob("0*.ipynb"))
     for path in paths:
         refresh(path.resolve())

@@ -183,3 +183,40 @@ def test_cost_bad_usage_is_one_line_exit_2(args, needle):
     assert out.returncode == 2 and out.stdout == ""
     assert len(out.stderr.strip().splitlines()) == 1, out.stderr
     assert needle in out.stderr
+
+
+def test_history_import_info_and_changes(tmp_path):
+    first = tmp_path / "openrouter-2026-03-01.json"
+    second = tmp_path / "openrouter-2026-03-02.json"
+    junk = tmp_path / "openrouter-2026-03-03.json"
+    first.write_text(catalog_body(model("openai/gpt-4o", prompt="0.0000025", inputs=("text", "image")), model("a/old")))
+    second.write_text(catalog_body(model("openai/gpt-4o", prompt="0.000002", inputs=("text", "image")), model("b/new")))
+    junk.write_text("<html>not a catalog</html>")
+    env = {"VISION_MODELS_HISTORY": str(tmp_path / "h.sqlite")}
+
+    empty = run("changes", "--since", "2026-03-01", env=env)
+    assert empty.returncode == 1 and "vision-models history import" in empty.stderr
+
+    imported = run("history", "import", str(second), str(junk), str(first), env=env)
+    assert imported.returncode == 1  # one file was skipped: say so in the status
+    lines = imported.stdout.splitlines()
+    assert [line.split("\t")[1] for line in lines][0::2] == ["imported", "imported"]
+    assert lines[1].split("\t")[1].startswith("skipped") and "openrouter-2026-03-03.json" in lines[1]
+    assert "(date from file name)" in lines[0]
+    assert run("history", "import", str(first), env=env).stdout.split("\t")[1] == "already imported"
+
+    info = run("history", "info", env=env).stdout
+    assert "snapshots: 2" in info and "first_fetch_utc: 2026-03-01T00:00:00+00:00" in info
+
+    table = run("changes", "--since", "2026-03-01", env=env)
+    assert table.returncode == 0
+    assert "2026-03-02  price    openai/gpt-4o  prompt_usd_per_mtok: 2.5 -> 2 (-20.0%)" in table.stdout
+    assert "2026-03-02  added    b/new" in table.stdout and "2026-03-02  removed  a/old" in table.stdout
+    vision = json.loads(run("changes", "--since", "2026-03-01", "--vision-only", "--format", "json", env=env).stdout)
+    assert [(c["kind"], c["id"]) for c in vision] == [("price", "openai/gpt-4o")]
+    rows = list(csv.DictReader(io.StringIO(run("changes", "--since", "2026-03-01", "--format", "csv", env=env).stdout)))
+    assert len(rows) == 3 and rows[0]["date"] == "2026-03-02T00:00:00Z"
+    late = run("changes", "--since", "2026-03-05", env=env)
+    assert late.returncode == 1 and "no changes in that period" in late.stderr
+    bad = run("changes", "--since", "last tuesday", env=env)
+    assert bad.returncode == 2 and "'last tuesday'" in bad.stderr

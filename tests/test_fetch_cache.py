@@ -343,3 +343,31 @@ def test_base_url_from_the_environment(httpserver, monkeypatch):
     monkeypatch.setenv("OPENROUTER_BASE_URL", httpserver.url_for("/"))
     _serve(httpserver)
     assert fetch_vision_models().count == 2
+
+
+def test_every_download_from_openrouter_is_recorded_in_the_history_cache_hits_are_not(httpserver, tmp_path):
+    from vision_models.history import catalog_changes, history_info
+
+    _serve(httpserver)
+    _fetch(httpserver)
+    _fetch(httpserver)  # a cache hit: nothing new reached OpenRouter
+    assert history_info().snapshots == 1
+    httpserver.clear()
+    _serve(httpserver, body=catalog_body(model("openai/gpt-4o", prompt="0.000002", completion="0.00001", inputs=("text", "image"))))
+    _fetch(httpserver, refresh=True)
+    assert history_info().snapshots == 2
+    changes = catalog_changes()
+    # gpt-4o's prompt price went from $2.50 to $2.00 per M; gemini and deepseek left the catalog.
+    price = changes[changes["kind"] == "price"].iloc[0]
+    assert (price["id"], price["old"], price["new"]) == ("openai/gpt-4o", 2.5, 2.0)
+    assert set(changes.loc[changes["kind"] == "removed", "id"]) == {"google/gemini-2.5-flash", "deepseek/deepseek-chat"}
+
+
+def test_a_broken_history_warns_and_never_costs_the_catalog(httpserver, tmp_path, monkeypatch):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the history folder should be")
+    monkeypatch.setenv("VISION_MODELS_HISTORY", str(blocker / "history.sqlite"))
+    _serve(httpserver)
+    with pytest.warns(UserWarning, match="could not record this catalog in the history"):
+        result = _fetch(httpserver)
+    assert result.error is None and result.count == 2

@@ -5,6 +5,8 @@
 >>> costs = vm.cost_per_image(res.models, preset="letter-200dpi", output_tokens=700)
 >>> vm.plot_cost_per_image(costs, top=25)
 
+>>> vm.catalog_changes(since="2026-04-01")   # what changed, from the history of fetches
+
 Charts, widgets and history load on first use, so ``import vision_models``
 (and the CLI) stay as quick as pandas and requests-cache allow.
 """
@@ -25,10 +27,13 @@ _LAZY = {
     "plot_cost_per_image": "charts",
     "plot_cost_vs_context": "charts",
     "pareto_front": "charts",
+    "plot_price_history": "charts",
+    "catalog_changes": "history",
+    "price_history": "history",
 }
 
 #: Submodules reachable as attributes (``vm.widgets``), also loaded on first use.
-_SUBMODULES = {"widgets", "charts"}
+_SUBMODULES = {"widgets", "charts", "history"}
 
 __all__ = [
     "PRESETS",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -140,7 +142,23 @@ def sort_order(columns: Mapping[str, Any] | pd.DataFrame) -> np.ndarray:
 
 def _load(source, *, rules: str, **options) -> RawCatalog:
     check_rules(rules)  # a bad rule set is a usage error: say so before any network work
-    return load_raw(source, **options)
+    raw = load_raw(source, **options)
+    if raw.downloaded and raw.source == "openrouter":
+        _record(raw)
+    return raw
+
+
+def _record(raw: RawCatalog) -> None:
+    """Every catalog downloaded from OpenRouter (not a cache hit) leaves a record in the history.
+
+    The history is a by-product: a problem with it warns and never costs the user the catalog.
+    """
+    from . import history
+
+    try:
+        history.record_fetch(raw.entries, fetched_at=raw.fetched_at, source=raw.source, body=raw.body)
+    except (sqlite3.Error, OSError, ValueError) as exc:
+        warnings.warn(f"could not record this catalog in the history: {exc}", stacklevel=4)
 
 
 def _result(raw: RawCatalog, models: pd.DataFrame) -> CatalogResult:

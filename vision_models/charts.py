@@ -125,6 +125,41 @@ def plot_cost_vs_context(costs: pd.DataFrame, *, ax: Axes | None = None, label_f
     return ax
 
 
+def plot_price_history(
+    history: pd.DataFrame | str | list[str],
+    price: str = "prompt_usd_per_mtok",
+    ax: Axes | None = None,
+    *,
+    path: str | None = None,
+) -> Axes:
+    """A step chart of one price per model; returns the matplotlib ``Axes`` (drawn on ``ax`` if given).
+
+    ``history`` is a :func:`price_history` frame or the ids to look up.
+    matplotlib is imported here, not with the package, so the CLI starts fast.
+    """
+    from .history import PRICES, price_history
+
+    if price not in PRICES:
+        raise ValueError(f"unknown price {price!r}: expected one of {', '.join(PRICES)}")
+    frame = history if isinstance(history, pd.DataFrame) else price_history(history, path=path)
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(9, 4.5))
+    for model_id, rows in frame.groupby("id", sort=True):
+        dates = rows["date"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+        ax.step(dates, rows[price].to_numpy(dtype="float64"), where="post", label=model_id)
+    if frame.empty:
+        ax.text(0.5, 0.5, "no price history", ha="center", va="center", transform=ax.transAxes)
+    else:
+        ax.legend(fontsize="small")
+    unit = "USD per million tokens" if price.endswith("per_mtok") else "USD"
+    ax.set_ylabel(f"{price} ({unit})")
+    ax.set_xlabel("snapshot date (UTC)")
+    ax.set_title(f"{price} over time")
+    return ax
+
+
 def pareto_front(costs: pd.DataFrame) -> pd.DataFrame:
     """Rows no other row beats: none has at least the context for a lower cost.
 

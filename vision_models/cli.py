@@ -90,6 +90,25 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--threads", type=_positive_int, default=8, help="worker threads")
     serve.set_defaults(handler=run_serve)
 
+    history = commands.add_parser("history", help="the catalog history: import saved catalogs, or info")
+    history_commands = history.add_subparsers(dest="history_command", parser_class=_Parser, required=True)
+    importer = history_commands.add_parser("import", help="backfill saved catalogs (.json / .json.gz)")
+    importer.add_argument("files", nargs="+", metavar="FILE")
+    importer.add_argument("--fetched-at", metavar="ISO", help="the fetch time of the (single) file")
+    importer.add_argument("--history-path", help="the history file (default: $VISION_MODELS_HISTORY or beside the cache)")
+    importer.set_defaults(handler=run_history_import)
+    info = history_commands.add_parser("info", help="where the history is and what it holds")
+    info.add_argument("--history-path", help="the history file")
+    info.set_defaults(handler=run_history_info)
+
+    changes = commands.add_parser("changes", help="what changed in the catalog: added, removed, prices, context...")
+    changes.add_argument("--since", required=True, metavar="DATE", help="ISO date or datetime (UTC)")
+    changes.add_argument("--until", metavar="DATE", help="ISO date or datetime (UTC), inclusive")
+    changes.add_argument("--vision-only", action="store_true", help="only models that read images")
+    changes.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    changes.add_argument("--history-path", help="the history file")
+    changes.set_defaults(handler=run_changes)
+
     cache = commands.add_parser("cache", help="the HTTP cache: info or clear")
     cache.add_argument("action", choices=("info", "clear"))
     cache.add_argument("--cache-path", help="the SQLite file (default: $VISION_MODELS_CACHE or the user cache folder)")
@@ -303,6 +322,68 @@ def run_serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"vision-models: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     return EXIT_OK
+
+
+def run_history_import(args: argparse.Namespace) -> int:
+    from .history import import_files
+
+    results = import_files(args.files, args.fetched_at, path=args.history_path)
+    for result in results:
+        when = result.fetched_at.isoformat(timespec="seconds") if result.fetched_at else "-"
+        _write(f"{result.path}\t{result.status}\t{when}\t(date from {result.date_basis})\t{result.models} models\n")
+    imported = sum(r.status == "imported" for r in results)
+    _say(f"vision-models: {imported} of {len(results)} files imported")
+    return EXIT_OK if all(not r.status.startswith("skipped") for r in results) else EXIT_NO_DATA
+
+
+def run_history_info(args: argparse.Namespace) -> int:
+    from .history import history_info
+
+    _write("\n".join(history_info(args.history_path).lines()) + "\n")
+    return EXIT_OK
+
+
+def run_changes(args: argparse.Namespace) -> int:
+    from .export import to_csv_text, to_json_records
+    from .history import catalog_changes, history_info
+
+    changes = catalog_changes(args.since, args.until, vision_only=args.vision_only, path=args.history_path)
+    if changes.empty:
+        info = history_info(args.history_path)
+        if info.snapshots == 0:
+            _say("vision-models: no history yet; build one with: vision-models history import FILES...")
+        else:
+            _say("vision-models: no changes in that period")
+        return EXIT_NO_DATA
+    if args.format == "csv":
+        _write(to_csv_text(changes))
+    elif args.format == "json":
+        _write(to_json_records(changes) + "\n")
+    else:
+        _write(changes_table(changes))
+    return EXIT_OK
+
+
+def changes_table(changes) -> str:
+    """One line per change: date, kind, id, and what moved."""
+    what = []
+    for kind, field, old, new, pct in zip(changes["kind"], changes["field"], changes["old"], changes["new"], changes["pct_change"]):
+        if kind in ("added", "removed"):
+            what.append("")
+        else:
+            change = f"{field}: {_value(old)} -> {_value(new)}"
+            what.append(change + (f" ({pct:+.1f}%)" if pct == pct else ""))
+    rows = zip(changes["date"].dt.strftime("%Y-%m-%d").tolist(), changes["kind"].tolist(), changes["id"].tolist(), what)
+    table = [("date", "kind", "id", "change"), *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(3)]
+    lines = ["  ".join([*(cell.ljust(w) for cell, w in zip(row[:3], widths)), row[3]]).rstrip() for row in table]
+    return "\n".join(lines) + f"\n{len(changes)} changes\n"
+
+
+def _value(value) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def run_cache(args: argparse.Namespace) -> int:
