@@ -371,3 +371,19 @@ def test_a_broken_history_warns_and_never_costs_the_catalog(httpserver, tmp_path
     with pytest.warns(UserWarning, match="could not record this catalog in the history"):
         result = _fetch(httpserver)
     assert result.error is None and result.count == 2
+
+
+def test_a_cache_file_that_breaks_while_reading_is_moved_aside_too(httpserver, cache_file):
+    _serve(httpserver)
+    _fetch(httpserver)
+    close_sessions()
+    # Keep the header page (the file still opens) and overwrite every page after it.
+    data = bytearray(cache_file.read_bytes())
+    page_size = int.from_bytes(data[16:18], "big")
+    data[page_size:] = b"\xab" * (len(data) - page_size)
+    cache_file.write_bytes(bytes(data))
+    with pytest.warns(UserWarning, match="was corrupt; moved it to"):
+        result = _fetch(httpserver)
+    assert result.error is None and result.count == 2
+    assert len(_requests_to(httpserver)) == 2
+    assert [p for p in cache_file.parent.iterdir() if ".corrupt-" in p.name]

@@ -190,9 +190,9 @@ def compare(
     costs. An id not in ``models`` is a ``ValueError`` naming it, with close matches.
     """
     chosen = check_model_ids(models, ids)
-    subset = models.set_index("id").loc[chosen].reset_index()
+    subset = models.set_index("id").loc[chosen]
     costs = cost_per_image(
-        subset,
+        subset.reset_index(),
         width,
         height,
         prompt_tokens=prompt_tokens,
@@ -200,15 +200,14 @@ def compare(
         detail=detail,
         preset=preset,
     ).set_index("id")
+    evidence = subset["vision_evidence"].map("+".join) if "vision_evidence" in subset else pd.Series("", index=chosen)
     rows = {
-        "name": subset.set_index("id")["name"],
+        "name": subset["name"],
         "provider": costs["provider"],
         "context_length": costs["context_length"],
         "prompt_usd_per_mtok": costs["prompt_usd_per_mtok"],
         "completion_usd_per_mtok": costs["completion_usd_per_mtok"],
-        "vision_evidence": subset.set_index("id")["vision_evidence"].map("+".join)
-        if "vision_evidence" in subset
-        else pd.Series("", index=chosen),
+        "vision_evidence": evidence,
         "family": costs["family"],
         "method": costs["method"],
         "image_tokens": costs["image_tokens"],

@@ -76,11 +76,6 @@ def catalog_columns(entries: list[Any]) -> dict[str, Any]:
     }
 
 
-def empty_frame() -> pd.DataFrame:
-    """The catalog frame with no rows (what a failed fetch returns), dtypes intact."""
-    return build_frame([])
-
-
 def _usable_entries(entries: list[Any]) -> list[dict]:
     models = [m for m in entries if isinstance(m, dict) and isinstance(m.get("id"), str) and m["id"]]
     if len(models) < len(entries):

@@ -96,11 +96,6 @@ def get_name_only_vision(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[disputed.to_numpy()]
 
 
-def add_vision_columns(frame: pd.DataFrame, rules: str = "seed") -> pd.DataFrame:
-    """``frame`` with ``is_vision`` and ``vision_evidence`` (re)computed under ``rules``."""
-    return frame.assign(**vision_columns(frame, rules))
-
-
 def _supports_images(columns: Mapping[str, Any] | pd.DataFrame, evidence: dict[str, np.ndarray], rules: Rules) -> np.ndarray:
     any_rule = evidence["modality"] | evidence["image_price"] | evidence["name"]
     if rules == "seed":
