@@ -259,3 +259,11 @@ def test_empty_models_give_an_empty_table_with_columns():
     costs = cost_per_image(models_frame([]), 1700, 2200)
     assert costs.empty and list(costs.columns) == COST_COLUMNS
     assert isinstance(costs, pd.DataFrame)
+
+
+def test_the_name_finds_the_family_when_the_id_does_not():
+    entry = model("acme/vl-large-2", name="Acme: Qwen2.5 VL 72B (hosted)", prompt="0.000001", inputs=VISION)
+    row = _costs(entry).loc["acme/vl-large-2"]
+    assert row["method"] == "qwen-vl" and row["image_tokens"] == 4819  # the Qwen2.5 rule, design note
+    plain = _costs(model("acme/mystery", name="Acme Mystery", inputs=VISION)).loc["acme/mystery"]
+    assert plain["method"] == "fallback"

@@ -19,13 +19,14 @@ arithmetic over the models.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
-from .image_tokens import FALLBACK, check_detail, check_size, find_family, image_tokens
+from .image_tokens import FALLBACK, FamilyRule, check_detail, check_size, find_family, image_tokens
 
 #: Common inputs: (width, height) in pixels. Paper sizes are portrait.
 PRESETS: dict[str, tuple[int, int]] = {
@@ -67,7 +68,20 @@ LISTED_METHOD = "listed-image-price"
 _PER_TOKEN_BAND = (0.5, 2.0)
 _USD_DECIMALS = 12
 
-_family_of = lru_cache(maxsize=8192)(find_family)
+
+
+@lru_cache(maxsize=8192)
+def get_family(model_id: str, name: str = "") -> FamilyRule:
+    """The image-token rule of a model: by its id, else by its name written like an id.
+
+    OpenRouter names read "Vendor: Model Name"; ``"Acme: Qwen2.5 VL 72B"`` reads
+    as ``/qwen2.5-vl-72b``, which the Qwen rule recognises even under an id
+    that says nothing of the family.
+    """
+    rule = find_family(model_id)
+    if rule is FALLBACK and name.strip():
+        rule = find_family("/" + re.sub(r"\s+", "-", name.split(":", 1)[-1].strip().lower()))
+    return rule
 
 
 def get_preset(name: str) -> tuple[int, int]:
@@ -105,7 +119,7 @@ def cost_per_image(
     detail = check_detail(detail)
 
     ids = models["id"].tolist()
-    rules = [_family_of(model_id) for model_id in ids]
+    rules = [get_family(model_id, name) for model_id, name in zip(ids, models["name"].tolist())]
     counted = {rule: image_tokens(rule, width, height, detail) for rule in set(rules)}
     rule_tokens = np.array([counted[rule] for rule in rules], dtype="float64")
     known = np.array([rule is not FALLBACK for rule in rules], dtype=bool)
