@@ -15,33 +15,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-CATALOG = Path(os.environ.get("VISION_MODELS_SHARED", REPO.parent / "shared")) / "catalogs" / "openrouter-2026-05-01.json"
+from timing import CATALOGS, interleaved, missing
 
-
-def median_time(fn, repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
-
-
-def interleaved(a, b, rounds: int, repeat: int) -> tuple[float, float]:
-    """Median of per-round medians, alternating a and b so drift hits both alike."""
-    ta, tb = [], []
-    for _ in range(rounds):
-        ta.append(median_time(a, repeat))
-        tb.append(median_time(b, repeat))
-    return statistics.median(ta), statistics.median(tb)
+CATALOG = CATALOGS / "openrouter-2026-05-01.json"
 
 
 def bench_warm_cache(work: Path) -> None:
@@ -125,8 +106,7 @@ def bench_cli(work: Path) -> None:
 
 
 def main() -> int:
-    if not CATALOG.exists():
-        print(f"skipped: {CATALOG} is absent (the shared catalogs folder must sit beside the checkout)")
+    if missing(CATALOG):
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -5,19 +5,17 @@ Run: ``python benchmarks/bench_cost.py`` (needs ../shared/catalogs beside the ch
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-CATALOG = Path(os.environ.get("VISION_MODELS_SHARED", REPO.parent / "shared")) / "catalogs" / "openrouter-2026-05-01.json"
+from timing import CATALOGS, missing
+
+CATALOG = CATALOGS / "openrouter-2026-05-01.json"
 
 
 def main() -> int:
-    if not CATALOG.exists():
-        print(f"skipped: {CATALOG} is absent (the shared catalogs folder must sit beside the checkout)")
+    if missing(CATALOG):
         return 0
     import vision_models as vm
     from vision_models.cost import cost_coverage

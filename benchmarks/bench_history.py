@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import random
 import sqlite3
 import statistics
@@ -22,8 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-DAILY = Path(os.environ.get("VISION_MODELS_SHARED", REPO.parent / "shared")) / "catalogs" / "daily"
+from timing import CATALOGS, median_time
+
+DAILY = CATALOGS / "daily"
 PRICE_IDS = [
     "openai/gpt-4o-mini",
     "google/gemini-2.5-flash",
@@ -36,15 +36,6 @@ PRICE_IDS = [
     "deepseek/deepseek-chat",
     "x-ai/grok-4",
 ]
-
-
-def median_time(fn, repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def once(fn) -> float:

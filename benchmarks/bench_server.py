@@ -27,8 +27,9 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-CATALOG = Path(os.environ.get("VISION_MODELS_SHARED", REPO.parent / "shared")) / "catalogs" / "openrouter-2026-05-01.json"
+from timing import CATALOGS, missing
+
+CATALOG = CATALOGS / "openrouter-2026-05-01.json"
 CLIENTS, PER_CLIENT = 50, 40
 
 
@@ -137,8 +138,7 @@ def stdlib_contrast(body: bytes) -> dict:
 
 
 def main() -> int:
-    if not CATALOG.exists():
-        print(f"skipped: {CATALOG} is absent (the shared catalogs folder must sit beside the checkout)")
+    if missing(CATALOG):
         return 0
     from pytest_httpserver import HTTPServer
 

@@ -19,7 +19,6 @@ import time
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 
 import nbformat
-import pytest
 from nbclient import NotebookClient
 
 from factories import REPO

@@ -200,19 +200,29 @@ def run_list(args: argparse.Namespace) -> int:
         payload = build_api_payload(models, cached=result.cached, cache_age=result.cache_age, error=result.error)
         _write(json.dumps(payload, ensure_ascii=False) + "\n")
     elif not models.empty:
-        _write(format_models(models, args.format))
+        _write(render(models, args.format, text_table))
     return EXIT_NO_DATA if models.empty else EXIT_OK
 
 
-def format_models(models, fmt: str) -> str:
-    """The frame as table, csv or json text."""
+def render(frame, fmt: str, table) -> str:
+    """``frame`` as csv, json, or the text ``table`` function's layout."""
     from .export import to_csv_text, to_json_records
 
     if fmt == "csv":
-        return to_csv_text(models)
+        return to_csv_text(frame)
     if fmt == "json":
-        return to_json_records(models) + "\n"
-    return text_table(models)
+        return to_json_records(frame) + "\n"
+    return table(frame)
+
+
+def fixed_width(header: tuple[str, ...], rows, right: set[int] = frozenset()) -> list[str]:
+    """Lines of a plain table: columns padded to their widest cell, ``right`` ones right-aligned."""
+    table = [header, *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    return [
+        "  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
+        for row in table
+    ]
 
 
 def text_table(models) -> str:
@@ -225,11 +235,7 @@ def text_table(models) -> str:
         _cells(models["completion_usd_per_mtok"], "{:.4g}"),
         ["+".join(e) for e in models["vision_evidence"].tolist()],
     )
-    table = [header, *rows]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    align = [str.ljust, str.rjust, str.rjust, str.rjust, str.ljust]
-    lines = ["  ".join(a(cell, w) for a, cell, w in zip(align, row, widths)).rstrip() for row in table]
-    return "\n".join(lines) + f"\n{len(models)} models\n"
+    return "\n".join(fixed_width(header, rows, right={1, 2, 3})) + f"\n{len(models)} models\n"
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -247,19 +253,10 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_cost(args: argparse.Namespace) -> int:
-    from .export import to_csv_text, to_json_records
-
     costs = load_costs(args)
     if costs is None:
         return EXIT_NO_DATA
-    if args.top:
-        costs = costs.head(args.top)
-    if args.format == "csv":
-        _write(to_csv_text(costs))
-    elif args.format == "json":
-        _write(to_json_records(costs) + "\n")
-    else:
-        _write(cost_table(costs))
+    _write(render(costs.head(args.top) if args.top else costs, args.format, cost_table))
     return EXIT_OK
 
 
@@ -277,11 +274,7 @@ def cost_table(costs) -> str:
         _cells(costs["usd_per_1k_images"], "{:,.2f}"),
         notes,
     )
-    table = [header, *rows]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    align = [str.ljust, str.rjust, str.ljust, str.rjust, str.rjust, str.ljust]
-    lines = ["  ".join(a(cell, w) for a, cell, w in zip(align, row, widths)).rstrip() for row in table]
-    return f"{cost_title(costs)}\n" + "\n".join(lines) + "\n"
+    return f"{cost_title(costs)}\n" + "\n".join(fixed_width(header, rows, right={1, 3, 4})) + "\n"
 
 
 def run_chart(args: argparse.Namespace) -> int:
@@ -344,7 +337,6 @@ def run_history_info(args: argparse.Namespace) -> int:
 
 
 def run_changes(args: argparse.Namespace) -> int:
-    from .export import to_csv_text, to_json_records
     from .history import catalog_changes, history_info
 
     changes = catalog_changes(args.since, args.until, vision_only=args.vision_only, path=args.history_path)
@@ -355,12 +347,7 @@ def run_changes(args: argparse.Namespace) -> int:
         else:
             _say("vision-models: no changes in that period")
         return EXIT_NO_DATA
-    if args.format == "csv":
-        _write(to_csv_text(changes))
-    elif args.format == "json":
-        _write(to_json_records(changes) + "\n")
-    else:
-        _write(changes_table(changes))
+    _write(render(changes, args.format, changes_table))
     return EXIT_OK
 
 
@@ -374,10 +361,7 @@ def changes_table(changes) -> str:
             change = f"{field}: {_value(old)} -> {_value(new)}"
             what.append(change + (f" ({pct:+.1f}%)" if pct == pct else ""))
     rows = zip(changes["date"].dt.strftime("%Y-%m-%d").tolist(), changes["kind"].tolist(), changes["id"].tolist(), what)
-    table = [("date", "kind", "id", "change"), *rows]
-    widths = [max(len(row[i]) for row in table) for i in range(3)]
-    lines = ["  ".join([*(cell.ljust(w) for cell, w in zip(row[:3], widths)), row[3]]).rstrip() for row in table]
-    return "\n".join(lines) + f"\n{len(changes)} changes\n"
+    return "\n".join(fixed_width(("date", "kind", "id", "change"), rows)) + f"\n{len(changes)} changes\n"
 
 
 def _value(value) -> str:
