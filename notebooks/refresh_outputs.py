@@ -28,7 +28,7 @@ def prepare_environment(scratch: Path) -> bool:
     Returns whether the daily catalogs were there to build the history from.
     Kernels inherit this process's environment, so call it before any starts.
     """
-    from vision_models.history import import_files
+    from vision_models.stores.history import import_files
 
     os.environ["VISION_MODELS_SOURCE"] = "sample"
     os.environ["VISION_MODELS_CACHE"] = str(scratch / "http_cache.sqlite")

@@ -345,7 +345,7 @@ def test_base_url_from_the_environment(httpserver, monkeypatch):
 
 
 def test_every_download_from_openrouter_is_recorded_in_the_history_cache_hits_are_not(httpserver, tmp_path):
-    from vision_models.history import catalog_changes, history_info
+    from vision_models.stores.history import catalog_changes, history_info
 
     _serve(httpserver)
     _fetch(httpserver)

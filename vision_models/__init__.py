@@ -28,12 +28,12 @@ _LAZY = {
     "plot_cost_vs_context": "charts",
     "pareto_front": "charts",
     "plot_price_history": "charts",
-    "catalog_changes": "history",
-    "price_history": "history",
+    "catalog_changes": "stores.history",
+    "price_history": "stores.history",
 }
 
-#: Submodules reachable as attributes (``vm.widgets``), also loaded on first use.
-_SUBMODULES = {"widgets", "charts", "history"}
+#: Submodules reachable as attributes (``vm.widgets``, ``vm.history``), also loaded on first use.
+_SUBMODULES = {"widgets": "widgets", "charts": "charts", "history": "stores.history"}
 
 __all__ = [
     "PRESETS",
@@ -55,7 +55,7 @@ __version__ = "0.1.0"
 
 def __getattr__(name: str) -> Any:
     if name in _SUBMODULES:
-        return importlib.import_module(f".{name}", __name__)
+        return importlib.import_module(f".{_SUBMODULES[name]}", __name__)
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'vision_models' has no attribute {name!r}")

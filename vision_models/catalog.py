@@ -14,9 +14,9 @@ import pandas as pd
 
 from .cache import DEFAULT_EXPIRE_SECONDS
 from .fetch import DEFAULT_TIMEOUT, RawCatalog, load_raw
-from .frame import catalog_columns
+from .frame import models_frame, sort_models, sort_order  # noqa: F401  (sort_models is public here)
 from .payload import build_api_payload
-from .vision import check_rules, vision_columns
+from .vision import check_rules
 
 
 @dataclass(frozen=True, repr=False)
@@ -112,34 +112,6 @@ def fetch_vision_models(
     return _result(raw, models_frame(raw.entries, rules, vision_only=True))
 
 
-def models_frame(entries: list[Any], rules: str = "seed", *, vision_only: bool = False) -> pd.DataFrame:
-    """The sorted catalog frame of a ``data`` list, vision columns included.
-
-    Rows are chosen and ordered on the column arrays, so the ``DataFrame`` is
-    built once, already in its final shape.
-    """
-    columns = catalog_columns(entries)
-    columns.update(vision_columns(columns, rules))
-    rows = sort_order(columns)
-    if vision_only:
-        rows = rows[columns["is_vision"][rows]]
-    return pd.DataFrame({name: values[rows] for name, values in columns.items()}, index=pd.RangeIndex(len(rows)))
-
-
-def sort_models(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` by provider, then name, both case-insensitive, then id; a fresh 0..n-1 index."""
-    ordered = frame.take(sort_order(frame))
-    ordered.index = pd.RangeIndex(len(ordered))
-    return ordered
-
-
-def sort_order(columns: Mapping[str, Any] | pd.DataFrame) -> np.ndarray:
-    """Row positions in catalog order: provider, name (case-insensitive), id."""
-    ids, names, providers = (np.asarray(columns[c], dtype=object).tolist() for c in ("id", "name", "provider"))
-    keys = list(zip([p.lower() for p in providers], [n.lower() for n in names], ids))
-    return np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.intp)
-
-
 def _load(source, *, rules: str, **options) -> RawCatalog:
     check_rules(rules)  # a bad rule set is a usage error: say so before any network work
     raw = load_raw(source, **options)
@@ -153,7 +125,7 @@ def _record(raw: RawCatalog) -> None:
 
     The history is a by-product: a problem with it warns and never costs the user the catalog.
     """
-    from . import history
+    from .stores import history
 
     try:
         history.record_fetch(raw.entries, fetched_at=raw.fetched_at, source=raw.source, body=raw.body)

@@ -137,7 +137,7 @@ def plot_price_history(
     ``history`` is a :func:`price_history` frame or the ids to look up.
     matplotlib is imported here, not with the package, so the CLI starts fast.
     """
-    from .history import PRICES, price_history
+    from .stores.history import PRICES, price_history
 
     if price not in PRICES:
         raise ValueError(f"unknown price {price!r}: expected one of {', '.join(PRICES)}")

@@ -318,7 +318,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_history_import(args: argparse.Namespace) -> int:
-    from .history import import_files
+    from .stores.history import import_files
 
     results = import_files(args.files, args.fetched_at, path=args.history_path)
     for result in results:
@@ -330,14 +330,14 @@ def run_history_import(args: argparse.Namespace) -> int:
 
 
 def run_history_info(args: argparse.Namespace) -> int:
-    from .history import history_info
+    from .stores.history import history_info
 
     _write("\n".join(history_info(args.history_path).lines()) + "\n")
     return EXIT_OK
 
 
 def run_changes(args: argparse.Namespace) -> int:
-    from .history import catalog_changes, history_info
+    from .stores.history import catalog_changes, history_info
 
     changes = catalog_changes(args.since, args.until, vision_only=args.vision_only, path=args.history_path)
     if changes.empty:

@@ -11,10 +11,13 @@ values in their own cell and never drop the other models.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from .vision import vision_columns
 
 #: Columns of the catalog frame, in order (``is_vision`` and
 #: ``vision_evidence`` are added by :mod:`vision_models.vision`).
@@ -162,3 +165,31 @@ def _timestamps(values: list[Any]) -> pd.DatetimeIndex:
     seconds = _numbers(values)
     seconds[np.abs(seconds) >= 1e11] = np.nan
     return pd.DatetimeIndex(np.round(seconds * 1e6).astype("datetime64[us]")).tz_localize("UTC")
+
+
+def models_frame(entries: list[Any], rules: str = "seed", *, vision_only: bool = False) -> pd.DataFrame:
+    """The sorted catalog frame of a ``data`` list, vision columns included.
+
+    Rows are chosen and ordered on the column arrays, so the ``DataFrame`` is
+    built once, already in its final shape.
+    """
+    columns = catalog_columns(entries)
+    columns.update(vision_columns(columns, rules))
+    rows = sort_order(columns)
+    if vision_only:
+        rows = rows[columns["is_vision"][rows]]
+    return pd.DataFrame({name: values[rows] for name, values in columns.items()}, index=pd.RangeIndex(len(rows)))
+
+
+def sort_models(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` by provider, then name, both case-insensitive, then id; a fresh 0..n-1 index."""
+    ordered = frame.take(sort_order(frame))
+    ordered.index = pd.RangeIndex(len(ordered))
+    return ordered
+
+
+def sort_order(columns: Mapping[str, Any] | pd.DataFrame) -> np.ndarray:
+    """Row positions in catalog order: provider, name (case-insensitive), id."""
+    ids, names, providers = (np.asarray(columns[c], dtype=object).tolist() for c in ("id", "name", "provider"))
+    keys = list(zip([p.lower() for p in providers], [n.lower() for n in names], ids))
+    return np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.intp)

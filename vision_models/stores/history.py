@@ -39,8 +39,7 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -49,15 +48,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-# Modules, not names: catalog.py / fetch.py may import this module at their top to record fetches.
-from . import catalog, fetch
-from .cache import get_cache_path
+from .. import fetch
+from ..cache import get_cache_path
+from ..frame import models_frame
+from . import sqlite
 
 HISTORY_ENV = "VISION_MODELS_HISTORY"
 HISTORY_FILE = "history.sqlite"
 SCHEMA_VERSION = 1
-#: Seconds a writer waits for another process's transaction before giving up.
-BUSY_TIMEOUT = 60.0
 
 PRICES = ("prompt_usd_per_mtok", "completion_usd_per_mtok", "image_price", "request_usd")
 ATTRIBUTES = ("name", "context_length", *PRICES, "modality", "input_modalities", "is_vision")
@@ -100,6 +98,7 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS versions_end ON versions (model_id, valid_to)",
     "CREATE INDEX IF NOT EXISTS versions_start ON versions (valid_from)",
 )
+_STORE = sqlite.Store("history", SCHEMA_VERSION, _SCHEMA)
 
 
 # ---------------------------------------------------------------- public API
@@ -172,7 +171,7 @@ def record_fetch(
     answer is an outage, not every model removed). ``fetched_at`` None means now.
     """
     moment = _now_us() if fetched_at is None else _instant(fetched_at, "fetched_at")
-    models = catalog.models_frame(entries)
+    models = models_frame(entries)
     if models.empty:
         return False
     with _writer(get_history_path(path)) as conn:
@@ -323,7 +322,7 @@ def _import_one(conn: sqlite3.Connection, file: Path, explicit: int | None) -> I
     known = conn.execute("SELECT models FROM snapshots WHERE fetched_at = ? AND sha256 = ?", (moment, sha)).fetchone()
     if known is not None:  # records are never deleted, so no need to parse the models or lock the file
         return ImportResult(str(file), "already imported", when, basis, known[0])
-    models = catalog.models_frame(raw.entries)
+    models = models_frame(raw.entries)
     if models.empty:
         return ImportResult(str(file), f"skipped: {file} lists no models", when, basis, 0)
     status = _store(conn, _Snapshot(moment, sha, str(file), basis, models))
@@ -618,95 +617,15 @@ def _check_known(conn: sqlite3.Connection, wanted: list[str]) -> None:
 # ---------------------------------------------------------------- files and transactions
 
 
-@contextmanager
-def _writer(path: Path) -> Iterator[sqlite3.Connection]:
-    """A connection that may write: WAL, busy timeout, schema in place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = _connect(path)
-    try:
-        _schema_version(conn, path)  # a file that is not a database says so before anything else
-        _use_wal(conn, path)
-        conn.execute("PRAGMA synchronous = NORMAL")
-        _ensure_schema(conn, path)
-        yield conn
-    finally:
-        conn.close()
+def _writer(path: Path):
+    return sqlite.writer(path, _STORE)
 
 
-@contextmanager
-def _reader(path: Path) -> Iterator[sqlite3.Connection | None]:
-    """A connection reading one consistent state of the history; None when there is no history yet."""
-    if not path.exists():
-        yield None
-        return
-    conn = _connect(path)
-    try:
-        if _schema_version(conn, path) == 0:
-            yield None
-            return
-        conn.execute("BEGIN")  # one snapshot of the file across the queries, even while others write
-        try:
-            yield conn
-        finally:
-            conn.execute("ROLLBACK")
-    finally:
-        conn.close()
+def _reader(path: Path):
+    return sqlite.reader(path, _STORE)
 
 
-@contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``; any exception rolls everything back and goes on."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-def _use_wal(conn: sqlite3.Connection, path: Path) -> None:
-    """Switch the file to WAL (persistent, so once per file), retrying while another process holds it.
-
-    Changing the journal mode answers "database is locked" at once instead of
-    waiting out the busy timeout, which two processes creating the file at the
-    same moment would hit. A file system without WAL keeps its rollback journal:
-    ``BEGIN IMMEDIATE`` still serialises the writers.
-    """
-    deadline = time.monotonic() + BUSY_TIMEOUT
-    while True:
-        try:
-            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                conn.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
-                raise
-        time.sleep(0.01)
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
-
-
-def _schema_version(conn: sqlite3.Connection, path: Path) -> int:
-    try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-    except sqlite3.DatabaseError as exc:
-        raise ValueError(f"{path} is not a history database ({exc})") from None
-    if version > SCHEMA_VERSION:
-        raise ValueError(f"{path} was written by a newer vision_models (schema {version}); upgrade to read it")
-    return version
-
-
-def _ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
-    """Create the tables once; racing creators serialise on ``BEGIN IMMEDIATE``."""
-    if _schema_version(conn, path) == SCHEMA_VERSION:
-        return
-    with _transaction(conn):
-        for statement in _SCHEMA:
-            conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+_transaction = sqlite.transaction
 
 
 # ---------------------------------------------------------------- dates

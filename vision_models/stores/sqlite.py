@@ -1,0 +1,121 @@
+"""What every SQLite store of the project shares: connections, transactions, schema versions.
+
+Each store is a file of its own (history, trials). Writers take ``BEGIN
+IMMEDIATE`` on a WAL database with a busy timeout, so two notebooks writing at
+once wait for each other instead of failing, and an interrupted write leaves no
+trace. A file that is not the store's database says so by name.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Seconds a writer waits for another process's transaction before giving up.
+BUSY_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class Store:
+    """One kind of store: its name (for messages), schema version and ``CREATE`` statements."""
+
+    kind: str
+    version: int
+    schema: Sequence[str]
+
+
+@contextmanager
+def writer(path: Path, store: Store) -> Iterator[sqlite3.Connection]:
+    """A connection that may write: WAL, busy timeout, schema in place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = connect(path)
+    try:
+        schema_version(conn, path, store)  # a file that is not a database says so before anything else
+        use_wal(conn)
+        conn.execute("PRAGMA synchronous = NORMAL")
+        ensure_schema(conn, path, store)
+        yield conn
+    finally:
+        conn.close()
+
+
+@contextmanager
+def reader(path: Path, store: Store) -> Iterator[sqlite3.Connection | None]:
+    """A connection reading one consistent state of the store; None when there is none yet."""
+    if not path.exists():
+        yield None
+        return
+    conn = connect(path)
+    try:
+        if schema_version(conn, path, store) == 0:
+            yield None
+            return
+        conn.execute("BEGIN")  # one snapshot of the file across the queries, even while others write
+        try:
+            yield conn
+        finally:
+            conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``; any exception rolls everything back and goes on."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def use_wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL (persistent, so once per file), retrying while another process holds it.
+
+    Changing the journal mode answers "database is locked" at once instead of
+    waiting out the busy timeout, which two processes creating the file at the
+    same moment would hit. A file system without WAL keeps its rollback journal:
+    ``BEGIN IMMEDIATE`` still serialises the writers.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.01)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """An autocommit connection (transactions are explicit) with the busy timeout."""
+    return sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
+
+
+def schema_version(conn: sqlite3.Connection, path: Path, store: Store) -> int:
+    """The file's schema version: 0 for a new file; a ``ValueError`` naming a file that is not this store."""
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise ValueError(f"{path} is not a {store.kind} database ({exc})") from None
+    if version > store.version:
+        raise ValueError(f"{path} was written by a newer vision_models (schema {version}); upgrade to read it")
+    return version
+
+
+def ensure_schema(conn: sqlite3.Connection, path: Path, store: Store) -> None:
+    """Create the tables once; racing creators serialise on ``BEGIN IMMEDIATE``."""
+    if schema_version(conn, path, store) == store.version:
+        return
+    with transaction(conn):
+        for statement in store.schema:
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {store.version}")
