@@ -1,0 +1,394 @@
+"""Pages to send: images and PDF pages loaded, sized and encoded exactly as a trial sends them.
+
+>>> pages = load_pages(["invoice.png", "scans/contract.pdf"], dpi=200, max_side=2048)
+>>> pages[1].name, pages[1].width_px, pages[1].height_px
+('contract.pdf#p1', 1700, 2200)
+
+- Images: PNG, JPEG, WebP, TIFF (also BMP, GIF). A PNG, JPEG or WebP that needs no change is sent
+  as its own bytes; anything rotated (EXIF orientation), shrunk or in another format is re-encoded:
+  JPEG stays JPEG (quality 92, so a photo does not balloon), everything else becomes PNG.
+  A multi-frame TIFF gives one page per frame (``scan.tiff#p2``), like a PDF.
+- PDFs: every page rendered with pypdfium2 at ``dpi`` (``contract.pdf#p1``, ``#p2``, ...).
+- Anything whose long side exceeds ``max_side`` is shrunk (aspect kept, whole pixels, LANCZOS);
+  ``width_px`` / ``height_px`` are the size sent, which is what the estimate and the bill depend on.
+- ``sha256`` identifies the page independently of rendering: the file's bytes for an image, the
+  file's bytes + ``b"#page=N"`` for a page of a PDF or multi-frame TIFF. A stored trial row is
+  found again from it whatever ``dpi`` / ``max_side`` were (those belong in the trial's parameters).
+- Bad input is a ``ValueError`` naming the path. Images over Pillow's decompression-bomb limit
+  (``Image.MAX_IMAGE_PIXELS``, about 89 million pixels) and PDF pages that would render larger
+  are refused, so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import warnings
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+
+#: Image formats read (Pillow's names) and the MIME type of those sent as they are.
+IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "GIF")
+_SENT_AS_IS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+#: File suffixes picked up from a folder (case-insensitive).
+PAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".pdf")
+#: A truth file larger than this is refused (bytes): ground truth for a page is a few KB.
+MAX_TRUTH_BYTES = 10_000_000
+JPEG_QUALITY = 92
+SAMPLE_DIR = Path(__file__).resolve().parent / "data" / "sample_pages"
+
+PathLike = str | os.PathLike
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page as sent to a model: its identity, the encoded image and the size sent."""
+
+    name: str
+    path: str
+    page_index: int
+    sha256: str
+    image: bytes = field(repr=False)
+    mime: str
+    width_px: int
+    height_px: int
+
+    def data_url(self) -> str:
+        """The image as a ``data:`` URL, as the chat-completions body carries it."""
+        return f"data:{self.mime};base64,{base64.b64encode(self.image).decode('ascii')}"
+
+    def truth_stem(self) -> str:
+        """The ground-truth file's stem: ``invoice`` for invoice.png, ``contract-p2`` for contract.pdf#p2."""
+        base, sep, page = self.name.rpartition("#p")
+        if not (sep and page.isdigit()):
+            base, page = self.name, ""
+        stem = base.rsplit(".", 1)[0] if "." in base.rsplit("/", 1)[-1] else base
+        return f"{stem}-p{page}" if page else stem
+
+
+def load_pages(pages: PathLike | Sequence[PathLike], *, dpi: int = 200, max_side: int = 2048) -> list[Page]:
+    """Load images and PDF pages (a path, a folder, or a sequence of them) as the pages a trial sends."""
+    _check_positive_int("dpi", dpi)
+    _check_positive_int("max_side", max_side)
+    files = _source_files(pages)
+    names = _unique_names(files)
+    out: list[Page] = []
+    for path, name in zip(files, names):
+        loader = _pdf_pages if _is_pdf(path) else _image_pages
+        out.extend(loader(path, name, dpi=dpi, max_side=max_side))
+    return out
+
+
+def sample_pages() -> list[Path]:
+    """The sample pages bundled with the package (their ground truth sits beside them as .txt)."""
+    return sorted(p for p in SAMPLE_DIR.iterdir() if p.suffix.lower() in PAGE_SUFFIXES)
+
+
+def load_truth(truth: PathLike | Mapping[Any, str] | None, pages: Sequence[Page]) -> dict[str, str]:
+    """Ground truth per page name, from a folder of ``<truth_stem>.txt`` files or a dict.
+
+    A dict's keys may be a page's name (``contract.pdf#p2``), its truth stem (``contract-p2``) or,
+    for a file that gave a single page, its path. A key that names no page is a ``ValueError``.
+    """
+    if truth is None:
+        return {}
+    if isinstance(truth, Mapping):
+        return _truth_from_mapping(truth, pages)
+    if isinstance(truth, (str, os.PathLike)):
+        return _truth_from_folder(Path(truth), pages)
+    raise ValueError(f"truth must be a folder of .txt files, a dict or None, not {type(truth).__name__}: {truth!r:.80}")
+
+
+# --- sources ---------------------------------------------------------------------------------
+
+
+def _check_positive_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive whole number, not {value!r}")
+
+
+def _source_files(pages: object) -> list[Path]:
+    """The files to load, in order: folders expanded to their page files sorted by name, repeats dropped."""
+    if isinstance(pages, (str, os.PathLike)):
+        given: Iterable[object] = [pages]
+    elif isinstance(pages, Iterable) and not isinstance(pages, (bytes, Mapping)):
+        given = list(pages)
+    else:
+        raise ValueError(f"pages must be a path or a list of paths, not {type(pages).__name__}: {pages!r:.80}")
+    files: list[Path] = []
+    for item in given:
+        if not isinstance(item, (str, os.PathLike)):
+            raise ValueError(f"a page must be a path, not {type(item).__name__}: {item!r:.80}")
+        files.extend(_expand(Path(item)))
+    if not files:
+        raise ValueError(f"no pages given: {pages!r:.80}")
+    seen: set[Path] = set()
+    unique = []
+    for path in files:
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(path)
+    return unique
+
+
+def _expand(path: Path) -> list[Path]:
+    if path.is_dir():
+        try:
+            found = sorted(
+                (p for p in path.iterdir() if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in PAGE_SUFFIXES),
+                key=lambda p: p.name,
+            )
+        except OSError as exc:
+            raise ValueError(f"cannot read the folder {str(path)!r}: {exc.strerror or exc}") from None
+        if not found:
+            raise ValueError(f"the folder {str(path)!r} holds no image or PDF files ({', '.join(PAGE_SUFFIXES)})")
+        return found
+    if not path.exists():
+        raise ValueError(f"no such file: {str(path)!r}")
+    if not path.is_file():
+        raise ValueError(f"not a file: {str(path)!r}")
+    return [path]
+
+
+def _unique_names(files: list[Path]) -> list[str]:
+    """File names, lengthened with parent folders where two different files share a name."""
+    names = [p.name for p in files]
+    for name in set(names):
+        group = [i for i, n in enumerate(names) if n == name]
+        if len(group) < 2:
+            continue
+        parts = {i: files[i].resolve().parts for i in group}
+        depth = 2
+        while len({parts[i][-depth:] for i in group}) < len(group):
+            depth += 1
+        for i in group:
+            names[i] = "/".join(parts[i][-depth:]).lstrip("/")
+    return names
+
+
+def _is_pdf(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(5) == b"%PDF-"
+    except OSError as exc:
+        raise ValueError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
+
+
+def _file_hash(path: Path) -> hashlib._Hash:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest
+
+
+def _page_hash(file_digest: hashlib._Hash, number: int | None) -> str:
+    """The file's hash for a single-page file; the file's bytes + ``#page=N`` (1-based) otherwise."""
+    digest = file_digest.copy()
+    if number is not None:
+        digest.update(f"#page={number}".encode("ascii"))
+    return digest.hexdigest()
+
+
+# --- images ----------------------------------------------------------------------------------
+
+
+def _image_pages(path: Path, name: str, *, dpi: int, max_side: int) -> Iterator[Page]:
+    del dpi  # images are sent at their own resolution, only shrunk
+    digest = _file_hash(path)
+    try:
+        with _bomb_is_error(), Image.open(path, formats=IMAGE_FORMATS) as im:
+            fmt = im.format or ""
+            frames = getattr(im, "n_frames", 1) if fmt == "TIFF" else 1
+            for index, frame in enumerate(ImageSequence.Iterator(im)):
+                if index >= frames:
+                    break
+                number = index + 1 if frames > 1 else None
+                page_name = f"{name}#p{number}" if number else name
+                image, mime, width, height = _encode_frame(path, frame, fmt, max_side, first_only=frames == 1)
+                yield Page(page_name, str(path), index, _page_hash(digest, number), image, mime, width, height)
+    except UnidentifiedImageError:
+        raise ValueError(
+            f"unsupported or unreadable image: {str(path)!r} (pages are PNG, JPEG, WebP, TIFF, BMP, GIF or PDF)"
+        ) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ValueError(_too_large(path)) from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        if isinstance(exc, ValueError) and str(path) in str(exc):
+            raise
+        raise ValueError(f"corrupt or unreadable image {str(path)!r}: {exc}") from None
+
+
+def _encode_frame(path: Path, frame: Image.Image, fmt: str, max_side: int, *, first_only: bool) -> tuple[bytes, str, int, int]:
+    """The bytes to send for one frame: the file itself when nothing changes, else re-encoded."""
+    frame.load()
+    _check_pixels(path, frame.size)
+    upright = ImageOps.exif_transpose(frame)
+    rotated = upright.size != frame.size or _orientation(frame) not in (None, 1)
+    target = shrunk_size(upright.size, max_side)
+    animated = getattr(frame, "is_animated", False) and fmt != "TIFF"
+    if first_only and fmt in _SENT_AS_IS and not rotated and target == upright.size and not animated:
+        return path.read_bytes(), _SENT_AS_IS[fmt], *upright.size
+    image = upright.resize(target, Image.Resampling.LANCZOS) if target != upright.size else upright
+    if fmt == "JPEG":
+        return _encode(image, "JPEG"), "image/jpeg", *target
+    return _encode(image, "PNG"), "image/png", *target
+
+
+def _orientation(image: Image.Image) -> int | None:
+    try:
+        return image.getexif().get(0x0112)
+    except Exception:  # a broken EXIF block is not worth refusing the page for
+        return None
+
+
+def shrunk_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """``size`` scaled so its long side is ``max_side`` (whole pixels, aspect kept), or unchanged if it fits."""
+    width, height = size
+    long_side = max(width, height)
+    if long_side <= max_side:
+        return width, height
+    scale = max_side / long_side
+    if width >= height:
+        return max_side, max(1, round(height * scale))
+    return max(1, round(width * scale)), max_side
+
+
+def _encode(image: Image.Image, fmt: str) -> bytes:
+    image = _sendable_mode(image, fmt)
+    buf = io.BytesIO()
+    if fmt == "JPEG":
+        image.save(buf, "JPEG", quality=JPEG_QUALITY)
+    else:
+        image.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _sendable_mode(image: Image.Image, fmt: str) -> Image.Image:
+    """A mode the encoder takes: 16/32-bit greys scaled to 8 bits, CMYK and the like to RGB."""
+    if image.mode.startswith("I;16") or image.mode == "I":
+        image = image.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+    elif image.mode == "F":
+        image = image.convert("L")
+    allowed = ("L", "RGB") if fmt == "JPEG" else ("1", "L", "LA", "P", "RGB", "RGBA")
+    if image.mode not in allowed:
+        image = image.convert("RGB")
+    return image
+
+
+class _bomb_is_error(warnings.catch_warnings):
+    """Treat Pillow's decompression-bomb warning (above ``MAX_IMAGE_PIXELS``) as an error."""
+
+    def __enter__(self):  # type: ignore[override]
+        result = super().__enter__()
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        return result
+
+
+def _check_pixels(path: Path | str, size: tuple[int, int]) -> None:
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit and size[0] * size[1] > limit:
+        raise ValueError(_too_large(path, size))
+
+
+def _too_large(path: Path | str, size: tuple[int, int] | None = None) -> str:
+    dims = f" ({size[0]}x{size[1]} px)" if size else ""
+    return f"page too large{dims}: {str(path)!r} exceeds {Image.MAX_IMAGE_PIXELS:,} pixels (Pillow's decompression-bomb limit)"
+
+
+# --- PDFs ------------------------------------------------------------------------------------
+
+
+def _pdf_pages(path: Path, name: str, *, dpi: int, max_side: int) -> Iterator[Page]:
+    import pypdfium2 as pdfium
+
+    digest = _file_hash(path)
+    try:
+        doc = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        reason = "encrypted (a password is needed)" if "password" in str(exc).lower() else str(exc)
+        raise ValueError(f"cannot open the PDF {str(path)!r}: {reason}") from None
+    try:
+        count = len(doc)
+        if count == 0:
+            raise ValueError(f"the PDF {str(path)!r} has no pages")
+        scale = dpi / 72
+        for index in range(count):
+            page = doc[index]
+            try:
+                width_pt, height_pt = page.get_size()
+                expected = (round(width_pt * scale), round(height_pt * scale))
+                _check_pixels(f"{path}#p{index + 1} at {dpi} dpi", expected)
+                bitmap = page.render(scale=scale)
+                image = bitmap.to_pil()
+                bitmap.close()
+            except pdfium.PdfiumError as exc:
+                raise ValueError(f"cannot render page {index + 1} of the PDF {str(path)!r}: {exc}") from None
+            finally:
+                page.close()
+            target = shrunk_size(image.size, max_side)
+            if target != image.size:
+                image = image.resize(target, Image.Resampling.LANCZOS)
+            number = index + 1
+            yield Page(f"{name}#p{number}", str(path), index, _page_hash(digest, number), _encode(image, "PNG"), "image/png", *target)
+    finally:
+        doc.close()
+
+
+# --- ground truth ----------------------------------------------------------------------------
+
+
+def _truth_from_folder(folder: Path, pages: Sequence[Page]) -> dict[str, str]:
+    if not folder.is_dir():
+        raise ValueError(f"truth folder not found (truth is a folder of <page>.txt files or a dict): {str(folder)!r}")
+    out: dict[str, str] = {}
+    for page in pages:
+        file = folder / f"{page.truth_stem()}.txt"
+        try:
+            if not file.is_file():
+                continue
+            if file.stat().st_size > MAX_TRUTH_BYTES:
+                raise ValueError(f"truth file too large (over {MAX_TRUTH_BYTES:,} bytes): {str(file)!r}")
+            out[page.name] = file.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"truth file is not UTF-8 text: {str(file)!r}") from None
+        except OSError as exc:
+            raise ValueError(f"cannot read the truth file {str(file)!r}: {exc.strerror or exc}") from None
+    return out
+
+
+def _truth_from_mapping(truth: Mapping[Any, str], pages: Sequence[Page]) -> dict[str, str]:
+    by_key: dict[str, list[Page]] = {}
+    for page in pages:
+        for key in {page.name, page.truth_stem()}:
+            by_key.setdefault(key, []).append(page)
+    by_path: dict[Path, list[Page]] = {}
+    for page in pages:
+        by_path.setdefault(Path(page.path).resolve(), []).append(page)
+    out: dict[str, str] = {}
+    for key, text in truth.items():
+        if not isinstance(key, (str, os.PathLike)):
+            raise ValueError(f"truth keys are page names or paths, not {type(key).__name__}: {key!r:.80}")
+        if not isinstance(text, str):
+            raise ValueError(f"truth for {key!r:.80} must be text, not {type(text).__name__}")
+        matched = by_key.get(key) if isinstance(key, str) else None
+        if not matched:
+            from_path = by_path.get(Path(key).resolve(), [])
+            if len(from_path) > 1:
+                raise ValueError(
+                    f"truth key {str(key)!r} names a file of {len(from_path)} pages: key each page by name, "
+                    f"e.g. {from_path[0].name!r}"
+                )
+            matched = from_path
+        if not matched:
+            raise ValueError(f"truth key {str(key)!r} names no page (pages: {', '.join(p.name for p in pages[:5])}{', ...' if len(pages) > 5 else ''})")
+        for page in matched:
+            out[page.name] = text
+    return out
