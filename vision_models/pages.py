@@ -236,7 +236,9 @@ def _encode_frame(path: Path, frame: Image.Image, fmt: str, max_side: int, *, fi
     animated = getattr(frame, "is_animated", False) and fmt != "TIFF"
     if first_only and fmt in _SENT_AS_IS and not rotated and target == upright.size and not animated:
         return path.read_bytes(), _SENT_AS_IS[fmt], *upright.size
-    image = upright.resize(target, Image.Resampling.LANCZOS) if target != upright.size else upright
+    if target != upright.size:
+        upright = _resizable(upright).resize(target, Image.Resampling.LANCZOS)
+    image = upright
     if fmt == "JPEG":
         return _encode(image, "JPEG"), "image/jpeg", *target
     return _encode(image, "PNG"), "image/png", *target
@@ -259,6 +261,15 @@ def shrunk_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
     if width >= height:
         return max_side, max(1, round(height * scale))
     return max(1, round(width * scale)), max_side
+
+
+def _resizable(image: Image.Image) -> Image.Image:
+    """A mode LANCZOS works on: Pillow resizes palette and 1-bit images by nearest neighbour."""
+    if image.mode == "P":
+        return image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode == "1":
+        return image.convert("L")
+    return image
 
 
 def _encode(image: Image.Image, fmt: str) -> bytes:
