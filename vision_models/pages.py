@@ -219,7 +219,7 @@ def _image_pages(path: Path, name: str, *, dpi: int, max_side: int) -> Iterator[
             f"unsupported or unreadable image: {str(path)!r} (pages are PNG, JPEG, WebP, TIFF, BMP, GIF or PDF)"
         ) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ValueError(_too_large(path)) from None
+        raise ValueError(_too_large(repr(str(path)))) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         if isinstance(exc, ValueError) and str(path) in str(exc):
             raise
@@ -229,7 +229,7 @@ def _image_pages(path: Path, name: str, *, dpi: int, max_side: int) -> Iterator[
 def _encode_frame(path: Path, frame: Image.Image, fmt: str, max_side: int, *, first_only: bool) -> tuple[bytes, str, int, int]:
     """The bytes to send for one frame: the file itself when nothing changes, else re-encoded."""
     frame.load()
-    _check_pixels(path, frame.size)
+    _check_pixels(repr(str(path)), frame.size)
     upright = ImageOps.exif_transpose(frame)
     rotated = upright.size != frame.size or _orientation(frame) not in (None, 1)
     target = shrunk_size(upright.size, max_side)
@@ -303,15 +303,15 @@ class _bomb_is_error(warnings.catch_warnings):
         return result
 
 
-def _check_pixels(path: Path | str, size: tuple[int, int]) -> None:
+def _check_pixels(what: str, size: tuple[int, int]) -> None:
     limit = Image.MAX_IMAGE_PIXELS
     if limit and size[0] * size[1] > limit:
-        raise ValueError(_too_large(path, size))
+        raise ValueError(_too_large(what, size))
 
 
-def _too_large(path: Path | str, size: tuple[int, int] | None = None) -> str:
+def _too_large(what: str, size: tuple[int, int] | None = None) -> str:
     dims = f" ({size[0]}x{size[1]} px)" if size else ""
-    return f"page too large{dims}: {str(path)!r} exceeds {Image.MAX_IMAGE_PIXELS:,} pixels (Pillow's decompression-bomb limit)"
+    return f"page too large{dims}: {what} exceeds {Image.MAX_IMAGE_PIXELS:,} pixels (Pillow's decompression-bomb limit)"
 
 
 # --- PDFs ------------------------------------------------------------------------------------
@@ -336,7 +336,7 @@ def _pdf_pages(path: Path, name: str, *, dpi: int, max_side: int) -> Iterator[Pa
             try:
                 width_pt, height_pt = page.get_size()
                 expected = (round(width_pt * scale), round(height_pt * scale))
-                _check_pixels(f"{path}#p{index + 1} at {dpi} dpi", expected)
+                _check_pixels(f"page {index + 1} of {str(path)!r} at {dpi} dpi (use a lower dpi)", expected)
                 bitmap = page.render(scale=scale)
                 image = bitmap.to_pil()
                 bitmap.close()
