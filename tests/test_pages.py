@@ -14,7 +14,7 @@ import PIL
 import pytest
 from PIL import Image, ImageChops, ImageDraw
 
-from vision_models.pages import Page, load_pages, load_truth, sample_pages, SAMPLE_DIR
+from vision_models.pages import SAMPLE_DIR, Page, iter_pages, load_pages, load_truth, sample_pages
 
 
 def _png(path: Path, size=(300, 200), colour="white", mode="RGB") -> Path:
@@ -382,3 +382,43 @@ def test_sample_pages_are_what_the_script_renders():
         assert strong <= limit, f"{name}.png differs from what make_samples.py draws in {strong} pixels: re-run it"
         if same_release:
             assert ImageChops.difference(shipped, fresh).getbbox() is None
+
+
+# --- transparency, camera files, laziness --------------------------------------------------
+
+
+def test_a_transparent_image_is_flattened_on_white(tmp_path):
+    path = tmp_path / "cutout.png"
+    im = Image.new("RGBA", (120, 60), (0, 0, 0, 0))  # transparent black everywhere...
+    ImageDraw.Draw(im).rectangle((10, 10, 30, 30), fill=(0, 0, 0, 255))  # ...but one opaque black square
+    im.save(path)
+    [page] = load_pages(path)
+    sent = _decoded(page)
+    assert page.mime == "image/png" and sent.mode == "RGB"
+    assert sent.getpixel((100, 50)) == (255, 255, 255)
+    assert sent.getpixel((20, 20)) == (0, 0, 0)
+
+
+def test_a_camera_mpo_is_sent_as_a_plain_jpeg_of_its_first_image(tmp_path):
+    path = tmp_path / "camera.jpg"
+    first, second = Image.new("RGB", (320, 240), "white"), Image.new("RGB", (320, 240), "black")
+    first.save(path, "MPO", save_all=True, append_images=[second])
+    assert Image.open(path).format == "MPO"
+    [page] = load_pages(path)
+    sent = _decoded(page)
+    assert page.mime == "image/jpeg" and sent.format == "JPEG" and getattr(sent, "n_frames", 1) == 1
+    assert sent.size == (320, 240) and sent.getpixel((5, 5)) == (255, 255, 255)
+    assert page.sha256 == _sha(path.read_bytes())
+
+
+def test_iter_pages_checks_arguments_at_once_and_reads_files_as_it_goes(tmp_path):
+    _png(tmp_path / "a.png")
+    (tmp_path / "b.png").write_bytes(b"not a png")
+    with pytest.raises(ValueError, match="dpi must be"):
+        iter_pages(tmp_path, dpi=-5)
+    with pytest.raises(ValueError, match="no such file"):
+        iter_pages([tmp_path / "a.png", tmp_path / "gone.png"])
+    pages = iter_pages(tmp_path)
+    assert next(pages).name == "a.png"
+    with pytest.raises(ValueError, match=r"b\.png"):
+        next(pages)

@@ -5,9 +5,10 @@
 ('contract.pdf#p1', 1700, 2200)
 
 - Images: PNG, JPEG, WebP, TIFF (also BMP, GIF). A PNG, JPEG or WebP that needs no change is sent
-  as its own bytes; anything rotated (EXIF orientation), shrunk or in another format is re-encoded:
-  JPEG stays JPEG (quality 92, so a photo does not balloon), everything else becomes PNG.
-  A multi-frame TIFF gives one page per frame (``scan.tiff#p2``), like a PDF.
+  as its own bytes; anything rotated (EXIF orientation), shrunk, transparent (flattened on white),
+  animated (first frame) or in another format is re-encoded: JPEG stays JPEG (quality 92, so a
+  photo does not balloon), everything else becomes PNG. A multi-frame TIFF gives one page per
+  frame (``scan.tiff#p2``), like a PDF.
 - PDFs: every page rendered with pypdfium2 at ``dpi`` (``contract.pdf#p1``, ``#p2``, ...).
 - Anything whose long side exceeds ``max_side`` is shrunk (aspect kept, whole pixels, LANCZOS);
   ``width_px`` / ``height_px`` are the size sent, which is what the estimate and the bill depend on.
@@ -16,12 +17,13 @@
   found again from it whatever ``dpi`` / ``max_side`` were (those belong in the trial's parameters).
 - Bad input is a ``ValueError`` naming the path. Images over Pillow's decompression-bomb limit
   (``Image.MAX_IMAGE_PIXELS``, about 89 million pixels) and PDF pages that would render larger
-  are refused, so memory stays bounded.
+  are refused, and ``iter_pages`` makes pages one at a time, so memory stays bounded.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import os
@@ -31,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 #: Image formats read (Pillow's names) and the MIME type of those sent as they are.
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "GIF")
@@ -74,15 +76,26 @@ class Page:
 
 def load_pages(pages: PathLike | Sequence[PathLike], *, dpi: int = 200, max_side: int = 2048) -> list[Page]:
     """Load images and PDF pages (a path, a folder, or a sequence of them) as the pages a trial sends."""
+    return list(iter_pages(pages, dpi=dpi, max_side=max_side))
+
+
+def iter_pages(pages: PathLike | Sequence[PathLike], *, dpi: int = 200, max_side: int = 2048) -> Iterator[Page]:
+    """``load_pages`` one page at a time, so a long PDF never sits in memory whole.
+
+    The arguments and the list of files are checked before the first page is made; a file that
+    turns out unreadable raises its ``ValueError`` when its turn comes.
+    """
     _check_positive_int("dpi", dpi)
     _check_positive_int("max_side", max_side)
     files = _source_files(pages)
     names = _unique_names(files)
-    out: list[Page] = []
+    return _pages_of(files, names, dpi=dpi, max_side=max_side)
+
+
+def _pages_of(files: list[Path], names: list[str], *, dpi: int, max_side: int) -> Iterator[Page]:
     for path, name in zip(files, names):
         loader = _pdf_pages if _is_pdf(path) else _image_pages
-        out.extend(loader(path, name, dpi=dpi, max_side=max_side))
-    return out
+        yield from loader(path, name, dpi=dpi, max_side=max_side)
 
 
 def sample_pages() -> list[Path]:
@@ -203,17 +216,30 @@ def _page_hash(file_digest: hashlib._Hash, number: int | None) -> str:
 def _image_pages(path: Path, name: str, *, dpi: int, max_side: int) -> Iterator[Page]:
     del dpi  # images are sent at their own resolution, only shrunk
     digest = _file_hash(path)
+    with _open_image(path) as im:
+        fmt = im.format or ""
+        frames = getattr(im, "n_frames", 1) if fmt == "TIFF" else 1
+        whole_file = frames == 1 and not getattr(im, "is_animated", False)
+        for index in range(frames):
+            number = index + 1 if frames > 1 else None
+            with _read_errors(path):
+                im.seek(index)
+                encoded = _encode_frame(path, im, fmt, max_side, whole_file=whole_file)
+            yield Page(f"{name}#p{number}" if number else name, str(path), index, _page_hash(digest, number), *encoded)
+
+
+def _open_image(path: Path) -> Image.Image:
+    """The image opened (header only), with Pillow's decompression-bomb warning taken as an error."""
+    with _read_errors(path), warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        return Image.open(path, formats=IMAGE_FORMATS)
+
+
+@contextlib.contextmanager
+def _read_errors(path: Path) -> Iterator[None]:
+    """Pillow's errors on a bad file, as one ``ValueError`` naming it."""
     try:
-        with _bomb_is_error(), Image.open(path, formats=IMAGE_FORMATS) as im:
-            fmt = im.format or ""
-            frames = getattr(im, "n_frames", 1) if fmt == "TIFF" else 1
-            for index, frame in enumerate(ImageSequence.Iterator(im)):
-                if index >= frames:
-                    break
-                number = index + 1 if frames > 1 else None
-                page_name = f"{name}#p{number}" if number else name
-                image, mime, width, height = _encode_frame(path, frame, fmt, max_side, first_only=frames == 1)
-                yield Page(page_name, str(path), index, _page_hash(digest, number), image, mime, width, height)
+        yield
     except UnidentifiedImageError:
         raise ValueError(
             f"unsupported or unreadable image: {str(path)!r} (pages are PNG, JPEG, WebP, TIFF, BMP, GIF or PDF)"
@@ -226,22 +252,38 @@ def _image_pages(path: Path, name: str, *, dpi: int, max_side: int) -> Iterator[
         raise ValueError(f"corrupt or unreadable image {str(path)!r}: {exc}") from None
 
 
-def _encode_frame(path: Path, frame: Image.Image, fmt: str, max_side: int, *, first_only: bool) -> tuple[bytes, str, int, int]:
-    """The bytes to send for one frame: the file itself when nothing changes, else re-encoded."""
+def _encode_frame(path: Path, frame: Image.Image, fmt: str, max_side: int, *, whole_file: bool) -> tuple[bytes, str, int, int]:
+    """The bytes to send for one frame: the file itself when nothing changes, else re-encoded.
+
+    Re-encoded when rotated by its EXIF orientation, shrunk, transparent (flattened on white: a
+    model may otherwise see black text on a black background), an MPO (a camera JPEG carrying
+    extra images), or not PNG/JPEG/WebP.
+    """
+    _check_pixels(repr(str(path)), frame.size)  # before decoding: a later TIFF frame may be huge
     frame.load()
-    _check_pixels(repr(str(path)), frame.size)
     upright = ImageOps.exif_transpose(frame)
     rotated = upright.size != frame.size or _orientation(frame) not in (None, 1)
     target = shrunk_size(upright.size, max_side)
-    animated = getattr(frame, "is_animated", False) and fmt != "TIFF"
-    if first_only and fmt in _SENT_AS_IS and not rotated and target == upright.size and not animated:
+    transparent = _has_alpha(upright)
+    if whole_file and fmt in _SENT_AS_IS and not (rotated or transparent) and target == upright.size:
         return path.read_bytes(), _SENT_AS_IS[fmt], *upright.size
-    if target != upright.size:
-        upright = _resizable(upright).resize(target, Image.Resampling.LANCZOS)
-    image = upright
-    if fmt == "JPEG":
+    image = _flattened(upright) if transparent else upright
+    if target != image.size:
+        image = _resizable(image).resize(target, Image.Resampling.LANCZOS)
+    if fmt in ("JPEG", "MPO"):
         return _encode(image, "JPEG"), "image/jpeg", *target
     return _encode(image, "PNG"), "image/png", *target
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+
+
+def _flattened(image: Image.Image) -> Image.Image:
+    """The image composed over white, without an alpha channel."""
+    rgba = image.convert("RGBA")
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(white, rgba).convert("RGB")
 
 
 def _orientation(image: Image.Image) -> int | None:
@@ -292,15 +334,6 @@ def _sendable_mode(image: Image.Image, fmt: str) -> Image.Image:
     if image.mode not in allowed:
         image = image.convert("RGB")
     return image
-
-
-class _bomb_is_error(warnings.catch_warnings):
-    """Treat Pillow's decompression-bomb warning (above ``MAX_IMAGE_PIXELS``) as an error."""
-
-    def __enter__(self):  # type: ignore[override]
-        result = super().__enter__()
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        return result
 
 
 def _check_pixels(what: str, size: tuple[int, int]) -> None:
