@@ -177,9 +177,11 @@ def test_an_encrypted_pdf_is_refused_by_name(tmp_path):
     data = _pdf(tmp_path / "plain.pdf", pages=1).read_bytes()
     # Incremental update adding a Standard-handler Encrypt dictionary that no password opens.
     start = len(data) + 1
-    enc = b"7 0 obj<< /Filter /Standard /V 1 /R 2 /Length 40 /P -44 /O <" + b"11" * 32 + b"> /U <" + b"22" * 32 + b"> >>endobj\n"
+    enc = b"7 0 obj<< /Filter /Standard /V 1 /R 2 /Length 40 /P -44 /O <%s> /U <%s> >>endobj\n" % (b"11" * 32, b"22" * 32)
     prev = int(re.findall(rb"startxref\s+(\d+)", data)[-1])
-    update = b"\n" + enc + b"xref\n7 1\n%010d 00000 n \ntrailer\n<< /Root %s /Size 8 /Encrypt 7 0 R /ID [<%s><%s>] /Prev %d >>\nstartxref\n%d\n%%%%EOF" % (
+    trailer = b"<< /Root %s /Size 8 /Encrypt 7 0 R /ID [<%s><%s>] /Prev %d >>"
+    update = b"\n" + enc + b"xref\n7 1\n%010d 00000 n \ntrailer\n" + trailer + b"\nstartxref\n%d\n%%%%EOF"
+    update %= (
         start,
         re.search(rb"/Root (\d+ \d+ R)", data).group(1),
         b"ab" * 16,
@@ -238,13 +240,13 @@ def test_files_sharing_a_name_are_told_apart_by_their_folders(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "named"),
-    [({"dpi": 0}, "dpi"), ({"dpi": 150.5}, "dpi"), ({"dpi": True}, "dpi"), ({"max_side": -1}, "max_side"), ({"max_side": "2048"}, "max_side")],
+    ("named", "value"),
+    [("dpi", 0), ("dpi", 150.5), ("dpi", True), ("max_side", -1), ("max_side", "2048")],
 )
-def test_bad_dpi_or_max_side_is_refused_by_name(tmp_path, kwargs, named):
+def test_bad_dpi_or_max_side_is_refused_by_name(tmp_path, named, value):
     path = _png(tmp_path / "a.png")
-    with pytest.raises(ValueError, match=rf"^{named} must be a positive whole number, not {re.escape(repr(next(iter(kwargs.values()))))}$"):
-        load_pages(path, **kwargs)
+    with pytest.raises(ValueError, match=rf"^{named} must be a positive whole number, not {re.escape(repr(value))}$"):
+        load_pages(path, **{named: value})
 
 
 def test_bad_paths_are_refused_by_name(tmp_path):

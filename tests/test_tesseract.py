@@ -110,7 +110,8 @@ def test_a_hanging_tesseract_is_stopped_at_the_timeout(tmp_path, monkeypatch):
 
 
 def test_a_failing_tesseract_reports_its_last_error_line(tmp_path, monkeypatch):
-    _fake_tesseract(tmp_path, 'cat >/dev/null; echo "Tesseract Open Source OCR Engine" >&2; echo "Error in pixReadMem: Unknown format" >&2; exit 1')
+    stderr = 'echo "Tesseract Open Source OCR Engine" >&2; echo "Error in pixReadMem: Unknown format" >&2'
+    _fake_tesseract(tmp_path, f"cat >/dev/null; {stderr}; exit 1")
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
     [page] = load_pages(SAMPLE_DIR / "table.png")
     with pytest.raises(RuntimeError, match=r"^tesseract failed on table.png: Error in pixReadMem: Unknown format$"):

@@ -99,7 +99,7 @@ def _pages_of(files: list[Path], names: list[str], *, dpi: int, max_side: int) -
 
 
 def sample_pages() -> list[Path]:
-    """The sample pages bundled with the package (their ground truth sits beside them as .txt)."""
+    """The sample pages bundled with the package; their ground truth sits beside them (``SAMPLE_DIR``)."""
     return sorted(p for p in SAMPLE_DIR.iterdir() if p.suffix.lower() in PAGE_SUFFIXES)
 
 
@@ -115,7 +115,8 @@ def load_truth(truth: PathLike | Mapping[Any, str] | None, pages: Sequence[Page]
         return _truth_from_mapping(truth, pages)
     if isinstance(truth, (str, os.PathLike)):
         return _truth_from_folder(Path(truth), pages)
-    raise ValueError(f"truth must be a folder of .txt files, a dict or None, not {type(truth).__name__}: {truth!r:.80}")
+    kind = type(truth).__name__
+    raise ValueError(f"truth must be a folder of .txt files, a dict or None, not {kind}: {truth!r:.80}")
 
 
 # --- sources ---------------------------------------------------------------------------------
@@ -155,7 +156,7 @@ def _expand(path: Path) -> list[Path]:
     if path.is_dir():
         try:
             found = sorted(
-                (p for p in path.iterdir() if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in PAGE_SUFFIXES),
+                (p for p in path.iterdir() if _is_page_file(p)),
                 key=lambda p: p.name,
             )
         except OSError as exc:
@@ -168,6 +169,10 @@ def _expand(path: Path) -> list[Path]:
     if not path.is_file():
         raise ValueError(f"not a file: {str(path)!r}")
     return [path]
+
+
+def _is_page_file(path: Path) -> bool:
+    return path.suffix.lower() in PAGE_SUFFIXES and not path.name.startswith(".") and path.is_file()
 
 
 def _unique_names(files: list[Path]) -> list[str]:
@@ -195,10 +200,14 @@ def _is_pdf(path: Path) -> bool:
 
 
 def _file_hash(path: Path) -> hashlib._Hash:
+    """The sha256 of the file, read in 1 MiB chunks."""
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
+    try:
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError as exc:
+        raise ValueError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
     return digest
 
 
@@ -225,7 +234,8 @@ def _image_pages(path: Path, name: str, *, dpi: int, max_side: int) -> Iterator[
             with _read_errors(path):
                 im.seek(index)
                 encoded = _encode_frame(path, im, fmt, max_side, whole_file=whole_file)
-            yield Page(f"{name}#p{number}" if number else name, str(path), index, _page_hash(digest, number), *encoded)
+            page_name = f"{name}#p{number}" if number else name
+            yield Page(page_name, str(path), index, _page_hash(digest, number), *encoded)
 
 
 def _open_image(path: Path) -> Image.Image:
@@ -252,7 +262,9 @@ def _read_errors(path: Path) -> Iterator[None]:
         raise ValueError(f"corrupt or unreadable image {str(path)!r}: {exc}") from None
 
 
-def _encode_frame(path: Path, frame: Image.Image, fmt: str, max_side: int, *, whole_file: bool) -> tuple[bytes, str, int, int]:
+def _encode_frame(
+    path: Path, frame: Image.Image, fmt: str, max_side: int, *, whole_file: bool
+) -> tuple[bytes, str, int, int]:
     """The bytes to send for one frame: the file itself when nothing changes, else re-encoded.
 
     Re-encoded when rotated by its EXIF orientation, shrunk, transparent (flattened on white: a
@@ -344,7 +356,8 @@ def _check_pixels(what: str, size: tuple[int, int]) -> None:
 
 def _too_large(what: str, size: tuple[int, int] | None = None) -> str:
     dims = f" ({size[0]}x{size[1]} px)" if size else ""
-    return f"page too large{dims}: {what} exceeds {Image.MAX_IMAGE_PIXELS:,} pixels (Pillow's decompression-bomb limit)"
+    limit = f"{Image.MAX_IMAGE_PIXELS:,} pixels (Pillow's decompression-bomb limit)"
+    return f"page too large{dims}: {what} exceeds {limit}"
 
 
 # --- PDFs ------------------------------------------------------------------------------------
@@ -363,27 +376,37 @@ def _pdf_pages(path: Path, name: str, *, dpi: int, max_side: int) -> Iterator[Pa
         count = len(doc)
         if count == 0:
             raise ValueError(f"the PDF {str(path)!r} has no pages")
-        scale = dpi / 72
         for index in range(count):
-            page = doc[index]
-            try:
-                width_pt, height_pt = page.get_size()
-                expected = (round(width_pt * scale), round(height_pt * scale))
-                _check_pixels(f"page {index + 1} of {str(path)!r} at {dpi} dpi (use a lower dpi)", expected)
-                bitmap = page.render(scale=scale)
-                image = bitmap.to_pil()
-                bitmap.close()
-            except pdfium.PdfiumError as exc:
-                raise ValueError(f"cannot render page {index + 1} of the PDF {str(path)!r}: {exc}") from None
-            finally:
-                page.close()
+            number = index + 1
+            image = _render_pdf_page(doc, index, f"page {number} of {str(path)!r}", dpi)
             target = shrunk_size(image.size, max_side)
             if target != image.size:
                 image = image.resize(target, Image.Resampling.LANCZOS)
-            number = index + 1
-            yield Page(f"{name}#p{number}", str(path), index, _page_hash(digest, number), _encode(image, "PNG"), "image/png", *target)
+            encoded = _encode(image, "PNG")
+            yield Page(f"{name}#p{number}", str(path), index, _page_hash(digest, number), encoded, "image/png", *target)
     finally:
         doc.close()
+
+
+def _render_pdf_page(doc: Any, index: int, what: str, dpi: int) -> Image.Image:
+    """One page rendered at ``dpi``, refused before rendering when it would exceed the pixel limit."""
+    import pypdfium2 as pdfium
+
+    scale = dpi / 72
+    try:
+        page = doc[index]
+        try:
+            width_pt, height_pt = page.get_size()
+            _check_pixels(f"{what} at {dpi} dpi (use a lower dpi)", (round(width_pt * scale), round(height_pt * scale)))
+            bitmap = page.render(scale=scale)
+            try:
+                return bitmap.to_pil()
+            finally:
+                bitmap.close()
+        finally:
+            page.close()
+    except pdfium.PdfiumError as exc:
+        raise ValueError(f"cannot render {what}: {exc}") from None
 
 
 # --- ground truth ----------------------------------------------------------------------------
@@ -432,7 +455,8 @@ def _truth_from_mapping(truth: Mapping[Any, str], pages: Sequence[Page]) -> dict
                 )
             matched = from_path
         if not matched:
-            raise ValueError(f"truth key {str(key)!r} names no page (pages: {', '.join(p.name for p in pages[:5])}{', ...' if len(pages) > 5 else ''})")
+            some = ", ".join(p.name for p in pages[:5]) + (", ..." if len(pages) > 5 else "")
+            raise ValueError(f"truth key {str(key)!r} names no page (pages: {some})")
         for page in matched:
             out[page.name] = text
     return out
