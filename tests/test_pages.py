@@ -173,6 +173,15 @@ def test_pdf_dpi_and_max_side_set_the_size_sent_but_not_the_identity(tmp_path):
     assert at_200.sha256 == shrunk.sha256 == load_pages(path, dpi=72)[0].sha256
 
 
+def test_an_a4_pdf_page_at_150_dpi_is_1240_by_1754(tmp_path):
+    path = tmp_path / "a4.pdf"
+    Image.new("RGB", (1240, 1754), "white").save(path, "PDF", resolution=150)  # 595.2 x 841.92 pt
+    # 595.2 * 150 / 72 = 1240 and 841.92 * 150 / 72 = 1754 (to within float noise)
+    [page] = load_pages(path, dpi=150)
+    assert (page.width_px, page.height_px) == (1240, 1754)
+    assert _decoded(page).size == (1240, 1754)
+
+
 def test_an_encrypted_pdf_is_refused_by_name(tmp_path):
     data = _pdf(tmp_path / "plain.pdf", pages=1).read_bytes()
     # Incremental update adding a Standard-handler Encrypt dictionary that no password opens.
@@ -208,7 +217,29 @@ def test_a_pdf_page_too_large_to_render_is_refused(tmp_path, monkeypatch):
     # 850 x 1100 = 935,000 px at 100 dpi fits; 1700 x 2200 at 200 dpi does not.
     assert len(load_pages(path, dpi=100)) == 1
     with pytest.raises(ValueError, match=r"page too large \(1700x2200 px\): page 1 of .*poster\.pdf.* at 200 dpi"):
-        load_pages(path, dpi=200)
+        load_pages(path, dpi=200, max_side=4000)
+    # shrunk to max_side it is drawn at 773 x 1000 = 773,000 px and fits
+    assert (load_pages(path, dpi=200, max_side=1000)[0].height_px) == 1000
+
+
+def test_a_huge_pdf_page_is_drawn_at_the_size_sent(tmp_path):
+    path = tmp_path / "poster.pdf"
+    Image.new("RGB", (1000, 500), "white").save(path, "PDF", resolution=10)  # 100 x 50 inches: 7200 x 3600 pt
+    # at 200 dpi that is 20,000 x 10,000 px (200 million, over Pillow's limit); the page sent is 2048 x 1024
+    [page] = load_pages(path, dpi=200)
+    assert (page.width_px, page.height_px) == (2048, 1024)
+    assert _decoded(page).size == (2048, 1024)
+
+
+def test_a_pdf_page_keeps_its_colour_and_a_grey_one_is_sent_grey(tmp_path):
+    path = tmp_path / "mixed.pdf"
+    grey, red = Image.new("RGB", (850, 1100), "white"), Image.new("RGB", (850, 1100), "white")
+    ImageDraw.Draw(grey).rectangle((100, 100, 300, 300), fill=(90, 90, 90))
+    ImageDraw.Draw(red).rectangle((100, 100, 300, 300), fill=(200, 0, 0))
+    grey.save(path, "PDF", save_all=True, append_images=[red], resolution=100)
+    first, second = load_pages(path, dpi=100)
+    assert _decoded(first).mode == "L" and _decoded(first).getpixel((200, 200)) == 90
+    assert _decoded(second).mode == "RGB" and _decoded(second).getpixel((200, 200)) == (200, 0, 0)
 
 
 # --- folders, lists, names -----------------------------------------------------------------
