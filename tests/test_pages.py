@@ -186,7 +186,8 @@ def test_an_encrypted_pdf_is_refused_by_name(tmp_path):
     data = _pdf(tmp_path / "plain.pdf", pages=1).read_bytes()
     # Incremental update adding a Standard-handler Encrypt dictionary that no password opens.
     start = len(data) + 1
-    enc = b"7 0 obj<< /Filter /Standard /V 1 /R 2 /Length 40 /P -44 /O <%s> /U <%s> >>endobj\n" % (b"11" * 32, b"22" * 32)
+    enc = b"7 0 obj<< /Filter /Standard /V 1 /R 2 /Length 40 /P -44 /O <%s> /U <%s> >>endobj\n"
+    enc %= (b"11" * 32, b"22" * 32)
     prev = int(re.findall(rb"startxref\s+(\d+)", data)[-1])
     trailer = b"<< /Root %s /Size 8 /Encrypt 7 0 R /ID [<%s><%s>] /Prev %d >>"
     update = b"\n" + enc + b"xref\n7 1\n%010d 00000 n \ntrailer\n" + trailer + b"\nstartxref\n%d\n%%%%EOF"

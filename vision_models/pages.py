@@ -382,7 +382,8 @@ def _pdf_pages(path: Path, name: str, *, dpi: int, max_side: int) -> Iterator[Pa
             number = index + 1
             image = _render_pdf_page(doc, index, f"page {number} of {str(path)!r}", dpi, max_side)
             encoded = _encode(_grey_if_colourless(image), "PNG")
-            yield Page(f"{name}#p{number}", str(path), index, _page_hash(digest, number), encoded, "image/png", *image.size)
+            sha256 = _page_hash(digest, number)
+            yield Page(f"{name}#p{number}", str(path), index, sha256, encoded, "image/png", *image.size)
     finally:
         doc.close()
 
