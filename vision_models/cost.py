@@ -244,7 +244,7 @@ def cost_by_provider(
     unlisted; negative is degraded or down); ``vs_cheapest_pct`` is a row's
     premium over that minimum; ``catalog_usd_per_image`` is the model's cost at
     the catalog's headline prices. Sorted by the model's cheapest endpoint,
-    then id, then cost. ``endpoints``: a :func:`vision_models.fetch_endpoints`
+    then id, then cost (endpoints that are down last). ``endpoints``: a :func:`vision_models.fetch_endpoints`
     frame (fetched for ``models``' ids when None); models without endpoints
     have no rows (``attrs["errors"]`` says why, when the fetch failed).
     """
@@ -345,8 +345,9 @@ def _with_spread(table: pd.DataFrame) -> pd.DataFrame:
         spread_usd_per_image=joined["spread_usd_per_image"].to_numpy(dtype="float64"),
         spread_pct=joined["spread_pct"].to_numpy(dtype="float64"),
     ).astype({"cheapest_provider": "str", "dearest_provider": "str"})
-    order = table.assign(_key=table["provider_name"].str.lower())
-    order = order.sort_values(["min_usd_per_image", "id", "usd_per_image", "_key"], na_position="last", kind="stable")
+    order = table.assign(_down=~usable, _key=table["provider_name"].str.lower())
+    keys = ["min_usd_per_image", "id", "_down", "usd_per_image", "_key"]
+    order = order.sort_values(keys, na_position="last", kind="stable")
     return table.loc[order.index, PROVIDER_COST_COLUMNS].reset_index(drop=True)
 
 
