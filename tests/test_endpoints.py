@@ -11,8 +11,13 @@ and SDK schemas give for ``GET /models/{author}/{slug}/endpoints``
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 
@@ -497,3 +502,71 @@ class socket_closed_port:
 
     def __exit__(self, *exc) -> None:
         return None
+
+
+# ---------------------------------------------------------------- command line
+
+
+def cli(httpserver, *args: str) -> subprocess.CompletedProcess:
+    """``vision-models ARGS`` in a fresh process against the loopback server."""
+    env = {**os.environ, "OPENROUTER_BASE_URL": httpserver.url_for("/")}
+    return subprocess.run([sys.executable, "-m", "vision_models.cli", *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def serve_catalog(httpserver) -> None:
+    entries = [model(CLAUDE, prompt="0.000003", completion="0.000015", inputs=("text", "image")), model(QWEN)]
+    httpserver.expect_request("/models").respond_with_data(catalog_body(*entries), content_type="application/json")
+
+
+def test_cli_endpoints_csv_and_table(httpserver):
+    serve_catalog(httpserver)
+    serve(httpserver)
+    out = cli(httpserver, "endpoints", CLAUDE, "--format", "csv")
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert [r["provider_name"] for r in rows] == ["Amazon Bedrock", "Anthropic", "Down Host", "Google Vertex"]
+    assert rows[0]["prompt_usd_per_mtok"] == "3.3" and rows[3]["discount"] == "0.2" and rows[3]["uptime_last_30m"] == ""
+    table = cli(httpserver, "endpoints", CLAUDE)
+    assert table.returncode == 0 and table.stdout.splitlines()[-1] == "4 endpoints of 1 models"
+    assert "Google Vertex" in table.stdout and "20%" in table.stdout
+
+
+def test_cli_endpoints_unknown_id_is_exit_2_in_one_line(httpserver):
+    serve_catalog(httpserver)
+    out = cli(httpserver, "endpoints", "anthropic/claude-sonet-4")
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.count("\n") == 1 and "close matches: anthropic/claude-sonnet-4" in out.stderr
+
+
+def test_cli_endpoints_401_is_exit_1_saying_a_key_is_needed(httpserver):
+    serve_catalog(httpserver)
+    serve(httpserver, body="{}", status=401)
+    out = cli(httpserver, "endpoints", CLAUDE)
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.strip().endswith("set OPENROUTER_API_KEY or pass api_key=)")
+    assert "Traceback" not in out.stderr and "Warning" not in out.stderr
+
+
+def test_cli_endpoints_escape_remote_text_in_the_table(httpserver):
+    serve_catalog(httpserver)
+    serve(httpserver, body=answer(CLAUDE, endpoint("Evil\x1b[2J Host", "0.000001", "0.000002")))
+    out = cli(httpserver, "endpoints", CLAUDE)
+    assert out.returncode == 0 and "\x1b" not in out.stdout and "Evil?[2J Host" in out.stdout
+
+
+def test_cli_cost_by_provider(httpserver, tmp_path):
+    serve(httpserver)
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(catalog_body(model(CLAUDE, prompt="0.000003", completion="0.000015", inputs=("text", "image"))))
+    args = ("cost", "--source", str(catalog), "--width", "750", "--height", "750", "--output-tokens", "100", "--by-provider")
+    out = cli(httpserver, *args, "--format", "json")
+    assert out.returncode == 0, out.stderr
+    records = json.loads(out.stdout)
+    assert [r["provider_name"] for r in records] == ["Google Vertex", "Anthropic", "Amazon Bedrock", "Down Host"]
+    assert {r["cheapest_provider"] for r in records} == {"Google Vertex"}
+    table = cli(httpserver, *args)
+    lines = table.stdout.splitlines()
+    assert lines[-1] == "4 endpoints of 1 models"
+    assert lines[2].split()[-1] == "cheapest" and lines[4].split()[-1] == "dearest" and lines[5].split()[-1] == "down"
+    mixed = cli(httpserver, *args, "--as-of", "2026-04-01")
+    assert mixed.returncode == 2 and "--as-of" in mixed.stderr
