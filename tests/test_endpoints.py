@@ -570,3 +570,27 @@ def test_cli_cost_by_provider(httpserver, tmp_path):
     assert lines[2].split()[-1] == "cheapest" and lines[4].split()[-1] == "dearest" and lines[5].split()[-1] == "down"
     mixed = cli(httpserver, *args, "--as-of", "2026-04-01")
     assert mixed.returncode == 2 and "--as-of" in mixed.stderr
+
+
+# ---------------------------------------------------------------- the comparison widget
+
+
+def test_the_comparison_widget_shows_the_provider_spread_when_given_endpoints(httpserver):
+    pytest.importorskip("ipywidgets")
+    from vision_models.widgets import ModelComparison
+
+    serve(httpserver, body=answer(CLAUDE, endpoint("<b>Evil</b> Host", "0.000003", "0.000015"), endpoint("Anthropic", "0.000003", "0.000015")))
+    serve(httpserver, QWEN, QWEN_ENDPOINTS)
+    eps = fetch(httpserver, ids=[CLAUDE, QWEN])
+    models = catalog_models()
+    options = dict(preset="letter-200dpi", prompt_tokens=60, output_tokens=700, chart=False)
+    plain = ModelComparison(models, ids=[CLAUDE, QWEN], **options)
+    assert plain.by_provider is None and plain.providers.value == ""
+    widget = ModelComparison(models, ids=[CLAUDE, QWEN], endpoints=eps, **options)
+    assert len(widget.by_provider) == 4 and set(widget.by_provider["id"]) == {CLAUDE, QWEN}
+    expected = cost_per_image(models[models["id"].isin([CLAUDE, QWEN])], by_provider=True, endpoints=eps, preset="letter-200dpi",
+                              prompt_tokens=60, output_tokens=700)
+    pd.testing.assert_frame_equal(widget.by_provider, expected)
+    assert "&lt;b&gt;Evil&lt;/b&gt; Host" in widget.providers.value and "<b>Evil" not in widget.providers.value
+    widget.select.value = (CLAUDE,)
+    assert widget.by_provider is None and widget.providers.value == ""
