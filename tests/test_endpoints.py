@@ -299,6 +299,18 @@ def test_a_500_after_a_good_fetch_serves_the_cached_copy_stale(httpserver):
     pd.testing.assert_frame_equal(good.drop(columns=same), again.drop(columns=same))
 
 
+def test_an_expired_copy_is_served_stale_when_asking_again_fails(httpserver):
+    serve(httpserver)
+    fetch(httpserver, expire_after=1)
+    time.sleep(1.2)
+    httpserver.clear()
+    serve(httpserver, body="{}", status=503)
+    with pytest.warns(UserWarning, match="503 Service Unavailable"):
+        again = fetch(httpserver, expire_after=1)
+    assert len(again) == 4 and again["stale"].all()
+    assert requests_to(httpserver, path_of(CLAUDE)) == 3  # one ask, two retries of the 503
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -185,7 +185,7 @@ def check_endpoint_ids(
         if model_id not in present:
             close = difflib.get_close_matches(model_id, known, n=3, cutoff=0.5)
             hint = f"; close matches: {', '.join(close)}" if close else ""
-            raise ValueError(f"unknown model id {model_id!r}: not in the catalog{hint}")
+            raise ValueError(f"unknown model id {model_id!r}{hint}")
     return list(dict.fromkeys(wanted))
 
 
