@@ -244,9 +244,10 @@ def cost_by_provider(
     unlisted; negative is degraded or down); ``vs_cheapest_pct`` is a row's
     premium over that minimum; ``catalog_usd_per_image`` is the model's cost at
     the catalog's headline prices. Sorted by the model's cheapest endpoint,
-    then id, then cost (endpoints that are down last). ``endpoints``: a :func:`vision_models.fetch_endpoints`
-    frame (fetched for ``models``' ids when None); models without endpoints
-    have no rows (``attrs["errors"]`` says why, when the fetch failed).
+    then id, then cost (endpoints that are down last). ``endpoints``: a
+    :func:`vision_models.fetch_endpoints` frame; when None it is fetched for
+    every model of ``models`` (one request each: filter first). Models without
+    endpoints have no rows (``attrs["errors"]`` says why, when a fetch failed).
     """
     width, height = resolve_size(width, height, preset)
     options = dict(
