@@ -30,6 +30,7 @@ _LAZY = {
     "plot_price_history": "charts",
     "catalog_changes": "stores.history",
     "price_history": "stores.history",
+    "fetch_endpoints": "endpoints",
 }
 
 #: Submodules reachable as attributes (``vm.widgets``, ``vm.history``), also loaded on first use.

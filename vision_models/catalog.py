@@ -7,13 +7,14 @@ import sqlite3
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .cache import DEFAULT_EXPIRE_SECONDS
-from .fetch import DEFAULT_TIMEOUT, RawCatalog, load_raw
+from .fetch import DEFAULT_TIMEOUT, RawCatalog, get_source, load_raw
 from .frame import models_frame, sort_models, sort_order  # noqa: F401  (sort_models is public here)
 from .payload import build_api_payload
 from .vision import check_rules
@@ -65,6 +66,7 @@ def fetch_catalog(
     expire_after: float = DEFAULT_EXPIRE_SECONDS,
     refresh: bool = False,
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    as_of: datetime | date | str | None = None,
 ) -> CatalogResult:
     """Every model of the catalog, sorted, with ``is_vision`` under ``rules``.
 
@@ -73,7 +75,14 @@ def fetch_catalog(
     ``$VISION_MODELS_SOURCE`` when not given. Network failures do not raise:
     they set ``error`` (and ``stale`` when a cached copy is served). A bad
     ``source`` or ``rules`` raises ``ValueError``.
+
+    ``as_of``: an ISO date or datetime (UTC) rebuilds the catalog from the
+    history as it stood then (the latest snapshot at or before it; a date
+    alone means the end of that day), with the same columns, rules and sort;
+    nothing is fetched. See :func:`catalog_as_of`.
     """
+    if as_of is not None:
+        return catalog_as_of(as_of, rules=rules, source=source)
     raw = _load(
         source,
         base_url=base_url,
@@ -97,8 +106,11 @@ def fetch_vision_models(
     expire_after: float = DEFAULT_EXPIRE_SECONDS,
     refresh: bool = False,
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    as_of: datetime | date | str | None = None,
 ) -> CatalogResult:
     """The vision-capable models only; same arguments and columns as :func:`fetch_catalog`."""
+    if as_of is not None:
+        return catalog_as_of(as_of, rules=rules, source=source, vision_only=True)
     raw = _load(
         source,
         base_url=base_url,
@@ -110,6 +122,37 @@ def fetch_vision_models(
         rules=rules,
     )
     return _result(raw, models_frame(raw.entries, rules, vision_only=True))
+
+
+def catalog_as_of(
+    as_of: datetime | date | str,
+    *,
+    rules: str = "seed",
+    source: str | os.PathLike | None = None,
+    vision_only: bool = False,
+    history_path: str | os.PathLike | None = None,
+) -> CatalogResult:
+    """The catalog as the history recorded it at ``as_of``, as a result that answers like a file source.
+
+    ``source`` is ``"history (as of ...; snapshot of ...)"``; ``cached`` is
+    False, so :meth:`CatalogResult.to_api_payload` gives the fresh shape. Columns
+    the history does not store are empty: ``description`` ``""``,
+    ``output_modalities`` ``[]``, ``max_completion_tokens`` ``<NA>``,
+    ``created`` ``NaT``. A ``source`` other than OpenRouter is a ``ValueError``
+    (the history records OpenRouter only), as is a date before the first snapshot.
+    """
+    from .stores import history
+
+    check_rules(rules)
+    if source is not None and get_source(source) != "openrouter":
+        raise ValueError(f"as_of reads the history of OpenRouter's catalog; it cannot be combined with source={str(source)!r}")
+    entries, snapshot = history.entries_as_of(as_of, path=history_path)
+    label = as_of.isoformat() if isinstance(as_of, (datetime, date)) else str(as_of).strip()
+    taken = snapshot.isoformat(timespec="seconds").replace("+00:00", "Z")
+    return CatalogResult(
+        models=models_frame(entries, rules, vision_only=vision_only),
+        source=f"history (as of {label}; snapshot of {taken})",
+    )
 
 
 def _load(source, *, rules: str, **options) -> RawCatalog:

@@ -55,12 +55,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_source_options(listing)
     add_filter_options(listing)
     listing.add_argument("--format", choices=("table", "csv", "json", "api"), default="table")
+    add_as_of_option(listing)
     listing.set_defaults(handler=run_list)
 
     export = commands.add_parser("export", help="write the vision models to a CSV file (formula-safe)")
     export.add_argument("path", help="the CSV file to write")
     add_source_options(export)
     add_filter_options(export)
+    add_as_of_option(export)
     export.set_defaults(handler=run_export)
 
     cost = commands.add_parser("cost", help="what one image (a page) costs on each vision model")
@@ -69,7 +71,18 @@ def build_parser() -> argparse.ArgumentParser:
     add_image_options(cost)
     cost.add_argument("--top", type=_positive_int, metavar="N", help="only the N cheapest")
     cost.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    add_as_of_option(cost)
+    cost.add_argument(
+        "--by-provider", action="store_true", help="one row per provider endpoint (OpenRouter's endpoints API; with --top N, of the N cheapest)"
+    )
     cost.set_defaults(handler=run_cost)
+
+    endpoints = commands.add_parser("endpoints", help="every provider endpoint of the given models: prices, limits, uptime")
+    endpoints.add_argument("ids", nargs="+", metavar="ID", help="model ids, such as openai/gpt-4o-mini")
+    endpoints.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    endpoints.add_argument("--refresh", action="store_true", help="ask OpenRouter even if the cached copy is fresh")
+    endpoints.add_argument("--cache-path", help="the SQLite cache file")
+    endpoints.set_defaults(handler=run_endpoints)
 
     chart = commands.add_parser("chart", help="save a cost chart as PNG")
     chart.add_argument("kind", choices=("cost", "context"), help="cost: bars per model; context: cost against context")
@@ -124,6 +137,11 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-path", help="the SQLite cache file")
 
 
+def add_as_of_option(parser: argparse.ArgumentParser) -> None:
+    """The catalog as the history recorded it on a date, instead of today's."""
+    parser.add_argument("--as-of", metavar="DATE", help="the catalog as the history recorded it then (ISO date or datetime, UTC)")
+
+
 def add_filter_options(parser: argparse.ArgumentParser) -> None:
     """The filters shared by list, cost and export."""
     parser.add_argument("--provider", action="append", metavar="NAME", help="keep this provider (repeatable)")
@@ -169,7 +187,8 @@ def load_models(args: argparse.Namespace):
     from .catalog import fetch_vision_models
     from .filters import filter_models
 
-    result = fetch_vision_models(args.source, rules=args.rules, refresh=args.refresh, cache_path=args.cache_path)
+    as_of = getattr(args, "as_of", None)
+    result = fetch_vision_models(args.source, rules=args.rules, refresh=args.refresh, cache_path=args.cache_path, as_of=as_of)
     report(result)
     models = filter_models(
         result.models,
@@ -186,6 +205,8 @@ def report(result) -> None:
     """One line on stderr for anything the user should know about where the data came from."""
     if result.source.startswith("sample"):
         _say(f"vision-models: source is the bundled {result.source}, not live data")
+    if result.source.startswith("history"):
+        _say(f"vision-models: source is the {result.source}, not live data")
     if result.stale:
         _say(f"vision-models: {result.error}; serving the cached copy from {result.cache_age} s ago")
     elif result.error:
@@ -253,6 +274,8 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_cost(args: argparse.Namespace) -> int:
+    if args.by_provider:
+        return run_cost_by_provider(args)
     costs = load_costs(args)
     if costs is None:
         return EXIT_NO_DATA
@@ -275,6 +298,101 @@ def cost_table(costs) -> str:
         notes,
     )
     return f"{cost_title(costs)}\n" + "\n".join(fixed_width(header, rows, right={1, 3, 4})) + "\n"
+
+
+def run_cost_by_provider(args: argparse.Namespace) -> int:
+    """Cost per provider endpoint of the filtered models (of the ``--top`` N cheapest when given)."""
+    from .cost import cost_per_image, resolve_size
+
+    if args.as_of:
+        raise UsageError("vision-models: --by-provider prices today's endpoints; it cannot be combined with --as-of")
+    resolve_size(args.width, args.height, args.preset)  # a bad size is a usage error: say so before fetching
+    _, models = load_models(args)
+    if models.empty:
+        return EXIT_NO_DATA
+    options = dict(prompt_tokens=args.prompt_tokens, output_tokens=args.output_tokens, detail=args.detail, preset=args.preset)
+    if args.top:
+        cheapest = cost_per_image(models, args.width, args.height, **options).head(args.top)["id"]
+        models = models[models["id"].isin(cheapest).to_numpy()]
+    endpoints = _endpoints(models["id"].tolist(), args, models=models)
+    costs = cost_per_image(models, args.width, args.height, by_provider=True, endpoints=endpoints, **options)
+    if costs.empty:
+        _say("vision-models: no provider endpoints to price")
+        return EXIT_NO_DATA
+    _write(render(costs, args.format, provider_cost_table))
+    return EXIT_OK
+
+
+def provider_cost_table(costs) -> str:
+    """Cost per provider endpoint, grouped by model; marks the cheapest and dearest, and endpoints that are down."""
+    from .charts import cost_title
+
+    header = ("id", "provider", "quant", "uptime 30m %", "$/image", "$/1k images", "vs cheapest", "")
+    notes = [
+        "down" if down else "cheapest" if name == cheapest else "dearest" if name == dearest else ""
+        for name, cheapest, dearest, down in zip(
+            costs["provider_name"], costs["cheapest_provider"], costs["dearest_provider"], (costs["status"].fillna(0) < 0)
+        )
+    ]
+    rows = zip(
+        _printable(costs["id"]),
+        _printable(costs["provider_name"]),
+        _printable(costs["quantization"]),
+        _cells(costs["uptime_last_30m"], "{:.1f}"),
+        _cells(costs["usd_per_image"], "{:.5f}"),
+        _cells(costs["usd_per_1k_images"], "{:,.2f}"),
+        _cells(costs["vs_cheapest_pct"], "{:+.0f}%"),
+        notes,
+    )
+    models = costs["id"].nunique()
+    table = "\n".join(fixed_width(header, rows, right={3, 4, 5, 6}))
+    return f"{cost_title(costs)}\n{table}\n{len(costs)} endpoints of {models} models\n"
+
+
+def run_endpoints(args: argparse.Namespace) -> int:
+    frame = _endpoints(args.ids, args)
+    if frame.empty:
+        return EXIT_NO_DATA
+    _write(render(frame, args.format, endpoints_table))
+    return EXIT_OK
+
+
+def _endpoints(ids, args: argparse.Namespace, models=None):
+    """The endpoints of ``ids``, each failure reported on stderr in one line (never as a Python warning)."""
+    import warnings
+
+    from .endpoints import fetch_endpoints
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frame = fetch_endpoints(ids, models=models, cache_path=args.cache_path, refresh=args.refresh)
+    for model_id, error in frame.attrs.get("errors", {}).items():
+        stale = frame.loc[frame["id"] == model_id, "stale"].any()
+        _say(f"vision-models: {model_id}: {error}" + ("; serving the cached copy" if stale else ""))
+    return frame
+
+
+def endpoints_table(frame) -> str:
+    """One line per provider endpoint: prices, limits and health."""
+    header = ("id", "provider", "quant", "context", "prompt $/Mtok", "completion $/Mtok", "discount", "status", "uptime 30m %")
+    rows = zip(
+        _printable(frame["id"]),
+        _printable(frame["provider_name"]),
+        _printable(frame["quantization"]),
+        _cells(frame["context_length"], "{:,}"),
+        _cells(frame["prompt_usd_per_mtok"], "{:.4g}"),
+        _cells(frame["completion_usd_per_mtok"], "{:.4g}"),
+        _cells(frame["discount"], "{:.0%}"),
+        _cells(frame["status"], "{}"),
+        _cells(frame["uptime_last_30m"], "{:.1f}"),
+    )
+    models = frame["id"].nunique()
+    return "\n".join(fixed_width(header, rows, right={3, 4, 5, 6, 7, 8})) + f"\n{len(frame)} endpoints of {models} models\n"
+
+
+def _printable(column) -> list[str]:
+    """Remote text for a terminal: control characters (escape sequences) shown as ``?``."""
+    return ["".join(ch if ch.isprintable() else "?" for ch in str(v)) for v in column.tolist()]
 
 
 def run_chart(args: argparse.Namespace) -> int:

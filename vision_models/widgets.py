@@ -22,6 +22,7 @@ from .vision import get_supports_images
 CUSTOM = "custom"
 MODEL_COLUMNS = ["id", "name", "context_length", "prompt_usd_per_mtok", "completion_usd_per_mtok", "vision_evidence"]
 COST_COLUMNS = ["id", "image_tokens", "method", "uncertain", "usd_per_1k_images", "context_length"]
+PROVIDER_COLUMNS = ["id", "provider_name", "quantization", "status", "uptime_last_30m", "usd_per_1k_images", "vs_cheapest_pct"]
 _WIDE = w.Layout(width="420px")
 
 
@@ -242,7 +243,12 @@ class CostExplorer:
 
 
 class ModelComparison:
-    """Pick two to five models; ``compared`` is :func:`vision_models.compare` of them."""
+    """Pick two to five models; ``compared`` is :func:`vision_models.compare` of them.
+
+    With ``endpoints`` (a :func:`vision_models.fetch_endpoints` frame; it needs
+    OpenRouter), ``by_provider`` is the cost per provider endpoint of the
+    chosen models and a table shows the spread.
+    """
 
     def __init__(
         self,
@@ -253,8 +259,12 @@ class ModelComparison:
         prompt_tokens: int = 60,
         output_tokens: int = 700,
         chart: bool = True,
+        endpoints: pd.DataFrame | None = None,
     ) -> None:
         self.models = models
+        self.endpoints = endpoints
+        self.providers = w.HTML()
+        self.by_provider: pd.DataFrame | None = None
         self.options = dict(preset=preset, prompt_tokens=prompt_tokens, output_tokens=output_tokens)
         self.draw_chart = chart
         labels = [(f"{model_id}", model_id) for model_id in models["id"]]
@@ -271,7 +281,7 @@ class ModelComparison:
 
     @property
     def widget(self) -> w.Widget:
-        return w.VBox([self.select, self.table, self.chart])
+        return w.VBox([self.select, self.table, self.providers, self.chart])
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
@@ -279,6 +289,7 @@ class ModelComparison:
         display(self.widget)
 
     def _update(self, change=None) -> None:
+        self._show_providers()
         if not 2 <= len(self.chosen) <= 5:
             self.compared = None
             self.table.value = message_html(f"Pick two to five models ({len(self.chosen)} picked).")
@@ -298,6 +309,19 @@ class ModelComparison:
         with self.chart:
             ax = plot_cost_per_image(costs, top=len(costs))
             plt.show(ax.figure)
+
+    def _show_providers(self) -> None:
+        """The cost per provider endpoint of the chosen models, when endpoints were given."""
+        self.by_provider = None
+        if self.endpoints is None or not 2 <= len(self.chosen) <= 5:
+            self.providers.value = ""
+            return
+        chosen = self.models.set_index("id").loc[self.chosen].reset_index()
+        self.by_provider = cost_per_image(chosen, by_provider=True, endpoints=self.endpoints, **self.options)
+        if self.by_provider.empty:
+            self.providers.value = message_html("No provider endpoints for these models.")
+        else:
+            self.providers.value = "<p>Cost per provider endpoint:</p>" + html_table(self.by_provider, PROVIDER_COLUMNS)
 
 
 def _usd(value: float) -> str:

@@ -274,6 +274,65 @@ def price_history(
     return _prices_frame(runs, np.array([t for (t,) in times], dtype="int64"))
 
 
+def entries_as_of(
+    moment: datetime | date | str,
+    *,
+    path: str | os.PathLike | None = None,
+) -> tuple[list[dict[str, Any]], datetime]:
+    """The catalog as the history recorded it at ``moment``: its entries and the snapshot's fetch time.
+
+    ``moment``: an ISO date or datetime (UTC when naive); a date alone means
+    the end of that day. The snapshot is the latest one at or before it. The
+    entries are rebuilt in OpenRouter's shape from the stored attributes
+    (``name``, ``context_length``, the four prices, ``modality``,
+    ``input_modalities``), so :func:`vision_models.frame.models_frame` reads
+    them as it reads a download; what the history does not store
+    (descriptions, output modalities, ``created``, the top provider's
+    completion limit) is absent. No snapshot at or before ``moment`` is a
+    ``ValueError`` naming the first date the history holds.
+    """
+    wanted = _instant(moment, "as_of", end_of_day=True)
+    file = get_history_path(path)
+    with _reader(file) as conn:
+        first = None if conn is None else conn.execute("SELECT MIN(fetched_at) FROM snapshots").fetchone()[0]
+        if first is None:
+            raise ValueError(
+                f"no catalog history at {file} to read as of {moment!s}: "
+                "it is built by every download from OpenRouter, or by `vision-models history import FILES`"
+            )
+        snapshot = conn.execute("SELECT MAX(fetched_at) FROM snapshots WHERE fetched_at <= ?", (wanted,)).fetchone()[0]
+        if snapshot is None:
+            start = _datetime(first).isoformat(timespec="seconds").replace("+00:00", "Z")
+            raise ValueError(f"no catalog recorded at or before {moment!s}: the history starts on {start}")
+        rows = conn.execute(_AS_OF_SQL, (snapshot, snapshot)).fetchall()
+    return [_entry(row) for row in rows], _datetime(snapshot)
+
+
+_AS_OF_SQL = (
+    f"SELECT model_id, name, context_length, {', '.join(PRICES)}, modality, input_modalities FROM versions "
+    "WHERE valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)"
+)
+_PER_TOKEN = 1_000_000
+
+
+def _entry(row: tuple) -> dict[str, Any]:
+    """One stored run as a catalog entry; prices per token again, a missing price left out (never 0)."""
+    model_id, name, context, prompt, completion, image, request, modality, listed = row
+    per_unit = {"prompt": _per(prompt, _PER_TOKEN), "completion": _per(completion, _PER_TOKEN)}
+    per_unit.update(image=_per(image, 1), request=_per(request, 1))
+    return {
+        "id": model_id,
+        "name": name,
+        "context_length": context,
+        "architecture": {"modality": modality, "input_modalities": json.loads(listed)},
+        "pricing": {key: value for key, value in per_unit.items() if value is not None},
+    }
+
+
+def _per(value: float | None, scale: int) -> float | None:
+    return None if value is None else value / scale
+
+
 def history_info(path: str | os.PathLike | None = None) -> HistoryInfo:
     """Where the history is, how many snapshots and model versions it holds, and its size."""
     file = get_history_path(path)
