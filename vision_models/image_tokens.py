@@ -174,8 +174,9 @@ def openai_patches(
     """OpenAI patch method: :func:`openai_patch_count` times a model multiplier, rounded up.
 
     ``multiplier`` is read as the decimal it is written as. The guide gives no
-    rounding; litellm rounds up, and forum measurements (gpt-5-mini 432 patches at
-    1.2 billed 519, not 518) agree, so tokens are ``ceil(multiplier * patches)``.
+    rounding; litellm rounds up, and so do forum measurements read with one request
+    overhead for gpt-5-mini and gpt-5-nano (432 patches at 1.2 -> 519, not 518), so
+    tokens are ``ceil(multiplier * patches)``.
     ``detail="low"`` only where ``low_side`` is set (GPT-5.4 and later: the image
     fitted into a ``low_side`` box, no budget); the older patch models ignore it.
     """
@@ -499,7 +500,8 @@ _GPT52 = (
 )
 _GPT54_SOURCE = (
     "OpenAI guide, 'Model sizing behavior': gpt-5.4 and gpt-5.5 at detail high allow 2,500 patches or 2,048 px;"
-    " multiplier 1.2 from litellm 1.110.2 and forum measurements (the guide lists none)"
+    " multiplier 1.2 from litellm 1.110.2 and forum measurements (the guide lists none); gpt-5.5's default detail"
+    " (original) allows 10,000 patches"
 )
 _GPT54_SMALL = (
     "gpt-5.4-mini/nano: litellm 1.110.2 and a forum measurement (1600x1600 billed 2,500 patches x 1.2) give the"
@@ -762,7 +764,9 @@ def image_tokens(rule: FamilyRule, width: int, height: int, detail: str = "high"
     """Prompt tokens one ``width`` x ``height`` image costs under ``rule``.
 
     ``detail="low"`` matters only where the family has it (OpenAI tiles: base
-    tokens; Gemini 3: 280); elsewhere it is accepted and ignored.
+    tokens; GPT-5.4 and later: a 512 px image; Gemini 3: 280); elsewhere it is
+    accepted and ignored. ``"high"`` is the documented high detail, also for
+    gpt-5.5, whose API default (``auto`` = ``original``) allows 10,000 patches.
     """
     w, h = check_size(width, height)
     detail = check_detail(detail)
