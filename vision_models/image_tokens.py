@@ -93,12 +93,6 @@ def _floor_sqrt(num: int, den: int) -> int:
     return math.isqrt(num // den)
 
 
-def _ceil_sqrt(num: int, den: int) -> int:
-    """``ceil(sqrt(num / den))`` exactly: the least ``k`` with ``k*k >= ceil(num / den)``."""
-    m = _ceil_div(num, den)
-    return 0 if m <= 0 else math.isqrt(m - 1) + 1
-
-
 def _fit_box_rounded(width: int, height: int, max_side: int | None) -> tuple[int, int]:
     """Whole-pixel size with the long side at most ``max_side`` (aspect kept, sides rounded, at least 1)."""
     long_side = max(width, height)
