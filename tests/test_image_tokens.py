@@ -149,6 +149,8 @@ def test_worked_examples_of_the_design_note(model_id, family, page, square):
         ("openai/gpt-5.4", PAGE, "high", 2890),
         # gpt-5.4, detail low: fitted into 512 px: 396 x 512 (395.6 rounded) -> 13*16 = 208 patches * 1.2 -> 250.
         ("openai/gpt-5.4", PAGE, "low", 250),
+        # gpt-5.4-mini: the same 2,500-patch rule; detail low changes nothing (forum measurement) -> 2890.
+        ("openai/gpt-5.4-mini", PAGE, "low", 2890),
         # gpt-5.2, 1,536-patch budget: floor(sqrt(1536*1700/2200)) = 34 columns and 44 rows tie; 1088 x 1408 px
         # -> 34*44 = 1496 patches * 1.2 = 1795.2 -> 1796.
         ("openai/gpt-5.2", PAGE, "high", 1796),

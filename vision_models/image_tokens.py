@@ -499,7 +499,7 @@ _GPT54_SOURCE = (
 )
 _GPT54_SMALL = (
     "gpt-5.4-mini/nano: litellm 1.110.2 and a forum measurement (1600x1600 billed 2,500 patches x 1.2) give the"
-    " gpt-5.4 rule; OpenAI's guide says 1,536 patches and 1.62 / 2.46"
+    " gpt-5.4 rule; OpenAI's guide says 1,536 patches and 1.62 / 2.46; detail low changed nothing in the measurement"
 )
 _GPT54 = dict(multiplier=1.2, budget=2500, max_side=2048, low_side=512)
 _CLAUDE = "Anthropic 'Vision' guide, 'Resolution and token cost': ceil(w/28)*ceil(h/28) (design note)"
@@ -546,7 +546,7 @@ FAMILY_RULES: tuple[FamilyRule, ...] = (
     _rule("gpt-5-nano", "openai-patches", r"/gpt-5-nano(?:-|$)", True, _GPT5_NANO, multiplier=2.46),
     _rule(
         "gpt-5.4-mini", "openai-patches", r"/gpt-(?:5\.(?:[4-9]|\d{2,})-(?:mini|nano)|mini-latest)(?:-|$)", True,
-        _GPT54_SMALL, **_GPT54,
+        _GPT54_SMALL, multiplier=1.2, budget=2500, max_side=2048,
     ),
     _rule(
         "gpt-5.2", "openai-patches", r"/gpt-5(?:\.\d+)?-codex-mini(?:-|$)", True,
