@@ -262,6 +262,7 @@ CAPS = {
     "gpt-5.2": 1844,  # 1536 * 1.2 = 1843.2
     "gpt-5.4": 3000,  # 2500 * 1.2
     "gpt-5.4-mini": 3000,
+    "gpt-5.4-nano": 3000,
     "claude-standard": 1568,
     "claude-hires": 4784,
     "gemini-3": 1120,
@@ -338,7 +339,7 @@ def test_enormous_examples_by_hand():
         ("openai/gpt-5.5-pro", "gpt-5.4", True),
         ("openai/gpt-5.4-image-2", "gpt-5.4", True),
         ("~openai/gpt-latest", "gpt-5.4", True),
-        ("openai/gpt-5.4-nano", "gpt-5.4-mini", True),
+        ("openai/gpt-5.4-nano", "gpt-5.4-nano", True),
         ("~openai/gpt-mini-latest", "gpt-5.4-mini", True),
         ("anthropic/claude-3.7-sonnet:thinking", "claude-standard", False),
         ("anthropic/claude-opus-4.6-fast", "claude-standard", False),

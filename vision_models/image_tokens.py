@@ -545,7 +545,11 @@ FAMILY_RULES: tuple[FamilyRule, ...] = (
     _rule("gpt-5-mini", "openai-patches", r"/gpt-5-mini(?:-|$)", True, _GPT5_MINI, multiplier=1.62),
     _rule("gpt-5-nano", "openai-patches", r"/gpt-5-nano(?:-|$)", True, _GPT5_NANO, multiplier=2.46),
     _rule(
-        "gpt-5.4-mini", "openai-patches", r"/gpt-(?:5\.(?:[4-9]|\d{2,})-(?:mini|nano)|mini-latest)(?:-|$)", True,
+        "gpt-5.4-mini", "openai-patches", r"/gpt-(?:5\.(?:[4-9]|\d{2,})-mini|mini-latest)(?:-|$)", True,
+        _GPT54_SMALL, multiplier=1.2, budget=2500, max_side=2048,
+    ),
+    _rule(
+        "gpt-5.4-nano", "openai-patches", r"/gpt-5\.(?:[4-9]|\d{2,})-nano(?:-|$)", True,
         _GPT54_SMALL, multiplier=1.2, budget=2500, max_side=2048,
     ),
     _rule(
