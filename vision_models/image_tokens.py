@@ -480,25 +480,27 @@ def _rule(
 
 
 _OPENAI = "OpenAI 'Images and vision' guide, 'Calculating costs' (design note)"
+_FORUM = "community.openai.com/t/1377015"  # 'Introducing GPT-5.4 mini and nano': billed image tokens measured
 _GPT5_MINI = (
-    "OpenAI guide: 1,536 patches, multiplier 1.62; a forum measurement (OpenAI community, 'Introducing GPT-5.4 mini"
-    " and nano', 2026-03) found 1.2 billed"
+    f"OpenAI guide: 1,536 patches, multiplier 1.62; a forum measurement ({_FORUM}, 2026-03) found 1.2 billed"
 )
 _GPT5_NANO = (
-    "OpenAI guide: 1,536 patches, multiplier 2.46; a forum measurement (OpenAI community, 'Introducing GPT-5.4 mini"
-    " and nano', 2026-03) found 1.5 billed"
+    f"OpenAI guide: 1,536 patches, multiplier 2.46; a forum measurement ({_FORUM}, 2026-03) found 1.5 billed"
 )
 _GPT52 = (
     "OpenAI guide lists gpt-5.2, 5.2-codex, 5.2-chat-latest and 5.3-codex under the 1,536-patch budget without a"
-    " multiplier; 1.2 from litellm 1.110.2 and a forum measurement (litellm's 6,144-patch cap is not the guide's)"
+    f" multiplier; 1.2 from litellm 1.110.2 and a forum measurement ({_FORUM}; litellm's 6,144-patch cap is not"
+    " the guide's)"
 )
 _GPT54_SOURCE = (
     "OpenAI guide, 'Model sizing behavior': gpt-5.4 and gpt-5.5 at detail high allow 2,500 patches or 2,048 px;"
-    " multiplier 1.2 from litellm 1.110.2 and forum measurements (the guide lists none); gpt-5.5's default detail"
+    f" multiplier 1.2 from litellm 1.110.2 and forum measurements ({_FORUM}; the guide lists none); gpt-5.5's default"
+    " detail"
     " (original) allows 10,000 patches"
 )
 _GPT54_SMALL = (
-    "gpt-5.4-mini/nano: litellm 1.110.2 and a forum measurement (1600x1600 billed 2,500 patches x 1.2) give the"
+    f"gpt-5.4-mini/nano: litellm 1.110.2 and a forum measurement ({_FORUM}: 1600x1600 billed 2,500 patches x 1.2)"
+    " give the"
     " gpt-5.4 rule; OpenAI's guide says 1,536 patches and 1.62 / 2.46; detail low changed nothing in the measurement"
 )
 _GPT54 = dict(multiplier=1.2, budget=2500, max_side=2048, low_side=512)
