@@ -13,11 +13,18 @@ small pure function per rule ``method``:
 ``find_family`` picks the first rule whose ``pattern`` matches the normalised
 model id (specific rules before general ones), else :data:`FALLBACK`.
 ``image_tokens`` dispatches on ``rule.method`` through :data:`METHODS`, so a new
-family is one table entry. Every method uses integer or exact rational
-arithmetic (``fractions.Fraction``, ``math.isqrt``): no float overflow, no loop
-whose length grows with the image, and every family caps an enormous image.
-Where a rule scales an image it keeps the exact scaled size instead of rounding
-to whole pixels, unless the source rounds (Mistral, Kimi, Gemma 4, Qwen).
+family is one table entry; ``rule.reference`` names the implementation (and
+version) whose arithmetic the method follows.
+
+A real resize gives whole pixels, so every method that scales an image counts
+tiles or patches on whole-pixel sides, rounded as its source rounds. Where the
+source is a formula (OpenAI's and Anthropic's guides) the arithmetic is exact
+(``fractions.Fraction``, ``math.isqrt``). Where the source is an open processor
+that computes in floating point (transformers' ``smart_resize``, Kimi's
+``navit_resize``, Gemma 4, mistral-common), the method repeats that float64
+arithmetic step by step, because a host running the processor bills what it
+computes; only sizes too large for a float fall back to the exact formula.
+No loop grows with the image, and every family caps an enormous image.
 """
 
 from __future__ import annotations
@@ -58,6 +65,7 @@ class FamilyRule:
     params: Mapping[str, Any] = field(hash=False)  # keyword arguments of the method
     uncertain: bool  # disputed, second-hand, or extrapolated to a model the note does not name
     source: str  # one line: where the rule comes from
+    reference: str = ""  # the implementation (and version) whose arithmetic the method follows
 
 
 # --- exact integer helpers -------------------------------------------------------------------
@@ -80,57 +88,32 @@ def _round_half_even(num: int, den: int) -> int:
     return q
 
 
-def _round_half_up(x: Fraction) -> int:
-    """``x`` rounded to the nearest integer, ties up (prices are positive)."""
-    return math.floor(x + Fraction(1, 2))
-
-
 def _floor_sqrt(num: int, den: int) -> int:
     """``floor(sqrt(num / den))`` exactly: ``floor(sqrt(q)) == isqrt(floor(q))``."""
     return math.isqrt(num // den)
 
 
-def _ceil_sqrt(num: int, den: int) -> int:
-    """``ceil(sqrt(num / den))`` exactly: the least ``k`` with ``k*k >= ceil(num / den)``."""
-    m = _ceil_div(num, den)
-    return 0 if m <= 0 else math.isqrt(m - 1) + 1
-
-
-def _fit_box(width: int, height: int, max_side: int | None) -> Fraction:
-    """Scale (never above 1) that makes the long side at most ``max_side``."""
+def _fit_box_rounded(width: int, height: int, max_side: int | None) -> tuple[int, int]:
+    """Whole-pixel size with the long side at most ``max_side`` (aspect kept, sides rounded, at least 1)."""
     long_side = max(width, height)
     if max_side is None or long_side <= max_side:
-        return Fraction(1)
-    return Fraction(max_side, long_side)
+        return width, height
+    return (
+        max(1, _round_half_even(width * max_side, long_side)),
+        max(1, _round_half_even(height * max_side, long_side)),
+    )
 
 
-def _grid(width: int, height: int, scale: Fraction, patch: int) -> int:
-    """Patches of ``patch`` px covering the image scaled by ``scale``."""
-    return _ceil(width * scale / patch) * _ceil(height * scale / patch)
-
-
-def _largest_count(budget: int, cost: Callable[[int], int]) -> int:
-    """Largest ``n`` in ``[0, budget]`` with ``cost(n) <= budget`` (``cost`` increasing): binary search."""
-    lo, hi = 0, budget
+def _largest_fit(limit: int, fits: Callable[[int], bool]) -> int:
+    """Largest ``n`` in ``[1, limit]`` with ``fits(n)`` (``fits`` true up to a point, then false), else 1."""
+    lo, hi = 1, max(1, limit)
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if cost(mid) <= budget:
+        if fits(mid):
             lo = mid
         else:
             hi = mid - 1
     return lo
-
-
-def _largest_scale(width: int, height: int, patch: int, budget: int) -> Fraction:
-    """Largest scale whose patch grid holds at most ``budget`` patches.
-
-    The grid count only jumps where a side lands on a whole number of patches,
-    so the answer is ``patch*c/width`` for the most columns ``c`` that fit, or
-    ``patch*r/height`` for the most rows ``r`` that fit, whichever is larger.
-    """
-    cols = _largest_count(budget, lambda c: c * _ceil_div(c * height, width))
-    rows = _largest_count(budget, lambda r: r * _ceil_div(r * width, height))
-    return max(Fraction(patch * cols, width), Fraction(patch * rows, height))
 
 
 # --- one function per method: (width, height, detail, **params) -> tokens ----------------------
@@ -139,15 +122,37 @@ def _largest_scale(width: int, height: int, patch: int, budget: int) -> Fraction
 def openai_tiles(width: int, height: int, detail: str, *, base: int, tile: int) -> int:
     """OpenAI tile method: fit 2048x2048, short side to 768 (never enlarge), 512 px tiles.
 
-    ``detail="low"`` costs ``base`` only.
+    The scaled sides are whole pixels, floored (as litellm's implementation of the
+    guide does: 1217x4867 px becomes 512x2048, one tile column). ``detail="low"``
+    costs ``base`` only.
     """
     if detail == "low":
         return base
-    scale = _fit_box(width, height, 2048)
-    short_side = min(width, height) * scale
-    if short_side > 768:
-        scale *= Fraction(768) / short_side
-    return base + tile * _grid(width, height, scale, 512)
+    scale = min(Fraction(1), Fraction(2048, max(width, height)), Fraction(768, min(width, height)))
+    w, h = max(1, math.floor(width * scale)), max(1, math.floor(height * scale))
+    return base + tile * _ceil_div(w, 512) * _ceil_div(h, 512)
+
+
+def openai_patch_count(width: int, height: int, *, budget: int, max_side: int = 2048, patch: int = 32) -> int:
+    """OpenAI's patch count (guide, "Patch-based image tokenization"), before the multiplier.
+
+    A side over ``max_side`` is first fitted into the box (whole pixels, rounded).
+    Over ``budget`` patches the guide's shrink ``sqrt(budget*32^2/(w*h))`` is cut so
+    one side lands on whole patches; the sides are then floored to whole pixels
+    and covered with patches, capped at the budget. All of it exact.
+    """
+    w, h = _fit_box_rounded(width, height, max_side)
+    patches = _ceil_div(w, patch) * _ceil_div(h, patch)
+    if patches <= budget:
+        return patches
+    cols_fit = _floor_sqrt(budget * w, h)  # floor(w * shrink / 32)
+    rows_fit = _floor_sqrt(budget * h, w)  # floor(h * shrink / 32)
+    if cols_fit * h <= rows_fit * w:  # the width is the tighter side: scale = 32*cols_fit/w
+        new_w, new_h = patch * cols_fit, (h * patch * cols_fit) // w
+    else:
+        new_w, new_h = (w * patch * rows_fit) // h, patch * rows_fit
+    new_w, new_h = max(1, new_w), max(1, new_h)
+    return min(budget, _ceil_div(new_w, patch) * _ceil_div(new_h, patch))
 
 
 def openai_patches(
@@ -156,42 +161,45 @@ def openai_patches(
     detail: str,
     *,
     multiplier: float,
-    patch: int = 32,
     budget: int = 1536,
     max_side: int = 2048,
+    low_side: int | None = None,
 ) -> int:
-    """OpenAI patch method: 32 px patches, at most ``budget``, times a model multiplier.
+    """OpenAI patch method: :func:`openai_patch_count` times a model multiplier, rounded up.
 
-    Over the budget, OpenAI's documented shrink ``r = sqrt(budget*32^2/(w*h))``
-    is cut so one side lands on whole patches; the other side then covers
-    ``ceil`` of its share. Both counts follow from the aspect ratio alone, so
-    they are computed exactly, and ``multiplier`` is read as the decimal it is
-    written as. A side over ``max_side`` is first shrunk into the box.
+    ``multiplier`` is read as the decimal it is written as. The guide gives no
+    rounding; litellm rounds up, and so do forum measurements read with one request
+    overhead for gpt-5-mini and gpt-5-nano (432 patches at 1.2 -> 519, not 518), so
+    tokens are ``ceil(multiplier * patches)``.
+    ``detail="low"`` only where ``low_side`` is set (GPT-5.4 and later: the image
+    fitted into a ``low_side`` box, no budget); the older patch models ignore it.
     """
-    scale = _fit_box(width, height, max_side)
-    patches = _grid(width, height, scale, patch)
-    if patches > budget:
-        cols_fit = _floor_sqrt(budget * width, height)  # floor(w*r/32)
-        rows_fit = _floor_sqrt(budget * height, width)  # floor(h*r/32)
-        if cols_fit * height <= rows_fit * width:  # the width is the tighter side
-            patches = cols_fit * _ceil_div(cols_fit * height, width)
-        else:
-            patches = rows_fit * _ceil_div(rows_fit * width, height)
-    return _round_half_up(Fraction(str(multiplier)) * min(budget, patches))
+    if detail == "low" and low_side is not None:
+        w, h = _fit_box_rounded(width, height, low_side)
+        patches = _ceil_div(w, 32) * _ceil_div(h, 32)
+    else:
+        patches = openai_patch_count(width, height, budget=budget, max_side=max_side)
+    return _ceil(Fraction(str(multiplier)) * patches)
 
 
 def patch_grid(
     width: int, height: int, detail: str, *, patch: int, max_tokens: int, max_side: int | None = None
 ) -> int:
-    """``ceil(w/patch) * ceil(h/patch)`` after the largest aspect-kept shrink that fits.
+    """``ceil(w/patch) * ceil(h/patch)`` after the mildest aspect-kept shrink that fits.
 
-    The shrink (never an enlargement) keeps the long side at most ``max_side``
-    and the count at most ``max_tokens``. Anthropic's rule, and the fallback.
+    The shrink (never an enlargement) keeps the long side at most ``max_side`` and
+    the count at most ``max_tokens``, on whole pixels: the long side is the largest
+    whole number of pixels that fits, the short side that times the aspect ratio,
+    rounded (litellm's implementation of Anthropic's guide; it reproduces the
+    guide's examples: 1920x1080 -> 1456x819, 1560 tokens). Anthropic, and the fallback.
     """
-    scale = _fit_box(width, height, max_side)
-    if _grid(width, height, scale, patch) > max_tokens:
-        scale = _largest_scale(width, height, patch, max_tokens)
-    return _grid(width, height, scale, patch)
+    long_side, short_side = max(width, height), min(width, height)
+
+    def count(edge: int) -> int:
+        return _ceil_div(edge, patch) * _ceil_div(max(1, _round_half_even(edge * short_side, long_side)), patch)
+
+    limit = min(long_side, max_side or long_side, patch * max_tokens)
+    return count(_largest_fit(limit, lambda edge: count(edge) <= max_tokens))
 
 
 def gemini_tiles(
@@ -206,12 +214,13 @@ def gemini_tiles(
 ) -> int:
     """Gemini 2.x: both sides <= 384 -> 258 tokens; else 768 px tiles, 258 tokens each.
 
-    An image larger than ``max_side`` is first scaled into that box.
+    An image larger than ``max_side`` is first scaled into that box, to whole
+    pixels (rounded: Google documents the box, not the rounding).
     """
     if max(width, height) <= small_side:
         return tile_tokens
-    scale = _fit_box(width, height, max_side)
-    return tile_tokens * _grid(width, height, scale, tile)
+    w, h = _fit_box_rounded(width, height, max_side)
+    return tile_tokens * _ceil_div(w, tile) * _ceil_div(h, tile)
 
 
 def gemini_crop_units(
@@ -225,12 +234,14 @@ def gemini_crop_units(
     max_unit: int = 768,
     max_side: int = 3072,
 ) -> int:
-    """Gemini 1.5: crop unit ``clamp(short side / 1.5, 256, 768)``, 258 tokens a unit."""
+    """Gemini 1.5: crop unit ``clamp(short side / 1.5, 256, 768)``, 258 tokens a unit.
+
+    Scaled into the ``max_side`` box first, to whole pixels (rounded).
+    """
     if max(width, height) <= small_side:
         return tile_tokens
-    scale = _fit_box(width, height, max_side)
-    w, h = width * scale, height * scale
-    unit = min(max(min(w, h) / Fraction(3, 2), Fraction(min_unit)), Fraction(max_unit))
+    w, h = _fit_box_rounded(width, height, max_side)
+    unit = min(max(Fraction(min(w, h)) / Fraction(3, 2), Fraction(min_unit)), Fraction(max_unit))
     return tile_tokens * _ceil(w / unit) * _ceil(h / unit)
 
 
@@ -244,34 +255,73 @@ def fixed(width: int, height: int, detail: str, *, tokens: int) -> int:
     return tokens
 
 
-def qwen_vl(width: int, height: int, detail: str, *, factor: int, min_pixels: int, max_pixels: int) -> int:
+def _smart_resize(
+    height: int, width: int, factor: int, min_pixels: int, max_pixels: int, frames: int, enlarge_short: bool
+) -> tuple[int, int]:
+    """transformers' ``smart_resize`` (qwen2_vl, glm4v, ernie4_5_vl), float for float.
+
+    Raises ``OverflowError`` where the processor's floats would (sizes past 1e308).
+    The processors refuse an aspect ratio over 200; this goes on with the same formula.
+    """
+    if enlarge_short and (height < factor or width < factor):  # glm4v: a side under 28 px is enlarged first
+        scale = max(factor / height, factor / width)
+        height, width = int(height * scale), int(width * scale)
+    h_bar = round(height / factor) * factor
+    w_bar = round(width / factor) * factor
+    if frames * h_bar * w_bar > max_pixels:
+        beta = math.sqrt((frames * height * width) / max_pixels)
+        h_bar = max(factor, math.floor(height / beta / factor) * factor)
+        w_bar = max(factor, math.floor(width / beta / factor) * factor)
+    elif frames * h_bar * w_bar < min_pixels:
+        beta = math.sqrt(min_pixels / (frames * height * width))
+        h_bar = math.ceil(height * beta / factor) * factor
+        w_bar = math.ceil(width * beta / factor) * factor
+    return h_bar, w_bar
+
+
+def _smart_resize_exact(height: int, width: int, factor: int, min_pixels: int, max_pixels: int) -> tuple[int, int]:
+    """The same resize in exact arithmetic, for sizes beyond floating point (then always shrinking)."""
+    area = factor * factor
+    rows = max(1, _floor_sqrt(max_pixels * height, width * area))
+    cols = max(1, _floor_sqrt(max_pixels * width, height * area))
+    return rows * factor, cols * factor
+
+
+def qwen_vl(
+    width: int,
+    height: int,
+    detail: str,
+    *,
+    factor: int,
+    min_pixels: int,
+    max_pixels: int,
+    frames: int = 1,
+    enlarge_short: bool = False,
+) -> int:
     """Qwen-VL ``smart_resize``: sides to multiples of ``factor``, area within the limits.
 
-    Rounds each side to the nearest multiple (ties to even, as Python's
-    ``round``); over ``max_pixels`` it scales down (floor), under ``min_pixels``
-    up (ceil). Tokens are ``(h/factor) * (w/factor)``, without wrapper tokens.
-    The open processors refuse an aspect ratio over 200; here the count is
-    capped at ``max_pixels / factor**2`` instead.
+    Follows transformers' float arithmetic (see :func:`_smart_resize`): round each
+    side to a multiple; over ``max_pixels`` shrink by ``beta = sqrt(h*w/max)``
+    (floor), under ``min_pixels`` grow (ceil). GLM-4.xV feeds each image as
+    ``frames=2`` and first enlarges a side under 28 px. Tokens are
+    ``(h/factor) * (w/factor)``, without wrapper tokens, capped at the pixel limit.
     """
-    rows = _round_half_even(height, factor)
-    cols = _round_half_even(width, factor)
-    area = factor * factor
-    if rows * cols * area > max_pixels:
-        rows = max(1, _floor_sqrt(max_pixels * height, width * area))
-        cols = max(1, _floor_sqrt(max_pixels * width, height * area))
-    elif rows * cols * area < min_pixels:
-        rows = _ceil_sqrt(min_pixels * height, width * area)
-        cols = _ceil_sqrt(min_pixels * width, height * area)
-    return min(rows * cols, max_pixels // area)
+    try:
+        h_bar, w_bar = _smart_resize(height, width, factor, min_pixels, max_pixels, frames, enlarge_short)
+    except OverflowError:
+        h_bar, w_bar = _smart_resize_exact(height, width, factor, min_pixels // frames, max_pixels // frames)
+    return min((h_bar // factor) * (w_bar // factor), max_pixels // frames // (factor * factor))
 
 
 def mistral(width: int, height: int, detail: str, *, patch: int, merge: int, max_side: int) -> int:
-    """mistral-common: long side to at most ``max_side`` (rounded), then one token per
-    ``patch*merge`` px cell plus one break token per row."""
-    long_side = max(width, height)
-    if long_side > max_side:
-        width = max(1, _round_half_even(width * max_side, long_side))
-        height = max(1, _round_half_even(height * max_side, long_side))
+    """mistral-common ``ImageEncoder``: long side to at most ``max_side`` (float ratio, rounded),
+    then one token per ``patch*merge`` px cell plus one break token per row."""
+    if max(width, height) > max_side:
+        try:
+            ratio = max(height / max_side, width / max_side)
+            width, height = max(round(width / ratio), 1), max(round(height / ratio), 1)
+        except OverflowError:
+            width, height = _fit_box_rounded(width, height, max_side)
     cell = patch * merge
     cols, rows = _ceil_div(width, cell), _ceil_div(height, cell)
     return cols * rows + rows
@@ -284,9 +334,10 @@ def llama4(
 
     The canvas follows transformers' ``get_best_fit``: the smallest upscale if
     any canvas fits without shrinking, else the mildest shrink; ties go to the
-    smaller canvas. The prompt holds start, end and global-image markers, the
-    144-token global tile, and with more than one tile each tile plus one
-    separator token per tile.
+    smaller canvas (compared exactly here; the processor compares float32 scales,
+    which differ only for scales within 1e-7 of each other). The prompt holds
+    start, end and global-image markers, the 144-token global tile, and with more
+    than one tile each tile plus one separator token per tile.
     """
     options = [
         (min(Fraction(tile * rows, height), Fraction(tile * cols, width)), rows * cols)
@@ -320,7 +371,7 @@ def area_table(width: int, height: int, detail: str, *, table: tuple[tuple[int, 
         return table[0][1]
     for (a0, t0), (a1, t1) in zip(table, table[1:]):
         if area <= a1:
-            return _round_half_up(t0 + Fraction((t1 - t0) * (area - a0), a1 - a0))
+            return math.floor(t0 + Fraction((t1 - t0) * (area - a0), a1 - a0) + Fraction(1, 2))
     return table[-1][1]
 
 
@@ -334,38 +385,39 @@ def kimi_navit(
     max_patches: int = 16384,
     max_side_patches: int = 512,
 ) -> int:
-    """Kimi K2.5 MoonViT (transformers ``navit_resize``): shrink only, pad to 28 px cells.
+    """Kimi K2.5 MoonViT (transformers ``navit_resize``, float for float): shrink only, pad to 28 px.
 
     The scale is the least of 1, ``sqrt(max_patches / patches)`` and
-    ``max_side_patches*patch / side``; sizes are floored to whole pixels, padded
+    ``max_side_patches*patch / side``; sizes are truncated to whole pixels, padded
     to ``patch*merge``, and each ``merge x merge`` block of patches is one token.
     """
-    patches = max(1, width // patch) * max(1, height // patch)
     side_limit = max_side_patches * patch
-    long_side = max(width, height)
-    if max_patches < patches and max_patches * long_side**2 < patches * side_limit**2:
-        new_w = _floor_sqrt(width * width * max_patches, patches)
-        new_h = _floor_sqrt(height * height * max_patches, patches)
-    elif long_side > side_limit:
-        new_w, new_h = width * side_limit // long_side, height * side_limit // long_side
-    else:
-        new_w, new_h = width, height
+    patches_h, patches_w = max(1, height // patch), max(1, width // patch)
+    try:
+        scale = min(1.0, math.sqrt(max_patches / (patches_h * patches_w)), side_limit / height, side_limit / width)
+        new_h, new_w = max(1, int(height * scale)), max(1, int(width * scale))
+    except OverflowError:  # beyond floats: the exact shrink
+        new_h = _floor_sqrt(height * height * max_patches, patches_h * patches_w)
+        new_w = _floor_sqrt(width * width * max_patches, patches_h * patches_w)
     cell = patch * merge
-    new_w = min(max(1, new_w), side_limit)
-    new_h = min(max(1, new_h), side_limit)
-    return _ceil_div(new_w, cell) * _ceil_div(new_h, cell)
+    new_h, new_w = min(max(1, new_h), side_limit), min(max(1, new_w), side_limit)
+    return _ceil_div(new_h, cell) * _ceil_div(new_w, cell)
 
 
-def gemma4(width: int, height: int, detail: str, *, budget: int = 280) -> int:
-    """Gemma 4 (transformers ``get_aspect_ratio_preserving_size``): a soft-token budget.
+def gemma4(width: int, height: int, detail: str, *, budget: int = 280, patch: int = 16, pooling: int = 3) -> int:
+    """Gemma 4 (transformers ``get_aspect_ratio_preserving_size``, float for float).
 
-    The image is resized up or down to about ``budget * 9`` patches of 16 px,
-    sides floored to multiples of 48 px (3x3 patches pooled into one token), so
-    tokens are ``floor(sqrt(budget*h/w)) * floor(sqrt(budget*w/h))``; a side that
+    The image is resized up or down to about ``budget * 9`` patches of 16 px, sides
+    floored to multiples of 48 px (3x3 patches pooled into one token); a side that
     floors to nothing becomes one cell, the other ``min(ratio, budget)`` cells.
     """
-    rows = _floor_sqrt(budget * height, width)
-    cols = _floor_sqrt(budget * width, height)
+    side = pooling * patch
+    target_px = budget * pooling * pooling * patch * patch
+    try:
+        factor = math.sqrt(target_px / (height * width))
+        rows, cols = math.floor(factor * height / side), math.floor(factor * width / side)
+    except OverflowError:
+        rows, cols = _floor_sqrt(budget * height, width), _floor_sqrt(budget * width, height)
     if rows == 0:
         rows, cols = 1, min(width // height, budget)
     elif cols == 0:
@@ -398,11 +450,60 @@ METHODS: Mapping[str, Callable[..., int]] = MappingProxyType(
 # --- the table ---------------------------------------------------------------------------------
 
 
-def _rule(family: str, method: str, pattern: str, uncertain: bool, source: str, **params: Any) -> FamilyRule:
-    return FamilyRule(family, method, pattern, MappingProxyType(params), uncertain, source)
+#: Whose arithmetic each method follows, unless a rule names its own reference.
+_METHOD_REFERENCES = {
+    "openai-tiles": "OpenAI guide's formula, sides floored to whole pixels as litellm 1.110.2 "
+    "(token_counter._image_policy_tokens) does",
+    "openai-patches": "OpenAI guide's formula (steps A-D) as litellm 1.110.2 token_counter._image_patch_count computes "
+    "it, with the guide's budget; tokens rounded up as litellm does",
+    "anthropic": "Anthropic guide's limits; whole-pixel sides as litellm 1.110.2 token_counter._anthropic_image_tokens",
+    "gemini-tiles": "Gemini token guide (no open reference); box fit rounded to whole pixels",
+    "gemini-crop": "Gemini 1.5 token guide (no open reference); box fit rounded to whole pixels",
+    "gemini-fixed": "Gemini 3 media_resolution documentation (no open reference)",
+    "fixed": "the model's published processor config (fixed image size)",
+    "qwen-vl": "transformers 5.24.0 qwen2_vl smart_resize (Qwen2VLImageProcessor), float64 as it computes",
+    "mistral": "mistral_common 1.13.1 ImageEncoder._image_to_num_tokens, float64 as it computes",
+    "llama4": "transformers 5.24.0 llama4 get_best_fit / find_supported_resolutions, Llama4Processor prompt layout",
+    "grok": "second-hand description (no open reference)",
+    "nova": "Amazon Nova published size table (no open reference)",
+    "kimi-navit": "transformers 5.24.0 kimi_k25 navit_resize (Kimi_K25ImageProcessor), float64 as it computes",
+    "gemma4": "transformers 5.24.0 gemma4 get_aspect_ratio_preserving_size (Gemma4ImageProcessor), float64",
+    "fallback": "none: the project's stated default",
+}
+
+
+def _rule(
+    family: str, method: str, pattern: str, uncertain: bool, source: str, reference: str = "", **params: Any
+) -> FamilyRule:
+    reference = reference or _METHOD_REFERENCES[method]
+    return FamilyRule(family, method, pattern, MappingProxyType(params), uncertain, source, reference)
 
 
 _OPENAI = "OpenAI 'Images and vision' guide, 'Calculating costs' (design note)"
+_FORUM = "community.openai.com/t/1377015"  # 'Introducing GPT-5.4 mini and nano': billed image tokens measured
+_GPT5_MINI = (
+    f"OpenAI guide: 1,536 patches, multiplier 1.62; a forum measurement ({_FORUM}, 2026-03) found 1.2 billed"
+)
+_GPT5_NANO = (
+    f"OpenAI guide: 1,536 patches, multiplier 2.46; a forum measurement ({_FORUM}, 2026-03) found 1.5 billed"
+)
+_GPT52 = (
+    "OpenAI guide lists gpt-5.2, 5.2-codex, 5.2-chat-latest and 5.3-codex under the 1,536-patch budget without a"
+    f" multiplier; 1.2 from litellm 1.110.2 and a forum measurement ({_FORUM}; litellm's 6,144-patch cap is not"
+    " the guide's)"
+)
+_GPT54_SOURCE = (
+    "OpenAI guide, 'Model sizing behavior': gpt-5.4 and gpt-5.5 at detail high allow 2,500 patches or 2,048 px;"
+    f" multiplier 1.2 from litellm 1.110.2 and forum measurements ({_FORUM}; the guide lists none); gpt-5.5's default"
+    " detail"
+    " (original) allows 10,000 patches"
+)
+_GPT54_SMALL = (
+    f"gpt-5.4-mini/nano: litellm 1.110.2 and a forum measurement ({_FORUM}: 1600x1600 billed 2,500 patches x 1.2)"
+    " give the"
+    " gpt-5.4 rule; OpenAI's guide says 1,536 patches and 1.62 / 2.46; detail low changed nothing in the measurement"
+)
+_GPT54 = dict(multiplier=1.2, budget=2500, max_side=2048, low_side=512)
 _CLAUDE = "Anthropic 'Vision' guide, 'Resolution and token cost': ceil(w/28)*ceil(h/28) (design note)"
 _GEMINI_2 = (
     "Gemini 2.x token guide: <=384 px 258, else 768 px tiles of 258 (design note); 3072 px box: Vertex AI image docs"
@@ -411,7 +512,8 @@ _QWEN2 = dict(factor=28, min_pixels=3136, max_pixels=12_845_056)
 _QWEN3 = dict(factor=32, min_pixels=65_536, max_pixels=16_777_216)
 _PIXTRAL = dict(patch=16, merge=1, max_side=1024)
 _SMALL3 = dict(patch=14, merge=2, max_side=1540)
-_GLM = dict(factor=28, min_pixels=112 * 112 // 2, max_pixels=28 * 28 * 15_000 // 2)
+_GLM = dict(factor=28, min_pixels=112 * 112, max_pixels=28 * 28 * 15_000, frames=2, enlarge_short=True)
+_GLM46 = dict(factor=28, min_pixels=112 * 112, max_pixels=9_633_792, frames=2, enlarge_short=True)
 
 #: Ordered rules; the first whose pattern matches the normalised id wins.
 FAMILY_RULES: tuple[FamilyRule, ...] = (
@@ -436,31 +538,43 @@ FAMILY_RULES: tuple[FamilyRule, ...] = (
         "o3 constants 75/150 (design note) extended to the deep-research variant", base=75, tile=150,
     ),
     _rule("o1-o3", "openai-tiles", r"/o[13](?:-pro)?(?:-\d{4}-\d\d-\d\d)?$", False, _OPENAI, base=75, tile=150),
+    # GPT-5 minis and nanos: the guide's 1,536-patch budget and multipliers; users measured 1.2 and 1.5.
     _rule(
         "gpt-5-mini", "openai-patches", r"/gpt-5-image-mini", True,
-        "GPT-5 Mini paired with image generation: gpt-5-mini multiplier 1.62 assumed", multiplier=1.62,
+        "GPT-5 Mini paired with image generation: gpt-5-mini's guide rule (1,536 patches, 1.62) assumed",
+        multiplier=1.62,
     ),
-    _rule("gpt-5-mini", "openai-patches", r"/gpt-5-mini(?:-|$)", False, _OPENAI, multiplier=1.62),
-    _rule("gpt-5-nano", "openai-patches", r"/gpt-5-nano(?:-|$)", False, _OPENAI, multiplier=2.46),
+    _rule("gpt-5-mini", "openai-patches", r"/gpt-5-mini(?:-|$)", True, _GPT5_MINI, multiplier=1.62),
+    _rule("gpt-5-nano", "openai-patches", r"/gpt-5-nano(?:-|$)", True, _GPT5_NANO, multiplier=2.46),
     _rule(
-        "gpt-5-mini", "openai-patches", r"/gpt-(?:5\.\d+(?:-codex)?-mini|mini-latest)(?:-|$)", True,
-        "later minis (and the mini alias) not in the design note: gpt-5-mini multiplier 1.62", multiplier=1.62,
-    ),
-    _rule(
-        "gpt-5-nano", "openai-patches", r"/gpt-5\.\d+-nano(?:-|$)", True,
-        "later nanos not in the design note: gpt-5-nano multiplier 2.46", multiplier=2.46,
+        "gpt-5.4-mini", "openai-patches", r"/gpt-(?:5\.(?:[4-9]|\d{2,})-mini|mini-latest)(?:-|$)", True,
+        _GPT54_SMALL, multiplier=1.2, budget=2500, max_side=2048,
     ),
     _rule(
-        "gpt-5", "openai-tiles", r"/gpt-5(?:\.\d+)?-image", True,
-        "GPT-5.x paired with image generation: gpt-5 constants 70/140 assumed", base=70, tile=140,
+        "gpt-5.4-nano", "openai-patches", r"/gpt-5\.(?:[4-9]|\d{2,})-nano(?:-|$)", True,
+        _GPT54_SMALL, multiplier=1.2, budget=2500, max_side=2048,
+    ),
+    _rule(
+        "gpt-5.2", "openai-patches", r"/gpt-5(?:\.\d+)?-codex-mini(?:-|$)", True,
+        "OpenAI guide lists gpt-5-codex-mini and gpt-5.1-codex-mini under the 1,536-patch budget, no multiplier:"
+        " 1.2 as measured on gpt-5.2 (forum) assumed", multiplier=1.2,
+    ),
+    _rule("gpt-5.2", "openai-patches", r"/gpt-5\.[23](?:-|$)", True, _GPT52, multiplier=1.2),
+    _rule(
+        "gpt-5.4", "openai-patches", r"/gpt-(?:5\.(?:[4-9]|\d{2,})|latest)(?:-|$)", True, _GPT54_SOURCE, **_GPT54,
+    ),
+    _rule(
+        "gpt-5", "openai-tiles", r"/gpt-5(?:\.1)?-image", True,
+        "GPT-5 paired with image generation: gpt-5 constants 70/140 assumed", base=70, tile=140,
     ),
     _rule(
         "gpt-5", "openai-tiles", r"/gpt-5(?:-(?:chat|pro|codex)(?:-latest)?)?(?:-\d{4}-\d\d-\d\d)?$", False,
         _OPENAI, base=70, tile=140,
     ),
     _rule(
-        "gpt-5", "openai-tiles", r"/gpt-(?:5\.\d+|latest)(?:-|$)", True,
-        "GPT-5.1 to 5.5 (and the gpt alias) not in the design note: gpt-5 constants 70/140", base=70, tile=140,
+        "gpt-5.1", "openai-tiles", r"/gpt-5\.1(?:-|$)", True,
+        "GPT-5.1 (chat, codex, max): not in OpenAI's guide; litellm 1.110.2 prices it as gpt-5 tiles, 70/140",
+        base=70, tile=140,
     ),
     # Anthropic: the high-resolution tier from Opus 4.7, the standard tier before it.
     _rule(
@@ -536,16 +650,27 @@ FAMILY_RULES: tuple[FamilyRule, ...] = (
         "models publicly built on Qwen2.5-VL: its open processor assumed", **_QWEN2,
     ),
     _rule(
-        "glm-4v", "qwen-vl", r"/glm-4(?:\.\d+)?v", False,
-        "Qwen-style resize, factor 28 (design note); limits from transformers Glm4vImageProcessor", **_GLM,
+        "glm-4.6v", "qwen-vl", r"/glm-4\.6v", False,
+        "zai-org GLM-4.6V preprocessor_config: 12,544..9,633,792 px over 2 frames, factor 28",
+        "transformers 5.24.0 Glm46VImageProcessor (glm4v smart_resize: sides under 28 px enlarged, 2 frames), float64",
+        **_GLM46,
     ),
     _rule(
-        "glm-4v", "qwen-vl", r"/glm-[5-9](?:\.\d+)?v", True,
-        "GLM-4.xV rule extended to later GLM vision models", **_GLM,
+        "glm-4v", "qwen-vl", r"/glm-4(?:\.\d+)?v", False,
+        "Qwen-style resize, factor 28 (design note); limits: transformers Glm4vImageProcessor defaults",
+        "transformers 5.24.0 Glm4vImageProcessor (glm4v smart_resize: sides under 28 px enlarged, 2 frames), float64",
+        **_GLM,
+    ),
+    _rule(
+        "glm-4.6v", "qwen-vl", r"/glm-[5-9](?:\.\d+)?v", True,
+        "GLM-4.6V rule (the latest published GLM vision config) extended to later GLM vision models",
+        "transformers 5.24.0 Glm46VImageProcessor (glm4v smart_resize: sides under 28 px enlarged, 2 frames), float64",
+        **_GLM46,
     ),
     _rule(
         "ernie-4.5-vl", "qwen-vl", r"/ernie-4\.5-vl", True,
         "transformers Ernie4_5_VLMoeImageProcessor: factor 28, 3,136..4,842,768 px",
+        "transformers 5.24.0 Ernie4_5_VLMoeImageProcessor (qwen2_vl smart_resize), float64 as it computes",
         factor=28, min_pixels=3136, max_pixels=28 * 28 * 6177,
     ),
     _rule(
@@ -639,7 +764,9 @@ def image_tokens(rule: FamilyRule, width: int, height: int, detail: str = "high"
     """Prompt tokens one ``width`` x ``height`` image costs under ``rule``.
 
     ``detail="low"`` matters only where the family has it (OpenAI tiles: base
-    tokens; Gemini 3: 280); elsewhere it is accepted and ignored.
+    tokens; GPT-5.4 and later: a 512 px image; Gemini 3: 280); elsewhere it is
+    accepted and ignored. ``"high"`` is the documented high detail, also for
+    gpt-5.5, whose API default (``auto`` = ``original``) allows 10,000 patches.
     """
     w, h = check_size(width, height)
     detail = check_detail(detail)
