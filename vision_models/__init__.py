@@ -30,10 +30,16 @@ _LAZY = {
     "plot_price_history": "charts",
     "catalog_changes": "stores.history",
     "price_history": "stores.history",
+    "estimate_trial": "trials",
+    "run_trial": "trials",
+    "load_trial": "trials",
+    "measured_image_tokens": "trials",
+    "plot_cost_vs_accuracy": "charts",
+    "plot_estimate_vs_billed": "charts",
 }
 
 #: Submodules reachable as attributes (``vm.widgets``, ``vm.history``), also loaded on first use.
-_SUBMODULES = {"widgets": "widgets", "charts": "charts", "history": "stores.history"}
+_SUBMODULES = {"widgets": "widgets", "charts": "charts", "history": "stores.history", "trials": "trials"}
 
 __all__ = [
     "PRESETS",
