@@ -1065,9 +1065,6 @@ def _truth_by_name(truth: Any, rows: Sequence[dict], load_truth) -> dict[str, st
     return load_truth(truth, list(stand_ins.values()))
 
 
-MEASURED_COLUMNS = ("model", "width_px", "height_px", "pixels", "pages", "measured_image_tokens", "estimated_image_tokens", "estimate_ratio")
-
-
 def measured_image_tokens(*, trials_path: str | os.PathLike | None = None, models: Sequence[str] | None = None) -> pd.DataFrame:
     """Per model and size sent: the median measured image tokens (billed prompt tokens minus the control's).
 
@@ -1075,23 +1072,7 @@ def measured_image_tokens(*, trials_path: str | os.PathLike | None = None, model
     that size (above 1: the estimator counts too many). Read-only: with no
     trials store, an empty frame (no file is created).
     """
-    records = store.stored_measurements(trials_path)
-    frame = pd.DataFrame.from_records(records, columns=["model", "width_px", "height_px", "page_tokens", "control_tokens", "estimated"])
-    if models is not None:
-        frame = frame[frame["model"].isin(list(models))]
-    if frame.empty:
-        return pd.DataFrame({c: pd.Series(dtype="str" if c == "model" else "float64") for c in MEASURED_COLUMNS})
-    frame = frame.assign(measured=frame["page_tokens"].astype("float64") - frame["control_tokens"].astype("float64"))
-    grouped = frame.groupby(["model", "width_px", "height_px"], sort=True)
-    out = grouped.agg(pages=("measured", "size"), measured_image_tokens=("measured", "median"),
-                      estimated_image_tokens=("estimated", "median")).reset_index()  # fmt: skip
-    out["pixels"] = out["width_px"].astype("int64") * out["height_px"].astype("int64")
-    measured = out["measured_image_tokens"].to_numpy(dtype="float64")
-    estimated = out["estimated_image_tokens"].to_numpy(dtype="float64", na_value=np.nan)
-    out["estimate_ratio"] = np.divide(estimated, measured, out=np.full(len(out), np.nan), where=measured > 0)
-    out = out.astype({"model": "str", "width_px": "int64", "height_px": "int64", "pages": "int64",
-                      "measured_image_tokens": "float64", "estimated_image_tokens": "float64"})  # fmt: skip
-    return out[list(MEASURED_COLUMNS)]
+    return store.measurements(trials_path, models=models)
 
 
 # ---------------------------------------------------------------- display helpers

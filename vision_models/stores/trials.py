@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..cache import get_cache_path
@@ -375,6 +376,41 @@ def stored_measurements(path: str | os.PathLike | None = None) -> list[tuple]:
             " WHERE p.kind = 'page' AND p.status = 'ok' AND p.prompt_tokens IS NOT NULL AND c.prompt_tokens IS NOT NULL"
             " AND c.status = 'ok'"
         ).fetchall()
+
+
+MEASURED_COLUMNS = ("model", "width_px", "height_px", "pixels", "pages", "measured_image_tokens", "estimated_image_tokens", "estimate_ratio")
+
+
+def measurements(path: str | os.PathLike | None = None, *, models: Sequence[str] | None = None) -> pd.DataFrame:
+    """Per model and size sent: pages measured, median measured and estimated image tokens, their ratio.
+
+    A page's measured image tokens are its billed prompt tokens minus those of
+    the text-only control for the same model and prompt. ``estimate_ratio`` is
+    estimated / measured (above 1: the estimator counts too many). No store:
+    an empty frame, and no file is created.
+    """
+    records = stored_measurements(path)
+    frame = pd.DataFrame.from_records(records, columns=["model", "width_px", "height_px", "page_tokens", "control_tokens", "estimated"])
+    if models is not None:
+        frame = frame[frame["model"].isin(list(models))]
+    if frame.empty:
+        return pd.DataFrame({c: pd.Series(dtype="str" if c == "model" else "float64") for c in MEASURED_COLUMNS})
+    frame = frame.assign(
+        measured=frame["page_tokens"].astype("float64") - frame["control_tokens"].astype("float64"),
+        estimated=pd.to_numeric(frame["estimated"], errors="coerce").astype("float64"),
+    )
+    out = (
+        frame.groupby(["model", "width_px", "height_px"], sort=True)
+        .agg(pages=("measured", "size"), measured_image_tokens=("measured", "median"), estimated_image_tokens=("estimated", "median"))
+        .reset_index()
+    )
+    out["pixels"] = out["width_px"].astype("int64") * out["height_px"].astype("int64")
+    measured = out["measured_image_tokens"].to_numpy(dtype="float64")
+    estimated = out["estimated_image_tokens"].to_numpy(dtype="float64", na_value=np.nan)
+    out["estimate_ratio"] = np.divide(estimated, measured, out=np.full(len(out), np.nan), where=measured > 0)
+    out = out.astype({"model": "str", "width_px": "int64", "height_px": "int64", "pages": "int64",
+                      "measured_image_tokens": "float64", "estimated_image_tokens": "float64"})  # fmt: skip
+    return out[list(MEASURED_COLUMNS)].reset_index(drop=True)
 
 
 def _empty_runs() -> pd.DataFrame:
