@@ -989,7 +989,8 @@ def results_frame(rows: Sequence[dict], *, run_id: str, truths: Mapping[str, str
 
 
 SUMMARY_COLUMNS = (
-    "model", "pages_ok", "pages_failed", "pages_skipped", "usd_per_page", "usd_per_1k_pages", "estimate_ratio",
+    "model", "pages_ok", "pages_failed", "pages_skipped", "usd_per_page", "usd_per_1k_pages", "estimated_usd_per_page",
+    "estimate_ratio",
     "estimated_image_tokens", "measured_image_tokens", "latency_p50_s", "latency_p95_s", "cer_mean", "wer_mean",
 )  # fmt: skip
 
@@ -1018,7 +1019,7 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
         latency = ok["latency_s"].dropna().to_numpy(dtype="float64")
         records.append((
             model, int(group["_ok"].sum()), int(group["_failed"].sum()), int(group["_skipped"].sum()), usd,
-            usd * 1000 if usd == usd else np.nan, ratio,
+            usd * 1000 if usd == usd else np.nan, float(estimated.mean()) if len(estimated) else np.nan, ratio,
             _median(ok["estimated_image_tokens"]), _median(ok["measured_image_tokens"]),
             float(np.percentile(latency, 50)) if len(latency) else np.nan,
             float(np.percentile(latency, 95)) if len(latency) else np.nan,
