@@ -5,10 +5,12 @@
 ('contract.pdf#p1', 1700, 2200)
 
 - Images: PNG, JPEG, WebP, TIFF (also BMP, GIF). A PNG, JPEG or WebP that needs no change is sent
-  as its own bytes; anything rotated (EXIF orientation), shrunk or in another format is re-encoded:
-  JPEG stays JPEG (quality 92, so a photo does not balloon), everything else becomes PNG.
-  A multi-frame TIFF gives one page per frame (``scan.tiff#p2``), like a PDF.
-- PDFs: every page rendered with pypdfium2 at ``dpi`` (``contract.pdf#p1``, ``#p2``, ...).
+  as its own bytes; anything rotated (EXIF orientation), shrunk, transparent (flattened on white),
+  animated (first frame) or in another format is re-encoded: JPEG stays JPEG (quality 92, so a
+  photo does not balloon), everything else becomes PNG. A multi-frame TIFF gives one page per
+  frame (``scan.tiff#p2``), like a PDF.
+- PDFs: every page rendered with pypdfium2 at ``dpi`` (``contract.pdf#p1``, ``#p2``, ...), drawn
+  straight at the size sent; a page without colour is sent as 8-bit grey PNG.
 - Anything whose long side exceeds ``max_side`` is shrunk (aspect kept, whole pixels, LANCZOS);
   ``width_px`` / ``height_px`` are the size sent, which is what the estimate and the bill depend on.
 - ``sha256`` identifies the page independently of rendering: the file's bytes for an image, the
@@ -16,14 +18,16 @@
   found again from it whatever ``dpi`` / ``max_side`` were (those belong in the trial's parameters).
 - Bad input is a ``ValueError`` naming the path. Images over Pillow's decompression-bomb limit
   (``Image.MAX_IMAGE_PIXELS``, about 89 million pixels) and PDF pages that would render larger
-  are refused, so memory stays bounded.
+  are refused, and ``iter_pages`` makes pages one at a time, so memory stays bounded.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
+import math
 import os
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -31,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageChops, ImageOps, UnidentifiedImageError
 
 #: Image formats read (Pillow's names) and the MIME type of those sent as they are.
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "GIF")
@@ -74,19 +78,30 @@ class Page:
 
 def load_pages(pages: PathLike | Sequence[PathLike], *, dpi: int = 200, max_side: int = 2048) -> list[Page]:
     """Load images and PDF pages (a path, a folder, or a sequence of them) as the pages a trial sends."""
+    return list(iter_pages(pages, dpi=dpi, max_side=max_side))
+
+
+def iter_pages(pages: PathLike | Sequence[PathLike], *, dpi: int = 200, max_side: int = 2048) -> Iterator[Page]:
+    """``load_pages`` one page at a time, so a long PDF never sits in memory whole.
+
+    The arguments and the list of files are checked before the first page is made; a file that
+    turns out unreadable raises its ``ValueError`` when its turn comes.
+    """
     _check_positive_int("dpi", dpi)
     _check_positive_int("max_side", max_side)
     files = _source_files(pages)
     names = _unique_names(files)
-    out: list[Page] = []
+    return _pages_of(files, names, dpi=dpi, max_side=max_side)
+
+
+def _pages_of(files: list[Path], names: list[str], *, dpi: int, max_side: int) -> Iterator[Page]:
     for path, name in zip(files, names):
         loader = _pdf_pages if _is_pdf(path) else _image_pages
-        out.extend(loader(path, name, dpi=dpi, max_side=max_side))
-    return out
+        yield from loader(path, name, dpi=dpi, max_side=max_side)
 
 
 def sample_pages() -> list[Path]:
-    """The sample pages bundled with the package (their ground truth sits beside them as .txt)."""
+    """The sample pages bundled with the package; their ground truth sits beside them (``SAMPLE_DIR``)."""
     return sorted(p for p in SAMPLE_DIR.iterdir() if p.suffix.lower() in PAGE_SUFFIXES)
 
 
@@ -102,7 +117,8 @@ def load_truth(truth: PathLike | Mapping[Any, str] | None, pages: Sequence[Page]
         return _truth_from_mapping(truth, pages)
     if isinstance(truth, (str, os.PathLike)):
         return _truth_from_folder(Path(truth), pages)
-    raise ValueError(f"truth must be a folder of .txt files, a dict or None, not {type(truth).__name__}: {truth!r:.80}")
+    kind = type(truth).__name__
+    raise ValueError(f"truth must be a folder of .txt files, a dict or None, not {kind}: {truth!r:.80}")
 
 
 # --- sources ---------------------------------------------------------------------------------
@@ -142,7 +158,7 @@ def _expand(path: Path) -> list[Path]:
     if path.is_dir():
         try:
             found = sorted(
-                (p for p in path.iterdir() if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in PAGE_SUFFIXES),
+                (p for p in path.iterdir() if _is_page_file(p)),
                 key=lambda p: p.name,
             )
         except OSError as exc:
@@ -155,6 +171,10 @@ def _expand(path: Path) -> list[Path]:
     if not path.is_file():
         raise ValueError(f"not a file: {str(path)!r}")
     return [path]
+
+
+def _is_page_file(path: Path) -> bool:
+    return path.suffix.lower() in PAGE_SUFFIXES and not path.name.startswith(".") and path.is_file()
 
 
 def _unique_names(files: list[Path]) -> list[str]:
@@ -182,10 +202,14 @@ def _is_pdf(path: Path) -> bool:
 
 
 def _file_hash(path: Path) -> hashlib._Hash:
+    """The sha256 of the file, read in 1 MiB chunks."""
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
+    try:
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError as exc:
+        raise ValueError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
     return digest
 
 
@@ -203,43 +227,77 @@ def _page_hash(file_digest: hashlib._Hash, number: int | None) -> str:
 def _image_pages(path: Path, name: str, *, dpi: int, max_side: int) -> Iterator[Page]:
     del dpi  # images are sent at their own resolution, only shrunk
     digest = _file_hash(path)
+    with _open_image(path) as im:
+        fmt = im.format or ""
+        frames = getattr(im, "n_frames", 1) if fmt == "TIFF" else 1
+        whole_file = frames == 1 and not getattr(im, "is_animated", False)
+        for index in range(frames):
+            number = index + 1 if frames > 1 else None
+            with _read_errors(path):
+                im.seek(index)
+                encoded = _encode_frame(path, im, fmt, max_side, whole_file=whole_file)
+            page_name = f"{name}#p{number}" if number else name
+            yield Page(page_name, str(path), index, _page_hash(digest, number), *encoded)
+
+
+def _open_image(path: Path) -> Image.Image:
+    """The image opened (header only), with Pillow's decompression-bomb warning taken as an error."""
+    with _read_errors(path), warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        return Image.open(path, formats=IMAGE_FORMATS)
+
+
+@contextlib.contextmanager
+def _read_errors(path: Path) -> Iterator[None]:
+    """Pillow's errors on a bad file, as one ``ValueError`` naming it."""
     try:
-        with _bomb_is_error(), Image.open(path, formats=IMAGE_FORMATS) as im:
-            fmt = im.format or ""
-            frames = getattr(im, "n_frames", 1) if fmt == "TIFF" else 1
-            for index, frame in enumerate(ImageSequence.Iterator(im)):
-                if index >= frames:
-                    break
-                number = index + 1 if frames > 1 else None
-                page_name = f"{name}#p{number}" if number else name
-                image, mime, width, height = _encode_frame(path, frame, fmt, max_side, first_only=frames == 1)
-                yield Page(page_name, str(path), index, _page_hash(digest, number), image, mime, width, height)
+        yield
     except UnidentifiedImageError:
         raise ValueError(
             f"unsupported or unreadable image: {str(path)!r} (pages are PNG, JPEG, WebP, TIFF, BMP, GIF or PDF)"
         ) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ValueError(_too_large(path)) from None
+        raise ValueError(_too_large(repr(str(path)))) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         if isinstance(exc, ValueError) and str(path) in str(exc):
             raise
         raise ValueError(f"corrupt or unreadable image {str(path)!r}: {exc}") from None
 
 
-def _encode_frame(path: Path, frame: Image.Image, fmt: str, max_side: int, *, first_only: bool) -> tuple[bytes, str, int, int]:
-    """The bytes to send for one frame: the file itself when nothing changes, else re-encoded."""
+def _encode_frame(
+    path: Path, frame: Image.Image, fmt: str, max_side: int, *, whole_file: bool
+) -> tuple[bytes, str, int, int]:
+    """The bytes to send for one frame: the file itself when nothing changes, else re-encoded.
+
+    Re-encoded when rotated by its EXIF orientation, shrunk, transparent (flattened on white: a
+    model may otherwise see black text on a black background), an MPO (a camera JPEG carrying
+    extra images), or not PNG/JPEG/WebP.
+    """
+    _check_pixels(repr(str(path)), frame.size)  # before decoding: a later TIFF frame may be huge
     frame.load()
-    _check_pixels(path, frame.size)
     upright = ImageOps.exif_transpose(frame)
     rotated = upright.size != frame.size or _orientation(frame) not in (None, 1)
     target = shrunk_size(upright.size, max_side)
-    animated = getattr(frame, "is_animated", False) and fmt != "TIFF"
-    if first_only and fmt in _SENT_AS_IS and not rotated and target == upright.size and not animated:
+    transparent = _has_alpha(upright)
+    if whole_file and fmt in _SENT_AS_IS and not (rotated or transparent) and target == upright.size:
         return path.read_bytes(), _SENT_AS_IS[fmt], *upright.size
-    image = upright.resize(target, Image.Resampling.LANCZOS) if target != upright.size else upright
-    if fmt == "JPEG":
+    image = _flattened(upright) if transparent else upright
+    if target != image.size:
+        image = _resizable(image).resize(target, Image.Resampling.LANCZOS)
+    if fmt in ("JPEG", "MPO"):
         return _encode(image, "JPEG"), "image/jpeg", *target
     return _encode(image, "PNG"), "image/png", *target
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+
+
+def _flattened(image: Image.Image) -> Image.Image:
+    """The image composed over white, without an alpha channel."""
+    rgba = image.convert("RGBA")
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(white, rgba).convert("RGB")
 
 
 def _orientation(image: Image.Image) -> int | None:
@@ -259,6 +317,15 @@ def shrunk_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
     if width >= height:
         return max_side, max(1, round(height * scale))
     return max(1, round(width * scale)), max_side
+
+
+def _resizable(image: Image.Image) -> Image.Image:
+    """A mode LANCZOS works on: Pillow resizes palette and 1-bit images by nearest neighbour."""
+    if image.mode == "P":
+        return image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode == "1":
+        return image.convert("L")
+    return image
 
 
 def _encode(image: Image.Image, fmt: str) -> bytes:
@@ -283,24 +350,16 @@ def _sendable_mode(image: Image.Image, fmt: str) -> Image.Image:
     return image
 
 
-class _bomb_is_error(warnings.catch_warnings):
-    """Treat Pillow's decompression-bomb warning (above ``MAX_IMAGE_PIXELS``) as an error."""
-
-    def __enter__(self):  # type: ignore[override]
-        result = super().__enter__()
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        return result
-
-
-def _check_pixels(path: Path | str, size: tuple[int, int]) -> None:
+def _check_pixels(what: str, size: tuple[int, int]) -> None:
     limit = Image.MAX_IMAGE_PIXELS
     if limit and size[0] * size[1] > limit:
-        raise ValueError(_too_large(path, size))
+        raise ValueError(_too_large(what, size))
 
 
-def _too_large(path: Path | str, size: tuple[int, int] | None = None) -> str:
+def _too_large(what: str, size: tuple[int, int] | None = None) -> str:
     dims = f" ({size[0]}x{size[1]} px)" if size else ""
-    return f"page too large{dims}: {str(path)!r} exceeds {Image.MAX_IMAGE_PIXELS:,} pixels (Pillow's decompression-bomb limit)"
+    limit = f"{Image.MAX_IMAGE_PIXELS:,} pixels (Pillow's decompression-bomb limit)"
+    return f"page too large{dims}: {what} exceeds {limit}"
 
 
 # --- PDFs ------------------------------------------------------------------------------------
@@ -319,27 +378,62 @@ def _pdf_pages(path: Path, name: str, *, dpi: int, max_side: int) -> Iterator[Pa
         count = len(doc)
         if count == 0:
             raise ValueError(f"the PDF {str(path)!r} has no pages")
-        scale = dpi / 72
         for index in range(count):
-            page = doc[index]
-            try:
-                width_pt, height_pt = page.get_size()
-                expected = (round(width_pt * scale), round(height_pt * scale))
-                _check_pixels(f"{path}#p{index + 1} at {dpi} dpi", expected)
-                bitmap = page.render(scale=scale)
-                image = bitmap.to_pil()
-                bitmap.close()
-            except pdfium.PdfiumError as exc:
-                raise ValueError(f"cannot render page {index + 1} of the PDF {str(path)!r}: {exc}") from None
-            finally:
-                page.close()
-            target = shrunk_size(image.size, max_side)
-            if target != image.size:
-                image = image.resize(target, Image.Resampling.LANCZOS)
             number = index + 1
-            yield Page(f"{name}#p{number}", str(path), index, _page_hash(digest, number), _encode(image, "PNG"), "image/png", *target)
+            image = _render_pdf_page(doc, index, f"page {number} of {str(path)!r}", dpi, max_side)
+            encoded = _encode(_grey_if_colourless(image), "PNG")
+            sha256 = _page_hash(digest, number)
+            yield Page(f"{name}#p{number}", str(path), index, sha256, encoded, "image/png", *image.size)
     finally:
         doc.close()
+
+
+def _render_pdf_page(doc: Any, index: int, what: str, dpi: int, max_side: int) -> Image.Image:
+    """One page at ``dpi``, shrunk to ``max_side``: rendered at the final size, never larger.
+
+    The size is points x dpi / 72 rounded up, as pdfium rounds (float noise aside: an A4 page at
+    150 dpi is 1240 px wide, not 1241), shrunk by ``shrunk_size``. Drawing straight at that size
+    keeps text sharp, takes a fraction of the time and bounds memory whatever the page's size in
+    points. A size over the pixel limit is refused.
+    """
+    import pypdfium2 as pdfium
+
+    scale = dpi / 72
+    try:
+        page = doc[index]
+        try:
+            full = (_ceil(page.get_width() * scale), _ceil(page.get_height() * scale))
+            target = shrunk_size(full, max_side)
+            _check_pixels(f"{what} at {dpi} dpi (use a lower dpi or max_side)", target)
+            bitmap = page.render(scale=scale * min(1.0, max(target) / max(full)) * _UNDER)
+            try:
+                image = bitmap.to_pil()
+            finally:
+                bitmap.close()
+        finally:
+            page.close()
+    except pdfium.PdfiumError as exc:
+        raise ValueError(f"cannot render {what}: {exc}") from None
+    if image.size != target:  # a pixel of rounding
+        image = image.resize(target, Image.Resampling.LANCZOS)
+    return image
+
+
+_UNDER = 1 - 1e-6  # pdfium keeps points as float32: 595.2 pt x 150 / 72 is 1240.00003, meant as 1240
+
+
+def _ceil(value: float) -> int:
+    return math.ceil(value * _UNDER)
+
+
+def _grey_if_colourless(image: Image.Image) -> Image.Image:
+    """An RGB page whose pixels are all grey as 8-bit grey: a third of the data, the same picture."""
+    if image.mode != "RGB":
+        return image
+    red, green, blue = image.split()
+    if ImageChops.difference(red, green).getbbox() or ImageChops.difference(green, blue).getbbox():
+        return image
+    return red
 
 
 # --- ground truth ----------------------------------------------------------------------------
@@ -388,7 +482,8 @@ def _truth_from_mapping(truth: Mapping[Any, str], pages: Sequence[Page]) -> dict
                 )
             matched = from_path
         if not matched:
-            raise ValueError(f"truth key {str(key)!r} names no page (pages: {', '.join(p.name for p in pages[:5])}{', ...' if len(pages) > 5 else ''})")
+            some = ", ".join(p.name for p in pages[:5]) + (", ..." if len(pages) > 5 else "")
+            raise ValueError(f"truth key {str(key)!r} names no page (pages: {some})")
         for page in matched:
             out[page.name] = text
     return out
