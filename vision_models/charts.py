@@ -242,7 +242,8 @@ def plot_cost_vs_accuracy(trial, *, ax: Axes | None = None) -> Axes:
     cer = shown["cer_mean"].to_numpy(dtype="float64")
     front = accuracy_front(shown)
     on_front = shown["model"].isin(front["model"]).to_numpy()
-    ax.scatter(cost[~on_front], cer[~on_front], color="0.6", s=30, label="dominated", zorder=2)
+    if (~on_front).any():
+        ax.scatter(cost[~on_front], cer[~on_front], color="0.6", s=30, label="dominated: another reads better for less", zorder=2)
     ax.scatter(cost[on_front], cer[on_front], color="tab:blue", s=45, label="Pareto front", zorder=3)
     ax.plot(front["usd_per_1k_pages"], front["cer_mean"], color="tab:blue", linewidth=1, zorder=1)
     for name, x, y, front_point in zip(shown["model"].tolist(), cost.tolist(), cer.tolist(), on_front.tolist()):
@@ -251,8 +252,11 @@ def plot_cost_vs_accuracy(trial, *, ax: Axes | None = None) -> Axes:
     positive = cost[cost > 0]
     if len(positive) and positive.max() / positive.min() > 30:
         ax.set_xscale("symlog", linthresh=float(positive.min()) / 2)
-    ax.set_xlim(left=0)
-    ax.set_ylim(bottom=0)
+        ax.set_xlim(left=0, right=float(cost.max()) * 2)
+    else:
+        right = float(cost.max()) * 1.3 or 1.0  # room for the labels; all free: an axis of 0-1 USD
+        ax.set_xlim(-0.03 * right, right)
+    ax.set_ylim(0, max(float(cer.max()) * 1.15, 0.01))
     ax.set_xlabel("billed USD per 1,000 pages")
     ax.set_ylabel("mean character error rate (lower is better)")
     ax.grid(alpha=0.3)

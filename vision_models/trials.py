@@ -205,7 +205,7 @@ def estimate_trial(
                         "estimated_usd": "float64", "worst_case_usd": "float64", "cached": "bool"})  # fmt: skip
     to_send = ~plan["cached"].to_numpy(dtype=bool)
     plan.attrs = {
-        "requests": int(to_send.sum()),
+        "requests": int((to_send & (plan["model"] != TESSERACT).to_numpy()).sum()),
         "estimated_usd": float(plan["estimated_usd"].to_numpy()[to_send].sum()),
         "worst_case_usd": float(plan["worst_case_usd"].to_numpy()[to_send].sum()) + control_worst,
         "control_worst_case_usd": control_worst,
@@ -678,6 +678,7 @@ class Trial:
     billed_usd: float
     requests_sent: int
     trials_path: str = ""
+    truth: dict[str, str] = field(default_factory=dict, repr=False)
 
     def summary(self) -> pd.DataFrame:
         """One row per model: pages ok / failed, cost per page, estimate / billed, latency, CER and WER."""
@@ -757,7 +758,7 @@ def run_trial(
                         sender=sender)  # fmt: skip
     sender.close()
     results = results_frame(rows, run_id=run_id, truths=truths, casefold=casefold)
-    return Trial(run_id, results, prompt, float(max_usd), round(budget.billed, 12), sender.requests, str(db.path))
+    return Trial(run_id, results, prompt, float(max_usd), round(budget.billed, 12), sender.requests, str(db.path), truths)
 
 
 def _check_money(name: str, value: object) -> None:
@@ -1055,7 +1056,7 @@ def load_trial(run_id: str, *, trials_path: str | os.PathLike | None = None, tru
     results = results_frame(controls + rows, run_id=run_id, truths=truths)
     max_usd = float(info["max_usd"]) if info["max_usd"] == info["max_usd"] else float("nan")
     return Trial(run_id, results, store.run_prompt(run_id, trials_path), max_usd, float(info["billed_usd"]),
-                 int(info["requests"]), str(store.get_trials_path(trials_path)))  # fmt: skip
+                 int(info["requests"]), str(store.get_trials_path(trials_path)), truths)  # fmt: skip
 
 
 def _truth_by_name(truth: Any, rows: Sequence[dict], load_truth) -> dict[str, str]:
@@ -1091,8 +1092,9 @@ def terminal_safe(text: object, limit: int | None = None) -> str:
 
 
 def side_by_side_html(trial: Trial, truth: Mapping[str, str] | None = None, *, limit: int = 2000) -> str:
-    """The texts of each page side by side (and the truth when given), every remote text escaped."""
+    """The texts of each page side by side (and the truth: given, else the trial's), every remote text escaped."""
     results = trial.results
+    truth = truth if truth is not None else trial.truth
     models = list(dict.fromkeys(results["model"].tolist()))
     head = "".join(f"<th>{html.escape(m)}</th>" for m in (["truth"] if truth else []) + models)
     body = []
