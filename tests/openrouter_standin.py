@@ -7,7 +7,8 @@ the test chooses), ``completion_tokens`` and ``cost`` in USD at the prices the
 test gives, and it keeps the sum of what it billed, the stand-in's own
 ledger against which trials are checked.
 
-Fault modes, per model, as a list consumed one per request (then ``ok``):
+Fault modes, per model, as a list consumed one per request (then ``ok``), in
+``faults`` (any request) or ``page_faults`` (only requests carrying an image):
 ``429`` (with ``Retry-After``), ``500``, ``hang`` (sleeps ``hang_s``), ``400-image``
 ("No endpoints found that support image input"), ``402``, ``404``,
 ``malformed`` (200, not JSON), ``no-usage``, ``no-choices``, ``content-filter``,
@@ -40,6 +41,7 @@ class StandIn:
     hang_s: float = 5.0
     retry_after: str = "0.2"
     faults: dict[str, list[str]] = field(default_factory=dict)
+    page_faults: dict[str, list[str]] = field(default_factory=dict)  # only for requests carrying an image
     billed_usd: float = 0.0
     requests: list[dict] = field(default_factory=list)
     billed: list[float] = field(default_factory=list)
@@ -52,8 +54,9 @@ class StandIn:
 
     def answer(self, body: dict) -> tuple[int, dict[str, str], bytes]:
         model = body.get("model")
+        has_image = any(p.get("type") == "image_url" for p in body["messages"][0]["content"])
         with self.lock:
-            queue = self.faults.get(model, [])
+            queue = self.faults.get(model) or (self.page_faults.get(model, []) if has_image else [])
             mode = queue.pop(0) if queue else "ok"
         if mode == "hang":
             time.sleep(self.hang_s)
@@ -125,7 +128,7 @@ def serve(standin: StandIn) -> tuple[ThreadingHTTPServer, str]:
                 with standin.lock:
                     standin.requests.append({"model": body.get("model"), "auth": self.headers.get("Authorization"),
                                              "images": sum(p.get("type") == "image_url" for p in body["messages"][0]["content"]),
-                                             "body": body, "path": self.path})  # fmt: skip
+                                             "body": body, "path": self.path, "at": time.monotonic()})  # fmt: skip
                 if standin.latency_s:
                     time.sleep(standin.latency_s)
                 status, headers, payload = standin.answer(body)

@@ -436,7 +436,8 @@ class Budget:
                 waiting_probe = probe and model not in self._probed and self._in_flight.get(model, 0) > 0
                 if not waiting_probe and self.billed + self.reserved + amount <= self.max_usd + _EPS:
                     self.reserved += amount
-                    self._in_flight[model] = self._in_flight.get(model, 0) + 1
+                    if probe:  # only page requests count: a control in flight does not hold back the probe
+                        self._in_flight[model] = self._in_flight.get(model, 0) + 1
                     return amount
                 self._cond.wait(timeout=0.5)
 
@@ -445,8 +446,8 @@ class Budget:
         with self._cond:
             self.reserved = max(0.0, self.reserved - reserved)
             self.billed += charged
-            self._in_flight[model] = self._in_flight.get(model, 1) - 1
             if probe:
+                self._in_flight[model] = self._in_flight.get(model, 1) - 1
                 self._probed.add(model)
             self._cond.notify_all()
 
@@ -799,9 +800,11 @@ def _execute(run: _Run, db: store.TrialStore, worker: _Worker, budget: Budget, s
         if state != "finished":
             stop.set()
             budget.stop()
-        pool.shutdown(wait=True, cancel_futures=True)  # requests in flight finish (bounded by their time-out) and are stored
-        bar.close()
-        db.finish_run(run_id, state=state, billed_usd=round(budget.billed, 12), requests=sender.requests)
+        try:
+            pool.shutdown(wait=True, cancel_futures=True)  # requests in flight finish (bounded by their time-out), stored
+        finally:
+            bar.close()
+            db.finish_run(run_id, state=state, billed_usd=round(budget.billed, 12), requests=sender.requests)
     return [rows[t.position] for t in run.tasks if t.position in rows]
 
 

@@ -115,6 +115,9 @@ _SCHEMA = (
 )
 _STORE = sqlite.Store("trials", SCHEMA_VERSION, _SCHEMA)
 
+#: Runs of this process still sending: a claim of a run of this process that is not here is void.
+_ACTIVE_RUNS: set[str] = set()
+
 RUN_COLUMNS = ("run_id", "started_at", "finished_at", "state", "models", "pages", "rows", "max_usd", "billed_usd", "requests", "prompt")
 
 
@@ -178,9 +181,11 @@ class TrialStore:
                 (run_id, time.time(), socket.gethostname(), os.getpid(), prompt, json.dumps(params, sort_keys=True),
                  json.dumps(list(models)), pages, max_usd),
             )  # fmt: skip
+        _ACTIVE_RUNS.add(run_id)
 
     def finish_run(self, run_id: str, *, state: str, billed_usd: float, requests: int) -> None:
         """Close the run and release the claims it still holds (rows it never sent)."""
+        _ACTIVE_RUNS.discard(run_id)
         with self._write() as conn:
             conn.execute(
                 "UPDATE runs SET finished_at = ?, state = ?, billed_usd = ?, requests = ? WHERE run_id = ?",
@@ -257,6 +262,8 @@ class TrialStore:
             return False
         if run["host"] != socket.gethostname():
             return True
+        if int(run["pid"]) == os.getpid():  # a notebook's kernel outlives its runs: ask which are still going
+            return run_id in _ACTIVE_RUNS
         return _pid_alive(int(run["pid"]))
 
 
@@ -266,8 +273,6 @@ def _upsert(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
 
 
 def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
