@@ -432,3 +432,46 @@ def test_tesseract_needs_no_key_and_costs_nothing(env, monkeypatch):
     assert row["latency_s"] > 0
     again = vm.run_trial([path], ["tesseract"], progress=False)
     assert again.results["status"].tolist() == ["cached"]
+
+
+def test_a_model_without_a_known_price_is_never_sent(standin, env):
+    entries = [model(MINI, prompt="-1", completion="-1", inputs=("text", "image"))]
+    trial = run(standin, models_frame(entries), make_pages(env / "pages", 1), [MINI])
+    row = trial.results.iloc[0]
+    assert row["status"] == "skipped-budget" and "no price" in row["error"]
+    assert page_requests(standin) == []
+
+
+def test_a_claim_of_a_run_that_ended_is_void(env):
+    from vision_models.stores.trials import TrialStore
+
+    fields = dict(kind="page", page="p", path="p", page_index=0, page_sha256="x", model=MINI, prompt_sha256="y", params="{}")
+    with TrialStore() as db:
+        db.start_run("first", prompt="p", params={}, models=[MINI], pages=1, max_usd=1.0)
+        assert db.claim("k", "first", fields, lease_s=600).busy_run is None
+        db.start_run("second", prompt="p", params={}, models=[MINI], pages=1, max_usd=1.0)
+        assert db.claim("k", "second", fields, lease_s=600).busy_run == "first"  # first is still sending
+        trials.store._ACTIVE_RUNS.discard("first")  # first died without closing (its state still says running)
+        assert db.claim("k", "second", fields, lease_s=600).busy_run is None
+
+
+def test_a_stored_run_shows_its_own_outcome_after_a_later_run_answered(standin, catalog, env):
+    pages = make_pages(env / "pages", 1)
+    standin.page_faults = {MINI: ["402"]}
+    first = run(standin, catalog, pages, [MINI])
+    assert first.results["status"].tolist() == ["error"]
+    run(standin, catalog, pages, [MINI])  # answered now
+    shown = trials.load_trial(first.run_id).results.iloc[0]
+    assert shown["status"] == "error" and "answered since by run" in shown["error"]
+    assert shown["text"] is None or shown["text"] != shown["text"]
+
+
+def test_tesseract_on_a_sample_page_within_a_cer_bound(env):
+    from vision_models.pages import SAMPLE_DIR
+    from vision_models.tesseract import tesseract_available
+
+    if not tesseract_available():
+        pytest.skip("tesseract is not installed (apt-get install tesseract-ocr)")
+    trial = vm.run_trial([SAMPLE_DIR / "invoice.png"], ["tesseract"], truth=SAMPLE_DIR, progress=False)
+    row = trial.results.iloc[0]
+    assert row["status"] == "ok" and row["cer"] < 0.05 and row["wer"] < 0.1

@@ -1050,6 +1050,9 @@ def load_trial(run_id: str, *, trials_path: str | os.PathLike | None = None, tru
     for row in rows:
         row["status"] = row.pop("run_status")
         row["_kind"] = "page"
+        if row["status"] not in ("ok", "cached") and row["run_id"] != run_id:  # a later run has answered it since
+            row.update(text=None, prompt_tokens=None, completion_tokens=None, billed_usd=None, billed_source=None,
+                       latency_s=None, error=f"{row['status']} in this run; answered since by run {row['run_id']}")  # fmt: skip
     controls = [dict(model=m, prompt_tokens=t, _kind="control", error=None) for m, t in store.controls_for_run(run_id, trials_path)]
     truths = {}
     if truth is not None:
