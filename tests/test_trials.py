@@ -475,3 +475,24 @@ def test_tesseract_on_a_sample_page_within_a_cer_bound(env):
     trial = vm.run_trial([SAMPLE_DIR / "invoice.png"], ["tesseract"], truth=SAMPLE_DIR, progress=False)
     row = trial.results.iloc[0]
     assert row["status"] == "ok" and row["cer"] < 0.05 and row["wer"] < 0.1
+
+
+def test_without_the_tesseract_binary_the_rows_say_how_to_install_it(env, monkeypatch):
+    import shutil
+
+    real_which = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name == "tesseract" else real_which(name, *a, **k))
+    trial = vm.run_trial(make_pages(env / "pages", 1), ["tesseract"], progress=False)
+    row = trial.results.iloc[0]
+    assert row["status"] == "error" and "apt-get install tesseract-ocr" in row["error"]
+
+
+def test_progress_shows_on_request_and_stays_quiet_otherwise(standin, catalog, env, capsys):
+    pages = make_pages(env / "pages", 2)
+    run(standin, catalog, pages, [MINI])  # progress=False
+    assert capsys.readouterr().err == ""
+    vm.run_trial(pages, [MINI], catalog=catalog, base_url=standin.base_url, progress=True, max_tokens=99)
+    err = capsys.readouterr().err
+    assert "trial" in err and "2/2" in err
+    vm.run_trial(pages, [MINI], catalog=catalog, base_url=standin.base_url, max_tokens=98)  # default: not a TTY here
+    assert capsys.readouterr().err == ""

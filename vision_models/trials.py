@@ -516,9 +516,7 @@ class _Sender:
             sent = time.monotonic()
             try:
                 response = self.session.post(self.url, data=data, headers=headers, timeout=(CONNECT_TIMEOUT, self.timeout))
-            except requests.exceptions.ConnectionError as exc:
-                if isinstance(exc, requests.exceptions.ReadTimeout):  # pragma: no cover - requests raises ReadTimeout apart
-                    raise
+            except requests.exceptions.ConnectionError as exc:  # refused, reset, or no connection in time: never served
                 wait = _backoff(attempt)
                 if attempt <= self.retries and time.monotonic() + wait < deadline and not self.stop.wait(wait):
                     continue
