@@ -496,3 +496,28 @@ def test_progress_shows_on_request_and_stays_quiet_otherwise(standin, catalog, e
     assert "trial" in err and "2/2" in err
     vm.run_trial(pages, [MINI], catalog=catalog, base_url=standin.base_url, max_tokens=98)  # default: not a TTY here
     assert capsys.readouterr().err == ""
+
+
+def test_no_server_is_a_network_error_on_the_rows(catalog, env, monkeypatch):
+    import socket
+
+    monkeypatch.setattr(trials, "_backoff", lambda attempt: 0.01)
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    trial = vm.run_trial(make_pages(env / "pages", 1), [MINI], catalog=catalog, base_url=f"http://127.0.0.1:{port}/api/v1",
+                         progress=False, retries=1)  # fmt: skip
+    row = trial.results.iloc[0]
+    assert row["status"] == "error" and row["error"].startswith("network error")
+    assert trial.billed_usd == 0  # never served, never billed
+
+
+def test_the_store_sits_beside_the_http_cache_unless_told(tmp_path, monkeypatch):
+    from vision_models.stores.trials import get_trials_path
+
+    monkeypatch.delenv("VISION_MODELS_TRIALS")
+    monkeypatch.setenv("VISION_MODELS_CACHE", str(tmp_path / "c" / "http_cache.sqlite"))
+    assert get_trials_path() == tmp_path / "c" / "trials.sqlite"
+    monkeypatch.setenv("VISION_MODELS_TRIALS", str(tmp_path / "elsewhere.sqlite"))
+    assert get_trials_path() == tmp_path / "elsewhere.sqlite"
+    assert get_trials_path(tmp_path / "given.sqlite") == tmp_path / "given.sqlite"
