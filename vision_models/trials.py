@@ -259,6 +259,11 @@ def _prepare(
     text_tokens = math.ceil(len(prompt) / 4) + 8  # a typical English tokenizer; for the estimate only
     estimates = _estimates(table, remote, {(p.width_px, p.height_px) for p in loaded}, text_tokens, output_tokens)
 
+    ocr_version = None
+    if TESSERACT in chosen:
+        from .tesseract import tesseract_version
+
+        ocr_version = tesseract_version()  # another Tesseract reads differently: another row
     tasks: list[_Task] = []
     for model in remote:
         key = _key("", model, prompt_sha, {"control": True, "max_tokens": CONTROL_MAX_TOKENS, "temperature": 0})
@@ -268,7 +273,8 @@ def _prepare(
     for page in loaded:
         for model in chosen:
             if model == TESSERACT:
-                params = {"engine": TESSERACT, "lang": lang, "width_px": page.width_px, "height_px": page.height_px}
+                params = {"engine": TESSERACT, "version": ocr_version, "lang": lang, "width_px": page.width_px,
+                          "height_px": page.height_px}  # fmt: skip
                 estimate = (0.0, 0.0, 0.0, "local", False)
             else:
                 params = {"max_tokens": max_tokens, "temperature": 0, "width_px": page.width_px, "height_px": page.height_px}
