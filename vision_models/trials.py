@@ -628,6 +628,7 @@ def _read_answer(response: requests.Response, prices: _Prices, reserved: float) 
         error = payload.get("error")
         message = error.get("message") if isinstance(error, dict) else error
         answer.error = f"no choices in the answer{': ' + str(message)[:MAX_ERROR_CHARS] if message else ''}"
+        answer.paid = bool(usage)  # an error without usage was most likely not billed: a later run may try again
         return answer
     choice = choices[0]
     message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
