@@ -69,8 +69,9 @@ def test_bad_arguments_are_refused_by_name():
     [page] = load_pages(SAMPLE_DIR / "table.png")
     with pytest.raises(ValueError, match=r"lang must be .* not 'eng; rm -rf'"):
         read_page(page, lang="eng; rm -rf")
-    with pytest.raises(ValueError, match="timeout must be a positive number of seconds, not 0"):
-        read_page(page, timeout=0)
+    for bad in (0, -1, float("inf"), float("nan"), "60"):
+        with pytest.raises(ValueError, match=f"timeout must be a positive number of seconds, not {re.escape(repr(bad))}"):
+            read_page(page, timeout=bad)
     with pytest.raises(ValueError, match="page must be a Page from load_pages, not str"):
         read_page("table.png")
 
@@ -100,7 +101,7 @@ def _fake_tesseract(folder: Path, body: str) -> None:
 
 
 def test_a_hanging_tesseract_is_stopped_at_the_timeout(tmp_path, monkeypatch):
-    _fake_tesseract(tmp_path, "exec sleep 30")
+    _fake_tesseract(tmp_path, "sleep 30; echo never")  # a child process that holds the pipes open too
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
     [page] = load_pages(SAMPLE_DIR / "table.png")
     started = time.monotonic()

@@ -8,9 +8,11 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 
 from .pages import Page
@@ -46,7 +48,7 @@ def read_page(page: Page, *, lang: str = "eng", timeout: float = 60.0) -> str:
         raise ValueError(f"page must be a Page from load_pages, not {type(page).__name__}")
     if not isinstance(lang, str) or not _LANG.fullmatch(lang):
         raise ValueError(f"lang must be Tesseract language codes such as 'eng' or 'eng+deu', not {lang!r}")
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
         raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
     binary = _binary()
     missing = [code for code in lang.split("+") if code not in _languages(binary)]
@@ -57,21 +59,35 @@ def read_page(page: Page, *, lang: str = "eng", timeout: float = 60.0) -> str:
         )
     env = {**os.environ}
     env.setdefault("OMP_THREAD_LIMIT", "1")
-    try:
-        done = subprocess.run(
-            [binary, "stdin", "stdout", "-l", lang],
-            input=page.image,
-            capture_output=True,
-            timeout=timeout,
-            env=env,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise RuntimeError(f"tesseract took longer than {timeout:g} s on {page.name}") from None
-    if done.returncode != 0:
-        message = _last_line(done.stderr) or f"exit status {done.returncode}"
+    returncode, stdout, stderr = _run([binary, "stdin", "stdout", "-l", lang], page.image, timeout, env, page.name)
+    if returncode != 0:
+        message = _last_line(stderr) or f"exit status {returncode}"
         raise RuntimeError(f"tesseract failed on {page.name}: {message}")
-    return done.stdout.decode("utf-8", errors="replace").strip()
+    return stdout.decode("utf-8", errors="replace").strip()
+
+
+def _run(command: list[str], data: bytes, timeout: float, env: dict[str, str], name: str) -> tuple[int, bytes, bytes]:
+    """Run ``command`` with ``data`` on stdin; on time-out or interrupt its whole process group is killed."""
+    with subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True
+    ) as proc:
+        try:
+            stdout, stderr = proc.communicate(data, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill(proc)
+            raise RuntimeError(f"tesseract took longer than {timeout:g} s on {name}") from None
+        except BaseException:
+            _kill(proc)
+            raise
+    return proc.returncode, stdout, stderr
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (AttributeError, ProcessLookupError, PermissionError):  # no process groups (Windows), or gone
+        proc.kill()
+    proc.communicate()
 
 
 def _binary() -> str:
