@@ -106,3 +106,30 @@ def test_bad_options_are_usage_errors(setup, capsys):
         assert status == 2 and err.count("\n") == 1 and "Traceback" not in err
     status, _, err = cli(capsys, "try", "missing.png", "--model", "tesseract")
     assert status == 2 and "missing.png" in err
+
+
+def test_two_processes_on_one_store_never_pay_twice(setup, monkeypatch):
+    import os
+    import subprocess
+    import sys
+
+    stand, catalog, pages, tmp_path = setup
+    stand.latency_s = 0.2
+    more = []
+    for i in range(2, 8):
+        path = tmp_path / f"scan{i}.png"
+        Image.new("RGB", (300 + i, 200), "white").save(path)
+        more.append(str(path))
+    env = {**os.environ, "OPENROUTER_API_KEY": KEY, "VISION_MODELS_TRIALS": str(tmp_path / "shared.sqlite")}
+    command = [sys.executable, "-m", "vision_models.cli", "try", *pages, *more, "--model", MINI, "--source", catalog,
+               "--format", "json", "--concurrency", "2"]  # fmt: skip
+    runs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    sent = [r["body"]["messages"][0]["content"][1]["image_url"]["url"] for r in stand.requests if r["images"]]
+    assert len(sent) == len(set(sent)) <= 8  # no page was sent by both
+    statuses = [row["status"] for out, _ in outputs for row in json.loads(out)]
+    assert statuses.count("ok") == len(sent)
+    # Whatever one run found being sent by the other, a third run collects from the store.
+    subprocess.run(command, env=env, capture_output=True, timeout=120, check=True)
+    assert len([r for r in stand.requests if r["images"]]) == 8
