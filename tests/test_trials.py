@@ -7,7 +7,6 @@ from the trial code.
 
 from __future__ import annotations
 
-import json
 import threading
 
 import pytest

@@ -136,7 +136,7 @@ PLAN_COLUMNS = (
 
 @dataclass(frozen=True)
 class _Prices:
-    """One model's catalog prices (USD per token / per call) and its image estimate rule."""
+    """One model's catalog prices: USD per prompt token, per completion token, per request."""
 
     prompt: float
     completion: float
