@@ -15,6 +15,7 @@ ENV_VARS = (
     "VISION_MODELS_SOURCE",
     "VISION_MODELS_CACHE",
     "VISION_MODELS_HISTORY",
+    "VISION_MODELS_TRIALS",
 )
 
 
@@ -25,6 +26,7 @@ def isolated(tmp_path, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("VISION_MODELS_CACHE", str(tmp_path / "cache" / "http_cache.sqlite"))
     monkeypatch.setenv("VISION_MODELS_HISTORY", str(tmp_path / "cache" / "history.sqlite"))
+    monkeypatch.setenv("VISION_MODELS_TRIALS", str(tmp_path / "cache" / "trials.sqlite"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     close_sessions()
     yield

@@ -31,10 +31,16 @@ _LAZY = {
     "catalog_changes": "stores.history",
     "price_history": "stores.history",
     "fetch_endpoints": "endpoints",
+    "estimate_trial": "trials",
+    "run_trial": "trials",
+    "load_trial": "trials",
+    "measured_image_tokens": "trials",
+    "plot_cost_vs_accuracy": "charts",
+    "plot_estimate_vs_billed": "charts",
 }
 
 #: Submodules reachable as attributes (``vm.widgets``, ``vm.history``), also loaded on first use.
-_SUBMODULES = {"widgets": "widgets", "charts": "charts", "history": "stores.history"}
+_SUBMODULES = {"widgets": "widgets", "charts": "charts", "history": "stores.history", "trials": "trials"}
 
 __all__ = [
     "PRESETS",

@@ -122,11 +122,54 @@ def build_parser() -> argparse.ArgumentParser:
     changes.add_argument("--history-path", help="the history file")
     changes.set_defaults(handler=run_changes)
 
+    add_trial_commands(commands)
+
     cache = commands.add_parser("cache", help="the HTTP cache: info or clear")
     cache.add_argument("action", choices=("info", "clear"))
     cache.add_argument("--cache-path", help="the SQLite file (default: $VISION_MODELS_CACHE or the user cache folder)")
     cache.set_defaults(handler=run_cache)
     return parser
+
+
+def add_trial_commands(commands) -> None:
+    """``try`` (send pages to models within a budget) and ``trials list|show|export``."""
+    attempt = commands.add_parser("try", help="send your pages to chosen models: billed cost, latency, accuracy")
+    attempt.add_argument("pages", nargs="+", metavar="PAGE", help="images (PNG, JPEG, WebP, TIFF), PDFs or folders")
+    attempt.add_argument("--model", action="append", required=True, metavar="ID", help="an OpenRouter id or tesseract (repeatable)")
+    attempt.add_argument("--prompt", help="the instruction sent with each page")
+    attempt.add_argument("--truth", metavar="DIR", help="ground truth: a folder of <page>.txt files")
+    attempt.add_argument("--max-usd", type=_non_negative_float, default=1.0, metavar="X", help="hard budget for this run (default 1.00)")
+    attempt.add_argument("--dry-run", action="store_true", help="only estimate: nothing is sent, no key needed")
+    attempt.add_argument("--concurrency", type=_positive_int, default=4, metavar="N")
+    attempt.add_argument("--max-tokens", type=_positive_int, default=2048, metavar="N", help="answer bound per page")
+    attempt.add_argument("--dpi", type=_positive_int, default=200, help="PDF rendering resolution")
+    attempt.add_argument("--max-side", type=_positive_int, default=2048, metavar="PX", help="shrink larger pages to this")
+    attempt.add_argument("--timeout", type=_positive_int, default=120, metavar="SECONDS", help="per request")
+    attempt.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    attempt.add_argument("--source", help="the catalog for prices: openrouter (default), sample, a URL or a file")
+    attempt.add_argument("--cache-path", help="the SQLite cache file")
+    attempt.add_argument("--trials-path", help="the trials file (default: $VISION_MODELS_TRIALS or beside the cache)")
+    attempt.add_argument("--no-progress", action="store_true", help="no progress bar")
+    attempt.set_defaults(handler=run_try)
+
+    runs = commands.add_parser("trials", help="stored trial runs: list, show one, export one to CSV")
+    runs_commands = runs.add_subparsers(dest="trials_command", parser_class=_Parser, required=True)
+    listing = runs_commands.add_parser("list", help="the runs, newest first")
+    listing.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    listing.add_argument("--trials-path", help="the trials file")
+    listing.set_defaults(handler=run_trials_list)
+    show = runs_commands.add_parser("show", help="one run's rows and per-model summary")
+    show.add_argument("run_id", metavar="RUN")
+    show.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    show.add_argument("--truth", metavar="DIR", help="ground truth folder, for CER / WER")
+    show.add_argument("--trials-path", help="the trials file")
+    show.set_defaults(handler=run_trials_show)
+    export = runs_commands.add_parser("export", help="one run's rows to a CSV file (formula-safe)")
+    export.add_argument("run_id", metavar="RUN")
+    export.add_argument("path", metavar="FILE.csv")
+    export.add_argument("--truth", metavar="DIR", help="ground truth folder, for CER / WER")
+    export.add_argument("--trials-path", help="the trials file")
+    export.set_defaults(handler=run_trials_export)
 
 
 def add_source_options(parser: argparse.ArgumentParser) -> None:
@@ -497,6 +540,148 @@ def run_cache(args: argparse.Namespace) -> int:
         return EXIT_OK
     _write("\n".join(get_cache_info(args.cache_path).lines()) + "\n")
     return EXIT_OK
+
+
+def run_try(args: argparse.Namespace) -> int:
+    from .trials import DEFAULT_PROMPT, estimate_trial, run_trial
+
+    prompt = args.prompt if args.prompt is not None else DEFAULT_PROMPT
+    if args.dry_run:
+        plan = estimate_trial(args.pages, args.model, prompt=prompt, max_tokens=args.max_tokens, dpi=args.dpi,
+                              max_side=args.max_side, source=args.source, cache_path=args.cache_path,
+                              trials_path=args.trials_path, max_usd=args.max_usd)  # fmt: skip
+        _write(render(plan, args.format, plan_table))
+        totals = plan.attrs
+        fits = "fits" if totals["worst_case_usd"] <= args.max_usd else "does not fit: some rows would be skipped"
+        _say(f"vision-models: dry run: {totals['requests']} page requests to send, estimated ${totals['estimated_usd']:.4f}; "
+             f"worst case reserved ${totals['worst_case_usd']:.4f} (controls included) {fits} in the budget ${args.max_usd:.2f}")  # fmt: skip
+        return EXIT_OK
+    try:
+        trial = run_trial(args.pages, args.model, prompt=prompt, truth=args.truth, max_usd=args.max_usd,
+                          max_tokens=args.max_tokens, dpi=args.dpi, max_side=args.max_side, concurrency=args.concurrency,
+                          timeout=float(args.timeout), source=args.source, cache_path=args.cache_path,
+                          trials_path=args.trials_path, progress=False if args.no_progress else None)  # fmt: skip
+    except KeyboardInterrupt:
+        _say("vision-models: interrupted; the finished rows are stored: run the same command again to resume")
+        return 130
+    _write(trial_output(trial, args.format))
+    _say(f"vision-models: run {trial.run_id}: billed ${trial.billed_usd:.6f} of ${trial.max_usd:.2f}, "
+         f"{trial.requests_sent} requests sent; stored in {trial.trials_path}")  # fmt: skip
+    return EXIT_OK if trial.results["status"].isin(["ok", "cached"]).any() else EXIT_NO_DATA
+
+
+def trial_output(trial, fmt: str) -> str:
+    """A run's rows as csv / json, or as tables of rows then per-model summary."""
+    if fmt != "table":
+        return render(trial.results, fmt, trial_table)
+    return trial_table(trial.results) + "\n" + summary_table(trial.summary())
+
+
+def plan_table(plan) -> str:
+    """A dry run: per page and model, the estimate and the worst case reserved."""
+    from .trials import terminal_safe
+
+    header = ("page", "model", "size", "image tokens", "method", "estimate $", "worst case $", "")
+    rows = zip(
+        [terminal_safe(p, 40) for p in plan["page"].tolist()],
+        plan["model"].tolist(),
+        [f"{w}x{h}" for w, h in zip(plan["width_px"].tolist(), plan["height_px"].tolist())],
+        _cells(plan["estimated_image_tokens"], "{:,}"),
+        [m + (" ~" if u else "") for m, u in zip(plan["method"].tolist(), plan["uncertain"].tolist())],
+        _cells(plan["estimated_usd"], "{:.6f}"),
+        _cells(plan["worst_case_usd"], "{:.6f}"),
+        ["cached" if c else "" for c in plan["cached"].tolist()],
+    )
+    return "\n".join(fixed_width(header, rows, right={3, 5, 6})) + "\n"
+
+
+def trial_table(results) -> str:
+    """One line per page and model; remote text is shown escaped and cut."""
+    from .trials import terminal_safe
+
+    header = ("page", "model", "status", "billed $", "latency s", "CER", "text / error")
+    notes = [terminal_safe(e if isinstance(e, str) else t, 60) for e, t in zip(results["error"].tolist(), results["text"].tolist())]
+    rows = zip(
+        [terminal_safe(p, 40) for p in results["page"].tolist()],
+        [terminal_safe(m, 50) for m in results["model"].tolist()],
+        results["status"].tolist(),
+        _cells(results["billed_usd"], "{:.6f}"),
+        _cells(results["latency_s"], "{:.2f}"),
+        _cells(results["cer"], "{:.3f}"),
+        notes,
+    )
+    return "\n".join(fixed_width(header, rows, right={3, 4, 5})) + "\n"
+
+
+def summary_table(summary) -> str:
+    """Per model: pages, cost per 1,000 pages, estimate / billed, latency, accuracy."""
+    from .trials import terminal_safe
+
+    header = ("model", "ok", "failed", "skipped", "$/1k pages", "estimate/billed", "p50 s", "p95 s", "CER", "WER")
+    rows = zip(
+        [terminal_safe(m, 50) for m in summary["model"].tolist()],
+        [str(v) for v in summary["pages_ok"].tolist()],
+        [str(v) for v in summary["pages_failed"].tolist()],
+        [str(v) for v in summary["pages_skipped"].tolist()],
+        _cells(summary["usd_per_1k_pages"], "{:,.3f}"),
+        _cells(summary["estimate_ratio"], "{:.2f}"),
+        _cells(summary["latency_p50_s"], "{:.2f}"),
+        _cells(summary["latency_p95_s"], "{:.2f}"),
+        _cells(summary["cer_mean"], "{:.3f}"),
+        _cells(summary["wer_mean"], "{:.3f}"),
+    )
+    return "\n".join(fixed_width(header, rows, right=set(range(1, 10)))) + "\n"
+
+
+def run_trials_list(args: argparse.Namespace) -> int:
+    from .stores.trials import list_runs
+    from .trials import terminal_safe
+
+    runs = list_runs(args.trials_path)
+    if runs.empty:
+        _say("vision-models: no trial runs yet; start one with: vision-models try PAGE... --model ID")
+        return EXIT_NO_DATA
+
+    def table(frame) -> str:
+        header = ("run", "started (UTC)", "state", "pages", "rows", "billed $", "budget $", "models")
+        rows = zip(
+            frame["run_id"].tolist(),
+            frame["started_at"].dt.strftime("%Y-%m-%d %H:%M:%S").tolist(),
+            frame["state"].tolist(),
+            [str(v) for v in frame["pages"].tolist()],
+            [str(v) for v in frame["rows"].tolist()],
+            _cells(frame["billed_usd"], "{:.6f}"),
+            _cells(frame["max_usd"], "{:.2f}"),
+            [terminal_safe(m, 80) for m in frame["models"].tolist()],
+        )
+        return "\n".join(fixed_width(header, rows, right={3, 4, 5, 6})) + "\n"
+
+    _write(render(runs, args.format, table))
+    return EXIT_OK
+
+
+def run_trials_show(args: argparse.Namespace) -> int:
+    from .trials import load_trial
+
+    trial = load_trial(args.run_id, trials_path=args.trials_path, truth=args.truth)
+    if trial.results.empty:
+        _say(f"vision-models: run {args.run_id} has no page rows")
+        return EXIT_NO_DATA
+    _write(trial_output(trial, args.format))
+    return EXIT_OK
+
+
+def run_trials_export(args: argparse.Namespace) -> int:
+    from .export import export_csv
+    from .trials import load_trial
+
+    trial = load_trial(args.run_id, trials_path=args.trials_path, truth=args.truth)
+    try:
+        path = export_csv(trial.results, args.path)
+    except OSError as exc:
+        raise UsageError(f"vision-models: cannot write {args.path!r}: {exc.strerror or exc}") from None
+    _say(f"vision-models: wrote {len(trial.results)} rows of run {args.run_id} to {path}")
+    return EXIT_OK if len(trial.results) else EXIT_NO_DATA
 
 
 def _cells(column, spec: str) -> list[str]:

@@ -105,6 +105,8 @@ def cost_per_image(
     preset: str | None = None,
     by_provider: bool = False,
     endpoints: pd.DataFrame | None = None,
+    measured: pd.DataFrame | None = None,
+    prefer_measured: bool = False,
 ) -> pd.DataFrame:
     """One row per model: the image's tokens and the USD cost of one call, cheapest first.
 
@@ -119,6 +121,11 @@ def cost_per_image(
     priced at that endpoint's own prices; see :func:`cost_by_provider`
     (``endpoints``: a :func:`vision_models.fetch_endpoints` frame, fetched
     for the models' ids when not given).
+
+    ``measured``: trial measurements (:func:`vision_models.measured_image_tokens`;
+    None reads the trials store if there is one). With any, the columns
+    ``measured_image_tokens`` and ``estimate_ratio`` are added (see
+    :func:`apply_measurements`); ``prefer_measured`` prices from them.
     """
     if by_provider:
         options = dict(prompt_tokens=prompt_tokens, output_tokens=output_tokens, detail=detail, preset=preset)
@@ -185,6 +192,7 @@ def cost_per_image(
         }
     )
     table = table.astype({"id": "str", "name": "str", "provider": "str", "family": "str", "method": "str"})
+    table = apply_measurements(table, width, height, measured, prefer_measured=prefer_measured)
     ordered = table.sort_values(["usd_per_image", "id"], na_position="last", kind="stable", ignore_index=True)
     ordered.attrs = {
         "width": width,
@@ -365,6 +373,55 @@ def _no_endpoints(endpoints: pd.DataFrame | None) -> pd.DataFrame:
     empty = endpoints_frame([])
     empty.attrs = dict(endpoints.attrs) if endpoints is not None else {}
     return empty
+
+
+#: A measurement prices an image when its pixel area is within this fraction of the image's.
+COMPARABLE_AREA = 0.25
+MEASURED_METHOD = "measured"
+
+
+def apply_measurements(
+    table: pd.DataFrame, width: int, height: int, measured: pd.DataFrame | None, *, prefer_measured: bool = False
+) -> pd.DataFrame:
+    """Trial measurements next to the estimates: what the bills said an image of this size costs.
+
+    A measurement is comparable when its pixel area is within 25 % of
+    ``width x height`` (the closest one is used; token counts follow area for
+    most families). ``measured_image_tokens`` is its median measured tokens and
+    ``estimate_ratio`` its estimate / measured at the size that was sent (above 1:
+    the rule counts too many); both NaN where there is none. With
+    ``prefer_measured``, those rows are priced from the measurement:
+    ``method="measured"``, not uncertain. No measurements: the table unchanged.
+    """
+    if measured is None:
+        from .stores.trials import get_trials_path, measurements
+
+        measured = measurements() if get_trials_path().exists() else None
+    if measured is None or measured.empty:
+        return table
+    area = width * height
+    near = measured[(measured["pixels"] - area).abs() <= COMPARABLE_AREA * area]
+    best = near.assign(_gap=(near["pixels"] - area).abs()).sort_values(["_gap", "pages"], ascending=[True, False])
+    best = best.drop_duplicates("model").set_index("model")
+    tokens = table["id"].map(best["measured_image_tokens"]).to_numpy(dtype="float64", na_value=np.nan)
+    table = table.assign(
+        measured_image_tokens=tokens, estimate_ratio=table["id"].map(best["estimate_ratio"]).to_numpy(dtype="float64", na_value=np.nan)
+    )
+    use = ~np.isnan(tokens) if prefer_measured else np.zeros(len(table), dtype=bool)
+    if use.any():
+        prompt = _per_token(table["prompt_usd_per_mtok"])
+        image_usd = np.where(use, _usd(tokens * prompt), table["image_usd"].to_numpy(dtype="float64"))
+        total = _usd(image_usd + table["text_usd"].to_numpy() + table["output_usd"].to_numpy() + table["request_usd"].to_numpy())
+        counted = table["image_tokens"].to_numpy(dtype="float64", na_value=np.nan)
+        table = table.assign(
+            image_tokens=pd.array(np.where(use, np.round(tokens), np.where(np.isnan(counted), None, counted)), dtype="Int64"),
+            method=np.where(use, MEASURED_METHOD, table["method"].to_numpy(dtype=object)),
+            uncertain=np.where(use, False, table["uncertain"].to_numpy(dtype=bool)),
+            image_usd=image_usd,
+            usd_per_image=total,
+            usd_per_1k_images=_usd(total * 1000),
+        ).astype({"method": "str"})
+    return table
 
 
 def compare(

@@ -1,0 +1,153 @@
+"""A loopback stand-in for OpenRouter's ``POST /chat/completions``, with fault modes.
+
+A real threaded HTTP server on 127.0.0.1 (requests in parallel, hangs that
+really hang). It bills like OpenRouter: every answer carries ``usage`` with
+``prompt_tokens`` (the text's tokens plus the model's image tokens, a number
+the test chooses), ``completion_tokens`` and ``cost`` in USD at the prices the
+test gives, and it keeps the sum of what it billed, the stand-in's own
+ledger against which trials are checked.
+
+Fault modes, per model, as a list consumed one per request (then ``ok``), in
+``faults`` (any request) or ``page_faults`` (only requests carrying an image):
+``429`` (with ``Retry-After``), ``500``, ``hang`` (sleeps ``hang_s``), ``400-image``
+("No endpoints found that support image input"), ``402``, ``404``,
+``malformed`` (200, not JSON), ``no-usage``, ``no-choices``, ``content-filter``,
+``no-cost`` (usage without ``cost``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class ModelBill:
+    """How the stand-in bills one model: USD per token and the image tokens it charges per image."""
+
+    prompt_usd: float
+    completion_usd: float
+    image_tokens: int = 1000
+    reply: str = "INVOICE 42\nTotal: 12.50 EUR"
+
+
+@dataclass
+class StandIn:
+    models: dict[str, ModelBill]
+    latency_s: float = 0.0
+    hang_s: float = 5.0
+    retry_after: str = "0.2"
+    faults: dict[str, list[str]] = field(default_factory=dict)
+    page_faults: dict[str, list[str]] = field(default_factory=dict)  # only for requests carrying an image
+    billed_usd: float = 0.0
+    requests: list[dict] = field(default_factory=list)
+    billed: list[float] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    in_flight: int = 0
+    max_in_flight: int = 0
+
+    def text_tokens(self, text: str) -> int:
+        return len(text) // 4 + 7
+
+    def answer(self, body: dict) -> tuple[int, dict[str, str], bytes]:
+        model = body.get("model")
+        has_image = any(p.get("type") == "image_url" for p in body["messages"][0]["content"])
+        with self.lock:
+            queue = self.faults.get(model) or (self.page_faults.get(model, []) if has_image else [])
+            mode = queue.pop(0) if queue else "ok"
+        if mode == "hang":
+            time.sleep(self.hang_s)
+        bill = self.models.get(model)
+        if mode == "404" or bill is None:
+            return _error(404, f"{model} is not a valid model ID")
+        if mode == "429":
+            return 429, {"Retry-After": self.retry_after}, json.dumps({"error": {"code": 429, "message": "Rate limited"}}).encode()
+        if mode == "500":
+            return _error(500, "Internal Server Error")
+        if mode == "400-image":
+            return _error(400, "No endpoints found that support image input")
+        if mode == "402":
+            return _error(402, "Insufficient credits. Add more using https://openrouter.ai/credits")
+        content = body["messages"][0]["content"]
+        text = "".join(part.get("text", "") for part in content if part.get("type") == "text")
+        images = sum(part.get("type") == "image_url" for part in content)
+        prompt_tokens = self.text_tokens(text) + images * bill.image_tokens
+        reply = bill.reply if images else "OK"
+        completion_tokens = min(int(body.get("max_tokens", 10**6)), len(reply) // 2 + 1)
+        cost = round(prompt_tokens * bill.prompt_usd + completion_tokens * bill.completion_usd, 12)
+        if mode == "malformed":
+            self._bill(cost)  # the provider did the work: the bill is real even if the answer is broken
+            return 200, {}, b'{"id": "gen-1", "choices": [ {"message": '
+        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                 "total_tokens": prompt_tokens + completion_tokens, "cost": cost}  # fmt: skip
+        choice = {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": reply}}
+        payload: dict = {"id": f"gen-{len(self.requests)}", "model": model, "object": "chat.completion", "choices": [choice], "usage": usage}
+        if mode == "no-usage":
+            del payload["usage"]
+        elif mode == "no-cost":
+            del usage["cost"]
+        elif mode == "no-choices":
+            payload["choices"] = []
+        elif mode == "content-filter":
+            choice["finish_reason"] = "content_filter"
+            choice["message"]["content"] = None
+        self._bill(cost)
+        return 200, {}, json.dumps(payload).encode()
+
+    def _bill(self, cost: float) -> None:
+        with self.lock:
+            self.billed_usd += cost
+            self.billed.append(cost)
+
+
+def _error(status: int, message: str) -> tuple[int, dict[str, str], bytes]:
+    return status, {}, json.dumps({"error": {"code": status, "message": message}}).encode()
+
+
+def serve(standin: StandIn) -> tuple[ThreadingHTTPServer, str]:
+    """Start the stand-in on a free loopback port; returns the server and its base URL (``.../api/v1``)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
+
+        def log_message(self, *args) -> None:  # quiet
+            pass
+
+        def do_POST(self) -> None:  # noqa: N802
+            length = int(self.headers.get("Content-Length", 0))
+            raw = self.rfile.read(length)
+            with standin.lock:
+                standin.in_flight += 1
+                standin.max_in_flight = max(standin.max_in_flight, standin.in_flight)
+            try:
+                body = json.loads(raw)
+                with standin.lock:
+                    standin.requests.append({"model": body.get("model"), "auth": self.headers.get("Authorization"),
+                                             "images": sum(p.get("type") == "image_url" for p in body["messages"][0]["content"]),
+                                             "body": body, "path": self.path, "at": time.monotonic()})  # fmt: skip
+                if standin.latency_s:
+                    time.sleep(standin.latency_s)
+                status, headers, payload = standin.answer(body)
+            finally:
+                with standin.lock:
+                    standin.in_flight -= 1
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    server.request_queue_size = 64
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/api/v1"

@@ -1,0 +1,135 @@
+"""``vision-models try`` and ``vision-models trials list|show|export`` against the loopback stand-in."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from PIL import Image
+
+from factories import catalog_body, model
+from openrouter_standin import ModelBill, StandIn, serve
+from vision_models.cli import main
+
+KEY = "sk-or-v1-CLIKEY-abcdef"
+MINI = "openai/gpt-4o-mini"
+
+
+@pytest.fixture
+def setup(tmp_path, monkeypatch):
+    stand = StandIn({MINI: ModelBill(1e-5, 4e-5, reply="=HYPERLINK(\"http://x\")\x1b[2J<b>bold</b>")})
+    server, base = serve(stand)
+    monkeypatch.setenv("OPENROUTER_BASE_URL", base)
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(catalog_body(model(MINI, prompt="0.00001", completion="0.00004", inputs=("text", "image"))))
+    pages = []
+    for i in range(2):
+        path = tmp_path / f"scan{i}.png"
+        Image.new("RGB", (300 + i, 200), "white").save(path)
+        pages.append(str(path))
+    yield stand, str(catalog), pages, tmp_path
+    server.shutdown()
+    server.server_close()
+
+
+def cli(capsys, *argv):
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_dry_run_needs_no_key_and_sends_nothing(setup, capsys):
+    stand, catalog, pages, _ = setup
+    status, out, err = cli(capsys, "try", *pages, "--model", MINI, "--model", "tesseract", "--dry-run", "--source", catalog)
+    assert status == 0
+    assert out.count(MINI) == 2 and out.count("tesseract") == 2
+    assert "dry run: 2 page requests" in err  # Tesseract pages are not requests and "worst case reserved" in err
+    assert stand.requests == []
+
+
+def test_try_without_a_key_is_one_line_and_sends_nothing(setup, capsys):
+    stand, catalog, pages, tmp_path = setup
+    status, out, err = cli(capsys, "try", *pages, "--model", MINI, "--source", catalog)
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1 and "OPENROUTER_API_KEY" in err and "Traceback" not in err
+    assert stand.requests == []
+
+
+def test_try_then_list_show_export(setup, capsys, monkeypatch):
+    stand, catalog, pages, tmp_path = setup
+    monkeypatch.setenv("OPENROUTER_API_KEY", KEY)
+    status, out, err = cli(capsys, "try", *pages, "--model", MINI, "--source", catalog, "--max-usd", "0.5")
+    assert status == 0
+    assert "\x1b" not in out and "\\x1b" in out  # the model's escape sequence is shown, not obeyed
+    assert [line.split()[2] for line in out.splitlines() if line.startswith("scan")] == ["ok", "ok"]
+    assert "billed $" in err and KEY not in err + out
+    assert len(stand.requests) == 3  # one control, two pages
+
+    status, out, err = cli(capsys, "try", *pages, "--model", MINI, "--source", catalog, "--format", "json")
+    rows = json.loads(out)
+    assert [r["status"] for r in rows] == ["cached", "cached"] and len(stand.requests) == 3
+
+    status, out, _ = cli(capsys, "trials", "list", "--format", "csv")
+    runs = list(csv.DictReader(io.StringIO(out)))
+    assert status == 0 and len(runs) == 2
+    run_id = runs[-1]["run_id"]  # newest first: the last is the first run
+    assert float(runs[-1]["billed_usd"]) == pytest.approx(stand.billed_usd)
+
+    status, out, _ = cli(capsys, "trials", "show", run_id)
+    assert status == 0 and "estimate/billed" in out
+    assert [line.split()[2] for line in out.splitlines() if line.startswith("scan")] == ["ok", "ok"]
+
+    target = tmp_path / "run.csv"
+    status, _, err = cli(capsys, "trials", "export", run_id, str(target))
+    assert status == 0 and "wrote 2 rows" in err
+    exported = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
+    assert [r["status"] for r in exported] == ["ok", "ok"]
+    assert all(r["text"].startswith("'=HYPERLINK") for r in exported)  # formula neutralised
+    assert KEY not in target.read_text(encoding="utf-8")
+
+
+def test_unknown_run_and_empty_store(setup, capsys):
+    _, _, _, tmp_path = setup
+    status, out, err = cli(capsys, "trials", "list")
+    assert status == 1 and "no trial runs yet" in err
+    status, out, err = cli(capsys, "trials", "show", "nope")
+    assert status == 2 and "unknown trial run 'nope'" in err and err.count("\n") == 1
+    assert not (tmp_path / "cache" / "trials.sqlite").exists()  # reading never creates the store
+
+
+def test_bad_options_are_usage_errors(setup, capsys):
+    _, catalog, pages, _ = setup
+    for argv in (["try", *pages], ["try", *pages, "--model", MINI, "--max-usd", "-1"], ["try", "--model", MINI]):
+        status, out, err = cli(capsys, *argv)
+        assert status == 2 and err.count("\n") == 1 and "Traceback" not in err
+    status, _, err = cli(capsys, "try", "missing.png", "--model", "tesseract")
+    assert status == 2 and "missing.png" in err
+
+
+def test_two_processes_on_one_store_never_pay_twice(setup, monkeypatch):
+    import os
+    import subprocess
+    import sys
+
+    stand, catalog, pages, tmp_path = setup
+    stand.latency_s = 0.2
+    more = []
+    for i in range(2, 8):
+        path = tmp_path / f"scan{i}.png"
+        Image.new("RGB", (300 + i, 200), "white").save(path)
+        more.append(str(path))
+    env = {**os.environ, "OPENROUTER_API_KEY": KEY, "VISION_MODELS_TRIALS": str(tmp_path / "shared.sqlite")}
+    command = [sys.executable, "-m", "vision_models.cli", "try", *pages, *more, "--model", MINI, "--source", catalog,
+               "--format", "json", "--concurrency", "2"]  # fmt: skip
+    runs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    sent = [r["body"]["messages"][0]["content"][1]["image_url"]["url"] for r in stand.requests if r["images"]]
+    assert len(sent) == len(set(sent)) <= 8  # no page was sent by both
+    statuses = [row["status"] for out, _ in outputs for row in json.loads(out)]
+    assert statuses.count("ok") == len(sent)
+    # Whatever one run found being sent by the other, a third run collects from the store.
+    subprocess.run(command, env=env, capture_output=True, timeout=120, check=True)
+    assert len([r for r in stand.requests if r["images"]]) == 8

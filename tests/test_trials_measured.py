@@ -1,0 +1,90 @@
+"""Measurements correct the estimates: measured image tokens from trials, fed into cost_per_image."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+import vision_models as vm
+from factories import model
+from openrouter_standin import ModelBill, StandIn, serve
+from vision_models.frame import models_frame
+
+MINI, FLASH = "openai/gpt-4o-mini", "google/gemini-2.5-flash"
+
+
+@pytest.fixture
+def catalog():
+    return models_frame([
+        model(MINI, prompt="0.00000015", completion="0.0000006", inputs=("text", "image")),
+        model(FLASH, prompt="0.0000003", completion="0.0000025", inputs=("text", "image")),
+    ])  # fmt: skip
+
+
+def measured_frame(rows):
+    frame = pd.DataFrame(rows, columns=["model", "width_px", "height_px", "pages", "measured_image_tokens", "estimated_image_tokens"])
+    frame["pixels"] = frame["width_px"] * frame["height_px"]
+    frame["estimate_ratio"] = frame["estimated_image_tokens"] / frame["measured_image_tokens"]
+    return frame
+
+
+def test_measured_columns_and_pricing(catalog):
+    measured = measured_frame([(MINI, 1700, 2200, 3, 25_000.0, 36_835.0)])
+    plain = vm.cost_per_image(catalog, 1700, 2200, output_tokens=700)
+    assert "measured_image_tokens" not in plain  # no store, nothing given: the table as before
+
+    shown = vm.cost_per_image(catalog, 1700, 2200, output_tokens=700, measured=measured).set_index("id")
+    assert shown.loc[MINI, "measured_image_tokens"] == 25_000
+    assert shown.loc[MINI, "estimate_ratio"] == pytest.approx(36_835 / 25_000)
+    assert np.isnan(shown.loc[FLASH, "measured_image_tokens"])
+    assert shown.loc[MINI, "method"] == plain.set_index("id").loc[MINI, "method"]  # shown, not used
+
+    priced = vm.cost_per_image(catalog, 1700, 2200, output_tokens=700, measured=measured, prefer_measured=True).set_index("id")
+    row = priced.loc[MINI]
+    assert row["method"] == "measured" and not row["uncertain"] and row["image_tokens"] == 25_000
+    # By hand: 25,000 tokens x $0.15/M + 700 x $0.60/M.
+    assert row["image_usd"] == pytest.approx(25_000 * 0.15e-6)
+    assert row["usd_per_image"] == pytest.approx(25_000 * 0.15e-6 + 700 * 0.6e-6)
+    assert row["usd_per_1k_images"] == pytest.approx(1000 * (25_000 * 0.15e-6 + 700 * 0.6e-6))
+    assert priced.loc[FLASH, "method"] != "measured"
+    assert priced.loc[FLASH, "usd_per_image"] == pytest.approx(plain.set_index("id").loc[FLASH, "usd_per_image"])
+
+
+def test_only_a_comparable_size_is_used(catalog):
+    measured = measured_frame([(MINI, 1700, 2200, 3, 25_000.0, 36_835.0), (MINI, 850, 1100, 5, 8_000.0, 14_168.0)])
+    # A4 at 200 dpi (1654 x 2339) is within 25 % of 1700 x 2200 in area; Letter at 300 dpi is not, nor is 150 dpi.
+    a4 = vm.cost_per_image(catalog, preset="a4-200dpi", measured=measured, prefer_measured=True).set_index("id")
+    assert a4.loc[MINI, "measured_image_tokens"] == 25_000 and a4.loc[MINI, "method"] == "measured"
+    big = vm.cost_per_image(catalog, preset="letter-300dpi", measured=measured, prefer_measured=True).set_index("id")
+    assert np.isnan(big.loc[MINI, "measured_image_tokens"]) and big.loc[MINI, "method"] != "measured"
+    # The closest comparable size wins: 900 x 1100 is nearer 850 x 1100 than 1700 x 2200.
+    small = vm.cost_per_image(catalog, 900, 1100, measured=measured).set_index("id")
+    assert small.loc[MINI, "measured_image_tokens"] == 8_000
+
+
+def test_the_default_reads_the_trials_store(catalog, tmp_path, monkeypatch):
+    stand = StandIn({MINI: ModelBill(0.15e-6, 0.6e-6, image_tokens=2_900)})
+    server, base = serve(stand)
+    try:
+        path = tmp_path / "page.png"
+        Image.new("RGB", (1700, 2200), "white").save(path)
+        vm.run_trial([path], [MINI], catalog=catalog, base_url=base, api_key="sk-test", progress=False, max_side=4096)
+    finally:
+        server.shutdown()
+        server.server_close()
+    measured = vm.measured_image_tokens()
+    assert measured[["model", "width_px", "height_px", "pages", "measured_image_tokens"]].values.tolist() == [
+        [MINI, 1700, 2200, 1, 2_900.0]
+    ]
+    costs = vm.cost_per_image(catalog, preset="letter-200dpi", output_tokens=700, prefer_measured=True).set_index("id")
+    assert costs.loc[MINI, "measured_image_tokens"] == 2_900 and costs.loc[MINI, "method"] == "measured"
+    assert costs.loc[MINI, "usd_per_image"] == pytest.approx(2_900 * 0.15e-6 + 700 * 0.6e-6)
+
+
+def test_reading_measurements_never_creates_the_store(catalog, tmp_path):
+    store = tmp_path / "cache" / "trials.sqlite"
+    assert vm.measured_image_tokens().empty
+    vm.cost_per_image(catalog, 100, 100)
+    assert not store.exists()
