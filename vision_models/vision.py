@@ -113,4 +113,4 @@ def _objects(column: Any) -> np.ndarray:
 
 
 def _matches(pattern: re.Pattern, texts: list[str]) -> np.ndarray:
-    return np.array([pattern.search(t) is not None for t in texts], dtype=bool)
+    return np.fromiter(map(bool, map(pattern.search, texts)), dtype=bool, count=len(texts))
