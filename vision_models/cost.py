@@ -241,9 +241,9 @@ def left_out_note(costs: pd.DataFrame) -> str:
     what = " or ".join({"image": "images"}.get(m, m) for m in made) or "more than text"
     ids = list(left_out)
     shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
-    models_word = "model" if len(ids) == 1 else "models"
+    models_word = "model that also generates" if len(ids) == 1 else "models that also generate"
     return (
-        f"left out {len(ids)} {models_word} that also generate {what} ({shown}): their prices are for "
+        f"left out {len(ids)} {models_word} {what} ({shown}): their prices are for "
         "what they make, not for reading a page; include_generators=True (--include-generators) keeps them"
     )
 
