@@ -341,10 +341,11 @@ def check_model_ids(models: pd.DataFrame, ids: Iterable[str] | str) -> list[str]
 
 
 def cost_coverage(costs: pd.DataFrame) -> float:
-    """Share of rows priced by a family rule or a listed price, not the fallback."""
-    if costs.empty:
+    """Share of models priced by a family rule or a listed price, not the fallback (routers are not models)."""
+    models = costs[costs["method"] != ROUTER_METHOD]
+    if models.empty:
         return float("nan")
-    return float((costs["method"] != FALLBACK.method).mean())
+    return float((models["method"] != FALLBACK.method).mean())
 
 
 def resolve_size(width: object, height: object, preset: str | None = None) -> tuple[int, int]:
