@@ -227,6 +227,8 @@ def get_generates_media(models: pd.DataFrame) -> pd.Series:
     Such a model is billed for what it makes (a clip, a picture), which its
     token prices do not describe; an empty list is read as text.
     """
+    if "output_modalities" not in models:  # a hand-made frame: nothing says it makes more than text
+        return pd.Series(False, index=models.index, name="generates_media")
     outputs = models["output_modalities"].tolist()
     flags = np.fromiter((any(o != "text" for o in out) for out in outputs), dtype=bool, count=len(outputs))
     return pd.Series(flags, index=models.index, name="generates_media")
