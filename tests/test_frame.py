@@ -278,3 +278,19 @@ def test_new_fields_agree_with_the_raw_real_catalog(name):
         assert row["expiring"] == bool(entry.get("expiration_date"))
         if entry.get("expiration_date"):
             assert row["expiration_date"].strftime("%Y-%m-%d") == entry["expiration_date"][:10]
+
+
+@pytest.mark.parametrize("rules", ["strict", "seed"])
+@pytest.mark.parametrize("name", ["openrouter-2025-05-23.json", "openrouter-2026-05-01.json"])
+def test_vision_only_frame_is_the_full_frame_filtered(name, rules):
+    # vision_only decides the rows before building the other columns: it must give the same frame.
+    import json
+
+    from factories import shared_catalog
+
+    entries = json.loads(shared_catalog(name).read_text())["data"]
+    entries.append({"id": "x/no-inputs-listed-llava", "name": "LLaVA"})  # undecided by listed inputs
+    entries.append({"id": "x/priced", "pricing": {"prompt": "0.000001", "image": "0.001"}})
+    full = models_frame(entries, rules)
+    expected = full[full["is_vision"].to_numpy()].reset_index(drop=True)
+    pd.testing.assert_frame_equal(models_frame(entries, rules, vision_only=True), expected)

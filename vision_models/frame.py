@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .vision import DEFAULT_RULES, vision_columns
+from .vision import DEFAULT_RULES, check_rules, get_listed_image_input, vision_columns
 
 #: Columns of the catalog frame, in order (``is_vision`` and
 #: ``vision_evidence`` are added by :mod:`vision_models.vision`).
@@ -73,49 +73,62 @@ def catalog_columns(entries: list[Any]) -> dict[str, Any]:
     return model_columns(_usable_entries(entries))
 
 
-def vision_inputs(models: list[dict]) -> dict[str, Any]:
-    """Just what the vision rules read (plus the parsed sub-objects), to choose rows before building the rest."""
-    arch = _mappings(_field(models, "architecture"))
-    pricing = _mappings(_field(models, "pricing"))
+def vision_rows(models: list[dict], arch: list[dict], inputs: np.ndarray, rules: str) -> np.ndarray:
+    """Which usable entries read images under ``rules``, parsing as little as the rules need.
+
+    Under strict rules a model's listed inputs decide; only the models that
+    list none are read further (image price, name).
+    """
+    if rules == "strict":
+        keep, lists_inputs = get_listed_image_input(inputs)
+        rest = np.flatnonzero(~lists_inputs)
+        if len(rest) == 0:
+            return keep
+        models, arch, inputs = [models[i] for i in rest], [arch[i] for i in rest], inputs[rest]
+    else:
+        keep, rest = None, None
     ids = _field(models, "id")
-    return {
+    probe = {
         "id": ids,
         "name": [v if isinstance(v, str) else i for v, i in zip(_field(models, "name"), ids)],
         "modality": _strings(_field(arch, "modality")),
-        "input_modalities": _lists(_field(arch, "input_modalities")),
-        "image_price": _price(_field(pricing, "image")),
-        "_arch": arch,
-        "_pricing": pricing,
+        "input_modalities": inputs,
+        "image_price": _price(_field(_mappings(_field(models, "pricing")), "image")),
     }
+    decided = vision_columns(probe, rules)["is_vision"]
+    if keep is None:
+        return decided
+    keep[rest] = decided
+    return keep
 
 
-def model_columns(models: list[dict], known: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def model_columns(models: list[dict], arch: list[dict] | None = None, inputs: np.ndarray | None = None) -> dict[str, Any]:
     """The columns of usable entries (dicts with a unique string ``id``).
 
-    ``known``: :func:`vision_inputs` of the same entries, reused rather than parsed again.
+    ``arch`` and ``inputs``: their parsed ``architecture`` and input modalities, when already at hand.
     """
     ids = _field(models, "id")
-    arch = known["_arch"] if known else _mappings(_field(models, "architecture"))
-    pricing = known["_pricing"] if known else _mappings(_field(models, "pricing"))
+    arch = _mappings(_field(models, "architecture")) if arch is None else arch
+    pricing = _mappings(_field(models, "pricing"))
     top = _mappings(_field(models, "top_provider"))
     prompt_listed = _numbers(_field(pricing, "prompt"))
     completion_listed = _numbers(_field(pricing, "completion"))
-    inputs = known["input_modalities"] if known else _lists(_field(arch, "input_modalities"))
+    inputs = _lists(_field(arch, "input_modalities")) if inputs is None else inputs
     parameters = _lists(_field(models, "supported_parameters"))
     expiration = _dates(_field(models, "expiration_date"))
     router = _routers(ids, arch, prompt_listed, completion_listed)
     return {
         "id": _text(ids),
-        "name": _text(known["name"] if known else [v if isinstance(v, str) else i for v, i in zip(_field(models, "name"), ids)]),
+        "name": _text([v if isinstance(v, str) else i for v, i in zip(_field(models, "name"), ids)]),
         "description": _text(_strings(_field(models, "description"))),
         "provider": _text([_provider(i) for i in ids]),
         "context_length": _count(_field(models, "context_length")),
-        "modality": _text(known["modality"] if known else _strings(_field(arch, "modality"))),
+        "modality": _text(_strings(_field(arch, "modality"))),
         "input_modalities": inputs,
         "output_modalities": _lists(_field(arch, "output_modalities")),
         "prompt_usd_per_mtok": _scaled_price(prompt_listed, _PER_MILLION),
         "completion_usd_per_mtok": _scaled_price(completion_listed, _PER_MILLION),
-        "image_price": known["image_price"] if known else _price(_field(pricing, "image")),
+        "image_price": _price(_field(pricing, "image")),
         "request_usd": _price(_field(pricing, "request")),
         "max_completion_tokens": _count(_field(top, "max_completion_tokens")),
         "created": _timestamps(_field(models, "created")),
@@ -294,16 +307,13 @@ def models_frame(entries: list[Any], rules: str = DEFAULT_RULES, *, vision_only:
     """
     models = _usable_entries(entries)
     if vision_only:  # decide vision on the few columns it needs, then build the rest for those rows only
-        probe = vision_inputs(models)
-        vision = vision_columns(probe, rules)
-        keep = vision["is_vision"]
-        rows = np.flatnonzero(keep).tolist()
-        known = {name: [values[i] for i in rows] if isinstance(values, list) else values[keep] for name, values in probe.items()}
-        columns = model_columns([models[i] for i in rows], known)
-        columns.update({name: values[keep] for name, values in vision.items()})
+        arch = _mappings(_field(models, "architecture"))
+        inputs = _lists(_field(arch, "input_modalities"))
+        rows = np.flatnonzero(vision_rows(models, arch, inputs, check_rules(rules))).tolist()
+        columns = model_columns([models[i] for i in rows], [arch[i] for i in rows], inputs[rows])
     else:
         columns = model_columns(models)
-        columns.update(vision_columns(columns, rules))
+    columns.update(vision_columns(columns, rules))
     rows = sort_order(columns)
     return pd.DataFrame({name: values[rows] for name, values in columns.items()}, index=pd.RangeIndex(len(rows)))
 

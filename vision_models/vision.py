@@ -99,13 +99,22 @@ def get_name_only_vision(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[disputed.to_numpy()]
 
 
+def get_listed_image_input(input_modalities: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(takes an image by its listed input modalities, lists any input modality) per model.
+
+    Where a model lists its inputs, this alone decides the strict rules.
+    """
+    listed = ["|".join(x).lower() for x in input_modalities]
+    lists_inputs = np.fromiter(map(bool, listed), dtype=bool, count=len(listed))
+    return _matches(_IMAGE_INPUT, listed), lists_inputs
+
+
 def _supports_images(columns: Mapping[str, Any] | pd.DataFrame, evidence: dict[str, np.ndarray], rules: Rules) -> np.ndarray:
     any_rule = evidence["modality"] | evidence["image_price"] | evidence["name"]
     if rules == "seed":
         return any_rule
-    listed = ["|".join(x).lower() for x in columns["input_modalities"]]
-    lists_inputs = np.array([bool(x) for x in listed], dtype=bool)
-    return np.where(lists_inputs, _matches(_IMAGE_INPUT, listed), any_rule)
+    takes_image, lists_inputs = get_listed_image_input(columns["input_modalities"])
+    return np.where(lists_inputs, takes_image, any_rule)
 
 
 def _objects(column: Any) -> np.ndarray:
