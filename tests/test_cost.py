@@ -394,3 +394,19 @@ def test_real_catalogs_leave_out_generators_and_label_routers(name, generators, 
     if name == "openrouter-2026-05-01.json":
         assert {"google/lyria-3-clip-preview", "google/lyria-3-pro-preview"} <= expected_left
         assert "google/lyria-3-clip-preview" not in set(costs.head(20)["id"])
+
+
+def test_a_listed_discount_is_taken_off_every_part():
+    # OpenRouter's API reference: the price is multiplied by (1 - discount).
+    row = _costs(
+        model(
+            "openai/gpt-4o",
+            pricing={"prompt": "0.0000025", "completion": "0.00001", "request": "0.01", "discount": 0.2},
+            inputs=VISION,
+        ),
+        prompt_tokens=60,
+        output_tokens=700,
+    ).loc["openai/gpt-4o"]
+    # By hand: (765 + 60) * 2.5e-6 + 700 * 1e-5 + 0.01 = 0.0190625, times 0.8 = 0.01525.
+    assert math.isclose(row["usd_per_image"], 0.01525)
+    assert math.isclose(row["image_usd"], 765 * 2.5e-6 * 0.8) and math.isclose(row["request_usd"], 0.008)

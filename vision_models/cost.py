@@ -124,7 +124,8 @@ def cost_per_image(
     ``prompt_tokens``: the instruction sent with the image; ``output_tokens``:
     the expected answer; ``detail``: ``"high"`` or ``"low"`` where a family has
     it. Models with an unknown prompt price keep their row with NaN costs and
-    sort last; free models (every listed price zero) cost 0 and have ``free``
+    sort last; a listed ``discount`` is taken off every part of the cost;
+    free models (every listed price zero) cost 0 and have ``free``
     set; routers have ``method == "router"`` and NaN costs. Models that also
     generate audio or images are left out unless ``include_generators``; their
     ids and outputs are in ``.attrs["left_out"]`` and :func:`left_out_note`
@@ -167,6 +168,9 @@ def cost_per_image(
     output_usd = _times(output_tokens, completion)
     request = models["request_usd"].to_numpy(dtype="float64", na_value=np.nan)
     request_usd = np.where(np.isnan(request), 0.0, request)  # a fee is listed only where there is one
+    # A listed discount takes its fraction off every price (OpenRouter: price x (1 - discount)).
+    keep = _discount_factor(models)
+    image_usd, text_usd, output_usd, request_usd = (c * keep for c in (image_usd, text_usd, output_usd, request_usd))
     # A router is not a model: its price is the price of whichever model it picks.
     image_usd, text_usd, output_usd, request_usd, tokens = (
         np.where(router, np.nan, column) for column in (image_usd, text_usd, output_usd, request_usd, tokens)
@@ -389,6 +393,14 @@ def _image_token_price(models: pd.DataFrame, prompt: np.ndarray) -> np.ndarray:
         return prompt
     image_token = _per_token(models["image_token_usd_per_mtok"])
     return np.where(image_token > 0, image_token, prompt)
+
+
+def _discount_factor(models: pd.DataFrame) -> np.ndarray:
+    """1 - ``discount`` where one is listed (a fraction from 0 to 1), else 1."""
+    if "discount" not in models:
+        return np.ones(len(models))
+    discount = models["discount"].to_numpy(dtype="float64", na_value=np.nan)
+    return np.where(np.isnan(discount), 1.0, 1.0 - discount)
 
 
 def _flag(models: pd.DataFrame, column: str) -> np.ndarray:
