@@ -82,12 +82,14 @@ def test_sample_says_so_on_stderr():
     assert "sample" not in out.stdout.splitlines()[0]
 
 
-def test_source_from_environment_and_rules_strict():
-    seed = run("list", "--format", "json", env={"VISION_MODELS_SOURCE": "sample"})
+def test_source_from_environment_and_rules_strict_by_default():
+    default = run("list", "--format", "json", env={"VISION_MODELS_SOURCE": "sample"})
+    seed = run("list", "--format", "json", "--rules", "seed", env={"VISION_MODELS_SOURCE": "sample"})
     strict = run("list", "--format", "json", "--rules", "strict", env={"VISION_MODELS_SOURCE": "sample"})
     seed_ids = {r["id"] for r in json.loads(seed.stdout)}
     strict_ids = {r["id"] for r in json.loads(strict.stdout)}
-    assert "openai/gpt-4o-search-preview" in seed_ids - strict_ids
+    assert {r["id"] for r in json.loads(default.stdout)} == strict_ids
+    assert seed_ids - strict_ids == {"openai/gpt-4o-search-preview"}  # the sample's one name-only match
 
 
 @pytest.mark.parametrize(
@@ -220,3 +222,27 @@ def test_history_import_info_and_changes(tmp_path):
     assert late.returncode == 1 and "no changes in that period" in late.stderr
     bad = run("changes", "--since", "last tuesday", env=env)
     assert bad.returncode == 2 and "'last tuesday'" in bad.stderr
+
+
+def test_cost_leaves_out_generators_with_a_note_and_includes_them_on_request(tmp_path):
+    lyria = model(
+        "google/lyria-3-clip-preview",
+        pricing={"prompt": "0", "completion": "0"},
+        architecture={"modality": "text+image->text+audio", "input_modalities": ["text", "image"], "output_modalities": ["text", "audio"]},
+    )
+    reader = model("openai/gpt-4o", prompt="0.0000025", completion="0.00001", inputs=("text", "image"))
+    path = tmp_path / "catalog.json"
+    path.write_text(catalog_body(lyria, reader))
+    out = run("cost", "--source", str(path), "--preset", "letter-200dpi", "--output-tokens", "700", "--format", "json")
+    assert out.returncode == 0
+    assert [r["id"] for r in json.loads(out.stdout)] == ["openai/gpt-4o"]
+    assert "left out 1 model that also generates audio (google/lyria-3-clip-preview)" in out.stderr
+    assert "--include-generators" in out.stderr and "Traceback" not in out.stderr
+    both = run("cost", "--source", str(path), "--preset", "letter-200dpi", "--output-tokens", "700",
+               "--format", "json", "--include-generators")
+    assert [r["id"] for r in json.loads(both.stdout)] == ["google/lyria-3-clip-preview", "openai/gpt-4o"]
+    assert "left out" not in both.stderr
+    only = tmp_path / "only.json"
+    only.write_text(catalog_body(lyria))
+    nothing = run("cost", "--source", str(only), "--preset", "letter-200dpi", "--output-tokens", "700")
+    assert nothing.returncode == 1 and nothing.stdout == "" and "no model left to price" in nothing.stderr

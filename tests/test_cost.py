@@ -10,7 +10,7 @@ import pytest
 from factories import model, shared_catalog
 from vision_models import fetch_vision_models
 from vision_models.catalog import models_frame
-from vision_models.cost import COST_COLUMNS, PRESETS, compare, cost_coverage, cost_per_image, get_preset
+from vision_models.cost import COST_COLUMNS, PRESETS, compare, cost_coverage, cost_per_image, get_preset, left_out_note
 
 VISION = ("text", "image")
 
@@ -84,6 +84,7 @@ def test_cheapest_first_unknown_last_free_is_zero_and_marked():
     assert free["usd_per_image"] == 0.0 and free["free"]
     unknown = costs.iloc[-1]
     assert math.isnan(unknown["usd_per_image"]) and not unknown["free"]  # variable is not free
+    assert unknown["method"] == "router" and unknown["family"] == "router"  # labelled, not priced as a model
 
 
 def test_missing_completion_price_is_unknown_only_when_an_answer_is_asked_for():
@@ -236,12 +237,13 @@ def test_compare_unknown_id_names_it_with_close_matches():
 def test_real_catalog_coverage_and_gemini_sanity(catalog_2026_05_01):
     models = fetch_vision_models(catalog_2026_05_01).models
     costs = cost_per_image(models, preset="letter-200dpi", prompt_tokens=60, output_tokens=700)
-    assert len(costs) == len(models) == 171
+    assert len(models) == 166  # strict rules: the catalog README's vision count
     assert cost_coverage(costs) >= 0.85
     gemini = costs[costs["id"].str.startswith("google/gemini")]
     assert (gemini["usd_per_image"] > 1e-4).all()  # never a fraction of a millionth of a dollar
-    assert costs["usd_per_image"].isna().sum() == 1  # only openrouter/auto (variable price)
-    assert costs.iloc[-1]["id"] == "openrouter/auto"
+    # Only the two routers have no cost: openrouter/auto (variable price) and openrouter/free.
+    assert set(costs.loc[costs["usd_per_image"].isna(), "id"]) == {"openrouter/auto", "openrouter/free"}
+    assert set(costs.iloc[-2:]["method"]) == {"router"}
 
 
 def test_2025_catalog_listed_prices_are_read_as_prices_per_image():
@@ -267,3 +269,144 @@ def test_the_name_finds_the_family_when_the_id_does_not():
     assert row["method"] == "qwen-vl" and row["image_tokens"] == 4819  # the Qwen2.5 rule, design note
     plain = _costs(model("acme/mystery", name="Acme Mystery", inputs=VISION)).loc["acme/mystery"]
     assert plain["method"] == "fallback"
+
+
+# --- Issue 9, section 4: only models that can do the job, and "free" only when it is.
+
+LYRIA = dict(  # the 2026-05-01 catalog's music generator: reads text and images, writes text and audio, "0"/"0"
+    pricing={"prompt": "0", "completion": "0"},
+    architecture={"modality": "text+image->text+audio", "input_modalities": ["text", "image"], "output_modalities": ["text", "audio"]},
+)
+IMAGE_MAKER = dict(
+    pricing={"prompt": "0.0000003", "completion": "0.0000025", "image": "0.0000003"},
+    architecture={"modality": "text+image->text+image", "input_modalities": ["image", "text"], "output_modalities": ["image", "text"]},
+)
+
+
+def _job_frame():
+    return models_frame(
+        [
+            model("google/lyria-3-clip-preview", **LYRIA),
+            model("google/gemini-2.5-flash-image", **IMAGE_MAKER),
+            model("google/gemma-3-27b-it:free", prompt="0", completion="0", inputs=VISION),
+            model("openai/gpt-4o", prompt="0.0000025", completion="0.00001", inputs=VISION),
+            model(
+                "openrouter/free",
+                pricing={"prompt": "0", "completion": "0"},
+                architecture={"input_modalities": ["text", "image"], "output_modalities": ["text"], "tokenizer": "Router"},
+            ),
+        ]
+    )
+
+
+def test_generators_are_left_out_with_a_note_and_come_back_on_request():
+    costs = cost_per_image(_job_frame(), 1700, 2200, output_tokens=700)
+    assert set(costs["id"]) == {"google/gemma-3-27b-it:free", "openai/gpt-4o", "openrouter/free"}
+    assert costs.attrs["left_out"] == {
+        "google/lyria-3-clip-preview": "text+audio",
+        "google/gemini-2.5-flash-image": "image+text",
+    }
+    note = left_out_note(costs)
+    assert note.startswith("left out 2 models that also generate audio or images")
+    assert "google/lyria-3-clip-preview" in note and "include_generators=True" in note
+    everything = cost_per_image(_job_frame(), 1700, 2200, output_tokens=700, include_generators=True)
+    assert len(everything) == 5 and everything.attrs["left_out"] == {} and left_out_note(everything) == ""
+    lyria = everything.set_index("id").loc["google/lyria-3-clip-preview"]
+    assert lyria["free"]  # kept on request, it is what its listing says
+
+
+def test_routers_are_labelled_with_no_cost_and_free_means_every_price_zero():
+    costs = cost_per_image(_job_frame(), 1700, 2200, output_tokens=700).set_index("id")
+    router = costs.loc["openrouter/free"]
+    assert router["method"] == "router" and not router["free"] and math.isnan(router["usd_per_image"])
+    assert pd.isna(router["image_tokens"]) and not router["uncertain"]
+    assert costs.loc["google/gemma-3-27b-it:free", "free"] and costs.loc["google/gemma-3-27b-it:free", "usd_per_image"] == 0
+    assert costs.index[-1] == "openrouter/free"  # no cost sorts last
+    # A listed cached-input or search price is a price: 0/0 with one of them is not free.
+    paid = _costs(
+        model("x/cheap", pricing={"prompt": "0", "completion": "0", "input_cache_read": "0.0000001"}, inputs=VISION),
+        model("y/zero", pricing={"prompt": "0", "completion": "0", "image": "0", "request": "0"}, inputs=VISION),
+    )
+    assert not paid.loc["x/cheap", "free"] and paid.loc["y/zero", "free"]
+
+
+def test_compare_keeps_a_generator_that_was_asked_for():
+    side = compare(_job_frame(), ["google/lyria-3-clip-preview", "openai/gpt-4o"], 1700, 2200)
+    assert list(side.columns) == ["google/lyria-3-clip-preview", "openai/gpt-4o"]
+
+
+def test_include_generators_must_be_a_bool():
+    with pytest.raises(ValueError, match="'yes'"):
+        cost_per_image(_job_frame(), 1700, 2200, include_generators="yes")
+
+
+def test_a_listed_zero_image_price_does_not_make_images_free():
+    # 2025 catalog: anthropic/claude-3.5-haiku lists image "0"; its images are billed as prompt tokens.
+    row = _costs(
+        model(
+            "anthropic/claude-3.5-haiku",
+            pricing={"prompt": "0.0000008", "completion": "0.000004", "image": "0"},
+            inputs=VISION,
+        )
+    ).loc["anthropic/claude-3.5-haiku"]
+    # Design note, Claude: a 1700x2200 page is 1,496 tokens; at $0.80/M that is 0.0011968 USD.
+    assert row["image_tokens"] == 1496 and math.isclose(row["image_usd"], 1496 * 0.8e-6)
+    assert row["method"] == "anthropic" and not row["free"]
+    assert row["listed_price_reading"].startswith("listed as 0")
+
+
+def test_a_listed_image_token_price_prices_the_image_tokens():
+    row = _costs(
+        model(
+            "openai/gpt-4o",
+            pricing={"prompt": "0.0000025", "completion": "0.00001", "image_token": "0.000005"},
+            inputs=VISION,
+        )
+    ).loc["openai/gpt-4o"]
+    assert math.isclose(row["image_usd"], 765 * 5e-6)  # 765 tokens (design note) at $5/M, not the prompt's $2.50/M
+
+
+@pytest.mark.parametrize(
+    "name, generators, routers",
+    # Counted by hand from the raw catalogs: vision models (input lists image) whose output lists more than
+    # text, and the openrouter/* entries with a "-1" price or the Router tokenizer (not ~ aliases).
+    [("openrouter-2025-05-23.json", 0, 0), ("openrouter-2026-02-27.json", 5, 2), ("openrouter-2026-05-01.json", 8, 2)],
+)
+def test_real_catalogs_leave_out_generators_and_label_routers(name, generators, routers):
+    import json
+
+    path = shared_catalog(name)
+    raw = json.loads(path.read_text())["data"]
+    vision = [m for m in raw if "image" in m["architecture"]["input_modalities"]]
+    expected_left = {
+        m["id"] for m in vision
+        if set(m["architecture"]["output_modalities"]) - {"text"} and m["architecture"].get("tokenizer") != "Router"
+    }
+    assert len(expected_left) == generators
+    costs = cost_per_image(fetch_vision_models(path).models, preset="letter-200dpi", output_tokens=700)
+    assert set(costs.attrs["left_out"]) == expected_left
+    assert not set(costs["id"]) & expected_left
+    assert (costs["method"] == "router").sum() == routers
+    assert not costs.loc[costs["method"] == "router", "free"].any()
+    free = costs.loc[costs["free"], "id"]
+    by_id = {m["id"]: m for m in raw}
+    assert all(all(float(v) == 0 for v in by_id[i]["pricing"].values()) for i in free)
+    if name == "openrouter-2026-05-01.json":
+        assert {"google/lyria-3-clip-preview", "google/lyria-3-pro-preview"} <= expected_left
+        assert "google/lyria-3-clip-preview" not in set(costs.head(20)["id"])
+
+
+def test_a_listed_discount_is_taken_off_every_part():
+    # OpenRouter's API reference: the price is multiplied by (1 - discount).
+    row = _costs(
+        model(
+            "openai/gpt-4o",
+            pricing={"prompt": "0.0000025", "completion": "0.00001", "request": "0.01", "discount": 0.2},
+            inputs=VISION,
+        ),
+        prompt_tokens=60,
+        output_tokens=700,
+    ).loc["openai/gpt-4o"]
+    # By hand: (765 + 60) * 2.5e-6 + 700 * 1e-5 + 0.01 = 0.0190625, times 0.8 = 0.01525.
+    assert math.isclose(row["usd_per_image"], 0.01525)
+    assert math.isclose(row["image_usd"], 765 * 2.5e-6 * 0.8) and math.isclose(row["request_usd"], 0.008)

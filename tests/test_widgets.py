@@ -40,9 +40,11 @@ def test_filter_follows_every_control(catalog):
 def test_rules_switch_re_decides_vision(catalog):
     box = ModelFilter(catalog)
     box.search.value = "search-preview"
-    assert box.filtered["id"].tolist() == ["openai/gpt-4o-search-preview"]  # its name says vision
+    assert box.rules.value == "strict" and box.filtered.empty  # by default its own metadata decides: text only
+    box.rules.value = "seed"
+    assert box.filtered["id"].tolist() == ["openai/gpt-4o-search-preview"]  # the seed's name rule says vision
     box.rules.value = "strict"
-    assert box.filtered.empty  # its own metadata says text only
+    assert box.filtered.empty
 
 
 def test_empty_result_is_a_plain_message_and_a_bad_price_is_named(catalog):

@@ -17,7 +17,7 @@ from .cache import DEFAULT_EXPIRE_SECONDS
 from .fetch import DEFAULT_TIMEOUT, RawCatalog, get_source, load_raw
 from .frame import models_frame, sort_models, sort_order  # noqa: F401  (sort_models is public here)
 from .payload import build_api_payload
-from .vision import check_rules
+from .vision import DEFAULT_RULES, check_rules
 
 
 @dataclass(frozen=True, repr=False)
@@ -59,7 +59,7 @@ class CatalogResult:
 def fetch_catalog(
     source: str | os.PathLike | None = None,
     *,
-    rules: str = "seed",
+    rules: str = DEFAULT_RULES,
     base_url: str | None = None,
     api_key: str | None = None,
     cache_path: str | os.PathLike | None = None,
@@ -69,6 +69,9 @@ def fetch_catalog(
     as_of: datetime | date | str | None = None,
 ) -> CatalogResult:
     """Every model of the catalog, sorted, with ``is_vision`` under ``rules``.
+
+    ``rules``: ``"strict"`` (default: a model's listed input modalities decide)
+    or ``"seed"`` (exact parity with the original endpoint: any rule counts).
 
     ``source``: ``"openrouter"`` (default; live through a one-hour SQLite
     cache), an http(s) URL, a ``.json``/``.json.gz`` file or ``"sample"``;
@@ -99,7 +102,7 @@ def fetch_catalog(
 def fetch_vision_models(
     source: str | os.PathLike | None = None,
     *,
-    rules: str = "seed",
+    rules: str = DEFAULT_RULES,
     base_url: str | None = None,
     api_key: str | None = None,
     cache_path: str | os.PathLike | None = None,

@@ -175,7 +175,10 @@ def add_trial_commands(commands) -> None:
 def add_source_options(parser: argparse.ArgumentParser) -> None:
     """Where the catalog comes from and which rules make a model vision-capable."""
     parser.add_argument("--source", help="openrouter (default), sample, an http(s) URL or a .json/.json.gz file")
-    parser.add_argument("--rules", choices=("seed", "strict"), default="seed")
+    parser.add_argument(
+        "--rules", choices=("seed", "strict"), default="strict",
+        help="strict (default): a model's listed inputs decide; seed: the original endpoint's rules, exactly",
+    )
     parser.add_argument("--refresh", action="store_true", help="ask OpenRouter even if the cached copy is fresh")
     parser.add_argument("--cache-path", help="the SQLite cache file")
 
@@ -204,17 +207,21 @@ def add_image_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prompt-tokens", type=_non_negative_int, default=0, metavar="N", help="instruction tokens (default 0)")
     parser.add_argument("--output-tokens", type=_non_negative_int, required=True, metavar="N", help="expected answer tokens")
     parser.add_argument("--detail", choices=("high", "low"), default="high")
+    parser.add_argument(
+        "--include-generators", action="store_true",
+        help="keep models that also generate audio or images (left out by default, with a note on stderr)",
+    )
 
 
 def load_costs(args: argparse.Namespace):
     """The cost table for the command line's models and image; None when there is no data."""
-    from .cost import cost_per_image, resolve_size
+    from .cost import cost_per_image, left_out_note, resolve_size
 
     resolve_size(args.width, args.height, args.preset)  # a bad size is a usage error: say so before fetching
     _, models = load_models(args)
     if models.empty:
         return None
-    return cost_per_image(
+    costs = cost_per_image(
         models,
         args.width,
         args.height,
@@ -222,7 +229,15 @@ def load_costs(args: argparse.Namespace):
         output_tokens=args.output_tokens,
         detail=args.detail,
         preset=args.preset,
+        include_generators=args.include_generators,
     )
+    note = left_out_note(costs).replace("include_generators=True (--include-generators)", "--include-generators")
+    if note:
+        _say(f"vision-models: {note}")
+    if costs.empty:
+        _say("vision-models: no model left to price")
+        return None
+    return costs
 
 
 def load_models(args: argparse.Namespace):

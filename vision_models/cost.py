@@ -10,7 +10,16 @@ the prompt price it is either a per-image-token rate (2026 catalogs, Gemini:
 equal to the prompt price) or a price per image, which OpenRouter sets at a
 worst-case image (``N`` tokens at the prompt price). A per-image price is a
 ceiling: it caps a family estimate that exceeds it (sources disagree, so the
-row is marked uncertain) and it prices models no family rule knows.
+row is marked uncertain) and it prices models no family rule knows. A listed
+``"0"`` does not make images free: it is read as no listing at all, and the
+image is priced by its family's tokens like any unlisted one.
+
+A cost table is about reading a page, so by default it holds only models whose
+output is text alone: models that also generate audio or images (Lyria, the
+Gemini image models) are left out, and named in ``.attrs["left_out"]``;
+``include_generators=True`` keeps them. Routers (``openrouter/auto``, whose
+price is variable, and ``openrouter/free``) are not models: their rows say
+``router`` and carry no cost, and are never ``free``.
 
 Tokens are counted once per family, then every column is whole-array
 arithmetic over the models.
@@ -64,6 +73,10 @@ COST_COLUMNS = [
 ]
 
 LISTED_METHOD = "listed-image-price"
+ROUTER_METHOD = "router"
+ROUTER_SOURCE = "a router: each request goes to another model, whose price applies"
+#: The image that a per-token ``pricing.image`` is priced at to give USD per 1,000 images.
+REFERENCE_IMAGE = (1024, 1024)
 # A listed image price within this factor of the prompt price is a rate per image token.
 _PER_TOKEN_BAND = (0.5, 2.0)
 _USD_DECIMALS = 12
@@ -103,6 +116,7 @@ def cost_per_image(
     output_tokens: int = 0,
     detail: str = "high",
     preset: str | None = None,
+    include_generators: bool = False,
     by_provider: bool = False,
     endpoints: pd.DataFrame | None = None,
     measured: pd.DataFrame | None = None,
@@ -114,8 +128,12 @@ def cost_per_image(
     ``prompt_tokens``: the instruction sent with the image; ``output_tokens``:
     the expected answer; ``detail``: ``"high"`` or ``"low"`` where a family has
     it. Models with an unknown prompt price keep their row with NaN costs and
-    sort last; free models cost 0 and have ``free`` set. The inputs are kept in
-    ``.attrs`` for chart titles.
+    sort last; a listed ``discount`` is taken off every part of the cost;
+    free models (every listed price zero) cost 0 and have ``free``
+    set; routers have ``method == "router"`` and NaN costs. Models that also
+    generate audio or images are left out unless ``include_generators``; their
+    ids and outputs are in ``.attrs["left_out"]`` and :func:`left_out_note`
+    says it in a sentence. The inputs are kept in ``.attrs`` for chart titles.
 
     ``by_provider=True``: one row per (model, provider endpoint) instead,
     priced at that endpoint's own prices; see :func:`cost_by_provider`
@@ -134,6 +152,16 @@ def cost_per_image(
     prompt_tokens = _token_count("prompt_tokens", prompt_tokens)
     output_tokens = _token_count("output_tokens", output_tokens)
     detail = check_detail(detail)
+    if not isinstance(include_generators, (bool, np.bool_)):
+        raise ValueError(f"bad include_generators {include_generators!r}: expected True or False")
+    router = _flag(models, "is_router")
+    generators = get_generates_media(models).to_numpy() & ~router
+    left_out = {}
+    if generators.any() and not include_generators:
+        left = models[generators]
+        left_out = dict(zip(left["id"].tolist(), ["+".join(o) for o in left["output_modalities"].tolist()]))
+        models = models[~generators]
+        router = router[~generators]
 
     ids = models["id"].tolist()
     rules = [get_family(model_id, name) for model_id, name in zip(ids, models["name"].tolist())]
@@ -143,13 +171,10 @@ def cost_per_image(
 
     prompt = _per_token(models["prompt_usd_per_mtok"])
     completion = _per_token(models["completion_usd_per_mtok"])
-    listed = models["image_price"].to_numpy(dtype="float64", na_value=np.nan)
-    ratio = np.divide(listed, prompt, out=np.full(len(listed), np.nan), where=prompt > 0)
-    per_token = (listed > 0) & (ratio >= _PER_TOKEN_BAND[0]) & (ratio <= _PER_TOKEN_BAND[1])
-    per_image = (listed > 0) & ~per_token
+    listed, ratio, per_token, per_image = _read_listing(models)
     listed_tokens = np.round(ratio)
 
-    estimated = rule_tokens * prompt
+    estimated = rule_tokens * _image_token_price(models, prompt)
     capped = known & per_image & (estimated > listed)
     by_listing = ~known & per_image
     use_listed = capped | by_listing
@@ -160,19 +185,31 @@ def cost_per_image(
     output_usd = _times(output_tokens, completion)
     request = models["request_usd"].to_numpy(dtype="float64", na_value=np.nan)
     request_usd = np.where(np.isnan(request), 0.0, request)  # a fee is listed only where there is one
+    # A listed discount takes its fraction off every price (OpenRouter: price x (1 - discount)).
+    keep = _discount_factor(models)
+    image_usd, text_usd, output_usd, request_usd = (c * keep for c in (image_usd, text_usd, output_usd, request_usd))
+    # A router is not a model: its price is the price of whichever model it picks.
+    image_usd, text_usd, output_usd, request_usd, tokens = (
+        np.where(router, np.nan, column) for column in (image_usd, text_usd, output_usd, request_usd, tokens)
+    )
     total = _usd(image_usd + text_usd + output_usd + request_usd)
 
     method = np.array([rule.method for rule in rules], dtype=object)
     method[by_listing] = LISTED_METHOD
-    uncertain = (np.array([rule.uncertain for rule in rules], dtype=bool) & ~by_listing) | capped
-    free = (prompt == 0) & (completion == 0) & (request_usd == 0)
+    method[router] = ROUTER_METHOD
+    family = np.array([rule.family for rule in rules], dtype=object)
+    family[router] = ROUTER_METHOD
+    source = np.array([rule.source for rule in rules], dtype=object)
+    source[router] = ROUTER_SOURCE
+    uncertain = ((np.array([rule.uncertain for rule in rules], dtype=bool) & ~by_listing) | capped) & ~router
+    free = _free(models, prompt, completion, request_usd) & ~router
 
     table = pd.DataFrame(
         {
             "id": models["id"].to_numpy(),
             "name": models["name"].to_numpy(),
             "provider": models["provider"].to_numpy(),
-            "family": [rule.family for rule in rules],
+            "family": family,
             "image_tokens": pd.array(np.where(np.isnan(tokens), None, tokens), dtype="Int64"),
             "method": method,
             "uncertain": uncertain,
@@ -188,7 +225,7 @@ def cost_per_image(
             "prompt_usd_per_mtok": models["prompt_usd_per_mtok"].to_numpy(),
             "completion_usd_per_mtok": models["completion_usd_per_mtok"].to_numpy(),
             "context_length": models["context_length"].array,
-            "rule_source": [rule.source for rule in rules],
+            "rule_source": source,
         }
     )
     table = table.astype({"id": "str", "name": "str", "provider": "str", "family": "str", "method": "str"})
@@ -201,6 +238,7 @@ def cost_per_image(
         "output_tokens": output_tokens,
         "detail": detail,
         "preset": preset,
+        "left_out": left_out,
     }
     return ordered
 
@@ -424,6 +462,62 @@ def apply_measurements(
     return table
 
 
+def get_generates_media(models: pd.DataFrame) -> pd.Series:
+    """Whether each model's output modalities list anything besides text (audio, images...).
+
+    Such a model is billed for what it makes (a clip, a picture), which its
+    token prices do not describe; an empty list is read as text.
+    """
+    if "output_modalities" not in models:  # a hand-made frame: nothing says it makes more than text
+        return pd.Series(False, index=models.index, name="generates_media")
+    outputs = models["output_modalities"].tolist()
+    flags = np.fromiter((any(o != "text" for o in out) for out in outputs), dtype=bool, count=len(outputs))
+    return pd.Series(flags, index=models.index, name="generates_media")
+
+
+def left_out_note(costs: pd.DataFrame) -> str:
+    """One sentence on the models a cost table left out, and how to bring them back; "" when none."""
+    left_out = costs.attrs.get("left_out") or {}
+    if not left_out:
+        return ""
+    made = sorted({m for outputs in left_out.values() for m in outputs.split("+") if m and m != "text"})
+    what = " or ".join({"image": "images"}.get(m, m) for m in made) or "more than text"
+    ids = list(left_out)
+    shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+    models_word = "model that also generates" if len(ids) == 1 else "models that also generate"
+    return (
+        f"left out {len(ids)} {models_word} {what} ({shown}): their prices are for "
+        "what they make, not for reading a page; include_generators=True (--include-generators) keeps them"
+    )
+
+
+def get_image_usd_per_1k(models: pd.DataFrame, width: int = REFERENCE_IMAGE[0], height: int = REFERENCE_IMAGE[1]) -> np.ndarray:
+    """USD per 1,000 images as each model's catalog listing prices them; NaN where it does not.
+
+    A per-image ``pricing.image`` times 1,000; a per-image-token one (equal to
+    the prompt price, Gemini in 2026) or a listed ``pricing.image_token``,
+    times the family's tokens for a ``width`` x ``height`` image (1024x1024 by
+    default), times 1,000. No listing, a listed ``"0"`` (images are then billed
+    as prompt tokens, not free), or a per-token rate on a family no rule knows:
+    NaN.
+    """
+    width, height = check_size(width, height)
+    listed, _, per_token, per_image = _read_listing(models)
+    token_rate = np.where(per_token, listed, np.nan)
+    if "image_token_usd_per_mtok" in models:
+        image_token = _per_token(models["image_token_usd_per_mtok"])
+        listed_rate = ~per_image & ~per_token & (image_token > 0)
+        token_rate = np.where(listed_rate, image_token, token_rate)
+    per_1k = np.where(per_image, listed * 1000, np.nan)
+    wanted = np.flatnonzero(~np.isnan(token_rate))
+    if len(wanted):
+        ids, names = models["id"].to_numpy(dtype=object), models["name"].to_numpy(dtype=object)
+        rules = [get_family(ids[i], names[i]) for i in wanted.tolist()]
+        tokens = np.array([np.nan if r is FALLBACK else image_tokens(r, width, height) for r in rules], dtype="float64")
+        per_1k[wanted] = token_rate[wanted] * tokens * 1000
+    return _usd(per_1k)
+
+
 def compare(
     models: pd.DataFrame,
     ids: Sequence[str],
@@ -450,6 +544,7 @@ def compare(
         output_tokens=output_tokens,
         detail=detail,
         preset=preset,
+        include_generators=True,  # chosen by id: shown whatever they make
     ).set_index("id")
     evidence = subset["vision_evidence"].map("+".join) if "vision_evidence" in subset else pd.Series("", index=chosen)
     rows = {
@@ -489,10 +584,11 @@ def check_model_ids(models: pd.DataFrame, ids: Iterable[str] | str) -> list[str]
 
 
 def cost_coverage(costs: pd.DataFrame) -> float:
-    """Share of rows priced by a family rule or a listed price, not the fallback."""
-    if costs.empty:
+    """Share of models priced by a family rule or a listed price, not the fallback (routers are not models)."""
+    models = costs[costs["method"] != ROUTER_METHOD]
+    if models.empty:
         return float("nan")
-    return float((costs["method"] != FALLBACK.method).mean())
+    return float((models["method"] != FALLBACK.method).mean())
 
 
 def resolve_size(width: object, height: object, preset: str | None = None) -> tuple[int, int]:
@@ -512,6 +608,51 @@ def _token_count(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
         raise ValueError(f"bad {name} {value!r}: expected a whole number of tokens >= 0")
     return int(value)
+
+
+def _read_listing(models: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``pricing.image`` read against the prompt price: (listed, ratio, per_token, per_image).
+
+    Only a price above zero is a listing; within ``_PER_TOKEN_BAND`` of the
+    prompt price it is a rate per image token, otherwise a price per image.
+    """
+    listed = models["image_price"].to_numpy(dtype="float64", na_value=np.nan)
+    prompt = _per_token(models["prompt_usd_per_mtok"])
+    ratio = np.divide(listed, prompt, out=np.full(len(listed), np.nan), where=prompt > 0)
+    per_token = (listed > 0) & (ratio >= _PER_TOKEN_BAND[0]) & (ratio <= _PER_TOKEN_BAND[1])
+    per_image = (listed > 0) & ~per_token
+    return listed, ratio, per_token, per_image
+
+
+def _image_token_price(models: pd.DataFrame, prompt: np.ndarray) -> np.ndarray:
+    """USD per image token: a listed ``pricing.image_token`` above zero, else the prompt price."""
+    if "image_token_usd_per_mtok" not in models:
+        return prompt
+    image_token = _per_token(models["image_token_usd_per_mtok"])
+    return np.where(image_token > 0, image_token, prompt)
+
+
+def _discount_factor(models: pd.DataFrame) -> np.ndarray:
+    """1 - ``discount`` where one is listed (a fraction from 0 to 1), else 1."""
+    if "discount" not in models:
+        return np.ones(len(models))
+    discount = models["discount"].to_numpy(dtype="float64", na_value=np.nan)
+    return np.where(np.isnan(discount), 1.0, 1.0 - discount)
+
+
+def _flag(models: pd.DataFrame, column: str) -> np.ndarray:
+    """A boolean column of the frame, all False when a hand-made frame lacks it."""
+    if column not in models:
+        return np.zeros(len(models), dtype=bool)
+    return models[column].to_numpy(dtype=bool, na_value=False)
+
+
+def _free(models: pd.DataFrame, prompt: np.ndarray, completion: np.ndarray, request: np.ndarray) -> np.ndarray:
+    """The frame's ``free`` (every listed price zero); for a frame without it, the prices it has."""
+    if "free" in models:
+        return _flag(models, "free")
+    listed_image = models["image_price"].to_numpy(dtype="float64", na_value=np.nan)
+    return (prompt == 0) & (completion == 0) & (request == 0) & ~(listed_image > 0)
 
 
 def _per_token(column: pd.Series) -> np.ndarray:
@@ -537,6 +678,7 @@ def _readings(
 ) -> list[str]:
     """How each listed ``pricing.image`` was read, in words."""
     readings = np.full(len(listed), "not listed", dtype=object)
+    readings[listed == 0] = "listed as 0: not a price; images billed as prompt tokens"
     readings[per_token] = "per image token (equals the prompt price)"
     tokens_text = np.array([f"{t:,.0f}" if t == t else "?" for t in listed_tokens.tolist()], dtype=object)
     per_image_text = "per image: " + tokens_text + " tokens at the prompt price"

@@ -50,7 +50,7 @@ from .fetch import (
     get_session,
     reset_session,
 )
-from .frame import _count, _lists, _mapping, _numbers, _price, _provider, _str_or, _text
+from .frame import _count, _lists, _numbers, _price, _provider, _text
 
 #: Uptime windows the API documents (percent of successful requests); others found are added.
 UPTIME_WINDOWS = ("uptime_last_5m", "uptime_last_30m", "uptime_last_1d")
@@ -94,6 +94,14 @@ _FAILED = "Failed to fetch endpoints"
 _ANSWER = "_vision_models_endpoints"
 _UPTIME_KEY = re.compile(r"uptime_last_\w+")
 _PER_MILLION = 1_000_000
+
+
+def _mapping(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _str_or(value: Any, default: str) -> str:
+    return value if isinstance(value, str) else default
 
 
 class NotAnEndpointsAnswer(ValueError):

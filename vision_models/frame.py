@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from itertools import repeat
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .vision import vision_columns
+from .vision import DEFAULT_RULES, check_rules, get_listed_image_input, vision_columns
 
 #: Columns of the catalog frame, in order (``is_vision`` and
 #: ``vision_evidence`` are added by :mod:`vision_models.vision`).
@@ -36,7 +37,20 @@ BASE_COLUMNS = [
     "request_usd",
     "max_completion_tokens",
     "created",
+    "cache_read_usd_per_mtok",
+    "discount",
+    "image_token_usd_per_mtok",
+    "image_output_usd_per_image",
+    "supported_parameters",
+    "structured_outputs",
+    "takes_files",
+    "expiration_date",
+    "expiring",
+    "is_router",
+    "free",
 ]
+#: ``supported_parameters`` that mean the model can be held to a JSON schema.
+STRUCTURED_OUTPUT_PARAMETERS = frozenset({"structured_outputs", "response_format"})
 
 _EMPTY: dict = {}
 _PER_MILLION = 1_000_000
@@ -56,27 +70,93 @@ def catalog_columns(entries: list[Any]) -> dict[str, Any]:
     Entries that are not objects or have no string ``id`` cannot be models and
     are skipped; a repeated id keeps its first entry. Both cases warn.
     """
-    models = _usable_entries(entries)
-    ids = [m["id"] for m in models]
-    arch = [_mapping(m.get("architecture")) for m in models]
-    pricing = [_mapping(m.get("pricing")) for m in models]
-    top = [_mapping(m.get("top_provider")) for m in models]
+    return model_columns(_usable_entries(entries))
+
+
+def vision_rows(models: list[dict], arch: list[dict], inputs: np.ndarray, rules: str) -> np.ndarray:
+    """Which usable entries read images under ``rules``, parsing as little as the rules need.
+
+    Under strict rules a model's listed inputs decide; only the models that
+    list none are read further (image price, name).
+    """
+    if rules == "strict":
+        keep, lists_inputs = get_listed_image_input(inputs)
+        rest = np.flatnonzero(~lists_inputs)
+        if len(rest) == 0:
+            return keep
+        models, arch, inputs = [models[i] for i in rest], [arch[i] for i in rest], inputs[rest]
+    else:
+        keep, rest = None, None
+    ids = _field(models, "id")
+    probe = {
+        "id": ids,
+        "name": [v if isinstance(v, str) else i for v, i in zip(_field(models, "name"), ids)],
+        "modality": _strings(_field(arch, "modality")),
+        "input_modalities": inputs,
+        "image_price": _price(_field(_mappings(_field(models, "pricing")), "image")),
+    }
+    decided = vision_columns(probe, rules)["is_vision"]
+    if keep is None:
+        return decided
+    keep[rest] = decided
+    return keep
+
+
+def model_columns(models: list[dict], arch: list[dict] | None = None, inputs: np.ndarray | None = None) -> dict[str, Any]:
+    """The columns of usable entries (dicts with a unique string ``id``).
+
+    ``arch`` and ``inputs``: their parsed ``architecture`` and input modalities, when already at hand.
+    """
+    ids = _field(models, "id")
+    arch = _mappings(_field(models, "architecture")) if arch is None else arch
+    pricing = _mappings(_field(models, "pricing"))
+    top = _mappings(_field(models, "top_provider"))
+    prompt_listed = _numbers(_field(pricing, "prompt"))
+    completion_listed = _numbers(_field(pricing, "completion"))
+    inputs = _lists(_field(arch, "input_modalities")) if inputs is None else inputs
+    parameters = _lists(_field(models, "supported_parameters"))
+    expiration = _dates(_field(models, "expiration_date"))
+    router = _routers(ids, arch, prompt_listed, completion_listed)
     return {
         "id": _text(ids),
-        "name": _text([_str_or(m.get("name"), i) for m, i in zip(models, ids)]),
-        "description": _text([_str_or(m.get("description"), "") for m in models]),
+        "name": _text([v if isinstance(v, str) else i for v, i in zip(_field(models, "name"), ids)]),
+        "description": _text(_strings(_field(models, "description"))),
         "provider": _text([_provider(i) for i in ids]),
-        "context_length": _count([m.get("context_length") for m in models]),
-        "modality": _text([_str_or(a.get("modality"), "") for a in arch]),
-        "input_modalities": _lists([a.get("input_modalities") for a in arch]),
-        "output_modalities": _lists([a.get("output_modalities") for a in arch]),
-        "prompt_usd_per_mtok": _price([p.get("prompt") for p in pricing], _PER_MILLION),
-        "completion_usd_per_mtok": _price([p.get("completion") for p in pricing], _PER_MILLION),
-        "image_price": _price([p.get("image") for p in pricing]),
-        "request_usd": _price([p.get("request") for p in pricing]),
-        "max_completion_tokens": _count([t.get("max_completion_tokens") for t in top]),
-        "created": _timestamps([m.get("created") for m in models]),
+        "context_length": _count(_field(models, "context_length")),
+        "modality": _text(_strings(_field(arch, "modality"))),
+        "input_modalities": inputs,
+        "output_modalities": _lists(_field(arch, "output_modalities")),
+        "prompt_usd_per_mtok": _scaled_price(prompt_listed, _PER_MILLION),
+        "completion_usd_per_mtok": _scaled_price(completion_listed, _PER_MILLION),
+        "image_price": _price(_field(pricing, "image")),
+        "request_usd": _price(_field(pricing, "request")),
+        "max_completion_tokens": _count(_field(top, "max_completion_tokens")),
+        "created": _timestamps(_field(models, "created")),
+        "cache_read_usd_per_mtok": _price(_field(pricing, "input_cache_read"), _PER_MILLION),
+        "discount": _fraction(_field(pricing, "discount")),
+        "image_token_usd_per_mtok": _price(_field(pricing, "image_token"), _PER_MILLION),
+        "image_output_usd_per_image": _price(_field(pricing, "image_output")),
+        "supported_parameters": parameters,
+        "structured_outputs": np.array([not STRUCTURED_OUTPUT_PARAMETERS.isdisjoint(x) for x in parameters], dtype=bool),
+        "takes_files": np.array(["file" in x for x in inputs], dtype=bool),
+        "expiration_date": expiration,
+        "expiring": np.asarray(expiration.notna()),
+        "is_router": router,
+        "free": _free(pricing, prompt_listed, completion_listed, router),
     }
+
+
+def _field(objects: list[dict], key: str) -> list[Any]:
+    """``obj.get(key)`` of every object, in one C-level pass."""
+    return list(map(dict.get, objects, repeat(key, len(objects))))
+
+
+def _mappings(values: list[Any]) -> list[dict]:
+    return [v if isinstance(v, dict) else _EMPTY for v in values]
+
+
+def _strings(values: list[Any]) -> list[str]:
+    return [v if isinstance(v, str) else "" for v in values]
 
 
 def _usable_entries(entries: list[Any]) -> list[dict]:
@@ -94,14 +174,6 @@ def _usable_entries(entries: list[Any]) -> list[dict]:
             stacklevel=3,
         )
     return unique
-
-
-def _mapping(value: Any) -> dict:
-    return value if isinstance(value, dict) else _EMPTY
-
-
-def _str_or(value: Any, default: str) -> str:
-    return value if isinstance(value, str) else default
 
 
 def _provider(model_id: str) -> str:
@@ -146,11 +218,71 @@ def _numbers(values: list[Any]) -> np.ndarray:
 
 def _price(values: list[Any], scale: int = 1) -> np.ndarray:
     """A price column: negative (``"-1"``: variable) and unparseable values are NaN, never 0."""
-    prices = _numbers(values)
+    return _scaled_price(_numbers(values), scale)
+
+
+def _scaled_price(numbers: np.ndarray, scale: int = 1) -> np.ndarray:
+    prices = numbers.copy()
     prices[prices < 0] = np.nan
     if scale != 1:
         prices = np.round(prices * scale, _PRICE_DECIMALS)
     return prices
+
+
+def _fraction(values: list[Any]) -> np.ndarray:
+    """A share between 0 and 1 (``discount``: the price is multiplied by 1 - discount); else NaN."""
+    numbers = _numbers(values)
+    numbers[(numbers < 0) | (numbers > 1)] = np.nan
+    return numbers
+
+
+def _routers(ids: list[str], arch: list[dict], prompt: np.ndarray, completion: np.ndarray) -> np.ndarray:
+    """Entries that route each request to another model instead of being one.
+
+    A variable price (``"-1"``, as on ``openrouter/auto``) or the catalog's own
+    ``Router`` tokenizer (``openrouter/free``); not the ``~`` aliases, which
+    carry the fixed prices of the one model they currently name.
+    """
+    variable = (prompt < 0) | (completion < 0)
+    named = np.array([a.get("tokenizer") == "Router" and i[0] != "~" for a, i in zip(arch, ids)], dtype=bool)
+    return variable | named
+
+
+def _free(pricing: list[dict], prompt: np.ndarray, completion: np.ndarray, router: np.ndarray) -> np.ndarray:
+    """True when prompt and completion are listed as 0 and every other listed price is 0 too.
+
+    A router is never free: it routes to models that may not be. Only the few
+    rows priced 0/0 have their whole pricing read.
+    """
+    free = (prompt == 0) & (completion == 0) & ~router
+    for row in np.flatnonzero(free).tolist():
+        free[row] = all(_is_zero(value) for key, value in pricing[row].items() if key != "discount")
+    return free
+
+
+def _is_zero(value: Any) -> bool:
+    if type(value) not in (str, int, float):
+        return not isinstance(value, (str, int, float, bool, type(None)))  # tiers and other nested data: not a price
+    try:
+        return float(value) == 0
+    except ValueError:
+        return False
+
+
+def _dates(values: list[Any]) -> pd.DatetimeIndex:
+    """ISO dates or datetimes as UTC datetimes (a bare date is midnight UTC); missing or junk is NaT."""
+    dates = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
+    listed = [i for i, v in enumerate(values) if isinstance(v, str) and v]
+    if listed:
+        texts = [values[i] for i in listed]
+        try:  # the usual case, parsed in C: plain dates such as "2026-05-07"
+            if not all(len(t) == 10 for t in texts):
+                raise ValueError("not all plain dates")
+            dates[listed] = np.array(texts, dtype="datetime64[us]")
+        except ValueError:  # times, offsets, junk: pandas reads what it can, the rest is NaT
+            parsed = pd.to_datetime(texts, utc=True, errors="coerce", format="ISO8601")
+            dates[listed] = parsed.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    return pd.DatetimeIndex(dates).tz_localize("UTC")
 
 
 def _count(values: list[Any]) -> pd.arrays.IntegerArray:
@@ -167,17 +299,22 @@ def _timestamps(values: list[Any]) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(np.round(seconds * 1e6).astype("datetime64[us]")).tz_localize("UTC")
 
 
-def models_frame(entries: list[Any], rules: str = "seed", *, vision_only: bool = False) -> pd.DataFrame:
+def models_frame(entries: list[Any], rules: str = DEFAULT_RULES, *, vision_only: bool = False) -> pd.DataFrame:
     """The sorted catalog frame of a ``data`` list, vision columns included.
 
     Rows are chosen and ordered on the column arrays, so the ``DataFrame`` is
     built once, already in its final shape.
     """
-    columns = catalog_columns(entries)
+    models = _usable_entries(entries)
+    if vision_only:  # decide vision on the few columns it needs, then build the rest for those rows only
+        arch = _mappings(_field(models, "architecture"))
+        inputs = _lists(_field(arch, "input_modalities"))
+        rows = np.flatnonzero(vision_rows(models, arch, inputs, check_rules(rules))).tolist()
+        columns = model_columns([models[i] for i in rows], [arch[i] for i in rows], inputs[rows])
+    else:
+        columns = model_columns(models)
     columns.update(vision_columns(columns, rules))
     rows = sort_order(columns)
-    if vision_only:
-        rows = rows[columns["is_vision"][rows]]
     return pd.DataFrame({name: values[rows] for name, values in columns.items()}, index=pd.RangeIndex(len(rows)))
 
 
@@ -191,5 +328,6 @@ def sort_models(frame: pd.DataFrame) -> pd.DataFrame:
 def sort_order(columns: Mapping[str, Any] | pd.DataFrame) -> np.ndarray:
     """Row positions in catalog order: provider, name (case-insensitive), id."""
     ids, names, providers = (np.asarray(columns[c], dtype=object).tolist() for c in ("id", "name", "provider"))
-    keys = list(zip([p.lower() for p in providers], [n.lower() for n in names], ids))
-    return np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.intp)
+    # Ids are unique, so the row number at the end of each key is never compared.
+    keys = sorted(zip(map(str.lower, providers), map(str.lower, names), ids, range(len(ids))))
+    return np.fromiter((key[3] for key in keys), dtype=np.intp, count=len(keys))

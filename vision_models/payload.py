@@ -6,7 +6,11 @@ a stale fallback is the cached shape plus ``error``.
 
 Units keep the seed's names for compatibility: ``promptPer1k`` and
 ``completionPer1k`` are USD per *million* tokens, ``imagePer1k`` USD per
-thousand images (the catalog's ``pricing.image`` times 1,000). Unknown is null.
+thousand images, always: a per-image ``pricing.image`` times 1,000, a
+per-image-token one (equal to the prompt price, Gemini in 2026) times the
+family's tokens for a 1024x1024 image times 1,000 (see
+:func:`vision_models.cost.get_image_usd_per_1k`). Unknown is null, and so is a
+listed ``"0"``: images are then billed as prompt tokens, not free.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import json
 from typing import Any
 
 import pandas as pd
+
+from .cost import get_image_usd_per_1k
 
 _DECIMALS = 10
 
@@ -70,7 +76,7 @@ def encode_api_payload(envelope: dict[str, Any], models_json: str) -> str:
 
 def api_models(models: pd.DataFrame) -> list[dict[str, Any]]:
     """Each row as the endpoint's model object, built column-wise."""
-    image_per_1k = (models["image_price"] * 1000).round(_DECIMALS)
+    image_per_1k = pd.Series(get_image_usd_per_1k(models), index=models.index).round(_DECIMALS)
     columns = zip(
         models["id"].tolist(),
         models["name"].tolist(),

@@ -30,7 +30,7 @@ from .cache import DEFAULT_EXPIRE_SECONDS
 from .catalog import CatalogResult, fetch_catalog
 from .filters import check_max_price, check_min_context, filter_models
 from .payload import api_models, encode_api_payload, payload_envelope
-from .vision import RULES, get_supports_images
+from .vision import DEFAULT_RULES, RULES, get_supports_images
 
 API_PATH = "/api/models"
 HEALTH_PATH = "/healthz"
@@ -49,7 +49,7 @@ StartResponse = Callable[..., Any]
 class Snapshot:
     """One loaded catalog and everything a request needs from it, encoded once."""
 
-    result: CatalogResult  # every model, vision decided by the seed rules
+    result: CatalogResult  # every model, vision decided by the default (strict) rules
     vision: pd.DataFrame
     models_json: str
     data_time: datetime  # when this catalog was downloaded (or read)
@@ -71,7 +71,7 @@ class Snapshot:
         if hit is not None:
             return hit
         models = self.result.models
-        base = self.vision if rules == "seed" else models[get_supports_images(models, rules).to_numpy()]
+        base = self.vision if rules == DEFAULT_RULES else models[get_supports_images(models, rules).to_numpy()]
         chosen = filter_models(base, providers=providers or None, min_context=min_context, max_prompt_price=max_price)
         value = (len(chosen), json.dumps(api_models(chosen), ensure_ascii=False))
         with self._lock:
@@ -152,7 +152,7 @@ def parse_query(query_string: str) -> tuple[tuple, list[str], int | None, float 
         max_price = check_max_price(_one(params, "maxPromptPrice")) if "maxPromptPrice" in params else None
     except ValueError as exc:
         raise BadQuery(str(exc).replace("min_context", "minContext").replace("max_prompt_price", "maxPromptPrice")) from None
-    rules = _one(params, "rules") if "rules" in params else "seed"
+    rules = _one(params, "rules") if "rules" in params else DEFAULT_RULES
     if rules not in RULES:
         raise BadQuery(f"bad rules {rules!r}: expected one of {', '.join(RULES)}")
     key = (tuple(sorted(set(providers))), min_context, max_price, rules)
@@ -209,7 +209,7 @@ class ModelsApp:
     def _models(self, query: tuple) -> tuple[str, list[tuple[str, str]], bytes]:
         snapshot, loaded_now = self.catalog.current()
         key, providers, min_context, max_price, rules = query
-        if key == ((), None, None, "seed"):
+        if key == ((), None, None, DEFAULT_RULES):
             count, models_json = len(snapshot.vision), snapshot.models_json
         else:
             count, models_json = snapshot.filtered(key, providers, min_context, max_price, rules)
@@ -260,7 +260,7 @@ def make_app(
     log: Callable[[str], None] | None = None,
     **fetch_options: Any,
 ) -> ModelsApp:
-    """The WSGI app over :func:`fetch_catalog` (every model; vision by the seed rules)."""
+    """The WSGI app over :func:`fetch_catalog` (every model; vision by the default, strict, rules)."""
 
     def load() -> CatalogResult:
         return fetch_catalog(source, cache_path=cache_path, expire_after=expire_after, **fetch_options)

@@ -5,11 +5,12 @@
 2. ``image_price``: the catalog lists an image price above zero;
 3. ``name``: the id or name belongs to a known vision family.
 
-``vision_evidence`` lists every rule that matched. ``rules="seed"`` counts a
-model when any rule matches; ``rules="strict"`` lets a model's own input
-modalities decide where it lists them (real catalogs hold names that match
-rule 3 but take no image, such as ``openai/gpt-4o-search-preview``) and falls
-back to rules 1-3 only where it lists none.
+``vision_evidence`` lists every rule that matched. ``rules="strict"`` (the
+default) lets a model's own input modalities decide where it lists them (real
+catalogs hold names that match rule 3 but take no image, such as
+``openai/gpt-4o-search-preview``) and falls back to rules 1-3 only where it
+lists none. ``rules="seed"`` counts a model when any rule matches: exact parity
+with the original endpoint.
 
 The rules read columns of a frame or of the dict of arrays the frame is built
 from, so loading a catalog builds its ``DataFrame`` once.
@@ -26,6 +27,8 @@ import pandas as pd
 
 Rules = Literal["seed", "strict"]
 RULES: tuple[str, ...] = ("seed", "strict")
+#: The rules used when none are given: a model's own metadata decides.
+DEFAULT_RULES: Rules = "strict"
 EVIDENCE: tuple[str, ...] = ("modality", "image_price", "name")
 # The evidence of every combination of matches, indexed by modality + 2*image_price + 4*name.
 _LABELS = [tuple(name for bit, name in enumerate(EVIDENCE) if code >> bit & 1) for code in range(8)]
@@ -70,7 +73,7 @@ def get_vision_evidence(columns: Mapping[str, Any] | pd.DataFrame) -> dict[str, 
     }
 
 
-def vision_columns(columns: Mapping[str, Any] | pd.DataFrame, rules: str = "seed") -> dict[str, np.ndarray]:
+def vision_columns(columns: Mapping[str, Any] | pd.DataFrame, rules: str = DEFAULT_RULES) -> dict[str, np.ndarray]:
     """``is_vision`` (bool) and ``vision_evidence`` (a list of rule names per model)."""
     rules = check_rules(rules)
     evidence = get_vision_evidence(columns)
@@ -80,7 +83,7 @@ def vision_columns(columns: Mapping[str, Any] | pd.DataFrame, rules: str = "seed
     return {"is_vision": _supports_images(columns, evidence, rules), "vision_evidence": labels}
 
 
-def get_supports_images(frame: pd.DataFrame, rules: str = "seed") -> pd.Series:
+def get_supports_images(frame: pd.DataFrame, rules: str = DEFAULT_RULES) -> pd.Series:
     """Whether each model of ``frame`` reads images under ``rules`` (``"seed"`` or ``"strict"``)."""
     flags = _supports_images(frame, get_vision_evidence(frame), check_rules(rules))
     return pd.Series(flags, index=frame.index, name="is_vision")
@@ -96,13 +99,22 @@ def get_name_only_vision(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[disputed.to_numpy()]
 
 
+def get_listed_image_input(input_modalities: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(takes an image by its listed input modalities, lists any input modality) per model.
+
+    Where a model lists its inputs, this alone decides the strict rules.
+    """
+    listed = ["|".join(x).lower() for x in input_modalities]
+    lists_inputs = np.fromiter(map(bool, listed), dtype=bool, count=len(listed))
+    return _matches(_IMAGE_INPUT, listed), lists_inputs
+
+
 def _supports_images(columns: Mapping[str, Any] | pd.DataFrame, evidence: dict[str, np.ndarray], rules: Rules) -> np.ndarray:
     any_rule = evidence["modality"] | evidence["image_price"] | evidence["name"]
     if rules == "seed":
         return any_rule
-    listed = ["|".join(x).lower() for x in columns["input_modalities"]]
-    lists_inputs = np.array([bool(x) for x in listed], dtype=bool)
-    return np.where(lists_inputs, _matches(_IMAGE_INPUT, listed), any_rule)
+    takes_image, lists_inputs = get_listed_image_input(columns["input_modalities"])
+    return np.where(lists_inputs, takes_image, any_rule)
 
 
 def _objects(column: Any) -> np.ndarray:
@@ -110,4 +122,4 @@ def _objects(column: Any) -> np.ndarray:
 
 
 def _matches(pattern: re.Pattern, texts: list[str]) -> np.ndarray:
-    return np.array([pattern.search(t) is not None for t in texts], dtype=bool)
+    return np.fromiter(map(bool, map(pattern.search, texts)), dtype=bool, count=len(texts))

@@ -17,7 +17,7 @@ import pandas as pd
 from .charts import cost_title, plot_cost_per_image
 from .cost import PRESETS, compare, cost_per_image
 from .filters import check_max_price, filter_models
-from .vision import get_supports_images
+from .vision import DEFAULT_RULES, get_supports_images
 
 CUSTOM = "custom"
 MODEL_COLUMNS = ["id", "name", "context_length", "prompt_usd_per_mtok", "completion_usd_per_mtok", "vision_evidence"]
@@ -60,7 +60,7 @@ class ModelFilter:
         )
         self.min_context = w.BoundedIntText(value=0, min=0, max=100_000_000, step=1000, description="Min context")
         self.max_price = w.Text(value="", placeholder="any", description="Max $/Mtok")
-        self.rules = w.ToggleButtons(options=["seed", "strict"], value="seed", description="Rules")
+        self.rules = w.ToggleButtons(options=["seed", "strict"], value=DEFAULT_RULES, description="Rules")
         self.search = w.Text(value="", placeholder="id or name", description="Search")
         self.count = w.HTML()
         self.table = w.HTML()

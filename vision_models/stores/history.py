@@ -171,7 +171,7 @@ def record_fetch(
     answer is an outage, not every model removed). ``fetched_at`` None means now.
     """
     moment = _now_us() if fetched_at is None else _instant(fetched_at, "fetched_at")
-    models = models_frame(entries)
+    models = models_frame(entries, "seed")  # the stored is_vision keeps the seed's meaning
     if models.empty:
         return False
     with _writer(get_history_path(path)) as conn:
@@ -286,9 +286,11 @@ def entries_as_of(
     entries are rebuilt in OpenRouter's shape from the stored attributes
     (``name``, ``context_length``, the four prices, ``modality``,
     ``input_modalities``), so :func:`vision_models.frame.models_frame` reads
-    them as it reads a download; what the history does not store
-    (descriptions, output modalities, ``created``, the top provider's
-    completion limit) is absent. No snapshot at or before ``moment`` is a
+    them as it reads a download (output modalities are read from the
+    ``modality`` string's output side); what the history does not store
+    (descriptions, ``created``, the top provider's completion limit) is absent.
+    A model stored with neither a prompt nor a completion price comes back as
+    variable (``"-1"``, a router), which is what such rows are in real catalogs. No snapshot at or before ``moment`` is a
     ``ValueError`` naming the first date the history holds.
     """
     wanted = _instant(moment, "as_of", end_of_day=True)
@@ -318,13 +320,18 @@ _PER_TOKEN = 1_000_000
 def _entry(row: tuple) -> dict[str, Any]:
     """One stored run as a catalog entry; prices per token again, a missing price left out (never 0)."""
     model_id, name, context, prompt, completion, image, request, modality, listed = row
+    architecture = {"modality": modality, "input_modalities": json.loads(listed)}
+    if "->" in modality:  # the output side of "text+image->text+image": what the cost table needs to spot generators
+        architecture["output_modalities"] = [m for m in modality.split("->", 1)[1].split("+") if m]
     per_unit = {"prompt": _per(prompt, _PER_TOKEN), "completion": _per(completion, _PER_TOKEN)}
+    if prompt is None and completion is None:  # stored NULL is "-1" or unlisted; real catalogs list both but on routers
+        per_unit.update(prompt="-1", completion="-1")
     per_unit.update(image=_per(image, 1), request=_per(request, 1))
     return {
         "id": model_id,
         "name": name,
         "context_length": context,
-        "architecture": {"modality": modality, "input_modalities": json.loads(listed)},
+        "architecture": architecture,
         "pricing": {key: value for key, value in per_unit.items() if value is not None},
     }
 
@@ -381,7 +388,7 @@ def _import_one(conn: sqlite3.Connection, file: Path, explicit: int | None) -> I
     known = conn.execute("SELECT models FROM snapshots WHERE fetched_at = ? AND sha256 = ?", (moment, sha)).fetchone()
     if known is not None:  # records are never deleted, so no need to parse the models or lock the file
         return ImportResult(str(file), "already imported", when, basis, known[0])
-    models = models_frame(raw.entries)
+    models = models_frame(raw.entries, "seed")
     if models.empty:
         return ImportResult(str(file), f"skipped: {file} lists no models", when, basis, 0)
     status = _store(conn, _Snapshot(moment, sha, str(file), basis, models))
