@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .cache import DEFAULT_EXPIRE_SECONDS
-from .fetch import DEFAULT_TIMEOUT, RawCatalog, load_raw
+from .fetch import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, RawCatalog, load_raw
 from .frame import models_frame, sort_models, sort_order  # noqa: F401  (sort_models is public here)
 from .payload import build_api_payload
 from .vision import check_rules
@@ -65,6 +65,7 @@ def fetch_catalog(
     expire_after: float = DEFAULT_EXPIRE_SECONDS,
     refresh: bool = False,
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    deadline: float = DEFAULT_DEADLINE,
 ) -> CatalogResult:
     """Every model of the catalog, sorted, with ``is_vision`` under ``rules``.
 
@@ -82,6 +83,7 @@ def fetch_catalog(
         expire_after=expire_after,
         refresh=refresh,
         timeout=timeout,
+        deadline=deadline,
         rules=rules,
     )
     return _result(raw, models_frame(raw.entries, rules))
@@ -97,6 +99,7 @@ def fetch_vision_models(
     expire_after: float = DEFAULT_EXPIRE_SECONDS,
     refresh: bool = False,
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    deadline: float = DEFAULT_DEADLINE,
 ) -> CatalogResult:
     """The vision-capable models only; same arguments and columns as :func:`fetch_catalog`."""
     raw = _load(
@@ -107,6 +110,7 @@ def fetch_vision_models(
         expire_after=expire_after,
         refresh=refresh,
         timeout=timeout,
+        deadline=deadline,
         rules=rules,
     )
     return _result(raw, models_frame(raw.entries, rules, vision_only=True))
