@@ -31,7 +31,7 @@ class JsonErrorTask(ErrorTask):
         self.status = f"{error.code} {error.reason}"
         body = json.dumps({"error": f"{error.reason}: {error.body}".strip(": ")}).encode()
         self.response_headers.extend([("Content-Type", "application/json"), ("Cache-Control", "no-store")])
-        origin = getattr(self.channel.server.application, "cors_origin", None)
+        origin = getattr(self.channel.server, "cors_origin", None)
         if origin:
             self.response_headers.extend([("Access-Control-Allow-Origin", origin), ("Vary", "Origin")])
         self.set_close_on_finish()
@@ -62,12 +62,13 @@ class GuardedChannel(HTTPChannel):
         return result
 
 
-def harden(server: Any, *, header_timeout: float, max_client_connections: int) -> Any:
+def harden(server: Any, *, header_timeout: float, max_client_connections: int, cors_origin: str | None = None) -> Any:
     """Install the guarded channel and the header deadline on a waitress server (or each of a multi-socket one)."""
     servers = [s for s in getattr(server, "map", {}).values() if hasattr(s, "active_channels")] or [server]
     for one in servers:
         one.channel_class = GuardedChannel
         one.max_client_connections = max_client_connections
+        one.cors_origin = cors_origin
         _add_header_deadline(one, header_timeout)
     return server
 

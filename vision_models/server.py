@@ -428,7 +428,7 @@ def create_server(
     )
     from .guard import harden
 
-    harden(server, header_timeout=header_timeout, max_client_connections=max_client_connections)
+    harden(server, header_timeout=header_timeout, max_client_connections=max_client_connections, cors_origin=app.cors_origin)
     return server
 
 
