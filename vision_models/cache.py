@@ -345,6 +345,8 @@ class CacheInfo:
 def get_cache_info(cache_path: str | os.PathLike | None = None) -> CacheInfo:
     """Where the cache is, how big, and when its newest response was fetched."""
     path = get_cache_path(cache_path)
+    if path.is_dir():
+        raise ValueError(f"the cache path {path} is a directory, not a cache file")
     if not path.exists():
         return CacheInfo(path, False, 0, 0, None)
     with warnings.catch_warnings(record=True) as said:
@@ -371,6 +373,8 @@ def _aware(moment: datetime) -> datetime:
 def clear_cache(cache_path: str | os.PathLike | None = None) -> Path:
     """Delete every cached response; returns the file's path."""
     path = get_cache_path(cache_path)
+    if path.is_dir():
+        raise ValueError(f"the cache path {path} is a directory, not a cache file")
     if path.exists():
         session = open_session(path)
         try:
