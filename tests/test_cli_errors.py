@@ -210,3 +210,11 @@ def test_a_history_on_a_read_only_mount_is_read_and_never_called_not_a_history(t
     assert "import=2" in done.stdout
     assert "not a history database" not in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "read-only file system" in done.stderr
+
+
+def test_serve_with_a_key_holding_a_line_break_is_exit_2_without_the_key(tmp_path):
+    secret = "sk-or-v1-abc\ndef-0123456789"
+    env = {**os.environ, "OPENROUTER_API_KEY": secret, "VISION_MODELS_CACHE": str(tmp_path / "c.sqlite")}
+    done = subprocess.run([sys.executable, "-m", "vision_models.cli", "serve", "--port", "0"], capture_output=True, text=True, env=env, timeout=30)
+    assert done.returncode == 2 and "OPENROUTER_API_KEY" in _one_line_error(done.stderr)
+    assert "sk-or-v1-abc" not in done.stderr and "def-0123456789" not in done.stderr

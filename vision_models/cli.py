@@ -305,10 +305,11 @@ def run_chart(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from .fetch import check_source
+    from .fetch import check_source, get_api_key
     from .server import serve
 
     check_source(args.source)  # an unreadable source is a usage error now, not a 502 per request
+    get_api_key()  # so is a key that cannot be sent (a line break inside): said once, never per request
     try:
         serve(
             args.host,

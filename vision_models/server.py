@@ -220,6 +220,8 @@ class SharedCatalog:
         try:
             try:
                 result = self.loader()
+            except ValueError as exc:  # the package's own one-line errors (they never quote a key)
+                result = _failed_result(f"Failed to fetch models: {exc}")
             except Exception as exc:  # noqa: BLE001 - one bad answer must never stop the server
                 result = _failed_result(f"Failed to fetch models: {type(exc).__name__} while loading the catalog")
             self._install(result, old)
