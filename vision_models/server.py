@@ -168,6 +168,7 @@ class SharedCatalog:
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
         self._refreshing: threading.Event | None = None
+        self._refresh_started = 0.0
         self.loads = 0
 
     def current(self) -> tuple[Snapshot, bool]:
@@ -182,7 +183,10 @@ class SharedCatalog:
         if snapshot is not None and time.monotonic() < snapshot.refresh_at:
             return snapshot, False
         done = self._refresh_in_background()
-        done.wait(None if snapshot is None else self.grace)
+        if snapshot is None:
+            done.wait()
+        else:  # the grace counts from the refresh's start: once it is late, nobody waits for it any more
+            done.wait(max(0.0, self._refresh_started + self.grace - time.monotonic()))
         fresh = self._snapshot if self._snapshot is not None else snapshot
         if fresh is None:  # the refresh thread ended without a snapshot (it cannot, but never answer None)
             fresh = self._install(_failed_result("Failed to fetch models: the catalog could not be loaded"), None)
@@ -211,6 +215,7 @@ class SharedCatalog:
                 done.set()
                 return done
             done = self._refreshing = threading.Event()
+            self._refresh_started = time.monotonic()
             self.loads += 1
         threading.Thread(target=self._refresh, args=(done,), name="vision-models-refresh", daemon=True).start()
         return done
