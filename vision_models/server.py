@@ -55,7 +55,7 @@ JSON = "application/json"
 #: After a failed refresh, keep serving what we have this long before asking again.
 RETRY_AFTER_FAILURE_SECONDS = 30
 #: How long a request at expiry waits for the refresh before it is answered from the copy in memory.
-REFRESH_GRACE_SECONDS = 1.0
+REFRESH_GRACE_SECONDS = 0.5
 #: Seconds a client has to send a request's headers (slowloris); then the connection is closed.
 HEADER_TIMEOUT_SECONDS = 10.0
 #: Connections one client address may hold at once; more are closed as they arrive.
