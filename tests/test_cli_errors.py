@@ -218,3 +218,24 @@ def test_serve_with_a_key_holding_a_line_break_is_exit_2_without_the_key(tmp_pat
     done = subprocess.run([sys.executable, "-m", "vision_models.cli", "serve", "--port", "0"], capture_output=True, text=True, env=env, timeout=30)
     assert done.returncode == 2 and "OPENROUTER_API_KEY" in _one_line_error(done.stderr)
     assert "sk-or-v1-abc" not in done.stderr and "def-0123456789" not in done.stderr
+
+
+def test_cache_info_on_a_file_with_a_bad_row_is_one_warning_line_and_exit_0(tmp_path, httpserver):
+    import sqlite3
+
+    from factories import SMALL_CATALOG
+    from vision_models import fetch_vision_models
+    from vision_models.fetch import close_sessions
+
+    cache = tmp_path / "c.sqlite"
+    httpserver.expect_request("/models").respond_with_data(SMALL_CATALOG, content_type="application/json")
+    fetch_vision_models(base_url=httpserver.url_for("/"), cache_path=cache)
+    close_sessions()
+    with sqlite3.connect(cache) as conn:
+        conn.execute("UPDATE responses SET value = x''")
+    done = subprocess.run(
+        [sys.executable, "-m", "vision_models.cli", "cache", "info", "--cache-path", str(cache)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0 and "responses: 0" in done.stdout
+    assert done.stderr.startswith("vision-models: warning: an entry of the cache file") and len(done.stderr.splitlines()) == 1

@@ -11,6 +11,7 @@ import argparse
 import json
 import sqlite3
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -32,6 +33,7 @@ class _Parser(argparse.ArgumentParser):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    warnings.formatwarning = _warning_line  # a warning is one line on stderr, like every other message
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -443,6 +445,10 @@ def _write(text: str) -> None:
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr)
+
+
+def _warning_line(message, category, filename, lineno, line=None) -> str:
+    return f"vision-models: warning: {_one_line(message)}\n"
 
 
 def _one_line(exc: BaseException) -> str:

@@ -12,7 +12,7 @@ import re
 
 #: C0 controls, DEL, C1 controls (0x80-0x9f: single-byte CSI on some terminals),
 #: and the bidirectional overrides and isolates that reorder what a reader sees.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 REPLACEMENT = "\ufffd"
 
@@ -25,8 +25,7 @@ def terminal_safe(text: object) -> str:
     A lone surrogate is shown as ``\\udXXX`` for the same reason.
     """
     text = str(text)
-    text = _UNSAFE.sub(_escape, text)
-    return _SURROGATE.sub(_escape, text)
+    return _UNSAFE.sub(_escape, text) if _UNSAFE.search(text) else text
 
 
 def _escape(match: re.Match[str]) -> str:
