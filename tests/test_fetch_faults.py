@@ -237,8 +237,15 @@ def test_a_lone_surrogate_costs_one_string_not_the_catalog(httpserver):
     ).replace("\\\\ud800", "\\ud800")
     assert '"bad \\ud800 name"' in body  # a JSON escape of a lone surrogate, as sent
     httpserver.expect_request("/models").respond_with_data(body, content_type="application/json")
+    import vision_models.fetch as fetch
+
+    fetch._said.discard("surrogates")  # said once per process: start this test's process afresh
     with pytest.warns(UserWarning, match="lone surrogate"):
         result = _fetch(httpserver.url_for("/"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = _fetch(httpserver.url_for("/"), refresh=True)  # said once: no second warning
+    assert again.count == 2
     names = dict(zip(result.models["id"], result.models["name"]))
     assert names == {"a/bad": "bad \ufffd name", "a/good": "fine \U0001F600"}
     json.dumps(result.to_api_payload(), ensure_ascii=False).encode("utf-8")  # encodes: no exception
