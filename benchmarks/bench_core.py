@@ -1,11 +1,15 @@
 """Core speed, as ratios measured in one run (machines here are noisy; CI never fails on these).
 
+The tool is built for catalogs of about 4,000 models (ten times today's 371); every
+ratio is measured at that size, with the real 2026-05-01 catalog repeated (ids suffixed).
+
 1. Warm cache: ``fetch_vision_models()`` against ``session.get()`` from the cache plus
    ``json.loads`` of the same body (target: at most 2x).
-2. 20,000 models (the real catalog repeated): load + filter + sort from a file against
-   ``json.loads`` of that file (target: at most 2x).
+2. Load + filter + sort from a file against ``json.loads`` of that file (target: at most
+   2x), at 4,000 and, beyond the target, 20,000 models.
 3. ``vision-models list`` on a warm cache against ``python -c "import pandas, requests_cache"``
    (target: at most 1.15x wall time).
+4. Beyond the 64 MB cap (200,000 models): how fast a URL and a file of that size are refused.
 
 Run: ``python benchmarks/bench_core.py`` (needs ../shared/catalogs beside the checkout).
 """
@@ -23,6 +27,15 @@ from pathlib import Path
 from timing import CATALOGS, interleaved, missing
 
 CATALOG = CATALOGS / "openrouter-2026-05-01.json"
+TARGET_MODELS = 4_000
+
+
+def scaled_body(count: int) -> bytes:
+    """The real catalog repeated to ``count`` models, ids suffixed so each is distinct."""
+    entries = json.loads(CATALOG.read_bytes())["data"]
+    copies = -(-count // len(entries))
+    big = [{**entry, "id": f"{entry['id']}-{k}" if k else entry["id"]} for k in range(copies) for entry in entries]
+    return json.dumps({"data": big[:count]}).encode()
 
 
 def bench_warm_cache(work: Path) -> None:
@@ -31,7 +44,7 @@ def bench_warm_cache(work: Path) -> None:
     import vision_models as vm
     from vision_models.fetch import get_session
 
-    body = CATALOG.read_bytes()
+    body = scaled_body(TARGET_MODELS)
     server = HTTPServer()
     server.expect_request("/models").respond_with_data(body, content_type="application/json")
     server.start()
@@ -50,34 +63,58 @@ def bench_warm_cache(work: Path) -> None:
             assert result.cached
 
         t_base, t_ours = interleaved(baseline, ours, rounds=7, repeat=30)
-        print(f"warm cache: get+loads {t_base * 1e3:.2f} ms, fetch_vision_models {t_ours * 1e3:.2f} ms, "
+        print(f"warm cache, {TARGET_MODELS:,} models: get+loads {t_base * 1e3:.2f} ms, fetch_vision_models {t_ours * 1e3:.2f} ms, "
               f"ratio {t_ours / t_base:.2f} (target <= 2)")
     finally:
         server.stop()
 
 
-def bench_20k(work: Path) -> None:
+def bench_file(work: Path, count: int) -> None:
     import vision_models as vm
 
-    entries = json.loads(CATALOG.read_bytes())["data"]
-    copies = -(-20_000 // len(entries))
-    big = []
-    for k in range(copies):
-        for entry in entries:
-            big.append({**entry, "id": f"{entry['id']}-{k}"})
-    big = big[:20_000]
-    path = work / "catalog-20k.json"
-    path.write_text(json.dumps({"data": big}))
+    path = work / f"catalog-{count}.json"
+    path.write_bytes(scaled_body(count))
 
     def baseline():
         json.loads(path.read_bytes())
 
     def ours():
-        assert vm.fetch_vision_models(path).count > 5_000
+        assert vm.fetch_vision_models(path).count > count // 4
 
     t_base, t_ours = interleaved(baseline, ours, rounds=5, repeat=3)
-    print(f"20,000 models from a file ({path.stat().st_size / 1e6:.1f} MB): json.loads {t_base * 1e3:.0f} ms, "
+    print(f"{count:,} models from a file ({path.stat().st_size / 1e6:.1f} MB): json.loads {t_base * 1e3:.0f} ms, "
           f"load+filter+sort {t_ours * 1e3:.0f} ms, ratio {t_ours / t_base:.2f} (target <= 2)")
+
+
+def bench_refusal(work: Path) -> None:
+    """200,000 models: above the cap, refused while streaming (URL) or while reading (file)."""
+    import time
+
+    from pytest_httpserver import HTTPServer
+
+    import vision_models as vm
+
+    body = scaled_body(200_000)
+    path = work / "catalog-200k.json"
+    path.write_bytes(body)
+    server = HTTPServer()
+    server.expect_request("/models").respond_with_data(body, content_type="application/json")
+    server.start()
+    try:
+        started = time.perf_counter()
+        result = vm.fetch_vision_models(base_url=server.url_for("/"), cache_path=work / "refuse.sqlite")
+        url_s = time.perf_counter() - started
+        started = time.perf_counter()
+        try:
+            vm.fetch_vision_models(path)
+            file_error = "accepted"
+        except ValueError as exc:
+            file_error = str(exc).split(": ", 1)[1]
+        file_s = time.perf_counter() - started
+    finally:
+        server.stop()
+    print(f"200,000 models ({len(body) / 1e6:.0f} MB), above the cap: URL refused in {url_s:.2f} s ({result.error}); "
+          f"file refused in {file_s:.2f} s ({file_error})")
 
 
 def bench_cli(work: Path) -> None:
@@ -85,7 +122,7 @@ def bench_cli(work: Path) -> None:
 
     script = shutil.which("vision-models") or str(Path(sys.executable).with_name("vision-models"))
     server = HTTPServer()
-    server.expect_request("/models").respond_with_data(CATALOG.read_bytes(), content_type="application/json")
+    server.expect_request("/models").respond_with_data(scaled_body(TARGET_MODELS), content_type="application/json")
     server.start()
     env = {**os.environ, "VISION_MODELS_CACHE": str(work / "cli.sqlite"), "OPENROUTER_BASE_URL": server.url_for("/")}
     env.pop("VISION_MODELS_SOURCE", None)
@@ -99,7 +136,7 @@ def bench_cli(work: Path) -> None:
             subprocess.run([script, "list"], env=env, check=True, stdout=subprocess.DEVNULL)
 
         t_base, t_ours = interleaved(baseline, ours, rounds=5, repeat=4)
-        print(f"CLI warm: import pandas+requests_cache {t_base * 1e3:.0f} ms, vision-models list {t_ours * 1e3:.0f} ms, "
+        print(f"CLI warm, {TARGET_MODELS:,} models: import pandas+requests_cache {t_base * 1e3:.0f} ms, vision-models list {t_ours * 1e3:.0f} ms, "
               f"ratio {t_ours / t_base:.2f} (target <= 1.15)")
     finally:
         server.stop()
@@ -111,8 +148,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         bench_warm_cache(work)
-        bench_20k(work)
+        bench_file(work, TARGET_MODELS)
+        bench_file(work, 20_000)
         bench_cli(work)
+        bench_refusal(work)
     return 0
 
 

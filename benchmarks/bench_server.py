@@ -5,7 +5,13 @@
    (targets: 0 errors, 0 upstream requests, >= 800 requests/s, p99 < 150 ms).
 2. 200 concurrent requests at the moment the cache expires: upstream requests (target: 1),
    every body complete JSON.
-3. For contrast, the same load on a standard-library ThreadingHTTPServer with its
+3. The same load across expiries answered by 304 (``--expire-after 2``, an upstream
+   that revalidates with an ETag): requests/s and p99, upstream requests, and how often the
+   server reloaded (target: one reload per expiry, p99 as warm).
+4. The same load while the upstream trickles the refresh (one byte every 0.5 s, for longer
+   than the run): requests/s and p99 (target: as warm; nobody waits on the late refresh).
+5. 1,500 distinct filter combinations (more than the 64-entry memo): requests/s and p99.
+6. For contrast, the same load on a standard-library ThreadingHTTPServer with its
    default listen backlog of 5, serving the same bytes.
 
 Run: ``python benchmarks/bench_server.py`` (needs ../shared/catalogs beside the checkout).
@@ -18,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -44,21 +51,21 @@ def start_serve(upstream_base: str, cache: Path, *extra: str) -> tuple[subproces
     return process, port
 
 
-def load(port: int, clients: int = CLIENTS, per_client: int = PER_CLIENT) -> dict:
-    """Keep-alive clients hammering /api/models; latencies and errors."""
+def load(port: int, clients: int = CLIENTS, per_client: int = PER_CLIENT, paths=None) -> dict:
+    """Keep-alive clients hammering /api/models (or ``paths(client, i)``); latencies and errors."""
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
     barrier = threading.Barrier(clients)
 
-    def client():
+    def client(me: int):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         mine, bad = [], []
         barrier.wait()
-        for _ in range(per_client):
+        for i in range(per_client):
             start = time.perf_counter()
             try:
-                conn.request("GET", "/api/models")
+                conn.request("GET", paths(me, i) if paths else "/api/models")
                 response = conn.getresponse()
                 body = response.read()
                 if response.status != 200 or not body.endswith(b"}"):
@@ -73,7 +80,7 @@ def load(port: int, clients: int = CLIENTS, per_client: int = PER_CLIENT) -> dic
             latencies.extend(mine)
             errors.extend(bad)
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -137,6 +144,127 @@ def stdlib_contrast(body: bytes) -> dict:
         server.server_close()
 
 
+def report(label: str, result: dict, extra: str = "") -> None:
+    print(
+        f"{label}: {result['requests']} requests, {result['errors']} errors, {result['rps']:.0f} requests/s, "
+        f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, max {result['max_ms']:.1f} ms{extra}"
+    )
+
+
+class Trickler:
+    """A loopback catalog upstream: the first request answered at once, later ones one byte every 0.5 s."""
+
+    def __init__(self, body: bytes):
+        self.body = body
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        self.stop = threading.Event()
+        self.requests = 0
+        threading.Thread(target=self._run, daemon=True).start()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+
+    def _run(self):
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                continue
+            self.requests += 1
+            threading.Thread(target=self._answer, args=(conn, self.requests), daemon=True).start()
+
+    def _answer(self, conn, number):
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(self.body)
+        try:
+            conn.recv(65536)
+            if number == 1:
+                conn.sendall(head + self.body)
+                return
+            conn.sendall(head)
+            for i in range(len(self.body)):
+                if self.stop.is_set():
+                    return
+                conn.sendall(self.body[i : i + 1])
+                time.sleep(0.5)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close(self):
+        self.stop.set()
+        self.listener.close()
+
+
+def warm_up(port: int) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("GET", "/api/models")
+    size = len(conn.getresponse().read())
+    conn.close()
+    return size
+
+
+def bench_304(tmp: Path, body: bytes) -> None:
+    from pytest_httpserver import HTTPServer
+    from werkzeug import Response
+
+    upstream = HTTPServer()
+    upstream.expect_request("/models").respond_with_handler(
+        lambda request: Response(status=304, headers={"ETag": '"v1"'})
+        if request.headers.get("If-None-Match") == '"v1"'
+        else Response(body, content_type="application/json", headers={"ETag": '"v1"'})
+    )
+    upstream.start()
+    process, port = start_serve(upstream.url_for("/"), tmp / "revalidate.sqlite", "--expire-after", "2")
+    try:
+        warm_up(port)
+        started = time.monotonic()
+        result = load(port, per_client=300)
+        seconds = time.monotonic() - started
+        asked = sum(1 for request, _ in upstream.log if request.path == "/models")
+        report(
+            f"across expiries answered by 304 (--expire-after 2, {seconds:.1f} s)",
+            result,
+            f"; {asked - 1} revalidations upstream (about one per 2 s expected)",
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        upstream.stop()
+
+
+def bench_trickle(tmp: Path, body: bytes) -> None:
+    upstream = Trickler(body)
+    process, port = start_serve(upstream.base, tmp / "trickle.sqlite", "--expire-after", "1")
+    try:
+        warm_up(port)
+        time.sleep(1.2)  # expired: the next request starts a refresh that trickles for its whole deadline
+        result = load(port)
+        report("while the upstream trickles the refresh", result, f"; {upstream.requests - 1} refresh(es) in flight")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        upstream.close()
+
+
+def bench_filters(tmp: Path, upstream_base: str) -> None:
+    process, port = start_serve(upstream_base, tmp / "filters.sqlite")
+    try:
+        warm_up(port)
+        combos = [
+            f"/api/models?minContext={1000 * (k % 300)}&maxPromptPrice={(k // 300) * 0.5 + 0.01:.2f}"
+            + ("&rules=strict" if k % 2 else "")
+            for k in range(1500)
+        ]
+        result = load(port, clients=CLIENTS, per_client=30, paths=lambda me, i: combos[(me * 30 + i) % len(combos)])
+        report("1,500 distinct filter combinations", result)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 def main() -> int:
     if missing(CATALOG):
         return 0
@@ -154,11 +282,10 @@ def main() -> int:
             size = len(conn.getresponse().read())
             before = count_upstream()
             result = load(port)
-            print(
-                f"warm server, {result['requests']} requests from {CLIENTS} clients ({size / 1024:.0f} KiB each): "
-                f"{result['errors']} errors, {count_upstream() - before} upstream requests, "
-                f"{result['rps']:.0f} requests/s, p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, "
-                f"max {result['max_ms']:.1f} ms (targets: 0, 0, >= 800, p99 < 150 ms)"
+            report(
+                f"warm server, {CLIENTS} clients ({size / 1024:.0f} KiB each)",
+                result,
+                f"; {count_upstream() - before} upstream requests (targets: 0 errors, 0 upstream, >= 800/s, p99 < 150 ms)",
             )
         finally:
             process.terminate()
@@ -177,6 +304,10 @@ def main() -> int:
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+        bench_304(Path(tmp), CATALOG.read_bytes())
+        bench_trickle(Path(tmp), CATALOG.read_bytes())
+        bench_filters(Path(tmp), upstream.url_for("/"))
 
         contrast = stdlib_contrast(json.dumps({"padding": "x" * size}).encode())  # same size, valid JSON
         print(

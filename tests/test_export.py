@@ -147,3 +147,59 @@ def test_new_frame_fields_reach_csv_and_json():
     (record,) = json.loads(to_json_records(frame))
     assert record["supported_parameters"] == ["=cmd", "response_format"]
     assert record["expiration_date"] == "2026-06-01T00:00:00Z" and record["discount"] == 0.1
+
+
+# OWASP's CSV-injection guidance: a cell must not *start*, as a spreadsheet reads it, with
+# = + - @ tab CR (ASVS 1.2.10 adds NUL). A spreadsheet skips leading blanks and invisible
+# characters and folds full-width forms, and one whose locale separates fields with ';'
+# starts a new cell after each ';'. Expected values are written by hand from that rule.
+DISGUISED = {
+    "  =1+1": "'  =1+1",
+    "\u00a0=1+1": "'\u00a0=1+1",  # no-break space
+    "\u200b=1+1": "'\u200b=1+1",  # zero-width space
+    "\u2060@SUM(A1)": "'\u2060@SUM(A1)",  # word joiner
+    "\ufeff+cmd": "'\ufeff+cmd",  # byte-order mark
+    "\uff1d1+1": "'\uff1d1+1",  # full-width =
+    "\uff0b1": "'\uff0b1",  # full-width +
+    "\uff0d1": "'\uff0d1",  # full-width -
+    "\uff20SUM(A1)": "'\uff20SUM(A1)",  # full-width @
+    "\x00=1": "'\x00=1",  # NUL first
+    "harmless;=HYPERLINK(\"http://evil.example\")": "harmless;'=HYPERLINK(\"http://evil.example\")",
+    "a; -2+3;b": "a;' -2+3;b",
+    "semi;colons;only": "semi;colons;only",
+    "x=1, y+2 @ home": "x=1, y+2 @ home",
+}
+
+
+@pytest.mark.parametrize("text, safe", list(DISGUISED.items()))
+def test_formula_triggers_behind_blanks_invisible_or_full_width_characters_and_after_semicolons(text, safe):
+    frame = models_frame([model("evil/m", name=text, inputs=VISION)])
+    assert _rows(to_csv_text(frame))[0]["name"] == safe
+
+
+def test_a_failed_export_leaves_no_partial_file_and_keeps_the_old_one(tmp_path, monkeypatch):
+    import vision_models.export as export
+
+    target = tmp_path / "vision.csv"
+    target.write_text("the previous export\r\n", encoding="utf-8")
+    frame = models_frame([model(f"a/m{i}", inputs=VISION) for i in range(50)])
+    real = os.fsync
+
+    def failing_fsync(fd):  # the disk fills up while the file is being finished
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(export.os, "fsync", failing_fsync)
+    with pytest.raises(OSError, match="No space left"):
+        export_csv(frame, target)
+    monkeypatch.setattr(export.os, "fsync", real)
+    assert target.read_bytes() == b"the previous export\r\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["vision.csv"]  # no temporary file left behind
+    export_csv(frame, target)
+    assert len(_rows(target.read_text(encoding="utf-8"))) == 50
+
+
+def test_a_lone_surrogate_in_a_frame_is_written_as_a_replacement_character(tmp_path):
+    frame = models_frame([model("a/ok", inputs=VISION), model("a/bad", name="bad \ud800 name", inputs=VISION)])
+    path = export_csv(frame, tmp_path / "out.csv")
+    rows = {r["id"]: r for r in _rows(path.read_text(encoding="utf-8"))}
+    assert rows["a/bad"]["name"] == "bad \ufffd name" and rows["a/ok"]["name"] == "ok"

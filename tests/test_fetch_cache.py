@@ -324,13 +324,6 @@ def test_cache_path_argument_and_suffixless_names(httpserver, tmp_path):
     assert (tmp_path / "mine.sqlite").exists()
 
 
-def test_a_catalog_that_is_empty_is_not_an_error(httpserver):
-    _serve(httpserver, body=catalog_body())
-    result = _fetch(httpserver)
-    assert result.error is None and result.count == 0
-    assert result.to_api_payload() == {"models": [], "cached": False, "count": 0}
-
-
 def test_fetch_catalog_keeps_text_models(httpserver):
     _serve(httpserver, body=catalog_body(model("a/text-only"), model("b/sees", inputs=("text", "image"))))
     everything = fetch_catalog(base_url=httpserver.url_for("/"))

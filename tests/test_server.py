@@ -217,12 +217,24 @@ def test_upstream_down_at_expiry_every_answer_is_stale_with_its_error(running, u
     time.sleep(1.2)
     try:
         answers = _burst(server)
+        _wait_for_refresh(server)  # upstream stays down until the refresh has failed
+        _, _, after = server.get_json()
     finally:
         upstream.start()
     assert {status for status, _ in answers} == {200}
     assert server.app.catalog.loads == 2
-    for _, body in answers:
-        assert body["error"] == "Network request failed" and body["cached"] is True and len(body["models"]) == 2
+    for _, body in answers:  # the copy in memory, with the error once the refresh has failed
+        assert body["cached"] is True and len(body["models"]) == 2
+        assert body.get("error") in (None, "Network request failed")
+    assert after["error"] == "Network request failed" and after["cached"] is True and len(after["models"]) == 2
+    assert server.app.catalog.loads == 2  # the failure is not retried for 30 s
+
+
+def _wait_for_refresh(server, limit=20.0):
+    ends = time.monotonic() + limit
+    while server.app.catalog.refreshing and time.monotonic() < ends:
+        time.sleep(0.05)
+    assert not server.app.catalog.refreshing
 
 
 def test_serve_command_binds_loopback_and_stops_on_sigterm(tmp_path):

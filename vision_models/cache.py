@@ -4,19 +4,31 @@ Where the file lives (``cache_path`` argument, ``VISION_MODELS_CACHE``, else
 the user's cache folder), how a corrupt file is moved aside instead of
 stopping the user, and how the API key is kept out of the file, also in the
 requests of a redirect chain, which requests-cache itself leaves as they were.
+
+What requests-cache leaves unbounded or silent is bounded and said here: a
+write waits at most :data:`LOCK_WAIT_SECONDS` for another process's lock, then
+goes on without storing (a warning); a write that fails (a full disk) is said
+once per process instead of swallowed; an entry that cannot be read back (a
+bad row) is a cache miss with a warning, and is deleted. After a 304 the entry
+counts as downloaded at that moment: its age restarts with its freshness.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import sqlite3
+import threading
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from requests_cache import CachedSession, SQLiteCache
+from requests_cache import CachedResponse, CachedSession, SQLiteCache
+from requests_cache.backends.base import BaseCache
+from requests_cache.backends.sqlite import SQLiteDict
 from requests_cache.cache_keys import redact_response
 from requests_cache.policy.settings import DEFAULT_IGNORED_PARAMS
 
@@ -24,6 +36,8 @@ CACHE_ENV = "VISION_MODELS_CACHE"
 APP_NAME = "vision-models"
 CACHE_FILE = "http_cache.sqlite"
 DEFAULT_EXPIRE_SECONDS = 3600
+#: Seconds a cache read or write waits for another process's lock before going on without the cache.
+LOCK_WAIT_SECONDS = 3.0
 
 #: Request headers and parameters never written to the cache. requests-cache
 #: *replaces* its defaults with whatever list it is given, so extend them.
@@ -31,29 +45,179 @@ SECRET_PARAMS = tuple(dict.fromkeys([*DEFAULT_IGNORED_PARAMS, "Authorization", "
 
 
 def get_cache_path(cache_path: str | os.PathLike | None = None) -> Path:
-    """The SQLite file: ``cache_path``, else ``$VISION_MODELS_CACHE``, else the user cache folder."""
+    """The SQLite file: ``cache_path``, else ``$VISION_MODELS_CACHE``, else the user cache folder.
+
+    A ``ValueError`` says so when there is no user cache folder (no ``HOME``
+    and no home directory for this user) rather than using a relative ``~``.
+    """
     chosen = cache_path or os.environ.get(CACHE_ENV)
     if not chosen:
         from platformdirs import user_cache_dir
 
-        return Path(user_cache_dir(APP_NAME, appauthor=False)) / CACHE_FILE
+        try:
+            folder = Path(user_cache_dir(APP_NAME, appauthor=False))
+        except (RuntimeError, KeyError, OSError) as exc:
+            folder = Path("~") / str(exc)
+        if not folder.is_absolute() or str(folder).startswith("~"):
+            raise ValueError(
+                f"cannot find a cache folder: HOME is not set and this user has no home directory "
+                f"(got {str(folder)!r}); set {CACHE_ENV} or XDG_CACHE_HOME"
+            )
+        return folder / CACHE_FILE
     path = Path(chosen).expanduser()
+    if str(path).startswith("~"):
+        raise ValueError(f"cannot expand {str(chosen)!r}: no home directory for this user; give an absolute path")
     # requests-cache adds ".sqlite" to a name without a suffix; say the same path.
     return path if path.suffix else path.with_name(path.name + ".sqlite")
 
 
+_said: set[str] = set()
+_said_lock = threading.Lock()
+
+
+def warn_once(topic: str, message: str) -> None:
+    """A warning said once per process per topic: a server would otherwise repeat it on every request."""
+    with _said_lock:
+        if topic in _said:
+            return
+        _said.add(topic)
+    warnings.warn(message, stacklevel=3)
+
+
+class CacheLocked(sqlite3.OperationalError):
+    """Another process held the cache file's lock for longer than :data:`LOCK_WAIT_SECONDS`."""
+
+
+def is_corrupt_error(exc: BaseException) -> bool:
+    """True for SQLite errors that mean the file itself is damaged (not locked, not unwritable)."""
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.DatabaseError) and (
+        "not a database" in text or "malformed" in text or "corrupt" in text or "file is encrypted" in text
+    )
+
+
+def _is_locked(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+class _BoundedSQLiteDict(SQLiteDict):
+    """requests-cache's SQLite table, but the write lock is waited for a bounded time and failed writes are said.
+
+    requests-cache retries ``BEGIN IMMEDIATE`` forever while another process
+    holds the file, and rolls back a failed write (a full disk) without a word.
+    """
+
+    @contextmanager
+    def _acquire_sqlite_lock(self):
+        with self._lock:
+            give_up = time.monotonic() + LOCK_WAIT_SECONDS
+            while True:
+                try:
+                    self._connection.execute("BEGIN IMMEDIATE")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if not _is_locked(exc):
+                        raise
+                    if time.monotonic() >= give_up:
+                        raise CacheLocked(f"{self.db_path} is locked by another process") from None
+                    time.sleep(0.01)
+            self._active_transaction = True
+            try:
+                yield
+                self._connection.commit()
+            except sqlite3.OperationalError as exc:
+                self._connection.rollback()
+                warn_once(
+                    f"write:{self.db_path}",
+                    f"could not write to the cache file {self.db_path} ({exc}); "
+                    "every call downloads again until this is fixed",
+                )
+            finally:
+                self._active_transaction = False
+
+
 class RedactingSQLiteCache(SQLiteCache):
-    """SQLite backend that also redacts the requests inside ``response.history``.
+    """SQLite backend that also redacts the requests inside ``response.history``, and never stops a fetch.
 
     requests-cache redacts secrets from the final request only; after a
     same-host redirect the first request, with its ``Authorization`` header,
-    would be pickled into the file as part of the history.
+    would be pickled into the file as part of the history. A locked file or a
+    row that cannot be read back is a miss (with a warning), never an error.
     """
 
+    def __init__(self, db_path: str, **kwargs) -> None:
+        # SQLiteCache.__init__, with the bounded table class (its constructor already writes).
+        BaseCache.__init__(self, cache_name=str(db_path), **kwargs)
+        self.responses = _BoundedSQLiteDict(db_path, table_name="responses", **kwargs)
+        self.redirects = _BoundedSQLiteDict(
+            db_path, table_name="redirects", lock=self.responses._lock, serializer=None, **kwargs
+        )
+        self.identity = _identity(Path(self.responses.db_path))
+
     def save_response(self, response, cache_key=None, expires=None):
+        if getattr(response, "revalidated", False):
+            # Confirmed by a 304 now: the copy is as good as one downloaded now, and its age restarts.
+            created = response.created_at
+            now = datetime.now(timezone.utc)
+            response.created_at = now if getattr(created, "tzinfo", None) else now.replace(tzinfo=None)
         for hop in response.history:
             redact_response(hop, self._settings.ignored_parameters)
-        super().save_response(response, cache_key, expires)
+        try:
+            super().save_response(response, cache_key, expires)
+        except CacheLocked as exc:
+            warnings.warn(f"{exc}; this answer was not stored in the cache")
+
+    def get_response(self, key: str, default=None):
+        try:
+            response = super().get_response(key, default)
+        except sqlite3.OperationalError as exc:
+            if not _is_locked(exc):
+                raise
+            warnings.warn(f"{self.responses.db_path} is locked by another process ({exc}); going on without the cache")
+            return default
+        except sqlite3.DatabaseError:
+            raise
+        except Exception as exc:  # a row that does not unpickle: EOFError, UnpicklingError, ...
+            self._drop_bad_row(key, f"{type(exc).__name__}: {exc}")
+            return default
+        if response is not None and response is not default:
+            problem = _unusable(response)
+            if problem:
+                self._drop_bad_row(key, problem)
+                return default
+        return response
+
+    def _drop_bad_row(self, key: str, problem: str) -> None:
+        warnings.warn(f"an entry of the cache file {self.responses.db_path} could not be read ({problem}); treated as a miss")
+        try:
+            del self.responses[key]  # deletes by key; no unpickling
+        except (sqlite3.Error, KeyError):
+            pass
+
+
+def _unusable(response) -> str | None:
+    """Why a cached entry cannot serve an answer, or None when it can."""
+    if not isinstance(response, CachedResponse):
+        return f"a {type(response).__name__}, not a response"
+    if not isinstance(getattr(response, "created_at", None), datetime):
+        return "its download time is not a date"
+    if response.expires is not None and not isinstance(response.expires, datetime):
+        return "its expiry is not a date"
+    if not isinstance(getattr(response, "_content", None), (bytes, bytearray)):
+        return "it has no body"
+    if not isinstance(response.status_code, int):
+        return "its status is not a number"
+    return None
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file, to tell it from a file that replaced it."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 def open_session(
@@ -67,34 +231,57 @@ def open_session(
     stops the user from getting the catalog.
     """
     path = get_cache_path(cache_path)
+    if path.is_dir():
+        warnings.warn(f"cannot use cache file {path}: it is a directory; caching in memory for this session only")
+        return memory_session(expire_after)
+    before = _identity(path)
     try:
         return _sqlite_session(path, expire_after)
     except (sqlite3.DatabaseError, OSError) as exc:
-        moved = _move_aside(path)
-        if moved is not None:
-            warnings.warn(f"cache file {path} was unreadable ({exc}); moved it to {moved.name} and started a new one")
+        if isinstance(exc, sqlite3.DatabaseError) and not is_corrupt_error(exc):
+            warnings.warn(f"cannot use cache file {path} ({exc}); caching in memory for this session only")
+            return memory_session(expire_after)
+        moved = _move_aside(path, before) if isinstance(exc, sqlite3.DatabaseError) else None
+        if moved is not None or (isinstance(exc, sqlite3.DatabaseError) and _identity(path) != before):
+            if moved is not None:
+                warnings.warn(f"cache file {path} was unreadable ({exc}); moved it to {moved.name} and started a new one")
             try:
                 return _sqlite_session(path, expire_after)
             except (sqlite3.DatabaseError, OSError) as again:
                 exc = again
         warnings.warn(f"cannot use cache file {path} ({exc}); caching in memory for this session only")
-        return _session(None, expire_after)
+        return memory_session(expire_after)
+
+
+def memory_session(expire_after: float = DEFAULT_EXPIRE_SECONDS) -> CachedSession:
+    """A session caching in memory only: for a call that cannot use the file."""
+    session = _session(None, expire_after)
+    session.in_memory = True  # a stand-in: the next call tries the file again
+    return session
 
 
 def recover_session(session: CachedSession) -> CachedSession:
-    """Replace a session whose SQLite file turned out corrupt while reading it."""
+    """Replace a session whose SQLite file turned out corrupt while reading it.
+
+    The file is moved aside only if it is still the file this session opened:
+    another process may already have replaced it with a new, valid one.
+    """
     path = Path(session.cache.responses.db_path)
+    identity = getattr(session.cache, "identity", None)
     expire_after = session.settings.expire_after
     session.close()
-    moved = _move_aside(path)
-    warnings.warn(f"cache file {path} was corrupt; moved it to {moved.name if moved else '(could not move)'}")
+    moved = _move_aside(path, identity)
+    if moved is not None:
+        warnings.warn(f"cache file {path} was corrupt; moved it to {moved.name}")
+    else:
+        warnings.warn(f"cache file {path} was corrupt; another process has already replaced it")
     return open_session(path, expire_after)
 
 
 def _sqlite_session(path: Path, expire_after: float) -> CachedSession:
     path.parent.mkdir(parents=True, exist_ok=True)
     # Creating the tables is the first query, so a corrupt file fails here.
-    return _session(RedactingSQLiteCache(str(path), timeout=10), expire_after)
+    return _session(RedactingSQLiteCache(str(path), timeout=LOCK_WAIT_SECONDS), expire_after)
 
 
 def _session(backend: SQLiteCache | None, expire_after: float) -> CachedSession:
@@ -109,16 +296,28 @@ def _session(backend: SQLiteCache | None, expire_after: float) -> CachedSession:
     )
 
 
-def _move_aside(path: Path) -> Path | None:
-    if not path.exists():
+def _move_aside(path: Path, identity: tuple[int, int] | None) -> Path | None:
+    """Rename a corrupt file to a name of its own; never a directory, never a file another process just rebuilt.
+
+    ``identity`` is the (device, inode) the caller found corrupt: a different
+    file at ``path`` now means someone else recovered first, and it stays.
+    """
+    if not path.is_file() or identity is None or _identity(path) != identity:
         return None
-    target = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}-{os.getpid()}-{secrets.token_hex(3)}")
     try:
-        path.replace(target)
-        for suffix in ("-wal", "-shm", "-journal"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        os.rename(path, target)
     except OSError:
         return None
+    if _identity(target) != identity:  # lost a race after the check: put the newer file back
+        try:
+            os.rename(target, path)
+        except OSError:
+            pass
+        return None
+    for suffix in ("-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
     return target
 
 
@@ -146,20 +345,36 @@ class CacheInfo:
 def get_cache_info(cache_path: str | os.PathLike | None = None) -> CacheInfo:
     """Where the cache is, how big, and when its newest response was fetched."""
     path = get_cache_path(cache_path)
+    if path.is_dir():
+        raise ValueError(f"the cache path {path} is a directory, not a cache file")
     if not path.exists():
         return CacheInfo(path, False, 0, 0, None)
-    session = open_session(path)
-    try:
-        created = [r.created_at for r in session.cache.responses.values() if r is not None]
-    finally:
-        session.close()
-    newest = max(created).astimezone(timezone.utc) if created else None
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        session = open_session(path)
+        try:
+            created = []
+            for key in list(session.cache.responses.keys()):
+                response = session.cache.get_response(key)
+                if response is not None:
+                    created.append(_aware(response.created_at))
+        finally:
+            session.close()
+    for warning in said[:3]:
+        warnings.warn(str(warning.message))
+    newest = max(created) if created else None
     return CacheInfo(path, True, path.stat().st_size, len(created), newest)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def clear_cache(cache_path: str | os.PathLike | None = None) -> Path:
     """Delete every cached response; returns the file's path."""
     path = get_cache_path(cache_path)
+    if path.is_dir():
+        raise ValueError(f"the cache path {path} is a directory, not a cache file")
     if path.exists():
         session = open_session(path)
         try:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .cache import DEFAULT_EXPIRE_SECONDS
-from .fetch import DEFAULT_TIMEOUT, RawCatalog, get_source, load_raw
+from .fetch import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, RawCatalog, get_source, load_raw
 from .frame import models_frame, sort_models, sort_order  # noqa: F401  (sort_models is public here)
 from .payload import build_api_payload
 from .vision import DEFAULT_RULES, check_rules
@@ -66,6 +66,7 @@ def fetch_catalog(
     expire_after: float = DEFAULT_EXPIRE_SECONDS,
     refresh: bool = False,
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    deadline: float = DEFAULT_DEADLINE,
     as_of: datetime | date | str | None = None,
 ) -> CatalogResult:
     """Every model of the catalog, sorted, with ``is_vision`` under ``rules``.
@@ -94,6 +95,7 @@ def fetch_catalog(
         expire_after=expire_after,
         refresh=refresh,
         timeout=timeout,
+        deadline=deadline,
         rules=rules,
     )
     return _result(raw, models_frame(raw.entries, rules))
@@ -109,6 +111,7 @@ def fetch_vision_models(
     expire_after: float = DEFAULT_EXPIRE_SECONDS,
     refresh: bool = False,
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    deadline: float = DEFAULT_DEADLINE,
     as_of: datetime | date | str | None = None,
 ) -> CatalogResult:
     """The vision-capable models only; same arguments and columns as :func:`fetch_catalog`."""
@@ -122,6 +125,7 @@ def fetch_vision_models(
         expire_after=expire_after,
         refresh=refresh,
         timeout=timeout,
+        deadline=deadline,
         rules=rules,
     )
     return _result(raw, models_frame(raw.entries, rules, vision_only=True))

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import NoReturn
+
+from .text import terminal_safe
 
 EXIT_OK, EXIT_NO_DATA, EXIT_USAGE = 0, 1, 2
 
@@ -29,6 +33,7 @@ class _Parser(argparse.ArgumentParser):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    warnings.formatwarning = _warning_line  # a warning is one line on stderr, like every other message
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -39,12 +44,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         _say(str(exc))
         return EXIT_USAGE
-    except ValueError as exc:  # bad values caught by the package: a source, a filter, a size
-        _say(f"vision-models: error: {exc}")
+    except ValueError as exc:  # bad values caught by the package: a source, a filter, a size, a location
+        _say(f"vision-models: error: {_one_line(exc)}")
         return EXIT_USAGE
     except BrokenPipeError:  # `vision-models list | head`
         sys.stderr.close()
         return EXIT_OK
+    except (OSError, sqlite3.Error) as exc:  # a location the package did not name: still one line, exit 2
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        _say(f"vision-models: error: {_one_line(exc)}{where}")
+        return EXIT_USAGE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -296,7 +305,7 @@ def render(frame, fmt: str, table) -> str:
 
 def fixed_width(header: tuple[str, ...], rows, right: set[int] = frozenset()) -> list[str]:
     """Lines of a plain table: columns padded to their widest cell, ``right`` ones right-aligned."""
-    table = [header, *rows]
+    table = [tuple(terminal_safe(cell) for cell in row) for row in [header, *rows]]  # remote text: no escapes
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     return [
         "  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
@@ -474,10 +483,11 @@ def run_chart(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from .fetch import check_source
+    from .fetch import check_source, get_api_key
     from .server import serve
 
     check_source(args.source)  # an unreadable source is a usage error now, not a 502 per request
+    get_api_key()  # so is a key that cannot be sent (a line break inside): said once, never per request
     try:
         serve(
             args.host,
@@ -494,15 +504,24 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_history_import(args: argparse.Namespace) -> int:
-    from .stores.history import import_files
+    from .stores.history import ImportStopped, import_files
 
-    results = import_files(args.files, args.fetched_at, path=args.history_path)
-    for result in results:
-        when = result.fetched_at.isoformat(timespec="seconds") if result.fetched_at else "-"
-        _write(f"{result.path}\t{result.status}\t{when}\t(date from {result.date_basis})\t{result.models} models\n")
+    try:
+        results = import_files(args.files, args.fetched_at, path=args.history_path)
+    except ImportStopped as stopped:  # the files before it are in: say which, and how many
+        _print_imports(stopped.results)
+        _say(f"vision-models: error: {_one_line(stopped)}")
+        return EXIT_USAGE
+    _print_imports(results)
     imported = sum(r.status == "imported" for r in results)
     _say(f"vision-models: {imported} of {len(results)} files imported")
     return EXIT_OK if all(not r.status.startswith("skipped") for r in results) else EXIT_NO_DATA
+
+
+def _print_imports(results) -> None:
+    for result in results:
+        when = result.fetched_at.isoformat(timespec="seconds") if result.fetched_at else "-"
+        _write(f"{result.path}\t{result.status}\t{when}\t(date from {result.date_basis})\t{result.models} models\n")
 
 
 def run_history_info(args: argparse.Namespace) -> int:
@@ -744,6 +763,15 @@ def _write(text: str) -> None:
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr)
+
+
+def _warning_line(message, category, filename, lineno, line=None) -> str:
+    return f"vision-models: warning: {_one_line(message)}\n"
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's text on one line, control characters shown, never a traceback."""
+    return terminal_safe(" ".join(str(exc).split()) or type(exc).__name__)
 
 
 if __name__ == "__main__":

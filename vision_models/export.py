@@ -2,22 +2,37 @@
 
 Model names and descriptions come from a remote catalog, so a cell such as
 ``=HYPERLINK(...)`` is someone else's text. By default every text cell that a
-spreadsheet would read as a formula (it starts with ``=``, ``+``, ``-``, ``@``,
-a tab, a carriage return or a line feed) gets a leading single quote, as
-OWASP advises; numbers are left as numbers.
+spreadsheet would read as a formula gets a leading single quote, as OWASP's
+CSV-injection guidance advises; numbers are left as numbers. "Read as a
+formula" is judged as a spreadsheet reads: the first character after any
+blanks, no-break or zero-width spaces and byte-order marks is ``=``, ``+``,
+``-``, ``@`` (or their full-width forms), a tab, CR, LF or NUL. A cell holding
+``;`` (the field separator of European spreadsheets, which split on it) has
+each ``;``-separated part judged alike and quoted where it needs it.
+
+A file is written beside its target and renamed over it once complete, so a
+failure (a full disk, an encoding error) never leaves a truncated CSV.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import re
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+from .text import replace_lone_surrogates
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\x00", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+#: What a spreadsheet skips before the first character it reads: blanks (NBSP and
+#: the other Unicode spaces), zero-width characters and the byte-order mark.
+_INVISIBLE = " \u00a0\u1680\u180e\u2000-\u200d\u2028\u2029\u202f\u205f\u2060\u3000\ufeff\x0b\x0c"
+_FORMULA = re.compile(f"^[{_INVISIBLE}]*[{re.escape(''.join(FORMULA_STARTS))}]")
 LIST_SEPARATOR = "|"
 CRLF = "\r\n"
 
@@ -33,10 +48,47 @@ def export_csv(frame: pd.DataFrame, path: str | os.PathLike | io.TextIOBase, *, 
     table = csv_ready(frame, safe=safe)
     if isinstance(path, (str, os.PathLike)):
         target = Path(path).expanduser()
-        table.to_csv(target, index=False, encoding="utf-8", lineterminator=CRLF, float_format=_plain_decimal)
+        with atomic_text_file(target) as out:
+            table.to_csv(out, index=False, lineterminator=CRLF, float_format=_plain_decimal)
         return target
     table.to_csv(path, index=False, lineterminator=CRLF, float_format=_plain_decimal)
     return None
+
+
+class atomic_text_file:
+    """A UTF-8 text file written beside ``target`` and renamed over it only once complete.
+
+    On any error the temporary file is removed and ``target`` is left as it was.
+    """
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+
+    def __enter__(self) -> io.TextIOWrapper:
+        fd, name = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent)
+        self.temporary = Path(name)
+        self.file = open(fd, "w", encoding="utf-8", newline="")
+        return self.file
+
+    def __exit__(self, kind, value, traceback) -> None:
+        try:
+            if kind is None:
+                self.file.flush()
+                os.fsync(self.file.fileno())
+            self.file.close()
+            if kind is None:
+                os.chmod(self.temporary, 0o666 & ~_umask())
+                os.replace(self.temporary, self.target)
+        finally:
+            self.temporary.unlink(missing_ok=True)
+            if not self.file.closed:
+                self.file.close()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def to_csv_text(frame: pd.DataFrame, *, safe: bool = True) -> str:
@@ -60,8 +112,15 @@ def csv_ready(frame: pd.DataFrame, *, safe: bool = True) -> pd.DataFrame:
 
 
 def neutralise_formulas(values: Iterable[object]) -> list[object]:
-    """Prefix text that a spreadsheet would run as a formula with a single quote."""
-    return [f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_STARTS) else v for v in values]
+    """Prefix text that a spreadsheet would run as a formula with a single quote (see the module notes)."""
+    return [neutralise_formula(v) if isinstance(v, str) else v for v in values]
+
+
+def neutralise_formula(text: str) -> str:
+    """One cell: a single quote before it, or before each ``;``-separated part a spreadsheet would run."""
+    if ";" in text:
+        return ";".join(f"'{part}" if _FORMULA.match(part) else part for part in text.split(";"))
+    return f"'{text}" if _FORMULA.match(text) else text
 
 
 def to_json_records(frame: pd.DataFrame) -> str:
@@ -70,10 +129,12 @@ def to_json_records(frame: pd.DataFrame) -> str:
 
 
 def _text_cells(column: pd.Series, safe: bool) -> list[object]:
+    """Lists joined, lone surrogates (which no UTF-8 encoder takes) as U+FFFD, formulas neutralised."""
     values = [
         LIST_SEPARATOR.join(map(str, v)) if isinstance(v, (list, tuple, np.ndarray)) else v
         for v in column.tolist()
     ]
+    values = [replace_lone_surrogates(v) if isinstance(v, str) else v for v in values]
     return neutralise_formulas(values) if safe else values
 
 

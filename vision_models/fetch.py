@@ -3,6 +3,15 @@
 Network failures never raise from here: they come back as a ``RawCatalog``
 with ``error`` set, carrying the cached copy (marked stale) when one exists.
 A bad ``source`` value is the caller's mistake and raises ``ValueError``.
+
+Every remote fetch is bounded: one overall deadline covers connecting, every
+read, retries and their waits (a watchdog shuts the socket when it passes, so
+a server that trickles a byte every few seconds cannot hold us); the decoded
+body is capped while it streams (:data:`MAX_BODY_BYTES`, so a gzip bomb costs
+at most the cap); a body that is not usable (not JSON, nested too deeply, not a
+catalog, an empty catalog) is refused before the cache stores it. A catalog of
+several pages (``links.next``) is read whole or not at all.
+:func:`fetch_json` is the general form, for other OpenRouter JSON endpoints.
 """
 
 from __future__ import annotations
@@ -10,21 +19,38 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
+import socket
 import sqlite3
 import threading
+import time
+import warnings
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from requests_cache import CachedSession
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
-from .cache import DEFAULT_EXPIRE_SECONDS, get_cache_path, open_session, recover_session
+from .cache import (
+    DEFAULT_EXPIRE_SECONDS,
+    get_cache_path,
+    is_corrupt_error,
+    memory_session,
+    open_session,
+    recover_session,
+)
+from .text import has_lone_surrogate, replace_lone_surrogates
 
 BASE_URL_ENV = "OPENROUTER_BASE_URL"
 API_KEY_ENV = "OPENROUTER_API_KEY"
@@ -36,9 +62,38 @@ SAMPLE_FILE = "sample_catalog.json"
 #: the connection and never answers costs one read time-out.
 DEFAULT_TIMEOUT = (5.0, 10.0)
 
+#: Seconds one whole fetch may take: connecting, every read, every page, the
+#: retries and their waits. A server that sends slowly is cut off here.
+DEFAULT_DEADLINE = 30.0
+
+#: Largest decoded body accepted, summed over a catalog's pages. Today's catalog
+#: is under 1 MB (about 400 models); the tool is built for ten times that (about
+#: 4,000 models). Anything above the cap is refused while it streams.
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+#: Most pages one catalog may span (``links.next``): 200 pages of 500 models.
+MAX_PAGES = 200
+
+_CHUNK = 64 * 1024
+_ACCEPT_ENCODING = "gzip, deflate"
+
+
+class _Retry(Retry):
+    """urllib3's retry policy, but a wait that would pass the fetch's deadline ends the fetch instead."""
+
+    def sleep(self, response=None) -> None:
+        deadline = getattr(_active, "deadline", None)
+        if deadline is not None:
+            wait = self.get_retry_after(response) if (response is not None and self.respect_retry_after_header) else None
+            wait = self.get_backoff_time() if wait is None else wait
+            if wait >= deadline.remaining():
+                raise FetchTimedOut(deadline.seconds)
+        super().sleep(response)
+
+
 #: 429 and 5xx are retried twice with back-off; Retry-After is honoured up to
-#: 8 s a wait, so a throttling server costs at most about 20 s in all.
-RETRY = Retry(
+#: 8 s a wait, and never past the deadline.
+RETRY = _Retry(
     total=6,
     connect=2,
     read=0,
@@ -59,7 +114,23 @@ _ENTRIES = "_vision_models_entries"
 
 
 class NotACatalog(ValueError):
-    """A body that is not an OpenRouter catalog response (``{"data": [...]}``)."""
+    """A body that is not an OpenRouter catalog response (``{"data": [...]}``).
+
+    Also raised, with the reason, for any JSON body a reader refuses (see :func:`fetch_json`).
+    """
+
+
+class FetchTimedOut(requests.Timeout):
+    """The whole fetch (connect, reads, retries, pages) ran past its deadline."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"Network request timed out: no complete answer within {seconds:g} s")
+        self.seconds = seconds
+
+
+def timed_out_error(seconds: float) -> str:
+    """The error text of a fetch cut off by its deadline."""
+    return f"Network request timed out: no complete answer within {seconds:g} s"
 
 
 @dataclass(frozen=True)
@@ -90,8 +161,22 @@ def get_base_url(base_url: str | None = None) -> str:
 
 
 def get_api_key(api_key: str | None = None) -> str | None:
-    """``api_key``, else ``$OPENROUTER_API_KEY``, else None (the catalog is public)."""
-    return api_key or os.environ.get(API_KEY_ENV) or None
+    """``api_key``, else ``$OPENROUTER_API_KEY``, else None (the catalog is public).
+
+    Surrounding whitespace is stripped (a ``.env`` file with Windows line ends
+    leaves a CR). A key that still holds a space or control character is a
+    ``ValueError`` that says where it came from, never what it is.
+    """
+    chosen = api_key if api_key else os.environ.get(API_KEY_ENV)
+    if not chosen:
+        return None
+    key = chosen.strip()
+    if not key:
+        return None
+    if any(not ("\x21" <= ch <= "\x7e") for ch in key):
+        where = "api_key" if api_key else f"${API_KEY_ENV}"
+        raise ValueError(f"the API key in {where} holds a space, a control or a non-ASCII character: check it")
+    return key
 
 
 def get_source(source: str | os.PathLike | None = None) -> str:
@@ -108,16 +193,102 @@ def check_source(source: str | os.PathLike | None = None) -> str:
 
 
 def catalog_entries(body: bytes | str) -> list[Any]:
-    """The ``data`` list of a catalog response body, or ``NotACatalog`` saying why not."""
-    try:
-        parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        start = body[:40] if isinstance(body, str) else body[:40].decode("utf-8", "replace")
-        raise NotACatalog(f"the body is not JSON ({exc.__class__.__name__}; starts {start!r})") from None
+    """The ``data`` list of a catalog response body, or ``NotACatalog`` saying why not.
+
+    Text that UTF-8 cannot hold (a lone surrogate escape such as ``"\\ud800"``)
+    is replaced with U+FFFD, with one warning per process: one bad string never
+    costs the other rows.
+    """
+    parsed = parse_json(body)
     if not isinstance(parsed, dict) or not isinstance(parsed.get("data"), list):
         kind = type(parsed).__name__ if not isinstance(parsed, dict) else "an object without a 'data' list"
         raise NotACatalog(f"the body is {kind}, not a catalog")
     return parsed["data"]
+
+
+def parse_json(body: bytes | str) -> Any:
+    """JSON of a remote body; ``NotACatalog`` (a ``ValueError``) naming what came instead.
+
+    Deeply nested input (which makes ``json.loads`` recurse until it fails) is
+    refused like any other body that is not what was asked for. Lone surrogates
+    in strings are replaced (see :func:`catalog_entries`).
+    """
+    try:
+        parsed = json.loads(body)
+    except RecursionError:
+        raise NotACatalog("the body is JSON nested too deeply to be a catalog") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        start = body[:40] if isinstance(body, str) else body[:40].decode("utf-8", "replace")
+        raise NotACatalog(f"the body is not JSON ({exc.__class__.__name__}; starts {start!r})") from None
+    except TypeError:
+        raise NotACatalog(f"the body is {type(body).__name__}, not JSON text") from None
+    if _may_hold_surrogates(body):
+        parsed, replaced = _replace_surrogates(parsed)
+        if replaced:
+            _say_once(
+                "surrogates",
+                f"{replaced} text value(s) of a catalog held a lone surrogate (text UTF-8 cannot encode); "
+                "replaced with U+FFFD",
+            )
+    return parsed
+
+
+def _may_hold_surrogates(body: bytes | str) -> bool:
+    pattern = rb"\\u[dD][89a-fA-F]" if isinstance(body, (bytes, bytearray)) else r"\\u[dD][89a-fA-F]|[\ud800-\udfff]"
+    return re.search(pattern, body) is not None
+
+
+def _replace_surrogates(value: Any) -> tuple[Any, int]:
+    """``value`` with lone surrogates replaced in every string (keys too); iterative, so any depth is fine."""
+    replaced = 0
+
+    def fix(item: Any) -> Any:
+        nonlocal replaced
+        if isinstance(item, str) and has_lone_surrogate(item):
+            replaced += 1
+            return replace_lone_surrogates(item)
+        return item
+
+    root = [value]
+    stack: list[Any] = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            for i, item in enumerate(node):
+                node[i] = fix(item)
+                if isinstance(item, (list, dict)):
+                    stack.append(item)
+        else:
+            for key in list(node):
+                item = node[key]
+                new_key = fix(key)
+                if new_key is not key:
+                    del node[key]
+                node[new_key] = fix(item)
+                if isinstance(item, (list, dict)):
+                    stack.append(item)
+    return root[0], replaced
+
+
+_said: set[str] = set()
+_said_lock = threading.Lock()
+
+
+def _say_once(topic: str, message: str) -> None:
+    """A warning said once per process per topic (a long-running server would otherwise repeat it)."""
+    with _said_lock:
+        if topic in _said:
+            return
+        _said.add(topic)
+    warnings.warn(message, stacklevel=3)
+
+
+def nonempty_catalog_entries(body: bytes | str) -> list[Any]:
+    """:func:`catalog_entries`, refusing a catalog with no models: an empty answer is an outage."""
+    entries = catalog_entries(body)
+    if not entries:
+        raise NotACatalog("the catalog lists no models (an empty answer is treated as an outage)")
+    return entries
 
 
 def load_raw(
@@ -129,6 +300,7 @@ def load_raw(
     expire_after: float = DEFAULT_EXPIRE_SECONDS,
     refresh: bool = False,
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    deadline: float = DEFAULT_DEADLINE,
 ) -> RawCatalog:
     """Read the catalog from ``source`` (see :func:`get_source`)."""
     chosen = get_source(source)
@@ -141,11 +313,15 @@ def load_raw(
         url, key, label = chosen, None, chosen  # never send the OpenRouter key elsewhere
     else:
         return read_file(chosen)
-    options = dict(api_key=key, refresh=refresh, timeout=timeout, label=label)
+    options = dict(api_key=key, refresh=refresh, timeout=timeout, label=label, deadline=deadline)
     try:
         return fetch_remote(url, session=get_session(cache_path, expire_after), **options)
-    except sqlite3.DatabaseError:  # the file broke after it was opened: start a new one
-        return fetch_remote(url, session=reset_session(cache_path, expire_after), **options)
+    except sqlite3.DatabaseError as exc:
+        if is_corrupt_error(exc):  # the file broke after it was opened: start a new one
+            return fetch_remote(url, session=reset_session(cache_path, expire_after), **options)
+        # any other trouble with the file (I/O, permissions): this call goes on without the cache
+        warnings.warn(f"cannot use the cache file ({exc}); fetching without it", stacklevel=2)
+        return fetch_remote(url, session=_with_retries(memory_session(expire_after)), **options)
 
 
 def fetch_remote(
@@ -156,38 +332,117 @@ def fetch_remote(
     refresh: bool = False,
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     label: str | None = None,
+    deadline: float = DEFAULT_DEADLINE,
 ) -> RawCatalog:
-    """GET ``url`` through the cached session; on failure serve the cached copy, stale."""
-    label = label or url
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    try:
-        response = session.get(
-            url, headers=headers, timeout=timeout, force_refresh=refresh, hooks={"response": _refuse_non_catalog}
-        )
-    except NotACatalog as exc:
-        error = f"Failed to fetch models: {exc}"
-    except requests.RequestException:
-        error = NETWORK_ERROR
-    else:
-        if response.ok and not response.is_redirect:
-            entries = getattr(response, _ENTRIES, None)
-            try:
-                entries = entries if entries is not None else catalog_entries(response.content)
-            except NotACatalog as exc:
-                error = f"Failed to fetch models: {exc}"
-            else:
-                from_cache = bool(getattr(response, "from_cache", False))
-                return RawCatalog(
-                    entries,
-                    label,
-                    cached=from_cache,
-                    fetched_at=_utc(getattr(response, "created_at", None)),
-                    downloaded=not from_cache,
-                    body=response.content,
-                )
+    """GET the catalog at ``url`` through the cached session; on failure serve the cached copy, stale.
+
+    Pages (``links.next``) are followed and stored as one catalog; an empty
+    catalog counts as a failure (an outage, never "every model removed").
+    """
+    answer = fetch_json(
+        url,
+        session=session,
+        read=nonempty_catalog_entries,
+        api_key=api_key,
+        refresh=refresh,
+        timeout=timeout,
+        deadline=deadline,
+        follow_pages=True,
+        what="models",
+    )
+    return RawCatalog(
+        answer.value if answer.value is not None else [],
+        label or url,
+        cached=answer.cached,
+        fetched_at=answer.fetched_at,
+        error=answer.error,
+        stale=answer.stale,
+        downloaded=answer.downloaded,
+        body=answer.body,
+    )
+
+
+@dataclass(frozen=True)
+class JsonAnswer:
+    """What :func:`fetch_json` got: the value ``read`` made of a body, and how it was obtained."""
+
+    value: Any
+    cached: bool = False
+    fetched_at: datetime | None = None
+    error: str | None = None
+    stale: bool = False
+    downloaded: bool = False
+    body: bytes | None = field(default=None, repr=False, compare=False)
+
+
+def fetch_json(
+    url: str,
+    *,
+    session: CachedSession,
+    read: Callable[[bytes], Any] = parse_json,
+    api_key: str | None = None,
+    refresh: bool = False,
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    deadline: float = DEFAULT_DEADLINE,
+    max_bytes: int = MAX_BODY_BYTES,
+    follow_pages: bool = False,
+    what: str = "models",
+) -> JsonAnswer:
+    """GET JSON through the HTTP cache with a deadline, a size cap, retries and a stale fallback.
+
+    ``read(body)`` turns a body into the value wanted, raising ``NotACatalog``
+    (or any ``ValueError``) for a body that is not usable: such a body is never
+    stored, so it never replaces a good cached copy. Failures do not raise:
+    ``error`` is ``"Failed to fetch {what}: ..."`` (an HTTP status, or why the
+    body was refused), ``"Network request failed"``, or the time-out text; with
+    a cached copy (even an expired one) it is served with ``stale=True``.
+    ``follow_pages`` follows ``links.next`` and stores the pages' ``data`` as
+    one answer (read whole or not at all). A 304 makes the cached copy fresh
+    again, and its ``fetched_at`` becomes the time of that confirmation.
+    """
+    headers = {"Accept-Encoding": _ACCEPT_ENCODING}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    accept = _Acceptor(read, max_bytes, follow_pages)
+    error: str
+    with _deadline(deadline) as clock:
+        try:
+            response = session.get(
+                url,
+                headers=headers,
+                timeout=clock.timeouts(timeout),
+                force_refresh=refresh,
+                hooks={"response": accept},
+            )
+        except FetchTimedOut:
+            error = timed_out_error(deadline)
+        except NotACatalog as exc:
+            # a body cut off by the deadline's watchdog reads as a short body: say what really happened
+            error = timed_out_error(deadline) if clock.expired else f"Failed to fetch {what}: {exc}"
+        except requests.RequestException:  # never its text: it may quote a header value
+            error = timed_out_error(deadline) if clock.expired else NETWORK_ERROR
+        except ValueError as exc:  # raised by a caller's reader
+            error = f"Failed to fetch {what}: {exc}"
         else:
-            error = f"Failed to fetch models: {response.status_code} {_reason(response)}"
-    return _cached_fallback(session, url, headers, label, error)
+            if clock.expired and not getattr(response, "from_cache", False):
+                error = timed_out_error(deadline)  # whatever arrived was cut off
+            elif response.ok and not response.is_redirect:
+                try:
+                    value = accept.value_of(response)
+                except ValueError as exc:
+                    error = f"Failed to fetch {what}: {exc}"
+                else:
+                    from_cache = bool(getattr(response, "from_cache", False))
+                    return JsonAnswer(
+                        value,
+                        cached=from_cache,
+                        fetched_at=_utc(getattr(response, "created_at", None)),
+                        downloaded=not from_cache,
+                        body=response.content,
+                    )
+            else:
+                error = f"Failed to fetch {what}: {response.status_code} {_reason(response)}"
+    return _cached_fallback(session, url, headers, read, error)
 
 
 def _reason(response: requests.Response) -> str:
@@ -198,48 +453,184 @@ def _reason(response: requests.Response) -> str:
         return response.reason or ""
 
 
-def _refuse_non_catalog(response: requests.Response, *args, **kwargs) -> requests.Response:
-    """Response hook: a 2xx that is not a catalog raises *before* requests-cache stores it.
+class _Acceptor:
+    """Response hook: reads a 2xx body (capped, within the deadline) and refuses it *before* the cache stores it.
 
     Hooks run inside ``requests.Session.send``, ahead of the cache write, so a
     bad body never replaces a good entry. (A ``filter_fn`` returning False
     would instead delete the good entry.)
     """
-    if 200 <= response.status_code < 300 and not getattr(response, "from_cache", False):
-        if getattr(response, _ENTRIES, None) is None:
-            setattr(response, _ENTRIES, catalog_entries(response.content))
-    return response
+
+    def __init__(self, read: Callable[[bytes], Any], max_bytes: int, follow_pages: bool) -> None:
+        self.read = read
+        self.max_bytes = max_bytes
+        self.follow_pages = follow_pages
+
+    def __call__(self, response: requests.Response, *args, **kwargs) -> requests.Response:
+        if 200 <= response.status_code < 300 and not getattr(response, "from_cache", False):
+            if getattr(response, _ENTRIES, None) is None:
+                body = _read_capped(response, self.max_bytes)
+                if self.follow_pages:
+                    body = _all_pages(response, body, self.max_bytes, kwargs.get("timeout"))
+                setattr(response, _ENTRIES, self.read(body))
+        return response
+
+    def value_of(self, response: requests.Response) -> Any:
+        """The value read from a downloaded body, or read now from a cached one."""
+        value = getattr(response, _ENTRIES, None)
+        return value if value is not None else self.read(response.content)
 
 
-def _cached_fallback(session: CachedSession, url: str, headers: dict, label: str, error: str) -> RawCatalog:
+def _read_capped(response: requests.Response, limit: int) -> bytes:
+    """The decoded body, read in chunks; stops with ``NotACatalog`` past ``limit`` bytes or the deadline."""
+    declared = response.headers.get("Content-Length", "")
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding in ("", "identity") and declared.isdigit() and int(declared) > limit:
+        response.close()
+        raise NotACatalog(f"the body is {int(declared):,} bytes, above the {limit:,}-byte cap")
+    decoder = _decoder(encoding)
+    deadline = getattr(_active, "deadline", None)
+    chunks, size = [], 0
+    try:
+        for chunk in response.raw.stream(_CHUNK, decode_content=False):
+            if deadline is not None:
+                deadline.check()
+            for piece in decoder(chunk, limit - size + 1):
+                size += len(piece)
+                if size > limit:
+                    raise NotACatalog(f"the body decodes to more than the {limit:,}-byte cap")
+                chunks.append(piece)
+        for piece in decoder(None, limit - size + 1):
+            size += len(piece)
+            if size > limit:
+                raise NotACatalog(f"the body decodes to more than the {limit:,}-byte cap")
+            chunks.append(piece)
+    except zlib.error as exc:
+        raise NotACatalog(f"the body's {encoding} encoding is broken ({exc})") from None
+    except NotACatalog:
+        response.close()
+        raise
+    except Exception:
+        response.close()
+        if deadline is not None and deadline.expired:
+            raise FetchTimedOut(deadline.seconds) from None
+        raise
+    if deadline is not None and deadline.expired:
+        raise FetchTimedOut(deadline.seconds)  # the watchdog closed the socket: the body is cut short
+    body = b"".join(chunks)
+    response._content = body
+    response._content_consumed = True
+    return body
+
+
+def _decoder(encoding: str) -> Callable[[bytes | None, int], list[bytes]]:
+    """A function turning wire chunks into at most about ``room`` decoded bytes each call (None: flush)."""
+    if encoding in ("", "identity"):
+        return lambda chunk, room: [chunk] if chunk else []
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        inflate = zlib.decompressobj(32 + zlib.MAX_WBITS)  # a gzip or zlib header, detected
+
+        def decode(chunk: bytes | None, room: int) -> list[bytes]:
+            # At most ``room`` bytes a call: a bomb stops at the cap, never inflates whole.
+            # Output that fills ``room`` (limit + 1 bytes) is over the cap by construction.
+            if chunk is None:
+                return [] if inflate.eof else [inflate.flush()]
+            return [inflate.decompress(chunk, room)]
+
+        return decode
+    raise NotACatalog(f"the body has an unsupported Content-Encoding {encoding!r}")
+
+
+def _all_pages(first: requests.Response, body: bytes, limit: int, timeout) -> bytes:
+    """The catalog's pages as one body: ``links.next`` followed (same host), bounded; any failure fails it all."""
+    parsed = parse_json(body)
+    next_link = _next_link(parsed)
+    if next_link is None:
+        return body
+    entries = list(parsed["data"]) if isinstance(parsed, dict) and isinstance(parsed.get("data"), list) else None
+    if entries is None:
+        return body  # the reader says what is wrong with it
+    origin = urlsplit(first.url)
+    headers = {"Accept-Encoding": _ACCEPT_ENCODING}
+    if "Authorization" in first.request.headers:
+        headers["Authorization"] = first.request.headers["Authorization"]
+    seen, total, url, page = {first.url}, len(body), first.url, 1
+    with requests.Session() as pager:
+        pager.mount("http://", first.connection)
+        pager.mount("https://", first.connection)
+        while next_link is not None:
+            page += 1
+            url = urljoin(url, next_link)
+            target = urlsplit(url)
+            if (target.scheme, target.netloc) != (origin.scheme, origin.netloc):
+                raise NotACatalog(f"page {page} of the catalog points to another host ({target.netloc!r})")
+            if url in seen or page > MAX_PAGES:
+                raise NotACatalog(f"the catalog's pages do not end (page {page}, {url!r})")
+            seen.add(url)
+            clock = getattr(_active, "deadline", None)
+            times = clock.timeouts(DEFAULT_TIMEOUT) if clock is not None else timeout
+            response = pager.get(url, headers=headers, timeout=times, stream=True, allow_redirects=False)
+            if response.status_code != 200:
+                response.close()
+                raise NotACatalog(f"page {page} of the catalog: {response.status_code} {_reason(response)}")
+            piece = _read_capped(response, limit - total)
+            total += len(piece)
+            parsed = parse_json(piece)
+            if not isinstance(parsed, dict) or not isinstance(parsed.get("data"), list):
+                raise NotACatalog(f"page {page} of the catalog is not a catalog page")
+            entries.extend(parsed["data"])
+            next_link = _next_link(parsed)
+    # Stored as one catalog; without validators, since a 304 on the first page says nothing of the others.
+    for name in ("ETag", "Last-Modified"):
+        first.headers.pop(name, None)
+    combined = json.dumps({"data": entries}, ensure_ascii=False).encode()
+    first._content = combined
+    return combined
+
+
+def _next_link(parsed: Any) -> str | None:
+    links = parsed.get("links") if isinstance(parsed, dict) else None
+    link = links.get("next") if isinstance(links, dict) else None
+    return link if isinstance(link, str) and link.strip() else None
+
+
+def _cached_fallback(session: CachedSession, url: str, headers: dict, read: Callable[[bytes], Any], error: str) -> JsonAnswer:
     """The cached copy, even expired, marked stale with ``error``; or nothing with ``error``."""
-    request = session.prepare_request(requests.Request("GET", url, headers=headers))
-    entry = session.cache.get_response(session.cache.create_key(request))
+    try:
+        request = session.prepare_request(requests.Request("GET", url, headers=headers))
+        entry = session.cache.get_response(session.cache.create_key(request))
+    except (requests.RequestException, ValueError, sqlite3.Error):
+        entry = None
     if entry is not None:
         try:
-            entries = catalog_entries(entry.content)
-        except NotACatalog:
-            entry = None
+            value = read(entry.content)
+        except ValueError:
+            pass
         else:
-            return RawCatalog(
-                entries, label, cached=True, fetched_at=_utc(entry.created_at), error=error, stale=True, body=entry.content
-            )
-    return RawCatalog([], label, error=error)
+            return JsonAnswer(value, cached=True, fetched_at=_utc(entry.created_at), error=error, stale=True, body=entry.content)
+    return JsonAnswer(None, error=error)
 
 
-def read_file(path: str | os.PathLike) -> RawCatalog:
-    """A catalog response saved in a file (``.json`` or gzip-compressed ``.json.gz``)."""
+def read_file(path: str | os.PathLike, *, max_bytes: int = MAX_BODY_BYTES) -> RawCatalog:
+    """A catalog response saved in a file (``.json`` or gzip-compressed ``.json.gz``), up to ``max_bytes`` decoded."""
     file = Path(path).expanduser()
     try:
-        raw = file.read_bytes()
+        with open(file, "rb") as handle:
+            raw = handle.read(max_bytes + 1)
     except OSError as exc:
         raise ValueError(
             f"unknown source {str(path)!r}: not openrouter, sample, an http(s) URL or a readable file ({exc.strerror})"
         ) from None
     try:
-        body = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+        if raw[:2] == b"\x1f\x8b":
+            with gzip.open(file, "rb") as handle:
+                body = handle.read(max_bytes + 1)
+        else:
+            body = raw
+        if len(body) > max_bytes:
+            raise NotACatalog(f"it is larger than the {max_bytes:,}-byte cap")
         entries = catalog_entries(body)
-    except (OSError, EOFError, NotACatalog) as exc:
+    except (OSError, EOFError, zlib.error, NotACatalog) as exc:
         raise ValueError(f"{file} is not an OpenRouter catalog: {exc}") from None
     return RawCatalog(entries, str(file), body=body)
 
@@ -251,6 +642,121 @@ def read_sample() -> RawCatalog:
     return RawCatalog(parsed["data"], f"sample (as of {parsed['as_of']})", body=body)
 
 
+# ---------------------------------------------------------------- the deadline
+
+
+_active = threading.local()
+
+
+class _Deadline:
+    """One fetch's deadline: a watchdog timer shuts the fetch's sockets down when it passes."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.ends = time.monotonic() + seconds
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def remaining(self) -> float:
+        return self.ends - time.monotonic()
+
+    def timeouts(self, timeout: tuple[float, float] | float) -> tuple[float, float]:
+        """(connect, read) time-outs, neither beyond the deadline."""
+        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        left = max(0.001, self.remaining())
+        return min(connect, left), min(read, left)
+
+    def check(self) -> None:
+        if self.expired or self.remaining() <= 0:
+            raise FetchTimedOut(self.seconds)
+
+    def watch(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
+        with self._lock:
+            if self.expired:
+                _shut(sock)
+            else:
+                self._sockets.append(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+    def __enter__(self) -> "_Deadline":
+        self._outer = getattr(_active, "deadline", None)
+        _active.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._timer.cancel()
+        _active.deadline = self._outer
+
+
+def _deadline(seconds: float) -> _Deadline:
+    return _Deadline(seconds)
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+class _WatchedConnection:
+    """Mixin for urllib3 connections: each socket a fetch uses is handed to its deadline."""
+
+    def _new_conn(self):
+        deadline = getattr(_active, "deadline", None)
+        if deadline is not None:
+            deadline.check()
+        sock = super()._new_conn()
+        if deadline is not None:
+            deadline.watch(sock)
+        return sock
+
+    def request(self, *args, **kwargs):
+        deadline = getattr(_active, "deadline", None)
+        if deadline is not None:
+            deadline.check()
+            deadline.watch(getattr(self, "sock", None))  # a kept-alive connection
+        return super().request(*args, **kwargs)
+
+
+class _WatchedHTTPConnection(_WatchedConnection, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_WatchedConnection, HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class DeadlineAdapter(HTTPAdapter):
+    """requests' adapter whose connections obey the calling fetch's deadline (see :func:`fetch_json`)."""
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+# ---------------------------------------------------------------- sessions
+
+
 _sessions: dict[tuple[str, float], CachedSession] = {}
 _sessions_lock = threading.Lock()
 
@@ -258,13 +764,26 @@ _sessions_lock = threading.Lock()
 def get_session(cache_path: str | os.PathLike | None = None, expire_after: float = DEFAULT_EXPIRE_SECONDS) -> CachedSession:
     """The process's cached session for this cache file, with time-outs' retry policy mounted.
 
-    Kept per (file, expiry) so repeated calls in a notebook reuse one SQLite connection.
+    Kept per (file, expiry) so repeated calls in a notebook reuse one SQLite
+    connection. When no cache folder can be found (no home directory), the
+    session caches in memory, with a warning.
     """
-    key = (str(get_cache_path(cache_path)), float(expire_after))
+    try:
+        path = str(get_cache_path(cache_path))
+    except ValueError as exc:
+        path = ":memory:"
+        _say_once("no-cache-folder", f"{exc}; caching in memory for this process only")
+    key = (path, float(expire_after))
     with _sessions_lock:
         session = _sessions.get(key)
-        if session is None or not Path(key[0]).exists():
-            session = _sessions[key] = _with_retries(open_session(key[0], expire_after))
+        if path == ":memory:":
+            if session is None:
+                session = _sessions[key] = _with_retries(memory_session(expire_after))
+            return session
+        if session is None or not Path(path).exists():
+            session = _with_retries(open_session(path, expire_after))
+            if not getattr(session, "in_memory", False):  # a stand-in for an unusable file is not kept
+                _sessions[key] = session
         return session
 
 
@@ -286,13 +805,13 @@ def close_sessions() -> None:
 
 
 def _with_retries(session: CachedSession) -> CachedSession:
-    adapter = HTTPAdapter(max_retries=RETRY)
+    adapter = DeadlineAdapter(max_retries=RETRY)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
 
 
 def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
+    if not isinstance(moment, datetime):
         return None
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)

@@ -9,11 +9,25 @@ second check inside the lock, so a burst of requests at expiry causes one
 upstream fetch and nobody sees a half-built answer. The models are encoded to
 JSON once per snapshot; a request only wraps them in its own envelope (its
 ``cacheAge``).
+
+Nothing waits on upstream longer than it must: when a snapshot expires, one
+background thread refreshes it and requests wait at most
+:data:`REFRESH_GRACE_SECONDS` for it, then get the copy in memory (a late or
+trickling upstream never holds them; ``/healthz`` never waits at all). Filters
+run on arrays precomputed per snapshot, each model's JSON encoded once.
+
+In front of the app, the waitress server is hardened against slow clients: a
+request's headers must arrive within :data:`HEADER_TIMEOUT_SECONDS`, one client
+address may hold at most :data:`MAX_CONNECTIONS_PER_CLIENT` connections, and
+the errors waitress itself answers (400, 431, 501...) are JSON with the CORS
+header like the app's own.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import signal
 import sys
 import threading
@@ -22,14 +36,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
+import numpy as np
 import pandas as pd
 
 from .cache import DEFAULT_EXPIRE_SECONDS
 from .catalog import CatalogResult, fetch_catalog
-from .filters import check_max_price, check_min_context, filter_models
+from .filters import check_max_price, check_min_context
+from .frame import models_frame
 from .payload import api_models, encode_api_payload, payload_envelope
+from .text import terminal_safe
 from .vision import DEFAULT_RULES, RULES, get_supports_images
 
 API_PATH = "/api/models"
@@ -37,6 +54,12 @@ HEALTH_PATH = "/healthz"
 JSON = "application/json"
 #: After a failed refresh, keep serving what we have this long before asking again.
 RETRY_AFTER_FAILURE_SECONDS = 30
+#: How long a request at expiry waits for the refresh before it is answered from the copy in memory.
+REFRESH_GRACE_SECONDS = 0.5
+#: Seconds a client has to send a request's headers (slowloris); then the connection is closed.
+HEADER_TIMEOUT_SECONDS = 10.0
+#: Connections one client address may hold at once; more are closed as they arrive.
+MAX_CONNECTIONS_PER_CLIENT = 300
 #: Query parameters /api/models accepts, as the CLI's filters.
 QUERY_PARAMETERS = ("provider", "minContext", "maxPromptPrice", "rules")
 _FILTERED_CACHE_SIZE = 64
@@ -54,6 +77,9 @@ class Snapshot:
     models_json: str
     data_time: datetime  # when this catalog was downloaded (or read)
     refresh_at: float  # time.monotonic() after which the next request reloads
+    rows_json: list[str] = field(default_factory=list, repr=False)  # each model's JSON, in frame order
+    columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    claimed: bool = False  # a request has answered from it as "the request that fetched"
     _filtered: dict[tuple, tuple[int, str]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -65,25 +91,56 @@ class Snapshot:
         return max(0, int((datetime.now(timezone.utc) - self.data_time).total_seconds()))
 
     def filtered(self, key: tuple, providers: list[str], min_context: int | None, max_price: float | None, rules: str) -> tuple[int, str]:
-        """(count, models JSON) for a filtered view, kept per snapshot (a small, bounded memo)."""
+        """(count, models JSON) for a filtered view: array masks over the precomputed columns, then a join.
+
+        The rows pass exactly as :func:`vision_models.filters.filter_models`
+        lets them (unknown context or price never passes a bound); a small
+        memo keeps the last answers.
+        """
         with self._lock:
             hit = self._filtered.get(key)
         if hit is not None:
             return hit
-        models = self.result.models
-        base = self.vision if rules == DEFAULT_RULES else models[get_supports_images(models, rules).to_numpy()]
-        chosen = filter_models(base, providers=providers or None, min_context=min_context, max_prompt_price=max_price)
-        value = (len(chosen), json.dumps(api_models(chosen), ensure_ascii=False))
+        keep = self._rules_mask(rules).copy()
+        if providers:
+            keep &= np.isin(self.columns["provider"], list(set(providers)))
+        if min_context is not None:
+            keep &= self.columns["context"] >= min_context
+        if max_price is not None:
+            keep &= self.columns["prompt"] <= max_price
+        rows = np.flatnonzero(keep)
+        value = (len(rows), "[" + ", ".join([self.rows_json[i] for i in rows]) + "]")
         with self._lock:
             if len(self._filtered) >= _FILTERED_CACHE_SIZE:
                 self._filtered.clear()
             self._filtered[key] = value
         return value
 
+    def _rules_mask(self, rules: str) -> np.ndarray:
+        name = f"rules:{rules}"
+        mask = self.columns.get(name)
+        if mask is None:
+            models = self.result.models
+            mask = np.asarray(get_supports_images(models, rules).to_numpy(), dtype=bool)
+            self.columns[name] = mask
+        return mask
+
 
 def build_snapshot(result: CatalogResult, expire_after: float) -> Snapshot:
-    """Encode a loaded catalog once and decide when to reload it."""
-    vision = result.models[result.models["is_vision"].to_numpy()]
+    """Encode a loaded catalog once (each model's JSON, the filter columns) and decide when to reload it.
+
+    A copy confirmed by a 304 has its age counted from that confirmation, so
+    it is fresh for the whole period again.
+    """
+    models = result.models
+    default_vision = models["is_vision"].to_numpy(dtype=bool)  # as the loader fetched it: DEFAULT_RULES
+    rows_json = [json.dumps(row, ensure_ascii=False) for row in api_models(models)]
+    columns = {
+        f"rules:{DEFAULT_RULES}": default_vision,
+        "provider": models["provider"].str.lower().to_numpy(dtype=object),
+        "context": models["context_length"].to_numpy(dtype="float64", na_value=np.nan),
+        "prompt": models["prompt_usd_per_mtok"].to_numpy(dtype="float64", na_value=np.nan),
+    }
     now = datetime.now(timezone.utc)
     age = result.cache_age if result.cached and result.cache_age is not None else 0
     if result.error:
@@ -92,43 +149,104 @@ def build_snapshot(result: CatalogResult, expire_after: float) -> Snapshot:
         fresh_for = max(0.0, expire_after - age)
     return Snapshot(
         result=result,
-        vision=vision,
-        models_json=json.dumps(api_models(vision), ensure_ascii=False),
+        vision=models[default_vision],
+        models_json="[" + ", ".join([rows_json[i] for i in np.flatnonzero(default_vision)]) + "]",
         data_time=now - timedelta(seconds=age),
         refresh_at=time.monotonic() + fresh_for,
+        rows_json=rows_json,
+        columns=columns,
     )
 
 
 class SharedCatalog:
-    """The server-side cache: one snapshot for all requests, reloaded once per expiry."""
+    """The server-side cache: one snapshot for all requests, refreshed by one background thread per expiry."""
 
-    def __init__(self, loader: Loader, expire_after: float = DEFAULT_EXPIRE_SECONDS) -> None:
+    def __init__(self, loader: Loader, expire_after: float = DEFAULT_EXPIRE_SECONDS, *, grace: float = REFRESH_GRACE_SECONDS) -> None:
         self.loader = loader
         self.expire_after = expire_after
+        self.grace = grace
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
+        self._refreshing: threading.Event | None = None
+        self._refresh_started = 0.0
         self.loads = 0
 
     def current(self) -> tuple[Snapshot, bool]:
-        """The snapshot to answer with, and whether this call loaded it.
+        """The snapshot to answer with, and whether this call is the first to answer from a new download.
 
-        Fast path: no lock. At expiry the first caller reloads while the others
-        wait for it on the lock, then find the new snapshot and answer from it.
+        Fast path: no lock. At expiry one background refresh starts; callers
+        wait for it at most ``grace`` seconds (the first load, with nothing to
+        serve, waits for it: the fetch's own deadline bounds that), then
+        answer from what is in memory.
         """
         snapshot = self._snapshot
         if snapshot is not None and time.monotonic() < snapshot.refresh_at:
             return snapshot, False
+        done = self._refresh_in_background()
+        if snapshot is None:
+            done.wait()
+        else:  # the grace counts from the refresh's start: once it is late, nobody waits for it any more
+            done.wait(max(0.0, self._refresh_started + self.grace - time.monotonic()))
+        fresh = self._snapshot if self._snapshot is not None else snapshot
+        if fresh is None:  # the refresh thread ended without a snapshot (it cannot, but never answer None)
+            fresh = self._install(_failed_result("Failed to fetch models: the catalog could not be loaded"), None)
         with self._lock:
-            if self._snapshot is not snapshot and self._snapshot is not None:
-                return self._snapshot, False  # another request reloaded while we waited
-            self.loads += 1
-            fresh = build_snapshot(self.loader(), self.expire_after)
-            self._snapshot = fresh
-            return fresh, True
+            first = fresh is not snapshot and not fresh.claimed
+            if first:
+                fresh.claimed = True
+        return fresh, first
 
     def peek(self) -> Snapshot | None:
         """The snapshot as it is, without loading (for health checks)."""
         return self._snapshot
+
+    @property
+    def refreshing(self) -> bool:
+        done = self._refreshing
+        return done is not None and not done.is_set()
+
+    def _refresh_in_background(self) -> threading.Event:
+        """The event of the running refresh, starting one if none runs."""
+        with self._lock:
+            if self._refreshing is not None and not self._refreshing.is_set():
+                return self._refreshing
+            if self._snapshot is not None and time.monotonic() < self._snapshot.refresh_at:
+                done = threading.Event()  # another caller's refresh has just finished
+                done.set()
+                return done
+            done = self._refreshing = threading.Event()
+            self._refresh_started = time.monotonic()
+            self.loads += 1
+        threading.Thread(target=self._refresh, args=(done,), name="vision-models-refresh", daemon=True).start()
+        return done
+
+    def _refresh(self, done: threading.Event) -> None:
+        old = self._snapshot
+        try:
+            try:
+                result = self.loader()
+            except ValueError as exc:  # the package's own one-line errors (they never quote a key)
+                result = _failed_result(f"Failed to fetch models: {exc}")
+            except Exception as exc:  # noqa: BLE001 - one bad answer must never stop the server
+                result = _failed_result(f"Failed to fetch models: {type(exc).__name__} while loading the catalog")
+            self._install(result, old)
+        finally:
+            done.set()
+
+    def _install(self, result: CatalogResult, old: Snapshot | None) -> Snapshot:
+        if result.error and result.models.empty and old is not None and not old.result.models.empty:
+            # Nothing new to serve: keep the copy in memory, marked stale with the error, and retry later.
+            result = dataclasses.replace(old.result, error=result.error, stale=True, cached=True)
+            fresh = build_snapshot(result, self.expire_after)
+            fresh.data_time = old.data_time
+        else:
+            fresh = build_snapshot(result, self.expire_after)
+        self._snapshot = fresh
+        return fresh
+
+
+def _failed_result(error: str) -> CatalogResult:
+    return CatalogResult(models=models_frame([]), source="openrouter", error=error)
 
 
 class BadQuery(ValueError):
@@ -177,33 +295,31 @@ class ModelsApp:
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
         status, headers, body = self.respond(environ)
+        headers = self._cors(headers)
+        headers.append(("Content-Length", str(len(body))))
         if environ["REQUEST_METHOD"] == "HEAD":
-            headers.append(("Content-Length", str(len(body))))
             body = b""
-        else:
-            headers.append(("Content-Length", str(len(body))))
         start_response(status, headers)
         if self.log is not None:
             self.log(_log_line(environ, status, len(body), time.perf_counter() - started))
         return [body]
 
     def respond(self, environ: dict) -> tuple[str, list[tuple[str, str]], bytes]:
-        """(status, headers, body) for one request."""
+        """(status, headers, body) for one request (CORS headers are added by the caller)."""
         path, method = environ.get("PATH_INFO", ""), environ["REQUEST_METHOD"]
-        if path == HEALTH_PATH:
-            return self._health()
-        if path != API_PATH:
+        if path not in (HEALTH_PATH, API_PATH):
             return _json_response("404 Not Found", {"error": f"not found: {path}"})
         if method == "OPTIONS" and self.cors_origin:
-            return "204 No Content", self._cors([("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")]), b""
+            return "204 No Content", [("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")], b""
         if method not in ("GET", "HEAD"):
             status, headers, body = _json_response("405 Method Not Allowed", {"error": f"method {method} not allowed"})
             return status, [*headers, ("Allow", "GET, HEAD")], body
+        if path == HEALTH_PATH:
+            return self._health()
         try:
             query = parse_query(environ.get("QUERY_STRING", ""))
         except BadQuery as exc:
-            status, headers, body = _json_response("400 Bad Request", {"error": str(exc), "models": []})
-            return status, self._cors(headers), body
+            return _json_response("400 Bad Request", {"error": str(exc), "models": []})
         return self._models(query)
 
     def _models(self, query: tuple) -> tuple[str, list[tuple[str, str]], bytes]:
@@ -214,41 +330,57 @@ class ModelsApp:
         else:
             count, models_json = snapshot.filtered(key, providers, min_context, max_price, rules)
         fresh = loaded_now and not snapshot.result.cached  # the request that fetched answers as a fresh fetch
-        failed = bool(snapshot.error) and snapshot.vision.empty
+        failed = bool(snapshot.error) and snapshot.result.models.empty
         envelope = payload_envelope(
-            0 if failed else count,
+            0 if failed else max(count, 1),  # a stale copy that a filter empties keeps the stale shape
             cached=not fresh,
             cache_age=snapshot.cache_age(),
             error=snapshot.error,
         )
+        if "count" in envelope:
+            envelope["count"] = count
         text = json.dumps(envelope) if failed else encode_api_payload(envelope, models_json)
         status = "502 Bad Gateway" if failed else "200 OK"
-        return status, self._cors([("Content-Type", JSON), ("Cache-Control", "no-store")]), text.encode()
+        return status, [("Content-Type", JSON), ("Cache-Control", "no-store")], text.encode()
 
     def _health(self) -> tuple[str, list[tuple[str, str]], bytes]:
         snapshot = self.catalog.peek()
         state = {"status": "ok", "loaded": snapshot is not None}
         if snapshot is not None:
             state.update(models=len(snapshot.vision), cacheAge=snapshot.cache_age(), error=snapshot.error)
+            if self.catalog.refreshing:
+                state["refreshing"] = True
         return _json_response("200 OK", state)
 
     def _cors(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
         if self.cors_origin:
             headers = [*headers, ("Access-Control-Allow-Origin", self.cors_origin), ("Vary", "Origin")]
-        return headers
+        return list(headers)
 
 
 def _json_response(status: str, payload: dict) -> tuple[str, list[tuple[str, str]], bytes]:
     return status, [("Content-Type", JSON), ("Cache-Control", "no-store")], json.dumps(payload).encode()
 
 
+#: Characters of a path or query kept as they are in the log; everything else is percent-encoded.
+_LOG_SAFE = "/:@!$&'()*+,;=-._~?"
+
+
 def _log_line(environ: dict, status: str, size: int, seconds: float) -> str:
-    target = environ.get("PATH_INFO", "") + (f"?{environ['QUERY_STRING']}" if environ.get("QUERY_STRING") else "")
+    """One line per request; the client's path, query and method escaped (no forged lines, escapes or NULs)."""
+    target = log_safe(environ.get("PATH_INFO", ""))
+    if environ.get("QUERY_STRING"):
+        target += "?" + log_safe(environ["QUERY_STRING"], keep="%=")
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
     return (
-        f'{environ.get("REMOTE_ADDR", "-")} [{stamp}Z] "{environ["REQUEST_METHOD"]} {target}" '
+        f'{environ.get("REMOTE_ADDR", "-")} [{stamp}Z] "{terminal_safe(environ["REQUEST_METHOD"])} {target}" '
         f"{status.split()[0]} {size} {seconds * 1000:.1f}ms"
     )
+
+
+def log_safe(text: str, keep: str = "") -> str:
+    """``text`` (a WSGI string: bytes as latin-1) percent-encoded except for plain URL characters."""
+    return quote(text.encode("latin-1", "replace"), safe=_LOG_SAFE + keep)
 
 
 def make_app(
@@ -268,21 +400,43 @@ def make_app(
     return ModelsApp(SharedCatalog(load, expire_after), cors_origin=cors_origin, log=log)
 
 
-def create_server(app: ModelsApp, host: str = "127.0.0.1", port: int = 3000, *, threads: int = 8):
-    """A waitress server for ``app`` (not yet running); ``port=0`` picks a free port."""
+def create_server(
+    app: ModelsApp,
+    host: str = "127.0.0.1",
+    port: int = 3000,
+    *,
+    threads: int = 8,
+    header_timeout: float = HEADER_TIMEOUT_SECONDS,
+    max_client_connections: int = MAX_CONNECTIONS_PER_CLIENT,
+    connection_limit: int = 1000,
+):
+    """A waitress server for ``app`` (not yet running); ``port=0`` picks a free port.
+
+    Hardened against slow clients (see the module notes): ``header_timeout``
+    seconds for a request's headers, ``max_client_connections`` per client
+    address, and JSON errors from waitress itself. Behind a reverse proxy
+    every client shares the proxy's address: raise ``max_client_connections``
+    to the proxy's own connection limit there.
+    """
     from waitress.server import create_server as waitress_server
 
-    return waitress_server(
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth is N", once per queued request
+    server = waitress_server(
         app,
         host=host,
         port=port,
         threads=threads,
-        connection_limit=1000,
+        connection_limit=connection_limit,
         backlog=2048,
         channel_timeout=30,
+        cleanup_interval=min(30, max(1, int(header_timeout / 2))),
         ident="vision-models",
         clear_untrusted_proxy_headers=True,
     )
+    from .guard import harden
+
+    harden(server, header_timeout=header_timeout, max_client_connections=max_client_connections, cors_origin=app.cors_origin)
+    return server
 
 
 def serve(host: str = "127.0.0.1", port: int = 3000, *, threads: int = 8, **app_options: Any) -> None:

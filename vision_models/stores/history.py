@@ -199,10 +199,29 @@ def import_files(
     if explicit is not None and len(set(files)) > 1:
         raise ValueError(f"fetched_at={fetched_at!r} can date one file only, got {len(set(files))} files")
     results: list[ImportResult] = []
-    with _writer(get_history_path(path)) as conn:
+    target = get_history_path(path)
+    with _writer(target) as conn:
         for file in files:
-            results.append(_import_one(conn, file, explicit))
+            try:
+                results.append(_import_one(conn, file, explicit))
+            except sqlite.StoreUnavailable as exc:
+                raise ImportStopped(results, file, str(exc)) from None
+            except sqlite3.OperationalError as exc:  # a full disk half-way: that file was rolled back
+                raise ImportStopped(results, file, str(sqlite.unavailable(target, "write the history database", exc))) from None
     return results
+
+
+class ImportStopped(sqlite.StoreUnavailable):
+    """An import that stopped at one file (the history could not be written); the files before it are in.
+
+    ``results`` holds what happened to each file before ``file``, so counts stay honest.
+    """
+
+    def __init__(self, results: list[ImportResult], file: Path, reason: str) -> None:
+        imported = sum(r.status == "imported" for r in results)
+        super().__init__(f"stopped at {file}: {reason} ({imported} file(s) imported before it)")
+        self.results = results
+        self.file = file
 
 
 def catalog_changes(
@@ -732,7 +751,10 @@ def _instant(value: datetime | date | str, what: str, *, end_of_day: bool = Fals
     if not isinstance(moment, datetime):
         start = (datetime(moment.year, moment.month, moment.day, tzinfo=timezone.utc) - _EPOCH) // _MICROSECOND
         return start + _DAY_US - 1 if end_of_day else start
-    aware = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    try:
+        aware = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31T23:59:59-23:59 is after the last datetime in UTC
+        raise ValueError(f"bad {what} {value!r}: outside the dates Python can hold once moved to UTC") from None
     return (aware - _EPOCH) // _MICROSECOND
 
 

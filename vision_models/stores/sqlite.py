@@ -8,6 +8,7 @@ trace. A file that is not the store's database says so by name.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -17,6 +18,20 @@ from pathlib import Path
 
 #: Seconds a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT = 60.0
+
+
+class StoreUnavailable(ValueError):
+    """A store's file cannot be opened, read or written where it is; the message names the path and why."""
+
+
+def unavailable(path: Path, action: str, exc: BaseException) -> StoreUnavailable:
+    """The one-line error for a store location that does not work."""
+    reason = getattr(exc, "strerror", None) or str(exc)
+    if path.is_dir():
+        reason = "it is a directory"
+    elif _read_only(path):
+        reason = f"read-only file system ({reason})"
+    return StoreUnavailable(f"cannot {action} {path}: {reason}")
 
 
 @dataclass(frozen=True)
@@ -30,15 +45,28 @@ class Store:
 
 @contextmanager
 def writer(path: Path, store: Store) -> Iterator[sqlite3.Connection]:
-    """A connection that may write: WAL, busy timeout, schema in place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = connect(path)
+    """A connection that may write: WAL, busy timeout, schema in place.
+
+    A location that cannot be written raises :class:`StoreUnavailable`, also
+    when it fails half-way (a full disk): the transaction in progress is rolled back.
+    """
     try:
-        schema_version(conn, path, store)  # a file that is not a database says so before anything else
-        use_wal(conn)
-        conn.execute("PRAGMA synchronous = NORMAL")
-        ensure_schema(conn, path, store)
-        yield conn
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = connect(path)
+    except (OSError, sqlite3.Error) as exc:
+        raise unavailable(path, f"create the {store.kind} database", exc) from None
+    try:
+        try:
+            schema_version(conn, path, store)  # a file that is not a database says so before anything else
+            use_wal(conn)
+            conn.execute("PRAGMA synchronous = NORMAL")
+            ensure_schema(conn, path, store)
+        except sqlite3.OperationalError as exc:
+            raise unavailable(path, f"write the {store.kind} database", exc) from None
+        try:
+            yield conn
+        except sqlite3.OperationalError as exc:
+            raise unavailable(path, f"write the {store.kind} database", exc) from None
     finally:
         conn.close()
 
@@ -49,7 +77,9 @@ def reader(path: Path, store: Store) -> Iterator[sqlite3.Connection | None]:
     if not path.exists():
         yield None
         return
-    conn = connect(path)
+    if path.is_dir():
+        raise unavailable(path, f"read the {store.kind} database", IsADirectoryError())
+    conn = _readable(path, store)
     try:
         if schema_version(conn, path, store) == 0:
             yield None
@@ -95,6 +125,34 @@ def use_wal(conn: sqlite3.Connection) -> None:
         time.sleep(0.01)
 
 
+def _read_only(path: Path) -> bool:
+    """True when the folder of ``path`` is on a file system mounted read-only."""
+    for folder in (path, *path.parents):
+        try:
+            return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+        except OSError:
+            continue
+    return False
+
+
+def _readable(path: Path, store: Store) -> sqlite3.Connection:
+    """A connection that can read ``path``; on read-only media a WAL file is opened as immutable."""
+    try:
+        conn = connect(path)
+        conn.execute("PRAGMA user_version").fetchone()
+        return conn
+    except sqlite3.OperationalError:  # e.g. a WAL file on a read-only mount: no -shm can be made
+        pass
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True, timeout=BUSY_TIMEOUT, isolation_level=None)
+        conn.execute("PRAGMA user_version").fetchone()
+        return conn
+    except sqlite3.OperationalError as exc:
+        raise unavailable(path, f"read the {store.kind} database", exc) from None
+    except sqlite3.DatabaseError:
+        return connect(path)  # not a database: schema_version says so by name
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """An autocommit connection (transactions are explicit) with the busy timeout."""
     return sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
@@ -104,6 +162,8 @@ def schema_version(conn: sqlite3.Connection, path: Path, store: Store) -> int:
     """The file's schema version: 0 for a new file; a ``ValueError`` naming a file that is not this store."""
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.OperationalError as exc:  # cannot open or read it: not a statement about its content
+        raise unavailable(path, f"read the {store.kind} database", exc) from None
     except sqlite3.DatabaseError as exc:
         raise ValueError(f"{path} is not a {store.kind} database ({exc})") from None
     if version > store.version:

@@ -1,0 +1,241 @@
+"""The command line when the location, the disk or the input is bad: one line on stderr, a documented status.
+
+Full and read-only disks are real: a small tmpfs mounted in a private mount
+namespace (``unshare -m``), skipped where that is not allowed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from factories import catalog_body, model
+from vision_models.cli import main
+
+VISION = ("text", "image")
+
+
+def _run(capsys, *argv) -> tuple[int, str, str]:
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def _one_line_error(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_a_deeply_nested_file_is_one_line_and_exit_2(capsys, tmp_path):
+    path = tmp_path / "nested.json"
+    path.write_text('{"data": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    status, out, err = _run(capsys, "list", "--source", str(path))
+    assert status == 2 and out == ""
+    assert "nested too deeply" in _one_line_error(err)
+
+
+def test_an_extreme_utc_offset_is_a_bad_value_not_an_overflow(capsys):
+    status, _, err = _run(capsys, "changes", "--since", "9999-12-31T23:59:59-23:59")
+    assert status == 2
+    assert "'9999-12-31T23:59:59-23:59'" in _one_line_error(err)
+
+
+def test_a_history_path_that_is_a_directory(capsys, tmp_path, monkeypatch):
+    folder = tmp_path / "history.sqlite"
+    folder.mkdir()
+    monkeypatch.setenv("VISION_MODELS_HISTORY", str(folder))
+    catalog = tmp_path / "c-2026-01-01.json"
+    catalog.write_text(catalog_body(model("a/b", inputs=VISION)))
+    for argv in (["history", "import", str(catalog)], ["history", "info"], ["changes", "--since", "2026-01-01"]):
+        status, _, err = _run(capsys, *argv)
+        line = _one_line_error(err)
+        assert status == 2 and str(folder) in line and "directory" in line, argv
+
+
+@pytest.mark.parametrize("blocker", ["file", "/dev/null"])
+def test_xdg_cache_home_at_a_file(capsys, tmp_path, monkeypatch, blocker):
+    target = tmp_path / "a-file" if blocker == "file" else Path(blocker)
+    if blocker == "file":
+        target.write_text("not a folder")
+    monkeypatch.delenv("VISION_MODELS_HISTORY")
+    monkeypatch.delenv("VISION_MODELS_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(target))
+    catalog = tmp_path / "c-2026-01-01.json"
+    catalog.write_text(catalog_body(model("a/b", inputs=VISION)))
+    status, _, err = _run(capsys, "history", "import", str(catalog))
+    line = _one_line_error(err)
+    assert status == 2 and str(target) in line
+    assert _run(capsys, "cache", "info")[0] == 0  # nothing there: said, not failed
+
+
+def test_a_cache_path_that_is_a_directory_for_the_cache_commands(capsys, tmp_path):
+    folder = tmp_path / "c.sqlite"
+    folder.mkdir()
+    for action in ("info", "clear"):
+        status, _, err = _run(capsys, "cache", action, "--cache-path", str(folder))
+        assert status == 2 and "is a directory" in _one_line_error(err)
+    assert folder.is_dir()
+
+
+def test_no_home_directory_is_one_line(capsys, monkeypatch):
+    import pwd
+
+    for name in ("HOME", "XDG_CACHE_HOME", "VISION_MODELS_CACHE", "VISION_MODELS_HISTORY"):
+        monkeypatch.delenv(name, raising=False)
+
+    def no_entry(uid):
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+    monkeypatch.setattr(pwd, "getpwuid", no_entry)  # a user the password database does not know
+    assert os.path.expanduser("~") == "~"
+    for argv in (["cache", "info"], ["history", "info"]):
+        status, _, err = _run(capsys, *argv)
+        assert status == 2 and "HOME is not set" in _one_line_error(err), argv
+
+
+def test_terminal_escapes_in_ids_never_reach_the_terminal(capsys, tmp_path):
+    path = tmp_path / "evil.json"
+    path.write_text(catalog_body(model("evil/\x1b[2J\x1b[31mred\x07", inputs=VISION), model("ok/fine", inputs=VISION)))
+    status, out, _ = _run(capsys, "list", "--source", str(path))
+    assert status == 0 and "\x1b" not in out and "\x07" not in out
+    assert "evil/\\x1b[2J\\x1b[31mred\\x07" in out
+    status, out, _ = _run(capsys, "cost", "--source", str(path), "--preset", "a4-150dpi", "--output-tokens", "10")
+    assert status == 0 and "\x1b" not in out and "evil/\\x1b[2J" in out
+
+
+def _surrogate_catalog(path: Path) -> Path:
+    body = catalog_body(model("a/bad", name="bad \\ud800", inputs=VISION), model("a/good", inputs=VISION))
+    path.write_text(body.replace("\\\\ud800", "\\ud800"))
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["api", "json", "csv", "table"])
+def test_a_lone_surrogate_costs_one_string_in_every_format(capsys, tmp_path, fmt):
+    path = _surrogate_catalog(tmp_path / "s.json")
+    status, out, err = _run(capsys, "list", "--source", str(path), "--format", fmt)
+    assert status == 0
+    out.encode("utf-8")
+    if fmt in ("api", "json"):
+        rows = json.loads(out)
+        rows = rows["models"] if fmt == "api" else rows
+        assert {row["id"]: row["name"] for row in rows} == {"a/bad": "bad \ufffd", "a/good": "good"}
+    else:
+        assert "a/good" in out and "a/bad" in out
+
+
+def test_a_lone_surrogate_never_aborts_a_history_import_batch(capsys, tmp_path):
+    bad = _surrogate_catalog(tmp_path / "c-2026-01-01.json")
+    good = tmp_path / "c-2026-01-02.json"
+    good.write_text(catalog_body(model("a/good", inputs=VISION)))
+    status, out, err = _run(capsys, "history", "import", str(bad), str(good))
+    assert status == 0 and "2 of 2 files imported" in err
+
+
+def test_an_export_of_a_lone_surrogate_is_complete(capsys, tmp_path):
+    path = _surrogate_catalog(tmp_path / "s.json")
+    out = tmp_path / "out.csv"
+    status, _, err = _run(capsys, "export", str(out), "--source", str(path))
+    assert status == 0 and "bad \ufffd" in out.read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- real full and read-only disks
+
+
+def _namespace_available() -> bool:
+    if shutil.which("unshare") is None or os.geteuid() != 0:
+        return False
+    done = subprocess.run(["unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"], capture_output=True)
+    return done.returncode == 0
+
+
+needs_mounts = pytest.mark.skipif(not _namespace_available(), reason="needs root and unshare -m to mount a small tmpfs")
+
+
+def _in_namespace(script: str, tmp_path: Path, files: list[Path]) -> subprocess.CompletedProcess:
+    cli = f"{sys.executable} -m vision_models.cli"
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+    env = {**os.environ, "VISION_MODELS_HISTORY": str(mount / "history.sqlite"), "CLI": cli, "MNT": str(mount)}
+    env["FILES"] = " ".join(map(str, files))
+    return subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, env=env, timeout=120)
+
+
+def _varied_catalogs(tmp_path: Path, count: int) -> list[Path]:
+    files = []
+    for day in range(count):
+        entries = [model(f"p{i}/m{i}-{day}", prompt=f"0.00000{day + 1}{i}", inputs=VISION, name=f"model {i} on day {day} " + "x" * 80) for i in range(150)]
+        path = tmp_path / f"catalog-2026-01-{day + 1:02d}.json"
+        path.write_text(catalog_body(*entries))
+        files.append(path)
+    return files
+
+
+@needs_mounts
+def test_a_disk_that_fills_during_an_import_reports_honest_counts(tmp_path):
+    files = _varied_catalogs(tmp_path, 12)
+    script = (
+        'mount -t tmpfs -o size=256k tmpfs "$MNT" && $CLI history import $FILES; echo "status=$?"; '
+        '$CLI history info | grep snapshots'
+    )
+    done = _in_namespace(script, tmp_path, files)
+    assert "status=2" in done.stdout, done.stdout + done.stderr
+    error = done.stderr.strip().splitlines()
+    assert len(error) == 1 and "Traceback" not in done.stderr, done.stderr
+    imported_said = int(re.search(r"\((\d+) file\(s\) imported before it\)", error[0]).group(1))
+    stored = int(done.stdout.split("snapshots:")[1].split()[0])
+    printed = done.stdout.count("\timported\t")
+    assert 0 < stored < 12 and imported_said == stored == printed, done.stdout + done.stderr
+    assert "disk is full" in error[0] and "history.sqlite" in error[0]
+
+
+@needs_mounts
+def test_a_history_on_a_read_only_mount_is_read_and_never_called_not_a_history(tmp_path):
+    files = _varied_catalogs(tmp_path, 2)
+    script = (
+        'mount -t tmpfs -o size=4m tmpfs "$MNT" && $CLI history import $FILES >/dev/null 2>&1 && '
+        'mount -o remount,ro "$MNT" && $CLI history info; echo "info=$?"; '
+        '$CLI history import $FILES; echo "import=$?"'
+    )
+    done = _in_namespace(script, tmp_path, files)
+    assert "info=0" in done.stdout and "snapshots: 2" in done.stdout, done.stdout + done.stderr
+    assert "import=2" in done.stdout
+    assert "not a history database" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "read-only file system" in done.stderr
+
+
+def test_serve_with_a_key_holding_a_line_break_is_exit_2_without_the_key(tmp_path):
+    secret = "sk-or-v1-abc\ndef-0123456789"
+    env = {**os.environ, "OPENROUTER_API_KEY": secret, "VISION_MODELS_CACHE": str(tmp_path / "c.sqlite")}
+    done = subprocess.run([sys.executable, "-m", "vision_models.cli", "serve", "--port", "0"], capture_output=True, text=True, env=env, timeout=30)
+    assert done.returncode == 2 and "OPENROUTER_API_KEY" in _one_line_error(done.stderr)
+    assert "sk-or-v1-abc" not in done.stderr and "def-0123456789" not in done.stderr
+
+
+def test_cache_info_on_a_file_with_a_bad_row_is_one_warning_line_and_exit_0(tmp_path, httpserver):
+    import sqlite3
+
+    from factories import SMALL_CATALOG
+    from vision_models import fetch_vision_models
+    from vision_models.fetch import close_sessions
+
+    cache = tmp_path / "c.sqlite"
+    httpserver.expect_request("/models").respond_with_data(SMALL_CATALOG, content_type="application/json")
+    fetch_vision_models(base_url=httpserver.url_for("/"), cache_path=cache)
+    close_sessions()
+    with sqlite3.connect(cache) as conn:
+        conn.execute("UPDATE responses SET value = x''")
+    done = subprocess.run(
+        [sys.executable, "-m", "vision_models.cli", "cache", "info", "--cache-path", str(cache)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0 and "responses: 0" in done.stdout
+    assert done.stderr.startswith("vision-models: warning: an entry of the cache file") and len(done.stderr.splitlines()) == 1

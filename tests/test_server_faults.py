@@ -1,0 +1,301 @@
+"""`vision-models serve` when upstream, clients or bodies misbehave: bounded waits, JSON errors, safe logs.
+
+Every server here is on loopback, every load bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from werkzeug import Request, Response
+
+from factories import SMALL_CATALOG, catalog_body, model
+from test_server import Running, _upstream_requests
+from vision_models.filters import filter_models
+from vision_models.server import build_snapshot, create_server, make_app, parse_query
+from vision_models.catalog import fetch_catalog
+
+
+@pytest.fixture
+def servers():
+    started = []
+
+    def start(**options):
+        server = Running(**options)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.close()
+
+
+def _get(port, path="/api/models", method="GET", timeout=10):
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path)
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+def test_a_304_at_expiry_makes_the_snapshot_fresh_for_the_whole_period(httpserver, servers):
+    def handler(request: Request) -> Response:
+        if request.headers.get("If-None-Match") == '"v1"':
+            return Response(status=304, headers={"ETag": '"v1"'})
+        return Response(SMALL_CATALOG, content_type="application/json", headers={"ETag": '"v1"'})
+
+    httpserver.expect_request("/models").respond_with_handler(handler)
+    server = servers(base_url=httpserver.url_for("/"), expire_after=2)
+    server.get_json()
+    time.sleep(2.3)
+    server.get_json()  # the refresh: answered by a 304
+    deadline = time.monotonic() + 5
+    while server.app.catalog.refreshing and time.monotonic() < deadline:
+        time.sleep(0.05)
+    loads = server.app.catalog.loads
+    for _ in range(50):
+        _, _, body = server.get_json()
+        assert body["cached"] is True and body["cacheAge"] <= 1  # counted from the 304
+    assert server.app.catalog.loads == loads == 2  # no reload per request after the 304
+    assert _upstream_requests(httpserver) == 2
+
+
+class SlowUpstream:
+    """A catalog server that answers the first request at once and trickles every later one (bounded)."""
+
+    def __init__(self, limit: float = 15.0):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        self.stop = threading.Event()
+        self.requests = 0
+        self.limit = limit
+        threading.Thread(target=self._run, daemon=True).start()
+
+    @property
+    def base(self):
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+
+    def _run(self):
+        ends = time.monotonic() + self.limit
+        while not self.stop.is_set() and time.monotonic() < ends:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                continue
+            self.requests += 1
+            threading.Thread(target=self._answer, args=(conn, self.requests, ends), daemon=True).start()
+
+    def _answer(self, conn, number, ends):
+        body = SMALL_CATALOG.encode()
+        try:
+            conn.recv(65536)
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+            if number == 1:
+                conn.sendall(head + body)
+                return
+            conn.sendall(head)
+            for byte in body:
+                if self.stop.is_set() or time.monotonic() > ends:
+                    return
+                conn.sendall(bytes([byte]))
+                time.sleep(0.5)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close(self):
+        self.stop.set()
+        self.listener.close()
+
+
+def _timed(server) -> float:
+    started = time.monotonic()
+    status, _, _ = server.request()
+    assert status == 200
+    return time.monotonic() - started
+
+
+def test_a_trickling_upstream_never_holds_requests_or_the_health_check(servers):
+    upstream = SlowUpstream()
+    try:
+        server = servers(base_url=upstream.base, expire_after=1, deadline=4.0)
+        server.get_json()
+        time.sleep(1.2)
+        started = time.monotonic()
+        server.get_json()  # starts the refresh, waits at most the 1 s grace for it
+        assert time.monotonic() - started < 1.5
+        time.sleep(0.3)
+        worst, seen_refreshing = 0.0, False
+        with ThreadPoolExecutor(8) as pool:  # concurrent requests once the refresh is late: none waits
+            times = list(pool.map(lambda _: _timed(server), range(40)))
+        assert max(times) < 0.5, f"a request waited {max(times):.1f} s on a refresh already late"
+        for _ in range(10):  # while the refresh trickles, up to its 4 s deadline
+            for path in ("/api/models", "/healthz"):
+                started = time.monotonic()
+                status, _, body = server.get_json(path)
+                worst = max(worst, time.monotonic() - started)
+                assert status == 200
+                seen_refreshing |= body.get("refreshing", False) is True
+            time.sleep(0.1)
+        assert worst < 0.5, f"a request waited {worst:.1f} s on the late refresh"
+        assert seen_refreshing and server.app.catalog.loads == 2 and upstream.requests == 2
+        deadline = time.monotonic() + 10
+        while server.app.catalog.refreshing and time.monotonic() < deadline:
+            time.sleep(0.05)
+        _, _, body = server.get_json()
+        assert body["error"] == "Network request timed out: no complete answer within 4 s" and len(body["models"]) == 2
+    finally:
+        upstream.close()
+
+
+def test_a_deeply_nested_upstream_body_is_a_502_json_error_and_is_not_retried_per_request(httpserver, servers):
+    httpserver.expect_request("/models").respond_with_data("[" * 50_000 + "]" * 50_000, content_type="application/json")
+    server = servers(base_url=httpserver.url_for("/"))
+    for _ in range(5):
+        status, headers, body = server.request()
+        assert status == 502 and headers["Content-Type"] == "application/json"
+        assert json.loads(body) == {"error": "Failed to fetch models: the body is JSON nested too deeply to be a catalog", "models": []}
+    assert _upstream_requests(httpserver) == 1  # 30 s before asking again
+
+
+def test_a_stale_answer_whose_filter_matches_nothing_keeps_the_stale_shape(httpserver, servers):
+    httpserver.expect_request("/models").respond_with_data(SMALL_CATALOG, content_type="application/json")
+    server = servers(base_url=httpserver.url_for("/"), expire_after=1)
+    server.get_json()
+    httpserver.clear()
+    httpserver.expect_request("/models").respond_with_data("down", status=500)
+    time.sleep(1.2)
+    server.get_json()
+    deadline = time.monotonic() + 10
+    while server.app.catalog.refreshing and time.monotonic() < deadline:
+        time.sleep(0.05)
+    status, _, body = server.get_json("/api/models?provider=nobody")
+    assert status == 200
+    assert body["models"] == [] and body["cached"] is True and "cacheAge" in body
+    assert body["error"] == "Failed to fetch models: 500 Internal Server Error"
+
+
+def test_every_error_is_json_with_cors_including_waitress_own(servers):
+    server = servers(source="sample", cors_origin="https://app.example")
+    for path, method, expected in [("/nope", "GET", 404), ("/api/models", "POST", 405), ("/healthz", "DELETE", 405)]:
+        status, headers, body = server.request(method, path)
+        assert status == expected, (path, method)
+        assert headers["Content-Type"] == "application/json" and "error" in json.loads(body)
+        assert headers["Access-Control-Allow-Origin"] == "https://app.example"
+    raw = [
+        (b"GET /api/models HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n", 400),
+        (b"GET /api/models HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 300_000 + b"\r\n\r\n", 431),
+        (b"GET /api/models HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+    ]
+    for request, expected in raw:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(request)
+            answer = b""
+            while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.split()[1] == str(expected).encode(), head
+        assert b"Content-Type: application/json" in head and b"Access-Control-Allow-Origin: https://app.example" in head
+        assert "error" in json.loads(body)
+
+
+def test_the_health_check_answers_get_and_head_only(servers):
+    server = servers(source="sample")
+    assert server.request("GET", "/healthz")[0] == 200
+    assert server.request("HEAD", "/healthz")[0] == 200
+    status, headers, _ = server.request("POST", "/healthz")
+    assert status == 405 and headers["Allow"] == "GET, HEAD"
+
+
+def test_the_request_path_is_logged_escaped(servers):
+    server = servers(source="sample")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"GET /api/x%0A127.0.0.1%20-%20forged%1B[31m%00end?q=%0A\x1b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        while sock.recv(65536):
+            pass
+    line = server.lines[-1]
+    assert "\n" not in line and "\x1b" not in line and "\x00" not in line
+    assert '"GET /api/x%0A127.0.0.1%20-%20forged%1B%5B31m%00end?q=%0A%1B" 404' in line
+
+
+def test_the_task_queue_depth_warning_is_silenced(servers):
+    servers(source="sample")
+    assert not logging.getLogger("waitress.queue").isEnabledFor(logging.WARNING)
+
+
+def test_fast_filters_keep_exactly_the_rows_filter_models_keeps():
+    result = fetch_catalog("sample")
+    snapshot = build_snapshot(result, 3600)
+    providers = sorted(set(result.models["provider"]))
+    queries = ["", "rules=strict"]
+    queries += [f"provider={p}" for p in providers[:6]]
+    queries += [f"minContext={c}&maxPromptPrice={m}&rules={r}" for c in (0, 100_000, 1_000_000) for m in (0, 0.5, 3) for r in ("seed", "strict")]
+    queries += ["provider=openai,google&minContext=128000", "provider=nobody"]
+    from vision_models.vision import get_supports_images
+
+    for query in queries:
+        key, wanted, min_context, max_price, rules = parse_query(query)
+        count, text = snapshot.filtered(key, wanted, min_context, max_price, rules)
+        base = result.models[get_supports_images(result.models, rules).to_numpy()]
+        expected = filter_models(base, providers=wanted or None, min_context=min_context, max_prompt_price=max_price)
+        assert [m["id"] for m in json.loads(text)] == expected["id"].tolist(), query
+        assert count == len(expected)
+
+
+def test_slowloris_never_keeps_the_health_check_from_answering(servers):
+    """300 connections from another loopback address sending one header line every 0.5 s (bounded: 6 s)."""
+    app = make_app(source="sample")
+    server = create_server(app, "127.0.0.1", 0, header_timeout=2.0, max_client_connections=100)
+    port = int(server.effective_port)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    attackers: list[socket.socket] = []
+    try:
+        for _ in range(300):
+            sock = socket.socket()
+            sock.bind(("127.0.0.2", 0))
+            sock.settimeout(5)
+            sock.connect(("127.0.0.1", port))
+            sock.sendall(b"GET /api/models HTTP/1.1\r\nHost: x\r\n")
+            attackers.append(sock)
+        worst, ends = 0.0, time.monotonic() + 6
+        while time.monotonic() < ends:
+            for sock in attackers:
+                try:
+                    sock.sendall(b"X-Slow: 1\r\n")
+                except OSError:
+                    pass
+            started = time.monotonic()
+            status, _, body = _get(port, "/healthz", timeout=5)
+            worst = max(worst, time.monotonic() - started)
+            assert status == 200 and json.loads(body)["status"] == "ok"
+            time.sleep(0.5)
+        assert worst < 1.0, f"/healthz took {worst:.1f} s during the attack"
+        closed = 0
+        for sock in attackers:
+            try:
+                sock.settimeout(0.5)
+                closed += sock.recv(1) == b""
+            except OSError:
+                closed += 1
+        assert closed == 300  # 200 refused at once (per-client cap), 100 cut at the 2 s header deadline
+    finally:
+        for sock in attackers:
+            sock.close()
+        server.trigger.pull_trigger(lambda: [d.close() for d in list(server._map.values())])
+        thread.join(timeout=5)
+        server.task_dispatcher.shutdown()
