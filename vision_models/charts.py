@@ -248,7 +248,7 @@ def models_added_per_week(changes: pd.DataFrame) -> pd.Series:
     dates = pd.to_datetime(added["date"], utc=True)
     if dates.empty:
         return pd.Series([], index=pd.Index([], name="week_starting", dtype=object), dtype="int64", name="models added")
-    mondays = (dates.dt.tz_localize(None).dt.normalize() - pd.to_timedelta(dates.dt.dayofweek, unit="D")).dt.date
+    mondays = (dates.dt.tz_localize(None).dt.normalize() - pd.to_timedelta(dates.dt.day_of_week, unit="D")).dt.date
     weeks = pd.date_range(min(mondays), max(mondays), freq="7D").date
     counts = mondays.value_counts().reindex(weeks, fill_value=0).astype("int64")
     counts.index.name = "week_starting"
