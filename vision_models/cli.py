@@ -15,6 +15,9 @@ from typing import NoReturn
 
 EXIT_OK, EXIT_NO_DATA, EXIT_USAGE = 0, 1, 2
 
+#: Whether tables show every character (``--wide``) instead of fitting the terminal; set by :func:`main`.
+_wide = False
+
 
 class UsageError(Exception):
     """A bad command line: reported in one line with exit status 2."""
@@ -35,6 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not getattr(args, "handler", None):
             parser.print_help(sys.stderr)
             return EXIT_USAGE
+        global _wide
+        _wide = bool(getattr(args, "wide", False))
         return args.handler(args)
     except UsageError as exc:
         _say(str(exc))
@@ -55,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_source_options(listing)
     add_filter_options(listing)
     listing.add_argument("--format", choices=("table", "csv", "json", "api"), default="table")
+    add_table_options(listing)
     listing.set_defaults(handler=run_list)
 
     export = commands.add_parser("export", help="write the vision models to a CSV file (formula-safe)")
@@ -67,8 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_source_options(cost)
     add_filter_options(cost)
     add_image_options(cost)
-    cost.add_argument("--top", type=_positive_int, metavar="N", help="only the N cheapest")
+    cost.add_argument("--top", type=_whole_number(1), metavar="N", help="only the N cheapest")
     cost.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    add_table_options(cost)
     cost.set_defaults(handler=run_cost)
 
     chart = commands.add_parser("chart", help="save a cost chart as PNG")
@@ -77,17 +84,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_source_options(chart)
     add_filter_options(chart)
     add_image_options(chart)
-    chart.add_argument("--top", type=_positive_int, default=25, metavar="N", help="bars to draw (cost chart)")
+    chart.add_argument("--top", type=_whole_number(1), default=25, metavar="N", help="bars to draw (cost chart)")
     chart.set_defaults(handler=run_chart)
 
     serve = commands.add_parser("serve", help="answer GET /api/models over HTTP, as the seed endpoint does")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
-    serve.add_argument("--port", type=_port, default=3000)
+    serve.add_argument("--port", type=_port, default=3000, help="TCP port, 0-65535 (0: any free port)")
     serve.add_argument("--cors-origin", metavar="ORIGIN", help="allow this browser origin (Access-Control-Allow-Origin)")
     serve.add_argument("--source", help="openrouter (default), sample, an http(s) URL or a .json/.json.gz file")
     serve.add_argument("--cache-path", help="the SQLite cache file")
-    serve.add_argument("--expire-after", type=_positive_int, default=3600, metavar="SECONDS", help="catalog freshness")
-    serve.add_argument("--threads", type=_positive_int, default=8, help="worker threads")
+    serve.add_argument("--expire-after", type=_whole_number(1), default=3600, metavar="SECONDS", help="catalog freshness")
+    serve.add_argument("--threads", type=_whole_number(1), default=8, help="worker threads")
     serve.set_defaults(handler=run_serve)
 
     history = commands.add_parser("history", help="the catalog history: import saved catalogs, or info")
@@ -106,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     changes.add_argument("--until", metavar="DATE", help="ISO date or datetime (UTC), inclusive")
     changes.add_argument("--vision-only", action="store_true", help="only models that read images")
     changes.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    add_table_options(changes)
     changes.add_argument("--history-path", help="the history file")
     changes.set_defaults(handler=run_changes)
 
@@ -114,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("--cache-path", help="the SQLite file (default: $VISION_MODELS_CACHE or the user cache folder)")
     cache.set_defaults(handler=run_cache)
     return parser
+
+
+def add_table_options(parser: argparse.ArgumentParser) -> None:
+    """Tables fit the terminal ($COLUMNS) unless asked to show everything."""
+    parser.add_argument("--wide", action="store_true", help="table: show every cell in full, however wide")
 
 
 def add_source_options(parser: argparse.ArgumentParser) -> None:
@@ -127,7 +140,7 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
 def add_filter_options(parser: argparse.ArgumentParser) -> None:
     """The filters shared by list, cost and export."""
     parser.add_argument("--provider", action="append", metavar="NAME", help="keep this provider (repeatable)")
-    parser.add_argument("--min-context", type=_non_negative_int, metavar="N", help="at least N tokens of context")
+    parser.add_argument("--min-context", type=_whole_number(0), metavar="N", help="at least N tokens of context")
     parser.add_argument(
         "--max-prompt-price", type=_non_negative_float, metavar="USD_PER_MTOK", help="prompt price at most this"
     )
@@ -137,11 +150,11 @@ def add_image_options(parser: argparse.ArgumentParser) -> None:
     """The image and the call being priced."""
     from .cost import PRESETS
 
-    parser.add_argument("--width", type=_positive_int, help="image width in pixels")
-    parser.add_argument("--height", type=_positive_int, help="image height in pixels")
+    parser.add_argument("--width", type=_whole_number(1), help="image width in pixels")
+    parser.add_argument("--height", type=_whole_number(1), help="image height in pixels")
     parser.add_argument("--preset", choices=sorted(PRESETS), help="a common page or photo size instead of --width/--height")
-    parser.add_argument("--prompt-tokens", type=_non_negative_int, default=0, metavar="N", help="instruction tokens (default 0)")
-    parser.add_argument("--output-tokens", type=_non_negative_int, required=True, metavar="N", help="expected answer tokens")
+    parser.add_argument("--prompt-tokens", type=_whole_number(0), default=0, metavar="N", help="instruction tokens (default 0)")
+    parser.add_argument("--output-tokens", type=_whole_number(0), required=True, metavar="N", help="expected answer tokens")
     parser.add_argument("--detail", choices=("high", "low"), default="high")
 
 
@@ -189,7 +202,27 @@ def report(result) -> None:
     if result.stale:
         _say(f"vision-models: {result.error}; serving the cached copy from {result.cache_age} s ago")
     elif result.error:
-        _say(f"vision-models: {result.error}")
+        _say(f"vision-models: {result.error}{next_step_hint(result)}")
+
+
+def next_step_hint(result) -> str:
+    """What to do when the catalog could not be reached and nothing is cached ("" for other failures).
+
+    An answer that came back (a 401, a body that is not a catalog) speaks for
+    itself; no answer at all (no network, a refused connection, a time-out)
+    leaves the user with two ways on: the bundled sample, or the network settings.
+    """
+    error = result.error or ""
+    if not result.models.empty or error.startswith("Failed to fetch models:"):
+        return ""
+    if result.source == "openrouter":
+        from .fetch import get_base_url
+
+        where = f"the network and OPENROUTER_BASE_URL (now {get_base_url()})"
+    else:
+        where = f"the network and the URL {result.source}"
+    waited = " (no answer in time)" if "timed out" in error.lower() else ""
+    return f"{waited} and nothing is cached: check {where}, or use --source sample for the bundled catalog"
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -206,36 +239,50 @@ def run_list(args: argparse.Namespace) -> int:
 
 def render(frame, fmt: str, table) -> str:
     """``frame`` as csv, json, or the text ``table`` function's layout."""
-    from .export import to_csv_text, to_json_records
+    from .export import to_csv_text
 
     if fmt == "csv":
         return to_csv_text(frame)
     if fmt == "json":
-        return to_json_records(frame) + "\n"
+        return json_text(frame) + "\n"
     return table(frame)
 
 
-def fixed_width(header: tuple[str, ...], rows, right: set[int] = frozenset()) -> list[str]:
-    """Lines of a plain table: columns padded to their widest cell, ``right`` ones right-aligned."""
-    table = [header, *rows]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    return [
-        "  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
-        for row in table
-    ]
+def json_text(frame) -> str:
+    """The frame's JSON records, written by ``json.dumps``: slashes as they are, non-ASCII as itself."""
+    records = frame.to_json(orient="records", date_format="iso", date_unit="s", force_ascii=False, double_precision=15)
+    return json.dumps(json.loads(records), ensure_ascii=False)
+
+
+def fixed_width(
+    header: tuple[str, ...], rows, right: set[int] = frozenset(), shrink=None, keep=None, drop=()
+) -> list[str]:
+    """Lines of a plain table fitted to the terminal (unless ``--wide``), ``right`` columns right-aligned.
+
+    Long cells of the ``shrink`` columns (default: the text columns, widest
+    first) end in an ellipsis, ``drop`` columns go when that is not enough;
+    terminal control characters are shown escaped.
+    """
+    from .terminal import table_width, text_table as layout
+
+    return layout(header, rows, right=right, width=table_width(_wide), shrink=shrink, keep=keep, drop=drop)
 
 
 def text_table(models) -> str:
-    """A plain fixed-width table of the columns a reader scans first."""
-    header = ("id", "context", "prompt $/Mtok", "completion $/Mtok", "evidence")
+    """A plain fixed-width table of the columns a reader scans first, in the frame's order (provider, name)."""
+    header = ("id", "name", "context", "$/M in", "$/M out", "evidence")
     rows = zip(
         models["id"].tolist(),
+        models["name"].str.replace(r"^[^:/]{1,40}: ", "", regex=True).tolist(),  # "OpenAI: GPT-4o": the id names the provider
         _cells(models["context_length"], "{:,}"),
         _cells(models["prompt_usd_per_mtok"], "{:.4g}"),
         _cells(models["completion_usd_per_mtok"], "{:.4g}"),
         ["+".join(e) for e in models["vision_evidence"].tolist()],
     )
-    return "\n".join(fixed_width(header, rows, right={1, 2, 3})) + f"\n{len(models)} models\n"
+    # The evidence gives way first, then the name (both go when they must); the id, which other commands take,
+    # last and least. Prices are USD per million tokens in and out.
+    lines = fixed_width(header, rows, right={2, 3, 4}, shrink=[5, 1, 0], keep={0: 30, 1: 12}, drop=[5, 1])
+    return "\n".join(lines) + f"\n{len(models)} models\n"
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -261,11 +308,11 @@ def run_cost(args: argparse.Namespace) -> int:
 
 
 def cost_table(costs) -> str:
-    """Cost per model as a fixed-width table; ``~`` marks an uncertain estimate."""
+    """Cost per model as a fixed-width table; ``~`` marks an uncertain estimate (said under the table)."""
     from .charts import cost_title
 
-    header = ("id", "image tokens", "method", "$/image", "$/1k images", "")
-    notes = ["free" if free else ("~ uncertain" if unsure else "") for free, unsure in zip(costs["free"], costs["uncertain"])]
+    header = ("id", "tokens", "method", "$/image", "$/1k images", "")
+    notes = ["free" if free else ("~" if unsure else "") for free, unsure in zip(costs["free"], costs["uncertain"])]
     rows = zip(
         costs["id"].tolist(),
         _cells(costs["image_tokens"], "{:,}"),
@@ -274,7 +321,9 @@ def cost_table(costs) -> str:
         _cells(costs["usd_per_1k_images"], "{:,.2f}"),
         notes,
     )
-    return f"{cost_title(costs)}\n" + "\n".join(fixed_width(header, rows, right={1, 3, 4})) + "\n"
+    lines = fixed_width(header, rows, right={1, 3, 4}, shrink=[2, 0], keep={0: 24})
+    legend = "~ uncertain estimate\n" if "~" in notes else ""
+    return f"{cost_title(costs)}\n" + "\n".join(lines) + "\n" + legend
 
 
 def run_chart(args: argparse.Namespace) -> int:
@@ -301,7 +350,10 @@ def run_serve(args: argparse.Namespace) -> int:
     from .fetch import check_source
     from .server import serve
 
-    check_source(args.source)  # an unreadable source is a usage error now, not a 502 per request
+    if check_source(args.source) == "sample":  # an unreadable source is a usage error now, not a 502 per request
+        from .fetch import read_sample
+
+        _say(f"vision-models: serving the bundled {read_sample().source}, not live data")
     try:
         serve(
             args.host,
@@ -322,6 +374,9 @@ def run_history_import(args: argparse.Namespace) -> int:
 
     results = import_files(args.files, args.fetched_at, path=args.history_path)
     for result in results:
+        if result.status.startswith("skipped"):  # the reason says it all; there is no date or count to report
+            _write(f"{result.path}\t{result.status}\n")
+            continue
         when = result.fetched_at.isoformat(timespec="seconds") if result.fetched_at else "-"
         _write(f"{result.path}\t{result.status}\t{when}\t(date from {result.date_basis})\t{result.models} models\n")
     imported = sum(r.status == "imported" for r in results)
@@ -361,7 +416,8 @@ def changes_table(changes) -> str:
             change = f"{field}: {_value(old)} -> {_value(new)}"
             what.append(change + (f" ({pct:+.1f}%)" if pct == pct else ""))
     rows = zip(changes["date"].dt.strftime("%Y-%m-%d").tolist(), changes["kind"].tolist(), changes["id"].tolist(), what)
-    return "\n".join(fixed_width(("date", "kind", "id", "change"), rows)) + f"\n{len(changes)} changes\n"
+    lines = fixed_width(("date", "kind", "id", "change"), rows, shrink=[3, 2])
+    return "\n".join(lines) + f"\n{len(changes)} changes\n"
 
 
 def _value(value) -> str:
@@ -386,27 +442,29 @@ def _cells(column, spec: str) -> list[str]:
 
 
 def _port(text: str) -> int:
-    value = _non_negative_int(text)
-    if value > 65535:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"expected a port 0-65535, got {text!r}")
     return value
 
 
-def _positive_int(text: str) -> int:
-    value = _non_negative_int(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {text!r}")
-    return value
+def _whole_number(low: int):
+    """An argparse type: a whole number >= ``low``; anything else gets the same one message."""
 
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {low}, got {text!r}")
+        return value
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
+    parse.__name__ = f"whole number >= {low}"
+    return parse
 
 
 def _non_negative_float(text: str) -> float:
