@@ -344,3 +344,27 @@ def test_history_import_says_why_a_file_was_skipped(tmp_path):
     assert lines[0].startswith(f"{readme}\tskipped: {readme} is not an OpenRouter catalog: the body is not JSON")
     assert lines[1] == f"{tmp_path / 'missing.json'}\tskipped: {tmp_path / 'missing.json'} is not a readable file"
     assert "None" not in out.stdout and "0 models" not in out.stdout
+
+
+def test_text_table_layout_by_hand():
+    from vision_models.terminal import safe_text, text_table
+
+    header = ("id", "name", "n")
+    rows = [("a/very-long-identifier", "A rather long name", "1,234"), ("b/x", "B", "5")]
+    # Natural widths 22 + 18 + 5 and two gaps of 2 = 49. At 40 the name gives 9 (18 -> 9), keeping 8+ characters.
+    lines = text_table(header, rows, right={2}, width=40, shrink=[1, 0])
+    assert lines == [
+        "id" + " " * 22 + "name" + " " * (5 + 2 + 4) + "n",  # name padded to 9, the header of n right-aligned
+        "a/very-long-identifier  A rather…  1,234",
+        "b/x" + " " * 21 + "B" + " " * (8 + 2 + 4) + "5",
+    ]
+    assert text_table(header, rows, right={2}, width=None) == [
+        "id" + " " * 22 + "name" + " " * (14 + 2 + 4) + "n",
+        "a/very-long-identifier  A rather long name  1,234",
+        "b/x" + " " * 21 + "B" + " " * (17 + 2 + 4) + "5",
+    ]
+    # At 30 both text columns shrink (13 + 8 + 5 + 4 gaps); at 20 even their minimums (8 + 8 + 5 + 4 = 25) are
+    # too wide, so the name goes and the id gets 20 - 5 - 2 = 13 characters; the number stays whole.
+    assert text_table(header, rows, right={2}, width=30, shrink=[1, 0], drop=[1])[1] == "a/very-long-…  A rathe…  1,234"
+    assert text_table(header, rows, right={2}, width=20, shrink=[1, 0], drop=[1])[1] == "a/very-long-…  1,234"
+    assert safe_text("ok\x1b[2Jx\u202e\u00a0y") == "ok\\x1b[2Jx\\u202e y"

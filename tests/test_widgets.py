@@ -263,5 +263,7 @@ def test_widgets_draw_under_every_backend(tmp_path, monkeypatch, backend, magic)
     assert [o for o in outputs if o.output_type == "error"] == []
     printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "open figures 0" in printed, printed  # every chart's figure was closed, none left for the backend
+    expected = {"%matplotlib inline": "backend_inline", "": "agg", "%matplotlib widget": "ipympl"}[magic]
+    assert expected in printed.lower(), printed  # the backend under test really was the one in use
     views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert len(views) == 2
