@@ -173,7 +173,7 @@ def test_an_all_free_top_draws_a_message_not_empty_bars(tmp_path):
     ax = vm.plot_cost_per_image(free, top=5)
     _render(ax, tmp_path)
     assert list(ax.patches) == [] and ax.get_xlim() == (0, 1)
-    assert [t.get_text() for t in ax.texts] == ["All 1 models are free: no cost to chart."]
+    assert [t.get_text() for t in ax.texts] == ["Every model here is free (1): no cost to chart."]
     assert _legend_labels(ax) == []
 
 

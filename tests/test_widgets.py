@@ -163,7 +163,8 @@ def test_cost_explorer_subtitle_counts_every_qualifying_model(catalog, monkeypat
     draw = widgets.plot_cost_per_image
 
     def recording(costs, top, ax):
-        titles.append(draw(costs, top=top, ax=ax).get_title())
+        drawn = draw(costs, top=top, ax=ax)
+        titles.append("\n".join([drawn.get_title(), *(t.get_text() for t in drawn.texts)]))
         return ax
 
     monkeypatch.setattr(widgets, "plot_cost_per_image", recording)
@@ -172,8 +173,12 @@ def test_cost_explorer_subtitle_counts_every_qualifying_model(catalog, monkeypat
     # The sample has 31 vision models: 3 with a variable or unlisted price (openrouter/auto, llava-13b,
     # pixtral-large-2411), 1 free (gemma-3-27b-it:free), 27 priced.
     assert "cheapest 5 of 31 models" in explorer.table.value
-    assert "cheapest 5 of 27 priced models; 3 with unknown price not shown" in titles[-1]
+    # The table's five cheapest hold the free gemma-3-27b-it:free and four priced models: four bars, counted
+    # against all 27 priced models, the free one named.
+    assert "cheapest 4 of 27 priced models; 3 with unknown price not shown" in titles[-1]
     assert "1 free, not drawn: google/gemma-3-27b-it:free" in titles[-1]
+    explorer.top.value = 1  # only the free model: the chart says so instead of drawing an empty bar
+    assert "Every model here is free (1): no cost to chart." in titles[-1] and explorer.png is not None
     explorer.min_context.value = 1_000_000
     qualifying = int((vision["context_length"] >= 1_000_000).sum())
     assert f"of {qualifying} models with at least 1,000,000 tokens of context" in explorer.table.value

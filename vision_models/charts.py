@@ -92,7 +92,7 @@ def plot_cost_per_image(costs: pd.DataFrame, top: int = 25, *, ax: Axes | None =
         ax.set_xticks([])
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
-        message = f"All {len(free)} models are free: no cost to chart." if len(free) else "No model has a known price."
+        message = f"Every model here is free ({len(free)}): no cost to chart." if len(free) else "No model has a known price."
         ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
     else:
         ax.set_xlim(0, float(shown["usd_per_1k_images"].max()) * 1.15)  # room for the value labels; never negative

@@ -391,9 +391,13 @@ class CostExplorer(_Displayed):
         if not self.draw_chart or self.shown.empty:
             self.png = None
         else:
-            top = self.top.value
-            rows = min(top, len(self.qualifying))
-            self.png = figure_png(lambda ax: plot_cost_per_image(self.qualifying, top=top, ax=ax), (10, 0.3 * rows + 1.8))
+            # Bars for the priced models of the table (its free ones are named in the chart's title), counted
+            # against every qualifying model; a table of free models only gets the chart's message instead.
+            priced = int((self.shown["usd_per_1k_images"].notna() & ~self.shown["free"].astype(bool)).sum())
+            table = self.qualifying if priced else self.shown
+            self.png = figure_png(
+                lambda ax: plot_cost_per_image(table, top=max(priced, 1), ax=ax), (10, 0.3 * max(priced, 1) + 1.8)
+            )
         show_png(self.chart, self.png, "cost chart")
 
 
@@ -422,7 +426,9 @@ class ModelComparison(_Displayed):
         self.draw_chart = chart
         start = default_comparison(models, **self.options) if ids is None else check_model_ids(models, ids) if ids else []
         labels = [(f"{name}  ({model_id})", model_id) for model_id, name in zip(models["id"], models["name"])]
-        self.select = w.SelectMultiple(options=labels, value=tuple(start), rows=12, description="Models", layout=_WIDE)
+        self.select = w.SelectMultiple(
+            options=labels, value=tuple(start), rows=12, description="Models", layout=w.Layout(width="640px")
+        )
         self.table = w.HTML()
         self.chart = w.Output()
         self.png: bytes | None = None
