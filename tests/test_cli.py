@@ -211,7 +211,7 @@ def test_history_import_info_and_changes(tmp_path):
 
     table = run("changes", "--since", "2026-03-01", env=env)
     assert table.returncode == 0
-    assert "2026-03-02  price    openai/gpt-4o  prompt_usd_per_mtok: 2.5 -> 2 (-20.0%)" in table.stdout
+    assert "2026-03-02  price    openai/gpt-4o  prompt $/Mtok: 2.5 -> 2 (-20.0%)" in table.stdout
     assert "2026-03-02  added    b/new" in table.stdout and "2026-03-02  removed  a/old" in table.stdout
     vision = json.loads(run("changes", "--since", "2026-03-01", "--vision-only", "--format", "json", env=env).stdout)
     assert [(c["kind"], c["id"]) for c in vision] == [("price", "openai/gpt-4o")]

@@ -406,6 +406,16 @@ def run_changes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+#: Short names of changed fields in the changes table (csv and json keep the column names).
+FIELD_WORDS = {
+    "prompt_usd_per_mtok": "prompt $/Mtok",
+    "completion_usd_per_mtok": "completion $/Mtok",
+    "context_length": "context",
+    "image_price": "image price",
+    "request_usd": "$/request",
+}
+
+
 def changes_table(changes) -> str:
     """One line per change: date, kind, id, and what moved."""
     what = []
@@ -413,16 +423,18 @@ def changes_table(changes) -> str:
         if kind in ("added", "removed"):
             what.append("")
         else:
-            change = f"{field}: {_value(old)} -> {_value(new)}"
+            change = f"{FIELD_WORDS.get(field, field)}: {_value(old)} -> {_value(new)}"
             what.append(change + (f" ({pct:+.1f}%)" if pct == pct else ""))
     rows = zip(changes["date"].dt.strftime("%Y-%m-%d").tolist(), changes["kind"].tolist(), changes["id"].tolist(), what)
-    lines = fixed_width(("date", "kind", "id", "change"), rows, shrink=[3, 2])
+    lines = fixed_width(("date", "kind", "id", "change"), rows, shrink=[2, 3], keep={2: 24, 3: 20})  # what moved matters most
     return "\n".join(lines) + f"\n{len(changes)} changes\n"
 
 
 def _value(value) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return "-"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
