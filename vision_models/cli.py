@@ -212,8 +212,9 @@ def next_step_hint(result) -> str:
     itself; no answer at all (no network, a refused connection, a time-out)
     leaves the user with two ways on: the bundled sample, or the network settings.
     """
-    error = result.error or ""
-    if not result.models.empty or error.startswith("Failed to fetch models:"):
+    error = (result.error or "").lower()
+    no_answer = any(word in error for word in ("network", "timed out", "time-out", "timeout", "connect"))
+    if not result.models.empty or not no_answer:
         return ""
     if result.source == "openrouter":
         from .fetch import get_base_url
@@ -221,8 +222,8 @@ def next_step_hint(result) -> str:
         where = f"the network and OPENROUTER_BASE_URL (now {get_base_url()})"
     else:
         where = f"the network and the URL {result.source}"
-    waited = " (no answer in time)" if "timed out" in error.lower() else ""
-    return f"{waited} and nothing is cached: check {where}, or use --source sample for the bundled catalog"
+    # The error itself says what happened (no connection, or a time-out); this says what to do about it.
+    return f" and nothing is cached: check {where}, or use --source sample for the bundled catalog"
 
 
 def run_list(args: argparse.Namespace) -> int:
