@@ -368,3 +368,33 @@ def test_text_table_layout_by_hand():
     assert text_table(header, rows, right={2}, width=30, shrink=[1, 0], drop=[1])[1] == "a/very-long-…  A rathe…  1,234"
     assert text_table(header, rows, right={2}, width=20, shrink=[1, 0], drop=[1])[1] == "a/very-long-…  1,234"
     assert safe_text("ok\x1b[2Jx\u202e\u00a0y") == "ok\\x1b[2Jx\\u202e y"
+
+
+@pytest.mark.parametrize(
+    "error, hinted",
+    [
+        ("Network request failed", True),
+        ("Network request timed out after 10 s", True),  # a hung server: the error says so, the hint says what next
+        ("Failed to fetch models: 401 Unauthorized", False),  # an answer came back: it speaks for itself
+        ("Failed to fetch models: the body is not JSON (JSONDecodeError; starts '<html>')", False),
+    ],
+)
+def test_next_step_hint_only_when_nothing_answered(error, hinted, monkeypatch):
+    import pandas as pd
+
+    from vision_models.cli import next_step_hint
+
+    monkeypatch.setenv("OPENROUTER_BASE_URL", "http://127.0.0.1:9/api/v1")
+
+    class Failed:  # the shape of a CatalogResult that failed with nothing cached
+        models = pd.DataFrame()
+        source = "openrouter"
+
+    Failed.error = error
+    hint = next_step_hint(Failed())
+    assert bool(hint) is hinted
+    if hinted:
+        assert hint == (
+            " and nothing is cached: check the network and OPENROUTER_BASE_URL (now http://127.0.0.1:9/api/v1),"
+            " or use --source sample for the bundled catalog"
+        )
