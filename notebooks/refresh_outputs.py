@@ -6,8 +6,9 @@ The committed outputs are what a reader sees without running anything, and
 what nbval compares the ``# NBVAL_CHECK_OUTPUT`` cells with, so they come
 from deterministic inputs, never from live data: the bundled sample, and a
 history built from the archived daily catalogs in ``../shared/catalogs/daily``.
-Widget state is dropped (it would embed a second copy of every chart); the
-widgets' text stands in. ``conftest.py`` prepares the same environment for nbval.
+Widget state is dropped (it would embed a second copy of every chart), and
+with it the outputs' live-widget views, which would only say "model not
+found": each control's static HTML rendering of its result stands in. ``conftest.py`` prepares the same environment for nbval.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 DAILY = Path(os.environ.get("VISION_MODELS_SHARED", HERE.parents[1] / "shared")) / "catalogs" / "daily"
 CHANGES_NOTEBOOK = "04_catalog_changes.ipynb"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def prepare_environment(scratch: Path) -> bool:
@@ -47,9 +49,17 @@ def refresh(path: Path) -> None:
     book = nbformat.read(path, as_version=4)
     NotebookClient(book, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute()
     book.metadata.pop("widgets", None)
+    drop_widget_views(book)
     nbformat.write(book, path)
     (HERE / "cost_per_image.csv").unlink(missing_ok=True)
     print(f"refreshed {path.name} ({path.stat().st_size // 1024} KiB)")
+
+
+def drop_widget_views(book) -> None:
+    """Keep a displayed widget's static HTML / text, not its view of a widget state that is not saved."""
+    for cell in book.cells:
+        for output in cell.get("outputs", []):
+            output.get("data", {}).pop(WIDGET_VIEW, None)
 
 
 def main(names: list[str]) -> int:

@@ -36,8 +36,9 @@ def test_list_table_from_a_file(small_file):
     out = run("list", "--source", small_file)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert lines[0].split()[:2] == ["id", "context"]
+    assert lines[0].split()[:3] == ["id", "name", "context"]
     assert [line.split()[0] for line in lines[1:3]] == ["google/gemini-2.5-flash", "openai/gpt-4o"]
+    assert lines[2].split()[1] == "GPT-4o"  # "OpenAI: GPT-4o": the id already names the provider
     assert lines[-1] == "2 models"
     assert out.stderr == ""
 
@@ -159,8 +160,8 @@ def test_cost_table_csv_and_json():
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()
     assert lines[0] == "One 1700x2200 px image (letter-200dpi), 60 instruction + 700 answer tokens"
-    assert lines[1].split()[:3] == ["id", "image", "tokens"]
-    assert len(lines) == 2 + 3
+    assert lines[1].split()[:3] == ["id", "tokens", "method"]
+    assert len(lines) == 2 + 3 + 1 and lines[-1] == "~ uncertain estimate"
     assert lines[2].split()[0] == "google/gemma-3-27b-it:free" and lines[2].endswith("free")
     rows = list(csv.DictReader(io.StringIO(run(*args, "--format", "csv").stdout)))
     gpt4o = next(r for r in rows if r["id"] == "openai/gpt-4o")
@@ -212,7 +213,7 @@ def test_history_import_info_and_changes(tmp_path):
 
     table = run("changes", "--since", "2026-03-01", env=env)
     assert table.returncode == 0
-    assert "2026-03-02  price    openai/gpt-4o  prompt_usd_per_mtok: 2.5 -> 2 (-20.0%)" in table.stdout
+    assert "2026-03-02  price    openai/gpt-4o  prompt $/Mtok: 2.5 -> 2 (-20.0%)" in table.stdout
     assert "2026-03-02  added    b/new" in table.stdout and "2026-03-02  removed  a/old" in table.stdout
     vision = json.loads(run("changes", "--since", "2026-03-01", "--vision-only", "--format", "json", env=env).stdout)
     assert [(c["kind"], c["id"]) for c in vision] == [("price", "openai/gpt-4o")]
@@ -246,3 +247,181 @@ def test_cost_leaves_out_generators_with_a_note_and_includes_them_on_request(tmp
     only.write_text(catalog_body(lyria))
     nothing = run("cost", "--source", str(only), "--preset", "letter-200dpi", "--output-tokens", "700")
     assert nothing.returncode == 1 and nothing.stdout == "" and "no model left to price" in nothing.stderr
+
+
+LONG_ID = "someprovider/an-extraordinarily-long-model-identifier-for-testing-widths-v2:free"
+
+
+@pytest.fixture
+def long_file(tmp_path):
+    path = tmp_path / "long.json"
+    path.write_text(
+        catalog_body(
+            model(LONG_ID, inputs=("text", "image"), name="Some Provider: A Model Name That Goes On And On And On"),
+            model("openai/gpt-4o", prompt="0.0000025", completion="0.00001", inputs=("text", "image"), name="OpenAI: GPT-4o"),
+            model("evil/escape", inputs=("text", "image"), name="\x1b[31mred\x1b[0m\rover\u202eevil"),
+        )
+    )
+    return str(path)
+
+
+@pytest.mark.parametrize("columns", [60, 80, 100])
+def test_tables_fit_columns_and_wide_shows_everything(long_file, columns):
+    out = run("list", "--source", long_file, env={"COLUMNS": str(columns)})
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert max(len(line) for line in lines) <= columns, out.stdout
+    assert "openai/gpt-4o" in out.stdout  # short cells are untouched
+    assert LONG_ID not in out.stdout and "…" in out.stdout  # the long one is cut, visibly
+    wide = run("list", "--source", long_file, "--wide", env={"COLUMNS": str(columns)})
+    assert LONG_ID in wide.stdout and "A Model Name That Goes On And On And On" in wide.stdout
+    assert "…" not in wide.stdout and max(len(line) for line in wide.stdout.splitlines()) > columns
+
+
+def test_piped_output_without_columns_is_not_cut(long_file):
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    out = subprocess.run(
+        [sys.executable, "-m", "vision_models.cli", "list", "--source", long_file],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert LONG_ID in out.stdout
+
+
+def test_cost_and_changes_tables_fit_too(long_file):
+    out = run("cost", "--source", long_file, "--preset", "a4-200dpi", "--output-tokens", "500", env={"COLUMNS": "70"})
+    assert out.returncode == 0, out.stderr
+    assert max(len(line) for line in out.stdout.splitlines()[1:]) <= 70
+
+
+def test_terminal_escapes_in_remote_text_are_shown_not_run(long_file):
+    for extra in ((), ("--wide",)):
+        out = run("list", "--source", long_file, *extra, env={"COLUMNS": "200"})
+        assert "\x1b" not in out.stdout and "\r" not in out.stdout and "\u202e" not in out.stdout
+        assert "\\x1b[31mred\\x1b[0m\\x0dover\\u202eevil" in out.stdout
+
+
+def test_json_does_not_escape_slashes(long_file):
+    out = run("list", "--source", long_file, "--format", "json")
+    assert "\\/" not in out.stdout and '"id": "openai/gpt-4o"' in out.stdout
+    records = json.loads(out.stdout)
+    assert {r["id"] for r in records} == {LONG_ID, "openai/gpt-4o", "evil/escape"}
+    assert next(r for r in records if r["id"] == "openai/gpt-4o")["prompt_usd_per_mtok"] == 2.5
+    cost = run("cost", "--source", long_file, "--preset", "a4-200dpi", "--output-tokens", "5", "--format", "json")
+    assert "\\/" not in cost.stdout and json.loads(cost.stdout)
+
+
+IMAGE = ("cost", "--source", "sample", "--output-tokens", "5")
+
+
+@pytest.mark.parametrize(
+    "args, option",
+    [
+        ((*IMAGE, "--width", "{}", "--height", "5"), "--width"),
+        ((*IMAGE, "--width", "5", "--height", "{}"), "--height"),
+        ((*IMAGE, "--preset", "a4-200dpi", "--top", "{}"), "--top"),
+        (("serve", "--threads", "{}"), "--threads"),
+        (("serve", "--expire-after", "{}"), "--expire-after"),
+    ],
+)
+@pytest.mark.parametrize("value", ["-5", "0", "many"])
+def test_at_least_one_says_so_for_every_bad_value(args, option, value):
+    out = run(*[a.format(value) for a in args])
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.strip().endswith(f"argument {option}: expected a whole number >= 1, got '{value}'"), out.stderr
+
+
+def test_offline_with_nothing_cached_says_what_to_do_next():
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on: the connection is refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = f"http://127.0.0.1:{port}/api/v1"
+    out = run("list", env={"OPENROUTER_BASE_URL": base})
+    assert out.returncode == 1 and out.stdout == ""
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert lines[0].startswith("vision-models: Network request failed")
+    assert "nothing is cached" in lines[0] and "--source sample" in lines[0]
+    assert f"OPENROUTER_BASE_URL (now {base})" in lines[0]
+
+
+def test_serve_sample_is_announced(tmp_path):
+    server = subprocess.Popen(
+        [sys.executable, "-m", "vision_models.cli", "serve", "--source", "sample", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+    )
+    try:
+        first = server.stderr.readline()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    assert first.startswith("vision-models: serving the bundled sample (as of ") and "not live data" in first
+
+
+def test_history_import_says_why_a_file_was_skipped(tmp_path):
+    from factories import REPO
+
+    env = {"VISION_MODELS_HISTORY": str(tmp_path / "h.sqlite")}
+    readme = str(REPO / "README.md")
+    out = run("history", "import", readme, str(tmp_path / "missing.json"), env=env)
+    assert out.returncode == 1
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith(f"{readme}\tskipped: {readme} is not an OpenRouter catalog: the body is not JSON")
+    assert lines[1] == f"{tmp_path / 'missing.json'}\tskipped: {tmp_path / 'missing.json'} is not a readable file"
+    assert "None" not in out.stdout and "0 models" not in out.stdout
+
+
+def test_text_table_layout_by_hand():
+    from vision_models.terminal import text_table
+    from vision_models.text import terminal_safe as safe_text
+
+    header = ("id", "name", "n")
+    rows = [("a/very-long-identifier", "A rather long name", "1,234"), ("b/x", "B", "5")]
+    # Natural widths 22 + 18 + 5 and two gaps of 2 = 49. At 40 the name gives 9 (18 -> 9), keeping 8+ characters.
+    lines = text_table(header, rows, right={2}, width=40, shrink=[1, 0])
+    assert lines == [
+        "id" + " " * 22 + "name" + " " * (5 + 2 + 4) + "n",  # name padded to 9, the header of n right-aligned
+        "a/very-long-identifier  A rather…  1,234",
+        "b/x" + " " * 21 + "B" + " " * (8 + 2 + 4) + "5",
+    ]
+    assert text_table(header, rows, right={2}, width=None) == [
+        "id" + " " * 22 + "name" + " " * (14 + 2 + 4) + "n",
+        "a/very-long-identifier  A rather long name  1,234",
+        "b/x" + " " * 21 + "B" + " " * (17 + 2 + 4) + "5",
+    ]
+    # At 30 both text columns shrink (13 + 8 + 5 + 4 gaps); at 20 even their minimums (8 + 8 + 5 + 4 = 25) are
+    # too wide, so the name goes and the id gets 20 - 5 - 2 = 13 characters; the number stays whole.
+    assert text_table(header, rows, right={2}, width=30, shrink=[1, 0], drop=[1])[1] == "a/very-long-…  A rathe…  1,234"
+    assert text_table(header, rows, right={2}, width=20, shrink=[1, 0], drop=[1])[1] == "a/very-long-…  1,234"
+    assert safe_text("ok\x1b[2Jx\u202e\u00a0y") == "ok\\x1b[2Jx\\u202e y"
+
+
+@pytest.mark.parametrize(
+    "error, hinted",
+    [
+        ("Network request failed", True),
+        ("Network request timed out after 10 s", True),  # a hung server: the error says so, the hint says what next
+        ("Failed to fetch models: 401 Unauthorized", False),  # an answer came back: it speaks for itself
+        ("Failed to fetch models: the body is not JSON (JSONDecodeError; starts '<html>')", False),
+    ],
+)
+def test_next_step_hint_only_when_nothing_answered(error, hinted, monkeypatch):
+    import pandas as pd
+
+    from vision_models.cli import next_step_hint
+
+    monkeypatch.setenv("OPENROUTER_BASE_URL", "http://127.0.0.1:9/api/v1")
+
+    class Failed:  # the shape of a CatalogResult that failed with nothing cached
+        models = pd.DataFrame()
+        source = "openrouter"
+
+    Failed.error = error
+    hint = next_step_hint(Failed())
+    assert bool(hint) is hinted
+    if hinted:
+        assert hint == (
+            " and nothing is cached: check the network and OPENROUTER_BASE_URL (now http://127.0.0.1:9/api/v1),"
+            " or use --source sample for the bundled catalog"
+        )

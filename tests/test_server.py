@@ -246,6 +246,8 @@ def test_serve_command_binds_loopback_and_stops_on_sigterm(tmp_path):
         env=env,
     )
     try:
+        announced = process.stderr.readline()  # the sample is announced first
+        assert "serving the bundled sample" in announced, announced
         banner = process.stderr.readline()
         match = re.search(r"http://127\.0\.0\.1:(\d+)", banner)
         assert match, banner

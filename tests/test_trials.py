@@ -16,6 +16,7 @@ import vision_models as vm
 from factories import model
 from openrouter_standin import ModelBill, StandIn, serve
 from vision_models import trials
+from vision_models.terminal import cell_text
 from vision_models.frame import models_frame
 from vision_models.pages import load_pages
 
@@ -403,7 +404,7 @@ def test_remote_text_is_escaped_in_displays(standin, catalog, env):
     trial = run(standin, catalog, make_pages(env / "pages", 1), [MINI])
     page = trials.side_by_side_html(trial)
     assert "<script>" not in page and "&lt;script&gt;" in page
-    cell = trials.terminal_safe(trial.results["text"].iloc[0])
+    cell = cell_text(trial.results["text"].iloc[0])
     assert "\x1b" not in cell and "\r" not in cell and "\\x1b" in cell
     assert "<script>" not in trial._repr_html_() or "&lt;script&gt;" in trial._repr_html_()
 

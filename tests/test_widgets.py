@@ -11,6 +11,13 @@ import pytest  # noqa: E402
 from factories import model  # noqa: E402
 from vision_models import fetch_catalog  # noqa: E402
 from vision_models.catalog import models_frame  # noqa: E402
+import re  # noqa: E402
+
+import nbformat  # noqa: E402
+import pandas as pd  # noqa: E402
+from nbclient import NotebookClient  # noqa: E402
+
+from vision_models import widgets  # noqa: E402
 from vision_models.widgets import CostExplorer, ModelComparison, ModelFilter, ModelPicker, html_table  # noqa: E402
 
 VISION = ("text", "image")
@@ -47,15 +54,21 @@ def test_rules_switch_re_decides_vision(catalog):
     assert box.filtered.empty
 
 
-def test_empty_result_is_a_plain_message_and_a_bad_price_is_named(catalog):
+def test_empty_result_is_a_plain_message_and_a_bad_price_is_named_by_its_label(catalog):
     box = ModelFilter(catalog)
     box.search.value = "no such model anywhere"
     assert box.filtered.empty
     assert "No model matches these filters." in box.table.value
     assert box.picker.chosen is None
     box.search.value = ""
-    box.max_price.value = "cheap"
-    assert "bad max_prompt_price &#x27;cheap&#x27;" in box.count.value  # escaped, like all text shown
+    assert "<table" in box.table.value
+    for bad in ("cheap", "-1"):
+        box.max_price.value = bad
+        assert f"Max $/Mtok: expected USD per million tokens, a number &gt;= 0, got &#x27;{bad}&#x27;" in box.count.value
+        assert "max_prompt_price" not in box.count.value
+        assert box.table.value == "" and box.filtered.empty and box.picker.chosen is None  # the old table is gone
+    box.max_price.value = "1"
+    assert "<table" in box.table.value and not box.filtered.empty
 
 
 def test_an_offline_result_with_nothing_cached_says_why():
@@ -113,6 +126,7 @@ def test_cost_explorer_presets_custom_sizes_and_context(catalog):
     assert (explorer.shown["context_length"] >= 1_000_000).all() and not explorer.shown.empty
     explorer.min_context.value = 50_000_000
     assert explorer.shown.empty and "lower the minimum context" in explorer.table.value
+    assert explorer.chart.outputs == ()  # no chart when nothing matches (chart=False draws none anyway)
     explorer.min_context.value = 0
     explorer.top.value = 3
     assert len(explorer.shown) == 3
@@ -120,10 +134,146 @@ def test_cost_explorer_presets_custom_sizes_and_context(catalog):
 
 def test_comparison_wants_two_to_five(catalog):
     vision = catalog[catalog["is_vision"]]
-    pick = ModelComparison(vision, chart=False)
+    pick = ModelComparison(vision, ids=[], chart=False)
     assert pick.compared is None and "Pick two to five models (0 picked)" in pick.table.value
     pick.select.value = ("openai/gpt-4o-mini", "google/gemini-2.5-flash", "qwen/qwen2.5-vl-72b-instruct")
     assert list(pick.compared.columns) == ["openai/gpt-4o-mini", "google/gemini-2.5-flash", "qwen/qwen2.5-vl-72b-instruct"]
     assert pick.compared.loc["image_tokens"].tolist() == [25_501, 2322, 4819]  # design note examples
     pick.select.value = tuple(vision["id"].head(6))
     assert pick.compared is None and "(6 picked)" in pick.table.value
+
+
+def _png_outputs(output) -> list[str]:
+    return [o["data"]["image/png"] for o in output.outputs if "image/png" in o.get("data", {})]
+
+
+def test_cost_explorer_chart_is_replaced_then_cleared_when_nothing_matches(catalog):
+    explorer = CostExplorer(catalog[catalog["is_vision"]], top=5)
+    first = _png_outputs(explorer.chart)
+    assert len(first) == 1 and len(explorer.chart.outputs) == 1
+    explorer.output_tokens.value = 4000
+    second = _png_outputs(explorer.chart)
+    assert len(second) == 1 and second != first  # replaced, not appended
+    explorer.min_context.value = 50_000_000
+    assert explorer.chart.outputs == () and explorer.png is None
+    explorer.min_context.value = 0
+    assert len(_png_outputs(explorer.chart)) == 1
+
+
+def test_cost_explorer_subtitle_counts_every_qualifying_model(catalog, monkeypatch):
+    titles = []
+    draw = widgets.plot_cost_per_image
+
+    def recording(costs, top, ax):
+        drawn = draw(costs, top=top, ax=ax)
+        titles.append("\n".join([drawn.get_title(), *(t.get_text() for t in drawn.texts)]))
+        return ax
+
+    monkeypatch.setattr(widgets, "plot_cost_per_image", recording)
+    vision = catalog[catalog["is_vision"]]
+    explorer = CostExplorer(vision, top=5)
+    # The sample has 30 vision models under the default (strict) rules (31 under seed, which adds the
+    # text-only gpt-4o-search-preview): 3 with a variable or unlisted price (openrouter/auto, llava-13b,
+    # pixtral-large-2411), 1 free (gemma-3-27b-it:free), 26 priced.
+    assert "cheapest 5 of 30 models" in explorer.table.value
+    # The table's five cheapest hold the free gemma-3-27b-it:free and four priced models: four bars, counted
+    # against all 26 priced models, the free one named.
+    assert "cheapest 4 of 26 priced models; 3 with unknown price not shown" in titles[-1]
+    assert "1 free, not drawn: google/gemma-3-27b-it:free" in titles[-1]
+    explorer.top.value = 1  # only the free model: the chart says so instead of drawing an empty bar
+    assert "Every model here is free (1): no cost to chart." in titles[-1] and explorer.png is not None
+    explorer.min_context.value = 1_000_000
+    qualifying = int((vision["context_length"] >= 1_000_000).sum())
+    assert f"of {qualifying} models with at least 1,000,000 tokens of context" in explorer.table.value
+
+
+def test_comparison_defaults_come_from_the_data_and_unknown_ids_are_named(catalog):
+    vision = catalog[catalog["is_vision"]]
+    pick = ModelComparison(vision, chart=False)
+    # The sample's three biggest providers are openai (9), google (5), anthropic (4); by their list prices the
+    # cheapest page on each is gpt-4.1-nano, gemma-3-27b-it (the :free one is not a comparison) and claude-3.5-haiku.
+    assert pick.chosen == ["openai/gpt-4.1-nano", "google/gemma-3-27b-it", "anthropic/claude-3.5-haiku"]
+    assert pick.compared is not None
+    with pytest.raises(ValueError, match=r"unknown model id 'openai/gpt-4o-mni'; close matches: openai/gpt-4o-mini"):
+        ModelComparison(vision, ids=["openai/gpt-4o-mni", "google/gemini-2.5-flash"], chart=False)
+    assert ModelComparison(vision.iloc[:0], chart=False).chosen == []
+
+
+def _cells(html: str, tag: str) -> list[tuple[str, str]]:
+    return re.findall(rf'<{tag} style="[^"]*text-align:(left|right)">(.*?)</{tag}>', html)
+
+
+def test_tables_read_like_numbers_words_and_no_stray_header(catalog):
+    vision = catalog[catalog["is_vision"]]
+    pick = ModelComparison(vision, ids=["openai/gpt-4o-mini", "google/gemini-2.5-flash"], chart=False)
+    headers = [text for _, text in _cells(pick.table.value, "th")]
+    assert headers == ["attribute", "openai/gpt-4o-mini", "google/gemini-2.5-flash"]
+    cells = _cells(pick.table.value, "td")
+    rows = {cells[i][1]: cells[i + 1 : i + 3] for i in range(0, len(cells), 3)}
+    assert rows["context_length"] == [("right", "128,000"), ("right", "1,048,576")]
+    assert rows["image_tokens"] == [("right", "25,501"), ("right", "2,322")]  # design note examples
+    assert rows["uncertain"][0][1] in ("yes", "no") and rows["free"] == [("left", "no"), ("left", "no")]
+    assert rows["prompt_usd_per_mtok"] == [("right", "0.15"), ("right", "0.3")]
+    # 25,501 * 0.15/M + 60 * 0.15/M + 700 * 0.6/M = 0.00425415 USD; per 1,000 images 4.25 (3 significant below 1)
+    assert rows["usd_per_image"][0] == ("right", "0.00425")
+    assert rows["usd_per_1k_images"][0] == ("right", "4.25")
+    table = html_table(pd.DataFrame({"n": [1234567, None], "flag": [True, False], "x": [0.000123456, 12345.678]}))
+    assert _cells(table, "th") == [("right", "n"), ("left", "flag"), ("right", "x")]
+    assert [text for _, text in _cells(table, "td")] == ["1,234,567", "yes", "0.000123", "-", "no", "12,345.68"]
+
+
+def test_saved_notebooks_get_a_static_rendering(catalog):
+    vision = catalog[catalog["is_vision"]]
+    for control in (ModelFilter(catalog), CostExplorer(vision), ModelComparison(vision), ModelPicker(vision)):
+        bundle = control._repr_mimebundle_()
+        assert "application/vnd.jupyter.widget-view+json" in bundle  # live in JupyterLab
+        assert bundle["text/plain"].startswith(type(control).__name__ + ":")  # says what the control does
+        assert "VBox(" not in bundle["text/plain"]
+        assert bundle["text/html"].startswith('<div class="vision-models-static">')
+    assert "<table" in ModelFilter(catalog)._repr_mimebundle_()["text/html"]
+    assert "data:image/png;base64," in CostExplorer(vision)._repr_mimebundle_()["text/html"]
+
+
+BACKEND_CELLS = [
+    "import vision_models as vm\n"
+    "models = vm.fetch_vision_models('sample').models\n"
+    "explorer = vm.widgets.CostExplorer(models, top=5)\n"
+    "pick = vm.widgets.ModelComparison(models)\n"
+    "display(explorer, pick)",
+    "first = explorer.png\n"
+    "explorer.output_tokens.value = 3000\n"
+    "pick.select.value = ('openai/gpt-4o', 'google/gemini-2.5-flash')\n"
+    "import matplotlib.pyplot as plt\n"
+    "assert explorer.png and explorer.png != first and pick.png\n"
+    "print('open figures', len(plt.get_fignums()), 'backend', plt.get_backend())",
+]
+
+
+@pytest.mark.parametrize(
+    "backend, magic",
+    [
+        ("module://matplotlib_inline.backend_inline", "%matplotlib inline"),
+        ("Agg", ""),
+        (None, "%matplotlib widget"),  # ipympl
+    ],
+)
+def test_widgets_draw_under_every_backend(tmp_path, monkeypatch, backend, magic):
+    if magic == "%matplotlib widget":
+        pytest.importorskip("ipympl", reason="ipympl is not installed (pip install ipympl)")
+    if backend:
+        monkeypatch.setenv("MPLBACKEND", backend)
+    else:
+        monkeypatch.delenv("MPLBACKEND", raising=False)
+    book = nbformat.v4.new_notebook()
+    book.cells = [nbformat.v4.new_code_cell(magic)] * bool(magic) + [nbformat.v4.new_code_cell(c) for c in BACKEND_CELLS]
+    NotebookClient(book, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = [o for cell in book.cells for o in cell.outputs]
+    assert [o for o in outputs if o.output_type == "error"] == []
+    printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "open figures 0" in printed, printed  # every chart's figure was closed, none left for the backend
+    # The backend under test really was the one in use (matplotlib 3.9+ names it "inline" / "widget",
+    # 3.8 by its module: module://matplotlib_inline.backend_inline, module://ipympl.backend_nbagg).
+    expected = {"%matplotlib inline": ("inline",), "": ("agg",), "%matplotlib widget": ("widget", "ipympl")}[magic]
+    assert any(name in printed.lower() for name in expected), printed
+    views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(views) == 2

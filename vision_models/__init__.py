@@ -28,6 +28,8 @@ _LAZY = {
     "plot_cost_vs_context": "charts",
     "pareto_front": "charts",
     "plot_price_history": "charts",
+    "plot_models_added_per_week": "charts",
+    "models_added_per_week": "charts",
     "catalog_changes": "stores.history",
     "price_history": "stores.history",
     "fetch_endpoints": "endpoints",

@@ -1,11 +1,15 @@
-"""Charts of cost per image, seaborn-style: each takes ``ax=`` and returns the Axes.
+"""Charts of cost per image and of the catalog's history: each takes ``ax=`` and returns the Axes.
 
 matplotlib is imported when a chart is drawn, not when the package loads, so
-the CLI and the server start without it.
+the CLI and the server start without it. Every chart colours a provider the
+same way (:data:`PROVIDER_COLOURS`), groups the long tail as "other", and its
+legend lists only what it drew.
 """
 
 from __future__ import annotations
 
+import textwrap
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,12 +20,39 @@ if TYPE_CHECKING:  # pragma: no cover
 
 UNCERTAIN_HATCH = "///"
 
+#: One colour per main provider, the same in every chart (tab10 without its grey, plus one),
+#: in legend order. Any other provider is drawn as :data:`OTHER`.
+PROVIDER_COLOURS: dict[str, str] = {
+    "openai": "#1f77b4",
+    "google": "#ff7f0e",
+    "anthropic": "#2ca02c",
+    "qwen": "#d62728",
+    "mistralai": "#9467bd",
+    "meta-llama": "#8c564b",
+    "x-ai": "#e377c2",
+    "amazon": "#bcbd22",
+    "z-ai": "#17becf",
+    "bytedance-seed": "#393b79",
+}
+OTHER = "other"
+OTHER_COLOUR = "#a0a0a0"
+FREE_LISTED = 4  # free models named in a cost chart's title before "and N more"
+
+_PRICE_WORDS = {
+    "prompt_usd_per_mtok": ("Prompt price", "USD per million prompt tokens"),
+    "completion_usd_per_mtok": ("Completion price", "USD per million completion tokens"),
+    "image_price": ("Listed image price", "USD (pricing.image as listed)"),
+    "request_usd": ("Price per request", "USD per request"),
+}
+
 
 def plot_cost_per_image(costs: pd.DataFrame, top: int = 25, *, ax: Axes | None = None) -> Axes:
-    """Horizontal bars of USD per 1,000 images (pages), cheapest at the top.
+    """Horizontal bars of USD per 1,000 images (pages) for the cheapest priced models, cheapest at the top.
 
     Bars are coloured by provider; estimates marked ``uncertain`` are hatched.
-    Models with an unknown price are left out (and counted in the title).
+    Free models would be empty bars at the top: they are counted and named in
+    the title instead. Models with an unknown price are left out and counted.
+    The subtitle counts every row of ``costs``, not just the bars drawn.
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
@@ -29,18 +60,20 @@ def plot_cost_per_image(costs: pd.DataFrame, top: int = 25, *, ax: Axes | None =
     _need_columns(costs, ["id", "provider", "usd_per_1k_images", "uncertain"])
     if not isinstance(top, int) or isinstance(top, bool) or top < 1:
         raise ValueError(f"bad top {top!r}: expected a whole number of models >= 1")
-    priced = costs[costs["usd_per_1k_images"].notna()]
-    shown = priced.nsmallest(top, "usd_per_1k_images", keep="first") if len(priced) > top else priced
-    shown = shown.sort_values(["usd_per_1k_images", "id"], kind="stable")
-    colours = provider_colours(costs["provider"])
+    usd = costs["usd_per_1k_images"]
+    free_mask = _free_mask(costs)
+    free = costs[free_mask]
+    priced = costs[usd.notna() & ~free_mask]
+    shown = priced.sort_values(["usd_per_1k_images", "id"], kind="stable").head(top)
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(10, max(2.5, 0.3 * len(shown) + 1.2)), layout="constrained")
+        _, ax = plt.subplots(figsize=(10, max(2.5, 0.3 * len(shown) + 1.4)), layout="constrained")
     positions = np.arange(len(shown))
+    groups = provider_groups(shown["provider"])
     bars = ax.barh(
         positions,
         shown["usd_per_1k_images"],
-        color=[colours[p] for p in shown["provider"]],
+        color=[group_colour(g) for g in groups],
         edgecolor="0.25",
         linewidth=0.4,
     )
@@ -52,18 +85,38 @@ def plot_cost_per_image(costs: pd.DataFrame, top: int = 25, *, ax: Axes | None =
     ax.set_xlabel("USD per 1,000 images")
     ax.grid(axis="x", alpha=0.3)
     ax.set_axisbelow(True)
-    free = shown["free"].tolist() if "free" in shown else [False] * len(shown)
-    for position, value, is_free in zip(positions, shown["usd_per_1k_images"].tolist(), free):
-        ax.annotate(" free" if is_free else f" {_usd_label(value)}", (value, position), va="center", fontsize=7)
-    left_out = len(costs) - len(priced)
-    note = f"; {left_out} with unknown price not shown" if left_out else ""
-    ax.set_title(f"{cost_title(costs)}\ncheapest {len(shown)} of {len(costs)} models{note}", fontsize=10)
-    providers = list(dict.fromkeys(shown["provider"]))
-    handles = [Patch(facecolor=colours[p], edgecolor="0.25", label=p) for p in providers]
+    for position, value in zip(positions, shown["usd_per_1k_images"].tolist()):
+        ax.annotate(f" {_usd_label(value)}", (value, position), va="center", fontsize=7)
+    if shown.empty:
+        ax.set_yticks([])
+        ax.set_xticks([])
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        message = f"Every model here is free ({len(free)}): no cost to chart." if len(free) else "No model has a known price."
+        ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
+    else:
+        ax.set_xlim(0, float(shown["usd_per_1k_images"].max()) * 1.15)  # room for the value labels; never negative
+    ax.set_title(f"{cost_title(costs)}\n{_bars_subtitle(costs, shown, free, priced)}", fontsize=10)
+    handles = [Patch(facecolor=group_colour(g), edgecolor="0.25", label=g) for g in _legend_order(groups)]
     if shown["uncertain"].any():
         handles.append(Patch(facecolor="white", edgecolor="0.25", hatch=UNCERTAIN_HATCH, label="uncertain estimate"))
-    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    if handles:
+        ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     return ax
+
+
+def _bars_subtitle(costs: pd.DataFrame, shown: pd.DataFrame, free: pd.DataFrame, priced: pd.DataFrame) -> str:
+    """"cheapest 25 of 140 priced models; 3 free: a, b, c; 2 with unknown price not shown"."""
+    parts = [f"cheapest {len(shown)} of {len(priced)} priced models" if len(shown) else f"{len(costs)} models"]
+    unknown = int(costs["usd_per_1k_images"].isna().sum())
+    if unknown:
+        parts.append(f"{unknown} with unknown price not shown")
+    if not len(free):
+        return "; ".join(parts)
+    names = free["id"].tolist()
+    more = f" and {len(names) - FREE_LISTED} more" if len(names) > FREE_LISTED else ""
+    listed = f"{len(names)} free, not drawn: {', '.join(names[:FREE_LISTED])}{more}"
+    return "; ".join(parts) + "\n" + textwrap.fill(listed, 110)
 
 
 def plot_cost_vs_context(costs: pd.DataFrame, *, ax: Axes | None = None, label_front: bool = True) -> Axes:
@@ -78,20 +131,21 @@ def plot_cost_vs_context(costs: pd.DataFrame, *, ax: Axes | None = None, label_f
     _need_columns(costs, ["id", "provider", "usd_per_1k_images", "context_length", "uncertain"])
     context = costs["context_length"].astype("float64")
     usd = costs["usd_per_1k_images"]
-    plotted = costs[(usd > 0) & (context > 0)]
-    colours = provider_colours(costs["provider"])
+    plotted = costs[((usd > 0) & (context > 0)).to_numpy()]
+    groups = pd.Series(provider_groups(plotted["provider"]), index=plotted.index, dtype=object)
 
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 6), layout="constrained")
-    for provider, group in plotted.groupby("provider", sort=True):
+    for group in _legend_order(groups):
+        rows = plotted[(groups == group).to_numpy()]
         ax.scatter(
-            group["context_length"].astype("float64"),
-            group["usd_per_1k_images"],
+            rows["context_length"].astype("float64"),
+            rows["usd_per_1k_images"],
             s=28,
-            color=colours[provider],
+            color=group_colour(group),
             edgecolor="0.2",
             linewidth=0.4,
-            label=provider,
+            label=group,
         )
     front = pareto_front(plotted)
     if not front.empty:
@@ -121,7 +175,10 @@ def plot_cost_vs_context(costs: pd.DataFrame, *, ax: Axes | None = None, label_f
     left_out = len(costs) - len(plotted)
     note = f"; {left_out} free or unknown not shown" if left_out else ""
     ax.set_title(f"{cost_title(costs)}\n{len(plotted)} models{note}", fontsize=10)
-    ax.legend(fontsize=7, ncols=1, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    if len(plotted):
+        ax.legend(fontsize=7, ncols=1, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    else:
+        ax.text(0.5, 0.5, "No priced model with a known context.", ha="center", va="center", transform=ax.transAxes)
     return ax
 
 
@@ -132,11 +189,14 @@ def plot_price_history(
     *,
     path: str | None = None,
 ) -> Axes:
-    """A step chart of one price per model; returns the matplotlib ``Axes`` (drawn on ``ax`` if given).
+    """A step chart of one price per model over the snapshot dates; returns the ``Axes`` (``ax`` if given).
 
-    ``history`` is a :func:`price_history` frame or the ids to look up.
-    matplotlib is imported here, not with the package, so the CLI starts fast.
+    ``history`` is a :func:`price_history` frame or the ids to look up. Lines
+    take their provider's colour; models of one provider differ by line style.
+    The x axis is a real date axis with concise date labels.
     """
+    import matplotlib.dates as mdates
+
     from .stores.history import PRICES, price_history
 
     if price not in PRICES:
@@ -145,18 +205,87 @@ def plot_price_history(
     if ax is None:
         import matplotlib.pyplot as plt
 
-        _, ax = plt.subplots(figsize=(9, 4.5))
+        _, ax = plt.subplots(figsize=(9, 4.5), layout="constrained")
+    styles = ["-", "--", ":", "-."]
+    used: dict[str, int] = {}
     for model_id, rows in frame.groupby("id", sort=True):
+        group = provider_groups([str(model_id).split("/")[0].lstrip("~")])[0]
+        nth = used.get(group, 0)
+        used[group] = nth + 1
         dates = rows["date"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
-        ax.step(dates, rows[price].to_numpy(dtype="float64"), where="post", label=model_id)
+        ax.step(
+            dates,
+            rows[price].to_numpy(dtype="float64"),
+            where="post",
+            label=model_id,
+            color=group_colour(group),
+            linestyle=styles[nth % len(styles)],
+            linewidth=1.6,
+        )
+    title, unit = _PRICE_WORDS[price]
     if frame.empty:
         ax.text(0.5, 0.5, "no price history", ha="center", va="center", transform=ax.transAxes)
     else:
-        ax.legend(fontsize="small")
-    unit = "USD per million tokens" if price.endswith("per_mtok") else "USD"
-    ax.set_ylabel(f"{price} ({unit})")
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    ax.grid(alpha=0.3)
+    ax.set_ylabel(unit)
     ax.set_xlabel("snapshot date (UTC)")
-    ax.set_title(f"{price} over time")
+    ax.set_title(f"{title} over time")
+    return ax
+
+
+def models_added_per_week(changes: pd.DataFrame) -> pd.Series:
+    """How many models were added each week (weeks start on Monday, UTC), weeks with none included.
+
+    ``changes`` is a :func:`catalog_changes` frame (its ``added`` rows count)
+    or just those rows. The index holds each week's Monday as a date.
+    """
+    added = changes[changes["kind"] == "added"] if "kind" in changes else changes
+    dates = pd.to_datetime(added["date"], utc=True)
+    if dates.empty:
+        return pd.Series([], index=pd.Index([], name="week_starting", dtype=object), dtype="int64", name="models added")
+    mondays = (dates.dt.tz_localize(None).dt.normalize() - pd.to_timedelta(dates.dt.day_of_week, unit="D")).dt.date
+    weeks = pd.date_range(min(mondays), max(mondays), freq="7D").date
+    counts = mondays.value_counts().reindex(weeks, fill_value=0).astype("int64")
+    counts.index.name = "week_starting"
+    return counts.rename("models added")
+
+
+def plot_models_added_per_week(
+    per_week: pd.Series | pd.DataFrame, *, ax: Axes | None = None, what: str = "vision models"
+) -> Axes:
+    """Bars of models added per week, labelled with each week's Monday (from the index, not a date axis).
+
+    ``per_week`` is :func:`models_added_per_week` or a changes frame. The
+    labels are written from the index, so they are the same under pandas 2 and 3.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    if isinstance(per_week, pd.DataFrame):
+        per_week = models_added_per_week(per_week)
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(8, 3.2), layout="constrained")
+    positions = np.arange(len(per_week))
+    bars = ax.bar(positions, per_week.to_numpy(dtype="int64"), color=PROVIDER_COLOURS["openai"], width=0.7)
+    ax.bar_label(bars, fontsize=7)
+    labels = [pd.Timestamp(week).strftime("%Y-%m-%d") for week in per_week.index]
+    ax.set_xticks(positions, labels, rotation=45, ha="right", fontsize=8)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("week starting (Monday, UTC)")
+    ax.set_ylabel(f"{what} added")
+    total = int(per_week.sum())
+    ax.set_title(f"{what.capitalize()} added per week: {total:,} in {len(per_week)} weeks")
+    if per_week.empty:
+        ax.text(0.5, 0.5, f"no {what} added", ha="center", va="center", transform=ax.transAxes)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
     return ax
 
 
@@ -188,13 +317,32 @@ def cost_title(costs: pd.DataFrame) -> str:
     )
 
 
-def provider_colours(providers: pd.Series | list[str]) -> dict[str, tuple]:
-    """A colour per provider, assigned in alphabetical order so both charts of one table agree."""
-    import matplotlib as mpl
+def provider_groups(providers: Iterable[str]) -> list[str]:
+    """Each provider's legend group: itself for a main provider, ``"other"`` for the long tail."""
+    return [p if p in PROVIDER_COLOURS else OTHER for p in providers]
 
-    names = sorted(set(providers))
-    palette = mpl.colormaps["tab20"].colors
-    return {name: palette[i % len(palette)] for i, name in enumerate(names)}
+
+def group_colour(group: str) -> str:
+    """The colour of a provider group; the long tail shares one light grey."""
+    return PROVIDER_COLOURS.get(group, OTHER_COLOUR)
+
+
+def provider_colours(providers: Iterable[str]) -> dict[str, str]:
+    """A colour per provider, the same whatever else is in the chart: main providers fixed, the rest grey."""
+    names = list(providers)
+    return {p: group_colour(g) for p, g in zip(names, provider_groups(names))}
+
+
+def _legend_order(groups: Iterable[str]) -> list[str]:
+    """The drawn groups in palette order, ``other`` last."""
+    drawn = set(groups)
+    return [g for g in PROVIDER_COLOURS if g in drawn] + ([OTHER] if OTHER in drawn else [])
+
+
+def _free_mask(costs: pd.DataFrame) -> pd.Series:
+    if "free" in costs:
+        return costs["free"].fillna(False).astype(bool)
+    return costs["usd_per_1k_images"].eq(0)
 
 
 def _usd_label(value: float) -> str:

@@ -19,6 +19,9 @@ from .text import terminal_safe
 
 EXIT_OK, EXIT_NO_DATA, EXIT_USAGE = 0, 1, 2
 
+#: Whether tables show every character (``--wide``) instead of fitting the terminal; set by :func:`main`.
+_wide = False
+
 
 class UsageError(Exception):
     """A bad command line: reported in one line with exit status 2."""
@@ -40,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not getattr(args, "handler", None):
             parser.print_help(sys.stderr)
             return EXIT_USAGE
+        global _wide
+        _wide = bool(getattr(args, "wide", False))
         return args.handler(args)
     except UsageError as exc:
         _say(str(exc))
@@ -65,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_filter_options(listing)
     listing.add_argument("--format", choices=("table", "csv", "json", "api"), default="table")
     add_as_of_option(listing)
+    add_table_options(listing)
     listing.set_defaults(handler=run_list)
 
     export = commands.add_parser("export", help="write the vision models to a CSV file (formula-safe)")
@@ -78,12 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_source_options(cost)
     add_filter_options(cost)
     add_image_options(cost)
-    cost.add_argument("--top", type=_positive_int, metavar="N", help="only the N cheapest")
+    cost.add_argument("--top", type=_whole_number(1), metavar="N", help="only the N cheapest")
     cost.add_argument("--format", choices=("table", "csv", "json"), default="table")
     add_as_of_option(cost)
     cost.add_argument(
         "--by-provider", action="store_true", help="one row per provider endpoint (OpenRouter's endpoints API; with --top N, of the N cheapest)"
     )
+    add_table_options(cost)
     cost.set_defaults(handler=run_cost)
 
     endpoints = commands.add_parser("endpoints", help="every provider endpoint of the given models: prices, limits, uptime")
@@ -99,17 +106,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_source_options(chart)
     add_filter_options(chart)
     add_image_options(chart)
-    chart.add_argument("--top", type=_positive_int, default=25, metavar="N", help="bars to draw (cost chart)")
+    chart.add_argument("--top", type=_whole_number(1), default=25, metavar="N", help="bars to draw (cost chart)")
     chart.set_defaults(handler=run_chart)
 
     serve = commands.add_parser("serve", help="answer GET /api/models over HTTP, as the seed endpoint does")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
-    serve.add_argument("--port", type=_port, default=3000)
+    serve.add_argument("--port", type=_port, default=3000, help="TCP port, 0-65535 (0: any free port)")
     serve.add_argument("--cors-origin", metavar="ORIGIN", help="allow this browser origin (Access-Control-Allow-Origin)")
     serve.add_argument("--source", help="openrouter (default), sample, an http(s) URL or a .json/.json.gz file")
     serve.add_argument("--cache-path", help="the SQLite cache file")
-    serve.add_argument("--expire-after", type=_positive_int, default=3600, metavar="SECONDS", help="catalog freshness")
-    serve.add_argument("--threads", type=_positive_int, default=8, help="worker threads")
+    serve.add_argument("--expire-after", type=_whole_number(1), default=3600, metavar="SECONDS", help="catalog freshness")
+    serve.add_argument("--threads", type=_whole_number(1), default=8, help="worker threads")
     serve.set_defaults(handler=run_serve)
 
     history = commands.add_parser("history", help="the catalog history: import saved catalogs, or info")
@@ -128,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     changes.add_argument("--until", metavar="DATE", help="ISO date or datetime (UTC), inclusive")
     changes.add_argument("--vision-only", action="store_true", help="only models that read images")
     changes.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    add_table_options(changes)
     changes.add_argument("--history-path", help="the history file")
     changes.set_defaults(handler=run_changes)
 
@@ -149,11 +157,11 @@ def add_trial_commands(commands) -> None:
     attempt.add_argument("--truth", metavar="DIR", help="ground truth: a folder of <page>.txt files")
     attempt.add_argument("--max-usd", type=_non_negative_float, default=1.0, metavar="X", help="hard budget for this run (default 1.00)")
     attempt.add_argument("--dry-run", action="store_true", help="only estimate: nothing is sent, no key needed")
-    attempt.add_argument("--concurrency", type=_positive_int, default=4, metavar="N")
-    attempt.add_argument("--max-tokens", type=_positive_int, default=2048, metavar="N", help="answer bound per page")
-    attempt.add_argument("--dpi", type=_positive_int, default=200, help="PDF rendering resolution")
-    attempt.add_argument("--max-side", type=_positive_int, default=2048, metavar="PX", help="shrink larger pages to this")
-    attempt.add_argument("--timeout", type=_positive_int, default=120, metavar="SECONDS", help="per request")
+    attempt.add_argument("--concurrency", type=_whole_number(1), default=4, metavar="N")
+    attempt.add_argument("--max-tokens", type=_whole_number(1), default=2048, metavar="N", help="answer bound per page")
+    attempt.add_argument("--dpi", type=_whole_number(1), default=200, help="PDF rendering resolution")
+    attempt.add_argument("--max-side", type=_whole_number(1), default=2048, metavar="PX", help="shrink larger pages to this")
+    attempt.add_argument("--timeout", type=_whole_number(1), default=120, metavar="SECONDS", help="per request")
     attempt.add_argument("--format", choices=("table", "csv", "json"), default="table")
     attempt.add_argument("--source", help="the catalog for prices: openrouter (default), sample, a URL or a file")
     attempt.add_argument("--cache-path", help="the SQLite cache file")
@@ -181,6 +189,11 @@ def add_trial_commands(commands) -> None:
     export.set_defaults(handler=run_trials_export)
 
 
+def add_table_options(parser: argparse.ArgumentParser) -> None:
+    """Tables fit the terminal ($COLUMNS) unless asked to show everything."""
+    parser.add_argument("--wide", action="store_true", help="table: show every cell in full, however wide")
+
+
 def add_source_options(parser: argparse.ArgumentParser) -> None:
     """Where the catalog comes from and which rules make a model vision-capable."""
     parser.add_argument("--source", help="openrouter (default), sample, an http(s) URL or a .json/.json.gz file")
@@ -200,7 +213,7 @@ def add_as_of_option(parser: argparse.ArgumentParser) -> None:
 def add_filter_options(parser: argparse.ArgumentParser) -> None:
     """The filters shared by list, cost and export."""
     parser.add_argument("--provider", action="append", metavar="NAME", help="keep this provider (repeatable)")
-    parser.add_argument("--min-context", type=_non_negative_int, metavar="N", help="at least N tokens of context")
+    parser.add_argument("--min-context", type=_whole_number(0), metavar="N", help="at least N tokens of context")
     parser.add_argument(
         "--max-prompt-price", type=_non_negative_float, metavar="USD_PER_MTOK", help="prompt price at most this"
     )
@@ -210,11 +223,11 @@ def add_image_options(parser: argparse.ArgumentParser) -> None:
     """The image and the call being priced."""
     from .cost import PRESETS
 
-    parser.add_argument("--width", type=_positive_int, help="image width in pixels")
-    parser.add_argument("--height", type=_positive_int, help="image height in pixels")
+    parser.add_argument("--width", type=_whole_number(1), help="image width in pixels")
+    parser.add_argument("--height", type=_whole_number(1), help="image height in pixels")
     parser.add_argument("--preset", choices=sorted(PRESETS), help="a common page or photo size instead of --width/--height")
-    parser.add_argument("--prompt-tokens", type=_non_negative_int, default=0, metavar="N", help="instruction tokens (default 0)")
-    parser.add_argument("--output-tokens", type=_non_negative_int, required=True, metavar="N", help="expected answer tokens")
+    parser.add_argument("--prompt-tokens", type=_whole_number(0), default=0, metavar="N", help="instruction tokens (default 0)")
+    parser.add_argument("--output-tokens", type=_whole_number(0), required=True, metavar="N", help="expected answer tokens")
     parser.add_argument("--detail", choices=("high", "low"), default="high")
     parser.add_argument(
         "--include-generators", action="store_true",
@@ -277,7 +290,28 @@ def report(result) -> None:
     if result.stale:
         _say(f"vision-models: {result.error}; serving the cached copy from {result.cache_age} s ago")
     elif result.error:
-        _say(f"vision-models: {result.error}")
+        _say(f"vision-models: {result.error}{next_step_hint(result)}")
+
+
+def next_step_hint(result) -> str:
+    """What to do when the catalog could not be reached and nothing is cached ("" for other failures).
+
+    An answer that came back (a 401, a body that is not a catalog) speaks for
+    itself; no answer at all (no network, a refused connection, a time-out)
+    leaves the user with two ways on: the bundled sample, or the network settings.
+    """
+    error = (result.error or "").lower()
+    no_answer = any(word in error for word in ("network", "timed out", "time-out", "timeout", "connect"))
+    if not result.models.empty or not no_answer:
+        return ""
+    if result.source == "openrouter":
+        from .fetch import get_base_url
+
+        where = f"the network and OPENROUTER_BASE_URL (now {get_base_url()})"
+    else:
+        where = f"the network and the URL {result.source}"
+    # The error itself says what happened (no connection, or a time-out); this says what to do about it.
+    return f" and nothing is cached: check {where}, or use --source sample for the bundled catalog"
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -294,36 +328,50 @@ def run_list(args: argparse.Namespace) -> int:
 
 def render(frame, fmt: str, table) -> str:
     """``frame`` as csv, json, or the text ``table`` function's layout."""
-    from .export import to_csv_text, to_json_records
+    from .export import to_csv_text
 
     if fmt == "csv":
         return to_csv_text(frame)
     if fmt == "json":
-        return to_json_records(frame) + "\n"
+        return json_text(frame) + "\n"
     return table(frame)
 
 
-def fixed_width(header: tuple[str, ...], rows, right: set[int] = frozenset()) -> list[str]:
-    """Lines of a plain table: columns padded to their widest cell, ``right`` ones right-aligned."""
-    table = [tuple(terminal_safe(cell) for cell in row) for row in [header, *rows]]  # remote text: no escapes
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    return [
-        "  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
-        for row in table
-    ]
+def json_text(frame) -> str:
+    """The frame's JSON records, written by ``json.dumps``: slashes as they are, non-ASCII as itself."""
+    records = frame.to_json(orient="records", date_format="iso", date_unit="s", force_ascii=False, double_precision=15)
+    return json.dumps(json.loads(records), ensure_ascii=False)
+
+
+def fixed_width(
+    header: tuple[str, ...], rows, right: set[int] = frozenset(), shrink=None, keep=None, drop=()
+) -> list[str]:
+    """Lines of a plain table fitted to the terminal (unless ``--wide``), ``right`` columns right-aligned.
+
+    Long cells of the ``shrink`` columns (default: the text columns, widest
+    first) end in an ellipsis, ``drop`` columns go when that is not enough;
+    terminal control characters are shown escaped.
+    """
+    from .terminal import table_width, text_table as layout
+
+    return layout(header, rows, right=right, width=table_width(_wide), shrink=shrink, keep=keep, drop=drop)
 
 
 def text_table(models) -> str:
-    """A plain fixed-width table of the columns a reader scans first."""
-    header = ("id", "context", "prompt $/Mtok", "completion $/Mtok", "evidence")
+    """A plain fixed-width table of the columns a reader scans first, in the frame's order (provider, name)."""
+    header = ("id", "name", "context", "$/M in", "$/M out", "evidence")
     rows = zip(
         models["id"].tolist(),
+        models["name"].str.replace(r"^[^:/]{1,40}: ", "", regex=True).tolist(),  # "OpenAI: GPT-4o": the id names the provider
         _cells(models["context_length"], "{:,}"),
         _cells(models["prompt_usd_per_mtok"], "{:.4g}"),
         _cells(models["completion_usd_per_mtok"], "{:.4g}"),
         ["+".join(e) for e in models["vision_evidence"].tolist()],
     )
-    return "\n".join(fixed_width(header, rows, right={1, 2, 3})) + f"\n{len(models)} models\n"
+    # The evidence gives way first, then the name (both go when they must); the id, which other commands take,
+    # last and least. Prices are USD per million tokens in and out.
+    lines = fixed_width(header, rows, right={2, 3, 4}, shrink=[5, 1, 0], keep={0: 30, 1: 12}, drop=[5, 1])
+    return "\n".join(lines) + f"\n{len(models)} models\n"
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -351,11 +399,11 @@ def run_cost(args: argparse.Namespace) -> int:
 
 
 def cost_table(costs) -> str:
-    """Cost per model as a fixed-width table; ``~`` marks an uncertain estimate."""
+    """Cost per model as a fixed-width table; ``~`` marks an uncertain estimate (said under the table)."""
     from .charts import cost_title
 
-    header = ("id", "image tokens", "method", "$/image", "$/1k images", "")
-    notes = ["free" if free else ("~ uncertain" if unsure else "") for free, unsure in zip(costs["free"], costs["uncertain"])]
+    header = ("id", "tokens", "method", "$/image", "$/1k images", "")
+    notes = ["free" if free else ("~" if unsure else "") for free, unsure in zip(costs["free"], costs["uncertain"])]
     rows = zip(
         costs["id"].tolist(),
         _cells(costs["image_tokens"], "{:,}"),
@@ -364,7 +412,9 @@ def cost_table(costs) -> str:
         _cells(costs["usd_per_1k_images"], "{:,.2f}"),
         notes,
     )
-    return f"{cost_title(costs)}\n" + "\n".join(fixed_width(header, rows, right={1, 3, 4})) + "\n"
+    lines = fixed_width(header, rows, right={1, 3, 4}, shrink=[2, 0], keep={0: 24})
+    legend = "~ uncertain estimate\n" if "~" in notes else ""
+    return f"{cost_title(costs)}\n" + "\n".join(lines) + "\n" + legend
 
 
 def run_cost_by_provider(args: argparse.Namespace) -> int:
@@ -486,8 +536,11 @@ def run_serve(args: argparse.Namespace) -> int:
     from .fetch import check_source, get_api_key
     from .server import serve
 
-    check_source(args.source)  # an unreadable source is a usage error now, not a 502 per request
-    get_api_key()  # so is a key that cannot be sent (a line break inside): said once, never per request
+    get_api_key()  # a key that cannot be sent (a line break inside): said once, never per request
+    if check_source(args.source) == "sample":  # an unreadable source is a usage error now, not a 502 per request
+        from .fetch import read_sample
+
+        _say(f"vision-models: serving the bundled {read_sample().source}, not live data")
     try:
         serve(
             args.host,
@@ -520,6 +573,9 @@ def run_history_import(args: argparse.Namespace) -> int:
 
 def _print_imports(results) -> None:
     for result in results:
+        if result.status.startswith("skipped"):  # the reason says it all; there is no date or count to report
+            _write(f"{result.path}\t{result.status}\n")
+            continue
         when = result.fetched_at.isoformat(timespec="seconds") if result.fetched_at else "-"
         _write(f"{result.path}\t{result.status}\t{when}\t(date from {result.date_basis})\t{result.models} models\n")
 
@@ -546,6 +602,16 @@ def run_changes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+#: Short names of changed fields in the changes table (csv and json keep the column names).
+FIELD_WORDS = {
+    "prompt_usd_per_mtok": "prompt $/Mtok",
+    "completion_usd_per_mtok": "completion $/Mtok",
+    "context_length": "context",
+    "image_price": "image price",
+    "request_usd": "$/request",
+}
+
+
 def changes_table(changes) -> str:
     """One line per change: date, kind, id, and what moved."""
     what = []
@@ -553,15 +619,18 @@ def changes_table(changes) -> str:
         if kind in ("added", "removed"):
             what.append("")
         else:
-            change = f"{field}: {_value(old)} -> {_value(new)}"
+            change = f"{FIELD_WORDS.get(field, field)}: {_value(old)} -> {_value(new)}"
             what.append(change + (f" ({pct:+.1f}%)" if pct == pct else ""))
     rows = zip(changes["date"].dt.strftime("%Y-%m-%d").tolist(), changes["kind"].tolist(), changes["id"].tolist(), what)
-    return "\n".join(fixed_width(("date", "kind", "id", "change"), rows)) + f"\n{len(changes)} changes\n"
+    lines = fixed_width(("date", "kind", "id", "change"), rows, shrink=[2, 3], keep={2: 24, 3: 20})  # what moved matters most
+    return "\n".join(lines) + f"\n{len(changes)} changes\n"
 
 
 def _value(value) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return "-"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
@@ -613,11 +682,11 @@ def trial_output(trial, fmt: str) -> str:
 
 def plan_table(plan) -> str:
     """A dry run: per page and model, the estimate and the worst case reserved."""
-    from .trials import terminal_safe
+    from .terminal import cell_text
 
     header = ("page", "model", "size", "image tokens", "method", "estimate $", "worst case $", "")
     rows = zip(
-        [terminal_safe(p, 40) for p in plan["page"].tolist()],
+        [cell_text(p, 40) for p in plan["page"].tolist()],
         plan["model"].tolist(),
         [f"{w}x{h}" for w, h in zip(plan["width_px"].tolist(), plan["height_px"].tolist())],
         _cells(plan["estimated_image_tokens"], "{:,}"),
@@ -631,13 +700,13 @@ def plan_table(plan) -> str:
 
 def trial_table(results) -> str:
     """One line per page and model; remote text is shown escaped and cut."""
-    from .trials import terminal_safe
+    from .terminal import cell_text
 
     header = ("page", "model", "status", "billed $", "latency s", "CER", "text / error")
-    notes = [terminal_safe(e if isinstance(e, str) else t, 60) for e, t in zip(results["error"].tolist(), results["text"].tolist())]
+    notes = [cell_text(e if isinstance(e, str) else t, 60) for e, t in zip(results["error"].tolist(), results["text"].tolist())]
     rows = zip(
-        [terminal_safe(p, 40) for p in results["page"].tolist()],
-        [terminal_safe(m, 50) for m in results["model"].tolist()],
+        [cell_text(p, 40) for p in results["page"].tolist()],
+        [cell_text(m, 50) for m in results["model"].tolist()],
         results["status"].tolist(),
         _cells(results["billed_usd"], "{:.6f}"),
         _cells(results["latency_s"], "{:.2f}"),
@@ -649,11 +718,11 @@ def trial_table(results) -> str:
 
 def summary_table(summary) -> str:
     """Per model: pages, cost per 1,000 pages, estimate / billed, latency, accuracy."""
-    from .trials import terminal_safe
+    from .terminal import cell_text
 
     header = ("model", "ok", "failed", "skipped", "$/1k pages", "estimate/billed", "p50 s", "p95 s", "CER", "WER")
     rows = zip(
-        [terminal_safe(m, 50) for m in summary["model"].tolist()],
+        [cell_text(m, 50) for m in summary["model"].tolist()],
         [str(v) for v in summary["pages_ok"].tolist()],
         [str(v) for v in summary["pages_failed"].tolist()],
         [str(v) for v in summary["pages_skipped"].tolist()],
@@ -669,7 +738,7 @@ def summary_table(summary) -> str:
 
 def run_trials_list(args: argparse.Namespace) -> int:
     from .stores.trials import list_runs
-    from .trials import terminal_safe
+    from .terminal import cell_text
 
     runs = list_runs(args.trials_path)
     if runs.empty:
@@ -686,7 +755,7 @@ def run_trials_list(args: argparse.Namespace) -> int:
             [str(v) for v in frame["rows"].tolist()],
             _cells(frame["billed_usd"], "{:.6f}"),
             _cells(frame["max_usd"], "{:.2f}"),
-            [terminal_safe(m, 80) for m in frame["models"].tolist()],
+            [cell_text(m, 80) for m in frame["models"].tolist()],
         )
         return "\n".join(fixed_width(header, rows, right={3, 4, 5, 6})) + "\n"
 
@@ -723,27 +792,29 @@ def _cells(column, spec: str) -> list[str]:
 
 
 def _port(text: str) -> int:
-    value = _non_negative_int(text)
-    if value > 65535:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"expected a port 0-65535, got {text!r}")
     return value
 
 
-def _positive_int(text: str) -> int:
-    value = _non_negative_int(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {text!r}")
-    return value
+def _whole_number(low: int):
+    """An argparse type: a whole number >= ``low``; anything else gets the same one message."""
 
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {low}, got {text!r}")
+        return value
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
+    parse.__name__ = f"whole number >= {low}"
+    return parse
 
 
 def _non_negative_float(text: str) -> float:

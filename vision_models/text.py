@@ -9,27 +9,32 @@ a line feed forges a log line; a lone surrogate (``"\\ud800"`` in JSON) is a
 from __future__ import annotations
 
 import re
+import unicodedata
 
-#: C0 controls, DEL, C1 controls (0x80-0x9f: single-byte CSI on some terminals),
-#: and the bidirectional overrides and isolates that reorder what a reader sees.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 REPLACEMENT = "\ufffd"
 
 
 def terminal_safe(text: object) -> str:
-    """``text`` with every control or reordering character written as a visible escape.
+    """``text`` with every character a terminal would not print as itself written as a visible escape.
 
-    ``"a\\x1b[31mb"`` becomes ``"a\\\\x1b[31mb"``: the bytes a reader sees are
+    Controls (C0, DEL, C1: ``ESC [ 31 m``, CR, BEL), format characters (the
+    bidirectional overrides that reorder what a reader sees, zero-width
+    characters), line separators and lone surrogates all count:
+    ``"a\\x1b[31mb"`` becomes ``"a\\\\x1b[31mb"``, so the bytes a reader sees are
     the bytes that were there, and nothing reaches the terminal as a command.
-    A lone surrogate is shown as ``\\udXXX`` for the same reason.
+    Unusual spaces (no-break, thin) are shown as a plain space.
     """
     text = str(text)
-    return _UNSAFE.sub(_escape, text) if _UNSAFE.search(text) else text
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
 
 
-def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
+def _escape(ch: str) -> str:
+    if unicodedata.category(ch) == "Zs":
+        return " "
+    code = ord(ch)
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 

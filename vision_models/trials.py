@@ -1091,17 +1091,6 @@ def measured_image_tokens(*, trials_path: str | os.PathLike | None = None, model
 # ---------------------------------------------------------------- display helpers
 
 
-def terminal_safe(text: object, limit: int | None = None) -> str:
-    """Remote text for one terminal cell: control characters (ESC, CR, ...) shown escaped, newlines as ``⏎``."""
-    if text is None or (isinstance(text, float) and text != text):
-        return ""
-    value = str(text).replace("\r\n", "\n").replace("\n", " ⏎ ")
-    value = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in value)
-    if limit is not None and len(value) > limit:
-        value = value[: max(limit - 1, 0)] + "…"
-    return value
-
-
 def side_by_side_html(trial: Trial, truth: Mapping[str, str] | None = None, *, limit: int = 2000) -> str:
     """The texts of each page side by side (and the truth: given, else the trial's), every remote text escaped."""
     results = trial.results

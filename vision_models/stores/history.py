@@ -508,7 +508,13 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
         "input_modalities": "str",
         "is_vision": "bool",
     }
-    return frame.astype({c: t for c, t in types.items() if c in frame.columns})
+    typed = frame.astype({c: t for c, t in types.items() if c in frame.columns and t != "str"})
+    return typed.assign(**{c: _text(frame[c]) for c, t in types.items() if t == "str" and c in frame.columns})
+
+
+def _text(column: pd.Series) -> pd.Series:
+    """``column`` as ``str``, missing values kept missing (pandas 2 would write them as "None" or "nan")."""
+    return column.astype("str").where(column.notna())
 
 
 def _same(a: pd.Series, b: pd.Series) -> np.ndarray:
@@ -648,10 +654,10 @@ def _finish_changes(changes: pd.DataFrame) -> pd.DataFrame:
     """Final dtypes: UTC datetimes, text columns as ``str``, old/new as objects."""
     return changes.assign(
         date=_utc(changes["date"].to_numpy(dtype="int64")),
-        id=changes["id"].astype("str"),
-        name=changes["name"].astype("str"),
-        kind=changes["kind"].astype("str"),
-        field=changes["field"].astype("str"),
+        id=_text(changes["id"]),
+        name=_text(changes["name"]),
+        kind=_text(changes["kind"]),
+        field=_text(changes["field"]),
         old=changes["old"].astype(object),
         new=changes["new"].astype(object),
         pct_change=changes["pct_change"].astype("float64"),
