@@ -351,6 +351,32 @@ def test_a_refused_connection_is_network_request_failed():
     assert frame.empty and frame.attrs["errors"] == {CLAUDE: "Network request failed"}
 
 
+def test_an_endpoint_that_trickles_its_answer_is_cut_at_the_deadline(httpserver):
+    # The body arrives a few bytes at a time, each read well inside the 10 s read time-out: only a
+    # deadline over the whole fetch bounds the wait.
+    def trickle(request):
+        def chunks():
+            for piece in CLAUDE_ENDPOINTS.encode()[:60]:
+                time.sleep(0.2)
+                yield bytes([piece])
+
+        return Response(chunks(), content_type="application/json")
+
+    httpserver.expect_request(path_of(CLAUDE)).respond_with_handler(trickle)
+    started = time.monotonic()
+    with pytest.warns(UserWarning, match="timed out"):
+        frame = fetch(httpserver, deadline=1.0)
+    assert time.monotonic() - started < 5
+    assert frame.empty and "timed out" in frame.attrs["errors"][CLAUDE]
+
+
+def test_a_deeply_nested_body_is_refused_like_any_non_endpoints_answer(httpserver):
+    serve(httpserver, body="[" * 100_000 + "]" * 100_000)
+    with pytest.warns(UserWarning, match="nested too deeply"):
+        frame = fetch(httpserver)
+    assert frame.empty and "nested too deeply" in frame.attrs["errors"][CLAUDE]
+
+
 def test_one_model_failing_keeps_the_others(httpserver):
     serve(httpserver)
     serve(httpserver, QWEN, "{}", status=404)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from factories import model
-from vision_models.catalog import models_frame, sort_models
+from vision_models.frame import models_frame, sort_models
 from vision_models.frame import BASE_COLUMNS, build_frame
 from vision_models.vision import EVIDENCE
 

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from werkzeug import Request, Response
 
-from factories import SMALL_CATALOG, catalog_body, model
+from factories import SMALL_CATALOG
 from test_server import Running, _upstream_requests
 from vision_models.filters import filter_models
 from vision_models.server import build_snapshot, create_server, make_app, parse_query

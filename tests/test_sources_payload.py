@@ -10,7 +10,8 @@ import pytest
 
 from factories import SMALL_CATALOG, catalog_body, model, shared_catalog
 from vision_models import fetch_catalog, fetch_vision_models
-from vision_models.catalog import CatalogResult, models_frame
+from vision_models.catalog import CatalogResult
+from vision_models.frame import models_frame
 from vision_models.payload import build_api_payload
 
 

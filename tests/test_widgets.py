@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 
 from factories import model  # noqa: E402
 from vision_models import fetch_catalog  # noqa: E402
-from vision_models.catalog import models_frame  # noqa: E402
+from vision_models.frame import models_frame  # noqa: E402
 import re  # noqa: E402
 
 import nbformat  # noqa: E402

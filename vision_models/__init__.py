@@ -16,9 +16,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .catalog import CatalogResult, fetch_catalog, fetch_vision_models, sort_models
+from .catalog import CatalogResult, fetch_catalog, fetch_vision_models
 from .cost import PRESETS, compare, cost_per_image
 from .export import export_csv
+from .frame import sort_models
 from .filters import filter_models
 from .vision import get_name_only_vision, get_supports_images
 

@@ -5,17 +5,15 @@ from __future__ import annotations
 import os
 import sqlite3
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from .cache import DEFAULT_EXPIRE_SECONDS
 from .fetch import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, RawCatalog, get_source, load_raw
-from .frame import models_frame, sort_models, sort_order  # noqa: F401  (sort_models is public here)
+from .frame import models_frame
 from .payload import build_api_payload
 from .vision import DEFAULT_RULES, check_rules
 

@@ -20,7 +20,6 @@ matches, raised before any endpoint is asked for.
 from __future__ import annotations
 
 import difflib
-import json
 import os
 import re
 import sqlite3
@@ -36,18 +35,17 @@ from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
-import requests
 from requests_cache import CachedSession
 
 from .cache import DEFAULT_EXPIRE_SECONDS
 from .fetch import (
+    DEFAULT_DEADLINE,
     DEFAULT_TIMEOUT,
-    NETWORK_ERROR,
-    _reason,
-    _utc,
+    fetch_json,
     get_api_key,
     get_base_url,
     get_session,
+    parse_json,
     reset_session,
 )
 from .frame import _count, _lists, _numbers, _price, _provider, _text
@@ -91,7 +89,6 @@ ENDPOINT_COLUMNS = [
 DEFAULT_WORKERS = 4
 MAX_WORKERS = 16
 _FAILED = "Failed to fetch endpoints"
-_ANSWER = "_vision_models_endpoints"
 _UPTIME_KEY = re.compile(r"uptime_last_\w+")
 _PER_MILLION = 1_000_000
 
@@ -131,6 +128,7 @@ def fetch_endpoints(
     expire_after: float = DEFAULT_EXPIRE_SECONDS,
     refresh: bool = False,
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    deadline: float = DEFAULT_DEADLINE,
     max_workers: int = DEFAULT_WORKERS,
     progress: bool | None = None,
 ) -> pd.DataFrame:
@@ -139,7 +137,8 @@ def fetch_endpoints(
     ``models``: a catalog frame to check the ids against (default: the
     OpenRouter catalog, through the cache); an id it lacks is a
     ``ValueError`` with close matches, before any endpoint is asked for.
-    ``max_workers`` requests run at once (1-16). ``progress``: a tqdm bar
+    ``max_workers`` requests run at once (1-16); each id's fetch has the
+    catalog's ``deadline`` over it (seconds, connect and every read). ``progress``: a tqdm bar
     (when tqdm is installed); ``None`` shows one on a terminal for more
     than five ids. Failures do not raise: ``frame.attrs["errors"]`` maps
     each failed id to its message (a warning says the same); a stale cached
@@ -151,7 +150,12 @@ def fetch_endpoints(
     )
     workers = _check_workers(max_workers)
     ask = partial(
-        _fetch_one, base=get_base_url(base_url), api_key=get_api_key(api_key), refresh=refresh, timeout=timeout
+        _fetch_one,
+        base=get_base_url(base_url),
+        api_key=get_api_key(api_key),
+        refresh=refresh,
+        timeout=timeout,
+        deadline=deadline,
     )
     try:
         answers = _map(partial(ask, get_session(cache_path, expire_after)), wanted, workers, progress)
@@ -206,10 +210,9 @@ def endpoints_url(base_url: str, model_id: str) -> str:
 def endpoints_answer(body: bytes | str) -> tuple[dict, list]:
     """The model fields and ``endpoints`` list of an answer body, or ``NotAnEndpointsAnswer`` saying why not."""
     try:
-        parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        start = body[:40] if isinstance(body, str) else body[:40].decode("utf-8", "replace")
-        raise NotAnEndpointsAnswer(f"the body is not JSON ({exc.__class__.__name__}; starts {start!r})") from None
+        parsed = parse_json(body)  # deep nesting refused, lone surrogates replaced, as for the catalog
+    except ValueError as exc:
+        raise NotAnEndpointsAnswer(str(exc).replace("to be a catalog", "to be an endpoints answer")) from None
     data = parsed.get("data") if isinstance(parsed, dict) else None
     if not isinstance(data, dict) or not isinstance(data.get("endpoints"), list):
         raise NotAnEndpointsAnswer("the body is not an endpoints answer (no data.endpoints list)")
@@ -280,69 +283,42 @@ def _fetch_one(
     api_key: str | None,
     refresh: bool,
     timeout: tuple[float, float],
+    deadline: float = DEFAULT_DEADLINE,
 ) -> EndpointsAnswer:
-    """GET one model's endpoints through the cached session; on failure its cached copy, stale."""
-    url = endpoints_url(base, model_id)
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    try:
-        response = session.get(
-            url, headers=headers, timeout=timeout, force_refresh=refresh, hooks={"response": _refuse_non_endpoints}
-        )
-    except NotAnEndpointsAnswer as exc:
-        error = f"{_FAILED}: {exc}"
-    except requests.RequestException:
-        error = NETWORK_ERROR
-    else:
-        if response.ok and not response.is_redirect:
-            try:
-                model, endpoints = getattr(response, _ANSWER, None) or endpoints_answer(response.content)
-            except NotAnEndpointsAnswer as exc:
-                error = f"{_FAILED}: {exc}"
-            else:
-                cached = bool(getattr(response, "from_cache", False))
-                created = _utc(getattr(response, "created_at", None))
-                return EndpointsAnswer(model_id, model, endpoints, fetched_at=created, cached=cached)
-        else:
-            error = _http_error(response, sent_key=bool(api_key))
-    return _cached_fallback(session, url, headers, model_id, error)
+    """One model's endpoints through :func:`vision_models.fetch.fetch_json`.
 
-
-def _refuse_non_endpoints(response: requests.Response, *args, **kwargs) -> requests.Response:
-    """Response hook: a 2xx that is not an endpoints answer raises before requests-cache stores it.
-
-    The same pattern as the catalog's hook in :mod:`vision_models.fetch`: a
-    ``filter_fn`` returning False would delete the good cached copy instead.
+    So the catalog's rules hold here too: one deadline over the whole fetch, a
+    capped body, a body that is not an endpoints answer refused before the
+    cache stores it, and on failure the cached copy, stale.
     """
-    if 200 <= response.status_code < 300 and not getattr(response, "from_cache", False):
-        if getattr(response, _ANSWER, None) is None:
-            setattr(response, _ANSWER, endpoints_answer(response.content))
-    return response
+    answer = fetch_json(
+        endpoints_url(base, model_id),
+        session=session,
+        read=endpoints_answer,
+        api_key=api_key,
+        refresh=refresh,
+        timeout=timeout,
+        deadline=deadline,
+        what="endpoints",
+    )
+    error = _explain(answer.error, sent_key=bool(api_key)) if answer.error else None
+    if answer.value is None:
+        return EndpointsAnswer(model_id, error=error)
+    model, endpoints = answer.value
+    return EndpointsAnswer(
+        model_id, model, endpoints, fetched_at=answer.fetched_at, cached=answer.cached, stale=answer.stale, error=error
+    )
 
 
-def _http_error(response: requests.Response, *, sent_key: bool) -> str:
+def _explain(error: str, *, sent_key: bool) -> str:
     """The failure in words; a 401 says what to do about the key, without ever showing it."""
-    message = f"{_FAILED}: {response.status_code} {_reason(response)}".rstrip()
-    if response.status_code == 401:
+    if error.startswith(f"{_FAILED}: 401"):
         if sent_key:
-            return f"{message} (OpenRouter refused the API key: check OPENROUTER_API_KEY)"
-        return f"{message} (this API needs an OpenRouter API key: set OPENROUTER_API_KEY or pass api_key=)"
-    if response.status_code == 404:
-        return f"{message} (OpenRouter lists no endpoints for this model)"
-    return message
-
-
-def _cached_fallback(session: CachedSession, url: str, headers: dict, model_id: str, error: str) -> EndpointsAnswer:
-    """The cached copy, even expired, marked stale with ``error``; or no endpoints with ``error``."""
-    request = session.prepare_request(requests.Request("GET", url, headers=headers))
-    entry = session.cache.get_response(session.cache.create_key(request))
-    if entry is not None:
-        try:
-            model, endpoints = endpoints_answer(entry.content)
-        except NotAnEndpointsAnswer:
-            pass
-        else:
-            return EndpointsAnswer(model_id, model, endpoints, fetched_at=_utc(entry.created_at), cached=True, stale=True, error=error)
-    return EndpointsAnswer(model_id, error=error)
+            return f"{error} (OpenRouter refused the API key: check OPENROUTER_API_KEY)"
+        return f"{error} (this API needs an OpenRouter API key: set OPENROUTER_API_KEY or pass api_key=)"
+    if error.startswith(f"{_FAILED}: 404"):
+        return f"{error} (OpenRouter lists no endpoints for this model)"
+    return error
 
 
 def _map(fn: Callable[[str], EndpointsAnswer], ids: list[str], workers: int, progress: bool | None) -> list[EndpointsAnswer]:
