@@ -52,6 +52,26 @@ def test_measured_columns_and_pricing(catalog):
     assert priced.loc[FLASH, "usd_per_image"] == pytest.approx(plain.set_index("id").loc[FLASH, "usd_per_image"])
 
 
+def test_bars_priced_from_measurements_are_marked_in_the_cost_chart(catalog):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    measured = measured_frame([(MINI, 1700, 2200, 3, 25_000.0, 36_835.0)])
+    costs = vm.cost_per_image(catalog, 1700, 2200, output_tokens=700, measured=measured, prefer_measured=True)
+    ax = vm.plot_cost_per_image(costs)
+    bars = {label.get_text(): bar for label, bar in zip(ax.get_yticklabels(), ax.patches)}
+    assert bars[MINI].get_linewidth() > bars[FLASH].get_linewidth()  # the measured bar stands out
+    notes = [t.get_text() for t in ax.texts]
+    assert sum("measured" in n for n in notes) == 1
+    assert "measured in your trials" in [t.get_text() for t in ax.get_legend().get_texts()]
+    plt.close(ax.figure)
+    plain = vm.plot_cost_per_image(vm.cost_per_image(catalog, 1700, 2200, output_tokens=700))
+    assert "measured in your trials" not in [t.get_text() for t in plain.get_legend().get_texts()]
+    plt.close(plain.figure)
+
+
 def test_only_a_comparable_size_is_used(catalog):
     measured = measured_frame([(MINI, 1700, 2200, 3, 25_000.0, 36_835.0), (MINI, 850, 1100, 5, 8_000.0, 14_168.0)])
     # A4 at 200 dpi (1654 x 2339) is within 25 % of 1700 x 2200 in area; Letter at 300 dpi is not, nor is 150 dpi.

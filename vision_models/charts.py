@@ -15,10 +15,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .cost import MEASURED_METHOD
+
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
 UNCERTAIN_HATCH = "///"
+#: How heavy the outline of a bar priced from trial measurements is.
+MEASURED_LINEWIDTH = 2.0
 
 #: One colour per main provider, the same in every chart (tab10 without its grey, plus one),
 #: in legend order. Any other provider is drawn as :data:`OTHER`.
@@ -49,8 +53,10 @@ _PRICE_WORDS = {
 def plot_cost_per_image(costs: pd.DataFrame, top: int = 25, *, ax: Axes | None = None) -> Axes:
     """Horizontal bars of USD per 1,000 images (pages) for the cheapest priced models, cheapest at the top.
 
-    Bars are coloured by provider; estimates marked ``uncertain`` are hatched.
-    Free models would be empty bars at the top: they are counted and named in
+    Bars are coloured by provider; estimates marked ``uncertain`` are hatched;
+    rows priced from trial measurements (``method == "measured"``, see
+    ``cost_per_image(prefer_measured=True)``) have a heavy outline and say so
+    next to their value. Free models would be empty bars at the top: they are counted and named in
     the title instead. Models with an unknown price are left out and counted.
     The subtitle counts every row of ``costs``, not just the bars drawn.
     """
@@ -77,16 +83,21 @@ def plot_cost_per_image(costs: pd.DataFrame, top: int = 25, *, ax: Axes | None =
         edgecolor="0.25",
         linewidth=0.4,
     )
-    for bar, uncertain in zip(bars, shown["uncertain"].tolist()):
+    measured = (shown["method"] == MEASURED_METHOD).to_numpy(dtype=bool) if "method" in shown else np.zeros(len(shown), bool)
+    for bar, uncertain, was_measured in zip(bars, shown["uncertain"].tolist(), measured.tolist()):
         if uncertain:
             bar.set_hatch(UNCERTAIN_HATCH)
+        if was_measured:
+            bar.set_edgecolor("black")
+            bar.set_linewidth(MEASURED_LINEWIDTH)
     ax.set_yticks(positions, shown["id"].tolist(), fontsize=8)
     ax.invert_yaxis()  # cheapest at the top
     ax.set_xlabel("USD per 1,000 images")
     ax.grid(axis="x", alpha=0.3)
     ax.set_axisbelow(True)
-    for position, value in zip(positions, shown["usd_per_1k_images"].tolist()):
-        ax.annotate(f" {_usd_label(value)}", (value, position), va="center", fontsize=7)
+    for position, value, was_measured in zip(positions, shown["usd_per_1k_images"].tolist(), measured.tolist()):
+        note = " measured" if was_measured else ""
+        ax.annotate(f" {_usd_label(value)}{note}", (value, position), va="center", fontsize=7)
     if shown.empty:
         ax.set_yticks([])
         ax.set_xticks([])
@@ -100,6 +111,10 @@ def plot_cost_per_image(costs: pd.DataFrame, top: int = 25, *, ax: Axes | None =
     handles = [Patch(facecolor=group_colour(g), edgecolor="0.25", label=g) for g in _legend_order(groups)]
     if shown["uncertain"].any():
         handles.append(Patch(facecolor="white", edgecolor="0.25", hatch=UNCERTAIN_HATCH, label="uncertain estimate"))
+    if measured.any():
+        handles.append(
+            Patch(facecolor="white", edgecolor="black", linewidth=MEASURED_LINEWIDTH, label="measured in your trials")
+        )
     if handles:
         ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     return ax
