@@ -425,3 +425,15 @@ def test_next_step_hint_only_when_nothing_answered(error, hinted, monkeypatch):
             " and nothing is cached: check the network and OPENROUTER_BASE_URL (now http://127.0.0.1:9/api/v1),"
             " or use --source sample for the bundled catalog"
         )
+
+
+def test_list_flags_a_model_about_to_be_retired(tmp_path):
+    retiring = model("openai/gpt-4o", inputs=("text", "image"), expiration_date="2026-06-01")
+    staying = model("google/gemini-2.5-flash", inputs=("text", "image"))
+    path = tmp_path / "catalog.json"
+    path.write_text(catalog_body(retiring, staying))
+    out = run("list", "--source", str(path), "--wide")
+    lines = {line.split()[0]: line for line in out.stdout.splitlines() if "/" in line}
+    assert out.returncode == 0
+    assert lines["openai/gpt-4o"].endswith("expires 2026-06-01")
+    assert "expires" not in lines["google/gemini-2.5-flash"]

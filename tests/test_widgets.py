@@ -277,3 +277,17 @@ def test_widgets_draw_under_every_backend(tmp_path, monkeypatch, backend, magic)
     assert any(name in printed.lower() for name in expected), printed
     views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert len(views) == 2
+
+
+def test_the_picker_says_which_models_are_about_to_be_retired():
+    from vision_models.widgets import ModelPicker
+
+    frame = models_frame(
+        [
+            model("openai/gpt-4o", inputs=("text", "image"), name="GPT-4o", expiration_date="2026-06-01"),
+            model("google/gemini-2.5-flash", inputs=("text", "image"), name="Gemini 2.5 Flash"),
+        ]
+    )
+    labels = dict((value, label) for label, value in ModelPicker(frame).dropdown.options)
+    assert labels["openai/gpt-4o"] == "GPT-4o  (openai/gpt-4o)  - expires 2026-06-01"
+    assert labels["google/gemini-2.5-flash"] == "Gemini 2.5 Flash  (google/gemini-2.5-flash)"

@@ -366,12 +366,19 @@ def text_table(models) -> str:
         _cells(models["context_length"], "{:,}"),
         _cells(models["prompt_usd_per_mtok"], "{:.4g}"),
         _cells(models["completion_usd_per_mtok"], "{:.4g}"),
-        ["+".join(e) for e in models["vision_evidence"].tolist()],
+        ["+".join(e) + note for e, note in zip(models["vision_evidence"].tolist(), _expiry_notes(models))],
     )
     # The evidence gives way first, then the name (both go when they must); the id, which other commands take,
     # last and least. Prices are USD per million tokens in and out.
     lines = fixed_width(header, rows, right={2, 3, 4}, shrink=[5, 1, 0], keep={0: 30, 1: 12}, drop=[5, 1])
     return "\n".join(lines) + f"\n{len(models)} models\n"
+
+
+def _expiry_notes(models) -> list[str]:
+    """``"; expires YYYY-MM-DD"`` for a model OpenRouter will retire (``expiration_date``), else ``""``."""
+    if "expiration_date" not in models:
+        return [""] * len(models)
+    return ["" if d is None or d != d else f"; expires {d:%Y-%m-%d}" for d in models["expiration_date"].tolist()]
 
 
 def run_export(args: argparse.Namespace) -> int:

@@ -286,8 +286,11 @@ class ModelPicker(_Displayed):
         keep = value or self.dropdown.value
         self.models = models
         ids = models["id"].tolist()
-        # Labels are plain text in the browser's <option>, never HTML.
-        self.dropdown.options = [(f"{name}  ({model_id})", model_id) for model_id, name in zip(ids, models["name"])]
+        # Labels are plain text in the browser's <option>, never HTML; a model about to be retired says so.
+        notes = expiry_notes(models)
+        self.dropdown.options = [
+            (f"{name}  ({model_id}){note}", model_id) for model_id, name, note in zip(ids, models["name"], notes)
+        ]
         self.dropdown.value = keep if keep in ids else (ids[0] if ids else None)
         self._show()
 
@@ -486,6 +489,14 @@ class ModelComparison(_Displayed):
             self.providers.value = message_html("No provider endpoints for these models.")
         else:
             self.providers.value = "<p>Cost per provider endpoint:</p>" + html_table(self.by_provider, PROVIDER_COLUMNS)
+
+
+def expiry_notes(models: pd.DataFrame) -> list[str]:
+    """``"  - expires YYYY-MM-DD"`` for each model with an ``expiration_date``, else ``""``."""
+    if "expiration_date" not in models:
+        return [""] * len(models)
+    dates = models["expiration_date"]
+    return ["" if pd.isna(d) else f"  - expires {d:%Y-%m-%d}" for d in dates.tolist()]
 
 
 def default_comparison(models: pd.DataFrame, n: int = 3, **options) -> list[str]:
