@@ -40,6 +40,7 @@ from requests.adapters import HTTPAdapter
 from requests_cache import CachedSession
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3 import exceptions as urllib3_exceptions
 from urllib3.util.retry import Retry
 
 from .cache import (
@@ -419,8 +420,8 @@ def fetch_json(
         except NotACatalog as exc:
             # a body cut off by the deadline's watchdog reads as a short body: say what really happened
             error = timed_out_error(deadline) if clock.expired else f"Failed to fetch {what}: {exc}"
-        except requests.RequestException:  # never its text: it may quote a header value
-            error = timed_out_error(deadline) if clock.expired else NETWORK_ERROR
+        except requests.RequestException as exc:  # never its text: it may quote a header value
+            error = timed_out_error(deadline) if clock.expired else _network_error(exc, timeout)
         except ValueError as exc:  # raised by a caller's reader
             error = f"Failed to fetch {what}: {exc}"
         else:
@@ -443,6 +444,18 @@ def fetch_json(
             else:
                 error = f"Failed to fetch {what}: {response.status_code} {_reason(response)}"
     return _cached_fallback(session, url, headers, read, error)
+
+
+def _network_error(exc: requests.RequestException, timeout: tuple[float, float]) -> str:
+    """No answer, in words: a time-out says which one (a hung server is not a missing network)."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None  # urllib3's MaxRetryError wraps it
+    if isinstance(reason, urllib3_exceptions.NewConnectionError):  # refused, unreachable: a subclass of the time-out
+        return NETWORK_ERROR
+    if isinstance(exc, requests.ConnectTimeout) or isinstance(reason, urllib3_exceptions.ConnectTimeoutError):
+        return f"Network request timed out: no connection within {timeout[0]:g} s"
+    if isinstance(exc, requests.Timeout) or isinstance(reason, urllib3_exceptions.TimeoutError):
+        return f"Network request timed out: no answer within {timeout[1]:g} s"
+    return NETWORK_ERROR
 
 
 def _reason(response: requests.Response) -> str:
