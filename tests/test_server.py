@@ -269,3 +269,51 @@ def test_serve_with_an_unreadable_source_is_exit_2(tmp_path):
         capture_output=True, text=True, timeout=30,
     )
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_the_request_log_writes_every_line_in_order_from_its_own_thread():
+    import io
+
+    from vision_models.server import RequestLog
+
+    stream = io.StringIO()
+    log = RequestLog(stream)
+    writers = [threading.Thread(target=lambda n=n: [log(f"{n} {i}") for i in range(200)]) for n in range(8)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    log("last")
+    log.close()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 8 * 200 + 1 and lines[-1] == "last"
+    for n in range(8):  # each thread's lines keep their order
+        assert [line for line in lines if line.startswith(f"{n} ")] == [f"{n} {i}" for i in range(200)]
+
+
+def test_a_log_that_cannot_keep_up_drops_lines_and_says_how_many():
+    import io
+
+    from vision_models.server import RequestLog
+
+    release = threading.Event()
+
+    class Stuck(io.StringIO):
+        def write(self, text):
+            release.wait(5)  # a terminal that is not being read
+            return super().write(text)
+
+    stream = Stuck()
+    log = RequestLog(stream, limit=10)
+    for i in range(50):  # the writer holds one line; ten wait; the rest are counted
+        log(f"line {i}")
+    release.set()
+    deadline = time.monotonic() + 5
+    while "line 9\n" not in stream.getvalue() and time.monotonic() < deadline:  # the backlog drains
+        time.sleep(0.01)
+    log("after")
+    log.close()
+    text = stream.getvalue()
+    kept = [line for line in text.splitlines() if line.startswith("line ")]
+    assert 10 <= len(kept) <= 11 and "after" in text
+    assert f"vision-models: {50 - len(kept)} log lines dropped" in text

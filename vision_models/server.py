@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import queue
 import signal
 import sys
 import threading
@@ -439,15 +440,53 @@ def create_server(
     return server
 
 
+class RequestLog:
+    """One line per request on a stream, written by one thread of its own, never by the request's.
+
+    A request thread only queues its line: writing (and flushing) while
+    holding a lock, with eight threads and the GIL, turned every write into a
+    wait for the next thread switch. At most ``limit`` lines wait; past that
+    they are counted, not kept, and the count is written when there is room.
+    """
+
+    def __init__(self, stream=None, limit: int = 10_000) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self._lines: queue.Queue[str | None] = queue.Queue(maxsize=limit)
+        self._dropped = 0
+        self._writer = threading.Thread(target=self._write, name="vision-models-log", daemon=True)
+        self._writer.start()
+
+    def __call__(self, line: str) -> None:
+        try:
+            self._lines.put_nowait(line)
+        except queue.Full:
+            self._dropped += 1
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Write what is queued, then stop the writer (waiting at most ``timeout`` seconds)."""
+        try:
+            self._lines.put(None, timeout=timeout)
+        except queue.Full:
+            return
+        self._writer.join(timeout)
+
+    def _write(self) -> None:
+        while True:
+            line = self._lines.get()
+            if line is None:
+                self.stream.flush()
+                return
+            if self._dropped:
+                dropped, self._dropped = self._dropped, 0
+                self.stream.write(f"vision-models: {dropped} log lines dropped (the log could not keep up)\n")
+            self.stream.write(line + "\n")
+            if self._lines.empty():
+                self.stream.flush()
+
+
 def serve(host: str = "127.0.0.1", port: int = 3000, *, threads: int = 8, **app_options: Any) -> None:
     """Run until Ctrl-C or SIGTERM, logging one line per request to stderr."""
-    lock = threading.Lock()
-
-    def log(line: str) -> None:
-        with lock:
-            sys.stderr.write(line + "\n")
-            sys.stderr.flush()
-
+    log = RequestLog()
     server = create_server(make_app(log=log, **app_options), host, port, threads=threads)
 
     def stop(signum, frame):
@@ -463,3 +502,4 @@ def serve(host: str = "127.0.0.1", port: int = 3000, *, threads: int = 8, **app_
         server.close()
         signal.signal(signal.SIGTERM, previous)
         log("vision-models: stopped")
+        log.close()
