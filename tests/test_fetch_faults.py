@@ -237,9 +237,9 @@ def test_a_lone_surrogate_costs_one_string_not_the_catalog(httpserver):
     ).replace("\\\\ud800", "\\ud800")
     assert '"bad \\ud800 name"' in body  # a JSON escape of a lone surrogate, as sent
     httpserver.expect_request("/models").respond_with_data(body, content_type="application/json")
-    import vision_models.fetch as fetch
+    import vision_models.cache as cache
 
-    fetch._said.discard("surrogates")  # said once per process: start this test's process afresh
+    cache._said.discard("surrogates")  # said once per process: start this test's process afresh
     with pytest.warns(UserWarning, match="lone surrogate"):
         result = _fetch(httpserver.url_for("/"))
     with warnings.catch_warnings():

@@ -50,6 +50,7 @@ from .cache import (
     memory_session,
     open_session,
     recover_session,
+    warn_once,
 )
 from .text import has_lone_surrogate, replace_lone_surrogates
 
@@ -226,7 +227,7 @@ def parse_json(body: bytes | str) -> Any:
     if _may_hold_surrogates(body):
         parsed, replaced = _replace_surrogates(parsed)
         if replaced:
-            _say_once(
+            warn_once(
                 "surrogates",
                 f"{replaced} text value(s) of a catalog held a lone surrogate (text UTF-8 cannot encode); "
                 "replaced with U+FFFD",
@@ -269,19 +270,6 @@ def _replace_surrogates(value: Any) -> tuple[Any, int]:
                 if isinstance(item, (list, dict)):
                     stack.append(item)
     return root[0], replaced
-
-
-_said: set[str] = set()
-_said_lock = threading.Lock()
-
-
-def _say_once(topic: str, message: str) -> None:
-    """A warning said once per process per topic (a long-running server would otherwise repeat it)."""
-    with _said_lock:
-        if topic in _said:
-            return
-        _said.add(topic)
-    warnings.warn(message, stacklevel=3)
 
 
 def nonempty_catalog_entries(body: bytes | str) -> list[Any]:
@@ -785,7 +773,7 @@ def get_session(cache_path: str | os.PathLike | None = None, expire_after: float
         path = str(get_cache_path(cache_path))
     except ValueError as exc:
         path = ":memory:"
-        _say_once("no-cache-folder", f"{exc}; caching in memory for this process only")
+        warn_once("no-cache-folder", f"{exc}; caching in memory for this process only")
     key = (path, float(expire_after))
     with _sessions_lock:
         session = _sessions.get(key)
