@@ -9,9 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import pickle
-import socket
 import sqlite3
-import threading
 import time
 import tracemalloc
 import warnings
@@ -20,6 +18,7 @@ import pytest
 from werkzeug import Request, Response
 
 from factories import SMALL_CATALOG, catalog_body, model
+from slow_servers import Trickler
 from vision_models import fetch_vision_models
 from vision_models.cache import get_cache_info
 from vision_models.fetch import MAX_BODY_BYTES, close_sessions, fetch_json, get_session, parse_json
@@ -36,59 +35,6 @@ def _fetch(base, **options):
 
 def _models_requests(httpserver) -> int:
     return sum(1 for request, _ in httpserver.log if request.path == "/models")
-
-
-# ---------------------------------------------------------------- a raw server for slow senders
-
-
-class Trickler:
-    """A loopback server that sends ``head`` then one byte of ``drip`` every ``every`` seconds, until stopped.
-
-    Bounded: it stops by itself after ``limit`` seconds whatever the client does.
-    """
-
-    def __init__(self, head: bytes, drip: bytes = b" ", every: float = 0.5, limit: float = 20.0, first: bytes | None = None):
-        self.head, self.drip, self.every, self.limit, self.first = head, drip, every, limit, first
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.listener.settimeout(0.2)
-        self.stop = threading.Event()
-        self.connections = 0
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-
-    def _run(self):
-        ends = time.monotonic() + self.limit
-        while not self.stop.is_set() and time.monotonic() < ends:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            threading.Thread(target=self._feed, args=(conn, ends), daemon=True).start()
-
-    def _feed(self, conn, ends):
-        try:
-            conn.recv(65536)
-            if self.first is not None and self.connections == 1:
-                conn.sendall(self.first)
-                return
-            conn.sendall(self.head)
-            while not self.stop.is_set() and time.monotonic() < ends:
-                conn.sendall(self.drip)
-                time.sleep(self.every)
-        except OSError:
-            pass
-        finally:
-            conn.close()
-
-    def close(self):
-        self.stop.set()
-        self.thread.join(timeout=5)
-        self.listener.close()
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import pytest
 from werkzeug import Request, Response
 
 from factories import SMALL_CATALOG
+from slow_servers import Trickler
 from test_server import Running, _upstream_requests
 from vision_models.filters import filter_models
 from vision_models.server import build_snapshot, create_server, make_app, parse_query
@@ -70,53 +71,11 @@ def test_a_304_at_expiry_makes_the_snapshot_fresh_for_the_whole_period(httpserve
     assert _upstream_requests(httpserver) == 2
 
 
-class SlowUpstream:
+def slow_upstream(limit: float = 15.0) -> Trickler:
     """A catalog server that answers the first request at once and trickles every later one (bounded)."""
-
-    def __init__(self, limit: float = 15.0):
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.listener.settimeout(0.2)
-        self.stop = threading.Event()
-        self.requests = 0
-        self.limit = limit
-        threading.Thread(target=self._run, daemon=True).start()
-
-    @property
-    def base(self):
-        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-
-    def _run(self):
-        ends = time.monotonic() + self.limit
-        while not self.stop.is_set() and time.monotonic() < ends:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                continue
-            self.requests += 1
-            threading.Thread(target=self._answer, args=(conn, self.requests, ends), daemon=True).start()
-
-    def _answer(self, conn, number, ends):
-        body = SMALL_CATALOG.encode()
-        try:
-            conn.recv(65536)
-            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
-            if number == 1:
-                conn.sendall(head + body)
-                return
-            conn.sendall(head)
-            for byte in body:
-                if self.stop.is_set() or time.monotonic() > ends:
-                    return
-                conn.sendall(bytes([byte]))
-                time.sleep(0.5)
-        except OSError:
-            pass
-        finally:
-            conn.close()
-
-    def close(self):
-        self.stop.set()
-        self.listener.close()
+    body = SMALL_CATALOG.encode()
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+    return Trickler(head, every=0.5, limit=limit, first=head + body)
 
 
 def _timed(server) -> float:
@@ -127,7 +86,7 @@ def _timed(server) -> float:
 
 
 def test_a_trickling_upstream_never_holds_requests_or_the_health_check(servers):
-    upstream = SlowUpstream()
+    upstream = slow_upstream()
     try:
         server = servers(base_url=upstream.base, expire_after=1, deadline=4.0)
         server.get_json()
@@ -149,7 +108,7 @@ def test_a_trickling_upstream_never_holds_requests_or_the_health_check(servers):
                 seen_refreshing |= body.get("refreshing", False) is True
             time.sleep(0.1)
         assert worst < 0.5, f"a request waited {worst:.1f} s on the late refresh"
-        assert seen_refreshing and server.app.catalog.loads == 2 and upstream.requests == 2
+        assert seen_refreshing and server.app.catalog.loads == 2 and upstream.connections == 2
         deadline = time.monotonic() + 10
         while server.app.catalog.refreshing and time.monotonic() < deadline:
             time.sleep(0.05)
