@@ -97,31 +97,50 @@ def text_table(
     ``keep[i]`` characters (default :data:`MIN_SHRUNK`, or its header's width).
     When that is still too wide, the ``drop`` columns are left out, in order.
     """
-    right = set(right)
-    table = [[terminal_safe(str(c)) for c in header], *([terminal_safe(str(c)) for c in row] for row in rows)]
-    natural = [max(len(row[i]) for row in table) for i in range(len(header))]
+    rows = list(rows)
+    columns = [list(column) for column in zip(*rows)] if rows else [[] for _ in header]
+    heads = [terminal_safe(str(c)) for c in header]
+    return _layout(heads, [_safe_column(column) for column in columns], set(right), width, shrink, keep or {}, list(drop))
+
+
+def _safe_column(values: list) -> list[str]:
+    """A column's cells as text with control characters escaped; one check in C when (as usual) there are none."""
+    texts = [v if type(v) is str else str(v) for v in values]
+    return texts if "".join(texts).isprintable() else [terminal_safe(t) for t in texts]
+
+
+def _layout(
+    heads: list[str],
+    columns: list[list[str]],
+    right: set[int],
+    width: int | None,
+    shrink: Sequence[int] | None,
+    keep: dict[int, int],
+    drop: list[int],
+) -> list[str]:
+    count = len(heads)
+    natural = [max(len(heads[i]), max(map(len, columns[i]), default=0)) for i in range(count)]
     if shrink is None:
-        shrink = sorted((i for i in range(len(header)) if i not in right), key=lambda i: -natural[i])
-    keep = keep or {}
-    minimums = [min(natural[i], keep.get(i, max(MIN_SHRUNK, len(table[0][i])))) for i in range(len(header))]
+        shrink = sorted((i for i in range(count) if i not in right), key=lambda i: -natural[i])
+    minimums = [min(natural[i], keep.get(i, max(MIN_SHRUNK, len(heads[i])))) for i in range(count)]
     widths = fit_widths(natural, width, shrink, minimums)
-    if width is not None and drop and sum(widths) + len(GAP) * (len(widths) - 1) > width:
-        left = [i for i in range(len(header)) if i != drop[0]]
+    if width is not None and drop and sum(widths) + len(GAP) * (count - 1) > width:
+        left = [i for i in range(count) if i != drop[0]]
         renumber = {old: new for new, old in enumerate(left)}
-        return text_table(
-            [header[i] for i in left],
-            ([row[i] for i in left] for row in table[1:]),
-            right=[renumber[i] for i in right if i in renumber],
-            width=width,
-            shrink=[renumber[i] for i in shrink if i in renumber],
-            keep={renumber[i]: n for i, n in keep.items() if i in renumber},
-            drop=[renumber[i] for i in drop[1:] if i in renumber],
+        return _layout(
+            [heads[i] for i in left],
+            [columns[i] for i in left],
+            {renumber[i] for i in right if i in renumber},
+            width,
+            [renumber[i] for i in shrink if i in renumber],
+            {renumber[i]: n for i, n in keep.items() if i in renumber},
+            [renumber[i] for i in drop[1:] if i in renumber],
         )
     mark = ellipsis()
-    return [
-        GAP.join(
-            (shorten(cell, w, mark).rjust(w) if i in right else shorten(cell, w, mark).ljust(w))
-            for i, (cell, w) in enumerate(zip(row, widths))
-        ).rstrip()
-        for row in table
-    ]
+    padded = []
+    for i, (head, column, w) in enumerate(zip(heads, columns, widths)):
+        cells = [head, *column]
+        if w < natural[i]:
+            cells = [shorten(cell, w, mark) for cell in cells]
+        padded.append([cell.rjust(w) for cell in cells] if i in right else [cell.ljust(w) for cell in cells])
+    return [GAP.join(line).rstrip() for line in zip(*padded)]
