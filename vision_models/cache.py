@@ -11,10 +11,16 @@ goes on without storing (a warning); a write that fails (a full disk) is said
 once per process instead of swallowed; an entry that cannot be read back (a
 bad row) is a cache miss with a warning, and is deleted. After a 304 the entry
 counts as downloaded at that moment: its age restarts with its freshness.
+
+Beside requests-cache's tables the file holds two of ours: ``bodies``, each
+stored body's SHA-256 and times, written in the same transaction as the
+response (so it can be trusted without reading the body), and ``frames``,
+the frames built from those bodies (see :mod:`vision_models.memo`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import sqlite3
@@ -38,6 +44,8 @@ CACHE_FILE = "http_cache.sqlite"
 DEFAULT_EXPIRE_SECONDS = 3600
 #: Seconds a cache read or write waits for another process's lock before going on without the cache.
 LOCK_WAIT_SECONDS = 3.0
+#: Built frames kept in the cache file (a few sources and rule sets; each about 1 MB at 4,000 models).
+FRAMES_KEPT = 8
 
 #: Request headers and parameters never written to the cache. requests-cache
 #: *replaces* its defaults with whatever list it is given, so extend them.
@@ -154,6 +162,16 @@ class RedactingSQLiteCache(SQLiteCache):
             db_path, table_name="redirects", lock=self.responses._lock, serializer=None, **kwargs
         )
         self.identity = _identity(Path(self.responses.db_path))
+        self._create_side_tables()
+
+    def _create_side_tables(self) -> None:
+        """``bodies``: what each stored body is (SHA-256, times); ``frames``: frames built from bodies (vision_models.memo)."""
+        with self.responses.connection(commit=True) as con:
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS bodies (key TEXT PRIMARY KEY, sha256 TEXT NOT NULL, "
+                "created_at REAL NOT NULL, expires REAL, expires_unix INTEGER)"
+            )
+            con.execute("CREATE TABLE IF NOT EXISTS frames (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
 
     def save_response(self, response, cache_key=None, expires=None):
         if getattr(response, "revalidated", False):
@@ -163,10 +181,75 @@ class RedactingSQLiteCache(SQLiteCache):
             response.created_at = now if getattr(created, "tzinfo", None) else now.replace(tzinfo=None)
         for hop in response.history:
             redact_response(hop, self._settings.ignored_parameters)
+        # requests-cache's save_response, with the body's fingerprint written in the same transaction.
+        cache_key = cache_key or self.create_key(response.request)
+        cached = redact_response(CachedResponse.from_response(response, expires=expires), self._settings.ignored_parameters)
         try:
-            super().save_response(response, cache_key, expires)
+            with self.responses.connection(commit=True) as con:
+                self.responses[cache_key] = cached
+                con.execute(
+                    "INSERT OR REPLACE INTO bodies (key, sha256, created_at, expires, expires_unix) VALUES (?, ?, ?, ?, ?)",
+                    (cache_key, body_digest(cached.content), _timestamp(cached.created_at),
+                     _timestamp(cached.expires), cached.expires_unix),
+                )
+            if response.history and not cached.revalidated:
+                for hop in response.history:
+                    self.redirects[self.create_key(hop.request)] = cache_key
         except CacheLocked as exc:
             warnings.warn(f"{exc}; this answer was not stored in the cache")
+
+    def fresh_body(self, key: str) -> tuple[str, datetime] | None:
+        """(SHA-256, download time) of the body stored under ``key`` while it is fresh; None otherwise.
+
+        Read without loading the body: the fingerprint is written with the
+        response, and counts only while the response row is the one it was written with.
+        """
+        try:
+            with self.responses.connection() as con:
+                row = con.execute(
+                    "SELECT b.sha256, b.created_at, b.expires FROM bodies b JOIN responses r ON r.key = b.key "
+                    "WHERE b.key = ? AND r.expires IS b.expires_unix",
+                    (key,),
+                ).fetchone()
+        except sqlite3.Error:
+            return None
+        if row is None or (row[2] is not None and time.time() >= row[2]):
+            return None
+        return row[0], datetime.fromtimestamp(row[1], timezone.utc)
+
+    def get_frame(self, key: str) -> bytes | None:
+        """The stored bytes of a built frame, or None (also when the file cannot be read now)."""
+        try:
+            with self.responses.connection() as con:
+                row = con.execute("SELECT value FROM frames WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error:
+            return None
+        return bytes(row[0]) if row is not None and isinstance(row[0], (bytes, bytearray, memoryview)) else None
+
+    def save_frame(self, key: str, value: bytes) -> None:
+        """Store a built frame's bytes, keeping the newest :data:`FRAMES_KEPT`; a locked or full file skips it quietly."""
+        self._write_frames(
+            ("INSERT OR REPLACE INTO frames (key, value) VALUES (?, ?)", (key, value)),
+            ("DELETE FROM frames WHERE rowid NOT IN (SELECT rowid FROM frames ORDER BY rowid DESC LIMIT ?)", (FRAMES_KEPT,)),
+        )
+
+    def delete_frame(self, key: str) -> None:
+        self._write_frames(("DELETE FROM frames WHERE key = ?", (key,)))
+
+    def _write_frames(self, *statements: tuple[str, tuple]) -> None:
+        try:
+            with self.responses.connection(commit=True) as con:
+                for sql, values in statements:
+                    con.execute(sql, values)
+        except sqlite3.Error:
+            pass
+
+    def clear(self) -> None:
+        super().clear()  # may replace a broken file with a new one
+        self._create_side_tables()
+        with self.responses.connection(commit=True) as con:
+            con.execute("DELETE FROM bodies")
+            con.execute("DELETE FROM frames")
 
     def get_response(self, key: str, default=None):
         try:
@@ -194,6 +277,16 @@ class RedactingSQLiteCache(SQLiteCache):
             del self.responses[key]  # deletes by key; no unpickling
         except (sqlite3.Error, KeyError):
             pass
+
+
+def body_digest(body: bytes | None) -> str:
+    """The SHA-256 of a response body, as hex: what a frame built from it is remembered by."""
+    return hashlib.sha256(body or b"").hexdigest()
+
+
+def _timestamp(moment: datetime | None) -> float | None:
+    """Unix seconds of a requests-cache time (naive means UTC), or None."""
+    return None if moment is None else _aware(moment).timestamp()
 
 
 def _unusable(response) -> str | None:

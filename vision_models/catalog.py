@@ -11,9 +11,10 @@ from typing import Any
 
 import pandas as pd
 
-from .cache import DEFAULT_EXPIRE_SECONDS
-from .fetch import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, RawCatalog, get_source, load_raw
-from .frame import models_frame
+from .cache import DEFAULT_EXPIRE_SECONDS, body_digest
+from . import memo
+from .fetch import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, RawCatalog, get_source, holds_surrogate_escapes, load_raw, peek_fresh
+from .frame import entry_problems, models_frame
 from .payload import build_api_payload
 from .vision import DEFAULT_RULES, check_rules
 
@@ -85,8 +86,10 @@ def fetch_catalog(
     """
     if as_of is not None:
         return catalog_as_of(as_of, rules=rules, source=source)
-    raw = _load(
+    return _fetch(
         source,
+        rules=rules,
+        vision_only=False,
         base_url=base_url,
         api_key=api_key,
         cache_path=cache_path,
@@ -94,9 +97,7 @@ def fetch_catalog(
         refresh=refresh,
         timeout=timeout,
         deadline=deadline,
-        rules=rules,
     )
-    return _result(raw, models_frame(raw.entries, rules))
 
 
 def fetch_vision_models(
@@ -115,8 +116,10 @@ def fetch_vision_models(
     """The vision-capable models only; same arguments and columns as :func:`fetch_catalog`."""
     if as_of is not None:
         return catalog_as_of(as_of, rules=rules, source=source, vision_only=True)
-    raw = _load(
+    return _fetch(
         source,
+        rules=rules,
+        vision_only=True,
         base_url=base_url,
         api_key=api_key,
         cache_path=cache_path,
@@ -124,9 +127,7 @@ def fetch_vision_models(
         refresh=refresh,
         timeout=timeout,
         deadline=deadline,
-        rules=rules,
     )
-    return _result(raw, models_frame(raw.entries, rules, vision_only=True))
 
 
 def catalog_as_of(
@@ -160,12 +161,38 @@ def catalog_as_of(
     )
 
 
-def _load(source, *, rules: str, **options) -> RawCatalog:
+def _fetch(source, *, rules: str, vision_only: bool, refresh: bool, **options) -> CatalogResult:
+    """The frame of a source; from a fresh cached body, the frame built from it before (see :mod:`vision_models.memo`)."""
     check_rules(rules)  # a bad rule set is a usage error: say so before any network work
-    raw = load_raw(source, **options)
+    locate = {name: options[name] for name in ("base_url", "api_key", "cache_path", "expire_after")}
+    fresh = None if refresh else peek_fresh(source, **locate)
+    if fresh is not None:
+        models = memo.load_frame(fresh.session, memo.memo_key(fresh.digest, rules, vision_only))
+        if models is not None:
+            age = RawCatalog([], fresh.source, cached=True, fetched_at=fresh.fetched_at).age_seconds()
+            return CatalogResult(models=models, source=fresh.source, cached=True, cache_age=age)
+    raw = load_raw(source, refresh=refresh, **options)
     if raw.downloaded and raw.source == "openrouter":
         _record(raw)
-    return raw
+    models = models_frame(raw.entries, rules, vision_only=vision_only)
+    if (raw.cached or raw.downloaded) and not raw.error and raw.body is not None:
+        _remember(source, locate, raw, rules, vision_only, models)
+    return _result(raw, models)
+
+
+def _remember(source, locate: dict, raw: RawCatalog, rules: str, vision_only: bool, models: pd.DataFrame) -> None:
+    """Store the frame built from a cached or downloaded body, when that body is what the cache now holds."""
+    if not _builds_quietly(raw):
+        return
+    fresh = peek_fresh(source, **locate)
+    digest = body_digest(raw.body)
+    if fresh is not None and fresh.digest == digest:
+        memo.save_frame(fresh.session, memo.memo_key(digest, rules, vision_only), models)
+
+
+def _builds_quietly(raw: RawCatalog) -> bool:
+    """True when building a frame of ``raw`` warned of nothing, so a frame remembered from it hides no warning."""
+    return not holds_surrogate_escapes(raw.body) and not entry_problems(raw.entries)
 
 
 def _record(raw: RawCatalog) -> None:

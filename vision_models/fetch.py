@@ -224,7 +224,7 @@ def parse_json(body: bytes | str) -> Any:
         raise NotACatalog(f"the body is not JSON ({exc.__class__.__name__}; starts {start!r})") from None
     except TypeError:
         raise NotACatalog(f"the body is {type(body).__name__}, not JSON text") from None
-    if _may_hold_surrogates(body):
+    if holds_surrogate_escapes(body):
         parsed, replaced = _replace_surrogates(parsed)
         if replaced:
             warn_once(
@@ -235,7 +235,8 @@ def parse_json(body: bytes | str) -> Any:
     return parsed
 
 
-def _may_hold_surrogates(body: bytes | str) -> bool:
+def holds_surrogate_escapes(body: bytes | str) -> bool:
+    """True when ``body`` may hold a surrogate (an escape such as ``\\ud800``), which parsing replaces with a warning."""
     pattern = rb"\\u[dD][89a-fA-F]" if isinstance(body, (bytes, bytearray)) else r"\\u[dD][89a-fA-F]|[\ud800-\udfff]"
     return re.search(pattern, body) is not None
 
@@ -295,13 +296,10 @@ def load_raw(
     chosen = get_source(source)
     if chosen == "sample":
         return read_sample()
-    if chosen == "openrouter":
-        url, key = f"{get_base_url(base_url)}/models", get_api_key(api_key)
-        label = "openrouter"
-    elif chosen.startswith(("http://", "https://")):
-        url, key, label = chosen, None, chosen  # never send the OpenRouter key elsewhere
-    else:
+    target = _remote_target(chosen, base_url, api_key)
+    if target is None:
         return read_file(chosen)
+    url, key, label = target
     options = dict(api_key=key, refresh=refresh, timeout=timeout, label=label, deadline=deadline)
     try:
         return fetch_remote(url, session=get_session(cache_path, expire_after), **options)
@@ -311,6 +309,65 @@ def load_raw(
         # any other trouble with the file (I/O, permissions): this call goes on without the cache
         warnings.warn(f"cannot use the cache file ({exc}); fetching without it", stacklevel=2)
         return fetch_remote(url, session=_with_retries(memory_session(expire_after)), **options)
+
+
+def _remote_target(chosen: str, base_url: str | None, api_key: str | None) -> tuple[str, str | None, str] | None:
+    """(URL, API key, label) of a remote source; None for a file or the sample."""
+    if chosen == "openrouter":
+        return f"{get_base_url(base_url)}/models", get_api_key(api_key), "openrouter"
+    if chosen.startswith(("http://", "https://")):
+        return chosen, None, chosen  # never send the OpenRouter key elsewhere
+    return None
+
+
+@dataclass(frozen=True)
+class FreshCopy:
+    """What the cache holds for a remote source while it is fresh: the body's SHA-256 and download time."""
+
+    digest: str
+    source: str
+    fetched_at: datetime
+    session: CachedSession = field(repr=False)
+
+
+def peek_fresh(
+    source: str | os.PathLike | None = None,
+    *,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    cache_path: str | os.PathLike | None = None,
+    expire_after: float = DEFAULT_EXPIRE_SECONDS,
+) -> FreshCopy | None:
+    """What a fetch would serve from the cache without asking, when it is fresh; never any network work.
+
+    Only the body's fingerprint is read (not the body), for callers that can
+    answer from something derived from it, such as a frame built before.
+    Anything unusual (a file or the sample, no cache file, an expired copy, an
+    entry without a fingerprint, an unreadable cache) is None: the caller then
+    goes the whole way through :func:`load_raw`, which says what is wrong.
+    """
+    chosen = get_source(source)
+    try:
+        target = _remote_target(chosen, base_url, api_key)
+    except ValueError:
+        return None
+    if target is None:
+        return None
+    url, key, label = target
+    headers = {"Accept-Encoding": _ACCEPT_ENCODING, **({"Authorization": f"Bearer {key}"} if key else {})}
+    try:
+        session = get_session(cache_path, expire_after)
+        fresh_body = getattr(session.cache, "fresh_body", None)
+        if fresh_body is None:  # a cache in memory
+            return None
+        request = session.prepare_request(requests.Request("GET", url, headers=headers))
+        found = fresh_body(session.cache.create_key(request))
+    except (requests.RequestException, ValueError, sqlite3.Error, OSError):
+        return None
+    if found is None:
+        return None
+    digest, fetched_at = found
+    return FreshCopy(digest, label, fetched_at, session)
 
 
 def fetch_remote(
@@ -595,13 +652,18 @@ def _next_link(parsed: Any) -> str | None:
     return link if isinstance(link, str) and link.strip() else None
 
 
-def _cached_fallback(session: CachedSession, url: str, headers: dict, read: Callable[[bytes], Any], error: str) -> JsonAnswer:
-    """The cached copy, even expired, marked stale with ``error``; or nothing with ``error``."""
+def cached_entry(session: CachedSession, url: str, headers: dict) -> Any:
+    """The cache's entry for a GET of ``url`` (expired or not), or None; never any network work."""
     try:
         request = session.prepare_request(requests.Request("GET", url, headers=headers))
-        entry = session.cache.get_response(session.cache.create_key(request))
+        return session.cache.get_response(session.cache.create_key(request))
     except (requests.RequestException, ValueError, sqlite3.Error):
-        entry = None
+        return None
+
+
+def _cached_fallback(session: CachedSession, url: str, headers: dict, read: Callable[[bytes], Any], error: str) -> JsonAnswer:
+    """The cached copy, even expired, marked stale with ``error``; or nothing with ``error``."""
+    entry = cached_entry(session, url, headers)
     if entry is not None:
         try:
             value = read(entry.content)

@@ -160,20 +160,28 @@ def _strings(values: list[Any]) -> list[str]:
 
 
 def _usable_entries(entries: list[Any]) -> list[dict]:
+    unique, problems = _split_entries(entries)
+    for problem in problems:
+        warnings.warn(problem, stacklevel=4)
+    return unique
+
+
+def entry_problems(entries: list[Any]) -> list[str]:
+    """What building a frame of ``entries`` warns about: entries without a string id, repeated ids ([] when none)."""
+    return _split_entries(entries)[1]
+
+
+def _split_entries(entries: list[Any]) -> tuple[list[dict], list[str]]:
+    """The usable entries (dicts with a unique non-empty string ``id``, first kept) and what was skipped."""
+    problems = []
     models = [m for m in entries if isinstance(m, dict) and isinstance(m.get("id"), str) and m["id"]]
     if len(models) < len(entries):
-        warnings.warn(
-            f"skipped {len(entries) - len(models)} catalog entries without a string id",
-            stacklevel=3,
-        )
+        problems.append(f"skipped {len(entries) - len(models)} catalog entries without a string id")
     seen: set[str] = set()
     unique = [m for m in models if not (m["id"] in seen or seen.add(m["id"]))]
     if len(unique) < len(models):
-        warnings.warn(
-            f"skipped {len(models) - len(unique)} catalog entries with a repeated id (kept the first)",
-            stacklevel=3,
-        )
-    return unique
+        problems.append(f"skipped {len(models) - len(unique)} catalog entries with a repeated id (kept the first)")
+    return unique, problems
 
 
 def _provider(model_id: str) -> str:
