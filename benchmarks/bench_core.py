@@ -4,7 +4,8 @@ The tool is built for catalogs of about 4,000 models (ten times today's 371); ev
 ratio is measured at that size, with the real 2026-05-01 catalog repeated (ids suffixed).
 
 1. Warm cache: ``fetch_vision_models()`` against ``session.get()`` from the cache plus
-   ``json.loads`` of the same body (target: at most 2x).
+   ``json.loads`` of the same body (target: at most 2x), with the frame remembered beside the
+   body (the usual warm call) and without (the first call after another process downloaded).
 2. Load + filter + sort from a file against ``json.loads`` of that file (target: at most
    2x), at 4,000 and, beyond the target, 20,000 models.
 3. ``vision-models list`` on a warm cache against ``python -c "import pandas, requests_cache"``
@@ -42,6 +43,7 @@ def bench_warm_cache(work: Path) -> None:
     from pytest_httpserver import HTTPServer
 
     import vision_models as vm
+    from vision_models import memo
     from vision_models.fetch import get_session
 
     body = scaled_body(TARGET_MODELS)
@@ -65,6 +67,18 @@ def bench_warm_cache(work: Path) -> None:
         t_base, t_ours = interleaved(baseline, ours, rounds=7, repeat=30)
         print(f"warm cache, {TARGET_MODELS:,} models: get+loads {t_base * 1e3:.2f} ms, fetch_vision_models {t_ours * 1e3:.2f} ms, "
               f"ratio {t_ours / t_base:.2f} (target <= 2)")
+
+        # The first warm call after a download by another process (or after an upgrade): the frame is
+        # not remembered yet, so the body is read, parsed and built, and the frame stored.
+        versions = iter(range(10**9))
+        remembered = memo._code_version
+        memo._code_version = lambda: f"bench-{next(versions)}"
+        try:
+            t_base, t_miss = interleaved(baseline, ours, rounds=5, repeat=10)
+        finally:
+            memo._code_version = remembered
+        print(f"warm cache, frame not yet remembered (read, parse, build, store the frame; once per body): "
+              f"get+loads {t_base * 1e3:.2f} ms, fetch_vision_models {t_miss * 1e3:.2f} ms, ratio {t_miss / t_base:.2f}")
     finally:
         server.stop()
 
@@ -126,6 +140,9 @@ def bench_cli(work: Path) -> None:
     server.start()
     env = {**os.environ, "VISION_MODELS_CACHE": str(work / "cli.sqlite"), "OPENROUTER_BASE_URL": server.url_for("/")}
     env.pop("VISION_MODELS_SOURCE", None)
+    # As installed by pip (which compiles bytecode), not as a checkout run with bytecode writing turned off:
+    # the baseline's pandas and requests_cache are loaded from bytecode, so ours must be too.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     try:
         subprocess.run([script, "list"], env=env, check=True, capture_output=True)  # warm the cache
 
