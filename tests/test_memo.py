@@ -180,3 +180,15 @@ def test_only_the_newest_frames_are_kept(httpserver, cache_file):
     close_sessions()
     with sqlite3.connect(cache_file) as con:
         assert con.execute("SELECT count(*) FROM frames").fetchone()[0] == FRAMES_KEPT
+
+
+def test_with_a_key_the_warm_call_is_remembered_too_and_the_key_is_not_stored(httpserver, builds, cache_file, monkeypatch):
+    key = "sk-or-v1-memo-secret-0123456789"
+    monkeypatch.setenv("OPENROUTER_API_KEY", key)
+    _serve(httpserver, SMALL_CATALOG)
+    first = _fetch(httpserver)
+    warm = _fetch(httpserver)
+    assert warm.cached is True and warm.models.equals(first.models) and len(builds) == 1
+    close_sessions()
+    stored = b"".join(p.read_bytes() for p in cache_file.parent.iterdir() if p.name.startswith(cache_file.name))
+    assert b"frames" in stored and key.encode() not in stored
