@@ -17,14 +17,16 @@ import importlib
 from typing import Any
 
 from .catalog import CatalogResult, fetch_catalog, fetch_vision_models
-from .cost import PRESETS, compare, cost_per_image
-from .export import export_csv
 from .frame import sort_models
 from .filters import filter_models
 from .vision import get_name_only_vision, get_supports_images
 
 #: Public names that live in modules loaded on first use: name -> module.
 _LAZY = {
+    "PRESETS": "cost",
+    "compare": "cost",
+    "cost_per_image": "cost",
+    "export_csv": "export",
     "plot_cost_per_image": "charts",
     "plot_cost_vs_context": "charts",
     "pareto_front": "charts",

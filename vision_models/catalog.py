@@ -15,7 +15,6 @@ from .cache import DEFAULT_EXPIRE_SECONDS, body_digest
 from . import memo
 from .fetch import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, RawCatalog, get_source, holds_surrogate_escapes, load_raw, peek_fresh
 from .frame import entry_problems, models_frame
-from .payload import build_api_payload
 from .vision import DEFAULT_RULES, check_rules
 
 
@@ -42,6 +41,8 @@ class CatalogResult:
 
     def to_api_payload(self) -> dict[str, Any]:
         """The seed's ``/api/models`` JSON for this result (see :mod:`vision_models.payload`)."""
+        from .payload import build_api_payload
+
         return build_api_payload(self.models, cached=self.cached, cache_age=self.cache_age, error=self.error)
 
     def __repr__(self) -> str:
