@@ -37,7 +37,8 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     warnings.formatwarning = _warning_line  # a warning is one line on stderr, like every other message
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv[0] if argv else None)
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "handler", None):
@@ -61,10 +62,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser. Given the command about to run, only that command is built: a faster start."""
     parser = _Parser(prog="vision-models", description="Which OpenRouter models can read an image, and what they cost.")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+    chosen = COMMANDS.get(command or "")
+    for add in [chosen] if chosen else dict.fromkeys(COMMANDS.values()):
+        add(commands)
+    return parser
 
+
+def _add_list(commands) -> None:
     listing = commands.add_parser("list", help="list the vision models")
     add_source_options(listing)
     add_filter_options(listing)
@@ -73,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_table_options(listing)
     listing.set_defaults(handler=run_list)
 
+
+def _add_export(commands) -> None:
     export = commands.add_parser("export", help="write the vision models to a CSV file (formula-safe)")
     export.add_argument("path", help="the CSV file to write")
     add_source_options(export)
@@ -80,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_as_of_option(export)
     export.set_defaults(handler=run_export)
 
+
+def _add_cost(commands) -> None:
     cost = commands.add_parser("cost", help="what one image (a page) costs on each vision model")
     add_source_options(cost)
     add_filter_options(cost)
@@ -93,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_table_options(cost)
     cost.set_defaults(handler=run_cost)
 
+
+def _add_endpoints(commands) -> None:
     endpoints = commands.add_parser("endpoints", help="every provider endpoint of the given models: prices, limits, uptime")
     endpoints.add_argument("ids", nargs="+", metavar="ID", help="model ids, such as openai/gpt-4o-mini")
     endpoints.add_argument("--format", choices=("table", "csv", "json"), default="table")
@@ -100,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     endpoints.add_argument("--cache-path", help="the SQLite cache file")
     endpoints.set_defaults(handler=run_endpoints)
 
+
+def _add_chart(commands) -> None:
     chart = commands.add_parser("chart", help="save a cost chart as PNG")
     chart.add_argument("kind", choices=("cost", "context"), help="cost: bars per model; context: cost against context")
     chart.add_argument("--out", required=True, metavar="PNG", help="where to write the image")
@@ -109,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     chart.add_argument("--top", type=_whole_number(1), default=25, metavar="N", help="bars to draw (cost chart)")
     chart.set_defaults(handler=run_chart)
 
+
+def _add_serve(commands) -> None:
     serve = commands.add_parser("serve", help="answer GET /api/models over HTTP, as the seed endpoint does")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     serve.add_argument("--port", type=_port, default=3000, help="TCP port, 0-65535 (0: any free port)")
@@ -119,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--threads", type=_whole_number(1), default=8, help="worker threads")
     serve.set_defaults(handler=run_serve)
 
+
+def _add_history(commands) -> None:
     history = commands.add_parser("history", help="the catalog history: import saved catalogs, or info")
     history_commands = history.add_subparsers(dest="history_command", parser_class=_Parser, required=True)
     importer = history_commands.add_parser("import", help="backfill saved catalogs (.json / .json.gz)")
@@ -130,6 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--history-path", help="the history file")
     info.set_defaults(handler=run_history_info)
 
+
+def _add_changes(commands) -> None:
     changes = commands.add_parser("changes", help="what changed in the catalog: added, removed, prices, context...")
     changes.add_argument("--since", required=True, metavar="DATE", help="ISO date or datetime (UTC)")
     changes.add_argument("--until", metavar="DATE", help="ISO date or datetime (UTC), inclusive")
@@ -139,13 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
     changes.add_argument("--history-path", help="the history file")
     changes.set_defaults(handler=run_changes)
 
-    add_trial_commands(commands)
 
+def _add_cache(commands) -> None:
     cache = commands.add_parser("cache", help="the HTTP cache: info or clear")
     cache.add_argument("action", choices=("info", "clear"))
     cache.add_argument("--cache-path", help="the SQLite file (default: $VISION_MODELS_CACHE or the user cache folder)")
     cache.set_defaults(handler=run_cache)
-    return parser
 
 
 def add_trial_commands(commands) -> None:
@@ -187,6 +208,22 @@ def add_trial_commands(commands) -> None:
     export.add_argument("--truth", metavar="DIR", help="ground truth folder, for CER / WER")
     export.add_argument("--trials-path", help="the trials file")
     export.set_defaults(handler=run_trials_export)
+
+
+#: Each command and the function that adds it, with its options, to the subcommands (in the help's order).
+COMMANDS = {
+    "list": _add_list,
+    "export": _add_export,
+    "cost": _add_cost,
+    "endpoints": _add_endpoints,
+    "chart": _add_chart,
+    "serve": _add_serve,
+    "history": _add_history,
+    "changes": _add_changes,
+    "try": add_trial_commands,
+    "trials": add_trial_commands,
+    "cache": _add_cache,
+}
 
 
 def add_table_options(parser: argparse.ArgumentParser) -> None:
