@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import warnings
 
 import pytest
 
@@ -192,3 +193,38 @@ def test_with_a_key_the_warm_call_is_remembered_too_and_the_key_is_not_stored(ht
     close_sessions()
     stored = b"".join(p.read_bytes() for p in cache_file.parent.iterdir() if p.name.startswith(cache_file.name))
     assert b"frames" in stored and key.encode() not in stored
+
+
+def test_a_cache_path_that_cannot_be_used_is_tried_and_warned_about_once_per_call(httpserver, tmp_path):
+    folder = tmp_path / "cache.sqlite"
+    folder.mkdir()
+    _serve(httpserver, SMALL_CATALOG)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        result = _fetch(httpserver, cache_path=folder)
+    assert result.error is None and result.count == 2
+    assert [str(w.message) for w in said] == [
+        f"cannot use cache file {folder}: it is a directory; caching in memory for this session only"
+    ]
+
+
+def test_a_locked_cache_costs_one_bounded_wait_per_call_not_one_per_lookup(httpserver, cache_file):
+    from vision_models.cache import LOCK_WAIT_SECONDS
+
+    _serve(httpserver, SMALL_CATALOG)
+    _fetch(httpserver)
+    close_sessions()  # as in a new process: the session is opened under the lock
+    holder = sqlite3.connect(cache_file, isolation_level=None, timeout=0)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        started = time.monotonic()
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            result = _fetch(httpserver)
+        elapsed = time.monotonic() - started
+    finally:
+        holder.rollback()
+        holder.close()
+    assert result.error is None and result.count == 2
+    assert LOCK_WAIT_SECONDS <= elapsed < LOCK_WAIT_SECONDS + 1.5, f"took {elapsed:.1f} s"
+    assert sum("locked" in str(w.message) for w in said) == 1

@@ -13,7 +13,17 @@ import pandas as pd
 
 from .cache import DEFAULT_EXPIRE_SECONDS, body_digest
 from . import memo
-from .fetch import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, RawCatalog, get_source, holds_surrogate_escapes, load_raw, peek_fresh
+from .fetch import (
+    DEFAULT_DEADLINE,
+    DEFAULT_TIMEOUT,
+    RawCatalog,
+    get_session,
+    get_source,
+    holds_surrogate_escapes,
+    is_remote,
+    load_raw,
+    peek_fresh,
+)
 from .frame import entry_problems, models_frame
 from .vision import DEFAULT_RULES, check_rules
 
@@ -165,20 +175,31 @@ def catalog_as_of(
 def _fetch(source, *, rules: str, vision_only: bool, refresh: bool, **options) -> CatalogResult:
     """The frame of a source; from a fresh cached body, the frame built from it before (see :mod:`vision_models.memo`)."""
     check_rules(rules)  # a bad rule set is a usage error: say so before any network work
-    locate = {name: options[name] for name in ("base_url", "api_key", "cache_path", "expire_after")}
-    fresh = None if refresh else peek_fresh(source, **locate)
+    session = _session(source, options["cache_path"], options["expire_after"])
+    locate = {"session": session, "base_url": options["base_url"], "api_key": options["api_key"]}
+    fresh = peek_fresh(source, **locate) if session is not None and not refresh else None
     if fresh is not None:
-        models = memo.load_frame(fresh.session, memo.memo_key(fresh.digest, rules, vision_only))
+        models = memo.load_frame(session, memo.memo_key(fresh.digest, rules, vision_only))
         if models is not None:
             age = RawCatalog([], fresh.source, cached=True, fetched_at=fresh.fetched_at).age_seconds()
             return CatalogResult(models=models, source=fresh.source, cached=True, cache_age=age)
-    raw = load_raw(source, refresh=refresh, **options)
+    raw = load_raw(source, refresh=refresh, session=session, **options)
     if raw.downloaded and raw.source == "openrouter":
         _record(raw)
     models = models_frame(raw.entries, rules, vision_only=vision_only)
-    if (raw.cached or raw.downloaded) and not raw.error and raw.body is not None:
+    if session is not None and (raw.cached or raw.downloaded) and not raw.error and raw.body is not None:
         _remember(source, locate, raw, rules, vision_only, models)
     return _result(raw, models)
+
+
+def _session(source, cache_path, expire_after: float):
+    """The cache's session for a remote source, opened once for the whole call (None for a file or the sample)."""
+    if not is_remote(source):
+        return None
+    try:
+        return get_session(cache_path, expire_after)
+    except sqlite3.Error:  # load_raw opens it again, and recovers or says why
+        return None
 
 
 def _remember(source, locate: dict, raw: RawCatalog, rules: str, vision_only: bool, models: pd.DataFrame) -> None:
@@ -188,7 +209,7 @@ def _remember(source, locate: dict, raw: RawCatalog, rules: str, vision_only: bo
     fresh = peek_fresh(source, **locate)
     digest = body_digest(raw.body)
     if fresh is not None and fresh.digest == digest:
-        memo.save_frame(fresh.session, memo.memo_key(digest, rules, vision_only), models)
+        memo.save_frame(locate["session"], memo.memo_key(digest, rules, vision_only), models)
 
 
 def _builds_quietly(raw: RawCatalog) -> bool:

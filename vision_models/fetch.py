@@ -291,8 +291,13 @@ def load_raw(
     refresh: bool = False,
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     deadline: float = DEFAULT_DEADLINE,
+    session: CachedSession | None = None,
 ) -> RawCatalog:
-    """Read the catalog from ``source`` (see :func:`get_source`)."""
+    """Read the catalog from ``source`` (see :func:`get_source`); remote sources through ``session`` when given.
+
+    (A caller that has opened the cache's session passes it on, so that a cache
+    file that cannot be used is tried, and warned about, once per call.)
+    """
     chosen = get_source(source)
     if chosen == "sample":
         return read_sample()
@@ -302,7 +307,7 @@ def load_raw(
     url, key, label = target
     options = dict(api_key=key, refresh=refresh, timeout=timeout, label=label, deadline=deadline)
     try:
-        return fetch_remote(url, session=get_session(cache_path, expire_after), **options)
+        return fetch_remote(url, session=session or get_session(cache_path, expire_after), **options)
     except sqlite3.DatabaseError as exc:
         if is_corrupt_error(exc):  # the file broke after it was opened: start a new one
             return fetch_remote(url, session=reset_session(cache_path, expire_after), **options)
@@ -330,21 +335,26 @@ class FreshCopy:
     session: CachedSession = field(repr=False)
 
 
+def is_remote(source: str | os.PathLike | None = None) -> bool:
+    """True when ``source`` is fetched over HTTP through the cache (OpenRouter or a URL), not a file or the sample."""
+    chosen = get_source(source)
+    return chosen == "openrouter" or chosen.startswith(("http://", "https://"))
+
+
 def peek_fresh(
     source: str | os.PathLike | None = None,
     *,
+    session: CachedSession,
     base_url: str | None = None,
     api_key: str | None = None,
-    cache_path: str | os.PathLike | None = None,
-    expire_after: float = DEFAULT_EXPIRE_SECONDS,
 ) -> FreshCopy | None:
-    """What a fetch would serve from the cache without asking, when it is fresh; never any network work.
+    """What a fetch through ``session`` would serve from its cache without asking, when fresh; never any network work.
 
     Only the body's fingerprint is read (not the body), for callers that can
     answer from something derived from it, such as a frame built before.
-    Anything unusual (a file or the sample, no cache file, an expired copy, an
-    entry without a fingerprint, an unreadable cache) is None: the caller then
-    goes the whole way through :func:`load_raw`, which says what is wrong.
+    Anything unusual (a file or the sample, a cache in memory, an expired copy,
+    an entry without a fingerprint, an unreadable cache) is None: the caller
+    then goes the whole way through :func:`load_raw`, which says what is wrong.
     """
     chosen = get_source(source)
     try:
@@ -356,7 +366,6 @@ def peek_fresh(
     url, key, label = target
     headers = {"Accept-Encoding": _ACCEPT_ENCODING, **({"Authorization": f"Bearer {key}"} if key else {})}
     try:
-        session = get_session(cache_path, expire_after)
         fresh_body = getattr(session.cache, "fresh_body", None)
         if fresh_body is None:  # a cache in memory
             return None
