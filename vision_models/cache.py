@@ -172,6 +172,8 @@ class RedactingSQLiteCache(SQLiteCache):
                 "created_at REAL NOT NULL, expires REAL, expires_unix INTEGER)"
             )
             con.execute("CREATE TABLE IF NOT EXISTS frames (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+            # Lets fresh_body read a response's expiry without walking the pages of its body.
+            con.execute("CREATE INDEX IF NOT EXISTS responses_key_expires ON responses (key, expires)")
 
     def save_response(self, response, cache_key=None, expires=None):
         if getattr(response, "revalidated", False):
