@@ -17,6 +17,7 @@ from .fetch import (
     DEFAULT_DEADLINE,
     DEFAULT_TIMEOUT,
     RawCatalog,
+    age_seconds,
     get_session,
     get_source,
     holds_surrogate_escapes,
@@ -181,8 +182,7 @@ def _fetch(source, *, rules: str, vision_only: bool, refresh: bool, **options) -
     if fresh is not None:
         models = memo.load_frame(session, memo.memo_key(fresh.digest, rules, vision_only))
         if models is not None:
-            age = RawCatalog([], fresh.source, cached=True, fetched_at=fresh.fetched_at).age_seconds()
-            return CatalogResult(models=models, source=fresh.source, cached=True, cache_age=age)
+            return CatalogResult(models=models, source=fresh.source, cached=True, cache_age=age_seconds(fresh.fetched_at))
     raw = load_raw(source, refresh=refresh, session=session, **options)
     if raw.downloaded and raw.source == "openrouter":
         _record(raw)

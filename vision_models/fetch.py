@@ -151,10 +151,15 @@ class RawCatalog:
 
     def age_seconds(self, now: datetime | None = None) -> int | None:
         """Whole seconds since the body was downloaded, for cached answers."""
-        if not self.cached or self.fetched_at is None:
-            return None
-        now = now or datetime.now(timezone.utc)
-        return max(0, int((now - self.fetched_at).total_seconds()))
+        return age_seconds(self.fetched_at, now) if self.cached else None
+
+
+def age_seconds(fetched_at: datetime | None, now: datetime | None = None) -> int | None:
+    """Whole seconds since ``fetched_at`` (UTC), never negative; None when it is not known."""
+    if fetched_at is None:
+        return None
+    now = now or datetime.now(timezone.utc)
+    return max(0, int((now - fetched_at).total_seconds()))
 
 
 def get_base_url(base_url: str | None = None) -> str:
