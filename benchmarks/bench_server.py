@@ -24,7 +24,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,7 +33,9 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from timing import CATALOGS, missing
+from timing import CATALOGS, REPO, missing
+
+sys.path.insert(0, str(REPO / "tests"))
 
 CATALOG = CATALOGS / "openrouter-2026-05-01.json"
 CLIENTS, PER_CLIENT = 50, 40
@@ -151,53 +152,6 @@ def report(label: str, result: dict, extra: str = "") -> None:
     )
 
 
-class Trickler:
-    """A loopback catalog upstream: the first request answered at once, later ones one byte every 0.5 s."""
-
-    def __init__(self, body: bytes):
-        self.body = body
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.listener.settimeout(0.2)
-        self.stop = threading.Event()
-        self.requests = 0
-        threading.Thread(target=self._run, daemon=True).start()
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-
-    def _run(self):
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                continue
-            self.requests += 1
-            threading.Thread(target=self._answer, args=(conn, self.requests), daemon=True).start()
-
-    def _answer(self, conn, number):
-        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(self.body)
-        try:
-            conn.recv(65536)
-            if number == 1:
-                conn.sendall(head + self.body)
-                return
-            conn.sendall(head)
-            for i in range(len(self.body)):
-                if self.stop.is_set():
-                    return
-                conn.sendall(self.body[i : i + 1])
-                time.sleep(0.5)
-        except OSError:
-            pass
-        finally:
-            conn.close()
-
-    def close(self):
-        self.stop.set()
-        self.listener.close()
-
-
 def warm_up(port: int) -> int:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     conn.request("GET", "/api/models")
@@ -236,13 +190,17 @@ def bench_304(tmp: Path, body: bytes) -> None:
 
 
 def bench_trickle(tmp: Path, body: bytes) -> None:
-    upstream = Trickler(body)
+    from slow_servers import Trickler  # tests/: the loopback server the serve fault tests trickle from
+
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+    # The first request is answered at once; every later one (the refresh) gets one byte every 0.5 s.
+    upstream = Trickler(head, every=0.5, limit=120.0, first=head + body)
     process, port = start_serve(upstream.base, tmp / "trickle.sqlite", "--expire-after", "1")
     try:
         warm_up(port)
         time.sleep(1.2)  # expired: the next request starts a refresh that trickles for its whole deadline
         result = load(port)
-        report("while the upstream trickles the refresh", result, f"; {upstream.requests - 1} refresh(es) in flight")
+        report("while the upstream trickles the refresh", result, f"; {upstream.connections - 1} refresh(es) in flight")
     finally:
         process.terminate()
         process.wait(timeout=10)
