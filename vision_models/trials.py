@@ -54,25 +54,28 @@ from __future__ import annotations
 
 import hashlib
 import html
+import http.client
 import json
 import math
 import os
+import queue
 import random
+import signal
+import sqlite3
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import requests
-from requests.adapters import HTTPAdapter
-
+from . import sending
 from .fetch import get_api_key, get_base_url
 from .pages import Page
 from .stores import trials as store
@@ -116,6 +119,10 @@ RESULT_COLUMNS = {
     "completion_tokens": "Int64",
     "billed_usd": "float64",
     "billed_source": "object",
+    "unknown_usd": "float64",
+    "cost_status": "object",
+    "finish_reason": "object",
+    "duplicate_of": "object",
     "estimated_usd": "float64",
     "estimated_image_tokens": "Int64",
     "measured_image_tokens": "Int64",
@@ -127,7 +134,7 @@ RESULT_COLUMNS = {
 }
 PLAN_COLUMNS = (
     "page", "page_sha256", "width_px", "height_px", "model", "method", "uncertain",
-    "estimated_image_tokens", "estimated_usd", "worst_case_usd", "cached",
+    "estimated_image_tokens", "estimated_usd", "worst_case_usd", "cached", "duplicate_of",
 )  # fmt: skip
 
 
@@ -177,33 +184,40 @@ def estimate_trial(
     cache_path: str | os.PathLike | None = None,
     trials_path: str | os.PathLike | None = None,
     max_usd: float | None = None,
+    retry_unknown: bool = False,
 ) -> pd.DataFrame:
     """A dry run: one row per (page, model) with the estimate and the worst case the budget would reserve.
 
     Nothing is sent and no key is needed. ``cached`` marks rows the trials
-    store already holds (they would cost nothing). ``.attrs`` holds the totals
-    over the rows to send, the control requests' worst case, and the budget
+    store already holds (they would cost nothing; with ``retry_unknown``, rows
+    of unknown cost are to be sent again); ``duplicate_of`` names the earlier
+    page a page is identical to (sent once). ``.attrs`` holds the totals over
+    the rows to send, the control requests' worst case, and the budget
     (``max_usd``) when given.
     """
     run = _prepare(pages, models, prompt=prompt, max_tokens=max_tokens, output_tokens=output_tokens, dpi=dpi,
                    max_side=max_side, catalog=catalog, source=source, base_url=base_url, api_key=api_key,
                    cache_path=cache_path)  # fmt: skip
-    done = store.done_keys([t.key for t in run.tasks], trials_path)
+    done = store.done_keys([t.key for t in run.tasks], trials_path, retry_unknown=retry_unknown)
     records = []
     control_worst = 0.0
+    first_page: dict[str, str] = {}
     for task in run.tasks:
         worst = _worst_case(task, run.prices.get(task.model), max_tokens, run.prompt_bound)
         if task.kind == "control":
             control_worst += 0.0 if task.key in done else worst
             continue
         page = task.page
+        lead = first_page.setdefault(task.key, page.name)
         records.append((page.name, page.sha256, page.width_px, page.height_px, task.model, task.method, task.uncertain,
-                        task.estimated_image_tokens, task.estimated_usd, worst, task.key in done))  # fmt: skip
+                        task.estimated_image_tokens, task.estimated_usd, worst, task.key in done,
+                        lead if lead != page.name else None))  # fmt: skip
     plan = pd.DataFrame.from_records(records, columns=list(PLAN_COLUMNS))
     plan = plan.astype({"page": "str", "page_sha256": "str", "width_px": "int64", "height_px": "int64", "model": "str",
                         "method": "str", "uncertain": "bool", "estimated_image_tokens": "Int64",
-                        "estimated_usd": "float64", "worst_case_usd": "float64", "cached": "bool"})  # fmt: skip
-    to_send = ~plan["cached"].to_numpy(dtype=bool)
+                        "estimated_usd": "float64", "worst_case_usd": "float64", "cached": "bool",
+                        "duplicate_of": "object"})  # fmt: skip
+    to_send = ~plan["cached"].to_numpy(dtype=bool) & plan["duplicate_of"].isna().to_numpy()
     plan.attrs = {
         "requests": int((to_send & (plan["model"] != TESSERACT).to_numpy()).sum()),
         "estimated_usd": float(plan["estimated_usd"].to_numpy()[to_send].sum()),
@@ -307,9 +321,10 @@ def _check_models(models: Sequence[str] | str) -> list[str]:
     return list(dict.fromkeys(m.strip() for m in wanted))
 
 
-def _check_count(name: str, value: object, *, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"bad {name} {value!r}: expected a whole number >= {minimum}")
+def _check_count(name: str, value: object, *, minimum: int, maximum: int = 10_000_000) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not minimum <= value <= maximum:
+        shown = f"{value!r:.40}" if not isinstance(value, int) or abs(value) < 10**40 else "a number with over 40 digits"
+        raise ValueError(f"bad {name} {shown}: expected a whole number from {minimum:,} to {maximum:,}")
 
 
 def _load(pages: Any, *, dpi: int, max_side: int) -> list[Page]:
@@ -414,47 +429,64 @@ def _worst_case(task: _Task, prices: _Prices | None, max_tokens: int, prompt_bou
 
 
 class Budget:
-    """What a run may still spend: billed + reserved (in flight) never above ``max_usd``.
+    """What a run may still spend: billed + unknown + reserved (in flight) never above ``max_usd``.
 
+    ``billed`` is what providers reported (or tokens at catalog prices);
+    ``unknown`` is the reserves kept for requests that may have been billed
+    without saying what (a reset after sending, a cut or missing answer).
     ``acquire`` waits while a request would fit once in-flight requests settle,
-    and while a model's first page request is in flight (its probe); it gives
-    up (None) when the request cannot fit even then, or the run stops.
+    and while another request of the same model is in flight before that
+    model's first page answer showed its real bill (so a surprise costs one
+    request); it gives up (None) when the request cannot fit even then, the
+    model is blocked, or the run stops.
     """
 
     def __init__(self, max_usd: float) -> None:
         self.max_usd = float(max_usd)
         self.billed = 0.0
+        self.unknown = 0.0
         self.reserved = 0.0
         self._in_flight: dict[str, int] = {}
         self._probed: set[str] = set()
+        self.blocked: dict[str, str] = {}
         self._cond = threading.Condition()
         self.stopped = False
 
-    def acquire(self, model: str, worst, *, probe: bool) -> float | None:
+    @property
+    def spent(self) -> float:
+        return self.billed + self.unknown
+
+    def acquire(self, model: str, worst: Callable[[], float], *, page: bool) -> float | None:
         """Reserve ``worst()`` (recomputed as the model's bills are seen) for one request of ``model``."""
         with self._cond:
             while True:
-                if self.stopped:
+                if self.stopped or model in self.blocked:
                     return None
                 amount = worst()
-                if not amount == amount or self.billed + amount > self.max_usd + _EPS:
+                if not amount == amount or self.spent + amount > self.max_usd + _EPS:
                     return None
-                waiting_probe = probe and model not in self._probed and self._in_flight.get(model, 0) > 0
-                if not waiting_probe and self.billed + self.reserved + amount <= self.max_usd + _EPS:
+                alone = model not in self._probed and self._in_flight.get(model, 0) > 0
+                if not alone and self.spent + self.reserved + amount <= self.max_usd + _EPS:
                     self.reserved += amount
-                    if probe:  # only page requests count: a control in flight does not hold back the probe
-                        self._in_flight[model] = self._in_flight.get(model, 0) + 1
+                    self._in_flight[model] = self._in_flight.get(model, 0) + 1
                     return amount
                 self._cond.wait(timeout=0.5)
 
-    def settle(self, model: str, reserved: float, charged: float, *, probe: bool) -> None:
-        """Replace a reserve by what was (or may have been) charged."""
+    def settle(self, model: str, reserved: float, *, billed: float = 0.0, unknown: float = 0.0, priced: bool = False) -> None:
+        """Replace a reserve by what was billed and what may have been (``priced``: a page answer showed the bill)."""
         with self._cond:
             self.reserved = max(0.0, self.reserved - reserved)
-            self.billed += charged
-            if probe:
-                self._in_flight[model] = self._in_flight.get(model, 1) - 1
+            self.billed += billed
+            self.unknown += unknown
+            self._in_flight[model] = self._in_flight.get(model, 1) - 1
+            if priced:
                 self._probed.add(model)
+            self._cond.notify_all()
+
+    def block(self, model: str, reason: str) -> None:
+        """Send nothing more to ``model`` (its bills broke the catalog's promise)."""
+        with self._cond:
+            self.blocked.setdefault(model, reason)
             self._cond.notify_all()
 
     def stop(self) -> None:
@@ -463,165 +495,143 @@ class Budget:
             self._cond.notify_all()
 
 
-# ---------------------------------------------------------------- sending
+# ---------------------------------------------------------------- answers
 
 
 @dataclass
 class _Answer:
-    """What one request came to, ready to be stored."""
+    """What one request (with its retries) came to, ready to be stored."""
 
     status: str  # ok | error
     error: str | None = None
     text: str | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
-    billed_usd: float | None = None
+    billed_usd: float | None = None  # what the provider reported (or tokens x catalog prices)
     billed_source: str | None = None
-    charged: float = 0.0  # what the budget counts as spent
-    paid: bool = False  # the provider may have billed it: never send again
+    unknown_usd: float = 0.0  # reserves kept as spent: may have been billed, amount unknown
+    paid: bool = False  # the provider may have billed it: never send again unless asked
     latency_s: float | None = None
     attempts: int = 0
     generation_id: str | None = None
+    finish_reason: str | None = None
+    sent: bool = False  # at least one attempt reached the socket
 
-
-class _Sender:
-    """Posts chat completions with retries; shared by the pool's threads."""
-
-    def __init__(self, *, base_url: str, api_key: str | None, timeout: float, retries: int, retry_window_s: float,
-                 concurrency: int, stop: threading.Event) -> None:  # fmt: skip
-        self.url = f"{base_url}/chat/completions"
-        self.api_key = api_key
-        self.timeout = timeout
-        self.retries = retries
-        self.retry_window_s = retry_window_s
-        self.stop = stop
-        self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(concurrency, 1), max_retries=0)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.requests = 0
-        self._lock = threading.Lock()
-
-    def close(self) -> None:
-        self.session.close()
-
-    def send(self, body: dict, prices: _Prices, reserved: float) -> _Answer:
-        """One request, retried on 408/429/5xx/refused connections; never raises for the server's faults."""
-        data = json.dumps(body).encode("utf-8")
-        headers = {"Content-Type": "application/json", "X-Title": "vision_models trial"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        start = time.monotonic()
-        deadline = start + self.retry_window_s
-        charged = 0.0
-        attempt = 0
-        while True:
-            attempt += 1
-            with self._lock:
-                self.requests += 1
-            sent = time.monotonic()
-            try:
-                response = self.session.post(self.url, data=data, headers=headers, timeout=(CONNECT_TIMEOUT, self.timeout))
-            except requests.exceptions.ConnectionError as exc:  # refused, reset, or no connection in time: never served
-                wait = _backoff(attempt)
-                if attempt <= self.retries and time.monotonic() + wait < deadline and not self.stop.wait(wait):
-                    continue
-                return _Answer("error", error=f"network error: {type(exc).__name__}", charged=charged, attempts=attempt,
-                               latency_s=time.monotonic() - sent)  # fmt: skip
-            except requests.exceptions.Timeout:
-                # The request may have been served and billed: keep the reserve as spent, do not resend now.
-                return _Answer("error", error=f"no answer within {self.timeout:g} s (timed out)", charged=reserved,
-                               attempts=attempt, latency_s=time.monotonic() - sent)  # fmt: skip
-            except requests.exceptions.RequestException as exc:
-                return _Answer("error", error=f"request failed: {type(exc).__name__}", charged=charged, attempts=attempt)
-            latency = time.monotonic() - sent
-            status = response.status_code
-            if 200 <= status < 300:
-                answer = _read_answer(response, prices, reserved)
-                answer.charged += charged
-                answer.latency_s, answer.attempts = latency, attempt
-                return answer
-            extra = _error_cost(response)  # an error that carries usage.cost is counted, conservatively
-            charged += extra
-            if status in RETRY_STATUSES and attempt <= self.retries:
-                wait = _retry_after(response, attempt)
-                if time.monotonic() + wait < deadline and not self.stop.wait(wait):
-                    continue
-            return _Answer("error", error=f"{status}: {_error_message(response)}", charged=charged, paid=extra > 0,
-                           billed_usd=extra or None, billed_source=BILLED_FROM_COST if extra else None,
-                           latency_s=latency, attempts=attempt)  # fmt: skip
+    @property
+    def cost_status(self) -> str:
+        """``unknown`` (some of it may have been billed unseen), ``billed``, or ``none`` (nothing billed)."""
+        if self.unknown_usd > 0 or (self.paid and self.billed_usd is None):
+            return "unknown"
+        return "billed" if self.billed_usd is not None else "none"
 
 
 def _backoff(attempt: int) -> float:
     return min(2.0 ** (attempt - 1), 30.0) * (0.75 + 0.5 * random.random())
 
 
-def _retry_after(response: requests.Response, attempt: int) -> float:
+def _retry_after(headers: Mapping[str, str], attempt: int) -> float:
     """Seconds to wait: ``Retry-After`` (seconds or an HTTP date), else exponential back-off."""
-    value = response.headers.get("Retry-After")
+    value = headers.get("retry-after")
     if value:
         try:
-            return max(0.0, float(value))
+            seconds = float(value)
+            if math.isfinite(seconds):
+                return max(0.0, seconds)
         except ValueError:
             from email.utils import parsedate_to_datetime
 
             try:
                 when = parsedate_to_datetime(value)
                 return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 pass
     return _backoff(attempt)
 
 
-def _json(response: requests.Response) -> Any:
+def _json(body: bytes) -> Any:
     try:
-        return response.json()
-    except ValueError:
+        return json.loads(body)
+    except (ValueError, RecursionError):
         return None
 
 
-def _error_cost(response: requests.Response) -> float:
-    payload = _json(response)
+#: Bounds of a believable bill: no request has more tokens, no single page costs more.
+MAX_SANE_TOKENS = 100_000_000
+MAX_SANE_USD = 1_000.0
+
+
+def _sane_usd(value: object) -> float | None:
+    """A bill as given (a number, or text that is one), or None when it is not a believable amount of USD."""
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        amount = float(value)
+    except OverflowError:
+        return None
+    return amount if math.isfinite(amount) and 0.0 <= amount <= MAX_SANE_USD else None
+
+
+def _sane_tokens(value: object) -> int | None:
+    """A token count: a whole number from 0 to :data:`MAX_SANE_TOKENS`, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and 0 <= value <= MAX_SANE_TOKENS:
+        return value
+    return None
+
+
+def _usage_cost(payload: object) -> tuple[float | None, bool]:
+    """(the bill in ``usage.cost``, whether a cost was given at all) of an answer's JSON."""
     usage = payload.get("usage") if isinstance(payload, dict) else None
-    cost = usage.get("cost") if isinstance(usage, dict) else None
-    return float(cost) if _is_number(cost) and cost > 0 else 0.0
+    if not isinstance(usage, dict) or "cost" not in usage or usage.get("cost") is None:
+        return None, False
+    return _sane_usd(usage["cost"]), True
 
 
-def _error_message(response: requests.Response) -> str:
-    payload = _json(response)
+def _error_message(status: int, body: bytes, reason: str) -> str:
+    payload = _json(body)
     if isinstance(payload, dict):
         error = payload.get("error")
         if isinstance(error, dict) and error.get("message"):
             return str(error["message"])[:MAX_ERROR_CHARS]
         if isinstance(error, str):
             return error[:MAX_ERROR_CHARS]
-    return (response.reason or "error")[:MAX_ERROR_CHARS]
+    return (reason or http.client.responses.get(status, "error"))[:MAX_ERROR_CHARS]
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _read_answer(response: requests.Response, prices: _Prices, reserved: float) -> _Answer:
-    """A 2xx answer: the text, the usage and the bill; or what is wrong with it."""
-    payload = _json(response)
+def _read_answer(body: bytes, prices: _Prices) -> _Answer:
+    """A 2xx answer: the text, the usage and the bill (None when unknown); or what is wrong with it."""
+    payload = _json(body)
     if not isinstance(payload, dict):
-        start = response.content[:40].decode("utf-8", "replace")
-        return _Answer("error", error=f"malformed answer: not a JSON object (starts {start!r})", charged=reserved, paid=True)
+        start = body[:40].decode("utf-8", "replace")
+        return _Answer("error", error=f"malformed answer: not a JSON object (starts {start!r}); cost unknown", paid=True)
     usage = payload.get("usage") if isinstance(payload.get("usage"), dict) else {}
-    prompt_tokens = usage.get("prompt_tokens") if _is_number(usage.get("prompt_tokens")) else None
-    completion_tokens = usage.get("completion_tokens") if _is_number(usage.get("completion_tokens")) else None
-    cost = usage.get("cost")
-    if _is_number(cost) and cost >= 0:
-        billed, source = float(cost), BILLED_FROM_COST
+    prompt_tokens = _sane_tokens(usage.get("prompt_tokens"))
+    completion_tokens = _sane_tokens(usage.get("completion_tokens"))
+    cost, cost_given = _usage_cost(payload)
+    insane = ""
+    if cost is not None:
+        billed, source = cost, BILLED_FROM_COST
+    elif cost_given:
+        billed, source = None, None
+        insane = f"usage.cost {str(usage.get('cost'))[:40]!r} is not a believable amount of USD"
     elif prompt_tokens is not None and completion_tokens is not None:
         billed = prompt_tokens * prices.prompt + completion_tokens * prices.completion + prices.request
         source = BILLED_FROM_TOKENS if billed == billed else None
         billed = billed if billed == billed else None
     else:
         billed, source = None, None
-    answer = _Answer("error", prompt_tokens=_int(prompt_tokens), completion_tokens=_int(completion_tokens),
-                     billed_usd=billed, billed_source=source, charged=reserved if billed is None else billed, paid=True,
+        if usage:
+            insane = "usage holds no believable token counts"
+    answer = _Answer("error", prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, billed_usd=billed,
+                     billed_source=source, paid=True,
                      generation_id=str(payload.get("id"))[:100] if payload.get("id") else None)  # fmt: skip
     choices = payload.get("choices")
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
@@ -631,6 +641,7 @@ def _read_answer(response: requests.Response, prices: _Prices, reserved: float) 
         answer.paid = bool(usage)  # an error without usage was most likely not billed: a later run may try again
         return answer
     choice = choices[0]
+    answer.finish_reason = str(choice.get("finish_reason"))[:40] if choice.get("finish_reason") is not None else None
     message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
     text = _content_text(message.get("content"))
     if choice.get("finish_reason") == "content_filter" or (text is None and choice.get("error")):
@@ -639,7 +650,8 @@ def _read_answer(response: requests.Response, prices: _Prices, reserved: float) 
         return answer
     answer.text = text if text is not None else ""
     if billed is None:
-        answer.error = "the answer has no usage: billed cost unknown (counted as its reserve)"
+        answer.error = (f"billed cost unknown: {insane} (counted as its reserve)" if insane else
+                        "the answer has no usage: billed cost unknown (counted as its reserve)")  # fmt: skip
         return answer
     answer.status = "ok"
     return answer
@@ -654,10 +666,6 @@ def _content_text(content: object) -> str | None:
     return None
 
 
-def _int(value: object) -> int | None:
-    return None if value is None else int(value)
-
-
 def _body(task: _Task, prompt: str, max_tokens: int) -> dict:
     content: list[dict] = [{"type": "text", "text": prompt}]
     if task.kind == "page":
@@ -670,12 +678,53 @@ def _body(task: _Task, prompt: str, max_tokens: int) -> dict:
     }
 
 
+class _Sender:
+    """Posts chat completions one attempt at a time (:mod:`vision_models.sending`); shared by the run's threads."""
+
+    def __init__(self, *, base_url: str, api_key: str | None, timeout: float, retries: int, retry_window_s: float,
+                 stop: threading.Event) -> None:  # fmt: skip
+        self.url = f"{base_url}/chat/completions"
+        self.api_key = api_key
+        self.timeout = timeout
+        self.retries = retries
+        self.retry_window_s = retry_window_s
+        self.stop = stop
+        self.watchdog = sending.Watchdog()
+        self.requests = 0
+        self._lock = threading.Lock()
+
+    def post(self, data: bytes) -> sending.Outcome:
+        headers = {"Content-Type": "application/json", "X-Title": "vision_models trial"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        outcome = sending.post(self.url, data, headers, timeout=self.timeout, connect_timeout=CONNECT_TIMEOUT,
+                               watchdog=self.watchdog)  # fmt: skip
+        if outcome.phase != sending.NOT_SENT:
+            with self._lock:
+                self.requests += 1
+        return outcome
+
+    def abort(self) -> None:
+        """Abandon every request in flight (their rows become ``unknown`` cost) and send no more."""
+        self.stop.set()
+        self.watchdog.abort()
+
+    def close(self) -> None:
+        pass
+
+
 # ---------------------------------------------------------------- the run
 
 
 @dataclass
 class Trial:
-    """A finished (or interrupted) run: ``results`` (one row per page and model) and :meth:`summary`."""
+    """A finished (or interrupted) run: ``results`` (one row per page and model) and :meth:`summary`.
+
+    ``billed_usd`` is what providers reported; ``unknown_usd`` the reserves
+    kept for requests that may have been billed without a known amount;
+    ``budget_usd`` what this run was allowed to spend (``max_usd``, less what
+    earlier runs of the same plan spent of the same budget).
+    """
 
     run_id: str
     results: pd.DataFrame
@@ -685,6 +734,8 @@ class Trial:
     requests_sent: int
     trials_path: str = ""
     truth: dict[str, str] = field(default_factory=dict, repr=False)
+    unknown_usd: float = 0.0
+    budget_usd: float = float("nan")
 
     def summary(self) -> pd.DataFrame:
         """One row per model: pages ok / failed, cost per page, estimate / billed, latency, CER and WER."""
@@ -692,11 +743,22 @@ class Trial:
 
     def __repr__(self) -> str:
         counts = self.results["status"].value_counts().to_dict() if not self.results.empty else {}
-        return (f"Trial({self.run_id!r}, {len(self.results)} rows {counts}, billed ${self.billed_usd:.6f} "
-                f"of ${self.max_usd:.2f}, {self.requests_sent} requests sent)")  # fmt: skip
+        unknown = f" + ${self.unknown_usd:.6f} of unknown cost" if self.unknown_usd > 0 else ""
+        budget = self.budget_usd if self.budget_usd == self.budget_usd else self.max_usd
+        of = f"${budget:.6g} left of ${self.max_usd:.6g}" if budget < self.max_usd - _EPS else f"${self.max_usd:.6g}"
+        return (f"Trial({self.run_id!r}, {len(self.results)} rows {counts}, billed ${self.billed_usd:.6f}{unknown} "
+                f"of {of}, {self.requests_sent} requests sent)")  # fmt: skip
 
     def _repr_html_(self) -> str:
         return f"<p>{html.escape(repr(self))}</p>" + self.summary().to_html(escape=True, index=False)
+
+
+class TrialStoreError(store.sqlite.StoreUnavailable):
+    """Answers that were billed could not be recorded in the trials store; ``rows`` holds them."""
+
+    def __init__(self, message: str, rows: list[dict]) -> None:
+        super().__init__(message)
+        self.rows = rows
 
 
 def run_trial(
@@ -723,6 +785,8 @@ def run_trial(
     cache_path: str | os.PathLike | None = None,
     trials_path: str | os.PathLike | None = None,
     progress: bool | None = None,
+    retry_unknown: bool = False,
+    new_budget: bool = False,
 ) -> Trial:
     """Send every page to every model within ``max_usd``; rows already in the store come back ``cached``.
 
@@ -730,16 +794,19 @@ def run_trial(
     objects; ``models``: OpenRouter ids and/or ``"tesseract"`` (local OCR, free);
     ``truth``: a folder of ``<page>.txt`` files or a dict, for CER / WER;
     ``progress``: a bar (tqdm.auto) when True, none when False, and by default
-    one only in Jupyter or on a terminal. See the module docstring for the
-    budget, retries and storage rules. A remote model without a key is a
-    ``ValueError`` before anything is sent.
+    one only in Jupyter or on a terminal. ``retry_unknown``: send again the
+    rows a provider may have billed without saying what (a warning says how
+    much that may spend). ``new_budget``: spend up to ``max_usd`` afresh even
+    when an earlier run of the same plan with the same ``max_usd`` spent some
+    of it (a different ``max_usd`` is a new budget too). See the module
+    docstring for the budget, retries and storage rules. A remote model without
+    a key is a ``ValueError`` before anything is sent.
     """
     _check_money("max_usd", max_usd)
-    _check_count("concurrency", concurrency, minimum=1)
-    _check_count("retries", retries, minimum=0)
-    for name, value in (("timeout", timeout), ("retry_window_s", retry_window_s)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ValueError(f"bad {name} {value!r}: expected a number of seconds > 0")
+    _check_count("concurrency", concurrency, minimum=1, maximum=MAX_CONCURRENCY)
+    _check_count("retries", retries, minimum=0, maximum=100)
+    _check_seconds("timeout", timeout)
+    _check_seconds("retry_window_s", retry_window_s)
     chosen = _check_models(models)
     key = get_api_key(api_key)
     key = key.strip() if key else None
@@ -752,38 +819,104 @@ def run_trial(
 
     truths = load_truth(truth, run.pages) if truth is not None else {}
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
-    budget = Budget(max_usd)
     stop = threading.Event()
     sender = _Sender(base_url=get_base_url(base_url), api_key=key, timeout=float(timeout), retries=retries,
-                     retry_window_s=float(retry_window_s), concurrency=concurrency, stop=stop)  # fmt: skip
+                     retry_window_s=float(retry_window_s), stop=stop)  # fmt: skip
     lease = float(timeout) * (retries + 1) + float(retry_window_s) + 60.0
     with store.TrialStore(trials_path) as db:
-        db.start_run(run_id, prompt=prompt, params=run.params, models=chosen, pages=len(run.pages), max_usd=float(max_usd))
-        worker = _Worker(run, db, budget, sender, run_id=run_id, max_tokens=max_tokens, lease=lease, lang=lang, key=key)
+        db.recover()
+        plan_sha = _plan_sha(run)
+        left = float(max_usd) if new_budget else db.budget_left(plan_sha, float(max_usd))
+        budget = Budget(left)
+        if retry_unknown:
+            _warn_retry_unknown(run, db, key)
+        db.start_run(run_id, prompt=prompt, params=run.params, models=chosen, pages=len(run.pages), max_usd=float(max_usd),
+                     plan_sha256=plan_sha, cap_usd=left)  # fmt: skip
+        worker = _Worker(run, db, budget, sender, run_id=run_id, max_tokens=max_tokens, lease=lease, lang=lang, key=key,
+                         retry_unknown=retry_unknown)  # fmt: skip
         rows = _execute(run, db, worker, budget, stop, run_id=run_id, concurrency=concurrency, progress=progress,
                         sender=sender)  # fmt: skip
-    sender.close()
     results = results_frame(rows, run_id=run_id, truths=truths, casefold=casefold)
-    return Trial(run_id, results, prompt, float(max_usd), round(budget.billed, 12), sender.requests, str(db.path), truths)
+    return Trial(run_id, results, prompt, float(max_usd), round(budget.billed, 12), sender.requests, str(db.path), truths,
+                 unknown_usd=round(budget.unknown, 12), budget_usd=left)  # fmt: skip
+
+
+#: The most requests a run keeps in flight.
+MAX_CONCURRENCY = 64
+#: The longest time-out or retry window a run accepts (seconds): a day.
+MAX_SECONDS = 86_400.0
+#: The largest budget a run accepts (USD).
+MAX_BUDGET_USD = 1_000_000.0
 
 
 def _check_money(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (value >= 0 and math.isfinite(value)):
-        raise ValueError(f"bad {name} {value!r}: expected a finite number of USD >= 0")
+    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
+    if ok:
+        try:
+            ok = 0 <= float(value) <= MAX_BUDGET_USD  # type: ignore[arg-type]
+        except OverflowError:
+            ok = False
+    if not ok:
+        shown = f"{value!r:.40}" if not isinstance(value, int) or abs(value) < 10**40 else "a number with over 40 digits"
+        raise ValueError(f"bad {name} {shown}: expected a number of USD from 0 to {MAX_BUDGET_USD:,.0f}")
+
+
+def _check_seconds(name: str, value: object) -> None:
+    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
+    if ok:
+        try:
+            ok = 0 < float(value) <= MAX_SECONDS  # type: ignore[arg-type]
+        except OverflowError:
+            ok = False
+    if not ok:
+        shown = f"{value!r:.40}" if not isinstance(value, int) or abs(value) < 10**40 else "a number with over 40 digits"
+        raise ValueError(f"bad {name} {shown}: expected a number of seconds > 0 and at most {MAX_SECONDS:,.0f} (a day)")
+
+
+def _plan_sha(run: _Run) -> str:
+    """What identifies a plan across its runs: the keys of the requests it makes."""
+    return hashlib.sha256("\n".join(sorted({t.key for t in run.tasks})).encode("ascii")).hexdigest()
+
+
+def _warn_retry_unknown(run: _Run, db: store.TrialStore, key: str | None) -> None:
+    """Say how many rows of unknown cost will be sent again, and the most that may cost."""
+    unknown = db.unknown_keys([t.key for t in run.tasks])
+    if not unknown:
+        return
+    tasks = {t.key: t for t in run.tasks if t.key in unknown}
+    worst = sum(_worst_case(t, run.prices.get(t.model), int(run.params["max_tokens"]), run.prompt_bound) for t in tasks.values())
+    warnings.warn(f"retry_unknown: sending again {len(tasks)} request{'s' if len(tasks) != 1 else ''} that may have been "
+                  f"billed already; they may spend up to ${worst:.6f} more (within the budget)", stacklevel=3)  # fmt: skip
+
+
+#: Seconds a stopped run waits for its requests in flight to be abandoned and recorded.
+STOP_GRACE_S = 1.5
 
 
 def _execute(run: _Run, db: store.TrialStore, worker: _Worker, budget: Budget, stop: threading.Event, *, run_id: str,
              concurrency: int, progress: bool | None, sender: _Sender) -> list[dict]:  # fmt: skip
-    """Reuse the stored rows, send the others through the pool; on any interruption, keep what finished."""
-    done = db.done_rows([t.key for t in run.tasks])
+    """Reuse the stored rows, send the others from daemon threads; on any interruption, keep what finished.
+
+    The first Ctrl-C (or SIGTERM) stops sending, abandons what is in flight
+    (recorded as ``unknown`` cost) and returns within :data:`STOP_GRACE_S`; a
+    second one leaves at once (the threads are daemons: nothing waits for
+    them), and what they held is recorded as ``unknown`` on the next start.
+    """
+    done = db.done_rows([t.key for t in run.tasks], retry_unknown=worker.retry_unknown)
     rows: dict[int, dict] = {}
     pending: list[_Task] = []
-    noted: list[tuple[str, int, str]] = []
+    noted: list[tuple[str, int, str, str, str]] = []
+    leads: dict[str, _Task] = {}
+    followers: list[_Task] = []
     for task in run.tasks:
+        if task.key in leads:  # the same request again (identical page files): paid once, shown twice
+            followers.append(task)
+            continue
+        leads[task.key] = task
         stored = done.get(task.key)
         if stored is not None:
-            rows[task.position] = {**stored, "status": "cached", "_kind": task.kind}
-            noted.append((task.key, task.position, "cached"))
+            rows[task.position] = {**stored, "status": "cached", "_kind": task.kind, **_identity(task)}
+            noted.append((task.key, task.position, "cached", task.fields["page"], task.fields["path"]))
         else:
             pending.append(task)
     db.note_many(run_id, noted)
@@ -791,73 +924,258 @@ def _execute(run: _Run, db: store.TrialStore, worker: _Worker, budget: Budget, s
     bar = _progress_bar(sum(t.kind == "page" for t in run.tasks), progress)
     bar.update(sum(1 for t in run.tasks if t.kind == "page" and t.position in rows))
     state = "interrupted"
-    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="vision-models-trial")
+    work: queue.SimpleQueue[_Task] = queue.SimpleQueue()
+    for task in pending:
+        work.put(task)
+    finished: queue.SimpleQueue[tuple[_Task, dict]] = queue.SimpleQueue()
+    threads = [threading.Thread(target=_drain, args=(work, finished, worker, stop), name=f"vision-models-trial-{i}", daemon=True)
+               for i in range(min(concurrency, len(pending)))]  # fmt: skip
     try:
-        futures = {pool.submit(worker, task): task for task in pending}
-        for future in as_completed(futures):
-            task = futures[future]
-            rows[task.position] = future.result()
-            if task.kind == "page":
-                bar.update(1)
-                _row_finished(rows[task.position])
-        state = "finished"
+        with _sigterm_as_interrupt():
+            for thread in threads:
+                thread.start()
+            received = 0
+            while received < len(pending):
+                try:
+                    task, row = finished.get(timeout=0.2)
+                except queue.Empty:
+                    if not any(t.is_alive() for t in threads) and finished.empty():
+                        break
+                    continue
+                received += 1
+                rows[task.position] = row
+                if task.kind == "page":
+                    bar.update(1)
+                    _row_finished(rows[task.position])
+            state = "stopped" if worker.save_error is not None else "finished"
     finally:
-        if state != "finished":
-            stop.set()
-            budget.stop()
         try:
-            pool.shutdown(wait=True, cancel_futures=True)  # requests in flight finish (bounded by their time-out), stored
+            if state != "finished":
+                budget.stop()
+                sender.abort()
+                deadline = time.monotonic() + STOP_GRACE_S
+                for thread in threads:
+                    thread.join(max(0.0, deadline - time.monotonic()))
+            while not finished.empty():
+                task, row = finished.get()
+                rows[task.position] = row
         finally:
             bar.close()
-            db.finish_run(run_id, state=state, billed_usd=round(budget.billed, 12), requests=sender.requests)
+            _finish_run(db, worker, run_id, state="finished" if state == "finished" else "interrupted", budget=budget,
+                        requests=sender.requests)  # fmt: skip
+    followed = _followers(followers, leads, rows)
+    db.note_many(run_id, [(t.key, t.position, rows[t.position]["status"], t.fields["page"], t.fields["path"])
+                          for t in followers if t.position in rows])  # fmt: skip
+    rows.update(followed)
+    if worker.save_error is not None:
+        raise worker.store_error()
     return [rows[t.position] for t in run.tasks if t.position in rows]
+
+
+def _drain(work: queue.SimpleQueue, finished: queue.SimpleQueue, worker: _Worker, stop: threading.Event) -> None:
+    """A pool thread: take tasks until there are none or the run stops."""
+    while not stop.is_set():
+        try:
+            task = work.get_nowait()
+        except queue.Empty:
+            return
+        try:
+            row = worker(task)
+        except Exception as exc:  # a bug must not lose the row's money: record it as an error of unknown cost
+            row = worker.crashed(task, exc)
+        finished.put((task, row))
+
+
+def _finish_run(db: store.TrialStore, worker: _Worker, run_id: str, *, state: str, budget: Budget, requests: int) -> None:
+    """Close the run in the store: its totals, and claims still in flight recorded as ``unknown`` cost."""
+    worker.flush()
+    try:
+        db.finish_run(run_id, state=state, billed_usd=round(budget.billed, 12), unknown_usd=round(budget.unknown, 12),
+                      requests=requests)  # fmt: skip
+    except (sqlite3.Error, OSError, ValueError) as exc:
+        if worker.save_error is None:
+            worker.save_error = exc
+
+
+def _identity(task: _Task) -> dict[str, Any]:
+    """The fields that name a task's page (a stored row may have been made for an identical file of another name)."""
+    return {name: task.fields.get(name) for name in ("page", "path", "page_index")}
+
+
+def _followers(followers: list[_Task], leads: dict[str, _Task], rows: dict[int, dict]) -> dict[int, dict]:
+    """Rows of pages identical to an earlier one: the earlier row's answer, shown under their own name, not paid again."""
+    out: dict[int, dict] = {}
+    for task in followers:
+        lead = rows.get(leads[task.key].position)
+        if lead is None:
+            continue
+        status = "cached" if lead["status"] in ("ok", "cached") else lead["status"]
+        out[task.position] = {**lead, **_identity(task), "status": status, "_kind": task.kind, "billed_usd": lead.get("billed_usd"),
+                              "duplicate_of": lead.get("page")}  # fmt: skip
+    return out
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops a run as Ctrl-C does (on the main thread, where no one else handles it)."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None):
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt("SIGTERM")
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _row_finished(row: dict) -> None:
     """Called on the main thread after each page row is stored (a seam for progress and for tests)."""
 
 
+#: How long a row's save is retried (seconds) before the run stops.
+SAVE_RETRY_S = 5.0
+
+
 class _Worker:
-    """Runs one task on a pool thread: claim, reserve, send (or OCR), settle, store."""
+    """Runs one task on a pool thread: reserve, claim, send (or OCR), settle, store."""
 
     def __init__(self, run: _Run, db: store.TrialStore, budget: Budget, sender: _Sender, *, run_id: str, max_tokens: int,
-                 lease: float, lang: str, key: str | None) -> None:  # fmt: skip
+                 lease: float, lang: str, key: str | None, retry_unknown: bool = False) -> None:  # fmt: skip
         self.run, self.db, self.budget, self.sender = run, db, budget, sender
         self.run_id, self.max_tokens, self.lease, self.lang, self.key = run_id, max_tokens, lease, lang, key
+        self.retry_unknown = retry_unknown
         self._factors: dict[str, tuple[float, float]] = {}  # model -> (image token factor, price factor) seen
         self._controls: dict[str, int] = {}  # model -> control prompt tokens
         self._lock = threading.Lock()
+        self.unsaved: list[tuple[dict, int, str]] = []  # rows whose save failed: (row, position, status)
+        self.save_error: BaseException | None = None
 
     def __call__(self, task: _Task) -> dict:
         if self.budget.stopped:
             return self._finish(task, _Answer("error", error="not sent: the run was interrupted"), "error", store_row=False)
-        claim = self.db.claim(task.key, self.run_id, task.fields, self.lease)
-        if claim.row is not None:  # another run finished it meanwhile
-            self.db.note(self.run_id, task.key, task.position, "cached")
-            return {**claim.row, "status": "cached", "_kind": task.kind}
-        if claim.busy_run is not None:
-            answer = _Answer("error", error=f"being sent by run {claim.busy_run}; run again to collect it")
-            return self._finish(task, answer, "error", store_row=False)
         if task.model == TESSERACT:
+            if not self._claim_ok(task):
+                return self._claimed_elsewhere(task)
             return self._finish(task, self._ocr(task), None)
         prices = self.run.prices[task.model]
-        probe = task.kind == "page"
-        reserved = self.budget.acquire(task.model, lambda: self._worst(task, prices), probe=probe)
-        if reserved is None:
-            if self.budget.stopped:
-                return self._finish(task, _Answer("error", error="not sent: the run was interrupted"), "error")
-            worst = self._worst(task, prices)
-            reason = ("the catalog gives no price for this model: cannot reserve" if worst != worst else
-                      f"worst case ${worst:.6f} does not fit the budget (${self.budget.max_usd - self.budget.billed:.6f} left)")  # fmt: skip
-            answer = _Answer("error", error=reason)
-            return self._finish(task, answer, "skipped-budget", reserved=0.0)
-        answer = _Answer("error", error="not sent")
-        try:
-            answer = self.sender.send(_body(task, self.run.prompt, self.max_tokens), prices, reserved)
-        finally:
-            self.budget.settle(task.model, reserved, answer.charged if answer.error != "not sent" else reserved, probe=probe)
+        return self._send(task, prices)
+
+    def _send(self, task: _Task, prices: _Prices) -> dict:
+        """Reserve, claim, then attempt (retrying what may be retried, each retry reserved anew)."""
+        page = task.kind == "page"
+        data = b""
+        answer = _Answer("error")
+        billed, billed_any, unknown, attempts, sent = 0.0, False, 0.0, 0, False
+        start = time.monotonic()
+        window_end = start + self.sender.retry_window_s
+        reserved_total = 0.0
+        while True:
+            reserved = self.budget.acquire(task.model, lambda: self._worst(task, prices), page=page)
+            if reserved is None:
+                if attempts == 0:
+                    return self._not_reserved(task, prices)
+                answer.error = f"{answer.error}; not retried: {self._why_not(task, prices)}"
+                break
+            if attempts == 0:
+                claim = self.db.claim(task.key, self.run_id, {**task.fields, "reserved_usd": reserved}, self.lease,
+                                      retry_unknown=self.retry_unknown)  # fmt: skip
+                if claim.row is not None or claim.busy_run is not None:
+                    self.budget.settle(task.model, reserved)
+                    return self._claimed_elsewhere(task, claim)
+                data = json.dumps(_body(task, self.run.prompt, self.max_tokens)).encode("utf-8")
+            attempts += 1
+            reserved_total += reserved
+            outcome = self.sender.post(data)
+            sent = sent or outcome.phase != sending.NOT_SENT
+            if outcome.phase == sending.NOT_SENT:
+                self.budget.settle(task.model, reserved)
+                answer = _Answer("error", error=outcome.reason, latency_s=outcome.latency_s)
+                if self._may_retry(attempts, window_end, _backoff(attempts)):
+                    continue
+                break
+            if outcome.phase == sending.UNKNOWN:
+                self.budget.settle(task.model, reserved, unknown=reserved)
+                unknown += reserved
+                answer = _Answer("error", error=outcome.reason, latency_s=outcome.latency_s)
+                break
+            if 200 <= outcome.status < 300:
+                answer = _read_answer(outcome.body, prices)
+                answer.latency_s = outcome.latency_s
+                if answer.billed_usd is None and answer.paid:
+                    self.budget.settle(task.model, reserved, unknown=reserved)
+                    unknown += reserved
+                else:
+                    cost = answer.billed_usd or 0.0
+                    self.budget.settle(task.model, reserved, billed=cost, priced=page and answer.billed_usd is not None)
+                    if answer.billed_usd is not None:
+                        billed += cost
+                        billed_any = True
+                break
+            # An error answer: its usage.cost (if any) is billed and added to the row; 408/429/5xx are retried.
+            cost, given = _usage_cost(_json(outcome.body))
+            if given and cost is None:  # a cost we cannot read: it may be anything up to the reserve
+                self.budget.settle(task.model, reserved, unknown=reserved)
+                unknown += reserved
+            else:
+                self.budget.settle(task.model, reserved, billed=cost or 0.0)
+                if cost:
+                    billed += cost
+                    billed_any = True
+            answer = _Answer("error", error=f"{outcome.status}: {_error_message(outcome.status, outcome.body, '')}",
+                             latency_s=outcome.latency_s)  # fmt: skip
+            if outcome.status in RETRY_STATUSES and self._may_retry(attempts, window_end,
+                                                                    _retry_after(outcome.headers, attempts)):  # fmt: skip
+                continue
+            break
+        answer.billed_usd = billed if billed_any else None
+        answer.billed_source = answer.billed_source if answer.billed_source else (BILLED_FROM_COST if billed_any else None)
+        answer.unknown_usd = unknown
+        answer.attempts = attempts
+        answer.sent = sent
+        answer.paid = answer.paid or billed > 0 or unknown > 0
+        if answer.status == "ok" and unknown > 0:
+            answer.status = "error"
         self._learn(task, prices, answer)
-        return self._finish(task, answer, None, reserved=reserved)
+        return self._finish(task, answer, None, reserved=reserved_total)
+
+    def _may_retry(self, attempts: int, window_end: float, wait: float) -> bool:
+        """Another attempt within the retries and the window, after ``wait`` seconds (False if the run stops meanwhile)."""
+        if attempts > self.sender.retries or time.monotonic() + wait >= window_end:
+            return False
+        return not self.sender.stop.wait(wait)
+
+    def _not_reserved(self, task: _Task, prices: _Prices) -> dict:
+        if self.budget.stopped:
+            return self._finish(task, _Answer("error", error="not sent: the run was interrupted"), "error", store_row=False)
+        return self._finish(task, _Answer("error", error=self._why_not(task, prices)), "skipped-budget")
+
+    def _why_not(self, task: _Task, prices: _Prices) -> str:
+        if self.budget.stopped:
+            return "the run was interrupted"
+        if task.model in self.budget.blocked:
+            return self.budget.blocked[task.model]
+        worst = self._worst(task, prices)
+        if worst != worst:
+            return "the catalog gives no price for this model: cannot reserve"
+        left = max(0.0, self.budget.max_usd - self.budget.spent)
+        return f"worst case ${worst:.6f} does not fit the budget (${left:.6f} left)"
+
+    def _claim_ok(self, task: _Task) -> bool:
+        claim = self.db.claim(task.key, self.run_id, task.fields, self.lease)
+        self._last_claim = claim
+        return claim.row is None and claim.busy_run is None
+
+    def _claimed_elsewhere(self, task: _Task, claim: store.Claim | None = None) -> dict:
+        claim = claim or self._last_claim
+        if claim.row is not None:  # another run finished it meanwhile (or it was left of unknown cost)
+            self.db.note(self.run_id, task.key, task.position, "cached", task.fields["page"], task.fields["path"])
+            return {**claim.row, "status": "cached", "_kind": task.kind, **_identity(task)}
+        answer = _Answer("error", error=f"being sent by run {claim.busy_run}; run again to collect it")
+        return self._finish(task, answer, "error", store_row=False)
 
     def know_controls(self, rows) -> None:
         """Control answers already stored: their prompt tokens measure the next pages' image tokens."""
@@ -870,19 +1188,22 @@ class _Worker:
         return _worst_case(task, prices, self.max_tokens, self.run.prompt_bound, token_factor, price_factor)
 
     def _learn(self, task: _Task, prices: _Prices, answer: _Answer) -> None:
-        """Grow the model's reserves by what its bills showed beyond the catalog and the estimate."""
-        if answer.prompt_tokens is None:
-            return
+        """Grow the model's reserves by what its bills showed beyond the catalog; stop a 'free' model that bills."""
         with self._lock:
             token_factor, price_factor = self._factors.get(task.model, (0.0, 0.0))
-            if task.kind == "control":
-                self._controls[task.model] = answer.prompt_tokens
-            elif task.estimated_image_tokens and task.estimated_image_tokens == task.estimated_image_tokens:
-                text = self._controls.get(task.model, 0)
-                token_factor = max(token_factor, (answer.prompt_tokens - text) / task.estimated_image_tokens)
-            if answer.billed_source == BILLED_FROM_COST and answer.completion_tokens is not None:
-                catalog_usd = answer.prompt_tokens * prices.prompt + answer.completion_tokens * prices.completion + prices.request
-                if catalog_usd > 0:
+            if answer.prompt_tokens is not None and answer.unknown_usd == 0:
+                if task.kind == "control":
+                    self._controls[task.model] = answer.prompt_tokens
+                elif task.estimated_image_tokens and task.estimated_image_tokens == task.estimated_image_tokens:
+                    text = self._controls.get(task.model, 0)
+                    token_factor = max(token_factor, (answer.prompt_tokens - text) / task.estimated_image_tokens)
+            if answer.billed_usd:
+                catalog_usd = (prices.prompt * (answer.prompt_tokens or 0) + prices.completion * (answer.completion_tokens or 0)
+                               + prices.request)  # fmt: skip
+                if not catalog_usd > 0:
+                    self.budget.block(task.model, f"it billed ${answer.billed_usd:.6f} although the catalog lists it "
+                                                  "as free: nothing more is sent to it")  # fmt: skip
+                elif answer.billed_source == BILLED_FROM_COST and answer.completion_tokens is not None:
                     price_factor = max(price_factor, answer.billed_usd / catalog_usd)
             self._factors[task.model] = (token_factor, price_factor)
 
@@ -897,6 +1218,14 @@ class _Worker:
         return _Answer("ok", text=text, billed_usd=0.0, billed_source="local", paid=True, latency_s=time.monotonic() - start,
                        attempts=1)  # fmt: skip
 
+    def crashed(self, task: _Task, exc: BaseException) -> dict:
+        """A task that raised: recorded as an error; if it may have been sent, its cost is unknown."""
+        error = f"internal error: {type(exc).__name__}: {str(exc)[:200]}"
+        try:
+            return self._finish(task, _Answer("error", error=error), "error", store_row=False)
+        except Exception:
+            return {**task.fields, "key": task.key, "status": "error", "error": error, "run_id": self.run_id, "_kind": task.kind}
+
     def _finish(self, task: _Task, answer: _Answer, status: str | None, *, reserved: float = 0.0, store_row: bool = True) -> dict:
         status = status or answer.status
         row = {
@@ -904,29 +1233,89 @@ class _Worker:
             "key": task.key,
             "status": status,
             "done": int(answer.status == "ok" or answer.paid),
-            "error": _redact(answer.error, self.key),
-            "text": _redact(answer.text, self.key),
+            "error": answer.error,
+            "text": answer.text,
             "prompt_tokens": answer.prompt_tokens,
             "completion_tokens": answer.completion_tokens,
             "billed_usd": answer.billed_usd,
             "billed_source": answer.billed_source,
+            "unknown_usd": answer.unknown_usd or None,
+            "cost_status": answer.cost_status,
             "reserved_usd": reserved,
             "latency_s": answer.latency_s,
             "attempts": answer.attempts,
             "generation_id": answer.generation_id,
+            "finish_reason": answer.finish_reason,
             "finished_at": time.time(),
         }
+        row = _redacted(row, self.key)
         if store_row:
-            self.db.save(row, run_id=self.run_id, position=task.position, run_status=status)
+            self._save(row, task.position, status)
         else:
-            self.db.note(self.run_id, task.key, task.position, status)
+            self._note(task, status)
         return {**row, "run_id": self.run_id, "_kind": task.kind}
+
+    def _note(self, task: _Task, status: str) -> None:
+        try:
+            self.db.note(self.run_id, task.key, task.position, status, task.fields["page"], task.fields["path"])
+        except (sqlite3.Error, OSError, ValueError):
+            pass  # a note records no money: the row stays unsent and is sent by the next run
+
+    def _save(self, row: dict, position: int, status: str) -> None:
+        """Store a row; a failing store is retried for :data:`SAVE_RETRY_S`, then the row is kept and the run stops."""
+        deadline = time.monotonic() + SAVE_RETRY_S
+        wait = 0.05
+        while True:
+            try:
+                self.db.save(row, run_id=self.run_id, position=position, run_status=status)
+                return
+            except (sqlite3.Error, OSError, ValueError) as exc:
+                if time.monotonic() + wait > deadline or self.budget.stopped:
+                    with self._lock:
+                        self.unsaved.append((row, position, status))
+                        if self.save_error is None:
+                            self.save_error = exc
+                    self.budget.stop()
+                    self.sender.abort()
+                    return
+            time.sleep(wait)
+            wait = min(wait * 2, 1.0)
+
+    def flush(self) -> None:
+        """One more try at the rows whose save failed (the run is over: nothing else is writing)."""
+        with self._lock:
+            pending, self.unsaved = self.unsaved, []
+        for row, position, status in pending:
+            try:
+                self.db.save(row, run_id=self.run_id, position=position, run_status=status)
+            except (sqlite3.Error, OSError, ValueError) as exc:
+                self.unsaved.append((row, position, status))
+                self.save_error = self.save_error or exc
+        if not self.unsaved and self.save_error is not None and not pending:
+            return
+
+    def store_error(self) -> TrialStoreError:
+        """The one-line error that stops a run whose store failed, with the rows it could not keep."""
+        cause = self.save_error
+        reason = getattr(cause, "strerror", None) or str(cause).splitlines()[0] if cause is not None else "unknown"
+        rows = [row for row, _, _ in self.unsaved]
+        money = sum((r.get("billed_usd") or 0.0) + (r.get("unknown_usd") or 0.0) for r in rows)
+        lost = (f"; {len(rows)} answer{'s' if len(rows) != 1 else ''} (${money:.6f}) could not be stored: see the error's .rows"
+                if rows else "; every answer was stored in the end")  # fmt: skip
+        return TrialStoreError(f"the trial stopped: cannot record results in {self.db.path}: {reason}{lost}", rows)
 
 
 def _redact(text: str | None, key: str | None) -> str | None:
     if text is None or not key:
         return text
     return text.replace(key, "[redacted]")
+
+
+def _redacted(row: dict[str, Any], key: str | None) -> dict[str, Any]:
+    """The row with the key taken out of every text field (an answer's id or text may echo it)."""
+    if not key:
+        return row
+    return {name: _redact(value, key) if isinstance(value, str) else value for name, value in row.items()}
 
 
 class _NoBar:
@@ -988,7 +1377,7 @@ def results_frame(rows: Sequence[dict], *, run_id: str, truths: Mapping[str, str
     }
     frame = pd.DataFrame({name: data[name] for name in RESULT_COLUMNS})
     frame["finished_at"] = pd.to_datetime(pd.Series(frame["finished_at"], dtype="float64"), unit="s", utc=True)
-    for name in ("billed_usd", "estimated_usd", "latency_s", "cer", "wer"):
+    for name in ("billed_usd", "unknown_usd", "estimated_usd", "latency_s", "cer", "wer"):
         frame[name] = pd.to_numeric(pd.Series(frame[name], dtype="object"), errors="coerce").astype("float64")
     for name in ("width_px", "height_px", "prompt_tokens", "completion_tokens", "estimated_image_tokens", "measured_image_tokens"):
         frame[name] = pd.array([None if v is None or v != v else int(v) for v in frame[name].tolist()], dtype="Int64")
@@ -1001,6 +1390,7 @@ SUMMARY_COLUMNS = (
     "model", "pages_ok", "pages_failed", "pages_skipped", "usd_per_page", "usd_per_1k_pages", "estimated_usd_per_page",
     "estimate_ratio",
     "estimated_image_tokens", "measured_image_tokens", "latency_p50_s", "latency_p95_s", "cer_mean", "wer_mean",
+    "billed_usd", "unknown_usd",
 )  # fmt: skip
 
 
@@ -1021,6 +1411,7 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
     records = []
     for model, group in frame.groupby("model", sort=False):
         ok = group[group["_ok"]]
+        sent = group[~group["status"].eq("cached")]  # what this run spent on the model (cached rows were paid before)
         billed = ok["billed_usd"].dropna()
         estimated = ok.loc[ok["billed_usd"].notna(), "estimated_usd"]
         usd = float(billed.mean()) if len(billed) else np.nan
@@ -1034,6 +1425,7 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
             float(np.percentile(latency, 95)) if len(latency) else np.nan,
             float(ok["cer"].mean()) if ok["cer"].notna().any() else np.nan,
             float(ok["wer"].mean()) if ok["wer"].notna().any() else np.nan,
+            float(sent["billed_usd"].sum()), float(sent["unknown_usd"].sum()),
         ))  # fmt: skip
     summary = pd.DataFrame.from_records(records, columns=list(SUMMARY_COLUMNS))
     return summary.astype({"model": "str", "pages_ok": "int64", "pages_failed": "int64", "pages_skipped": "int64"})
@@ -1067,7 +1459,8 @@ def load_trial(run_id: str, *, trials_path: str | os.PathLike | None = None, tru
     results = results_frame(controls + rows, run_id=run_id, truths=truths)
     max_usd = float(info["max_usd"]) if info["max_usd"] == info["max_usd"] else float("nan")
     return Trial(run_id, results, store.run_prompt(run_id, trials_path), max_usd, float(info["billed_usd"]),
-                 int(info["requests"]), str(store.get_trials_path(trials_path)), truths)  # fmt: skip
+                 int(info["requests"]), str(store.get_trials_path(trials_path)), truths,
+                 unknown_usd=float(info["unknown_usd"]), budget_usd=float(info["budget_usd"]))  # fmt: skip
 
 
 def _truth_by_name(truth: Any, rows: Sequence[dict], load_truth) -> dict[str, str]:

@@ -13,7 +13,7 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 #: Seconds a writer waits for another process's transaction before giving up.
@@ -41,6 +41,8 @@ class Store:
     kind: str
     version: int
     schema: Sequence[str]
+    #: Statements that bring a file of version N to N + 1, by N.
+    migrations: dict[int, Sequence[str]] = field(default_factory=dict)
 
 
 @contextmanager
@@ -99,10 +101,15 @@ def transaction(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        # SQLite may have rolled back already (a full disk, an I/O error): the first error is the one to tell.
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
         raise
-    conn.execute("COMMIT")
 
 
 def use_wal(conn: sqlite3.Connection) -> None:
@@ -172,10 +179,16 @@ def schema_version(conn: sqlite3.Connection, path: Path, store: Store) -> int:
 
 
 def ensure_schema(conn: sqlite3.Connection, path: Path, store: Store) -> None:
-    """Create the tables once; racing creators serialise on ``BEGIN IMMEDIATE``."""
+    """Create the tables once, or bring an older file up to date; racing creators serialise on ``BEGIN IMMEDIATE``."""
     if schema_version(conn, path, store) == store.version:
         return
     with transaction(conn):
-        for statement in store.schema:
-            conn.execute(statement)
+        version = conn.execute("PRAGMA user_version").fetchone()[0]  # again, now that the file is ours
+        if version == 0:
+            for statement in store.schema:
+                conn.execute(statement)
+        else:
+            for step in range(version, store.version):
+                for statement in store.migrations.get(step, ()):
+                    conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {store.version}")

@@ -48,14 +48,14 @@ from . import sqlite
 
 TRIALS_ENV = "VISION_MODELS_TRIALS"
 TRIALS_FILE = "trials.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Columns of ``rows`` a finished request fills, in order.
 ROW_FIELDS = (
     "key", "kind", "page", "path", "page_index", "page_sha256", "width_px", "height_px", "model",
     "prompt_sha256", "params", "status", "done", "error", "text", "prompt_tokens", "completion_tokens",
     "billed_usd", "billed_source", "estimated_usd", "estimated_image_tokens", "reserved_usd", "latency_s",
-    "attempts", "generation_id", "run_id", "claimed_at", "finished_at",
+    "attempts", "generation_id", "run_id", "claimed_at", "finished_at", "unknown_usd", "cost_status", "finish_reason",
 )  # fmt: skip
 
 _SCHEMA = (
@@ -87,7 +87,10 @@ _SCHEMA = (
         generation_id TEXT,
         run_id TEXT,
         claimed_at REAL,
-        finished_at REAL
+        finished_at REAL,
+        unknown_usd REAL,
+        cost_status TEXT,
+        finish_reason TEXT
     )""",
     "CREATE INDEX IF NOT EXISTS rows_model ON rows (model, kind, prompt_sha256)",
     """CREATE TABLE IF NOT EXISTS runs (
@@ -103,22 +106,56 @@ _SCHEMA = (
         pages INTEGER NOT NULL,
         max_usd REAL,
         billed_usd REAL NOT NULL DEFAULT 0,
-        requests INTEGER NOT NULL DEFAULT 0
+        requests INTEGER NOT NULL DEFAULT 0,
+        unknown_usd REAL NOT NULL DEFAULT 0,
+        plan_sha256 TEXT,
+        cap_usd REAL
     )""",
     """CREATE TABLE IF NOT EXISTS run_rows (
         run_id TEXT NOT NULL,
         key TEXT NOT NULL,
         position INTEGER NOT NULL,
         status TEXT NOT NULL,
-        PRIMARY KEY (run_id, key)
+        page TEXT,
+        path TEXT,
+        PRIMARY KEY (run_id, position)
     ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS runs_plan ON runs (plan_sha256, started_at)",
 )
-_STORE = sqlite.Store("trials", SCHEMA_VERSION, _SCHEMA)
+#: Version 1 to 2: costs of unknown amount kept apart from bills; runs know their plan and budget;
+#: a run may cover one key at two positions (identical page files).
+_MIGRATIONS = {
+    1: (
+        "ALTER TABLE rows ADD COLUMN unknown_usd REAL",
+        "ALTER TABLE rows ADD COLUMN cost_status TEXT",
+        "ALTER TABLE rows ADD COLUMN finish_reason TEXT",
+        "UPDATE rows SET cost_status = CASE WHEN billed_usd IS NOT NULL THEN 'billed'"
+        " WHEN done = 1 AND status != 'ok' THEN 'unknown' ELSE 'none' END",
+        "UPDATE rows SET unknown_usd = reserved_usd WHERE cost_status = 'unknown'",
+        "ALTER TABLE runs ADD COLUMN unknown_usd REAL NOT NULL DEFAULT 0",
+        "ALTER TABLE runs ADD COLUMN plan_sha256 TEXT",
+        "ALTER TABLE runs ADD COLUMN cap_usd REAL",
+        "CREATE INDEX IF NOT EXISTS runs_plan ON runs (plan_sha256, started_at)",
+        """CREATE TABLE run_rows_2 (
+            run_id TEXT NOT NULL, key TEXT NOT NULL, position INTEGER NOT NULL, status TEXT NOT NULL,
+            page TEXT, path TEXT, PRIMARY KEY (run_id, position)
+        ) WITHOUT ROWID""",
+        "INSERT OR REPLACE INTO run_rows_2 (run_id, key, position, status) SELECT run_id, key, position, status FROM run_rows",
+        "DROP TABLE run_rows",
+        "ALTER TABLE run_rows_2 RENAME TO run_rows",
+    ),
+}
+_STORE = sqlite.Store("trials", SCHEMA_VERSION, _SCHEMA, _MIGRATIONS)
+#: What a claim left ``sending`` by a run that died becomes: it may have reached the provider.
+_ORPHAN_ERROR = "the run stopped while this request was in flight (killed?): it may have been billed; cost unknown"
 
 #: Runs of this process still sending: a claim of a run of this process that is not here is void.
 _ACTIVE_RUNS: set[str] = set()
 
-RUN_COLUMNS = ("run_id", "started_at", "finished_at", "state", "models", "pages", "rows", "max_usd", "billed_usd", "requests", "prompt")
+RUN_COLUMNS = (
+    "run_id", "started_at", "finished_at", "state", "models", "pages", "rows", "max_usd", "budget_usd", "billed_usd",
+    "unknown_usd", "requests", "prompt",
+)  # fmt: skip
 
 
 def get_trials_path(path: str | os.PathLike | None = None) -> Path:
@@ -173,98 +210,188 @@ class TrialStore:
 
     # ---------------------------------------------------------------- runs
 
-    def start_run(self, run_id: str, *, prompt: str, params: dict, models: Sequence[str], pages: int, max_usd: float | None) -> None:
+    def start_run(self, run_id: str, *, prompt: str, params: dict, models: Sequence[str], pages: int, max_usd: float | None,
+                  plan_sha256: str | None = None, cap_usd: float | None = None) -> None:  # fmt: skip
         with self._write() as conn:
             conn.execute(
-                "INSERT INTO runs (run_id, started_at, state, host, pid, prompt, params, models, pages, max_usd)"
-                " VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs (run_id, started_at, state, host, pid, prompt, params, models, pages, max_usd, plan_sha256,"
+                " cap_usd) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, time.time(), socket.gethostname(), os.getpid(), prompt, json.dumps(params, sort_keys=True),
-                 json.dumps(list(models)), pages, max_usd),
+                 json.dumps(list(models)), pages, max_usd, plan_sha256, max_usd if cap_usd is None else cap_usd),
             )  # fmt: skip
         _ACTIVE_RUNS.add(run_id)
 
-    def finish_run(self, run_id: str, *, state: str, billed_usd: float, requests: int) -> None:
-        """Close the run and release the claims it still holds (rows it never sent)."""
+    def finish_run(self, run_id: str, *, state: str, billed_usd: float, requests: int, unknown_usd: float = 0.0) -> None:
+        """Close the run; claims it still holds may have been sent (it was stopped mid-request): ``unknown`` cost."""
         _ACTIVE_RUNS.discard(run_id)
         with self._write() as conn:
+            orphaned = _orphan_claims(conn, "run_id = ?", (run_id,))
             conn.execute(
-                "UPDATE runs SET finished_at = ?, state = ?, billed_usd = ?, requests = ? WHERE run_id = ?",
-                (time.time(), state, billed_usd, requests, run_id),
+                "UPDATE runs SET finished_at = ?, state = ?, billed_usd = ?, unknown_usd = ?, requests = ? WHERE run_id = ?",
+                (time.time(), state, billed_usd, unknown_usd + orphaned, requests, run_id),
             )
-            conn.execute("UPDATE rows SET status = 'unsent', claimed_at = NULL WHERE run_id = ? AND status = 'sending'", (run_id,))
 
-    # ---------------------------------------------------------------- rows
+    def recover(self) -> int:
+        """Runs that died (kill -9, a crash) are marked ``interrupted``; their claims become ``unknown`` cost, never resent.
 
-    def done_rows(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """The stored rows among ``keys`` that need no sending: key -> row."""
-        found: dict[str, dict[str, Any]] = {}
+        Returns how many runs were recovered.
+        """
+        with self._write() as conn:
+            dead = [r["run_id"] for r in conn.execute("SELECT run_id FROM runs WHERE state = 'running'").fetchall()
+                    if not self._run_alive(conn, r["run_id"])]  # fmt: skip
+            for run_id in dead:
+                orphaned = _orphan_claims(conn, "run_id = ?", (run_id,))
+                conn.execute(
+                    "UPDATE runs SET state = 'interrupted', finished_at = COALESCE(finished_at, ?),"
+                    " unknown_usd = unknown_usd + ? WHERE run_id = ?",
+                    (time.time(), orphaned, run_id),
+                )
+        return len(dead)
+
+    def budget_left(self, plan_sha256: str, max_usd: float) -> float:
+        """What a run of this plan may spend: ``max_usd`` less what earlier runs of the plan spent of that same budget.
+
+        The budget carries over while ``max_usd`` stays the same; another
+        amount (or ``new_budget``) starts afresh.
+        """
+        with self._lock:
+            last = self._conn.execute(
+                "SELECT max_usd, cap_usd, billed_usd, unknown_usd FROM runs WHERE plan_sha256 = ?"
+                " ORDER BY started_at DESC, rowid DESC LIMIT 1",
+                (plan_sha256,),
+            ).fetchone()
+        if last is None or last["max_usd"] is None or abs(float(last["max_usd"]) - max_usd) > 1e-12:
+            return max_usd
+        cap = float(last["cap_usd"]) if last["cap_usd"] is not None else float(last["max_usd"])
+        return max(0.0, min(max_usd, cap - float(last["billed_usd"] or 0.0) - float(last["unknown_usd"] or 0.0)))
+
+    def unknown_keys(self, keys: Sequence[str]) -> set[str]:
+        """The keys among ``keys`` stored as sent with an unknown cost (what ``retry_unknown`` sends again)."""
+        found: set[str] = set()
         with self._lock:
             for start in range(0, len(keys), 500):
                 chunk = list(keys[start : start + 500])
                 marks = ",".join("?" * len(chunk))
-                for row in self._conn.execute(f"SELECT * FROM rows WHERE done = 1 AND key IN ({marks})", chunk):
+                found.update(r[0] for r in self._conn.execute(
+                    f"SELECT key FROM rows WHERE {_UNKNOWN} AND key IN ({marks})", chunk))  # fmt: skip
+        return found
+
+    # ---------------------------------------------------------------- rows
+
+    def done_rows(self, keys: Sequence[str], *, retry_unknown: bool = False) -> dict[str, dict[str, Any]]:
+        """The stored rows among ``keys`` that need no sending: key -> row (``retry_unknown``: not those of unknown cost)."""
+        found: dict[str, dict[str, Any]] = {}
+        done = _done_sql(retry_unknown)
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                chunk = list(keys[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                for row in self._conn.execute(f"SELECT * FROM rows WHERE {done} AND key IN ({marks})", chunk):
                     found[row["key"]] = dict(row)
         return found
 
-    def claim(self, key: str, run_id: str, fields: dict[str, Any], lease_s: float) -> Claim:
-        """Take ``key`` for sending, unless it is done or another live run is sending it."""
+    def claim(self, key: str, run_id: str, fields: dict[str, Any], lease_s: float, *, retry_unknown: bool = False) -> Claim:
+        """Take ``key`` for sending, unless it is done or another run is (or was) sending it.
+
+        A claim of a run that is no longer alive, or older than its lease, may
+        have reached the provider: it becomes a done row of ``unknown`` cost and
+        is not sent again (unless ``retry_unknown``).
+        """
         now = time.time()
         with self._write() as conn:
             row = conn.execute("SELECT * FROM rows WHERE key = ?", (key,)).fetchone()
-            if row is not None and row["done"]:
+            if row is not None and row["status"] == "sending":
+                if row["run_id"] != run_id and (row["claimed_at"] or 0) > now - lease_s and self._run_alive(conn, row["run_id"]):
+                    return Claim(busy_run=row["run_id"])
+                orphaned = _orphan_claims(conn, "key = ?", (key,))
+                conn.execute("UPDATE runs SET unknown_usd = unknown_usd + ? WHERE run_id = ?", (orphaned, row["run_id"]))
+                row = conn.execute("SELECT * FROM rows WHERE key = ?", (key,)).fetchone()
+            if row is not None and row["done"] and not (retry_unknown and _is_unknown(row)):
                 return Claim(row=dict(row))
-            if (
-                row is not None
-                and row["status"] == "sending"
-                and row["run_id"] != run_id
-                and (row["claimed_at"] or 0) > now - lease_s
-                and self._run_alive(conn, row["run_id"])
-            ):
-                return Claim(busy_run=row["run_id"])
-            claimed = {**dict.fromkeys(ROW_FIELDS), **fields, "key": key, "status": "sending", "done": 0,
+            prior = row["unknown_usd"] if row is not None else None  # spent by an earlier attempt of unknown cost
+            claimed = {**dict.fromkeys(ROW_FIELDS), "unknown_usd": prior, **fields, "key": key, "status": "sending", "done": 0,
                        "run_id": run_id, "claimed_at": now}  # fmt: skip
             _upsert(conn, claimed)
         return Claim()
 
     def save(self, row: dict[str, Any], *, run_id: str, position: int, run_status: str) -> None:
-        """Store a finished row (one transaction) and note it in the run; a done row is never replaced by a failure."""
+        """Store a finished row, note it in the run and add its cost to the run's totals (one transaction).
+
+        A done row is never replaced by a failure; a row sent again after an
+        unknown cost keeps the earlier unknown amount (it was spent too).
+        """
         with self._write() as conn:
-            old = conn.execute("SELECT done, run_id FROM rows WHERE key = ?", (row["key"],)).fetchone()
+            old = conn.execute("SELECT * FROM rows WHERE key = ?", (row["key"],)).fetchone()
             if not (old is not None and old["done"] and not row.get("done")):
-                _upsert(conn, {**dict.fromkeys(ROW_FIELDS), **row, "run_id": run_id, "claimed_at": None})
+                carried = float(old["unknown_usd"] or 0.0) if old is not None and old["status"] == "sending" else 0.0
+                unknown = float(row.get("unknown_usd") or 0.0) + carried
+                _upsert(conn, {**dict.fromkeys(ROW_FIELDS), **row, "unknown_usd": unknown or None, "run_id": run_id,
+                               "claimed_at": None})  # fmt: skip
             conn.execute(
-                "INSERT OR REPLACE INTO run_rows (run_id, key, position, status) VALUES (?, ?, ?, ?)",
-                (run_id, row["key"], position, run_status),
+                "INSERT OR REPLACE INTO run_rows (run_id, key, position, status, page, path) VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, row["key"], position, run_status, row.get("page"), row.get("path")),
+            )
+            conn.execute(
+                "UPDATE runs SET billed_usd = billed_usd + ?, unknown_usd = unknown_usd + ? WHERE run_id = ?",
+                (float(row.get("billed_usd") or 0.0), float(row.get("unknown_usd") or 0.0), run_id),
             )
 
-    def note(self, run_id: str, key: str, position: int, run_status: str) -> None:
+    def note(self, run_id: str, key: str, position: int, run_status: str, page: str | None = None, path: str | None = None) -> None:
         """Note a row the run covered without sending (cached, skipped)."""
-        with self._write() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO run_rows (run_id, key, position, status) VALUES (?, ?, ?, ?)",
-                (run_id, key, position, run_status),
-            )
+        self.note_many(run_id, [(key, position, run_status, page, path)])
 
-    def note_many(self, run_id: str, entries: Sequence[tuple[str, int, str]]) -> None:
-        """Note many rows at once (one transaction): (key, position, status)."""
+    def note_many(self, run_id: str, entries: Sequence[tuple]) -> None:
+        """Note many rows at once (one transaction): (key, position, status[, page, path])."""
         if not entries:
             return
         with self._write() as conn:
             conn.executemany(
-                "INSERT OR REPLACE INTO run_rows (run_id, key, position, status) VALUES (?, ?, ?, ?)",
-                [(run_id, key, position, status) for key, position, status in entries],
+                "INSERT OR REPLACE INTO run_rows (run_id, key, position, status, page, path) VALUES (?, ?, ?, ?, ?, ?)",
+                [(run_id, *entry[:3], *(tuple(entry[3:5]) + (None, None))[:2]) for entry in entries],
             )
 
     @staticmethod
     def _run_alive(conn: sqlite3.Connection, run_id: str) -> bool:
         run = conn.execute("SELECT state, host, pid FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        if run is None or run["state"] != "running":
+        if run is None or run[0] != "running":
             return False
-        if run["host"] != socket.gethostname():
-            return True
-        if int(run["pid"]) == os.getpid():  # a notebook's kernel outlives its runs: ask which are still going
-            return run_id in _ACTIVE_RUNS
-        return _pid_alive(int(run["pid"]))
+        return _owner_alive(run_id, run[1], int(run[2]))
+
+
+def _owner_alive(run_id: str, host: str, pid: int) -> bool:
+    """Whether the process that started a run still runs it (another host's runs are taken as alive)."""
+    if host != socket.gethostname():
+        return True
+    if pid == os.getpid():  # a notebook's kernel outlives its runs: ask which are still going
+        return run_id in _ACTIVE_RUNS
+    return _pid_alive(pid)
+
+
+#: A row a provider may have billed without a known amount.
+_UNKNOWN = "(done = 1 AND status != 'ok' AND cost_status = 'unknown')"
+
+
+def _done_sql(retry_unknown: bool) -> str:
+    return f"(done = 1 AND NOT {_UNKNOWN})" if retry_unknown else "done = 1"
+
+
+def _is_unknown(row: sqlite3.Row) -> bool:
+    return bool(row["done"]) and row["status"] != "ok" and row["cost_status"] == "unknown"
+
+
+def _orphan_claims(conn: sqlite3.Connection, where: str, args: tuple) -> float:
+    """Claims left ``sending`` (matching ``where``) become done rows of unknown cost; returns their reserves."""
+    claims = conn.execute(f"SELECT key, reserved_usd, unknown_usd FROM rows WHERE status = 'sending' AND {where}", args).fetchall()
+    total = 0.0
+    for claim in claims:
+        reserved = float(claim["reserved_usd"] or 0.0)
+        total += reserved
+        conn.execute(
+            "UPDATE rows SET status = 'unknown', done = 1, cost_status = 'unknown', unknown_usd = ?, error = ?,"
+            " claimed_at = NULL, finished_at = ? WHERE key = ?",
+            (reserved + float(claim["unknown_usd"] or 0.0), _ORPHAN_ERROR, time.time(), claim["key"]),
+        )
+    return total
 
 
 def _upsert(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
@@ -285,24 +412,63 @@ def _pid_alive(pid: int) -> bool:
 # ---------------------------------------------------------------- reading
 
 
+@contextmanager
+def _reader(path: str | os.PathLike | None) -> Iterator[sqlite3.Connection | None]:
+    """A read-only view of the store, brought up to this version's schema first if it is older."""
+    file = get_trials_path(path)
+    _upgrade(file)
+    with sqlite.reader(file, _STORE) as conn:
+        yield conn
+
+
+def _upgrade(file: Path) -> None:
+    """Migrate an older store before reading it (a writer does it; a read-only file says so by name)."""
+    if not file.is_file():
+        return
+    try:
+        conn = sqlite.connect(file)
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return  # the reader names what is wrong
+    if 0 < version < SCHEMA_VERSION:
+        with sqlite.writer(file, _STORE):
+            pass
+
+
 def list_runs(path: str | os.PathLike | None = None) -> pd.DataFrame:
-    """One row per run, newest first; an empty frame when there is no store (none is created)."""
-    with sqlite.reader(get_trials_path(path), _STORE) as conn:
+    """One row per run, newest first; an empty frame when there is no store (none is created).
+
+    ``billed_usd`` is what providers reported; ``unknown_usd`` the reserves
+    kept for requests that may have been billed without a known amount;
+    ``budget_usd`` what the run could spend (its ``max_usd`` less what earlier
+    runs of the same plan spent of it). A run whose process died shows as
+    ``interrupted``.
+    """
+    with _reader(path) as conn:
         if conn is None:
             return _empty_runs()
         records = conn.execute(
             "SELECT r.run_id, r.started_at, r.finished_at, r.state, r.models, r.pages,"
             " (SELECT COUNT(*) FROM run_rows x WHERE x.run_id = r.run_id) AS rows,"
-            " r.max_usd, r.billed_usd, r.requests, r.prompt FROM runs r ORDER BY r.started_at DESC, r.run_id"
+            " r.max_usd, COALESCE(r.cap_usd, r.max_usd), r.billed_usd, r.unknown_usd, r.requests, r.prompt, r.host, r.pid"
+            " FROM runs r ORDER BY r.started_at DESC, r.run_id"
         ).fetchall()
     if not records:
         return _empty_runs()
-    runs = pd.DataFrame.from_records(records, columns=list(RUN_COLUMNS))
+    states = [
+        "interrupted" if r[3] == "running" and not _owner_alive(r[0], r[13], int(r[14])) else r[3] for r in records
+    ]
+    runs = pd.DataFrame.from_records([r[:13] for r in records], columns=list(RUN_COLUMNS))
+    runs["state"] = states
     for column in ("started_at", "finished_at"):
         runs[column] = pd.to_datetime(runs[column].astype("float64"), unit="s", utc=True)
     runs["models"] = [", ".join(json.loads(m)) for m in runs["models"].tolist()]
     return runs.astype({"run_id": "str", "state": "str", "models": "str", "prompt": "str", "pages": "int64", "rows": "int64",
-                        "max_usd": "float64", "billed_usd": "float64", "requests": "int64"})  # fmt: skip
+                        "max_usd": "float64", "budget_usd": "float64", "billed_usd": "float64", "unknown_usd": "float64",
+                        "requests": "int64"})  # fmt: skip
 
 
 def run_rows(run_id: str, path: str | os.PathLike | None = None) -> list[dict[str, Any]]:
@@ -310,12 +476,15 @@ def run_rows(run_id: str, path: str | os.PathLike | None = None) -> list[dict[st
 
     An unknown run is a ``ValueError`` naming it.
     """
-    with sqlite.reader(get_trials_path(path), _STORE) as conn:
+    with _reader(path) as conn:
         if conn is None or conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is None:
             raise ValueError(f"unknown trial run {run_id!r}: see vision-models trials list")
         conn.row_factory = sqlite3.Row
         records = conn.execute(
-            "SELECT rows.*, run_rows.status AS run_status FROM run_rows JOIN rows USING (key)"
+            "SELECT rows.*, run_rows.status AS run_status, COALESCE(run_rows.page, rows.page) AS page,"
+            " COALESCE(run_rows.path, rows.path) AS path,"
+            " CASE WHEN run_rows.page IS NOT NULL AND run_rows.page != rows.page THEN rows.page END AS duplicate_of"
+            " FROM run_rows JOIN rows USING (key)"
             " WHERE run_rows.run_id = ? AND rows.kind = 'page' ORDER BY run_rows.position",
             (run_id,),
         ).fetchall()
@@ -323,32 +492,33 @@ def run_rows(run_id: str, path: str | os.PathLike | None = None) -> list[dict[st
 
 
 def run_prompt(run_id: str, path: str | os.PathLike | None = None) -> str:
-    with sqlite.reader(get_trials_path(path), _STORE) as conn:
+    with _reader(path) as conn:
         row = None if conn is None else conn.execute("SELECT prompt FROM runs WHERE run_id = ?", (run_id,)).fetchone()
     if row is None:
         raise ValueError(f"unknown trial run {run_id!r}: see vision-models trials list")
     return row[0]
 
 
-def done_keys(keys: Sequence[str], path: str | os.PathLike | None = None) -> set[str]:
+def done_keys(keys: Sequence[str], path: str | os.PathLike | None = None, *, retry_unknown: bool = False) -> set[str]:
     """The keys among ``keys`` whose rows need no sending; read-only (no store, nothing done)."""
     file = get_trials_path(path)
     if not file.exists():
         return set()
     found: set[str] = set()
-    with sqlite.reader(file, _STORE) as conn:
+    done = _done_sql(retry_unknown)
+    with _reader(file) as conn:
         if conn is None:
             return found
         for start in range(0, len(keys), 500):
             chunk = list(keys[start : start + 500])
             marks = ",".join("?" * len(chunk))
-            found.update(k for (k,) in conn.execute(f"SELECT key FROM rows WHERE done = 1 AND key IN ({marks})", chunk))
+            found.update(k for (k,) in conn.execute(f"SELECT key FROM rows WHERE {done} AND key IN ({marks})", chunk))
     return found
 
 
 def controls_for_run(run_id: str, path: str | os.PathLike | None = None) -> list[tuple[str, int]]:
     """(model, prompt tokens) of the text-only control answers for a run's prompt and models."""
-    with sqlite.reader(get_trials_path(path), _STORE) as conn:
+    with _reader(path) as conn:
         if conn is None:
             return []
         run = conn.execute("SELECT prompt, models FROM runs WHERE run_id = ?", (run_id,)).fetchone()
@@ -372,7 +542,7 @@ def stored_measurements(path: str | os.PathLike | None = None) -> list[tuple]:
     file = get_trials_path(path)
     if not file.exists():
         return []
-    with sqlite.reader(file, _STORE) as conn:
+    with _reader(file) as conn:
         if conn is None:
             return []
         return conn.execute(
