@@ -13,11 +13,30 @@ Fault modes, per model, as a list consumed one per request (then ``ok``), in
 ("No endpoints found that support image input"), ``402``, ``404``,
 ``malformed`` (200, not JSON), ``no-usage``, ``no-choices``, ``content-filter``,
 ``no-cost`` (usage without ``cost``).
+
+Faults after the request has reached the stand-in (it bills them: the work was
+done), each a way a real network loses an answer: ``reset`` (RST, no answer),
+``close`` (closed without a status line), ``stall`` (a 200 whose body stops
+half-way for ``hang_s``), ``cut`` (a 200 whose body ends half-way: Content-Length
+unmet), ``cut-chunked`` (a chunked 200 that ends mid-chunk), ``trickle`` (a 200
+sending a byte every 50 ms for ``trickle_s``), ``huge`` (a 20 MB answer),
+``gzip-bomb`` (a few KB of gzip that decode to 64 MB), ``gzip`` (a well-formed
+gzipped answer). Bills that are not sane: ``usage-negative``, ``usage-huge``,
+``usage-string`` (a cost as numeric text: the bill), ``usage-text`` (a cost
+that is not a number), ``usage-nan``; ``500-billed`` (a 500 carrying
+``usage.cost``); ``echo-key`` (the bearer key echoed in the answer's ``id``).
+``ModelBill.free_in_catalog`` plays a model listed free that bills anyway (the
+test's catalog lists it at 0; the stand-in bills at ``prompt_usd``).
+
+``ledger`` holds one entry per billed request: model, images, cost.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
+import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -40,6 +59,7 @@ class StandIn:
     latency_s: float = 0.0
     hang_s: float = 5.0
     retry_after: str = "0.2"
+    trickle_s: float = 20.0
     faults: dict[str, list[str]] = field(default_factory=dict)
     page_faults: dict[str, list[str]] = field(default_factory=dict)  # only for requests carrying an image
     billed_usd: float = 0.0
@@ -48,11 +68,17 @@ class StandIn:
     lock: threading.Lock = field(default_factory=threading.Lock)
     in_flight: int = 0
     max_in_flight: int = 0
+    ledger: list[dict] = field(default_factory=list)
+    finished: list[dict] = field(default_factory=list)  # (model, images, at) as each answer was written
 
     def text_tokens(self, text: str) -> int:
         return len(text) // 4 + 7
 
-    def answer(self, body: dict) -> tuple[int, dict[str, str], bytes]:
+    def answer(self, body: dict, auth: str | None = None) -> tuple[int, dict[str, str], bytes, str]:
+        status, headers, payload, mode = self._answer(body, auth)
+        return status, headers, payload, mode
+
+    def _answer(self, body: dict, auth: str | None) -> tuple[int, dict[str, str], bytes, str]:
         model = body.get("model")
         has_image = any(p.get("type") == "image_url" for p in body["messages"][0]["content"])
         with self.lock:
@@ -62,15 +88,15 @@ class StandIn:
             time.sleep(self.hang_s)
         bill = self.models.get(model)
         if mode == "404" or bill is None:
-            return _error(404, f"{model} is not a valid model ID")
+            return (*_error(404, f"{model} is not a valid model ID"), mode)
         if mode == "429":
-            return 429, {"Retry-After": self.retry_after}, json.dumps({"error": {"code": 429, "message": "Rate limited"}}).encode()
+            return 429, {"Retry-After": self.retry_after}, json.dumps({"error": {"code": 429, "message": "Rate limited"}}).encode(), mode
         if mode == "500":
-            return _error(500, "Internal Server Error")
+            return (*_error(500, "Internal Server Error"), mode)
         if mode == "400-image":
-            return _error(400, "No endpoints found that support image input")
+            return (*_error(400, "No endpoints found that support image input"), mode)
         if mode == "402":
-            return _error(402, "Insufficient credits. Add more using https://openrouter.ai/credits")
+            return (*_error(402, "Insufficient credits. Add more using https://openrouter.ai/credits"), mode)
         content = body["messages"][0]["content"]
         text = "".join(part.get("text", "") for part in content if part.get("type") == "text")
         images = sum(part.get("type") == "image_url" for part in content)
@@ -79,8 +105,11 @@ class StandIn:
         completion_tokens = min(int(body.get("max_tokens", 10**6)), len(reply) // 2 + 1)
         cost = round(prompt_tokens * bill.prompt_usd + completion_tokens * bill.completion_usd, 12)
         if mode == "malformed":
-            self._bill(cost)  # the provider did the work: the bill is real even if the answer is broken
-            return 200, {}, b'{"id": "gen-1", "choices": [ {"message": '
+            self._bill(cost, model, images)  # the provider did the work: the bill is real even if the answer is broken
+            return 200, {}, b'{"id": "gen-1", "choices": [ {"message": ', mode
+        if mode == "500-billed":
+            self._bill(cost, model, images)
+            return 500, {}, json.dumps({"error": {"code": 500, "message": "upstream failed"}, "usage": {"cost": cost}}).encode(), mode
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                  "total_tokens": prompt_tokens + completion_tokens, "cost": cost}  # fmt: skip
         choice = {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": reply}}
@@ -94,13 +123,32 @@ class StandIn:
         elif mode == "content-filter":
             choice["finish_reason"] = "content_filter"
             choice["message"]["content"] = None
-        self._bill(cost)
-        return 200, {}, json.dumps(payload).encode()
+        elif mode == "usage-negative":
+            usage.update(cost=-cost, prompt_tokens=-prompt_tokens, completion_tokens=-5)
+        elif mode == "usage-huge":
+            usage.update(cost=1e300, prompt_tokens=10**30, completion_tokens=10**25)
+        elif mode == "usage-string":
+            usage["cost"] = f"{cost:.12f}"
+        elif mode == "usage-text":
+            usage["cost"] = "about one cent"
+        elif mode == "echo-key":
+            payload["id"] = f"gen-{auth}"
+            choice["message"]["content"] = f"{reply} {auth}"
+        self._bill(cost, model, images)
+        if mode == "usage-nan":
+            return 200, {}, json.dumps(payload).replace(json.dumps(cost), "NaN", 1).encode(), mode
+        if mode == "huge":
+            choice["message"]["content"] = "x" * (20 * 1024 * 1024)
+        if mode in ("gzip", "gzip-bomb"):
+            data = json.dumps(payload).encode() if mode == "gzip" else b" " * (64 * 1024 * 1024)
+            return 200, {"Content-Encoding": "gzip"}, gzip.compress(data, 9), mode
+        return 200, {}, json.dumps(payload).encode(), mode
 
-    def _bill(self, cost: float) -> None:
+    def _bill(self, cost: float, model: str | None = None, images: int = 0) -> None:
         with self.lock:
             self.billed_usd += cost
             self.billed.append(cost)
+            self.ledger.append({"model": model, "images": images, "cost": cost})
 
 
 def _error(status: int, message: str) -> tuple[int, dict[str, str], bytes]:
@@ -131,20 +179,62 @@ def serve(standin: StandIn) -> tuple[ThreadingHTTPServer, str]:
                                              "body": body, "path": self.path, "at": time.monotonic()})  # fmt: skip
                 if standin.latency_s:
                     time.sleep(standin.latency_s)
-                status, headers, payload = standin.answer(body)
+                status, headers, payload, mode = standin.answer(body, self.headers.get("Authorization"))
             finally:
                 with standin.lock:
                     standin.in_flight -= 1
+            images = sum(p.get("type") == "image_url" for p in body["messages"][0]["content"])
             try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):
+                self._write(status, headers, payload, mode)
+            except (BrokenPipeError, ConnectionResetError, OSError):
                 pass
+            with standin.lock:
+                standin.finished.append({"model": body.get("model"), "images": images, "at": time.monotonic()})
+
+        def _write(self, status: int, headers: dict[str, str], payload: bytes, mode: str) -> None:
+            if mode == "reset":  # RST: SO_LINGER 0, then close
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
+                self.connection.close()
+                return
+            if mode == "close":
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            if mode == "trickle":  # chunked, a byte every 50 ms: it never completes on its own
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                self.close_connection = True
+                end = time.monotonic() + standin.trickle_s
+                while time.monotonic() < end:
+                    self.wfile.write(b"1\r\n \r\n")
+                    self.wfile.flush()
+                    time.sleep(0.05)
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if mode == "cut-chunked":
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                self.wfile.write(b"%x\r\n" % len(payload) + payload[: len(payload) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            if mode in ("stall", "cut"):
+                self.wfile.write(payload[: len(payload) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                if mode == "stall":
+                    time.sleep(standin.hang_s)
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            self.wfile.write(payload)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True

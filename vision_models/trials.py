@@ -963,10 +963,9 @@ def _execute(run: _Run, db: store.TrialStore, worker: _Worker, budget: Budget, s
             bar.close()
             _finish_run(db, worker, run_id, state="finished" if state == "finished" else "interrupted", budget=budget,
                         requests=sender.requests)  # fmt: skip
-    followed = _followers(followers, leads, rows)
+    rows.update(_followers(followers, leads, rows))
     db.note_many(run_id, [(t.key, t.position, rows[t.position]["status"], t.fields["page"], t.fields["path"])
                           for t in followers if t.position in rows])  # fmt: skip
-    rows.update(followed)
     if worker.save_error is not None:
         raise worker.store_error()
     return [rows[t.position] for t in run.tasks if t.position in rows]

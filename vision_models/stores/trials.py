@@ -481,14 +481,21 @@ def run_rows(run_id: str, path: str | os.PathLike | None = None) -> list[dict[st
             raise ValueError(f"unknown trial run {run_id!r}: see vision-models trials list")
         conn.row_factory = sqlite3.Row
         records = conn.execute(
-            "SELECT rows.*, run_rows.status AS run_status, COALESCE(run_rows.page, rows.page) AS page,"
-            " COALESCE(run_rows.path, rows.path) AS path,"
-            " CASE WHEN run_rows.page IS NOT NULL AND run_rows.page != rows.page THEN rows.page END AS duplicate_of"
+            "SELECT rows.*, run_rows.status AS run_status, run_rows.page AS run_page, run_rows.path AS run_path"
             " FROM run_rows JOIN rows USING (key)"
             " WHERE run_rows.run_id = ? AND rows.kind = 'page' ORDER BY run_rows.position",
             (run_id,),
         ).fetchall()
-    return [dict(r) for r in records]
+    return [_as_covered(dict(r)) for r in records]
+
+
+def _as_covered(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored row under the name the run gave it (an identical page file of another name shares the row)."""
+    page, path = row.pop("run_page"), row.pop("run_path")
+    row["duplicate_of"] = row["page"] if page is not None and page != row["page"] else None
+    if page is not None:
+        row["page"], row["path"] = page, path
+    return row
 
 
 def run_prompt(run_id: str, path: str | os.PathLike | None = None) -> str:
