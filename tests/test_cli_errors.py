@@ -239,3 +239,35 @@ def test_cache_info_on_a_file_with_a_bad_row_is_one_warning_line_and_exit_0(tmp_
     )
     assert done.returncode == 0 and "responses: 0" in done.stdout
     assert done.stderr.startswith("vision-models: warning: an entry of the cache file") and len(done.stderr.splitlines()) == 1
+
+
+def test_a_trials_path_naming_another_store_is_one_line_and_exit_2(capsys, tmp_path, monkeypatch):
+    from requests_cache import SQLiteCache
+
+    cache = tmp_path / "http_cache.sqlite"
+    SQLiteCache(str(cache)).responses.close()
+    status, _, err = _run(capsys, "trials", "list", "--trials-path", str(cache))
+    assert status == 2 and _one_line_error(err).endswith(f"{cache} is not a trials database (it holds an HTTP cache)")
+    monkeypatch.setenv("VISION_MODELS_HISTORY", str(cache))
+    status, _, err = _run(capsys, "history", "info")
+    assert status == 2 and _one_line_error(err).endswith(f"{cache} is not a history database (it holds an HTTP cache)")
+
+
+@pytest.mark.parametrize("bad", ["directory", "history"])
+def test_the_cost_table_does_not_need_the_trials_store(capsys, tmp_path, monkeypatch, bad):
+    trials = tmp_path / "trials.sqlite"
+    if bad == "directory":
+        trials.mkdir()
+    else:
+        history_catalog = tmp_path / "h-2026-01-01.json"
+        history_catalog.write_text(catalog_body(model("a/b", inputs=VISION)))
+        monkeypatch.setenv("VISION_MODELS_HISTORY", str(trials))
+        assert _run(capsys, "history", "import", str(history_catalog))[0] == 0
+    monkeypatch.setenv("VISION_MODELS_TRIALS", str(trials))
+    catalog = tmp_path / "c.json"
+    catalog.write_text(catalog_body(model("openai/gpt-4o-mini", inputs=VISION)))
+    argv = ["cost", "--source", str(catalog), "--width", "512", "--height", "512", "--output-tokens", "5"]
+    done = subprocess.run([sys.executable, "-m", "vision_models.cli", *argv], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "openai/gpt-4o-mini" in done.stdout, done.stderr
+    line = _one_line_error(done.stderr)  # a warning printed the way the command line prints them, once
+    assert line.startswith("vision-models: warning: cost table without trial measurements") and str(trials) in line

@@ -108,3 +108,74 @@ def test_reading_measurements_never_creates_the_store(catalog, tmp_path):
     assert vm.measured_image_tokens().empty
     vm.cost_per_image(catalog, 100, 100)
     assert not store.exists()
+
+
+def _bad_stores(tmp_path):
+    """Trials locations that cannot be read, made without the trials store: name -> path."""
+    import sqlite3
+
+    from requests_cache import SQLiteCache
+
+    folder = tmp_path / "folder.sqlite"
+    folder.mkdir()
+    garbage = tmp_path / "garbage.sqlite"
+    garbage.write_bytes(b"\x00\x01 not sqlite " * 200)
+    newer = tmp_path / "newer.sqlite"
+    conn = sqlite3.connect(newer)
+    conn.execute(f"PRAGMA application_id = {int.from_bytes(b'VMtr', 'big')}")
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    cache = tmp_path / "http_cache.sqlite"
+    SQLiteCache(str(cache)).responses.close()
+    return {"directory": folder, "not sqlite": garbage, "newer schema": newer, "http cache": cache}
+
+
+def test_a_bad_trials_store_is_one_warning_and_the_cost_table_goes_on(catalog, tmp_path, monkeypatch):
+    import warnings
+
+    plain = vm.cost_per_image(catalog, 1700, 2200, output_tokens=700)  # no store at all
+    for name, path in _bad_stores(tmp_path).items():
+        monkeypatch.setenv("VISION_MODELS_TRIALS", str(path))
+        for prefer in (False, True):
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                costs = vm.cost_per_image(catalog, 1700, 2200, output_tokens=700, prefer_measured=prefer)
+            assert [str(path) in str(w.message) for w in seen] == [True], (name, [str(w.message) for w in seen])
+            pd.testing.assert_frame_equal(costs, plain)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # tables that show no measurement never open the store
+            vm.compare(catalog, [MINI, FLASH], 1700, 2200)
+            vm.cost_per_image(catalog, 1700, 2200, measured=False)
+            from vision_models.endpoints import endpoints_frame
+
+            vm.cost_per_image(catalog, 1700, 2200, by_provider=True, endpoints=endpoints_frame([]))
+
+
+def test_a_bad_measured_value_is_named(catalog):
+    with pytest.raises(ValueError, match="bad measured 'yes'"):
+        vm.cost_per_image(catalog, 100, 100, measured="yes")
+
+
+def test_the_trials_path_given_is_the_one_read(catalog, tmp_path, monkeypatch):
+    """cost_per_image(trials_path=) and estimate_trial(trials_path=) read that store, never the default one."""
+    import warnings
+
+    mine = tmp_path / "mine.sqlite"
+    stand = StandIn({MINI: ModelBill(0.15e-6, 0.6e-6, image_tokens=2_900)})
+    server, base = serve(stand)
+    try:
+        page = tmp_path / "page.png"
+        Image.new("RGB", (1700, 2200), "white").save(page)
+        vm.run_trial([page], [MINI], catalog=catalog, base_url=base, api_key="sk-test", progress=False, max_side=4096,
+                     trials_path=mine)  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+    monkeypatch.setenv("VISION_MODELS_TRIALS", str(_bad_stores(tmp_path)["directory"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        costs = vm.cost_per_image(catalog, 1700, 2200, output_tokens=700, prefer_measured=True, trials_path=mine)
+        plan = vm.estimate_trial([page], [MINI], catalog=catalog, max_side=4096, trials_path=mine)
+    row = costs.set_index("id").loc[MINI]
+    assert row["measured_image_tokens"] == 2_900 and row["method"] == "measured"  # the stand-in billed 2,900 image tokens
+    assert plan["cached"].tolist() == [True]

@@ -28,7 +28,10 @@ arithmetic over the models.
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import sqlite3
+import warnings
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
@@ -119,8 +122,9 @@ def cost_per_image(
     include_generators: bool = False,
     by_provider: bool = False,
     endpoints: pd.DataFrame | None = None,
-    measured: pd.DataFrame | None = None,
+    measured: pd.DataFrame | bool | None = None,
     prefer_measured: bool = False,
+    trials_path: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
     """One row per model: the image's tokens and the USD cost of one call, cheapest first.
 
@@ -141,9 +145,11 @@ def cost_per_image(
     for the models' ids when not given).
 
     ``measured``: trial measurements (:func:`vision_models.measured_image_tokens`;
-    None reads the trials store if there is one). With any, the columns
+    None reads the trials store at ``trials_path`` (default: the usual one) if
+    there is one; False reads none). With any, the columns
     ``measured_image_tokens`` and ``estimate_ratio`` are added (see
-    :func:`apply_measurements`); ``prefer_measured`` prices from them.
+    :func:`apply_measurements`); ``prefer_measured`` prices from them. A
+    trials store that cannot be read is one warning: the table goes on without it.
     """
     if by_provider:
         options = dict(prompt_tokens=prompt_tokens, output_tokens=output_tokens, detail=detail, preset=preset)
@@ -229,7 +235,7 @@ def cost_per_image(
         }
     )
     table = table.astype({"id": "str", "name": "str", "provider": "str", "family": "str", "method": "str"})
-    table = apply_measurements(table, width, height, measured, prefer_measured=prefer_measured)
+    table = apply_measurements(table, width, height, measured, prefer_measured=prefer_measured, trials_path=trials_path)
     ordered = table.sort_values(["usd_per_image", "id"], na_position="last", kind="stable", ignore_index=True)
     ordered.attrs = {
         "width": width,
@@ -305,7 +311,7 @@ def cost_by_provider(
         from .endpoints import fetch_endpoints
 
         endpoints = fetch_endpoints(models["id"].tolist(), models=models) if len(models) else None
-    catalog = cost_per_image(models, width, height, **options).drop_duplicates("id").set_index("id")
+    catalog = cost_per_image(models, width, height, measured=False, **options).drop_duplicates("id").set_index("id")
     if endpoints is None or endpoints.empty:
         endpoints = _no_endpoints(endpoints)
     listed = endpoints[endpoints["id"].isin(catalog.index).to_numpy()].reset_index(drop=True)
@@ -350,10 +356,10 @@ def _endpoint_costs(listed: pd.DataFrame, models: pd.DataFrame, width: int, heig
     pieces = []
     for n in range(int(rounds.max()) + 1 if len(rounds) else 0):
         rows = np.flatnonzero(rounds == n)
-        costs = cost_per_image(pseudo.iloc[rows].reset_index(drop=True), width, height, **options)
+        costs = cost_per_image(pseudo.iloc[rows].reset_index(drop=True), width, height, measured=False, **options)
         pieces.append(costs.set_index("id").reindex(pseudo["id"].to_numpy()[rows]).reset_index().set_axis(rows))
     if not pieces:
-        return cost_per_image(pseudo, width, height, **options)
+        return cost_per_image(pseudo, width, height, measured=False, **options)
     return pd.concat(pieces).sort_index()
 
 
@@ -419,7 +425,13 @@ MEASURED_METHOD = "measured"
 
 
 def apply_measurements(
-    table: pd.DataFrame, width: int, height: int, measured: pd.DataFrame | None, *, prefer_measured: bool = False
+    table: pd.DataFrame,
+    width: int,
+    height: int,
+    measured: pd.DataFrame | bool | None,
+    *,
+    prefer_measured: bool = False,
+    trials_path: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
     """Trial measurements next to the estimates: what the bills said an image of this size costs.
 
@@ -430,11 +442,14 @@ def apply_measurements(
     the rule counts too many); both NaN where there is none. With
     ``prefer_measured``, those rows are priced from the measurement:
     ``method="measured"``, not uncertain. No measurements: the table unchanged.
+    ``measured`` None reads them from the trials store at ``trials_path``; False: none.
     """
     if measured is None:
-        from .stores.trials import get_trials_path, measurements
-
-        measured = measurements() if get_trials_path().exists() else None
+        measured = stored_measurements(trials_path)
+    elif measured is False:
+        measured = None
+    elif not isinstance(measured, pd.DataFrame):
+        raise ValueError(f"bad measured {measured!r}: expected a measured_image_tokens() frame, None or False")
     if measured is None or measured.empty:
         return table
     area = width * height
@@ -460,6 +475,24 @@ def apply_measurements(
             usd_per_1k_images=_usd(total * 1000),
         ).astype({"method": "str"})
     return table
+
+
+def stored_measurements(trials_path: str | os.PathLike | None = None) -> pd.DataFrame | None:
+    """The measurements in the trials store; None when there is none, or it cannot be read.
+
+    A cost table never needs the store, so a store that cannot be read (a
+    directory, another file, a newer schema) is one warning, not an error.
+    """
+    from .stores.trials import get_trials_path, measurements
+
+    path = get_trials_path(trials_path)
+    if not path.exists():
+        return None
+    try:
+        return measurements(path)
+    except (ValueError, OSError, sqlite3.Error) as exc:
+        warnings.warn(f"cost table without trial measurements: {exc}", stacklevel=2)
+        return None
 
 
 def get_generates_media(models: pd.DataFrame) -> pd.Series:
@@ -545,6 +578,7 @@ def compare(
         detail=detail,
         preset=preset,
         include_generators=True,  # chosen by id: shown whatever they make
+        measured=False,  # no row shows a measurement
     ).set_index("id")
     evidence = subset["vision_evidence"].map("+".join) if "vision_evidence" in subset else pd.Series("", index=chosen)
     rows = {

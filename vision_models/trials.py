@@ -402,7 +402,7 @@ def _estimates(
     if not remote:
         return out
     for width, height in sorted(sizes):
-        costs = cost_per_image(table, width, height, prompt_tokens=text_tokens, output_tokens=output_tokens)
+        costs = cost_per_image(table, width, height, prompt_tokens=text_tokens, output_tokens=output_tokens, measured=False)
         tokens = costs["image_tokens"].to_numpy(dtype="float64", na_value=np.nan)
         for model, n, usd, image_usd, method, uncertain in zip(
             costs["id"].tolist(), tokens.tolist(), costs["usd_per_image"].tolist(), costs["image_usd"].tolist(),

@@ -3,13 +3,17 @@
 Each store is a file of its own (history, trials). Writers take ``BEGIN
 IMMEDIATE`` on a WAL database with a busy timeout, so two notebooks writing at
 once wait for each other instead of failing, and an interrupted write leaves no
-trace. A file that is not the store's database says so by name.
+trace. A file that is not the store's database says so by name: each store
+marks the files it creates with its own ``PRAGMA application_id`` and checks
+it before reading or writing, so no store ever writes its tables into another
+store, the HTTP cache or someone else's database.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -35,14 +39,37 @@ def unavailable(path: Path, action: str, exc: BaseException) -> StoreUnavailable
 
 
 @dataclass(frozen=True)
+class FileKind:
+    """A kind of SQLite file the project writes, as the file shows it: its ``application_id`` and its tables."""
+
+    description: str
+    application_id: int  # 0: the file sets none (requests-cache does not)
+    tables: frozenset[str]
+
+
+#: The project's SQLite files, so a store given another one names it instead of writing into it.
+#: The ids read "VMtr" and "VMhi" in ASCII.
+FILE_KINDS = {
+    "trials": FileKind("a trials database", 0x564D7472, frozenset({"rows", "runs", "run_rows"})),
+    "history": FileKind("a history database", 0x564D6869, frozenset({"snapshots", "versions"})),
+    "cache": FileKind("an HTTP cache", 0, frozenset({"responses", "redirects"})),
+}
+
+
+@dataclass(frozen=True)
 class Store:
-    """One kind of store: its name (for messages), schema version and ``CREATE`` statements."""
+    """One kind of store: its name (for messages and its entry in ``FILE_KINDS``), schema version and ``CREATE`` statements."""
 
     kind: str
     version: int
     schema: Sequence[str]
     #: Statements that bring a file of version N to N + 1, by N.
     migrations: dict[int, Sequence[str]] = field(default_factory=dict)
+
+    @property
+    def application_id(self) -> int:
+        """The ``PRAGMA application_id`` this store writes into the files it creates."""
+        return FILE_KINDS[self.kind].application_id
 
 
 @contextmanager
@@ -52,19 +79,8 @@ def writer(path: Path, store: Store) -> Iterator[sqlite3.Connection]:
     A location that cannot be written raises :class:`StoreUnavailable`, also
     when it fails half-way (a full disk): the transaction in progress is rolled back.
     """
+    conn = open_writer(path, store)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = connect(path)
-    except (OSError, sqlite3.Error) as exc:
-        raise unavailable(path, f"create the {store.kind} database", exc) from None
-    try:
-        try:
-            schema_version(conn, path, store)  # a file that is not a database says so before anything else
-            use_wal(conn)
-            conn.execute("PRAGMA synchronous = NORMAL")
-            ensure_schema(conn, path, store)
-        except sqlite3.OperationalError as exc:
-            raise unavailable(path, f"write the {store.kind} database", exc) from None
         try:
             yield conn
         except sqlite3.OperationalError as exc:
@@ -73,14 +89,39 @@ def writer(path: Path, store: Store) -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
+def open_writer(path: Path, store: Store, *, shared: bool = False) -> sqlite3.Connection:
+    """An open connection that may write (see :func:`writer`); ``shared``: usable by other threads under a lock.
+
+    The file is checked to be this store's (or new) before anything is
+    written to it, the journal mode included.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        check_file(path, store, "create")
+        conn = connect(path, shared=shared)
+    except (OSError, sqlite3.Error) as exc:
+        raise unavailable(path, f"create the {store.kind} database", exc) from None
+    try:
+        schema_version(conn, path, store)  # a file that is not this store's says so before anything else
+        use_wal(conn)
+        conn.execute("PRAGMA synchronous = NORMAL")
+        ensure_schema(conn, path, store)
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        raise unavailable(path, f"write the {store.kind} database", exc) from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 @contextmanager
 def reader(path: Path, store: Store) -> Iterator[sqlite3.Connection | None]:
     """A connection reading one consistent state of the store; None when there is none yet."""
     if not path.exists():
         yield None
         return
-    if path.is_dir():
-        raise unavailable(path, f"read the {store.kind} database", IsADirectoryError())
+    check_file(path, store, "read")
     conn = _readable(path, store)
     try:
         if schema_version(conn, path, store) == 0:
@@ -146,10 +187,16 @@ def _readable(path: Path, store: Store) -> sqlite3.Connection:
     """A connection that can read ``path``; on read-only media a WAL file is opened as immutable."""
     try:
         conn = connect(path)
-        conn.execute("PRAGMA user_version").fetchone()
-        return conn
-    except sqlite3.OperationalError:  # e.g. a WAL file on a read-only mount: no -shm can be made
-        pass
+    except sqlite3.OperationalError:
+        conn = None
+    if conn is not None:
+        try:
+            conn.execute("PRAGMA user_version").fetchone()
+            return conn
+        except sqlite3.OperationalError:  # e.g. a WAL file on a read-only mount: no -shm can be made
+            conn.close()
+        except sqlite3.DatabaseError:
+            return conn  # not a database: schema_version says so by name
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True, timeout=BUSY_TIMEOUT, isolation_level=None)
         conn.execute("PRAGMA user_version").fetchone()
@@ -160,30 +207,109 @@ def _readable(path: Path, store: Store) -> sqlite3.Connection:
         return connect(path)  # not a database: schema_version says so by name
 
 
-def connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path, *, shared: bool = False) -> sqlite3.Connection:
     """An autocommit connection (transactions are explicit) with the busy timeout."""
-    return sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
+    return sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=not shared)
 
 
-def schema_version(conn: sqlite3.Connection, path: Path, store: Store) -> int:
-    """The file's schema version: 0 for a new file; a ``ValueError`` naming a file that is not this store."""
+def check_file(path: Path, store: Store, action: str) -> None:
+    """Refuse, by name, a location that is there but is no regular file: SQLite would block on a FIFO or write beside a device."""
     try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise unavailable(path, f"{action} the {store.kind} database", exc) from None
+    if stat.S_ISDIR(mode):
+        raise unavailable(path, f"{action} the {store.kind} database", IsADirectoryError())
+    if not stat.S_ISREG(mode):
+        raise ValueError(f"{path} is not a {store.kind} database (it is {_file_type(mode)}, not a file)")
+
+
+def _file_type(mode: int) -> str:
+    for test, name in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket")):  # fmt: skip
+        if test(mode):
+            return name
+    return "a special file"
+
+
+@dataclass(frozen=True)
+class _Header:
+    """What a file says it is: ``application_id``, ``user_version`` and its tables."""
+
+    application_id: int
+    version: int
+    tables: frozenset[str]
+
+
+def _header(conn: sqlite3.Connection, path: Path, store: Store) -> _Header:
+    try:
+        application_id = conn.execute("PRAGMA application_id").fetchone()[0]
         version = conn.execute("PRAGMA user_version").fetchone()[0]
+        names = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
     except sqlite3.OperationalError as exc:  # cannot open or read it: not a statement about its content
         raise unavailable(path, f"read the {store.kind} database", exc) from None
     except sqlite3.DatabaseError as exc:
         raise ValueError(f"{path} is not a {store.kind} database ({exc})") from None
-    if version > store.version:
-        raise ValueError(f"{path} was written by a newer vision_models (schema {version}); upgrade to read it")
-    return version
+    tables = frozenset(name for (name,) in names if not name.startswith("sqlite_"))
+    return _Header(application_id, version, tables)
+
+
+def _is_own(header: _Header, store: Store) -> bool:
+    """True for a file of this store: marked with its id, or written before stores had ids (its own tables, a version)."""
+    if header.application_id == store.application_id:
+        return True
+    own = FILE_KINDS[store.kind].tables
+    return header.application_id == 0 and header.version >= 1 and bool(header.tables) and header.tables <= own
+
+
+def _is_new(header: _Header) -> bool:
+    return header.application_id == 0 and header.version == 0 and not header.tables
+
+
+def _holds(header: _Header, store: Store) -> str:
+    """What a file that is not ``store``'s holds, in words: another store of the project, or whose data."""
+    for kind, known in FILE_KINDS.items():
+        if kind == store.kind:
+            continue
+        if header.application_id == known.application_id != 0:
+            return known.description
+        if header.application_id == 0 and known.tables <= header.tables:
+            return known.description
+    if header.application_id:
+        return f"another program's data, application_id {header.application_id:#010x}"
+    names = sorted(header.tables)
+    return "other tables: " + ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def schema_version(conn: sqlite3.Connection, path: Path, store: Store) -> int:
+    """The file's schema version: 0 for a new file; a ``ValueError`` naming a file that is not this store.
+
+    A file is this store's when it carries its ``application_id``, or has
+    none yet but only this store's tables and a schema version (written
+    before the ids); anything else holding tables is someone else's.
+    """
+    header = _header(conn, path, store)
+    if _is_new(header):
+        return 0
+    if not _is_own(header, store):
+        raise ValueError(f"{path} is not a {store.kind} database (it holds {_holds(header, store)})")
+    if header.version > store.version:
+        raise ValueError(f"{path} was written by a newer vision_models (schema {header.version}); upgrade to read it")
+    return header.version
 
 
 def ensure_schema(conn: sqlite3.Connection, path: Path, store: Store) -> None:
-    """Create the tables once, or bring an older file up to date; racing creators serialise on ``BEGIN IMMEDIATE``."""
-    if schema_version(conn, path, store) == store.version:
+    """Create the tables once (or bring an older file up to date) and mark the file as this store's.
+
+    Racing creators serialise on ``BEGIN IMMEDIATE``. A file written before
+    stores had ids is adopted: it gets the id.
+    """
+    if schema_version(conn, path, store) == store.version and _marked(conn, store):
         return
     with transaction(conn):
-        version = conn.execute("PRAGMA user_version").fetchone()[0]  # again, now that the file is ours
+        version = schema_version(conn, path, store)  # again under the lock: another process may have written it meanwhile
         if version == 0:
             for statement in store.schema:
                 conn.execute(statement)
@@ -192,3 +318,8 @@ def ensure_schema(conn: sqlite3.Connection, path: Path, store: Store) -> None:
                 for statement in store.migrations.get(step, ()):
                     conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {store.version}")
+        conn.execute(f"PRAGMA application_id = {store.application_id}")
+
+
+def _marked(conn: sqlite3.Connection, store: Store) -> bool:
+    return conn.execute("PRAGMA application_id").fetchone()[0] == store.application_id

@@ -179,19 +179,9 @@ class TrialStore:
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:
         self.path = get_trials_path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        conn = sqlite3.connect(self.path, timeout=sqlite.BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
-        try:
-            sqlite.schema_version(conn, self.path, _STORE)
-            sqlite.use_wal(conn)
-            conn.execute("PRAGMA synchronous = NORMAL")
-            sqlite.ensure_schema(conn, self.path, _STORE)
-        except BaseException:
-            conn.close()
-            raise
-        conn.row_factory = sqlite3.Row
-        self._conn = conn
+        self._conn = sqlite.open_writer(self.path, _STORE, shared=True)  # refuses, by name, a file that is not a trials store
+        self._conn.row_factory = sqlite3.Row
 
     def close(self) -> None:
         with self._lock:
