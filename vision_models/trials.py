@@ -7,17 +7,31 @@
 Sending
     ``POST {base}/chat/completions``, one user message holding the prompt and
     the page as a base64 ``image_url`` data URL, ``temperature`` 0 and a
-    ``max_tokens`` bound. ``concurrency`` requests at once (a thread pool). 408,
-    429 and 5xx answers and refused connections are retried (``retries`` times,
-    waiting ``Retry-After`` when given, else 1, 2, 4 s...) within
-    ``retry_window_s`` in all; each request waits ``timeout`` seconds at most for
-    its answer and is not retried after that (it may have been billed). A
-    model's own failure (400, 402, 404, a content filter, no choices, malformed
-    JSON, no usage) is recorded on its rows; the other models go on.
+    ``max_tokens`` bound, ``concurrency`` requests at once, each on a fresh
+    connection (:mod:`vision_models.sending`). ``timeout`` bounds each request
+    in wall-clock time (connect, send and every read, even while bytes keep
+    trickling in); an answer over 16 MB (decoded) is refused unread.
+
+What a failure costs
+    Until the request's first byte reaches the socket (DNS, a refused
+    connection, the TLS handshake) nothing can have been billed: such a
+    failure is retried freely. From then on (a reset, a close before any
+    answer, a body that stalls, is cut or never ends, a run stopped or killed)
+    the provider may have billed it: the row's cost is ``unknown``, its whole
+    reserve is kept as spent (``unknown_usd``, shown apart from ``billed_usd``),
+    and it is never sent again unless asked (``retry_unknown=True``, which warns
+    how much that may spend). A 408, 429 or 5xx answer is retried (``retries``
+    times, after ``Retry-After`` or 1, 2, 4 s..., within ``retry_window_s``),
+    each retry reserved against the budget like a new request; a ``usage.cost``
+    on an error is added to the row's bill. A model's own failure (400, 402,
+    404, a content filter, no choices, malformed JSON, no usage) is recorded on
+    its rows; the other models go on. A ``usage`` that is not believable
+    (negative, astronomically large, NaN, text that is no number) never credits
+    the budget: the cost is unknown; a cost given as numeric text is the bill.
 
 The budget (``max_usd``, default 1.00 USD)
     Before a request is sent, its worst case is reserved against the budget,
-    alongside what is already billed and what is still in flight::
+    alongside what is already billed, of unknown cost, and in flight::
 
         worst = (image estimate x margin + prompt bound x prompt price)
                 + max_tokens x completion price + request fee
@@ -27,22 +41,42 @@ The budget (``max_usd``, default 1.00 USD)
     bound is its UTF-8 bytes + 32 (a token is at least one byte; 32 covers the
     message wrapping). Once a model has answered, its reserve grows when its
     bills showed more image tokens or higher prices than the catalog's
-    (x 1.25 / x 1.1 over what was seen), and a model's first page request is
-    sent alone, before any other of that model, so a surprise costs one
-    request, not ``concurrency`` of them. A request that cannot fit even once
-    everything in flight is settled is ``skipped-budget``; sending stops once
-    nothing fits. After an answer, the reserve is replaced by the bill
-    (``usage.cost``, else the tokens at catalog prices); an answer whose cost is
-    unknown (no usage, malformed, timed out) keeps its whole reserve as spent.
-    The guarantee: the sum of bills stays within ``max_usd`` as long as each
-    bill is within its reserve, which the margins are there to ensure.
+    (x 1.25 / x 1.1 over what was seen). Until a model's first page answer has
+    shown its real bill, only one request of that model (its control included)
+    is in flight, so a surprise costs one request, not ``concurrency`` of them;
+    a model the catalog lists as free that bills anyway gets no further
+    request. A request that cannot fit even once everything in flight is
+    settled is ``skipped-budget``. After an answer, the reserve is replaced by
+    the bill (``usage.cost``, else the tokens at catalog prices); an answer
+    whose cost is unknown keeps its whole reserve as spent. The guarantee: the
+    sum of bills stays within ``max_usd`` as long as each bill is within its
+    reserve, which the margins are there to ensure.
+
+    The budget holds across resumes: a run of the same plan (the same pages,
+    models, prompt and parameters) with the same ``max_usd`` may spend only
+    what the earlier runs left of it; another amount, or ``new_budget=True``,
+    is a new budget.
+
+Stopping
+    Ctrl-C or SIGTERM stops sending at once: requests in flight are abandoned
+    (``unknown`` cost) and the run is stored as ``interrupted`` within about
+    two seconds; a second Ctrl-C leaves at once. A run killed outright leaves
+    its requests in flight claimed; the next run of the store records them as
+    ``unknown`` cost and never resends them. If the store cannot record a
+    billed answer (locked past its wait, a full disk), the row is kept in
+    memory and retried; on giving up the run stops with one line naming the
+    file and the cause (:class:`TrialStoreError`, whose ``rows`` hold what
+    could not be stored).
 
 Storage and resume
     Every row is committed to the trials store (:mod:`vision_models.stores.trials`)
     as it completes, keyed by (page content hash, model, prompt, parameters).
     A row that succeeded, or that a provider may have billed, is never sent
     again: a second run shows it as ``cached``. An interrupted run resumes
-    where it stopped. The key, headers and image bytes are never stored.
+    where it stopped. Identical page files (the same content under two names)
+    are sent once and shown under both names. The key is taken out of every
+    stored text (an answer may echo it); headers and image bytes are never
+    stored.
 
 Measured image tokens
     One text-only control request per (model, prompt) (the same message

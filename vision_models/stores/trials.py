@@ -9,15 +9,25 @@ or ``path=``) holds three tables:
     ``page`` or ``control`` (the same prompt without an image, sent once per
     model and prompt to measure image tokens). ``done`` is set once the row
     need not be sent again: it succeeded, or a provider may have billed it
-    (a 2xx answer, or an error carrying ``usage.cost``). A row being sent is
-    ``status='sending'`` with the claiming run and time, so two runs on one
-    file do not both pay for it.
+    (a 2xx answer, an error carrying ``usage.cost``, or a request lost after
+    it was sent). ``cost_status`` says what is known of its cost: ``billed``
+    (``billed_usd``), ``unknown`` (``unknown_usd``: the reserve kept as spent)
+    or ``none``. A row being sent is ``status='sending'`` with the claiming run,
+    time and reserve, so two runs on one file do not both pay for it; a claim
+    whose run died becomes a done row of unknown cost, never sent again
+    unless asked.
 ``runs``
-    One row per run: when, the prompt and parameters, the budget, what it
-    billed and sent, and its state (``running``, ``finished``, ``interrupted``).
+    One row per run: when, the prompt and parameters, its plan (a hash of its
+    request keys), the budget asked (``max_usd``) and what was left of it
+    (``cap_usd``), what it billed and spent of unknown cost (kept current as
+    rows are saved) and sent, and its state (``running``, ``finished``,
+    ``interrupted``).
 ``run_rows``
-    Which rows a run covered and with what status (``ok``, ``error``,
-    ``skipped-budget``, ``cached``).
+    Which rows a run covered, at which position, under which page name, and
+    with what status (``ok``, ``error``, ``skipped-budget``, ``cached``).
+
+Each file carries the store's ``application_id``; a file of version 1 is
+brought to version 2 on its first open.
 
 Never stored: the API key, request headers, image bytes. Stored: the page's
 content hash, its path and index, the size sent, and the model's answer.
