@@ -506,3 +506,63 @@ def test_absurd_numbers_are_one_line_value_errors(standin, catalog, env, option,
         run(standin, catalog, make_pages(env / "pages", 1), [MINI], **{option: value})
     assert "\n" not in str(info.value) and option in str(info.value)
     assert standin.requests == []
+
+
+# ---------------------------------------------------------------- a store of the previous version
+
+V1_SCHEMA = (  # the trials store as version 1 wrote it
+    """CREATE TABLE rows (key TEXT PRIMARY KEY, kind TEXT NOT NULL, page TEXT NOT NULL, path TEXT NOT NULL,
+        page_index INTEGER NOT NULL, page_sha256 TEXT NOT NULL, width_px INTEGER, height_px INTEGER, model TEXT NOT NULL,
+        prompt_sha256 TEXT NOT NULL, params TEXT NOT NULL, status TEXT NOT NULL, done INTEGER NOT NULL, error TEXT,
+        text TEXT, prompt_tokens INTEGER, completion_tokens INTEGER, billed_usd REAL, billed_source TEXT,
+        estimated_usd REAL, estimated_image_tokens INTEGER, reserved_usd REAL, latency_s REAL, attempts INTEGER,
+        generation_id TEXT, run_id TEXT, claimed_at REAL, finished_at REAL)""",
+    "CREATE INDEX rows_model ON rows (model, kind, prompt_sha256)",
+    """CREATE TABLE runs (run_id TEXT PRIMARY KEY, started_at REAL NOT NULL, finished_at REAL, state TEXT NOT NULL,
+        host TEXT NOT NULL, pid INTEGER NOT NULL, prompt TEXT NOT NULL, params TEXT NOT NULL, models TEXT NOT NULL,
+        pages INTEGER NOT NULL, max_usd REAL, billed_usd REAL NOT NULL DEFAULT 0, requests INTEGER NOT NULL DEFAULT 0)""",
+    """CREATE TABLE run_rows (run_id TEXT NOT NULL, key TEXT NOT NULL, position INTEGER NOT NULL, status TEXT NOT NULL,
+        PRIMARY KEY (run_id, key)) WITHOUT ROWID""",
+)
+
+
+def test_a_version_1_store_is_upgraded_and_its_lost_requests_are_unknown_cost(standin, catalog, env):
+    """A v1 store: one page timed out (done, no bill), one left 'sending' by a run whose process is gone."""
+    pages = make_pages(env / "pages", 3)
+    plan = vm.estimate_trial(pages, [MINI], catalog=catalog)  # the keys this plan uses, from a fresh store
+    keys = [t.key for t in trials._prepare(pages, [MINI], prompt=trials.DEFAULT_PROMPT, max_tokens=trials.DEFAULT_MAX_TOKENS,
+                                           output_tokens=trials.DEFAULT_OUTPUT_TOKENS, dpi=200, max_side=2048,
+                                           catalog=catalog, source=None, base_url=None, api_key=None,
+                                           cache_path=None).tasks if t.kind == "page"]  # fmt: skip
+    assert len(plan) == 3
+    path = env / "trials.sqlite"
+    conn = sqlite3.connect(path)
+    for statement in V1_SCHEMA:
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    dead_pid = 2**22 + 12345  # above the default pid_max: no such process
+    conn.execute("INSERT INTO runs VALUES ('old', 1.0, NULL, 'running', ?, ?, 'p', '{}', '[]', 3, 1.0, 0, 2)",
+                 (__import__("socket").gethostname(), dead_pid))  # fmt: skip
+    row = ("page", "x.png", "x.png", 0, "sha", 400, 300, MINI, "psha", "{}")
+    conn.execute("INSERT INTO rows (key, kind, page, path, page_index, page_sha256, width_px, height_px, model, prompt_sha256,"
+                 " params, status, done, error, reserved_usd, run_id) VALUES (?,?,?,?,?,?,?,?,?,?,?, 'error', 1,"
+                 " 'no answer within 120 s (timed out)', 0.02, 'old')", (keys[0], *row))  # fmt: skip
+    conn.execute("INSERT INTO rows (key, kind, page, path, page_index, page_sha256, width_px, height_px, model, prompt_sha256,"
+                 " params, status, done, reserved_usd, run_id, claimed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?, 'sending', 0,"
+                 " 0.03, 'old', 2.0)", (keys[1], *row))  # fmt: skip
+    conn.commit()
+    conn.close()
+
+    runs = store.list_runs(path)  # read after the upgrade; the dead run shows as interrupted
+    assert runs["state"].tolist() == ["interrupted"] and runs["unknown_usd"].tolist() == [0.0]
+    trial = run(standin, catalog, pages, [MINI])
+    assert len(page_requests(standin, MINI)) == 1  # only the page never sent
+    by_key = {r["key"]: r for r in stored(path)}
+    assert by_key[keys[0]]["cost_status"] == "unknown" and by_key[keys[0]]["unknown_usd"] == 0.02
+    assert by_key[keys[1]]["cost_status"] == "unknown" and by_key[keys[1]]["unknown_usd"] == 0.03
+    assert sorted(trial.results["status"].tolist()) == ["cached", "cached", "ok"]
+    runs = store.list_runs(path).set_index("run_id")
+    assert runs.loc["old", "unknown_usd"] == pytest.approx(0.03) and runs.loc["old", "state"] == "interrupted"
+    check = sqlite3.connect(path)
+    assert check.execute("PRAGMA user_version").fetchone()[0] == 2
+    check.close()
