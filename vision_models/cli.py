@@ -707,13 +707,19 @@ def run_try(args: argparse.Namespace) -> int:
         trial = run_trial(args.pages, args.model, prompt=prompt, truth=args.truth, max_usd=args.max_usd,
                           max_tokens=args.max_tokens, dpi=args.dpi, max_side=args.max_side, concurrency=args.concurrency,
                           timeout=float(args.timeout), source=args.source, cache_path=args.cache_path,
-                          trials_path=args.trials_path, progress=False if args.no_progress else None)  # fmt: skip
+                          trials_path=args.trials_path, progress=False if args.no_progress else None,
+                          retry_unknown=getattr(args, "retry_unknown", False),
+                          new_budget=getattr(args, "new_budget", False))  # fmt: skip
     except KeyboardInterrupt:
-        _say("vision-models: interrupted; the finished rows are stored: run the same command again to resume")
+        _say("vision-models: interrupted; the finished rows are stored (requests in flight as unknown cost): "
+             "run the same command again to resume")  # fmt: skip
         return 130
     _write(trial_output(trial, args.format))
-    _say(f"vision-models: run {trial.run_id}: billed ${trial.billed_usd:.6f} of ${trial.max_usd:.2f}, "
-         f"{trial.requests_sent} requests sent; stored in {trial.trials_path}")  # fmt: skip
+    unknown = f" + ${trial.unknown_usd:.6f} of unknown cost" if trial.unknown_usd > 0 else ""
+    left = f" (${trial.budget_usd:.6g} left of it)" if trial.budget_usd < trial.max_usd - 1e-12 else ""
+    requests = f"{trial.requests_sent} request{'s' if trial.requests_sent != 1 else ''}"
+    _say(f"vision-models: run {trial.run_id}: billed ${trial.billed_usd:.6f}{unknown} of the ${trial.max_usd:.6g} budget"
+         f"{left}, {requests} sent; stored in {trial.trials_path}")  # fmt: skip
     return EXIT_OK if trial.results["status"].isin(["ok", "cached"]).any() else EXIT_NO_DATA
 
 
@@ -790,7 +796,8 @@ def run_trials_list(args: argparse.Namespace) -> int:
         return EXIT_NO_DATA
 
     def table(frame) -> str:
-        header = ("run", "started (UTC)", "state", "pages", "rows", "billed $", "budget $", "models")
+        # Billed: what providers reported. Unknown: reserves kept for requests that may have been billed unseen.
+        header = ("run", "started (UTC)", "state", "pages", "rows", "billed $", "unknown $", "budget $", "models")
         rows = zip(
             frame["run_id"].tolist(),
             frame["started_at"].dt.strftime("%Y-%m-%d %H:%M:%S").tolist(),
@@ -798,10 +805,11 @@ def run_trials_list(args: argparse.Namespace) -> int:
             [str(v) for v in frame["pages"].tolist()],
             [str(v) for v in frame["rows"].tolist()],
             _cells(frame["billed_usd"], "{:.6f}"),
-            _cells(frame["max_usd"], "{:.2f}"),
+            _cells(frame["unknown_usd"], "{:.6f}"),
+            _cells(frame["budget_usd"], "{:.6g}"),
             [cell_text(m, 80) for m in frame["models"].tolist()],
         )
-        return "\n".join(fixed_width(header, rows, right={3, 4, 5, 6})) + "\n"
+        return "\n".join(fixed_width(header, rows, right={3, 4, 5, 6, 7})) + "\n"
 
     _write(render(runs, args.format, table))
     return EXIT_OK
