@@ -203,3 +203,48 @@ def test_a_lone_surrogate_in_a_frame_is_written_as_a_replacement_character(tmp_p
     path = export_csv(frame, tmp_path / "out.csv")
     rows = {r["id"]: r for r in _rows(path.read_text(encoding="utf-8"))}
     assert rows["a/bad"]["name"] == "bad \ufffd name" and rows["a/ok"]["name"] == "ok"
+
+
+def _text_dtypes() -> list:
+    dtypes = ["object", "str", "string[python]"]
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return dtypes
+    return [*dtypes, "string[pyarrow]"]
+
+
+@pytest.mark.parametrize("dtype", [*_text_dtypes(), "category"])
+def test_formulas_are_neutralised_in_every_text_dtype_and_in_categoricals(dtype):
+    import pandas as pd
+
+    frame = pd.DataFrame({"id": ["a", "b", "c", "d"], "text": pd.Series(["=cmd()", " @SUM(A1)", "plain", None], dtype=dtype)})
+    rows = _rows(to_csv_text(frame))
+    assert [r["text"] for r in rows] == ["'=cmd()", "' @SUM(A1)", "plain", ""]  # written by hand from the rule above
+
+
+def test_a_categorical_of_text_categories_is_neutralised_and_one_of_numbers_stays_numbers():
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "label": pd.Categorical(["+1", "ok", "+1", "-2+3"]),
+            "price": pd.Categorical([-1.5, 0.00000025, -1.5, None]),
+            "count": pd.Categorical([-3, 4, None, 4]),
+        }
+    )
+    text = to_csv_text(frame)
+    assert text == (
+        "label,price,count\r\n"
+        "'+1,-1.5,-3\r\n"
+        "ok,0.00000025,4\r\n"
+        "'+1,-1.5,\r\n"
+        "'-2+3,,4\r\n"
+    )
+
+
+def test_negative_numbers_in_numeric_columns_are_not_formulas():
+    import pandas as pd
+
+    frame = pd.DataFrame({"x": [-1.5, 2.0], "n": [-7, 3], "s": pd.array([-2, None], dtype="Int64")})
+    assert to_csv_text(frame) == "x,n,s\r\n-1.5,-7,-2\r\n2,3,\r\n"

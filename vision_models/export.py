@@ -8,7 +8,9 @@ formula" is judged as a spreadsheet reads: the first character after any
 blanks, no-break or zero-width spaces and byte-order marks is ``=``, ``+``,
 ``-``, ``@`` (or their full-width forms), a tab, CR, LF or NUL. A cell holding
 ``;`` (the field separator of European spreadsheets, which split on it) has
-each ``;``-separated part judged alike and quoted where it needs it.
+each ``;``-separated part judged alike and quoted where it needs it. Text is
+text whatever its dtype (object, ``str``, ``string``, a categorical's text
+categories); a number such as ``-1.5`` in a numeric column is never quoted.
 
 A file is written beside its target and renamed over it once complete, so a
 failure (a full disk, an encoding error) never leaves a truncated CSV.
@@ -100,15 +102,24 @@ def to_csv_text(frame: pd.DataFrame, *, safe: bool = True) -> str:
 
 def csv_ready(frame: pd.DataFrame, *, safe: bool = True) -> pd.DataFrame:
     """A copy of ``frame`` with every cell as a spreadsheet should get it."""
-    columns = {}
-    for name, column in frame.items():
-        if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(column.dtype):
-            columns[name] = column.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-        elif column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
-            columns[name] = _text_cells(column, safe)
-        else:
-            columns[name] = column
-    return pd.DataFrame(columns, index=frame.index)
+    return pd.DataFrame({name: _csv_cells(column, safe) for name, column in frame.items()}, index=frame.index)
+
+
+def _csv_cells(column: pd.Series, safe: bool) -> pd.Series | list[object]:
+    """One column for CSV, by dtype: a categorical's cells are judged as its categories' dtype would be.
+
+    Text of every kind (object, ``str``, ``string[python]``, ``string[pyarrow]``)
+    is checked for formulas; numbers stay numbers, so ``-1.5`` is never quoted.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy()
+        values = column.cat.categories.take(codes, allow_fill=True, fill_value=None)
+        return _csv_cells(pd.Series(values, index=column.index, name=column.name), safe)
+    if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(column.dtype):
+        return column.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+        return _text_cells(column, safe)
+    return column
 
 
 def neutralise_formulas(values: Iterable[object]) -> list[object]:
