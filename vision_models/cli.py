@@ -419,17 +419,35 @@ def _expiry_notes(models) -> list[str]:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from .export import export_csv
-
+    check_export_path(args.path)
     _, models = load_models(args)
     if models.empty:
         return EXIT_NO_DATA
-    try:
-        path = export_csv(models, args.path)
-    except OSError as exc:
-        raise UsageError(f"vision-models: cannot write {args.path!r}: {exc.strerror or exc}") from None
+    path = write_csv(models, args.path)
     _say(f"vision-models: wrote {len(models)} models to {path}")
     return EXIT_OK
+
+
+def check_export_path(path: str) -> None:
+    """Refuse, before any fetch, a path export will not replace: a directory, FIFO, device, read-only file..."""
+    from pathlib import Path
+
+    from .export import writable_target
+
+    try:
+        writable_target(Path(path).expanduser())
+    except OSError as exc:
+        raise UsageError(f"vision-models: cannot write {path!r}: {exc.strerror or exc}") from None
+
+
+def write_csv(frame, path: str):
+    """``frame`` exported to ``path`` (formula-safe, atomic); a path that cannot be written is a usage error."""
+    from .export import export_csv
+
+    try:
+        return export_csv(frame, path)
+    except OSError as exc:
+        raise UsageError(f"vision-models: cannot write {path!r}: {exc.strerror or exc}") from None
 
 
 def run_cost(args: argparse.Namespace) -> int:
@@ -819,14 +837,11 @@ def run_trials_show(args: argparse.Namespace) -> int:
 
 
 def run_trials_export(args: argparse.Namespace) -> int:
-    from .export import export_csv
     from .trials import load_trial
 
+    check_export_path(args.path)
     trial = load_trial(args.run_id, trials_path=args.trials_path, truth=args.truth)
-    try:
-        path = export_csv(trial.results, args.path)
-    except OSError as exc:
-        raise UsageError(f"vision-models: cannot write {args.path!r}: {exc.strerror or exc}") from None
+    path = write_csv(trial.results, args.path)
     _say(f"vision-models: wrote {len(trial.results)} rows of run {args.run_id} to {path}")
     return EXIT_OK if len(trial.results) else EXIT_NO_DATA
 

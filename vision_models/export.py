@@ -13,14 +13,23 @@ text whatever its dtype (object, ``str``, ``string``, a categorical's text
 categories); a number such as ``-1.5`` in a numeric column is never quoted.
 
 A file is written beside its target and renamed over it once complete, so a
-failure (a full disk, an encoding error) never leaves a truncated CSV.
+failure (a full disk, an encoding error) never leaves a truncated CSV. Only a
+regular file is ever replaced, keeping its permission bits: a symbolic link to
+one is written through, as ``cp`` does (the link stays, the file it leads to
+gets the new content). A directory, a FIFO, a device (``/dev/null``,
+``/dev/stdout``: print CSV with ``--format csv`` instead), a socket, a file
+without write permission, and a link that leads nowhere (refused, as GNU
+``cp`` refuses it) or round in a loop are refused with an
+:class:`UnsafeTarget` naming the path, and left as they were.
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -46,25 +55,68 @@ def export_csv(frame: pd.DataFrame, path: str | os.PathLike | io.TextIOBase, *, 
     decimals (their unit is in the column name). Rows end in CRLF as RFC 4180
     says, which also makes the writer quote any cell holding a bare carriage
     return. ``safe=False`` keeps text exactly as it came, formulas included.
+    A path that is not a regular file, a new one or a link to one raises
+    :class:`UnsafeTarget` and is left as it was (see the module notes).
     """
-    table = csv_ready(frame, safe=safe)
     if isinstance(path, (str, os.PathLike)):
         target = Path(path).expanduser()
         with atomic_text_file(target) as out:
-            table.to_csv(out, index=False, lineterminator=CRLF, float_format=_plain_decimal)
+            csv_ready(frame, safe=safe).to_csv(out, index=False, lineterminator=CRLF, float_format=_plain_decimal)
         return target
-    table.to_csv(path, index=False, lineterminator=CRLF, float_format=_plain_decimal)
+    csv_ready(frame, safe=safe).to_csv(path, index=False, lineterminator=CRLF, float_format=_plain_decimal)
     return None
 
 
-class atomic_text_file:
-    """A UTF-8 text file written beside ``target`` and renamed over it only once complete.
+class UnsafeTarget(OSError):
+    """A path that export will not replace (see the module notes); ``strerror`` says why, ``filename`` names it."""
 
-    On any error the temporary file is removed and ``target`` is left as it was.
+
+#: What a path is when it is neither a regular file nor a directory.
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"))  # fmt: skip
+
+
+def writable_target(path: str | os.PathLike) -> Path:
+    """The regular file to replace when writing ``path``: itself, a new file, or the file its symbolic link leads to.
+
+    Anything else raises :class:`UnsafeTarget` before a byte is written, since
+    a rename over it would put a regular file in its place (and opening a FIFO
+    to write can wait for a reader for ever).
+    """
+    path = Path(path)
+    try:
+        link = stat.S_ISLNK(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return path  # a new file (a missing folder is the writer's error to report)
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        raise UnsafeTarget(errno.ENOENT, "a symbolic link to nothing: not followed, left as it is", str(path)) from None
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        raise UnsafeTarget(errno.ELOOP, "a loop of symbolic links, left as it is", str(path)) from None
+    if stat.S_ISDIR(status.st_mode):
+        raise UnsafeTarget(errno.EISDIR, "a directory, not a file: left as it is", str(path))
+    for test, kind in _KINDS:
+        if test(status.st_mode):
+            raise UnsafeTarget(errno.EINVAL, f"{kind}, not a regular file: left as it is", str(path))
+    target = Path(os.path.realpath(path, strict=True)) if link else path
+    if not status.st_mode & 0o222 or not os.access(target, os.W_OK):
+        raise UnsafeTarget(errno.EACCES, "a read-only file: left as it is", str(path))
+    return target
+
+
+class atomic_text_file:
+    """A UTF-8 text file written beside ``path`` (or the file its link leads to) and renamed over it once complete.
+
+    On any error the temporary file is removed and the file is left as it was.
+    A file that was there keeps its permission bits (and, where allowed, owner).
     """
 
-    def __init__(self, target: Path) -> None:
-        self.target = target
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.target = writable_target(path)
 
     def __enter__(self) -> io.TextIOWrapper:
         fd, name = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent)
@@ -79,12 +131,28 @@ class atomic_text_file:
                 os.fsync(self.file.fileno())
             self.file.close()
             if kind is None:
-                os.chmod(self.temporary, 0o666 & ~_umask())
-                os.replace(self.temporary, self.target)
+                self._take_over()
         finally:
             self.temporary.unlink(missing_ok=True)
             if not self.file.closed:
                 self.file.close()
+
+
+    def _take_over(self) -> None:
+        """Give the finished file the old one's mode, then rename it over the target (checked again: it may have changed)."""
+        if writable_target(self.path) != self.target:
+            raise UnsafeTarget(errno.EAGAIN, "changed while it was being written: left as it is", str(self.path))
+        try:
+            old = os.stat(self.target)
+        except FileNotFoundError:
+            os.chmod(self.temporary, 0o666 & ~_umask())
+        else:
+            try:
+                os.chown(self.temporary, old.st_uid, old.st_gid)  # first: a change of owner clears set-id bits
+            except PermissionError:
+                pass  # only root may give a file away; the mode is kept all the same
+            os.chmod(self.temporary, stat.S_IMODE(old.st_mode))
+        os.replace(self.temporary, self.target)
 
 
 def _umask() -> int:
