@@ -239,3 +239,23 @@ def test_cache_info_on_a_file_with_a_bad_row_is_one_warning_line_and_exit_0(tmp_
     )
     assert done.returncode == 0 and "responses: 0" in done.stdout
     assert done.stderr.startswith("vision-models: warning: an entry of the cache file") and len(done.stderr.splitlines()) == 1
+
+
+def test_csv_on_a_terminal_shows_escape_sequences_and_to_a_pipe_stays_byte_exact(capsys, tmp_path, monkeypatch):
+    path = tmp_path / "evil.json"
+    path.write_text(catalog_body(model("evil/\x1b[31mred", name="\u202eevil\x9b2J", inputs=VISION)))
+    cost = ("cost", "--source", str(path), "--preset", "a4-150dpi", "--output-tokens", "10", "--format", "csv")
+    _, piped, _ = _run(capsys, "list", "--source", str(path), "--format", "csv")
+    _, piped_cost, _ = _run(capsys, *cost)
+    assert "evil/\x1b[31mred" in piped and "\u202eevil\x9b2J" in piped  # a program reading CSV gets the bytes
+    assert "evil/\x1b[31mred" in piped_cost
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    for argv in (("list", "--source", str(path), "--format", "csv"), cost):
+        status, out, _ = _run(capsys, *argv)
+        assert status == 0
+        assert "\x1b" not in out and "\x9b" not in out and "\u202e" not in out
+        assert "evil/\\x1b[31mred" in out
+        assert out.endswith("\r\n") and out.count("\r\n") == 2  # the header and one row, ends kept
+    status, out, _ = _run(capsys, "list", "--source", str(path), "--format", "csv")
+    assert ",\\u202eevil\\x9b2J," in out
+    assert out.replace("\\x1b", "\x1b").replace("\\u202e", "\u202e").replace("\\x9b", "\x9b") == piped

@@ -364,11 +364,14 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def render(frame, fmt: str, table) -> str:
-    """``frame`` as csv, json, or the text ``table`` function's layout."""
+    """``frame`` as csv (control characters escaped on a terminal), json, or the text ``table`` function's layout."""
     from .export import to_csv_text
 
     if fmt == "csv":
-        return to_csv_text(frame)
+        from .terminal import terminal_csv
+
+        text = to_csv_text(frame)
+        return terminal_csv(text) if sys.stdout.isatty() else text  # an escape sequence is shown, not obeyed
     if fmt == "json":
         return json_text(frame) + "\n"
     return table(frame)
