@@ -315,10 +315,8 @@ def test_an_absurd_number_is_a_bounded_usage_error_not_an_overflow(capsys, tmp_p
 def test_the_bounds_themselves_and_a_fractional_timeout_are_accepted():
     from vision_models.cli import build_parser
 
-    args = build_parser("try").parse_args(
-        [*TRY, "--timeout", "2.5", "--max-tokens", "10000000", "--max-usd", "1000000", "--concurrency", "64",
-         "--dpi", "2400", "--max-side", "100000"]  # fmt: skip
-    )
+    bounds = ["--max-tokens", "10000000", "--max-usd", "1000000", "--concurrency", "64", "--dpi", "2400", "--max-side", "100000"]
+    args = build_parser("try").parse_args([*TRY, "--timeout", "2.5", *bounds])
     assert (args.timeout, args.max_tokens, args.max_usd, args.concurrency, args.dpi, args.max_side) == (
         2.5, 10_000_000, 1_000_000.0, 64, 2400, 100_000
     )
