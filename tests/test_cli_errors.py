@@ -271,3 +271,85 @@ def test_the_cost_table_does_not_need_the_trials_store(capsys, tmp_path, monkeyp
     assert done.returncode == 0 and "openai/gpt-4o-mini" in done.stdout, done.stderr
     line = _one_line_error(done.stderr)  # a warning printed the way the command line prints them, once
     assert line.startswith("vision-models: warning: cost table without trial measurements") and str(trials) in line
+
+
+def test_csv_on_a_terminal_shows_escape_sequences_and_to_a_pipe_stays_byte_exact(capsys, tmp_path, monkeypatch):
+    path = tmp_path / "evil.json"
+    path.write_text(catalog_body(model("evil/\x1b[31mred", name="\u202eevil\x9b2J", inputs=VISION)))
+    cost = ("cost", "--source", str(path), "--preset", "a4-150dpi", "--output-tokens", "10", "--format", "csv")
+    _, piped, _ = _run(capsys, "list", "--source", str(path), "--format", "csv")
+    _, piped_cost, _ = _run(capsys, *cost)
+    assert "evil/\x1b[31mred" in piped and "\u202eevil\x9b2J" in piped  # a program reading CSV gets the bytes
+    assert "evil/\x1b[31mred" in piped_cost
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    for argv in (("list", "--source", str(path), "--format", "csv"), cost):
+        status, out, _ = _run(capsys, *argv)
+        assert status == 0
+        assert "\x1b" not in out and "\x9b" not in out and "\u202e" not in out
+        assert "evil/\\x1b[31mred" in out
+        assert out.endswith("\r\n") and out.count("\r\n") == 2  # the header and one row, ends kept
+    status, out, _ = _run(capsys, "list", "--source", str(path), "--format", "csv")
+    assert ",\\u202eevil\\x9b2J," in out
+    assert out.replace("\\x1b", "\x1b").replace("\\u202e", "\u202e").replace("\\x9b", "\x9b") == piped
+
+
+TRY = ("try", "page.png", "--model", "m")
+COST = ("cost", "--source", "sample", "--preset", "a4-150dpi", "--output-tokens", "5")
+# (command line before the option, option, value, what it expects): bounds as the help text states them.
+ABSURD = [
+    (TRY, "--max-tokens", "1e400", "a whole number from 1 to 10,000,000"),
+    (TRY, "--max-tokens", "99999999999999999999999", "a whole number from 1 to 10,000,000"),
+    (TRY, "--max-tokens", "10000001", "a whole number from 1 to 10,000,000"),
+    (TRY, "--timeout", "1e11", "a number above 0 and at most 86,400"),
+    (TRY, "--timeout", "86400.5", "a number above 0 and at most 86,400"),
+    (TRY, "--timeout", "0", "a number above 0 and at most 86,400"),
+    (TRY, "--timeout", "nan", "a number above 0 and at most 86,400"),
+    (TRY, "--timeout", "inf", "a number above 0 and at most 86,400"),
+    (TRY, "--max-usd", "1e400", "a number from 0 to 1,000,000"),
+    (TRY, "--max-usd", "nan", "a number from 0 to 1,000,000"),
+    (TRY, "--max-usd", "inf", "a number from 0 to 1,000,000"),
+    (TRY, "--max-usd", "-inf", "a number from 0 to 1,000,000"),
+    (TRY, "--max-usd", "1000000.01", "a number from 0 to 1,000,000"),
+    (TRY, "--concurrency", "65", "a whole number from 1 to 64"),
+    (TRY, "--concurrency", "99999999999999999999999", "a whole number from 1 to 64"),
+    (TRY, "--dpi", "2401", "a whole number from 1 to 2,400"),
+    (TRY, "--max-side", "1e400", "a whole number from 1 to 100,000"),
+    (("cost", "--source", "sample", "--height", "5", "--output-tokens", "5"), "--width", "100001",
+     "a whole number from 1 to 100,000"),
+    (("cost", "--source", "sample", "--width", "5", "--output-tokens", "5"), "--height", "99999999999999999999999",
+     "a whole number from 1 to 100,000"),
+    (COST, "--top", "1000001", "a whole number from 1 to 1,000,000"),
+    (COST, "--prompt-tokens", "1e400", "a whole number from 0 to 10,000,000"),
+    (("cost", "--source", "sample", "--preset", "a4-150dpi"), "--output-tokens", "10000001",
+     "a whole number from 0 to 10,000,000"),
+    (("list", "--source", "sample"), "--min-context", "99999999999999999999999", "a whole number from 0 to 1,000,000,000"),
+    (("list", "--source", "sample"), "--max-prompt-price", "nan", "a number from 0 to 1,000,000"),
+    (("export", "out.csv"), "--max-prompt-price", "1e400", "a number from 0 to 1,000,000"),
+    (("chart", "cost", "--out", "c.png", "--preset", "a4-150dpi", "--output-tokens", "5"), "--top", "1e400",
+     "a whole number from 1 to 1,000,000"),
+    (("serve",), "--port", "99999999999999999999999", "a port 0-65535"),
+    (("serve",), "--expire-after", "1e400", "a whole number from 1 to 31,536,000"),
+    (("serve",), "--threads", "257", "a whole number from 1 to 256"),
+]
+
+
+@pytest.mark.parametrize("before, flag, value, expected", ABSURD, ids=[f"{a[1]}={a[2]}" for a in ABSURD])
+def test_an_absurd_number_is_a_bounded_usage_error_not_an_overflow(capsys, tmp_path, monkeypatch, before, flag, value, expected):
+    monkeypatch.chdir(tmp_path)  # nothing may be written, but if it were, it would land here
+    option = [f"{flag}={value}"] if value.startswith("-") else [flag, value]  # "-inf" alone would read as an option
+    status, out, err = _run(capsys, *before, *option)
+    assert status == 2 and out == ""
+    command = before[0]
+    assert _one_line_error(err) == f"vision-models {command}: bad {flag} {value!r}: expected {expected}"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_bounds_themselves_and_a_fractional_timeout_are_accepted():
+    from vision_models.cli import build_parser
+
+    bounds = ["--max-tokens", "10000000", "--max-usd", "1000000", "--concurrency", "64", "--dpi", "2400", "--max-side", "100000"]
+    args = build_parser("try").parse_args([*TRY, "--timeout", "2.5", *bounds])
+    assert (args.timeout, args.max_tokens, args.max_usd, args.concurrency, args.dpi, args.max_side) == (
+        2.5, 10_000_000, 1_000_000.0, 64, 2400, 100_000
+    )
+    assert build_parser("try").parse_args([*TRY, "--timeout", "86400", "--max-usd", "0"]).timeout == 86400.0

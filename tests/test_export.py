@@ -203,3 +203,163 @@ def test_a_lone_surrogate_in_a_frame_is_written_as_a_replacement_character(tmp_p
     path = export_csv(frame, tmp_path / "out.csv")
     rows = {r["id"]: r for r in _rows(path.read_text(encoding="utf-8"))}
     assert rows["a/bad"]["name"] == "bad \ufffd name" and rows["a/ok"]["name"] == "ok"
+
+
+def _text_dtypes() -> list:
+    dtypes = ["object", "str", "string[python]"]
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return dtypes
+    return [*dtypes, "string[pyarrow]"]
+
+
+@pytest.mark.parametrize("dtype", [*_text_dtypes(), "category"])
+def test_formulas_are_neutralised_in_every_text_dtype_and_in_categoricals(dtype):
+    import pandas as pd
+
+    frame = pd.DataFrame({"id": ["a", "b", "c", "d"], "text": pd.Series(["=cmd()", " @SUM(A1)", "plain", None], dtype=dtype)})
+    rows = _rows(to_csv_text(frame))
+    assert [r["text"] for r in rows] == ["'=cmd()", "' @SUM(A1)", "plain", ""]  # written by hand from the rule above
+
+
+def test_a_categorical_of_text_categories_is_neutralised_and_one_of_numbers_stays_numbers():
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "label": pd.Categorical(["+1", "ok", "+1", "-2+3"]),
+            "price": pd.Categorical([-1.5, 0.00000025, -1.5, None]),
+            "count": pd.Categorical([-3, 4, None, 4]),
+        }
+    )
+    text = to_csv_text(frame)
+    assert text == (
+        "label,price,count\r\n"
+        "'+1,-1.5,-3\r\n"
+        "ok,0.00000025,4\r\n"
+        "'+1,-1.5,\r\n"
+        "'-2+3,,4\r\n"
+    )
+
+
+def test_negative_numbers_in_numeric_columns_are_not_formulas():
+    import pandas as pd
+
+    frame = pd.DataFrame({"x": [-1.5, 2.0], "n": [-7, 3], "s": pd.array([-2, None], dtype="Int64")})
+    assert to_csv_text(frame) == "x,n,s\r\n-1.5,-7,-2\r\n2,3,\r\n"
+
+
+# A path that is not a regular file is never replaced by one: refused, left exactly as it was.
+def _snapshot(path) -> tuple:
+    status = os.lstat(path)
+    target = os.readlink(path) if os.path.islink(path) else None
+    return status.st_mode, status.st_ino, status.st_mtime_ns, target
+
+
+def _one_model_frame():
+    return models_frame([model("a/new", inputs=VISION)])
+
+
+def _fifo(tmp_path):
+    path = tmp_path / "pipe.csv"
+    os.mkfifo(path)
+    return path
+
+
+def _directory(tmp_path):
+    path = tmp_path / "folder.csv"
+    path.mkdir()
+    return path
+
+
+def _read_only(tmp_path):
+    path = tmp_path / "frozen.csv"
+    path.write_text("kept\r\n")
+    path.chmod(0o444)  # no write bit for anyone: refused even when running as root
+    return path
+
+
+def _dangling(tmp_path):
+    path = tmp_path / "link.csv"
+    path.symlink_to(tmp_path / "nowhere" / "x.csv")
+    return path
+
+
+def _loop(tmp_path):
+    (tmp_path / "b.csv").symlink_to(tmp_path / "a.csv")
+    (tmp_path / "a.csv").symlink_to(tmp_path / "b.csv")
+    return tmp_path / "a.csv"
+
+
+REFUSED = {
+    "fifo": (_fifo, "a FIFO, not a regular file"),
+    "directory": (_directory, "a directory, not a file"),
+    "read-only": (_read_only, "a read-only file"),
+    "dangling link": (_dangling, "a symbolic link to nothing"),
+    "link loop": (_loop, "a loop of symbolic links"),
+}
+
+
+@pytest.mark.parametrize("kind", list(REFUSED))
+def test_export_refuses_what_is_not_a_writable_regular_file_and_leaves_it(tmp_path, kind):
+    from vision_models.export import UnsafeTarget
+
+    make, reason = REFUSED[kind]
+    path = make(tmp_path)
+    before = _snapshot(path)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(UnsafeTarget) as caught:
+        export_csv(_one_model_frame(), path)
+    assert caught.value.strerror.startswith(reason) and caught.value.filename == str(path)
+    assert _snapshot(path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == names  # no temporary file, no new file
+
+
+def test_export_refuses_a_device():
+    from vision_models.export import UnsafeTarget
+
+    before = os.stat("/dev/null")
+    with pytest.raises(UnsafeTarget, match="a character device, not a regular file"):
+        export_csv(_one_model_frame(), "/dev/null")
+    after = os.stat("/dev/null")
+    assert (after.st_mode, after.st_rdev, after.st_ino) == (before.st_mode, before.st_rdev, before.st_ino)
+
+
+def test_export_writes_through_a_symbolic_link_as_cp_does(tmp_path):
+    real = tmp_path / "data" / "vision.csv"
+    real.parent.mkdir()
+    real.write_text("old\r\n")
+    real.chmod(0o640)
+    link = tmp_path / "latest.csv"
+    link.symlink_to(real)
+    assert export_csv(_one_model_frame(), link) == link
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert [r["id"] for r in _rows(real.read_text(encoding="utf-8"))] == ["a/new"]
+    assert oct(real.stat().st_mode & 0o777) == "0o640"
+    assert sorted(p.name for p in real.parent.iterdir()) == ["vision.csv"]
+
+
+def test_export_over_a_private_file_keeps_it_private(tmp_path):
+    path = tmp_path / "private.csv"
+    path.write_text("old\r\n")
+    path.chmod(0o600)
+    export_csv(_one_model_frame(), path)
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert [r["id"] for r in _rows(path.read_text(encoding="utf-8"))] == ["a/new"]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "read-only", "dangling link"])
+def test_cli_export_and_trials_export_refuse_in_one_line_with_exit_2(tmp_path, capsys, kind):
+    from vision_models.cli import main
+
+    make, reason = REFUSED[kind]
+    path = make(tmp_path)
+    before = _snapshot(path)
+    for argv in (["export", str(path), "--source", "sample"], ["trials", "export", "run-1", str(path)]):
+        status = main(argv)
+        out, err = capsys.readouterr()
+        assert status == 2 and out == "", argv
+        assert err.count("\n") == 1 and "Traceback" not in err
+        assert err.startswith(f"vision-models: cannot write {str(path)!r}: {reason}")
+        assert _snapshot(path) == before

@@ -3,12 +3,16 @@
 Data goes to stdout, messages to stderr. Exit status: 0 ok, 1 no data (the
 fetch failed with nothing cached, or no model passes the filters), 2 bad usage
 (an unknown option, a bad value, an unreadable source), always as one line.
+Every number on the command line has bounds (see :data:`LIMITS`): an absurd
+one (``1e400``, ``nan``, 23 digits) is a bad value, ``bad --flag VALUE:
+expected ...``, never an overflow deep inside.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sqlite3
 import sys
 import warnings
@@ -18,6 +22,24 @@ from typing import NoReturn
 from .text import terminal_safe
 
 EXIT_OK, EXIT_NO_DATA, EXIT_USAGE = 0, 1, 2
+
+#: Upper bounds of the numeric options: far beyond any real use, yet small enough that no
+#: later arithmetic (sockets, timedelta, SQLite integers, pixel buffers) can overflow.
+LIMITS = {
+    "tokens": 10_000_000,  # --max-tokens, --prompt-tokens, --output-tokens
+    "context": 1_000_000_000,  # --min-context
+    "pixels": 100_000,  # --width, --height, --max-side
+    "dpi": 2_400,
+    "top": 1_000_000,
+    "usd": 1_000_000,  # --max-usd, --max-prompt-price (USD per million tokens)
+    "timeout_s": 86_400,  # a day
+    "expire_s": 31_536_000,  # a year
+    "concurrency": 64,
+    "threads": 256,
+}
+
+#: argparse's words for a value its type refused, rewritten as ``bad --flag VALUE: expected ...``.
+_BAD_VALUE = re.compile(r"^argument (?P<flag>\S+): expected (?P<what>.+?), got (?P<value>.+)$")
 
 #: Whether tables show every character (``--wide``) instead of fitting the terminal; set by :func:`main`.
 _wide = False
@@ -31,6 +53,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line, not the usage block plus a line."""
 
     def error(self, message: str) -> NoReturn:
+        bad = _BAD_VALUE.match(message)
+        if bad:
+            message = f"bad {bad['flag']} {bad['value']}: expected {bad['what']}"
         raise UsageError(f"{self.prog}: {message}")
 
 
@@ -96,7 +121,7 @@ def _add_cost(commands) -> None:
     add_source_options(cost)
     add_filter_options(cost)
     add_image_options(cost)
-    cost.add_argument("--top", type=_whole_number(1), metavar="N", help="only the N cheapest")
+    cost.add_argument("--top", type=_whole_number(1, LIMITS["top"]), metavar="N", help="only the N cheapest")
     cost.add_argument("--format", choices=("table", "csv", "json"), default="table")
     add_as_of_option(cost)
     cost.add_argument(
@@ -122,7 +147,7 @@ def _add_chart(commands) -> None:
     add_source_options(chart)
     add_filter_options(chart)
     add_image_options(chart)
-    chart.add_argument("--top", type=_whole_number(1), default=25, metavar="N", help="bars to draw (cost chart)")
+    chart.add_argument("--top", type=_whole_number(1, LIMITS["top"]), default=25, metavar="N", help="bars to draw (cost chart)")
     chart.set_defaults(handler=run_chart)
 
 
@@ -133,8 +158,11 @@ def _add_serve(commands) -> None:
     serve.add_argument("--cors-origin", metavar="ORIGIN", help="allow this browser origin (Access-Control-Allow-Origin)")
     serve.add_argument("--source", help="openrouter (default), sample, an http(s) URL or a .json/.json.gz file")
     serve.add_argument("--cache-path", help="the SQLite cache file")
-    serve.add_argument("--expire-after", type=_whole_number(1), default=3600, metavar="SECONDS", help="catalog freshness")
-    serve.add_argument("--threads", type=_whole_number(1), default=8, help="worker threads")
+    serve.add_argument(
+        "--expire-after", type=_whole_number(1, LIMITS["expire_s"]), default=3600, metavar="SECONDS",
+        help="catalog freshness (at most 31,536,000: a year)",
+    )
+    serve.add_argument("--threads", type=_whole_number(1, LIMITS["threads"]), default=8, help="worker threads (1-256)")
     serve.set_defaults(handler=run_serve)
 
 
@@ -176,13 +204,27 @@ def add_trial_commands(commands) -> None:
     attempt.add_argument("--model", action="append", required=True, metavar="ID", help="an OpenRouter id or tesseract (repeatable)")
     attempt.add_argument("--prompt", help="the instruction sent with each page")
     attempt.add_argument("--truth", metavar="DIR", help="ground truth: a folder of <page>.txt files")
-    attempt.add_argument("--max-usd", type=_non_negative_float, default=1.0, metavar="X", help="hard budget for this run (default 1.00)")
+    attempt.add_argument(
+        "--max-usd", type=_number(0, LIMITS["usd"]), default=1.0, metavar="X",
+        help="hard budget for this run, 0-1,000,000 (default 1.00)",
+    )
     attempt.add_argument("--dry-run", action="store_true", help="only estimate: nothing is sent, no key needed")
-    attempt.add_argument("--concurrency", type=_whole_number(1), default=4, metavar="N")
-    attempt.add_argument("--max-tokens", type=_whole_number(1), default=2048, metavar="N", help="answer bound per page")
-    attempt.add_argument("--dpi", type=_whole_number(1), default=200, help="PDF rendering resolution")
-    attempt.add_argument("--max-side", type=_whole_number(1), default=2048, metavar="PX", help="shrink larger pages to this")
-    attempt.add_argument("--timeout", type=_whole_number(1), default=120, metavar="SECONDS", help="per request")
+    attempt.add_argument(
+        "--concurrency", type=_whole_number(1, LIMITS["concurrency"]), default=4, metavar="N", help="requests at once (1-64)"
+    )
+    attempt.add_argument(
+        "--max-tokens", type=_whole_number(1, LIMITS["tokens"]), default=2048, metavar="N",
+        help="answer bound per page (at most 10,000,000)",
+    )
+    attempt.add_argument("--dpi", type=_whole_number(1, LIMITS["dpi"]), default=200, help="PDF rendering resolution (1-2,400)")
+    attempt.add_argument(
+        "--max-side", type=_whole_number(1, LIMITS["pixels"]), default=2048, metavar="PX",
+        help="shrink larger pages to this (at most 100,000)",
+    )
+    attempt.add_argument(
+        "--timeout", type=_number(0, LIMITS["timeout_s"], above=True), default=120.0, metavar="SECONDS",
+        help="per request, such as 2.5 (above 0, at most 86,400: a day)",
+    )
     attempt.add_argument("--format", choices=("table", "csv", "json"), default="table")
     attempt.add_argument("--source", help="the catalog for prices: openrouter (default), sample, a URL or a file")
     attempt.add_argument("--cache-path", help="the SQLite cache file")
@@ -250,9 +292,12 @@ def add_as_of_option(parser: argparse.ArgumentParser) -> None:
 def add_filter_options(parser: argparse.ArgumentParser) -> None:
     """The filters shared by list, cost and export."""
     parser.add_argument("--provider", action="append", metavar="NAME", help="keep this provider (repeatable)")
-    parser.add_argument("--min-context", type=_whole_number(0), metavar="N", help="at least N tokens of context")
     parser.add_argument(
-        "--max-prompt-price", type=_non_negative_float, metavar="USD_PER_MTOK", help="prompt price at most this"
+        "--min-context", type=_whole_number(0, LIMITS["context"]), metavar="N", help="at least N tokens of context"
+    )
+    parser.add_argument(
+        "--max-prompt-price", type=_number(0, LIMITS["usd"]), metavar="USD_PER_MTOK",
+        help="prompt price at most this (0-1,000,000)",
     )
 
 
@@ -260,11 +305,16 @@ def add_image_options(parser: argparse.ArgumentParser) -> None:
     """The image and the call being priced."""
     from .cost import PRESETS
 
-    parser.add_argument("--width", type=_whole_number(1), help="image width in pixels")
-    parser.add_argument("--height", type=_whole_number(1), help="image height in pixels")
+    parser.add_argument("--width", type=_whole_number(1, LIMITS["pixels"]), help="image width in pixels (at most 100,000)")
+    parser.add_argument("--height", type=_whole_number(1, LIMITS["pixels"]), help="image height in pixels (at most 100,000)")
     parser.add_argument("--preset", choices=sorted(PRESETS), help="a common page or photo size instead of --width/--height")
-    parser.add_argument("--prompt-tokens", type=_whole_number(0), default=0, metavar="N", help="instruction tokens (default 0)")
-    parser.add_argument("--output-tokens", type=_whole_number(0), required=True, metavar="N", help="expected answer tokens")
+    parser.add_argument(
+        "--prompt-tokens", type=_whole_number(0, LIMITS["tokens"]), default=0, metavar="N", help="instruction tokens (default 0)"
+    )
+    parser.add_argument(
+        "--output-tokens", type=_whole_number(0, LIMITS["tokens"]), required=True, metavar="N",
+        help="expected answer tokens (at most 10,000,000)",
+    )
     parser.add_argument("--detail", choices=("high", "low"), default="high")
     parser.add_argument(
         "--include-generators", action="store_true",
@@ -364,11 +414,14 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def render(frame, fmt: str, table) -> str:
-    """``frame`` as csv, json, or the text ``table`` function's layout."""
+    """``frame`` as csv (control characters escaped on a terminal), json, or the text ``table`` function's layout."""
     from .export import to_csv_text
 
     if fmt == "csv":
-        return to_csv_text(frame)
+        from .terminal import terminal_csv
+
+        text = to_csv_text(frame)
+        return terminal_csv(text) if sys.stdout.isatty() else text  # an escape sequence is shown, not obeyed
     if fmt == "json":
         return json_text(frame) + "\n"
     return table(frame)
@@ -419,17 +472,35 @@ def _expiry_notes(models) -> list[str]:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from .export import export_csv
-
+    check_export_path(args.path)
     _, models = load_models(args)
     if models.empty:
         return EXIT_NO_DATA
-    try:
-        path = export_csv(models, args.path)
-    except OSError as exc:
-        raise UsageError(f"vision-models: cannot write {args.path!r}: {exc.strerror or exc}") from None
+    path = write_csv(models, args.path)
     _say(f"vision-models: wrote {len(models)} models to {path}")
     return EXIT_OK
+
+
+def check_export_path(path: str) -> None:
+    """Refuse, before any fetch, a path export will not replace: a directory, FIFO, device, read-only file..."""
+    from pathlib import Path
+
+    from .export import writable_target
+
+    try:
+        writable_target(Path(path).expanduser())
+    except OSError as exc:
+        raise UsageError(f"vision-models: cannot write {path!r}: {exc.strerror or exc}") from None
+
+
+def write_csv(frame, path: str):
+    """``frame`` exported to ``path`` (formula-safe, atomic); a path that cannot be written is a usage error."""
+    from .export import export_csv
+
+    try:
+        return export_csv(frame, path)
+    except OSError as exc:
+        raise UsageError(f"vision-models: cannot write {path!r}: {exc.strerror or exc}") from None
 
 
 def run_cost(args: argparse.Namespace) -> int:
@@ -827,14 +898,11 @@ def run_trials_show(args: argparse.Namespace) -> int:
 
 
 def run_trials_export(args: argparse.Namespace) -> int:
-    from .export import export_csv
     from .trials import load_trial
 
+    check_export_path(args.path)
     trial = load_trial(args.run_id, trials_path=args.trials_path, truth=args.truth)
-    try:
-        path = export_csv(trial.results, args.path)
-    except OSError as exc:
-        raise UsageError(f"vision-models: cannot write {args.path!r}: {exc.strerror or exc}") from None
+    path = write_csv(trial.results, args.path)
     _say(f"vision-models: wrote {len(trial.results)} rows of run {args.run_id} to {path}")
     return EXIT_OK if len(trial.results) else EXIT_NO_DATA
 
@@ -853,30 +921,37 @@ def _port(text: str) -> int:
     return value
 
 
-def _whole_number(low: int):
-    """An argparse type: a whole number >= ``low``; anything else gets the same one message."""
+def _whole_number(low: int, high: int):
+    """An argparse type: a whole number from ``low`` to ``high``; anything else gets the same one message."""
 
     def parse(text: str) -> int:
         try:
             value = int(text)
-        except ValueError:
+        except ValueError:  # "1e400", "2.5", "many", and more digits than int() reads
             value = low - 1
-        if value < low:
-            raise argparse.ArgumentTypeError(f"expected a whole number >= {low}, got {text!r}")
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low:,} to {high:,}, got {text!r}")
         return value
 
-    parse.__name__ = f"whole number >= {low}"
+    parse.__name__ = f"whole number from {low:,} to {high:,}"
     return parse
 
 
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
-    return value
+def _number(low: int, high: int, *, above: bool = False):
+    """An argparse type: a number from ``low`` (or ``above`` it) to ``high``; nan, inf and 1e400 never pass."""
+    what = f"a number above {low:,} and at most {high:,}" if above else f"a number from {low:,} to {high:,}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not ((low < value) if above else (low <= value)) or not value <= high:  # nan fails every comparison
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    parse.__name__ = what
+    return parse
 
 
 def _write(text: str) -> None:

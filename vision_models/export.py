@@ -8,17 +8,28 @@ formula" is judged as a spreadsheet reads: the first character after any
 blanks, no-break or zero-width spaces and byte-order marks is ``=``, ``+``,
 ``-``, ``@`` (or their full-width forms), a tab, CR, LF or NUL. A cell holding
 ``;`` (the field separator of European spreadsheets, which split on it) has
-each ``;``-separated part judged alike and quoted where it needs it.
+each ``;``-separated part judged alike and quoted where it needs it. Text is
+text whatever its dtype (object, ``str``, ``string``, a categorical's text
+categories); a number such as ``-1.5`` in a numeric column is never quoted.
 
 A file is written beside its target and renamed over it once complete, so a
-failure (a full disk, an encoding error) never leaves a truncated CSV.
+failure (a full disk, an encoding error) never leaves a truncated CSV. Only a
+regular file is ever replaced, keeping its permission bits: a symbolic link to
+one is written through, as ``cp`` does (the link stays, the file it leads to
+gets the new content). A directory, a FIFO, a device (``/dev/null``,
+``/dev/stdout``: print CSV with ``--format csv`` instead), a socket, a file
+without write permission, and a link that leads nowhere (refused, as GNU
+``cp`` refuses it) or round in a loop are refused with an
+:class:`UnsafeTarget` naming the path, and left as they were.
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -44,25 +55,68 @@ def export_csv(frame: pd.DataFrame, path: str | os.PathLike | io.TextIOBase, *, 
     decimals (their unit is in the column name). Rows end in CRLF as RFC 4180
     says, which also makes the writer quote any cell holding a bare carriage
     return. ``safe=False`` keeps text exactly as it came, formulas included.
+    A path that is not a regular file, a new one or a link to one raises
+    :class:`UnsafeTarget` and is left as it was (see the module notes).
     """
-    table = csv_ready(frame, safe=safe)
     if isinstance(path, (str, os.PathLike)):
         target = Path(path).expanduser()
         with atomic_text_file(target) as out:
-            table.to_csv(out, index=False, lineterminator=CRLF, float_format=_plain_decimal)
+            csv_ready(frame, safe=safe).to_csv(out, index=False, lineterminator=CRLF, float_format=_plain_decimal)
         return target
-    table.to_csv(path, index=False, lineterminator=CRLF, float_format=_plain_decimal)
+    csv_ready(frame, safe=safe).to_csv(path, index=False, lineterminator=CRLF, float_format=_plain_decimal)
     return None
 
 
-class atomic_text_file:
-    """A UTF-8 text file written beside ``target`` and renamed over it only once complete.
+class UnsafeTarget(OSError):
+    """A path that export will not replace (see the module notes); ``strerror`` says why, ``filename`` names it."""
 
-    On any error the temporary file is removed and ``target`` is left as it was.
+
+#: What a path is when it is neither a regular file nor a directory.
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"))  # fmt: skip
+
+
+def writable_target(path: str | os.PathLike) -> Path:
+    """The regular file to replace when writing ``path``: itself, a new file, or the file its symbolic link leads to.
+
+    Anything else raises :class:`UnsafeTarget` before a byte is written, since
+    a rename over it would put a regular file in its place (and opening a FIFO
+    to write can wait for a reader for ever).
+    """
+    path = Path(path)
+    try:
+        link = stat.S_ISLNK(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return path  # a new file (a missing folder is the writer's error to report)
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        raise UnsafeTarget(errno.ENOENT, "a symbolic link to nothing: not followed, left as it is", str(path)) from None
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        raise UnsafeTarget(errno.ELOOP, "a loop of symbolic links, left as it is", str(path)) from None
+    if stat.S_ISDIR(status.st_mode):
+        raise UnsafeTarget(errno.EISDIR, "a directory, not a file: left as it is", str(path))
+    for test, kind in _KINDS:
+        if test(status.st_mode):
+            raise UnsafeTarget(errno.EINVAL, f"{kind}, not a regular file: left as it is", str(path))
+    target = Path(os.path.realpath(path, strict=True)) if link else path
+    if not status.st_mode & 0o222 or not os.access(target, os.W_OK):
+        raise UnsafeTarget(errno.EACCES, "a read-only file: left as it is", str(path))
+    return target
+
+
+class atomic_text_file:
+    """A UTF-8 text file written beside ``path`` (or the file its link leads to) and renamed over it once complete.
+
+    On any error the temporary file is removed and the file is left as it was.
+    A file that was there keeps its permission bits (and, where allowed, owner).
     """
 
-    def __init__(self, target: Path) -> None:
-        self.target = target
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.target = writable_target(path)
 
     def __enter__(self) -> io.TextIOWrapper:
         fd, name = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent)
@@ -77,12 +131,28 @@ class atomic_text_file:
                 os.fsync(self.file.fileno())
             self.file.close()
             if kind is None:
-                os.chmod(self.temporary, 0o666 & ~_umask())
-                os.replace(self.temporary, self.target)
+                self._take_over()
         finally:
             self.temporary.unlink(missing_ok=True)
             if not self.file.closed:
                 self.file.close()
+
+
+    def _take_over(self) -> None:
+        """Give the finished file the old one's mode, then rename it over the target (checked again: it may have changed)."""
+        if writable_target(self.path) != self.target:
+            raise UnsafeTarget(errno.EAGAIN, "changed while it was being written: left as it is", str(self.path))
+        try:
+            old = os.stat(self.target)
+        except FileNotFoundError:
+            os.chmod(self.temporary, 0o666 & ~_umask())
+        else:
+            try:
+                os.chown(self.temporary, old.st_uid, old.st_gid)  # first: a change of owner clears set-id bits
+            except PermissionError:
+                pass  # only root may give a file away; the mode is kept all the same
+            os.chmod(self.temporary, stat.S_IMODE(old.st_mode))
+        os.replace(self.temporary, self.target)
 
 
 def _umask() -> int:
@@ -100,15 +170,24 @@ def to_csv_text(frame: pd.DataFrame, *, safe: bool = True) -> str:
 
 def csv_ready(frame: pd.DataFrame, *, safe: bool = True) -> pd.DataFrame:
     """A copy of ``frame`` with every cell as a spreadsheet should get it."""
-    columns = {}
-    for name, column in frame.items():
-        if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(column.dtype):
-            columns[name] = column.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-        elif column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
-            columns[name] = _text_cells(column, safe)
-        else:
-            columns[name] = column
-    return pd.DataFrame(columns, index=frame.index)
+    return pd.DataFrame({name: _csv_cells(column, safe) for name, column in frame.items()}, index=frame.index)
+
+
+def _csv_cells(column: pd.Series, safe: bool) -> pd.Series | list[object]:
+    """One column for CSV, by dtype: a categorical's cells are judged as its categories' dtype would be.
+
+    Text of every kind (object, ``str``, ``string[python]``, ``string[pyarrow]``)
+    is checked for formulas; numbers stay numbers, so ``-1.5`` is never quoted.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy()
+        values = column.cat.categories.take(codes, allow_fill=True, fill_value=None)
+        return _csv_cells(pd.Series(values, index=column.index, name=column.name), safe)
+    if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(column.dtype):
+        return column.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+        return _text_cells(column, safe)
+    return column
 
 
 def neutralise_formulas(values: Iterable[object]) -> list[object]:

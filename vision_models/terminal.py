@@ -30,6 +30,15 @@ def cell_text(value: object, limit: int | None = None) -> str:
     return shorten(text, limit) if limit is not None else text
 
 
+def terminal_csv(text: str, row_end: str = "\r\n") -> str:
+    """CSV for a terminal: each row's control characters escaped as the tables show them, the row ends kept.
+
+    Only for a terminal: CSV that goes to a pipe or a file stays byte for byte
+    what a program reading it expects.
+    """
+    return row_end.join(terminal_safe(line) for line in text.split(row_end))
+
+
 def table_width(wide: bool = False) -> int | None:
     """The width a table must fit: ``$COLUMNS``, else the terminal's; None (no limit) with ``wide`` or when piped."""
     if wide:
