@@ -566,3 +566,33 @@ def test_a_version_1_store_is_upgraded_and_its_lost_requests_are_unknown_cost(st
     check = sqlite3.connect(path)
     assert check.execute("PRAGMA user_version").fetchone()[0] == 2
     check.close()
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def test_the_command_line_keeps_unknown_cost_apart_and_resends_it_only_when_asked(standin, catalog, env, capsys, monkeypatch):
+    from vision_models.cli import main
+
+    catalog_file = env / "catalog.json"
+    entries = [model(m, prompt=f"{p:.10f}", completion=f"{c:.10f}", inputs=("text", "image")) for m, (p, c) in PRICES.items()]
+    catalog_file.write_text(json.dumps({"data": entries}))
+    monkeypatch.setenv("OPENROUTER_BASE_URL", standin.base_url)
+    standin.page_faults = {MINI: ["reset"]}
+    (page,) = make_pages(env / "pages", 1)
+    argv = ["try", str(page), "--model", MINI, "--source", str(catalog_file), "--max-usd", "0.5", "--no-progress"]
+    assert main(argv) == 1  # the one row failed
+    err = capsys.readouterr().err
+    assert "of unknown cost" in err and "2 requests sent" in err  # the control and the page
+    assert main(["trials", "list"]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    header, first = listing[0], listing[2] if set(listing[1]) <= {"-", " "} else listing[1]
+    assert "billed $" in header and "unknown $" in header and "budget $" in header
+    assert len(page_requests(standin, MINI)) == 1
+    assert main(argv) == 1  # a second run: cached, nothing sent
+    capsys.readouterr()
+    assert len(page_requests(standin, MINI)) == 1
+    with pytest.warns(UserWarning, match="sending again 1 request that may have been billed already"):
+        assert main([*argv, "--retry-unknown", "--new-budget"]) == 0
+    assert len(page_requests(standin, MINI)) == 2
+    assert first.split()[0]

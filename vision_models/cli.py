@@ -230,6 +230,14 @@ def add_trial_commands(commands) -> None:
     attempt.add_argument("--cache-path", help="the SQLite cache file")
     attempt.add_argument("--trials-path", help="the trials file (default: $VISION_MODELS_TRIALS or beside the cache)")
     attempt.add_argument("--no-progress", action="store_true", help="no progress bar")
+    attempt.add_argument(
+        "--retry-unknown", action="store_true",
+        help="send again the rows a provider may have billed without saying what (says how much that may spend)",
+    )  # fmt: skip
+    attempt.add_argument(
+        "--new-budget", action="store_true",
+        help="spend up to --max-usd afresh, even if earlier runs of the same pages and models spent some of it",
+    )  # fmt: skip
     attempt.set_defaults(handler=run_try)
 
     runs = commands.add_parser("trials", help="stored trial runs: list, show one, export one to CSV")
@@ -767,7 +775,8 @@ def run_try(args: argparse.Namespace) -> int:
     if args.dry_run:
         plan = estimate_trial(args.pages, args.model, prompt=prompt, max_tokens=args.max_tokens, dpi=args.dpi,
                               max_side=args.max_side, source=args.source, cache_path=args.cache_path,
-                              trials_path=args.trials_path, max_usd=args.max_usd)  # fmt: skip
+                              trials_path=args.trials_path, max_usd=args.max_usd,
+                              retry_unknown=args.retry_unknown)  # fmt: skip
         _write(render(plan, args.format, plan_table))
         totals = plan.attrs
         fits = "fits" if totals["worst_case_usd"] <= args.max_usd else "does not fit: some rows would be skipped"
@@ -779,8 +788,7 @@ def run_try(args: argparse.Namespace) -> int:
                           max_tokens=args.max_tokens, dpi=args.dpi, max_side=args.max_side, concurrency=args.concurrency,
                           timeout=float(args.timeout), source=args.source, cache_path=args.cache_path,
                           trials_path=args.trials_path, progress=False if args.no_progress else None,
-                          retry_unknown=getattr(args, "retry_unknown", False),
-                          new_budget=getattr(args, "new_budget", False))  # fmt: skip
+                          retry_unknown=args.retry_unknown, new_budget=args.new_budget)  # fmt: skip
     except KeyboardInterrupt:
         _say("vision-models: interrupted; the finished rows are stored (requests in flight as unknown cost): "
              "run the same command again to resume")  # fmt: skip
@@ -791,7 +799,9 @@ def run_try(args: argparse.Namespace) -> int:
     requests = f"{trial.requests_sent} request{'s' if trial.requests_sent != 1 else ''}"
     _say(f"vision-models: run {trial.run_id}: billed ${trial.billed_usd:.6f}{unknown} of the ${trial.max_usd:.6g} budget"
          f"{left}, {requests} sent; stored in {trial.trials_path}")  # fmt: skip
-    return EXIT_OK if trial.results["status"].isin(["ok", "cached"]).any() else EXIT_NO_DATA
+    status, error = trial.results["status"], trial.results["error"]
+    answered = status.eq("ok") | (status.eq("cached") & error.isna())  # a stored failure is no answer
+    return EXIT_OK if answered.any() else EXIT_NO_DATA
 
 
 def trial_output(trial, fmt: str) -> str:
