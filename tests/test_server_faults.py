@@ -174,6 +174,7 @@ def test_every_error_is_json_with_cors_including_waitress_own(servers):
 
 def test_the_health_check_answers_get_and_head_only(servers):
     server = servers(source="sample")
+    server.request("GET", "/api/models")  # loaded: the health check is 200
     assert server.request("GET", "/healthz")[0] == 200
     assert server.request("HEAD", "/healthz")[0] == 200
     status, headers, _ = server.request("POST", "/healthz")
@@ -222,6 +223,7 @@ def test_slowloris_never_keeps_the_health_check_from_answering(servers):
     port = int(server.effective_port)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    assert _get(port)[0] == 200  # models loaded: the health check is 200 from here on
     attackers: list[socket.socket] = []
     try:
         for _ in range(300):

@@ -29,6 +29,7 @@ import dataclasses
 import json
 import logging
 import queue
+import re
 import signal
 import sys
 import threading
@@ -37,7 +38,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import numpy as np
 import pandas as pd
@@ -285,12 +286,49 @@ def _one(params: dict[str, list[str]], name: str) -> str:
     return values[0]
 
 
+#: A host of an origin: DNS labels (letters, digits, hyphens, dots) or a bracketed IPv6 address.
+_ORIGIN_HOST = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\]")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def check_cors_origin(origin: str | None) -> str | None:
+    """``origin`` as a browser sends it (``scheme://host[:port]``, lower case, no default port), or ``*``.
+
+    A value with a path, query, credentials, a non-ASCII or control character
+    (a CR/LF would forge response headers) can never match a browser's
+    ``Origin`` header; it is refused with a ``ValueError`` naming it.
+    """
+    if origin is None or origin == "*":
+        return origin
+    expected = "expected scheme://host[:port] with scheme http or https (or *), such as https://app.example:8443"
+    if not isinstance(origin, str) or not origin.isascii() or not origin.isprintable() or " " in origin:
+        raise ValueError(f"bad CORS origin {origin!r}: {expected}, in printable ASCII")
+    try:
+        parts = urlsplit(origin)
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"bad CORS origin {origin!r}: {expected}") from None
+    scheme, host = parts.scheme.lower(), (parts.hostname or "")
+    if scheme not in _DEFAULT_PORTS or not parts.netloc:
+        raise ValueError(f"bad CORS origin {origin!r}: {expected}")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"bad CORS origin {origin!r}: credentials are not part of an origin; {expected}")
+    if parts.path or parts.query or parts.fragment or "?" in origin or "#" in origin:
+        raise ValueError(f"bad CORS origin {origin!r}: a path, query or fragment is not part of an origin; {expected}")
+    if not _ORIGIN_HOST.fullmatch(host if ":" not in host else f"[{host}]"):
+        raise ValueError(f"bad CORS origin {origin!r}: {expected}")
+    if port == 0:
+        raise ValueError(f"bad CORS origin {origin!r}: port 0 is not a port a page is served from; {expected}")
+    shown = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{shown}" + ("" if port is None or port == _DEFAULT_PORTS[scheme] else f":{port}")
+
+
 class ModelsApp:
     """The WSGI application: /api/models, /healthz, and JSON errors for the rest."""
 
     def __init__(self, catalog: SharedCatalog, *, cors_origin: str | None = None, log: Callable[[str], None] | None = None) -> None:
         self.catalog = catalog
-        self.cors_origin = cors_origin
+        self.cors_origin = check_cors_origin(cors_origin)
         self.log = log
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
@@ -345,13 +383,22 @@ class ModelsApp:
         return status, [("Content-Type", JSON), ("Cache-Control", "no-store")], text.encode()
 
     def _health(self) -> tuple[str, list[tuple[str, str]], bytes]:
+        """200 while models are in memory; 503 saying why while none are (not loaded yet, or every load failed).
+
+        Never loads: a health check must not cost an upstream request.
+        """
         snapshot = self.catalog.peek()
-        state = {"status": "ok", "loaded": snapshot is not None}
-        if snapshot is not None:
-            state.update(models=len(snapshot.vision), cacheAge=snapshot.cache_age(), error=snapshot.error)
-            if self.catalog.refreshing:
-                state["refreshing"] = True
-        return _json_response("200 OK", state)
+        if snapshot is None:
+            state: dict[str, Any] = {"status": "unavailable", "loaded": False, "reason": "no catalog loaded yet"}
+            return _json_response("503 Service Unavailable", state)
+        loaded = not snapshot.result.models.empty
+        state = {"status": "ok" if loaded else "unavailable", "loaded": loaded, "models": len(snapshot.vision)}
+        state.update(cacheAge=snapshot.cache_age(), error=snapshot.error)
+        if not loaded:
+            state["reason"] = snapshot.error or "the catalog holds no models"
+        if self.catalog.refreshing:
+            state["refreshing"] = True
+        return _json_response("200 OK" if loaded else "503 Service Unavailable", state)
 
     def _cors(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
         if self.cors_origin:
