@@ -260,3 +260,87 @@ def test_slowloris_never_keeps_the_health_check_from_answering(servers):
         server.trigger.pull_trigger(lambda: [d.close() for d in list(server._map.values())])
         thread.join(timeout=5)
         server.task_dispatcher.shutdown()
+
+
+# ---------------------------------------------------------------- the memo of filtered answers
+
+
+def test_the_memo_is_bounded_in_bytes_and_evicts_the_least_recently_used():
+    from vision_models.server import ByteMemo
+
+    memo = ByteMemo(max_bytes=100)
+    memo.put(("a",), "A", 40)
+    memo.put(("b",), "B", 40)
+    assert memo.bytes == 80 and len(memo) == 2
+    assert memo.get(("a",)) == "A"  # now the most recently used: "b" is the oldest
+    memo.put(("c",), "C", 30)  # 110 > 100: "b" goes, 40 + 30 = 70 stay
+    assert memo.get(("b",)) is None and memo.get(("a",)) == "A" and memo.get(("c",)) == "C"
+    assert memo.bytes == 70
+    memo.put(("d",), "D", 100)  # exactly the cap: everything else goes
+    assert memo.bytes == 100 and len(memo) == 1 and memo.get(("d",)) == "D"
+    memo.put(("e",), "E", 101)  # larger than the cap: never kept, nothing evicted for it
+    assert memo.get(("e",)) is None and memo.bytes == 100 and len(memo) == 1
+    memo.put(("d",), "D2", 10)  # replacing a key counts its new size only
+    assert memo.bytes == 10 and memo.get(("d",)) == "D2"
+
+
+def test_filtered_answers_are_kept_up_to_the_byte_cap():
+    import sys
+
+    from factories import model
+    from vision_models.catalog import CatalogResult
+    from vision_models.frame import models_frame
+
+    entries = [model(f"p/m{i}", inputs=("text", "image"), context_length=1000 * (i + 1)) for i in range(10)]
+    snapshot = build_snapshot(CatalogResult(models=models_frame(entries), source="test"), 3600)
+    answers = {}
+    for low in (1000, 5000, 9000):  # 10, 6 and 2 models pass
+        key, wanted, min_context, max_price, rules = parse_query(f"minContext={low}")
+        answers[low] = snapshot.filtered(key, wanted, min_context, max_price, rules)
+    assert [count for count, _ in answers.values()] == [10, 6, 2]
+    sizes = {low: sys.getsizeof(text) for low, (_, text) in answers.items()}
+    assert snapshot.memo.bytes == sum(sizes.values()) and len(snapshot.memo) == 3
+    snapshot.memo.max_bytes = sizes[5000] + sizes[9000]
+    key, wanted, min_context, max_price, rules = parse_query("minContext=9000")
+    snapshot.filtered(key, wanted, min_context, max_price, rules)  # a hit: 9000 is now the most recent
+    snapshot.memo.put(("again",), None, 0)  # any insertion evicts down to the cap: 1000, the oldest, goes
+    assert snapshot.memo.bytes == sizes[5000] + sizes[9000] and len(snapshot.memo) == 3
+    assert snapshot.memo.get(parse_query("minContext=1000")[0]) is None
+
+
+_MEMO_RSS_SCRIPT = """
+import json, resource, sys
+sys.path.insert(0, "tests")
+from factories import model
+from vision_models.catalog import CatalogResult
+from vision_models.frame import models_frame
+from vision_models.server import build_snapshot, parse_query
+
+entries = [model(f"provider{i % 50}/model-{i}", inputs=("text", "image"), context_length=400_000 + i,
+                 description="A test model that reads images and text. " * 8) for i in range(50_000)]
+snapshot = build_snapshot(CatalogResult(models=models_frame(entries), source="test"), 3600)
+del entries
+largest = 0
+for k in range(400):  # 400 distinct filters, each keeping every model: the largest answers there can be
+    key, wanted, low, high, rules = parse_query(f"minContext={k}")
+    count, text = snapshot.filtered(key, wanted, low, high, rules)
+    largest = max(largest, len(text))
+    assert count == 50_000
+print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "answer_mb": largest / 2**20, "memo_mb": snapshot.memo.bytes / 2**20, "kept": len(snapshot.memo)}))
+"""
+
+
+def test_a_50000_model_catalog_with_400_distinct_filters_stays_under_500_mb():
+    """Measured in a process of its own (peak RSS, getrusage); about 30 s on two cores."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", _MEMO_RSS_SCRIPT], capture_output=True, text=True, timeout=600, cwd=repo)
+    assert done.returncode == 0, done.stderr[-2000:]
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    print(measured)
+    assert measured["answer_mb"] > 20  # each answer is large: without a byte bound, 64 of them would be gigabytes
+    assert measured["peak_rss_mb"] < 500, measured

@@ -34,6 +34,7 @@ import signal
 import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -64,10 +65,52 @@ HEADER_TIMEOUT_SECONDS = 10.0
 MAX_CONNECTIONS_PER_CLIENT = 300
 #: Query parameters /api/models accepts, as the CLI's filters.
 QUERY_PARAMETERS = ("provider", "minContext", "maxPromptPrice", "rules")
-_FILTERED_CACHE_SIZE = 64
+#: Bytes of filtered answers (their JSON text) one snapshot remembers; the least recently used go first.
+FILTERED_MEMO_BYTES = 64 * 1024 * 1024
 
 Loader = Callable[[], CatalogResult]
 StartResponse = Callable[..., Any]
+
+
+class ByteMemo:
+    """A thread-safe memo bounded by the bytes of its values, not their number: least recently used out first.
+
+    A count bound let 64 answers of a 50,000-model catalog (50 MB each) hold
+    gigabytes; here the total stays under ``max_bytes``, and a value larger
+    than that is never kept.
+    """
+
+    def __init__(self, max_bytes: int = FILTERED_MEMO_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._items: OrderedDict[tuple, tuple[Any, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: tuple) -> Any:
+        """The value under ``key`` (now the most recently used), or None."""
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            self._items.move_to_end(key)
+            return item[0]
+
+    def put(self, key: tuple, value: Any, size: int) -> None:
+        """Keep ``value`` (``size`` bytes), evicting the least recently used until everything fits."""
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self.bytes -= old[1]
+            while self._items and self.bytes + size > self.max_bytes:
+                _, (_, freed) = self._items.popitem(last=False)
+                self.bytes -= freed
+            self._items[key] = (value, size)
+            self.bytes += size
 
 
 @dataclass
@@ -82,8 +125,7 @@ class Snapshot:
     rows_json: list[str] = field(default_factory=list, repr=False)  # each model's JSON, in frame order
     columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     claimed: bool = False  # a request has answered from it as "the request that fetched"
-    _filtered: dict[tuple, tuple[int, str]] = field(default_factory=dict, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    memo: ByteMemo = field(default_factory=ByteMemo, repr=False)  # filtered answers, bounded in bytes
 
     @property
     def error(self) -> str | None:
@@ -96,11 +138,10 @@ class Snapshot:
         """(count, models JSON) for a filtered view: array masks over the precomputed columns, then a join.
 
         The rows pass exactly as :func:`vision_models.filters.filter_models`
-        lets them (unknown context or price never passes a bound); a small
-        memo keeps the last answers.
+        lets them (unknown context or price never passes a bound); a memo
+        bounded in bytes keeps the recent answers.
         """
-        with self._lock:
-            hit = self._filtered.get(key)
+        hit = self.memo.get(key)
         if hit is not None:
             return hit
         keep = self._rules_mask(rules).copy()
@@ -111,11 +152,9 @@ class Snapshot:
         if max_price is not None:
             keep &= self.columns["prompt"] <= max_price
         rows = np.flatnonzero(keep)
-        value = (len(rows), "[" + ", ".join([self.rows_json[i] for i in rows]) + "]")
-        with self._lock:
-            if len(self._filtered) >= _FILTERED_CACHE_SIZE:
-                self._filtered.clear()
-            self._filtered[key] = value
+        text = "[" + ", ".join([self.rows_json[i] for i in rows]) + "]"
+        value = (len(rows), text)
+        self.memo.put(key, value, sys.getsizeof(text))  # the string's own memory (1 to 4 bytes a character)
         return value
 
     def _rules_mask(self, rules: str) -> np.ndarray:
