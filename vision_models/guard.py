@@ -7,7 +7,9 @@ fill its ``connection_limit`` (slowloris). Here each connection gets
 headers, and one client address may hold ``max_client_connections``
 connections; both are enforced by waitress's own maintenance pass. The errors
 waitress answers by itself (400, 431, 501...) become JSON with the app's CORS
-header, like every other error of the server.
+header, like every other error of the server. Each wake of the loop accepts
+every connection waiting (up to :data:`ACCEPT_BATCH`), not one: clients that
+open a connection per request otherwise queue in the kernel's accept queue.
 
 Behind a reverse proxy (nginx, Caddy) the proxy buffers slow clients and every
 connection comes from its address: raise ``max_client_connections`` there.
