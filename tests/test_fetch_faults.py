@@ -146,6 +146,27 @@ def test_an_empty_catalog_without_a_copy_is_an_error_not_zero_models(httpserver)
     assert result.to_api_payload()["error"] == result.error
 
 
+@pytest.mark.parametrize("entries", [[{}], [1, "x", None], [{"id": 7}, {"name": "no id"}], [[{"id": "a/b"}]]])
+def test_entries_without_a_single_model_are_an_outage_and_never_replace_the_good_copy(httpserver, entries):
+    good, bad = _good_then(httpserver, json.dumps({"data": entries}))
+    assert bad.stale is True and bad.models.equals(good.models)
+    assert bad.error == (
+        f"Failed to fetch models: the catalog's {len(entries)} entries hold no model "
+        "(none has a string 'id'; treated as an outage)"
+    )
+    httpserver.clear()
+    httpserver.expect_request("/models").respond_with_data("down", status=500)
+    later = _fetch(httpserver.url_for("/"), expire_after=1)
+    assert later.stale is True and later.count == good.count  # the cached copy is still the good one
+
+
+def test_one_model_among_junk_entries_is_still_a_catalog(httpserver):
+    body = json.dumps({"data": [{}, 3, model("openai/gpt-4o", inputs=("text", "image"))]})
+    httpserver.expect_request("/models").respond_with_data(body, content_type="application/json")
+    result = _fetch(httpserver.url_for("/"))
+    assert result.error is None and list(result.models["id"]) == ["openai/gpt-4o"]
+
+
 def test_a_gzip_bomb_is_refused_at_the_stated_cap_without_inflating_it(httpserver):
     bomb = gzip.compress(b"\0" * (MAX_BODY_BYTES + 16 * 1024 * 1024), compresslevel=9)
     assert len(bomb) < 200_000  # small on the wire

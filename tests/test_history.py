@@ -595,3 +595,83 @@ def test_daily_facts_read_from_two_files(daily_dbs):
     missing = "2026-03-08"  # the one day the archive lacks
     assert missing not in by_date
     assert not (price_history(model_id, path=ordered)["date"] == day(missing)).any()
+
+
+# ---------------------------------------------------------------- implausible dates
+
+
+@pytest.mark.parametrize(
+    ("bad", "why"),
+    [
+        ("2999-01-01", "more than a day in the future"),
+        ("0001-01-01", "before 2023, when OpenRouter began"),
+        ("2022-12-31T23:59:59Z", "before 2023, when OpenRouter began"),
+    ],
+)
+def test_a_fetch_time_no_fetch_can_have_is_refused_naming_it(tmp_path, bad, why):
+    with pytest.raises(ValueError, match=why) as info:
+        record_fetch([model("p/a")], fetched_at=bad, source="test", body=None)
+    assert f"bad fetched_at {bad!r}" in str(info.value)
+    one = write_catalog(tmp_path, "catalog.json", model("p/a"))
+    with pytest.raises(ValueError, match=why):
+        import_files([one], fetched_at=bad)
+    assert history_info().snapshots == 0
+
+
+def test_a_fetch_time_within_a_day_of_now_is_clock_skew_and_kept():
+    from datetime import timedelta
+
+    ahead = datetime.now(UTC) + timedelta(hours=20)
+    assert record_fetch([model("p/a")], fetched_at=ahead, source="test", body=None) is True
+    assert record_fetch([model("p/b")], fetched_at="2023-01-01", source="test", body=None) is True  # the first day allowed
+    with pytest.raises(ValueError, match="more than a day in the future"):
+        record_fetch([model("p/c")], fetched_at=ahead + timedelta(hours=5), source="test", body=None)
+
+
+def test_a_file_dated_where_no_fetch_can_be_is_skipped_and_the_others_imported(tmp_path):
+    future = write_catalog(tmp_path, "openrouter-2999-01-01.json", model("p/a"))
+    good = write_catalog(tmp_path, "openrouter-2026-03-01.json", model("p/a"))
+    ancient = write_catalog(tmp_path, "catalog.json", model("p/a"))
+    os.utime(ancient, (315_532_800, 315_532_800))  # 1980-01-01, as archives date their files
+    results = import_files([future, good, ancient])
+    assert [r.status.split(":")[0] for r in results] == ["skipped", "imported", "skipped"]
+    assert "'openrouter-2999-01-01.json'" in results[0].status and "more than a day in the future" in results[0].status
+    assert "modification time of 'catalog.json'" in results[2].status and "before 2023" in results[2].status
+    assert history_info().snapshots == 1
+
+
+def test_query_bounds_where_no_history_can_be_warn_once_and_read_as_the_ends():
+    record("2026-03-01", model("p/a"))
+    record("2026-03-02", model("p/a"), model("p/b"))
+    with pytest.warns(UserWarning, match="since '0001-01-01' is before 2023") as caught:
+        early = catalog_changes(since="0001-01-01")
+    assert len(caught) == 1 and list(early["id"]) == ["p/b"]
+    with pytest.warns(UserWarning, match="until '2999-01-01' is in the future"):
+        late = catalog_changes(until="2999-01-01")
+    assert list(late["id"]) == ["p/b"]
+    with pytest.warns(UserWarning, match="as_of '2999-01-01' is in the future"):
+        entries, when = history.entries_as_of("2999-01-01")
+    assert when == datetime(2026, 3, 2, tzinfo=UTC) and sorted(e["id"] for e in entries) == ["p/a", "p/b"]
+
+
+def test_cli_history_import_with_a_future_fetched_at_is_one_line_and_exit_2(tmp_path):
+    one = write_catalog(tmp_path, "catalog.json", model("p/a"))
+    done = subprocess.run(
+        [sys.executable, "-m", "vision_models.cli", "history", "import", str(one), "--fetched-at", "2999-01-01"],
+        capture_output=True, text=True, timeout=60,
+    )
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "'2999-01-01'" in lines[0] and "future" in lines[0]
+
+
+def test_cli_changes_since_year_one_warns_in_one_line(tmp_path):
+    record("2026-03-01", model("p/a"))
+    record("2026-03-02", model("p/a"), model("p/b"))
+    done = subprocess.run(
+        [sys.executable, "-m", "vision_models.cli", "changes", "--since", "0001-01-01", "--format", "csv"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0 and "p/b" in done.stdout, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "'0001-01-01' is before 2023" in lines[0], done.stderr

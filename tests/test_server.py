@@ -118,10 +118,38 @@ def test_other_paths_methods_and_head(running):
 def test_health_check_does_not_fetch(running, upstream):
     server = running()
     status, _, health = server.get_json("/healthz")
-    assert status == 200 and health == {"status": "ok", "loaded": False}
+    assert status == 503 and health == {"status": "unavailable", "loaded": False, "reason": "no catalog loaded yet"}
     assert _upstream_requests(upstream) == 0
     server.get_json()
-    assert server.get_json("/healthz")[2]["models"] == 2
+    status, _, health = server.get_json("/healthz")
+    assert status == 200 and health["status"] == "ok" and health["models"] == 2
+
+
+def test_health_check_is_503_with_the_reason_while_no_models_are_loaded(upstream, running):
+    upstream.clear()
+    upstream.expect_request("/models").respond_with_data(json.dumps({"data": [{"name": "no id"}]}), content_type="application/json")
+    server = running()
+    assert server.get_json()[0] == 502
+    status, _, health = server.get_json("/healthz")
+    assert status == 503 and health["status"] == "unavailable" and health["loaded"] is False
+    assert health["reason"] == (
+        "Failed to fetch models: the catalog's 1 entries hold no model (none has a string 'id'; treated as an outage)"
+    )
+
+
+def test_a_catalog_of_junk_entries_at_expiry_keeps_the_good_models_and_health(upstream, running):
+    server = running(expire_after=1)
+    assert len(server.get_json()[2]["models"]) == 2
+    upstream.clear()
+    upstream.expect_request("/models").respond_with_data(json.dumps({"data": [{}, 5, {"id": 1}]}), content_type="application/json")
+    time.sleep(1.2)
+    server.get_json()
+    _wait_for_refresh(server)
+    status, _, body = server.get_json()
+    assert status == 200 and len(body["models"]) == 2 and body["cached"] is True
+    assert body["error"].endswith("the catalog's 3 entries hold no model (none has a string 'id'; treated as an outage)")
+    status, _, health = server.get_json("/healthz")
+    assert status == 200 and health["status"] == "ok" and health["models"] == 2 and health["error"] == body["error"]
 
 
 def test_query_filters_and_bad_values(running, upstream):
@@ -167,6 +195,55 @@ def test_cors_origin(running):
     plain = running()
     assert "Access-Control-Allow-Origin" not in plain.request("GET")[1]
     assert plain.request("OPTIONS")[0] == 405
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "",
+        "app.example",
+        "ftp://app.example",
+        "https://app.example/",
+        "https://app.example/path",
+        "https://app.example?x=1",
+        "https://app.example#top",
+        "https://user:secret@app.example",
+        "https://app.example\r\nSet-Cookie: a=b",
+        "https://app.example\n",
+        "https://äpp.example",
+        "https://app.example:99999",
+        "https://app.example:0",
+        "https://app_example.com",
+        "null",
+    ],
+)
+def test_a_bad_cors_origin_is_refused_naming_it(origin):
+    with pytest.raises(ValueError, match="bad CORS origin") as raised:
+        make_app(source="sample", cors_origin=origin)
+    assert repr(origin) in str(raised.value) and "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("given", "sent"),
+    [
+        ("*", "*"),
+        ("https://app.example", "https://app.example"),
+        ("http://localhost:5173", "http://localhost:5173"),
+        ("HTTPS://App.Example:443", "https://app.example"),  # as a browser serializes its Origin header
+        ("http://[::1]:8080", "http://[::1]:8080"),
+    ],
+)
+def test_a_good_cors_origin_is_sent_as_browsers_write_it(given, sent):
+    assert make_app(source="sample", cors_origin=given).cors_origin == sent
+
+
+def test_serve_with_a_bad_cors_origin_is_one_line_and_exit_2(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "vision_models.cli", "serve", "--port", "0", "--cors-origin", "https://app.example/x"],
+        capture_output=True, text=True, timeout=30, env={**os.environ, "VISION_MODELS_CACHE": str(tmp_path / "c.sqlite")},
+    )
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "'https://app.example/x'" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_no_models_is_502_with_the_error_shape(upstream, running):

@@ -174,6 +174,7 @@ def test_every_error_is_json_with_cors_including_waitress_own(servers):
 
 def test_the_health_check_answers_get_and_head_only(servers):
     server = servers(source="sample")
+    server.request("GET", "/api/models")  # loaded: the health check is 200
     assert server.request("GET", "/healthz")[0] == 200
     assert server.request("HEAD", "/healthz")[0] == 200
     status, headers, _ = server.request("POST", "/healthz")
@@ -222,6 +223,7 @@ def test_slowloris_never_keeps_the_health_check_from_answering(servers):
     port = int(server.effective_port)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    assert _get(port)[0] == 200  # models loaded: the health check is 200 from here on
     attackers: list[socket.socket] = []
     try:
         for _ in range(300):
@@ -258,3 +260,152 @@ def test_slowloris_never_keeps_the_health_check_from_answering(servers):
         server.trigger.pull_trigger(lambda: [d.close() for d in list(server._map.values())])
         thread.join(timeout=5)
         server.task_dispatcher.shutdown()
+
+
+def test_the_per_client_cap_counts_open_connections_only(servers):
+    """A client at its cap is refused; once its connections close it is served again (the count goes down)."""
+    app = make_app(source="sample")
+    server = create_server(app, "127.0.0.1", 0, max_client_connections=3)
+    port = int(server.effective_port)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+
+    def connect():
+        sock = socket.socket()
+        sock.bind(("127.0.0.3", 0))
+        sock.settimeout(5)
+        sock.connect(("127.0.0.1", port))
+        return sock
+
+    def served(sock) -> bool:
+        try:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            return sock.recv(12).startswith(b"HTTP/1.1")
+        except OSError:
+            return False
+
+    try:
+        for _ in range(3):  # twice over: a count that never went down would refuse the second round
+            held = [connect() for _ in range(3)]
+            assert all(served(sock) for sock in held)
+            extra = connect()
+            assert not served(extra)  # the fourth is closed before anything is read
+            for sock in [*held, extra]:
+                sock.close()
+            deadline = time.monotonic() + 5
+            while server.client_counts.get("127.0.0.3") and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert "127.0.0.3" not in server.client_counts
+    finally:
+        server.trigger.pull_trigger(lambda: [d.close() for d in list(server._map.values())])
+        thread.join(timeout=5)
+        server.task_dispatcher.shutdown()
+
+
+def test_one_wake_of_the_loop_accepts_every_waiting_connection_up_to_the_batch():
+    """Clients opening a connection per request: waiting connections are accepted together, not one per loop pass."""
+    from vision_models.guard import ACCEPT_BATCH
+
+    server = create_server(make_app(source="sample"), "127.0.0.1", 0)  # not running: the test drives the accepts
+    port = int(server.effective_port)
+    clients = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(ACCEPT_BATCH + 6)]
+    try:
+        server.handle_accept()  # connect() has returned: all of them wait in the accept queue
+        assert len(server.active_channels) == 64  # the batch; the other 6 on the next wake
+        server.handle_accept()
+        assert len(server.active_channels) == ACCEPT_BATCH + 6
+        server.handle_accept()  # nobody waiting: returns at once
+        assert len(server.active_channels) == ACCEPT_BATCH + 6
+        assert server.client_counts == {"127.0.0.1": ACCEPT_BATCH + 6}
+    finally:
+        for sock in clients:
+            sock.close()
+        for channel in list(server.active_channels.values()):
+            channel.close()
+        server.close()
+        server.task_dispatcher.shutdown()
+
+
+# ---------------------------------------------------------------- the memo of filtered answers
+
+
+def test_the_memo_is_bounded_in_bytes_and_evicts_the_least_recently_used():
+    from vision_models.server import ByteMemo
+
+    memo = ByteMemo(max_bytes=100)
+    memo.put(("a",), "A", 40)
+    memo.put(("b",), "B", 40)
+    assert memo.bytes == 80 and len(memo) == 2
+    assert memo.get(("a",)) == "A"  # now the most recently used: "b" is the oldest
+    memo.put(("c",), "C", 30)  # 110 > 100: "b" goes, 40 + 30 = 70 stay
+    assert memo.get(("b",)) is None and memo.get(("a",)) == "A" and memo.get(("c",)) == "C"
+    assert memo.bytes == 70
+    memo.put(("d",), "D", 100)  # exactly the cap: everything else goes
+    assert memo.bytes == 100 and len(memo) == 1 and memo.get(("d",)) == "D"
+    memo.put(("e",), "E", 101)  # larger than the cap: never kept, nothing evicted for it
+    assert memo.get(("e",)) is None and memo.bytes == 100 and len(memo) == 1
+    memo.put(("d",), "D2", 10)  # replacing a key counts its new size only
+    assert memo.bytes == 10 and memo.get(("d",)) == "D2"
+
+
+def test_filtered_answers_are_kept_up_to_the_byte_cap():
+    import sys
+
+    from factories import model
+
+    from vision_models.catalog import CatalogResult
+    from vision_models.frame import models_frame
+
+    entries = [model(f"p/m{i}", inputs=("text", "image"), context_length=1000 * (i + 1)) for i in range(10)]
+    snapshot = build_snapshot(CatalogResult(models=models_frame(entries), source="test"), 3600)
+    answers = {}
+    for low in (1000, 5000, 9000):  # 10, 6 and 2 models pass
+        key, wanted, min_context, max_price, rules = parse_query(f"minContext={low}")
+        answers[low] = snapshot.filtered(key, wanted, min_context, max_price, rules)
+    assert [count for count, _ in answers.values()] == [10, 6, 2]
+    sizes = {low: sys.getsizeof(text) for low, (_, text) in answers.items()}
+    assert snapshot.memo.bytes == sum(sizes.values()) and len(snapshot.memo) == 3
+    snapshot.memo.max_bytes = sizes[5000] + sizes[9000]
+    key, wanted, min_context, max_price, rules = parse_query("minContext=9000")
+    snapshot.filtered(key, wanted, min_context, max_price, rules)  # a hit: 9000 is now the most recent
+    snapshot.memo.put(("again",), None, 0)  # any insertion evicts down to the cap: 1000, the oldest, goes
+    assert snapshot.memo.bytes == sizes[5000] + sizes[9000] and len(snapshot.memo) == 3
+    assert snapshot.memo.get(parse_query("minContext=1000")[0]) is None
+
+
+_MEMO_RSS_SCRIPT = """
+import json, resource, sys
+sys.path.insert(0, "tests")
+from factories import model
+from vision_models.catalog import CatalogResult
+from vision_models.frame import models_frame
+from vision_models.server import build_snapshot, parse_query
+
+entries = [model(f"provider{i % 50}/model-{i}", inputs=("text", "image"), context_length=400_000 + i,
+                 description="A test model that reads images and text. " * 8) for i in range(50_000)]
+snapshot = build_snapshot(CatalogResult(models=models_frame(entries), source="test"), 3600)
+del entries
+largest = 0
+for k in range(400):  # 400 distinct filters, each keeping every model: the largest answers there can be
+    key, wanted, low, high, rules = parse_query(f"minContext={k}")
+    count, text = snapshot.filtered(key, wanted, low, high, rules)
+    largest = max(largest, len(text))
+    assert count == 50_000
+print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "answer_mb": largest / 2**20, "memo_mb": snapshot.memo.bytes / 2**20, "kept": len(snapshot.memo)}))
+"""
+
+
+def test_a_50000_model_catalog_with_400_distinct_filters_stays_under_500_mb():
+    """Measured in a process of its own (peak RSS, getrusage); about 30 s on two cores."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", _MEMO_RSS_SCRIPT], capture_output=True, text=True, timeout=600, cwd=repo, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    print(measured)
+    assert measured["answer_mb"] > 20  # each answer is large: without a byte bound, 64 of them would be gigabytes
+    assert measured["peak_rss_mb"] < 500, measured

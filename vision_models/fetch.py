@@ -9,7 +9,7 @@ read, retries and their waits (a watchdog shuts the socket when it passes, so
 a server that trickles a byte every few seconds cannot hold us); the decoded
 body is capped while it streams (:data:`MAX_BODY_BYTES`, so a gzip bomb costs
 at most the cap); a body that is not usable (not JSON, nested too deeply, not a
-catalog, an empty catalog) is refused before the cache stores it. A catalog of
+catalog, an empty catalog or one without a single model) is refused before the cache stores it. A catalog of
 several pages (``links.next``) is read whole or not at all.
 :func:`fetch_json` is the general form, for other OpenRouter JSON endpoints.
 """
@@ -279,10 +279,18 @@ def _replace_surrogates(value: Any) -> tuple[Any, int]:
 
 
 def nonempty_catalog_entries(body: bytes | str) -> list[Any]:
-    """:func:`catalog_entries`, refusing a catalog with no models: an empty answer is an outage."""
+    """:func:`catalog_entries`, refusing a catalog with no models: an empty answer is an outage.
+
+    Entries none of which is a model (an object with a string ``id``) count as
+    empty too: ``{"data": [{}, 1]}`` would otherwise replace the good copy with nothing.
+    """
     entries = catalog_entries(body)
     if not entries:
         raise NotACatalog("the catalog lists no models (an empty answer is treated as an outage)")
+    if not any(isinstance(entry, dict) and isinstance(entry.get("id"), str) for entry in entries):
+        raise NotACatalog(
+            f"the catalog's {len(entries):,} entries hold no model (none has a string 'id'; treated as an outage)"
+        )
     return entries
 
 

@@ -29,15 +29,17 @@ import dataclasses
 import json
 import logging
 import queue
+import re
 import signal
 import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import numpy as np
 import pandas as pd
@@ -63,10 +65,52 @@ HEADER_TIMEOUT_SECONDS = 10.0
 MAX_CONNECTIONS_PER_CLIENT = 300
 #: Query parameters /api/models accepts, as the CLI's filters.
 QUERY_PARAMETERS = ("provider", "minContext", "maxPromptPrice", "rules")
-_FILTERED_CACHE_SIZE = 64
+#: Bytes of filtered answers (their JSON text) one snapshot remembers; the least recently used go first.
+FILTERED_MEMO_BYTES = 64 * 1024 * 1024
 
 Loader = Callable[[], CatalogResult]
 StartResponse = Callable[..., Any]
+
+
+class ByteMemo:
+    """A thread-safe memo bounded by the bytes of its values, not their number: least recently used out first.
+
+    A count bound let 64 answers of a 50,000-model catalog (50 MB each) hold
+    gigabytes; here the total stays under ``max_bytes``, and a value larger
+    than that is never kept.
+    """
+
+    def __init__(self, max_bytes: int = FILTERED_MEMO_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._items: OrderedDict[tuple, tuple[Any, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: tuple) -> Any:
+        """The value under ``key`` (now the most recently used), or None."""
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            self._items.move_to_end(key)
+            return item[0]
+
+    def put(self, key: tuple, value: Any, size: int) -> None:
+        """Keep ``value`` (``size`` bytes), evicting the least recently used until everything fits."""
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self.bytes -= old[1]
+            while self._items and self.bytes + size > self.max_bytes:
+                _, (_, freed) = self._items.popitem(last=False)
+                self.bytes -= freed
+            self._items[key] = (value, size)
+            self.bytes += size
 
 
 @dataclass
@@ -81,8 +125,7 @@ class Snapshot:
     rows_json: list[str] = field(default_factory=list, repr=False)  # each model's JSON, in frame order
     columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     claimed: bool = False  # a request has answered from it as "the request that fetched"
-    _filtered: dict[tuple, tuple[int, str]] = field(default_factory=dict, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    memo: ByteMemo = field(default_factory=ByteMemo, repr=False)  # filtered answers, bounded in bytes
 
     @property
     def error(self) -> str | None:
@@ -95,11 +138,10 @@ class Snapshot:
         """(count, models JSON) for a filtered view: array masks over the precomputed columns, then a join.
 
         The rows pass exactly as :func:`vision_models.filters.filter_models`
-        lets them (unknown context or price never passes a bound); a small
-        memo keeps the last answers.
+        lets them (unknown context or price never passes a bound); a memo
+        bounded in bytes keeps the recent answers.
         """
-        with self._lock:
-            hit = self._filtered.get(key)
+        hit = self.memo.get(key)
         if hit is not None:
             return hit
         keep = self._rules_mask(rules).copy()
@@ -110,11 +152,9 @@ class Snapshot:
         if max_price is not None:
             keep &= self.columns["prompt"] <= max_price
         rows = np.flatnonzero(keep)
-        value = (len(rows), "[" + ", ".join([self.rows_json[i] for i in rows]) + "]")
-        with self._lock:
-            if len(self._filtered) >= _FILTERED_CACHE_SIZE:
-                self._filtered.clear()
-            self._filtered[key] = value
+        text = "[" + ", ".join([self.rows_json[i] for i in rows]) + "]"
+        value = (len(rows), text)
+        self.memo.put(key, value, sys.getsizeof(text))  # the string's own memory (1 to 4 bytes a character)
         return value
 
     def _rules_mask(self, rules: str) -> np.ndarray:
@@ -285,12 +325,49 @@ def _one(params: dict[str, list[str]], name: str) -> str:
     return values[0]
 
 
+#: A host of an origin: DNS labels (letters, digits, hyphens, dots) or a bracketed IPv6 address.
+_ORIGIN_HOST = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\]")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def check_cors_origin(origin: str | None) -> str | None:
+    """``origin`` as a browser sends it (``scheme://host[:port]``, lower case, no default port), or ``*``.
+
+    A value with a path, query, credentials, a non-ASCII or control character
+    (a CR/LF would forge response headers) can never match a browser's
+    ``Origin`` header; it is refused with a ``ValueError`` naming it.
+    """
+    if origin is None or origin == "*":
+        return origin
+    expected = "expected scheme://host[:port] with scheme http or https (or *), such as https://app.example:8443"
+    if not isinstance(origin, str) or not origin.isascii() or not origin.isprintable() or " " in origin:
+        raise ValueError(f"bad CORS origin {origin!r}: {expected}, in printable ASCII")
+    try:
+        parts = urlsplit(origin)
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"bad CORS origin {origin!r}: {expected}") from None
+    scheme, host = parts.scheme.lower(), (parts.hostname or "")
+    if scheme not in _DEFAULT_PORTS or not parts.netloc:
+        raise ValueError(f"bad CORS origin {origin!r}: {expected}")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"bad CORS origin {origin!r}: credentials are not part of an origin; {expected}")
+    if parts.path or parts.query or parts.fragment or "?" in origin or "#" in origin:
+        raise ValueError(f"bad CORS origin {origin!r}: a path, query or fragment is not part of an origin; {expected}")
+    if not _ORIGIN_HOST.fullmatch(host if ":" not in host else f"[{host}]"):
+        raise ValueError(f"bad CORS origin {origin!r}: {expected}")
+    if port == 0:
+        raise ValueError(f"bad CORS origin {origin!r}: port 0 is not a port a page is served from; {expected}")
+    shown = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{shown}" + ("" if port is None or port == _DEFAULT_PORTS[scheme] else f":{port}")
+
+
 class ModelsApp:
     """The WSGI application: /api/models, /healthz, and JSON errors for the rest."""
 
     def __init__(self, catalog: SharedCatalog, *, cors_origin: str | None = None, log: Callable[[str], None] | None = None) -> None:
         self.catalog = catalog
-        self.cors_origin = cors_origin
+        self.cors_origin = check_cors_origin(cors_origin)
         self.log = log
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
@@ -345,13 +422,22 @@ class ModelsApp:
         return status, [("Content-Type", JSON), ("Cache-Control", "no-store")], text.encode()
 
     def _health(self) -> tuple[str, list[tuple[str, str]], bytes]:
+        """200 while models are in memory; 503 saying why while none are (not loaded yet, or every load failed).
+
+        Never loads: a health check must not cost an upstream request.
+        """
         snapshot = self.catalog.peek()
-        state = {"status": "ok", "loaded": snapshot is not None}
-        if snapshot is not None:
-            state.update(models=len(snapshot.vision), cacheAge=snapshot.cache_age(), error=snapshot.error)
-            if self.catalog.refreshing:
-                state["refreshing"] = True
-        return _json_response("200 OK", state)
+        if snapshot is None:
+            state: dict[str, Any] = {"status": "unavailable", "loaded": False, "reason": "no catalog loaded yet"}
+            return _json_response("503 Service Unavailable", state)
+        loaded = not snapshot.result.models.empty
+        state = {"status": "ok" if loaded else "unavailable", "loaded": loaded, "models": len(snapshot.vision)}
+        state.update(cacheAge=snapshot.cache_age(), error=snapshot.error)
+        if not loaded:
+            state["reason"] = snapshot.error or "the catalog holds no models"
+        if self.catalog.refreshing:
+            state["refreshing"] = True
+        return _json_response("200 OK" if loaded else "503 Service Unavailable", state)
 
     def _cors(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
         if self.cors_origin:

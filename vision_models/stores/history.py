@@ -39,6 +39,7 @@ import os
 import re
 import sqlite3
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -66,6 +67,9 @@ KINDS = ("added", "removed", "price", "context", "gained_image_input", "lost_ima
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
 _DAY_US = 86_400_000_000
+#: No catalog can have been fetched before OpenRouter existed (2023), nor more than a day from now (clock skew).
+_FIRST_FETCH = datetime(2023, 1, 1, tzinfo=timezone.utc)
+_FUTURE_SLACK_US = _DAY_US
 _NAME_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 _VERSION_COLUMNS = ("model_id", "valid_from", "valid_to", *ATTRIBUTES)
 _INSERT_VERSION_SQL = (
@@ -170,7 +174,7 @@ def record_fetch(
     another body is recorded at it, or the catalog lists no models (an empty
     answer is an outage, not every model removed). ``fetched_at`` None means now.
     """
-    moment = _now_us() if fetched_at is None else _instant(fetched_at, "fetched_at")
+    moment = _now_us() if fetched_at is None else _fetch_instant(fetched_at, "fetched_at")
     models = models_frame(entries, "seed")  # the stored is_vision keeps the seed's meaning
     if models.empty:
         return False
@@ -195,7 +199,7 @@ def import_files(
     the database as it was before that file, and raises.
     """
     files = [Path(f).expanduser() for f in ([files] if isinstance(files, (str, os.PathLike)) else files)]
-    explicit = None if fetched_at is None else _instant(fetched_at, "fetched_at")
+    explicit = None if fetched_at is None else _fetch_instant(fetched_at, "fetched_at")
     if explicit is not None and len(set(files)) > 1:
         raise ValueError(f"fetched_at={fetched_at!r} can date one file only, got {len(set(files))} files")
     results: list[ImportResult] = []
@@ -241,8 +245,8 @@ def catalog_changes(
     change, and ``vision_only`` keeps those rows. The first snapshot is the
     baseline: nothing is "added" on it. Sorted by date, id, kind, field.
     """
-    low = None if since is None else _instant(since, "since")
-    high = None if until is None else _instant(until, "until", end_of_day=True)
+    low = None if since is None else _query_instant(since, "since")
+    high = None if until is None else _query_instant(until, "until", end_of_day=True)
     with _reader(get_history_path(path)) as conn:
         if conn is None:
             return _empty_changes()
@@ -274,8 +278,8 @@ def price_history(
     wanted = list(dict.fromkeys([ids] if isinstance(ids, str) else ids))
     if not wanted:
         return _empty_prices()
-    low = None if since is None else _instant(since, "since")
-    high = None if until is None else _instant(until, "until", end_of_day=True)
+    low = None if since is None else _query_instant(since, "since")
+    high = None if until is None else _query_instant(until, "until", end_of_day=True)
     with _reader(get_history_path(path)) as conn:
         if conn is None:
             return _empty_prices()
@@ -312,7 +316,7 @@ def entries_as_of(
     variable (``"-1"``, a router), which is what such rows are in real catalogs. No snapshot at or before ``moment`` is a
     ``ValueError`` naming the first date the history holds.
     """
-    wanted = _instant(moment, "as_of", end_of_day=True)
+    wanted = _query_instant(moment, "as_of", end_of_day=True, warn_early=False)  # too early: refused below, naming the start
     file = get_history_path(path)
     with _reader(file) as conn:
         first = None if conn is None else conn.execute("SELECT MIN(fetched_at) FROM snapshots").fetchone()[0]
@@ -402,7 +406,10 @@ def _import_one(conn: sqlite3.Connection, file: Path, explicit: int | None) -> I
         raw = fetch.read_file(file)
     except ValueError as exc:
         return ImportResult(str(file), f"skipped: {exc}")
-    moment, basis = _file_date(file, explicit)
+    try:
+        moment, basis = _file_date(file, explicit)
+    except ValueError as exc:  # a date no fetch can have (1980 from an archive, 2999 in a name): pass fetched_at
+        return ImportResult(str(file), f"skipped: {exc} (give its date with fetched_at)")
     sha, when = _sha256(raw.body, raw.entries), _datetime(moment)
     known = conn.execute("SELECT models FROM snapshots WHERE fetched_at = ? AND sha256 = ?", (moment, sha)).fetchone()
     if known is not None:  # records are never deleted, so no need to parse the models or lock the file
@@ -731,9 +738,41 @@ def _file_date(file: Path, explicit: int | None) -> tuple[int, str]:
             day = date(*map(int, match.groups()))
         except ValueError:
             continue
-        return _instant(day, "file name"), "file name"
+        return _fetch_instant(day, f"date in the file name {file.name!r}"), "file name"
     mtime = datetime.fromtimestamp(file.stat().st_mtime, tz=timezone.utc)
-    return _instant(mtime, "modification time"), "modification time"
+    return _fetch_instant(mtime, f"modification time of {file.name!r}"), "modification time"
+
+
+def _fetch_instant(value: datetime | date | str, what: str) -> int:
+    """:func:`_instant` of a fetch time, refused when no fetch can have happened then.
+
+    Before 2023 OpenRouter did not exist; more than a day ahead of this
+    machine's clock is a typo (2999 for 2025), not clock skew. Either would
+    sort the history wrongly for good, so it raises naming the value.
+    """
+    moment = _instant(value, what)
+    first = (_FIRST_FETCH - _EPOCH) // _MICROSECOND
+    if moment < first:
+        raise ValueError(f"bad {what} {value!r}: before 2023, when OpenRouter began; no catalog was fetched then")
+    if moment > _now_us() + _FUTURE_SLACK_US:
+        raise ValueError(f"bad {what} {value!r}: more than a day in the future; a fetch time cannot be ahead of now")
+    return moment
+
+
+def _query_instant(value: datetime | date | str, what: str, *, end_of_day: bool = False, warn_early: bool = True) -> int:
+    """:func:`_instant` of a query bound, with one warning when it lies where no history can be.
+
+    A bound before 2023 or more than a day ahead is not wrong (it means "from
+    the start" or "to the end") but is likely a typo: the answer is the same as
+    for the history's own first or last date, so say so rather than refuse.
+    """
+    moment = _instant(value, what, end_of_day=end_of_day)
+    first = (_FIRST_FETCH - _EPOCH) // _MICROSECOND
+    if moment < first and warn_early:
+        warnings.warn(f"{what} {value!r} is before 2023, when OpenRouter began: read as the history's first date", stacklevel=3)
+    elif moment > _now_us() + _FUTURE_SLACK_US + (_DAY_US if end_of_day else 0):
+        warnings.warn(f"{what} {value!r} is in the future: read as the history's latest date", stacklevel=3)
+    return moment
 
 
 def _instant(value: datetime | date | str, what: str, *, end_of_day: bool = False) -> int:
