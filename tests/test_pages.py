@@ -656,12 +656,18 @@ def test_scanning_refuses_what_loading_refuses(tmp_path, monkeypatch):
         scan_pages(poster, max_side=0)
 
 
-def test_scanned_pages_are_made_right_from_many_threads(tmp_path):
+def test_scanned_pages_are_made_right_from_many_threads_while_another_loads(tmp_path):
+    """pdfium is not thread-safe: scanned pages made on pool threads, and ``load_pages`` meanwhile, take turns.
+
+    (Without the turns this crashes or garbles pages only sometimes: a smoke test, not a proof.)
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     path = _pdf(tmp_path / "contract.pdf", pages=8)
     expected = [p.image for p in load_pages(path, dpi=50)]
     scanned = scan_pages(path, dpi=50)
     with ThreadPoolExecutor(4) as pool:
+        loaded = [pool.submit(lambda: [p.image for p in load_pages(path, dpi=50)]) for _ in range(2)]
         made = list(pool.map(lambda p: p.image, scanned * 2))
+        assert [future.result() for future in loaded] == [expected] * 2
     assert made == expected * 2

@@ -569,14 +569,16 @@ def _pdf_pages(path: Path, name: str, *, dpi: int, max_side: int) -> Iterator[Pa
             sha256 = _page_hash(digest, number)
             yield Page(f"{name}#p{number}", str(path), index, sha256, encoded, "image/png", *image.size)
     finally:
-        doc.close()
+        with _RENDER_LOCK:
+            doc.close()
 
 
 def _open_pdf(path: Path) -> Any:
     import pypdfium2 as pdfium
 
     try:
-        return pdfium.PdfDocument(str(path))
+        with _RENDER_LOCK:
+            return pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as exc:
         reason = "encrypted (a password is needed)" if "password" in str(exc).lower() else str(exc)
         raise ValueError(f"cannot open the PDF {str(path)!r}: {reason}") from None
@@ -628,7 +630,8 @@ def _render_pdf(page: LazyPage) -> tuple[bytes, str, int, int]:
     try:
         image = _render_pdf_page(doc, source.index, f"page {source.index + 1} of {str(path)!r}", source.dpi, source.max_side)
     finally:
-        doc.close()
+        with _RENDER_LOCK:
+            doc.close()
     return _encode(_grey_if_colourless(image), "PNG"), "image/png", *image.size
 
 
@@ -644,17 +647,18 @@ def _render_pdf_page(doc: Any, index: int, what: str, dpi: int, max_side: int) -
 
     scale = dpi / 72
     try:
-        page = doc[index]
-        try:
-            full, target = _pdf_sizes(page.get_width(), page.get_height(), dpi, max_side)
-            _check_pixels(f"{what} at {dpi} dpi (use a lower dpi or max_side)", target)
-            bitmap = page.render(scale=scale * min(1.0, max(target) / max(full)) * _UNDER)
+        with _RENDER_LOCK:  # pdfium is not thread-safe
+            page = doc[index]
             try:
-                image = bitmap.to_pil()
+                full, target = _pdf_sizes(page.get_width(), page.get_height(), dpi, max_side)
+                _check_pixels(f"{what} at {dpi} dpi (use a lower dpi or max_side)", target)
+                bitmap = page.render(scale=scale * min(1.0, max(target) / max(full)) * _UNDER)
+                try:
+                    image = bitmap.to_pil()
+                finally:
+                    bitmap.close()
             finally:
-                bitmap.close()
-        finally:
-            page.close()
+                page.close()
     except pdfium.PdfiumError as exc:
         raise ValueError(f"cannot render {what}: {exc}") from None
     if image.size != target:  # a pixel of rounding
