@@ -671,3 +671,18 @@ def test_scanned_pages_are_made_right_from_many_threads_while_another_loads(tmp_
         made = list(pool.map(lambda p: p.image, scanned * 2))
         assert [future.result() for future in loaded] == [expected] * 2
     assert made == expected * 2
+
+
+def test_a_png_cut_short_is_refused_when_scanned_not_when_sent(tmp_path):
+    good = tmp_path / "good.png"
+    Image.effect_noise((400, 400), 64).save(good)  # noise does not compress: half the file is half the pixels
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(ValueError, match=r"corrupt or unreadable image .*cut\.png.*truncated"):
+        scan_pages(cut)
+    # Cut after its pixels (no end chunk), it decodes, and is scanned alike.
+    whole = good.read_bytes()
+    ended = tmp_path / "no-end.png"
+    ended.write_bytes(whole[: whole.rindex(b"IEND") - 4])
+    [page] = scan_pages(ended)
+    assert (page.width_px, page.height_px) == (400, 400) and page.image == load_pages(ended)[0].image

@@ -403,20 +403,29 @@ _PNG_METADATA = frozenset({b"eXIf", b"tEXt", b"zTXt", b"iTXt"})
 
 
 def _png_metadata_after_pixels(path: Path) -> bool:
-    """Whether a PNG has EXIF or text chunks after its first pixel data chunk (chunk headers only are read)."""
-    seen_pixels = False
+    """Whether a PNG has EXIF or text chunks after its first pixel data chunk (chunk headers only are read).
+
+    A PNG cut short in its pixel data is refused here, as decoding it would be, so a trial learns of
+    it before sending anything.
+    """
+    size = _stamp(path)[0]
+    seen_pixels = late = False
     with _read_errors(path), path.open("rb") as fh:
-        fh.seek(8)
+        end = 8
+        fh.seek(end)
         while len(head := fh.read(8)) == 8:
             length, kind = struct.unpack(">I4s", head)
-            if kind == b"IEND":
+            end += 12 + length
+            if end > size and (kind == b"IDAT" or not seen_pixels):
+                raise OSError("image file is truncated (its pixel data runs past the end)")
+            if kind == b"IEND" or end > size:
                 break
             if kind == b"IDAT":
                 seen_pixels = True
             elif seen_pixels and kind in _PNG_METADATA:
-                return True
+                late = True
             fh.seek(length + 4, os.SEEK_CUR)
-    return False
+    return late
 
 
 def _render_image(page: LazyPage) -> tuple[bytes, str, int, int]:
