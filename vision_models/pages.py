@@ -21,7 +21,8 @@
   are refused, and ``iter_pages`` makes pages one at a time, so memory stays bounded.
 - ``scan_pages`` lists the same pages without making their images: name, hash and the size sent
   come from the PDF's page sizes and the image files' headers, and each image is made when asked
-  for (``image``, ``data_url()``) and not kept, so a 2,000-page PDF costs kilobytes until it is sent.
+  for (``image``, ``data_url()``), only the last few kept, so a 2,000-page PDF costs kilobytes, not
+  hundreds of megabytes, while it is planned and sent.
 """
 
 from __future__ import annotations
@@ -100,6 +101,7 @@ class LazyPage(Page):
 
     Name, hash, MIME type and size are known without rendering, so a dry run and the planning of
     a trial never hold images; ``image`` renders (the last few are cached, see ``RENDER_CACHE_PAGES``).
+    Equal pages compare and hash without rendering; ``dataclasses.replace`` does not apply to it.
     """
 
     def __init__(self, name: str, path: str, page_index: int, sha256: str, mime: str, width_px: int, height_px: int,
