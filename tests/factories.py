@@ -56,3 +56,39 @@ SMALL_CATALOG = catalog_body(
     model("deepseek/deepseek-chat", prompt="0.00000027", completion="0.0000011", name="DeepSeek: Chat"),
     model("google/gemini-2.5-flash", prompt="0.0000003", completion="0.0000025", inputs=("text", "image", "file")),
 )
+
+
+def write_long_pdf(path: Path, pages: int, *, size_pt=(612, 792), texture_px=(160, 200), seed: int = 0) -> Path:
+    """A PDF of ``pages`` pages written by hand: each draws one shared texture over the whole page and its number.
+
+    The texture (random RGB, stored once) makes every rendered page a colour image that does not
+    compress away, so holding all of them takes memory; the file itself stays small.
+    """
+    import random
+    import zlib
+
+    width, height = texture_px
+    texture = zlib.compress(random.Random(seed).randbytes(width * height * 3))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % (5 + 2 * k) for k in range(pages)) + b"] /Count %d >>" % pages,
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceRGB /BitsPerComponent 8 "
+        b"/Filter /FlateDecode /Length %d >>\nstream\n" % (width, height, len(texture)) + texture + b"\nendstream",
+    ]
+    for k in range(pages):
+        content = b"q %d 0 0 %d 0 0 cm /Tx Do Q BT /F1 36 Tf 72 72 Td (Page %d) Tj ET" % (*size_pt, k + 1)
+        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Contents %d 0 R "
+                       b"/Resources << /Font << /F1 3 0 R >> /XObject << /Tx 4 0 R >> >> >>" % (*size_pt, 6 + 2 * k))  # fmt: skip
+        objects.append(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    path.write_bytes(bytes(out))
+    return path

@@ -62,6 +62,7 @@ class StandIn:
     trickle_s: float = 20.0
     faults: dict[str, list[str]] = field(default_factory=dict)
     page_faults: dict[str, list[str]] = field(default_factory=dict)  # only for requests carrying an image
+    keep_bodies: bool = True  # False: requests are logged without their bodies (thousands of pages)
     billed_usd: float = 0.0
     requests: list[dict] = field(default_factory=list)
     billed: list[float] = field(default_factory=list)
@@ -176,7 +177,7 @@ def serve(standin: StandIn) -> tuple[ThreadingHTTPServer, str]:
                 with standin.lock:
                     standin.requests.append({"model": body.get("model"), "auth": self.headers.get("Authorization"),
                                              "images": sum(p.get("type") == "image_url" for p in body["messages"][0]["content"]),
-                                             "body": body, "path": self.path, "at": time.monotonic()})  # fmt: skip
+                                             "body": body if standin.keep_bodies else None, "path": self.path, "at": time.monotonic()})  # fmt: skip
                 if standin.latency_s:
                     time.sleep(standin.latency_s)
                 status, headers, payload, mode = standin.answer(body, self.headers.get("Authorization"))

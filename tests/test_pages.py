@@ -456,3 +456,233 @@ def test_iter_pages_checks_arguments_at_once_and_reads_files_as_it_goes(tmp_path
     assert next(pages).name == "a.png"
     with pytest.raises(ValueError, match=r"b\.png"):
         next(pages)
+
+
+# --- scanned pages: known without rendering, made when sent -------------------------------
+
+from vision_models import pages as pages_module  # noqa: E402
+from vision_models.pages import LazyPage, scan_pages  # noqa: E402
+
+#: Page sizes in points (width, height, rotation): Letter, A4 as Pillow and as ISO give it, A3, A5,
+#: a strip, a banner, a postage stamp, a quarter-turned page, one a point wide.
+PDF_SIZES = [(612, 792, 0), (595.2, 841.92, 0), (595.28, 841.89, 0), (841.89, 1190.55, 0), (419.53, 595.28, 0),
+             (100.5, 3000.3, 0), (3000, 50, 0), (72.1, 72.1, 0), (612, 792, 90), (1, 500, 0)]  # fmt: skip
+
+
+def _sized_pdf(path: Path, sizes=PDF_SIZES) -> Path:
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument.new()
+    for width, height, rotation in sizes:
+        page = doc.new_page(width, height)
+        page.set_rotation(rotation)
+        page.close()
+    doc.save(str(path))
+    doc.close()
+    return path
+
+
+def _stop_rendering(monkeypatch) -> list[str]:
+    """Rendering, encoding or decoding pixels raises, and is listed (in case the code swallows the error)."""
+    made: list[str] = []
+
+    def refuse(name):
+        def refused(*args, **kwargs):
+            made.append(name)
+            raise AssertionError(f"{name} while scanning")
+
+        return refused
+
+    monkeypatch.setattr(pages_module, "_render_pdf_page", refuse("rendered"))
+    monkeypatch.setattr(pages_module, "_encode_frame", refuse("encoded"))
+    monkeypatch.setattr(PIL.ImageFile.ImageFile, "load", refuse("decoded"))
+    return made
+
+
+@pytest.mark.parametrize(("dpi", "max_side"), [(72, 4096), (96, 2048), (150, 2048), (200, 2048), (200, 1000), (300, 64)])
+def test_a_scanned_pdf_page_has_the_size_its_rendering_has(tmp_path, dpi, max_side):
+    path = _sized_pdf(tmp_path / "sizes.pdf")
+    scanned = scan_pages(path, dpi=dpi, max_side=max_side)
+    rendered = load_pages(path, dpi=dpi, max_side=max_side)
+    assert len(scanned) == len(PDF_SIZES)
+    for lazy, page in zip(scanned, rendered):
+        assert _decoded(page).size == (lazy.width_px, lazy.height_px), (lazy.name, dpi, max_side)
+        assert (lazy.name, lazy.sha256, lazy.mime) == (page.name, page.sha256, page.mime)
+        assert lazy.image == page.image  # made when asked: the very bytes load_pages gives
+
+
+def test_scanned_pdf_sizes_computed_by_hand(tmp_path):
+    path = _sized_pdf(tmp_path / "sizes.pdf", [(612, 792, 0), (612, 792, 90), (595.2, 841.92, 0), (7200, 3600, 0)])
+    # Letter at 200 dpi: 612 x 200 / 72 = 1700, 792 x 200 / 72 = 2200; turned a quarter, 2200 x 1700.
+    # A4 at 150 dpi: 1240 x 1754. 7200 x 3600 pt at 200 dpi is 20,000 x 10,000, shrunk to 2048 x 1024.
+    def sizes(**options):
+        return [(p.width_px, p.height_px) for p in scan_pages(path, **options)]
+
+    assert sizes(dpi=200, max_side=4096)[:2] == [(1700, 2200), (2200, 1700)]
+    assert sizes(dpi=150)[2] == (1240, 1754)
+    assert sizes(dpi=200)[3] == (2048, 1024)
+    # Letter at 200 dpi in 1000 px: 1700 x 1000 / 2200 = 772.7 -> 773 x 1000.
+    assert sizes(dpi=200, max_side=1000)[0] == (773, 1000)
+
+
+def test_scanning_a_pdf_renders_nothing_and_hashes_the_file_once(tmp_path, monkeypatch):
+    path = _pdf(tmp_path / "contract.pdf", pages=5)
+    data = path.read_bytes()
+    hashed = []
+    real_hash = pages_module._file_hash
+    monkeypatch.setattr(pages_module, "_file_hash", lambda p: hashed.append(p) or real_hash(p))
+    made = _stop_rendering(monkeypatch)
+    scanned = scan_pages(path)
+    assert made == [] and hashed == [path]
+    assert [p.name for p in scanned] == [f"contract.pdf#p{n}" for n in range(1, 6)]
+    assert [p.sha256 for p in scanned] == [_sha(data + f"#page={n}".encode()) for n in range(1, 6)]
+    assert all(isinstance(p, Page) and p.mime == "image/png" for p in scanned)
+    # 612 x 792 pt at 200 dpi is 1700 x 2200, in 2048 px: 1700 x 2048 / 2200 = 1582.5 -> 1583 x 2048
+    assert {(p.width_px, p.height_px) for p in scanned} == {(1583, 2048)}
+    assert scanned[0] == scan_pages(path)[0] and len({*scanned, *scan_pages(path)}) == 5  # compared without rendering
+
+
+def _late_exif_png(path: Path, size=(300, 200), orientation=6) -> Path:
+    """A PNG whose eXIf chunk (orientation) comes after its pixel data, as some tools write it."""
+    import struct
+    import zlib
+
+    buf = io.BytesIO()
+    Image.new("RGB", size, "white").save(buf, "PNG")
+    data = buf.getvalue()
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    body = exif.tobytes()[6:]  # without the "Exif\0\0" header, as PNG stores it
+    chunk = struct.pack(">I", len(body)) + b"eXIf" + body + struct.pack(">I", zlib.crc32(b"eXIf" + body))
+    iend = data.rindex(b"IEND") - 4
+    path.write_bytes(data[:iend] + chunk + data[iend:])
+    return path
+
+
+def _image_cases(folder: Path) -> list[Path]:
+    """One file per way an image is sent: as it is, shrunk, turned, flattened, re-encoded, frame by frame."""
+    folder.mkdir()
+    _png(folder / "fits.png")
+    _png(folder / "wide.png", size=(3000, 1000))
+    Image.new("RGB", (640, 480), "grey").save(folder / "photo.jpg", "JPEG")
+    Image.new("RGB", (4000, 3000), "grey").save(folder / "big.jpg", "JPEG")
+    Image.new("RGB", (640, 480), "grey").save(folder / "photo.webp", "WEBP")
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("RGB", (400, 300), "grey").save(folder / "turned.jpg", "JPEG", exif=exif)
+    Image.new("RGB", (4000, 300), "grey").save(folder / "turned-big.jpg", "JPEG", exif=exif)
+    Image.new("RGB", (400, 300), "grey").save(folder / "turned.png", "PNG", exif=exif)
+    _late_exif_png(folder / "late-exif.png")
+    Image.new("RGBA", (120, 60), (0, 0, 0, 0)).save(folder / "cutout.png")
+    Image.new("P", (3001, 100)).save(folder / "palette.png")
+    Image.new("RGB", (500, 400), "grey").save(folder / "scan.bmp")
+    Image.new("I;16", (300, 200)).save(folder / "deep.tif")
+    frames = [Image.new("RGB", (2500, 1000), "white"), Image.new("L", (300, 600), 128)]
+    frames[0].save(folder / "multi.tiff", save_all=True, append_images=frames[1:])
+    frames = [Image.new("P", (200, 100), n) for n in range(3)]
+    frames[0].save(folder / "anim.gif", save_all=True, append_images=frames[1:])
+    first, second = Image.new("RGB", (320, 240), "white"), Image.new("RGB", (320, 240), "black")
+    first.save(folder / "camera.jpg", "MPO", save_all=True, append_images=[second])
+    return sorted(folder.iterdir())
+
+
+@pytest.mark.parametrize("max_side", [2048, 500])
+def test_a_scanned_image_has_the_type_and_size_its_encoding_has(tmp_path, max_side):
+    files = _image_cases(tmp_path / "images")
+    scanned = scan_pages(files, max_side=max_side)
+    rendered = load_pages(files, max_side=max_side)
+    assert [p.name for p in scanned] == [p.name for p in rendered]
+    for lazy, page in zip(scanned, rendered):
+        sent = _decoded(page)
+        assert (lazy.mime, lazy.width_px, lazy.height_px) == (page.mime, *sent.size), lazy.name
+        assert lazy.mime == Image.MIME[sent.format], lazy.name
+        assert lazy.sha256 == page.sha256 and lazy.image == page.image, lazy.name
+
+
+def test_the_orientation_of_a_png_with_late_exif_is_read_by_decoding_it(tmp_path):
+    path = _late_exif_png(tmp_path / "late.png", size=(300, 200), orientation=6)
+    [page] = scan_pages(path)
+    assert (page.width_px, page.height_px, page.mime) == (200, 300, "image/png")  # turned a quarter, re-encoded
+
+
+def test_scanning_images_decodes_no_pixels(tmp_path, monkeypatch):
+    files = [p for p in _image_cases(tmp_path / "images") if p.name != "late-exif.png"]
+    made = _stop_rendering(monkeypatch)
+    scanned = scan_pages(files)
+    assert made == []
+    assert len(scanned) == len(files) + 1  # the TIFF of two frames gives two pages
+    # 4000 x 300 turned a quarter is 300 x 4000, shrunk: 300 x 2048 / 4000 = 153.6 -> 154 x 2048
+    assert {p.name: (p.mime, p.width_px, p.height_px) for p in scanned}["turned-big.jpg"] == ("image/jpeg", 154, 2048)
+
+
+def test_a_page_asked_for_again_is_made_once_and_only_a_few_are_kept(tmp_path, monkeypatch):
+    path = _pdf(tmp_path / "long.pdf", pages=pages_module.RENDER_CACHE_PAGES + 3)
+    made = []
+    real = pages_module._render_pdf_page
+    monkeypatch.setattr(pages_module, "_render_pdf_page", lambda doc, index, *a: made.append(index) or real(doc, index, *a))
+    monkeypatch.setattr(pages_module, "_RENDERED", pages_module.OrderedDict())
+    scanned = scan_pages(path, dpi=36)
+    for _ in range(3):  # one page sent to three models
+        scanned[0].data_url()
+    assert made == [0]
+    for page in scanned:
+        page.image
+    assert len(pages_module._RENDERED) == pages_module.RENDER_CACHE_PAGES
+    scanned[0].image  # long since dropped: made again
+    assert made == [*range(len(scanned)), 0]
+
+
+def test_a_file_changed_since_its_scan_is_refused_by_name(tmp_path):
+    path = _png(tmp_path / "invoice.png")
+    [page] = scan_pages(path)
+    _png(path, size=(301, 200))
+    with pytest.raises(ValueError, match=r"invoice\.png.*changed since"):
+        page.image
+
+
+def test_scanning_refuses_what_loading_refuses(tmp_path, monkeypatch):
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.7\nthis is not a PDF body at all\n")
+    with pytest.raises(ValueError, match=r"broken\.pdf"):
+        scan_pages(broken)
+    poster = _pdf(tmp_path / "poster.pdf", pages=1)
+    bomb = _png(tmp_path / "bomb.png", size=(1200, 1000))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1_000_000)
+    with pytest.raises(ValueError, match=r"page too large \(1700x2200 px\): page 1 of .*poster\.pdf.* at 200 dpi"):
+        scan_pages(poster, dpi=200, max_side=4000)
+    with pytest.raises(ValueError, match=r"page too large.*bomb\.png"):
+        scan_pages(bomb)
+    with pytest.raises(ValueError, match="max_side must be"):
+        scan_pages(poster, max_side=0)
+
+
+def test_scanned_pages_are_made_right_from_many_threads_while_another_loads(tmp_path):
+    """pdfium is not thread-safe: scanned pages made on pool threads, and ``load_pages`` meanwhile, take turns.
+
+    (Without the turns this crashes or garbles pages only sometimes: a smoke test, not a proof.)
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = _pdf(tmp_path / "contract.pdf", pages=8)
+    expected = [p.image for p in load_pages(path, dpi=50)]
+    scanned = scan_pages(path, dpi=50)
+    with ThreadPoolExecutor(4) as pool:
+        loaded = [pool.submit(lambda: [p.image for p in load_pages(path, dpi=50)]) for _ in range(2)]
+        made = list(pool.map(lambda p: p.image, scanned * 2))
+        assert [future.result() for future in loaded] == [expected] * 2
+    assert made == expected * 2
+
+
+def test_a_png_cut_short_is_refused_when_scanned_not_when_sent(tmp_path):
+    good = tmp_path / "good.png"
+    Image.effect_noise((400, 400), 64).save(good)  # noise does not compress: half the file is half the pixels
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(ValueError, match=r"corrupt or unreadable image .*cut\.png.*truncated"):
+        scan_pages(cut)
+    # Cut after its pixels (no end chunk), it decodes, and is scanned alike.
+    whole = good.read_bytes()
+    ended = tmp_path / "no-end.png"
+    ended.write_bytes(whole[: whole.rindex(b"IEND") - 4])
+    [page] = scan_pages(ended)
+    assert (page.width_px, page.height_px) == (400, 400) and page.image == load_pages(ended)[0].image

@@ -523,3 +523,71 @@ def test_the_store_sits_beside_the_http_cache_unless_told(tmp_path, monkeypatch)
     monkeypatch.setenv("VISION_MODELS_TRIALS", str(tmp_path / "elsewhere.sqlite"))
     assert get_trials_path() == tmp_path / "elsewhere.sqlite"
     assert get_trials_path(tmp_path / "given.sqlite") == tmp_path / "given.sqlite"
+
+
+# ---------------------------------------------------------------- memory on a long PDF
+
+LONG_PDF_PAGES = 2000
+PEAK_RSS_MB = 300
+CHEAP = "acme/cheap-reader"
+MEASURE = """
+import json, resource, sys, time
+from factories import model
+from vision_models.frame import models_frame
+import vision_models as vm
+
+pdf, kind, base_url = sys.argv[1:4]
+catalog = models_frame([model(sys.argv[4], prompt="0.0000001", completion="0.0000001", inputs=("text", "image"))])
+start = time.monotonic()
+if kind == "estimate":
+    rows = len(vm.estimate_trial(pdf, [sys.argv[4]], catalog=catalog, dpi=72))
+else:
+    trial = vm.run_trial(pdf, [sys.argv[4]], catalog=catalog, dpi=72, base_url=base_url, max_usd=100.0, progress=False)
+    rows = int((trial.results["status"] == "ok").sum())
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"rows": rows, "seconds": time.monotonic() - start, "peak_mb": peak_mb}))
+"""
+
+
+def measured_run(pdf, kind, base_url=""):
+    """Run an estimate or a trial of ``pdf`` in a fresh process; its row count, time and peak RSS (MB)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parent
+    path = os.pathsep.join([str(tests.parent), str(tests), os.environ.get("PYTHONPATH", "")])
+    done = subprocess.run([sys.executable, "-c", MEASURE, str(pdf), kind, base_url, CHEAP], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": path}, timeout=1800, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def long_pdf(env):
+    from factories import write_long_pdf
+
+    # Each page renders to a colour PNG of about 150 KB at 72 dpi: all 2,000 held would be about 300 MB.
+    return write_long_pdf(env / "long.pdf", LONG_PDF_PAGES)
+
+
+def test_a_dry_run_of_a_2000_page_pdf_renders_nothing_and_stays_small(long_pdf):
+    measured = measured_run(long_pdf, "estimate")
+    assert measured["rows"] == LONG_PDF_PAGES
+    assert measured["peak_mb"] < PEAK_RSS_MB, measured
+
+
+@pytest.mark.slow
+def test_a_trial_of_a_2000_page_pdf_holds_a_few_pages_at_a_time(long_pdf):
+    stand = StandIn({CHEAP: ModelBill(1e-7, 1e-7, image_tokens=1000)}, keep_bodies=False)
+    server, base = serve(stand)
+    try:
+        measured = measured_run(long_pdf, "trial", base)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert measured["rows"] == LONG_PDF_PAGES
+    assert len(page_requests(stand)) == LONG_PDF_PAGES  # each page sent once
+    assert measured["peak_mb"] < PEAK_RSS_MB, measured

@@ -19,6 +19,10 @@
 - Bad input is a ``ValueError`` naming the path. Images over Pillow's decompression-bomb limit
   (``Image.MAX_IMAGE_PIXELS``, about 89 million pixels) and PDF pages that would render larger
   are refused, and ``iter_pages`` makes pages one at a time, so memory stays bounded.
+- ``scan_pages`` lists the same pages without making their images: name, hash and the size sent
+  come from the PDF's page sizes and the image files' headers, and each image is made when asked
+  for (``image``, ``data_url()``), only the last few kept, so a 2,000-page PDF costs kilobytes, not
+  hundreds of megabytes, while it is planned and sent.
 """
 
 from __future__ import annotations
@@ -29,7 +33,10 @@ import hashlib
 import io
 import math
 import os
+import struct
+import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +83,56 @@ class Page:
         return f"{stem}-p{page}" if page else stem
 
 
+@dataclass(frozen=True)
+class _Source:
+    """Where a scanned page's image is made from, and the file as it was when scanned."""
+
+    path: str
+    index: int
+    pdf: bool
+    dpi: int
+    max_side: int
+    whole_file: bool  # an image file of one frame: it may be sent as its own bytes
+    stamp: tuple[int, int]  # (size, mtime_ns): a file changed since is refused, its hash would be stale
+
+
+class LazyPage(Page):
+    """A :class:`Page` whose image is made when asked for and not kept (``scan_pages``).
+
+    Name, hash, MIME type and size are known without rendering, so a dry run and the planning of
+    a trial never hold images; ``image`` renders (the last few are cached, see ``RENDER_CACHE_PAGES``).
+    Equal pages compare and hash without rendering; ``dataclasses.replace`` does not apply to it.
+    """
+
+    def __init__(self, name: str, path: str, page_index: int, sha256: str, mime: str, width_px: int, height_px: int,
+                 *, source: _Source) -> None:  # fmt: skip
+        known = dict(name=name, path=path, page_index=page_index, sha256=sha256, mime=mime, width_px=width_px,
+                     height_px=height_px, _source=source)  # fmt: skip
+        for key, value in known.items():
+            object.__setattr__(self, key, value)
+
+    @property
+    def image(self) -> bytes:  # type: ignore[override]
+        """The encoded image, made now (or taken from the few last made): exactly what ``load_pages`` gives."""
+        return _rendered(self)
+
+    def _identity(self) -> tuple:
+        return (self.name, self.path, self.page_index, self.sha256, self.mime, self.width_px, self.height_px,
+                self._source)  # fmt: skip
+
+    def __eq__(self, other: object) -> bool:  # without rendering: the same source makes the same bytes
+        return isinstance(other, LazyPage) and self._identity() == other._identity()
+
+    def __hash__(self) -> int:
+        return hash(self._identity())
+
+
+#: How many rendered pages are kept, so a page sent to a few models is rendered once.
+RENDER_CACHE_PAGES = 4
+_RENDERED: OrderedDict[tuple, bytes] = OrderedDict()
+_RENDER_LOCK = threading.RLock()  # pdfium is not thread-safe, and trials render on pool threads
+
+
 def load_pages(pages: PathLike | Sequence[PathLike], *, dpi: int = 200, max_side: int = 2048) -> list[Page]:
     """Load images and PDF pages (a path, a folder, or a sequence of them) as the pages a trial sends."""
     return list(iter_pages(pages, dpi=dpi, max_side=max_side))
@@ -92,6 +149,25 @@ def iter_pages(pages: PathLike | Sequence[PathLike], *, dpi: int = 200, max_side
     files = _source_files(pages)
     names = _unique_names(files)
     return _pages_of(files, names, dpi=dpi, max_side=max_side)
+
+
+def scan_pages(pages: PathLike | Sequence[PathLike], *, dpi: int = 200, max_side: int = 2048) -> list[Page]:
+    """The pages ``load_pages`` gives, as :class:`LazyPage`: named, hashed and sized without rendering.
+
+    A PDF page's size comes from its size in points, an image's from its header (a PNG whose
+    metadata follows its pixels is decoded once to read it); the image is made when ``image`` or
+    ``data_url()`` is called. An image whose pixels turn out unreadable, or a file changed since
+    the scan, raises its ``ValueError`` then.
+    """
+    _check_positive_int("dpi", dpi)
+    _check_positive_int("max_side", max_side)
+    files = _source_files(pages)
+    names = _unique_names(files)
+    out: list[Page] = []
+    for path, name in zip(files, names):
+        scan = _scan_pdf if _is_pdf(path) else _scan_image
+        out.extend(scan(path, name, dpi=dpi, max_side=max_side))
+    return out
 
 
 def _pages_of(files: list[Path], names: list[str], *, dpi: int, max_side: int) -> Iterator[Page]:
@@ -221,6 +297,47 @@ def _page_hash(file_digest: hashlib._Hash, number: int | None) -> str:
     return digest.hexdigest()
 
 
+def _stamp(path: Path) -> tuple[int, int]:
+    """The file's size and modification time: what tells a file changed since it was scanned."""
+    try:
+        status = path.stat()
+    except OSError as exc:
+        raise ValueError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
+    return status.st_size, status.st_mtime_ns
+
+
+# --- rendering scanned pages -----------------------------------------------------------------
+
+
+def _rendered(page: LazyPage) -> bytes:
+    """The page's bytes: the few last made are kept; one page is made at a time (pdfium is not thread-safe)."""
+    key = page._identity()
+    with _RENDER_LOCK:
+        data = _RENDERED.get(key)
+        if data is not None:
+            _RENDERED.move_to_end(key)
+            return data
+        data = _render(page)
+        _RENDERED[key] = data
+        while len(_RENDERED) > max(RENDER_CACHE_PAGES, 0):
+            _RENDERED.popitem(last=False)
+        return data
+
+
+def _render(page: LazyPage) -> bytes:
+    """Make the page as ``load_pages`` would, refusing a changed file and any size or type other than scanned."""
+    source = page._source
+    if _stamp(Path(source.path)) != source.stamp:
+        raise ValueError(f"{source.path!r} changed since its pages were scanned: scan it again")
+    data, mime, width, height = (_render_pdf if source.pdf else _render_image)(page)
+    if (mime, width, height) != (page.mime, page.width_px, page.height_px):
+        raise ValueError(
+            f"{page.name}: made as {mime} {width}x{height} px, not the {page.mime} {page.width_px}x{page.height_px} px "
+            "its scan gave"
+        )
+    return data
+
+
 # --- images ----------------------------------------------------------------------------------
 
 
@@ -238,6 +355,89 @@ def _image_pages(path: Path, name: str, *, dpi: int, max_side: int) -> Iterator[
                 encoded = _encode_frame(path, im, fmt, max_side, whole_file=whole_file)
             page_name = f"{name}#p{number}" if number else name
             yield Page(page_name, str(path), index, _page_hash(digest, number), *encoded)
+
+
+def _scan_image(path: Path, name: str, *, dpi: int, max_side: int) -> Iterator[Page]:
+    """``_image_pages`` without encoding: each frame's MIME type and size sent, from the header."""
+    stamp = _stamp(path)
+    digest = _file_hash(path)
+    with _open_image(path) as im:
+        fmt = im.format or ""
+        frames = getattr(im, "n_frames", 1) if fmt == "TIFF" else 1
+        whole_file = frames == 1 and not getattr(im, "is_animated", False)
+        for index in range(frames):
+            number = index + 1 if frames > 1 else None
+            with _read_errors(path):
+                im.seek(index)
+                mime, width, height = _frame_plan(path, im, fmt, max_side, whole_file=whole_file)
+            page_name = f"{name}#p{number}" if number else name
+            source = _Source(str(path), index, False, dpi, max_side, whole_file, stamp)
+            yield LazyPage(page_name, str(path), index, _page_hash(digest, number), mime, width, height, source=source)
+
+
+def _frame_plan(path: Path, frame: Image.Image, fmt: str, max_side: int, *, whole_file: bool) -> tuple[str, int, int]:
+    """The MIME type and size ``_encode_frame`` will send for this frame, decided from the header alone."""
+    _check_pixels(repr(str(path)), frame.size)
+    orientation = _header_orientation(path, frame, fmt)
+    upright = (frame.size[1], frame.size[0]) if orientation in (5, 6, 7, 8) else frame.size
+    rotated = orientation not in (None, 1)
+    target = shrunk_size(upright, max_side)
+    if whole_file and fmt in _SENT_AS_IS and not (rotated or _has_alpha(frame)) and target == upright:
+        return _SENT_AS_IS[fmt], *upright
+    return ("image/jpeg" if fmt in ("JPEG", "MPO") else "image/png"), *target
+
+
+def _header_orientation(path: Path, frame: Image.Image, fmt: str) -> int | None:
+    """The EXIF orientation, read without decoding where the format allows.
+
+    Pillow reads a PNG's EXIF only while decoding, as it may follow the pixels: the chunks are
+    listed first, and the PNG is decoded only when metadata does follow them.
+    """
+    if fmt != "PNG":
+        return _orientation(frame)
+    if _png_metadata_after_pixels(path):
+        frame.load()
+        return _orientation(frame)
+    return _orientation(frame, header_only=True)
+
+
+_PNG_METADATA = frozenset({b"eXIf", b"tEXt", b"zTXt", b"iTXt"})
+
+
+def _png_metadata_after_pixels(path: Path) -> bool:
+    """Whether a PNG has EXIF or text chunks after its first pixel data chunk (chunk headers only are read).
+
+    A PNG cut short in its pixel data is refused here, as decoding it would be, so a trial learns of
+    it before sending anything.
+    """
+    size = _stamp(path)[0]
+    seen_pixels = late = False
+    with _read_errors(path), path.open("rb") as fh:
+        end = 8
+        fh.seek(end)
+        while len(head := fh.read(8)) == 8:
+            length, kind = struct.unpack(">I4s", head)
+            end += 12 + length
+            if end > size and (kind == b"IDAT" or not seen_pixels):
+                raise OSError("image file is truncated (its pixel data runs past the end)")
+            if kind == b"IEND" or end > size:
+                break
+            if kind == b"IDAT":
+                seen_pixels = True
+            elif seen_pixels and kind in _PNG_METADATA:
+                late = True
+            fh.seek(length + 4, os.SEEK_CUR)
+    return late
+
+
+def _render_image(page: LazyPage) -> tuple[bytes, str, int, int]:
+    source = page._source
+    path = Path(source.path)
+    with _open_image(path) as im:
+        fmt = im.format or ""
+        with _read_errors(path):
+            im.seek(source.index)
+            return _encode_frame(path, im, fmt, source.max_side, whole_file=source.whole_file)
 
 
 def _open_image(path: Path) -> Image.Image:
@@ -300,9 +500,10 @@ def _flattened(image: Image.Image) -> Image.Image:
     return Image.alpha_composite(white, rgba).convert("RGB")
 
 
-def _orientation(image: Image.Image) -> int | None:
+def _orientation(image: Image.Image, *, header_only: bool = False) -> int | None:
     try:
-        return image.getexif().get(0x0112)
+        exif = Image.Image.getexif(image) if header_only else image.getexif()  # a PNG's own getexif decodes
+        return exif.get(0x0112)
     except Exception:  # a broken EXIF block is not worth refusing the page for
         return None
 
@@ -366,14 +567,8 @@ def _too_large(what: str, size: tuple[int, int] | None = None) -> str:
 
 
 def _pdf_pages(path: Path, name: str, *, dpi: int, max_side: int) -> Iterator[Page]:
-    import pypdfium2 as pdfium
-
     digest = _file_hash(path)
-    try:
-        doc = pdfium.PdfDocument(str(path))
-    except pdfium.PdfiumError as exc:
-        reason = "encrypted (a password is needed)" if "password" in str(exc).lower() else str(exc)
-        raise ValueError(f"cannot open the PDF {str(path)!r}: {reason}") from None
+    doc = _open_pdf(path)
     try:
         count = len(doc)
         if count == 0:
@@ -385,7 +580,70 @@ def _pdf_pages(path: Path, name: str, *, dpi: int, max_side: int) -> Iterator[Pa
             sha256 = _page_hash(digest, number)
             yield Page(f"{name}#p{number}", str(path), index, sha256, encoded, "image/png", *image.size)
     finally:
-        doc.close()
+        with _RENDER_LOCK:
+            doc.close()
+
+
+def _open_pdf(path: Path) -> Any:
+    import pypdfium2 as pdfium
+
+    try:
+        with _RENDER_LOCK:
+            return pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        reason = "encrypted (a password is needed)" if "password" in str(exc).lower() else str(exc)
+        raise ValueError(f"cannot open the PDF {str(path)!r}: {reason}") from None
+
+
+def _scan_pdf(path: Path, name: str, *, dpi: int, max_side: int) -> Iterator[Page]:
+    """``_pdf_pages`` without rendering: each page's size sent, from its size in points."""
+    stamp = _stamp(path)
+    digest = _file_hash(path)  # once for the file; each page adds its number to a copy
+    with _RENDER_LOCK:
+        doc = _open_pdf(path)
+        try:
+            sizes = [_pdf_page_size(doc, index, f"page {index + 1} of {str(path)!r}", dpi, max_side) for index in range(len(doc))]
+        finally:
+            doc.close()
+    if not sizes:
+        raise ValueError(f"the PDF {str(path)!r} has no pages")
+    for index, (width, height) in enumerate(sizes):
+        number = index + 1
+        source = _Source(str(path), index, True, dpi, max_side, False, stamp)
+        yield LazyPage(f"{name}#p{number}", str(path), index, _page_hash(digest, number), "image/png", width, height,
+                       source=source)  # fmt: skip
+
+
+def _pdf_page_size(doc: Any, index: int, what: str, dpi: int, max_side: int) -> tuple[int, int]:
+    """The size ``_render_pdf_page`` will draw a page at, read from the page's size without loading it."""
+    import pypdfium2 as pdfium
+
+    try:
+        width, height = doc.get_page_size(index)
+    except pdfium.PdfiumError as exc:
+        raise ValueError(f"cannot read {what}: {exc}") from None
+    _, target = _pdf_sizes(width, height, dpi, max_side)
+    _check_pixels(f"{what} at {dpi} dpi (use a lower dpi or max_side)", target)
+    return target
+
+
+def _pdf_sizes(width_pt: float, height_pt: float, dpi: int, max_side: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """A page's size at ``dpi`` and the size sent (shrunk to ``max_side``), in whole pixels."""
+    scale = dpi / 72
+    full = (_ceil(width_pt * scale), _ceil(height_pt * scale))
+    return full, shrunk_size(full, max_side)
+
+
+def _render_pdf(page: LazyPage) -> tuple[bytes, str, int, int]:
+    source = page._source
+    path = Path(source.path)
+    doc = _open_pdf(path)
+    try:
+        image = _render_pdf_page(doc, source.index, f"page {source.index + 1} of {str(path)!r}", source.dpi, source.max_side)
+    finally:
+        with _RENDER_LOCK:
+            doc.close()
+    return _encode(_grey_if_colourless(image), "PNG"), "image/png", *image.size
 
 
 def _render_pdf_page(doc: Any, index: int, what: str, dpi: int, max_side: int) -> Image.Image:
@@ -400,18 +658,18 @@ def _render_pdf_page(doc: Any, index: int, what: str, dpi: int, max_side: int) -
 
     scale = dpi / 72
     try:
-        page = doc[index]
-        try:
-            full = (_ceil(page.get_width() * scale), _ceil(page.get_height() * scale))
-            target = shrunk_size(full, max_side)
-            _check_pixels(f"{what} at {dpi} dpi (use a lower dpi or max_side)", target)
-            bitmap = page.render(scale=scale * min(1.0, max(target) / max(full)) * _UNDER)
+        with _RENDER_LOCK:  # pdfium is not thread-safe
+            page = doc[index]
             try:
-                image = bitmap.to_pil()
+                full, target = _pdf_sizes(page.get_width(), page.get_height(), dpi, max_side)
+                _check_pixels(f"{what} at {dpi} dpi (use a lower dpi or max_side)", target)
+                bitmap = page.render(scale=scale * min(1.0, max(target) / max(full)) * _UNDER)
+                try:
+                    image = bitmap.to_pil()
+                finally:
+                    bitmap.close()
             finally:
-                bitmap.close()
-        finally:
-            page.close()
+                page.close()
     except pdfium.PdfiumError as exc:
         raise ValueError(f"cannot render {what}: {exc}") from None
     if image.size != target:  # a pixel of rounding

@@ -362,13 +362,13 @@ def _check_count(name: str, value: object, *, minimum: int, maximum: int = 10_00
 
 
 def _load(pages: Any, *, dpi: int, max_side: int) -> list[Page]:
-    """Page objects as given, paths loaded with :func:`vision_models.pages.load_pages`."""
-    from .pages import load_pages
+    """Page objects as given, paths scanned with :func:`vision_models.pages.scan_pages` (rendered when sent)."""
+    from .pages import scan_pages
 
     if isinstance(pages, Page):
         return [pages]
     if isinstance(pages, (str, os.PathLike)):
-        return load_pages(pages, dpi=dpi, max_side=max_side)
+        return scan_pages(pages, dpi=dpi, max_side=max_side)
     items = list(pages)
     if not items:
         raise ValueError("no pages given: pass image or PDF paths, a folder, or Page objects")
@@ -377,13 +377,13 @@ def _load(pages: Any, *, dpi: int, max_side: int) -> list[Page]:
     for item in items:
         if isinstance(item, Page):
             if paths:
-                out.extend(load_pages(paths, dpi=dpi, max_side=max_side))
+                out.extend(scan_pages(paths, dpi=dpi, max_side=max_side))
                 paths = []
             out.append(item)
         else:
             paths.append(item)
     if paths:
-        out.extend(load_pages(paths, dpi=dpi, max_side=max_side))
+        out.extend(scan_pages(paths, dpi=dpi, max_side=max_side))
     return out
 
 
