@@ -596,3 +596,21 @@ def test_the_command_line_keeps_unknown_cost_apart_and_resends_it_only_when_aske
         assert main([*argv, "--retry-unknown", "--new-budget"]) == 0
     assert len(page_requests(standin, MINI)) == 2
     assert first.split()[0]
+
+
+def test_a_page_that_cannot_be_drawn_is_not_sent_and_holds_no_reserve(standin, catalog, env):
+    from PIL import Image
+
+    folder = env / "pages"
+    good = make_pages(folder, 2)
+    bad = folder / "torn.jpg"
+    Image.effect_noise((800, 600), 60).convert("RGB").save(bad, quality=90)
+    bad.write_bytes(bad.read_bytes()[: bad.stat().st_size // 2])  # the header is whole; the pixels end half-way
+    trial = run(standin, catalog, [*good, bad], [MINI])
+    results = trial.results.set_index("page")
+    assert results.loc["torn.jpg", "status"] == "error" and "not sent" in results.loc["torn.jpg", "error"]
+    assert "torn.jpg" in results.loc["torn.jpg", "error"]
+    assert results.loc["torn.jpg", "cost_status"] == "none"
+    assert (results.drop(index="torn.jpg")["status"] == "ok").all()
+    assert len(page_requests(standin, MINI)) == 2 and trial.unknown_usd == 0
+    assert trial.billed_usd == pytest.approx(standin.billed_usd, abs=1e-12)

@@ -1100,12 +1100,15 @@ class _Worker:
     def _send(self, task: _Task, prices: _Prices) -> dict:
         """Reserve, claim, then attempt (retrying what may be retried, each retry reserved anew)."""
         page = task.kind == "page"
-        data = b""
         answer = _Answer("error")
         billed, billed_any, unknown, attempts, sent = 0.0, False, 0.0, 0, False
         start = time.monotonic()
         window_end = start + self.sender.retry_window_s
         reserved_total = 0.0
+        try:  # the page is drawn here: a file that cannot be read costs nothing and holds no reserve
+            data = json.dumps(_body(task, self.run.prompt, self.max_tokens)).encode("utf-8")
+        except (ValueError, OSError) as exc:
+            return self._finish(task, _Answer("error", error=f"not sent: {str(exc)[:MAX_ERROR_CHARS]}"), "error")
         while True:
             reserved = self.budget.acquire(task.model, lambda: self._worst(task, prices), page=page)
             if reserved is None:
@@ -1119,7 +1122,6 @@ class _Worker:
                 if claim.row is not None or claim.busy_run is not None:
                     self.budget.settle(task.model, reserved)
                     return self._claimed_elsewhere(task, claim)
-                data = json.dumps(_body(task, self.run.prompt, self.max_tokens)).encode("utf-8")
             attempts += 1
             reserved_total += reserved
             outcome = self.sender.post(data)
