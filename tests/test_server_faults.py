@@ -420,6 +420,9 @@ def test_a_50000_model_catalog_with_400_distinct_filters_stays_under_500_mb():
 )
 def test_the_answer_is_spliced_as_bytes_exactly_as_the_text_encoder_writes_it(options):
     from factories import catalog_body, model
+
+    from vision_models.catalog import CatalogResult
+    from vision_models.frame import models_frame
     from vision_models.payload import encode_api_payload, payload_envelope
     from vision_models.server import encode_answer
 
@@ -431,9 +434,6 @@ def test_the_answer_is_spliced_as_bytes_exactly_as_the_text_encoder_writes_it(op
     assert json.loads(expected)["models"][0]["name"] == "Zürich “vision” 模型"
     # and through a snapshot: the default answer is UTF-8 JSON that parses to the same models
     body = catalog_body(model("x/ü-vision", name="Zürich: Vision", inputs=("text", "image")))
-    from vision_models.catalog import CatalogResult
-    from vision_models.frame import models_frame
-
     snapshot = build_snapshot(CatalogResult(models=models_frame(json.loads(body)["data"]), source="test"), 3600)
     assert isinstance(snapshot.models_json, bytes)
     assert [m["name"] for m in json.loads(snapshot.models_json)] == ["Zürich: Vision"]
