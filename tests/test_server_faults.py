@@ -409,3 +409,31 @@ def test_a_50000_model_catalog_with_400_distinct_filters_stays_under_500_mb():
     print(measured)
     assert measured["answer_mb"] > 20  # each answer is large: without a byte bound, 64 of them would be gigabytes
     assert measured["peak_rss_mb"] < 500, measured
+
+
+# ---------------------------------------------------------------- answers encoded once
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"cached": True, "cache_age": 42}, {"cached": True, "cache_age": 7, "error": "Network request failed"}],
+)
+def test_the_answer_is_spliced_as_bytes_exactly_as_the_text_encoder_writes_it(options):
+    from factories import catalog_body, model
+
+    from vision_models.catalog import CatalogResult
+    from vision_models.frame import models_frame
+    from vision_models.payload import encode_api_payload, payload_envelope
+    from vision_models.server import encode_answer
+
+    models = [{"id": "a/ü", "name": "Zürich “vision” 模型", "n": 1}, {"id": "b/x", "name": "plain"}]
+    as_text = json.dumps(models, ensure_ascii=False)
+    envelope = payload_envelope(len(models), **options)
+    expected = encode_api_payload(envelope, as_text).encode()  # the str encoder the endpoint was built on
+    assert encode_answer(envelope, as_text.encode()) == expected
+    assert json.loads(expected)["models"][0]["name"] == "Zürich “vision” 模型"
+    # and through a snapshot: the default answer is UTF-8 JSON that parses to the same models
+    body = catalog_body(model("x/ü-vision", name="Zürich: Vision", inputs=("text", "image")))
+    snapshot = build_snapshot(CatalogResult(models=models_frame(json.loads(body)["data"]), source="test"), 3600)
+    assert isinstance(snapshot.models_json, bytes)
+    assert [m["name"] for m in json.loads(snapshot.models_json)] == ["Zürich: Vision"]
