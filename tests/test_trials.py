@@ -544,7 +544,10 @@ if kind == "estimate":
 else:
     trial = vm.run_trial(pdf, [sys.argv[4]], catalog=catalog, dpi=72, base_url=base_url, max_usd=100.0, progress=False)
     rows = int((trial.results["status"] == "ok").sum())
-peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM: this process's own peak (ru_maxrss also keeps the parent's peak across fork + exec on Linux).
+with open("/proc/self/status") as status:
+    hwm = [line.split()[1] for line in status if line.startswith("VmHWM:")]
+peak_mb = int(hwm[0]) / 1024 if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"rows": rows, "seconds": time.monotonic() - start, "peak_mb": peak_mb}))
 """
 
