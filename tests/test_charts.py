@@ -180,8 +180,11 @@ def test_an_all_free_top_draws_a_message_not_empty_bars(tmp_path):
 def test_one_provider_one_colour_in_every_chart(tmp_path):
     from vision_models.charts import OTHER, OTHER_COLOUR, PROVIDER_COLOURS
 
+    real = _present(REAL)
+    if not real:
+        pytest.skip("needs the real OpenRouter catalogs in ../shared/catalogs (absent here)")
     seen: dict[str, set] = {}
-    for source in ["sample", *[str(p) for p in _present(REAL)]]:
+    for source in ["sample", *[str(p) for p in real]]:
         costs = _costs_of(source)
         bars = vm.plot_cost_per_image(costs, top=40)
         for label, colour in zip(_legend_labels(bars), bars.get_legend().legend_handles):
