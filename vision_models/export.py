@@ -181,8 +181,11 @@ def _csv_cells(column: pd.Series, safe: bool) -> pd.Series | list[object]:
     """
     if isinstance(column.dtype, pd.CategoricalDtype):
         codes = column.cat.codes.to_numpy()
-        values = column.cat.categories.take(codes, allow_fill=True, fill_value=None)
-        return _csv_cells(pd.Series(values, index=column.index, name=column.name), safe)
+        present = codes >= 0  # -1: a missing cell (Index.take's filling differs between pandas 2 and 3: not used)
+        values = pd.Series(column.cat.categories.take(np.where(present, codes, 0)), index=column.index, name=column.name)
+        if pd.api.types.is_integer_dtype(values.dtype):
+            values = values.astype("Int64")  # whole numbers stay whole when a cell is missing
+        return _csv_cells(values.where(present), safe)
     if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(column.dtype):
         return column.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
