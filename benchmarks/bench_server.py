@@ -86,13 +86,7 @@ def load(port: int, clients: int = CLIENTS, per_client: int = PER_CLIENT, paths=
             latencies.extend(mine)
             errors.extend(bad)
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return _summary(latencies, errors, time.perf_counter() - started)
+    return _run_clients([threading.Thread(target=client, args=(n,)) for n in range(clients)], latencies, errors)
 
 
 def load_per_connection(port: int, clients: int = CLIENTS, per_client: int = PER_CLIENT) -> dict:
@@ -120,7 +114,11 @@ def load_per_connection(port: int, clients: int = CLIENTS, per_client: int = PER
             latencies.extend(mine)
             errors.extend(bad)
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    return _run_clients([threading.Thread(target=client) for _ in range(clients)], latencies, errors)
+
+
+def _run_clients(threads: list[threading.Thread], latencies: list[float], errors: list[str]) -> dict:
+    """Start the client threads together, wait for them, and summarise what they recorded."""
     started = time.perf_counter()
     for thread in threads:
         thread.start()

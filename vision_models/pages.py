@@ -343,6 +343,26 @@ def _render(page: LazyPage) -> bytes:
 
 def _image_pages(path: Path, name: str, *, dpi: int, max_side: int) -> Iterator[Page]:
     del dpi  # images are sent at their own resolution, only shrunk
+    for frame in _image_frames(path, name):
+        with _read_errors(path):
+            encoded = _encode_frame(path, frame.image, frame.fmt, max_side, whole_file=frame.whole_file)
+        yield Page(frame.name, str(path), frame.index, frame.sha256, *encoded)
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """One frame of an image file, the file's image positioned on it."""
+
+    index: int
+    name: str
+    sha256: str
+    image: Image.Image
+    fmt: str
+    whole_file: bool  # the file's only frame: it may be sent as its own bytes
+
+
+def _image_frames(path: Path, name: str) -> Iterator[_Frame]:
+    """Each frame of an image file (a multi-frame TIFF gives several, named ``#pN``), hashed once for the file."""
     digest = _file_hash(path)
     with _open_image(path) as im:
         fmt = im.format or ""
@@ -352,27 +372,17 @@ def _image_pages(path: Path, name: str, *, dpi: int, max_side: int) -> Iterator[
             number = index + 1 if frames > 1 else None
             with _read_errors(path):
                 im.seek(index)
-                encoded = _encode_frame(path, im, fmt, max_side, whole_file=whole_file)
-            page_name = f"{name}#p{number}" if number else name
-            yield Page(page_name, str(path), index, _page_hash(digest, number), *encoded)
+            yield _Frame(index, f"{name}#p{number}" if number else name, _page_hash(digest, number), im, fmt, whole_file)
 
 
 def _scan_image(path: Path, name: str, *, dpi: int, max_side: int) -> Iterator[Page]:
     """``_image_pages`` without encoding: each frame's MIME type and size sent, from the header."""
     stamp = _stamp(path)
-    digest = _file_hash(path)
-    with _open_image(path) as im:
-        fmt = im.format or ""
-        frames = getattr(im, "n_frames", 1) if fmt == "TIFF" else 1
-        whole_file = frames == 1 and not getattr(im, "is_animated", False)
-        for index in range(frames):
-            number = index + 1 if frames > 1 else None
-            with _read_errors(path):
-                im.seek(index)
-                mime, width, height = _frame_plan(path, im, fmt, max_side, whole_file=whole_file)
-            page_name = f"{name}#p{number}" if number else name
-            source = _Source(str(path), index, False, dpi, max_side, whole_file, stamp)
-            yield LazyPage(page_name, str(path), index, _page_hash(digest, number), mime, width, height, source=source)
+    for frame in _image_frames(path, name):
+        with _read_errors(path):
+            mime, width, height = _frame_plan(path, frame.image, frame.fmt, max_side, whole_file=frame.whole_file)
+        source = _Source(str(path), frame.index, False, dpi, max_side, frame.whole_file, stamp)
+        yield LazyPage(frame.name, str(path), frame.index, frame.sha256, mime, width, height, source=source)
 
 
 def _frame_plan(path: Path, frame: Image.Image, fmt: str, max_side: int, *, whole_file: bool) -> tuple[str, int, int]:
