@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from factories import shared_catalog
+from factories import TRIAL_KEY, shared_catalog
 from vision_models.fetch import close_sessions
 
 ENV_VARS = (
@@ -41,3 +41,11 @@ def cache_file(tmp_path) -> Path:
 @pytest.fixture
 def catalog_2026_05_01() -> Path:
     return shared_catalog("openrouter-2026-05-01.json")
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """The trial tests' setting: an API key, and a trials store of the test's own; the test's folder."""
+    monkeypatch.setenv("OPENROUTER_API_KEY", TRIAL_KEY)
+    monkeypatch.setenv("VISION_MODELS_TRIALS", str(tmp_path / "trials.sqlite"))
+    return tmp_path

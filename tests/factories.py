@@ -47,6 +47,9 @@ def model(model_id: str, *, prompt="0.000001", completion="0.000002", inputs=("t
     return entry
 
 
+#: The API key the trial tests send (and look for in every file a trial writes).
+TRIAL_KEY = "sk-or-v1-TESTKEY-0123456789abcdef"
+
 def catalog_body(*entries: dict) -> str:
     return json.dumps({"data": list(entries)})
 

@@ -8,11 +8,13 @@ from the trial code.
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 
 import pytest
 from PIL import Image, ImageDraw
 
 import vision_models as vm
+from factories import TRIAL_KEY as KEY
 from factories import model
 from openrouter_standin import ModelBill, StandIn, serve
 from vision_models import trials
@@ -20,34 +22,42 @@ from vision_models.terminal import cell_text
 from vision_models.frame import models_frame
 from vision_models.pages import load_pages
 
-KEY = "sk-or-v1-TESTKEY-0123456789abcdef"
 MINI, FLASH, ODD = "openai/gpt-4o-mini", "google/gemini-2.5-flash", "acme/reader-x"
 PRICES = {MINI: (1e-5, 4e-5), FLASH: (3e-6, 2.5e-5), ODD: (2e-6, 2e-6)}
 
 
+def trial_catalog(*extra: dict):
+    """The catalog of the test models at ``PRICES``, and any ``extra`` entries."""
+    entries = [model(m, prompt=f"{p:.10f}", completion=f"{c:.10f}", inputs=("text", "image")) for m, (p, c) in PRICES.items()]
+    return models_frame([*entries, *extra])
+
+
+def bills() -> dict[str, ModelBill]:
+    """How the stand-in bills the test models: at ``PRICES``, 1,000 tokens an image."""
+    return {m: ModelBill(p, c, image_tokens=1000) for m, (p, c) in PRICES.items()}
+
+
+@contextmanager
+def serving(stand: StandIn):
+    """The stand-in on a loopback port (``stand.base_url``) for the block's length."""
+    server, base = serve(stand)
+    stand.base_url = base
+    try:
+        yield stand
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture
 def catalog():
-    entries = [
-        model(m, prompt=f"{p:.10f}", completion=f"{c:.10f}", inputs=("text", "image")) for m, (p, c) in PRICES.items()
-    ]
-    return models_frame(entries)
+    return trial_catalog()
 
 
 @pytest.fixture
 def standin():
-    stand = StandIn({m: ModelBill(p, c, image_tokens=1000) for m, (p, c) in PRICES.items()})
-    server, base = serve(stand)
-    stand.base_url = base
-    yield stand
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.setenv("OPENROUTER_API_KEY", KEY)
-    monkeypatch.setenv("VISION_MODELS_TRIALS", str(tmp_path / "trials.sqlite"))
-    return tmp_path
+    with serving(StandIn(bills())) as stand:
+        yield stand
 
 
 def make_pages(folder, count=3, size=(400, 300)):

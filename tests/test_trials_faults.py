@@ -24,10 +24,9 @@ import pytest
 
 import vision_models as vm
 from factories import model
-from openrouter_standin import ModelBill, StandIn, serve
-from test_trials import FLASH, KEY, MINI, PRICES, make_pages, page_requests, run
+from openrouter_standin import ModelBill, StandIn
+from test_trials import FLASH, KEY, MINI, PRICES, bills, make_pages, page_requests, run, serving, trial_catalog
 from vision_models import trials
-from vision_models.frame import models_frame
 from vision_models.stores import trials as store
 
 FREE = "acme/reader-x:free"
@@ -36,28 +35,13 @@ TESTS = Path(__file__).resolve().parent
 
 @pytest.fixture
 def catalog():
-    entries = [model(m, prompt=f"{p:.10f}", completion=f"{c:.10f}", inputs=("text", "image")) for m, (p, c) in PRICES.items()]
-    entries.append(model(FREE, prompt="0", completion="0", inputs=("text", "image")))
-    return models_frame(entries)
+    return trial_catalog(model(FREE, prompt="0", completion="0", inputs=("text", "image")))
 
 
 @pytest.fixture
 def standin():
-    bills = {m: ModelBill(p, c, image_tokens=1000) for m, (p, c) in PRICES.items()}
-    bills[FREE] = ModelBill(2e-6, 2e-6, image_tokens=1000)  # listed free, bills anyway
-    stand = StandIn(bills)
-    server, base = serve(stand)
-    stand.base_url = base
-    yield stand
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.setenv("OPENROUTER_API_KEY", KEY)
-    monkeypatch.setenv("VISION_MODELS_TRIALS", str(tmp_path / "trials.sqlite"))
-    return tmp_path
+    with serving(StandIn({**bills(), FREE: ModelBill(2e-6, 2e-6, image_tokens=1000)})) as stand:  # FREE bills anyway
+        yield stand
 
 
 def stored(path: Path) -> list[dict]:
@@ -108,7 +92,7 @@ def test_a_request_lost_after_sending_is_unknown_cost_and_never_resent(standin, 
     took = time.monotonic() - started
     row = trial.results.iloc[0]
     assert row["status"] == "error" and row["cost_status"] == "unknown"
-    assert words in row["error"] and "may have been billed" in row["error"] or words in row["error"]
+    assert words in row["error"] and "may have been billed" in row["error"]
     assert row["unknown_usd"] > 0 and pd_isna(row["billed_usd"])
     assert len(page_requests(standin, MINI)) == 1  # not retried
     assert trial.unknown_usd == pytest.approx(row["unknown_usd"])
@@ -294,10 +278,7 @@ def test_the_first_ctrl_c_stops_within_two_seconds_and_in_flight_requests_become
 
     threading.Thread(target=interrupt_when_sending, daemon=True).start()
     with pytest.raises(KeyboardInterrupt):
-        started = time.monotonic()
         run(standin, catalog, pages, [MINI], timeout=60, concurrency=2)
-    interrupted_at = started + 0.0
-    assert time.monotonic() - interrupted_at < 12.0
     rows = [r for r in stored(env / "trials.sqlite") if r["kind"] == "page"]
     unknown = [r for r in rows if r["cost_status"] == "unknown"]
     assert len(unknown) == len(page_requests(standin, MINI)) >= 1
@@ -353,11 +334,11 @@ def start_child(env: Path, pages: list[Path], base_url: str, max_usd: float = 1.
                             env={**os.environ, "OPENROUTER_API_KEY": KEY}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
 
 
-def wait_for_pages(standin: StandIn, count: int) -> None:
+def wait_for_pages(standin: StandIn, count: int, child: subprocess.Popen) -> None:
     deadline = time.monotonic() + 30
-    while len(page_requests(standin, MINI)) < count and time.monotonic() < deadline:
+    while len(page_requests(standin, MINI)) < count and time.monotonic() < deadline and child.poll() is None:
         time.sleep(0.02)
-    assert len(page_requests(standin, MINI)) >= count
+    assert len(page_requests(standin, MINI)) >= count, child.stderr.read().decode()[-2000:] if child.poll() is not None else ""
     time.sleep(0.2)
 
 
@@ -369,7 +350,7 @@ def test_a_killed_run_resumes_without_paying_twice(standin, catalog, env, how):
     standin.page_faults = {MINI: ["ok", "stall", "stall"]}
     pages = make_pages(env / "pages", 5)
     child = start_child(env, pages, standin.base_url)
-    wait_for_pages(standin, 3)
+    wait_for_pages(standin, 3, child)
     killed_at = time.monotonic()
     child.send_signal(how)
     _, err = child.communicate(timeout=20)
@@ -469,9 +450,6 @@ def test_a_real_lock_held_past_the_wait_stops_the_run_naming_the_file(standin, c
     pages = make_pages(env / "pages", 3)
     path = env / "trials.sqlite"
     holder: list[sqlite3.Connection] = []
-
-    def lock_after_control(row):
-        pass
 
     real_post = trials._Sender.post
 
@@ -586,8 +564,13 @@ def test_the_command_line_keeps_unknown_cost_apart_and_resends_it_only_when_aske
     assert "of unknown cost" in err and "2 requests sent" in err  # the control and the page
     assert main(["trials", "list"]) == 0
     listing = capsys.readouterr().out.splitlines()
-    header, first = listing[0], listing[2] if set(listing[1]) <= {"-", " "} else listing[1]
+    header, first = listing[:2]
     assert "billed $" in header and "unknown $" in header and "budget $" in header
+    billed_at, unknown_at = header.index("billed $"), header.index("unknown $")
+    # The reset request's reserve is under "unknown $", not under "billed $" (which holds the control's bill only).
+    billed, unknown = first[billed_at:unknown_at].split()[-1], first[unknown_at:].split()[0]
+    control = standin.ledger[0]["cost"]
+    assert float(billed) == pytest.approx(control, abs=1e-6) and float(unknown) > 0
     assert len(page_requests(standin, MINI)) == 1
     assert main(argv) == 1  # a second run: cached, nothing sent
     capsys.readouterr()
@@ -595,7 +578,6 @@ def test_the_command_line_keeps_unknown_cost_apart_and_resends_it_only_when_aske
     with pytest.warns(UserWarning, match="sending again 1 request that may have been billed already"):
         assert main([*argv, "--retry-unknown", "--new-budget"]) == 0
     assert len(page_requests(standin, MINI)) == 2
-    assert first.split()[0]
 
 
 def test_a_page_that_cannot_be_drawn_is_not_sent_and_holds_no_reserve(standin, catalog, env):

@@ -93,31 +93,23 @@ def _history_users(path: Path):
     }
 
 
-@pytest.mark.parametrize("kind", FOREIGN_TO_TRIALS)
-def test_the_trials_store_refuses_another_file_by_name_and_writes_nothing_into_it(tmp_path, kind):
-    make, reason = FOREIGN_TO_TRIALS[kind]
+FOREIGN = [("trials", kind, *case) for kind, case in FOREIGN_TO_TRIALS.items()] + [
+    ("history", kind, *case) for kind, case in FOREIGN_TO_HISTORY.items()
+]
+
+
+@pytest.mark.parametrize(("store", "kind", "make", "reason"), FOREIGN, ids=[f"{s}-{k}" for s, k, *_ in FOREIGN])
+def test_a_store_refuses_another_file_by_name_and_writes_nothing_into_it(tmp_path, store, kind, make, reason):
     path = make(tmp_path / "other.sqlite")
     before = _contents(path)
-    for name, use in _trials_users(path).items():
+    users = _trials_users(path) if store == "trials" else _history_users(path)
+    for name, use in users.items():
         with pytest.raises(ValueError) as caught:
             use()
         message = str(caught.value)
-        assert message.startswith(f"{path} is not a trials database (") and reason in message, (name, message)
+        assert message.startswith(f"{path} is not a {store} database (") and reason in message, (name, message)
         assert "\n" not in message
-    assert _contents(path) == before  # no rows/runs tables, no id, no version: untouched
-
-
-@pytest.mark.parametrize("kind", FOREIGN_TO_HISTORY)
-def test_the_history_store_refuses_another_file_by_name_and_writes_nothing_into_it(tmp_path, kind):
-    make, reason = FOREIGN_TO_HISTORY[kind]
-    path = make(tmp_path / "other.sqlite")
-    before = _contents(path)
-    for name, use in _history_users(path).items():
-        with pytest.raises(ValueError) as caught:
-            use()
-        message = str(caught.value)
-        assert message.startswith(f"{path} is not a history database (") and reason in message, (name, message)
-    assert _contents(path) == before
+    assert _contents(path) == before  # no tables, no id, no version added: untouched
 
 
 def test_a_file_that_is_not_sqlite_is_refused_by_name(tmp_path):

@@ -167,7 +167,7 @@ def _exchange(conn: http.client.HTTPConnection, path: str, body: bytes, headers:
         status, answer_headers = response.status, {k.lower(): v for k, v in response.getheaders()}
         data = _read_body(response, answer_headers.get("content-encoding", ""), watch, max_bytes)
     except _TooLarge:
-        return Outcome(UNKNOWN, f"answer larger than {max_bytes // (1024 * 1024)} MB: refused unread (cost unknown)",
+        return Outcome(UNKNOWN, f"answer larger than {max_bytes // (1024 * 1024)} MB: refused unread (may have been billed)",
                        latency_s=time.monotonic() - start)  # fmt: skip
     except (OSError, http.client.HTTPException, zlib.error, ValueError) as exc:
         return Outcome(UNKNOWN, _unknown_reason(watch, exc), latency_s=time.monotonic() - start)
@@ -182,10 +182,7 @@ class _TooLarge(Exception):
 
 def _read_body(response: http.client.HTTPResponse, encoding: str, watch: _Watch, max_bytes: int) -> bytes:
     """The body, read a chunk at a time (each read bounded by the watchdog), decoded and capped."""
-    encoding = encoding.strip().lower()
-    decoder = zlib.decompressobj(wbits=47) if encoding in ("gzip", "x-gzip", "deflate") else None
-    if encoding == "deflate":
-        decoder = _DeflateDecoder()
+    decoder = _decoder(encoding)
     parts: list[bytes] = []
     raw = size = 0
     while True:
@@ -214,6 +211,14 @@ def _read_body(response: http.client.HTTPResponse, encoding: str, watch: _Watch,
         if not decoder.eof:
             raise ValueError("the compressed answer ends early")
     return b"".join(parts)
+
+
+def _decoder(encoding: str) -> zlib._Decompress | _DeflateDecoder | None:
+    """What undoes the answer's ``Content-Encoding`` (None: sent as it is)."""
+    encoding = encoding.strip().lower()
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(wbits=31)
+    return _DeflateDecoder() if encoding == "deflate" else None
 
 
 class _DeflateDecoder:

@@ -357,8 +357,7 @@ def _check_models(models: Sequence[str] | str) -> list[str]:
 
 def _check_count(name: str, value: object, *, minimum: int, maximum: int = 10_000_000) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not minimum <= value <= maximum:
-        shown = f"{value!r:.40}" if not isinstance(value, int) or abs(value) < 10**40 else "a number with over 40 digits"
-        raise ValueError(f"bad {name} {shown}: expected a whole number from {minimum:,} to {maximum:,}")
+        raise ValueError(f"bad {name} {_shown(value)}: expected a whole number from {minimum:,} to {maximum:,}")
 
 
 def _load(pages: Any, *, dpi: int, max_side: int) -> list[Page]:
@@ -490,7 +489,7 @@ class Budget:
     def spent(self) -> float:
         return self.billed + self.unknown
 
-    def acquire(self, model: str, worst: Callable[[], float], *, page: bool) -> float | None:
+    def acquire(self, model: str, worst: Callable[[], float]) -> float | None:
         """Reserve ``worst()`` (recomputed as the model's bills are seen) for one request of ``model``."""
         with self._cond:
             while True:
@@ -743,9 +742,6 @@ class _Sender:
         self.stop.set()
         self.watchdog.abort()
 
-    def close(self) -> None:
-        pass
-
 
 # ---------------------------------------------------------------- the run
 
@@ -836,11 +832,11 @@ def run_trial(
     docstring for the budget, retries and storage rules. A remote model without
     a key is a ``ValueError`` before anything is sent.
     """
-    _check_money("max_usd", max_usd)
+    _check_number("max_usd", max_usd, high=MAX_BUDGET_USD, unit="USD")
     _check_count("concurrency", concurrency, minimum=1, maximum=MAX_CONCURRENCY)
     _check_count("retries", retries, minimum=0, maximum=100)
-    _check_seconds("timeout", timeout)
-    _check_seconds("retry_window_s", retry_window_s)
+    _check_number("timeout", timeout, high=MAX_SECONDS, unit="seconds", above_zero=True)
+    _check_number("retry_window_s", retry_window_s, high=MAX_SECONDS, unit="seconds", above_zero=True)
     chosen = _check_models(models)
     key = get_api_key(api_key)
     key = key.strip() if key else None
@@ -883,28 +879,25 @@ MAX_SECONDS = 86_400.0
 MAX_BUDGET_USD = 1_000_000.0
 
 
-def _check_money(name: str, value: object) -> None:
+def _check_number(name: str, value: object, *, high: float, unit: str, above_zero: bool = False) -> None:
+    """A real number from 0 (or above it) to ``high``; else a one-line ``ValueError`` naming it."""
     ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
     if ok:
         try:
-            ok = 0 <= float(value) <= MAX_BUDGET_USD  # type: ignore[arg-type]
+            number = float(value)  # type: ignore[arg-type]
+            ok = (number > 0 if above_zero else number >= 0) and number <= high
         except OverflowError:
             ok = False
     if not ok:
-        shown = f"{value!r:.40}" if not isinstance(value, int) or abs(value) < 10**40 else "a number with over 40 digits"
-        raise ValueError(f"bad {name} {shown}: expected a number of USD from 0 to {MAX_BUDGET_USD:,.0f}")
+        low = "above 0" if above_zero else "from 0"
+        raise ValueError(f"bad {name} {_shown(value)}: expected a number of {unit} {low} to {high:,.0f}")
 
 
-def _check_seconds(name: str, value: object) -> None:
-    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
-    if ok:
-        try:
-            ok = 0 < float(value) <= MAX_SECONDS  # type: ignore[arg-type]
-        except OverflowError:
-            ok = False
-    if not ok:
-        shown = f"{value!r:.40}" if not isinstance(value, int) or abs(value) < 10**40 else "a number with over 40 digits"
-        raise ValueError(f"bad {name} {shown}: expected a number of seconds > 0 and at most {MAX_SECONDS:,.0f} (a day)")
+def _shown(value: object) -> str:
+    """A bad value as a message quotes it: its repr, cut at 40 characters (a 400-digit number is not printed)."""
+    if isinstance(value, int) and abs(value) >= 10**40:
+        return "a number with over 40 digits"
+    return f"{value!r:.40}"
 
 
 def _plan_sha(run: _Run) -> str:
@@ -1043,8 +1036,7 @@ def _followers(followers: list[_Task], leads: dict[str, _Task], rows: dict[int, 
         if lead is None:
             continue
         status = "cached" if lead["status"] in ("ok", "cached") else lead["status"]
-        out[task.position] = {**lead, **_identity(task), "status": status, "_kind": task.kind, "billed_usd": lead.get("billed_usd"),
-                              "duplicate_of": lead.get("page")}  # fmt: skip
+        out[task.position] = {**lead, **_identity(task), "status": status, "_kind": task.kind, "duplicate_of": lead.get("page")}
     return out
 
 
@@ -1091,8 +1083,9 @@ class _Worker:
         if self.budget.stopped:
             return self._finish(task, _Answer("error", error="not sent: the run was interrupted"), "error", store_row=False)
         if task.model == TESSERACT:
-            if not self._claim_ok(task):
-                return self._claimed_elsewhere(task)
+            claim = self.db.claim(task.key, self.run_id, task.fields, self.lease)
+            if claim.row is not None or claim.busy_run is not None:
+                return self._claimed_elsewhere(task, claim)
             return self._finish(task, self._ocr(task), None)
         prices = self.run.prices[task.model]
         return self._send(task, prices)
@@ -1110,7 +1103,7 @@ class _Worker:
         except (ValueError, OSError) as exc:
             return self._finish(task, _Answer("error", error=f"not sent: {str(exc)[:MAX_ERROR_CHARS]}"), "error")
         while True:
-            reserved = self.budget.acquire(task.model, lambda: self._worst(task, prices), page=page)
+            reserved = self.budget.acquire(task.model, lambda: self._worst(task, prices))
             if reserved is None:
                 if attempts == 0:
                     return self._not_reserved(task, prices)
@@ -1199,13 +1192,7 @@ class _Worker:
         left = max(0.0, self.budget.max_usd - self.budget.spent)
         return f"worst case ${worst:.6f} does not fit the budget (${left:.6f} left)"
 
-    def _claim_ok(self, task: _Task) -> bool:
-        claim = self.db.claim(task.key, self.run_id, task.fields, self.lease)
-        self._last_claim = claim
-        return claim.row is None and claim.busy_run is None
-
-    def _claimed_elsewhere(self, task: _Task, claim: store.Claim | None = None) -> dict:
-        claim = claim or self._last_claim
+    def _claimed_elsewhere(self, task: _Task, claim: store.Claim) -> dict:
         if claim.row is not None:  # another run finished it meanwhile (or it was left of unknown cost)
             self.db.note(self.run_id, task.key, task.position, "cached", task.fields["page"], task.fields["path"])
             return {**claim.row, "status": "cached", "_kind": task.kind, **_identity(task)}
@@ -1326,13 +1313,11 @@ class _Worker:
             except (sqlite3.Error, OSError, ValueError) as exc:
                 self.unsaved.append((row, position, status))
                 self.save_error = self.save_error or exc
-        if not self.unsaved and self.save_error is not None and not pending:
-            return
 
     def store_error(self) -> TrialStoreError:
         """The one-line error that stops a run whose store failed, with the rows it could not keep."""
         cause = self.save_error
-        reason = getattr(cause, "strerror", None) or str(cause).splitlines()[0] if cause is not None else "unknown"
+        reason = getattr(cause, "strerror", None) or (str(cause).splitlines() or [type(cause).__name__])[0]
         rows = [row for row, _, _ in self.unsaved]
         money = sum((r.get("billed_usd") or 0.0) + (r.get("unknown_usd") or 0.0) for r in rows)
         lost = (f"; {len(rows)} answer{'s' if len(rows) != 1 else ''} (${money:.6f}) could not be stored: see the error's .rows"
