@@ -353,3 +353,63 @@ def test_the_bounds_themselves_and_a_fractional_timeout_are_accepted():
         2.5, 10_000_000, 1_000_000.0, 64, 2400, 100_000
     )
     assert build_parser("try").parse_args([*TRY, "--timeout", "86400", "--max-usd", "0"]).timeout == 86400.0
+
+
+def test_version_is_the_one_pyproject_gives(capsys):
+    import tomllib
+
+    expected = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]["version"]
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out == f"vision-models {expected}\n"
+
+
+def test_ctrl_c_in_any_command_is_one_line_and_exit_130(capsys, monkeypatch):
+    import vision_models.cli as cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "run_list", interrupted)
+    status, out, err = _run(capsys, "list", "--source", "sample")
+    assert status == 130 and out == "" and err == "vision-models: interrupted\n"
+
+
+def test_ctrl_c_during_a_fetch_is_one_line_and_exit_130(tmp_path):
+    import signal
+    import socket
+    import time
+
+    with socket.socket() as silent:  # accepts, never answers: the fetch waits
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/models.json"
+        env = {**os.environ, "VISION_MODELS_CACHE": str(tmp_path / "cache.sqlite")}
+        process = subprocess.Popen([sys.executable, "-m", "vision_models.cli", "list", "--source", url],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
+        try:
+            silent.settimeout(30)
+            connection, _ = silent.accept()  # the request is out: the command is waiting for its answer
+            time.sleep(0.2)
+            process.send_signal(signal.SIGINT)
+            out, err = process.communicate(timeout=20)
+            connection.close()
+        finally:
+            process.kill()
+    assert process.returncode == 130, err
+    assert out == "" and err == "vision-models: interrupted\n"
+
+
+def test_every_submodule_is_reachable_after_import_vision_models():
+    code = "import vision_models as vm; print(vm.cost.cost_per_image.__name__, vm.pages.load_pages.__name__, vm.accuracy.cer.__name__)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["cost_per_image", "load_pages", "cer"]
+
+
+@pytest.mark.parametrize("missing", ["PIL", "pypdfium2", "rapidfuzz"])
+def test_try_without_the_trials_extra_says_which_extra_to_install(capsys, monkeypatch, tmp_path, missing):
+    monkeypatch.setitem(sys.modules, missing, None)  # as if not installed: importing it fails
+    status, out, err = _run(capsys, "try", str(tmp_path / "page.png"), "--model", "tesseract", "--dry-run")
+    assert status == 2 and out == ""
+    assert err == f"vision-models: try needs the trials extra ({missing} is missing): pip install 'vision_models[trials]'\n"

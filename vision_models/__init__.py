@@ -14,6 +14,7 @@ Charts, widgets and history load on first use, so ``import vision_models``
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import Any
 
 from .catalog import CatalogResult, fetch_catalog, fetch_vision_models
@@ -70,6 +71,8 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module(f".{_SUBMODULES[name]}", __name__)
     module = _LAZY.get(name)
     if module is None:
+        if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+            return importlib.import_module(f".{name}", __name__)  # any submodule, as ``vm.cost``, on first use
         raise AttributeError(f"module 'vision_models' has no attribute {name!r}")
     value = getattr(importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value

@@ -19,9 +19,11 @@ import warnings
 from collections.abc import Sequence
 from typing import NoReturn
 
+from . import __version__
 from .text import terminal_safe
 
 EXIT_OK, EXIT_NO_DATA, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 #: Upper bounds of the numeric options: far beyond any real use, yet small enough that no
 #: later arithmetic (sockets, timedelta, SQLite integers, pixel buffers) can overflow.
@@ -78,6 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:  # bad values caught by the package: a source, a filter, a size, a location
         _say(f"vision-models: error: {_one_line(exc)}")
         return EXIT_USAGE
+    except KeyboardInterrupt:  # Ctrl-C: files are written whole or not at all, so there is nothing to undo
+        _say("vision-models: interrupted")
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # `vision-models list | head`
         sys.stderr.close()
         return EXIT_OK
@@ -90,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The command line's parser. Given the command about to run, only that command is built: a faster start."""
     parser = _Parser(prog="vision-models", description="Which OpenRouter models can read an image, and what they cost.")
+    parser.add_argument("--version", action="version", version=f"vision-models {__version__}")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
     chosen = COMMANDS.get(command or "")
     for add in [chosen] if chosen else dict.fromkeys(COMMANDS.values()):
@@ -768,7 +774,19 @@ def run_cache(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _need_trials_extra(command: str) -> None:
+    """A command that reads pages needs the trials extra: say which to install, in one line."""
+    try:
+        import PIL  # noqa: F401
+        import pypdfium2  # noqa: F401
+        import rapidfuzz  # noqa: F401
+    except ImportError as exc:
+        raise UsageError(f"vision-models: {command} needs the trials extra ({exc.name} is missing): "
+                         "pip install 'vision_models[trials]'") from None  # fmt: skip
+
+
 def run_try(args: argparse.Namespace) -> int:
+    _need_trials_extra("try")
     from .trials import DEFAULT_PROMPT, estimate_trial, run_trial
 
     prompt = args.prompt if args.prompt is not None else DEFAULT_PROMPT
@@ -792,7 +810,7 @@ def run_try(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         _say("vision-models: interrupted; the finished rows are stored (requests in flight as unknown cost): "
              "run the same command again to resume")  # fmt: skip
-        return 130
+        return EXIT_INTERRUPTED
     _write(trial_output(trial, args.format))
     unknown = f" + ${trial.unknown_usd:.6f} of unknown cost" if trial.unknown_usd > 0 else ""
     left = f" (${trial.budget_usd:.6g} left of it)" if trial.budget_usd < trial.max_usd - 1e-12 else ""
@@ -897,6 +915,7 @@ def run_trials_list(args: argparse.Namespace) -> int:
 
 
 def run_trials_show(args: argparse.Namespace) -> int:
+    _need_trials_extra("trials show")
     from .trials import load_trial
 
     trial = load_trial(args.run_id, trials_path=args.trials_path, truth=args.truth)
@@ -908,6 +927,7 @@ def run_trials_show(args: argparse.Namespace) -> int:
 
 
 def run_trials_export(args: argparse.Namespace) -> int:
+    _need_trials_extra("trials export")
     from .trials import load_trial
 
     check_export_path(args.path)
