@@ -413,3 +413,59 @@ def test_try_without_the_trials_extra_says_which_extra_to_install(capsys, monkey
     status, out, err = _run(capsys, "try", str(tmp_path / "page.png"), "--model", "tesseract", "--dry-run")
     assert status == 2 and out == ""
     assert err == f"vision-models: try needs the trials extra ({missing} is missing): pip install 'vision_models[trials]'\n"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [("not a url", "'not a url'"), ("ftp://example.com/api", "'ftp://example.com/api'"),
+     ("https://user:s3cret@ex ample.com/api", "'https://***@ex ample.com/api'"), ("https://example.com:port/api", None)],
+)  # fmt: skip
+def test_a_base_url_that_is_not_a_url_is_named_with_its_origin_and_no_credentials(capsys, monkeypatch, tmp_path, value, shown):
+    monkeypatch.setenv("OPENROUTER_BASE_URL", value)
+    monkeypatch.setenv("VISION_MODELS_CACHE", str(tmp_path / "cache.sqlite"))
+    status, out, err = _run(capsys, "list", "--refresh")
+    line = _one_line_error(err)
+    assert status == 2 and out == "" and line.startswith("vision-models: error: $OPENROUTER_BASE_URL is not an http(s) URL")
+    assert "s3cret" not in err and "network" not in line.lower()
+    if shown:
+        assert line.endswith(shown)
+
+
+def test_credentials_in_a_base_url_are_never_printed_in_the_network_hint(capsys, monkeypatch, tmp_path):
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("OPENROUTER_BASE_URL", f"http://user:s3cret@127.0.0.1:{port}/api/v1")
+    monkeypatch.setenv("VISION_MODELS_CACHE", str(tmp_path / "cache.sqlite"))
+    status, _, err = _run(capsys, "list", "--refresh")
+    assert status != 0 and "s3cret" not in err and f"http://***@127.0.0.1:{port}/api/v1" in err
+
+
+def test_a_source_from_the_environment_says_so(capsys, monkeypatch, tmp_path):
+    missing = tmp_path / "nope.json"
+    monkeypatch.setenv("VISION_MODELS_SOURCE", str(missing))
+    status, _, err = _run(capsys, "list")
+    line = _one_line_error(err)
+    assert status == 2 and str(missing) in line and line.endswith("(set by $VISION_MODELS_SOURCE)")
+    status, _, err = _run(capsys, "list", "--source", str(missing))  # named on the command line: no such note
+    assert status == 2 and "VISION_MODELS_SOURCE" not in err
+
+
+def test_serve_names_a_bad_host(capsys):
+    status, _, err = _run(capsys, "serve", "--host", "bad host!", "--port", "0", "--source", "sample")
+    assert status == 2 and _one_line_error(err) == (
+        "vision-models: bad --host 'bad host!': not an address or a name this machine resolves"
+    )
+
+
+def test_a_reversed_date_range_is_refused_in_flags(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("VISION_MODELS_HISTORY", str(tmp_path / "history.sqlite"))
+    status, out, err = _run(capsys, "changes", "--since", "2026-05-01", "--until", "2026-04-01")
+    assert status == 2 and out == ""
+    assert _one_line_error(err) == "vision-models: error: the range is reversed: --since 2026-05-01 is after --until 2026-04-01"
+    with pytest.raises(ValueError, match="since 2026-05-01 is after until 2026-04-01"):
+        import vision_models as vm
+
+        vm.catalog_changes(since="2026-05-01", until="2026-04-01", path=tmp_path / "history.sqlite")

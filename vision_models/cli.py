@@ -406,9 +406,9 @@ def next_step_hint(result) -> str:
     if not result.models.empty or not no_answer:
         return ""
     if result.source == "openrouter":
-        from .fetch import get_base_url
+        from .fetch import get_base_url, shown_url
 
-        where = f"the network and OPENROUTER_BASE_URL (now {get_base_url()})"
+        where = f"the network and OPENROUTER_BASE_URL (now {shown_url(get_base_url())})"
     else:
         where = f"the network and the URL {result.source}"
     # The error itself says what happened (no connection, or a time-out); this says what to do about it.
@@ -666,6 +666,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from .server import serve
 
     get_api_key()  # a key that cannot be sent (a line break inside): said once, never per request
+    _check_host(args.host)
     if check_source(args.source) == "sample":  # an unreadable source is a usage error now, not a 502 per request
         from .fetch import read_sample
 
@@ -683,6 +684,16 @@ def run_serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"vision-models: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     return EXIT_OK
+
+
+def _check_host(host: str) -> None:
+    """``--host`` must be an address or a name this machine resolves (before anything is said or opened)."""
+    import socket
+
+    try:
+        socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError, ValueError):
+        raise UsageError(f"vision-models: bad --host {host!r}: not an address or a name this machine resolves") from None
 
 
 def run_history_import(args: argparse.Namespace) -> int:
@@ -719,7 +730,10 @@ def run_history_info(args: argparse.Namespace) -> int:
 def run_changes(args: argparse.Namespace) -> int:
     from .stores.history import catalog_changes, history_info
 
-    changes = catalog_changes(args.since, args.until, vision_only=args.vision_only, path=args.history_path)
+    try:
+        changes = catalog_changes(args.since, args.until, vision_only=args.vision_only, path=args.history_path)
+    except ValueError as exc:  # the library names its parameters; the command line speaks in flags
+        raise UsageError("vision-models: error: " + re.sub(r"\b(since|until)\b", r"--\1", _one_line(exc))) from None
     if changes.empty:
         info = history_info(args.history_path)
         if info.snapshots == 0:

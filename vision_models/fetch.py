@@ -163,8 +163,27 @@ def age_seconds(fetched_at: datetime | None, now: datetime | None = None) -> int
 
 
 def get_base_url(base_url: str | None = None) -> str:
-    """``base_url``, else ``$OPENROUTER_BASE_URL``, else OpenRouter's API root."""
-    return (base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
+    """``base_url``, else ``$OPENROUTER_BASE_URL``, else OpenRouter's API root.
+
+    A value that is not an http(s) URL is a ``ValueError`` that names it and
+    where it came from (with any credentials in it masked), not a network failure.
+    """
+    url = (base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).strip().rstrip("/")
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 (a port that is not a number raises here)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and not any(ch.isspace() for ch in url)
+    except ValueError:
+        ok = False
+    if not ok:
+        where = "base_url" if base_url else f"${BASE_URL_ENV}"
+        raise ValueError(f"{where} is not an http(s) URL: {shown_url(url)!r}")
+    return url
+
+
+def shown_url(url: str) -> str:
+    """The URL as a message may show it: any ``user:password@`` masked."""
+    return re.sub(r"(?<=://)[^/@]*@", "***@", url, count=1)
 
 
 def get_api_key(api_key: str | None = None) -> str | None:
@@ -195,8 +214,18 @@ def check_source(source: str | os.PathLike | None = None) -> str:
     """The source, checked without any network work: a local file must be a readable catalog."""
     chosen = get_source(source)
     if chosen not in ("sample", "openrouter") and not chosen.startswith(("http://", "https://")):
-        read_file(chosen)
+        _read_source_file(chosen, source)
     return chosen
+
+
+def _read_source_file(chosen: str, source: str | os.PathLike | None) -> RawCatalog:
+    """``read_file``, its error saying when the file was named by ``$VISION_MODELS_SOURCE``."""
+    try:
+        return read_file(chosen)
+    except ValueError as exc:
+        if source:
+            raise
+        raise ValueError(f"{exc} (set by ${SOURCE_ENV})") from None
 
 
 def catalog_entries(body: bytes | str) -> list[Any]:
@@ -316,7 +345,7 @@ def load_raw(
         return read_sample()
     target = _remote_target(chosen, base_url, api_key)
     if target is None:
-        return read_file(chosen)
+        return _read_source_file(chosen, source)
     url, key, label = target
     options = dict(api_key=key, refresh=refresh, timeout=timeout, label=label, deadline=deadline)
     try:

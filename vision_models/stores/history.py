@@ -247,6 +247,8 @@ def catalog_changes(
     """
     low = None if since is None else _query_instant(since, "since")
     high = None if until is None else _query_instant(until, "until", end_of_day=True)
+    if low is not None and high is not None and low > high:
+        raise ValueError(f"the range is reversed: since {since} is after until {until}")
     with _reader(get_history_path(path)) as conn:
         if conn is None:
             return _empty_changes()
