@@ -39,8 +39,8 @@ def test_list_table_from_a_file(small_file):
     assert lines[0].split()[:3] == ["id", "name", "context"]
     assert [line.split()[0] for line in lines[1:3]] == ["google/gemini-2.5-flash", "openai/gpt-4o"]
     assert lines[2].split()[1] == "GPT-4o"  # "OpenAI: GPT-4o": the id already names the provider
-    assert lines[-1] == "2 models"
-    assert out.stderr == ""
+    assert len(lines) == 3  # the header and two models: the count is a message, on stderr
+    assert out.stderr == "vision-models: 2 models\n"
 
 
 def test_list_csv_parses_and_keeps_units(small_file):
@@ -438,3 +438,15 @@ def test_list_flags_a_model_about_to_be_retired(tmp_path):
     assert out.returncode == 0
     assert lines["openai/gpt-4o"].endswith("expires 2026-06-01")
     assert "expires" not in lines["google/gemini-2.5-flash"]
+
+
+def test_counts_are_messages_with_plurals_right(tmp_path):
+    from factories import catalog_body, model
+
+    one = tmp_path / "one.json"
+    one.write_text(catalog_body(model("openai/gpt-4o", inputs=("text", "image"))))
+    out = run("list", "--source", str(one))
+    assert out.returncode == 0 and out.stderr == "vision-models: 1 model\n"
+    assert len(out.stdout.splitlines()) == 2  # header and the one model
+    exported = run("export", str(tmp_path / "one.csv"), "--source", str(one))
+    assert exported.stderr.startswith("vision-models: wrote 1 model to ")

@@ -424,7 +424,14 @@ def run_list(args: argparse.Namespace) -> int:
         _write(json.dumps(payload, ensure_ascii=False) + "\n")
     elif not models.empty:
         _write(render(models, args.format, text_table))
+        if args.format == "table":  # the count is a message, not data: a pipe gets the table alone
+            _say(f"vision-models: {plural(len(models), 'model')}")
     return EXIT_NO_DATA if models.empty else EXIT_OK
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 model``, ``2 models``, ``1,000 page requests``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def render(frame, fmt: str, table) -> str:
@@ -475,7 +482,7 @@ def text_table(models) -> str:
     # The evidence gives way first, then the name (both go when they must); the id, which other commands take,
     # last and least. Prices are USD per million tokens in and out.
     lines = fixed_width(header, rows, right={2, 3, 4}, shrink=[5, 1, 0], keep={0: 30, 1: 12}, drop=[5, 1])
-    return "\n".join(lines) + f"\n{len(models)} models\n"
+    return "\n".join(lines) + "\n"
 
 
 def _expiry_notes(models) -> list[str]:
@@ -491,7 +498,7 @@ def run_export(args: argparse.Namespace) -> int:
     if models.empty:
         return EXIT_NO_DATA
     path = write_csv(models, args.path)
-    _say(f"vision-models: wrote {len(models)} models to {path}")
+    _say(f"vision-models: wrote {plural(len(models), 'model')} to {path}")
     return EXIT_OK
 
 
@@ -812,7 +819,7 @@ def run_try(args: argparse.Namespace) -> int:
         _write(render(plan, args.format, plan_table))
         totals = plan.attrs
         fits = "fits" if totals["worst_case_usd"] <= args.max_usd else "does not fit: some rows would be skipped"
-        _say(f"vision-models: dry run: {totals['requests']} page requests to send, estimated ${totals['estimated_usd']:.4f}; "
+        _say(f"vision-models: dry run: {plural(totals['requests'], 'page request')} to send, estimated ${totals['estimated_usd']:.4f}; "
              f"worst case reserved ${totals['worst_case_usd']:.4f} (controls included) {fits} in the budget ${args.max_usd:.2f}")  # fmt: skip
         return EXIT_OK
     try:
@@ -947,7 +954,7 @@ def run_trials_export(args: argparse.Namespace) -> int:
     check_export_path(args.path)
     trial = load_trial(args.run_id, trials_path=args.trials_path, truth=args.truth)
     path = write_csv(trial.results, args.path)
-    _say(f"vision-models: wrote {len(trial.results)} rows of run {args.run_id} to {path}")
+    _say(f"vision-models: wrote {plural(len(trial.results), 'row')} of run {args.run_id} to {path}")
     return EXIT_OK if len(trial.results) else EXIT_NO_DATA
 
 
