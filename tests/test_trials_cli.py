@@ -133,3 +133,23 @@ def test_two_processes_on_one_store_never_pay_twice(setup, monkeypatch):
     # Whatever one run found being sent by the other, a third run collects from the store.
     subprocess.run(command, env=env, capture_output=True, timeout=120, check=True)
     assert len([r for r in stand.requests if r["images"]]) == 8
+
+
+def test_a_dry_run_prints_small_amounts_with_the_digits_that_make_them_true(tmp_path, capsys, monkeypatch):
+    from factories import model
+    from PIL import Image
+
+    from vision_models.cli import main
+
+    catalog = tmp_path / "catalog.json"
+    # 1e-9 USD a token: a small page costs about a millionth of a dollar, which "$0.0000" would hide.
+    catalog.write_text(json.dumps({"data": [model("acme/tiny", prompt="0.000000001", completion="0.000000001",
+                                                  inputs=("text", "image"))]}))  # fmt: skip
+    page = tmp_path / "page.png"
+    Image.new("RGB", (200, 100), "white").save(page)
+    monkeypatch.setenv("VISION_MODELS_TRIALS", str(tmp_path / "trials.sqlite"))
+    status = main(["try", str(page), "--model", "acme/tiny", "--source", str(catalog), "--dry-run", "--max-usd", "0.004"])
+    err = capsys.readouterr().err
+    assert status == 0 and "1 page request to send" in err and "in the budget $0.004" in err
+    estimated = float(err.split("estimated $", 1)[1].split(";", 1)[0])
+    assert 0 < estimated < 1e-4  # a true amount, not 0.0000

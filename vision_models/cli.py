@@ -429,6 +429,11 @@ def run_list(args: argparse.Namespace) -> int:
     return EXIT_NO_DATA if models.empty else EXIT_OK
 
 
+def usd(amount: float) -> str:
+    """An amount of USD with the digits that make it true: $0.000042, $0.5, $1,234.5 (not $0.00)."""
+    return f"${amount:,.6g}" if abs(amount) < 1e6 else f"${amount:,.0f}"
+
+
 def plural(count: int, noun: str) -> str:
     """``1 model``, ``2 models``, ``1,000 page requests``."""
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
@@ -819,8 +824,9 @@ def run_try(args: argparse.Namespace) -> int:
         _write(render(plan, args.format, plan_table))
         totals = plan.attrs
         fits = "fits" if totals["worst_case_usd"] <= args.max_usd else "does not fit: some rows would be skipped"
-        _say(f"vision-models: dry run: {plural(totals['requests'], 'page request')} to send, estimated ${totals['estimated_usd']:.4f}; "
-             f"worst case reserved ${totals['worst_case_usd']:.4f} (controls included) {fits} in the budget ${args.max_usd:.2f}")  # fmt: skip
+        _say(f"vision-models: dry run: {plural(totals['requests'], 'page request')} to send, estimated "
+             f"{usd(totals['estimated_usd'])}; worst case reserved {usd(totals['worst_case_usd'])} (controls included) "
+             f"{fits} in the budget {usd(args.max_usd)}")  # fmt: skip
         return EXIT_OK
     try:
         trial = run_trial(args.pages, args.model, prompt=prompt, truth=args.truth, max_usd=args.max_usd,
