@@ -9,9 +9,7 @@ hand-made cases run without the archive.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -205,9 +203,10 @@ def test_bad_rules_are_checked_first(tmp_path):
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "vision_models.cli", *args], capture_output=True, text=True, env=dict(os.environ), timeout=120
-    )
+    """The command line in this process (``main(argv)``): exit status, stdout and stderr."""
+    from test_cli import run
+
+    return run(*args)
 
 
 def test_cli_list_cost_and_export_as_of(tmp_path, monkeypatch):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import os
 import subprocess
 import sys
+import warnings
 
 import pytest
 
@@ -15,6 +17,33 @@ from factories import SMALL_CATALOG, catalog_body, model
 
 
 def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``vision-models ARGS`` run in this process through ``main(argv)``, with the test's environment and streams.
+
+    What a process boundary is for (a signal, bytecode, the console script) is tested with ``run_process``.
+    """
+    from vision_models.cli import main
+
+    saved = dict(os.environ)
+    os.environ.update(env or {})
+    out, err = (io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="") for _ in range(2))  # as a UTF-8 pipe
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
+            warnings.simplefilter("default")
+            try:
+                status = main(list(args))
+            except SystemExit as exit_:  # --help, --version
+                status = exit_.code if isinstance(exit_.code, int) else 0
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    texts = []
+    for stream in (out, err):
+        stream.flush()
+        texts.append(stream.buffer.getvalue().decode("utf-8"))
+    return subprocess.CompletedProcess(["vision-models", *args], status, *texts)
+
+
+def run_process(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """``vision-models ARGS`` in a fresh process, with the test's isolated environment."""
     return subprocess.run(
         [sys.executable, "-m", "vision_models.cli", *args],
@@ -33,7 +62,7 @@ def small_file(tmp_path):
 
 
 def test_list_table_from_a_file(small_file):
-    out = run("list", "--source", small_file)
+    out = run_process("list", "--source", small_file)  # one end-to-end run of the real process
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0].split()[:3] == ["id", "name", "context"]
