@@ -70,7 +70,7 @@ class StandIn:
     in_flight: int = 0
     max_in_flight: int = 0
     ledger: list[dict] = field(default_factory=list)
-    finished: list[dict] = field(default_factory=list)  # (model, images, at) as each answer was written
+    finished: list[dict] = field(default_factory=list)  # (model, images, at) as each answer began to be written
 
     def text_tokens(self, text: str) -> int:
         return len(text) // 4 + 7
@@ -185,12 +185,12 @@ def serve(standin: StandIn) -> tuple[ThreadingHTTPServer, str]:
                 with standin.lock:
                     standin.in_flight -= 1
             images = sum(p.get("type") == "image_url" for p in body["messages"][0]["content"])
+            with standin.lock:  # stamped before the first byte goes out: no client can have the answer earlier
+                standin.finished.append({"model": body.get("model"), "images": images, "at": time.monotonic()})
             try:
                 self._write(status, headers, payload, mode)
             except (BrokenPipeError, ConnectionResetError, OSError):
                 pass
-            with standin.lock:
-                standin.finished.append({"model": body.get("model"), "images": images, "at": time.monotonic()})
 
         def _write(self, status: int, headers: dict[str, str], payload: bytes, mode: str) -> None:
             if mode == "reset":  # RST: SO_LINGER 0, then close

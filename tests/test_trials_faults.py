@@ -225,7 +225,7 @@ def test_the_control_and_the_first_page_are_never_in_flight_together(standin, ca
     for name in (MINI, FLASH):
         arrivals = sorted(r["at"] for r in standin.requests if r["model"] == name)
         answers = sorted(f["at"] for f in standin.finished if f["model"] == name)
-        # The second request of a model (its first page) arrives only after the first (its control) was answered,
+        # The second request of a model (its first page) arrives only after the answer to the first (its control) began,
         # and the third only after the first page was answered.
         assert arrivals[1] >= answers[0] and arrivals[2] >= answers[1]
 
