@@ -298,10 +298,19 @@ def test_an_interrupted_run_resumes_with_only_the_missing_rows(standin, catalog,
     assert 3 <= sent_first < 8
     monkeypatch.setattr(trials, "_row_finished", lambda row: None)
 
+    before = len(page_requests(standin))
     resumed = run(standin, catalog, pages, [MINI, FLASH], concurrency=2)
-    assert len(page_requests(standin)) == 8  # every (page, model) sent exactly once over both runs
-    counts = resumed.results["status"].value_counts().to_dict()
-    assert counts == {"cached": sent_first, "ok": 8 - sent_first}
+    # The request in flight when Ctrl-C came may have reached the socket before the stand-in logged it: that row
+    # is kept at unknown cost and never resent. So no (page, model) was sent twice over both runs, and each one
+    # was either sent or is held as unknown.
+    sent = page_requests(standin)
+    assert len(sent) == len({(r["model"], r["body"]["messages"][0]["content"][1]["image_url"]["url"]) for r in sent})
+    results = resumed.results
+    unknown = int((results["cost_status"] == "unknown").sum())
+    assert unknown <= 1 and len(sent) >= 8 - unknown
+    counts = results["status"].value_counts().to_dict()
+    assert counts.get("ok", 0) == len(sent) - before and sum(counts.values()) == 8
+    assert set(counts) <= {"ok", "cached"}
     runs = trials.store.list_runs()
     assert runs["state"].tolist() == ["finished", "interrupted"]
 
