@@ -24,6 +24,8 @@ def isolated(tmp_path, monkeypatch):
     """No test sees the user's cache, key or source settings, or another test's sessions."""
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
+    # Table widths follow $COLUMNS; a test runner may set it (pytest-xdist's workers do), so no test inherits it.
+    monkeypatch.delenv("COLUMNS", raising=False)
     monkeypatch.setenv("VISION_MODELS_CACHE", str(tmp_path / "cache" / "http_cache.sqlite"))
     monkeypatch.setenv("VISION_MODELS_HISTORY", str(tmp_path / "cache" / "history.sqlite"))
     monkeypatch.setenv("VISION_MODELS_TRIALS", str(tmp_path / "cache" / "trials.sqlite"))
