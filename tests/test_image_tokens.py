@@ -4,7 +4,7 @@ real ids, bad input.
 Every expected number comes from outside the code under test: counts the open reference
 implementations produced (tests/data/image_tokens_reference.json, written by
 tests/data/make_image_tokens_reference.py with the library versions and settings it records),
-the design note (/work/shared/design/image-cost.md), or a hand computation in the comment beside it.
+the design note (docs/design-note.md), or a hand computation in the comment beside it.
 """
 
 from __future__ import annotations

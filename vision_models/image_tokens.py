@@ -2,9 +2,10 @@
 
 Most vision models on OpenRouter bill an image as prompt tokens: the provider
 turns the image into tokens, and those are priced at ``pricing.prompt``. This
-module holds the published rules (the design note ``shared/design/image-cost.md``
-and the sources named per rule) as a table of :class:`FamilyRule` entries, and one
-small pure function per rule ``method``:
+module holds the published rules (the design note ``docs/design-note.md`` and
+the sources named per rule; ``docs/image-token-rules.md`` describes them family
+by family) as a table of :class:`FamilyRule` entries, and one small pure
+function per rule ``method``:
 
 >>> rule = find_family("openai/gpt-4o")
 >>> image_tokens(rule, 1700, 2200)
@@ -64,7 +65,7 @@ class FamilyRule:
     pattern: str  # regex searched in the normalised model id
     params: Mapping[str, Any] = field(hash=False)  # keyword arguments of the method
     uncertain: bool  # disputed, second-hand, or extrapolated to a model the note does not name
-    source: str  # one line: where the rule comes from
+    source: str  # one line: where the rule comes from (the design note as "docs/design-note.md §<section>")
     reference: str = ""  # the implementation (and version) whose arithmetic the method follows
 
 
@@ -479,7 +480,10 @@ def _rule(
     return FamilyRule(family, method, pattern, MappingProxyType(params), uncertain, source, reference)
 
 
-_OPENAI = "OpenAI 'Images and vision' guide, 'Calculating costs' (design note)"
+_OPENAI_NOTE = "design note: docs/design-note.md §OpenAI, tile method"
+_OPENAI_PATCH_NOTE = "design note: docs/design-note.md §OpenAI, patch method"
+_OPENAI = f"OpenAI 'Images and vision' guide, 'Calculating costs' ({_OPENAI_NOTE})"
+_OPENAI_PATCHES = f"OpenAI 'Images and vision' guide, 'Calculating costs' ({_OPENAI_PATCH_NOTE})"
 _FORUM = "community.openai.com/t/1377015"  # 'Introducing GPT-5.4 mini and nano': billed image tokens measured
 _GPT5_MINI = (
     f"OpenAI guide: 1,536 patches, multiplier 1.62; a forum measurement ({_FORUM}, 2026-03) found 1.2 billed"
@@ -504,10 +508,15 @@ _GPT54_SMALL = (
     " gpt-5.4 rule; OpenAI's guide says 1,536 patches and 1.62 / 2.46; detail low changed nothing in the measurement"
 )
 _GPT54 = dict(multiplier=1.2, budget=2500, max_side=2048, low_side=512)
-_CLAUDE = "Anthropic 'Vision' guide, 'Resolution and token cost': ceil(w/28)*ceil(h/28) (design note)"
-_GEMINI_2 = (
-    "Gemini 2.x token guide: <=384 px 258, else 768 px tiles of 258 (design note); 3072 px box: Vertex AI image docs"
+_CLAUDE = (
+    "Anthropic 'Vision' guide, 'Resolution and token cost': ceil(w/28)*ceil(h/28)"
+    " (design note: docs/design-note.md §Anthropic Claude)"
 )
+_GEMINI_2 = (
+    "Gemini 2.x token guide: <=384 px 258, else 768 px tiles of 258 (design note: docs/design-note.md §Google Gemini);"
+    " 3072 px box: Vertex AI image docs"
+)
+_MISTRAL = "mistral-common image tokenizer (design note: docs/design-note.md §Mistral)"
 _QWEN2 = dict(factor=28, min_pixels=3136, max_pixels=12_845_056)
 _QWEN3 = dict(factor=32, min_pixels=65_536, max_pixels=16_777_216)
 _PIXTRAL = dict(patch=16, merge=1, max_side=1024)
@@ -520,22 +529,24 @@ FAMILY_RULES: tuple[FamilyRule, ...] = (
     # OpenAI: minis and nanos before their base models, dated and suffixed variants included.
     _rule("gpt-4o-mini", "openai-tiles", r"/gpt-4o-mini(?:-|$)", False, _OPENAI, base=2833, tile=5667),
     _rule("gpt-4o", "openai-tiles", r"/(?:chat)?gpt-4o(?:-|$)", False, _OPENAI, base=85, tile=170),
-    _rule("gpt-4.1-mini", "openai-patches", r"/gpt-4\.1-mini(?:-|$)", False, _OPENAI, multiplier=1.62),
-    _rule("gpt-4.1-nano", "openai-patches", r"/gpt-4\.1-nano(?:-|$)", False, _OPENAI, multiplier=2.46),
+    _rule("gpt-4.1-mini", "openai-patches", r"/gpt-4\.1-mini(?:-|$)", False, _OPENAI_PATCHES, multiplier=1.62),
+    _rule("gpt-4.1-nano", "openai-patches", r"/gpt-4\.1-nano(?:-|$)", False, _OPENAI_PATCHES, multiplier=2.46),
     _rule("gpt-4.1", "openai-tiles", r"/gpt-4\.1(?:-|$)", False, _OPENAI, base=85, tile=170),
     _rule("gpt-4.5", "openai-tiles", r"/gpt-4\.5(?:-|$)", False, _OPENAI, base=85, tile=170),
     _rule(
         "gpt-4-turbo", "openai-tiles", r"/gpt-4-(?:turbo|vision|1106|0125)", True,
-        "OpenAI vision guide of the GPT-4 Turbo era (85/170); not named in the design note", base=85, tile=170,
+        "OpenAI vision guide of the GPT-4 Turbo era (85/170);"
+        " not named in the design note (docs/design-note.md §OpenAI, tile method)",
+        base=85, tile=170,
     ),
     _rule(
         "o4-mini", "openai-patches", r"/o4-mini-deep-research", True,
-        "o4-mini multiplier 1.72 (design note) extended to the deep-research variant", multiplier=1.72,
+        f"o4-mini multiplier 1.72 ({_OPENAI_PATCH_NOTE}) extended to the deep-research variant", multiplier=1.72,
     ),
-    _rule("o4-mini", "openai-patches", r"/o4-mini(?:-|$)", False, _OPENAI, multiplier=1.72),
+    _rule("o4-mini", "openai-patches", r"/o4-mini(?:-|$)", False, _OPENAI_PATCHES, multiplier=1.72),
     _rule(
         "o1-o3", "openai-tiles", r"/o3-deep-research", True,
-        "o3 constants 75/150 (design note) extended to the deep-research variant", base=75, tile=150,
+        f"o3 constants 75/150 ({_OPENAI_NOTE}) extended to the deep-research variant", base=75, tile=150,
     ),
     _rule("o1-o3", "openai-tiles", r"/o[13](?:-pro)?(?:-\d{4}-\d\d-\d\d)?$", False, _OPENAI, base=75, tile=150),
     # GPT-5 minis and nanos: the guide's 1,536-patch budget and multipliers; users measured 1.2 and 1.5.
@@ -579,7 +590,8 @@ FAMILY_RULES: tuple[FamilyRule, ...] = (
     # Anthropic: the high-resolution tier from Opus 4.7, the standard tier before it.
     _rule(
         "claude-hires", "anthropic", r"/claude-opus-4\.7(?:-|$)", False,
-        "Anthropic 'Vision' guide: newer models 2576 px / 4784 tokens (design note); Opus 4.7",
+        "Anthropic 'Vision' guide: newer models 2576 px / 4784 tokens"
+        " (design note: docs/design-note.md §Anthropic Claude); Opus 4.7",
         patch=28, max_side=2576, max_tokens=4784,
     ),
     _rule(
@@ -604,7 +616,8 @@ FAMILY_RULES: tuple[FamilyRule, ...] = (
     ),
     _rule(
         "gemini-3", "gemini-fixed", r"/gemini-3(?:\.\d+)?-", False,
-        "Gemini 3 media_resolution: high/default 1120, low 280 (design note)", high=1120, low=280,
+        "Gemini 3 media_resolution: high/default 1120, low 280 (design note: docs/design-note.md §Google Gemini)",
+        high=1120, low=280,
     ),
     _rule(
         "gemini-3", "gemini-fixed", r"/gemini-(?:flash|flash-lite|pro)-latest$", True,
@@ -612,12 +625,14 @@ FAMILY_RULES: tuple[FamilyRule, ...] = (
     ),
     _rule(
         "gemini-2", "gemini-tiles", r"/gemini-2\.5-", True,
-        "Gemini 2.x tile rule; the design note says Gemini 2.5 sources disagree (64/256/...)",
+        "Gemini 2.x tile rule; the design note (docs/design-note.md §Google Gemini)"
+        " says Gemini 2.5 sources disagree (64/256/...)",
     ),
     _rule("gemini-2", "gemini-tiles", r"/gemini-2\.0-", False, _GEMINI_2),
     _rule(
         "gemini-1.5", "gemini-crop", r"/gemini-(?:1\.5-|(?:flash|pro)-1\.5)", False,
-        "Gemini 1.5 crop unit clamp(short/1.5, 256, 768), 258 tokens each (design note)",
+        "Gemini 1.5 crop unit clamp(short/1.5, 256, 768), 258 tokens each"
+        " (design note: docs/design-note.md §Google Gemini)",
     ),
     _rule(
         "gemma-3", "fixed", r"/gemma-3-\d", False,
@@ -630,12 +645,14 @@ FAMILY_RULES: tuple[FamilyRule, ...] = (
     # Qwen-VL and processors built like it.
     _rule(
         "qwen-vl-hosted", "qwen-vl", r"/qwen-vl-(?:max|plus)", True,
-        "Alibaba API: 28 px tokens, default cap 1280 tokens per image (design note)",
+        "Alibaba API: 28 px tokens, default cap 1280 tokens per image (design note: docs/design-note.md §Qwen-VL)",
         factor=28, min_pixels=4 * 28 * 28, max_pixels=1280 * 28 * 28,
     ),
     _rule(
         "qwen3-vl", "qwen-vl", r"/qwen3-vl-", False,
-        "Qwen3-VL preprocessor_config: factor 32, 65,536..16,777,216 px (design note: factor 32)", **_QWEN3,
+        "Qwen3-VL preprocessor_config: factor 32, 65,536..16,777,216 px"
+        " (design note: docs/design-note.md §Qwen-VL: factor 32)",
+        **_QWEN3,
     ),
     _rule(
         "qwen3-vl", "qwen-vl", r"/qwen3\.[5-9]", True,
@@ -643,7 +660,8 @@ FAMILY_RULES: tuple[FamilyRule, ...] = (
     ),
     _rule(
         "qwen2.5-vl", "qwen-vl", r"/qwen-?2(?:\.5)?-vl-", False,
-        "transformers qwen2_vl smart_resize, open processor limits (design note)", **_QWEN2,
+        "transformers qwen2_vl smart_resize, open processor limits (design note: docs/design-note.md §Qwen-VL)",
+        **_QWEN2,
     ),
     _rule(
         "qwen2.5-vl", "qwen-vl", r"/ui-tars-1\.5|arcee-ai/spotlight", True,
@@ -657,7 +675,8 @@ FAMILY_RULES: tuple[FamilyRule, ...] = (
     ),
     _rule(
         "glm-4v", "qwen-vl", r"/glm-4(?:\.\d+)?v", False,
-        "Qwen-style resize, factor 28 (design note); limits: transformers Glm4vImageProcessor defaults",
+        "Qwen-style resize, factor 28 (design note: docs/design-note.md §Others);"
+        " limits: transformers Glm4vImageProcessor defaults",
         "transformers 5.24.0 Glm4vImageProcessor (glm4v smart_resize: sides under 28 px enlarged, 2 frames), float64",
         **_GLM,
     ),
@@ -678,14 +697,14 @@ FAMILY_RULES: tuple[FamilyRule, ...] = (
         "transformers Kimi_K25ImageProcessor (navit_resize); K2.6 and the alias assumed alike",
     ),
     # Mistral.
-    _rule("pixtral-12b", "mistral", r"/pixtral-12b", False, "mistral-common image tokenizer (design note)", **_PIXTRAL),
+    _rule("pixtral-12b", "mistral", r"/pixtral-12b", False, _MISTRAL, **_PIXTRAL),
     _rule(
         "pixtral-12b", "mistral", r"/pixtral-large", True,
         "no published tokenizer constants: Pixtral-12B's assumed", **_PIXTRAL,
     ),
     _rule(
         "mistral-small-3", "mistral", r"/mistral-small-3\.\d", False,
-        "mistral-common image tokenizer (design note)", **_SMALL3,
+        _MISTRAL, **_SMALL3,
     ),
     _rule(
         "mistral-small-3", "mistral",
@@ -695,12 +714,17 @@ FAMILY_RULES: tuple[FamilyRule, ...] = (
     # Meta, xAI, Amazon.
     _rule(
         "llama-4", "llama4", r"/llama-(?:guard-)?4(?:-|$)", False,
-        "transformers Llama4 processor: 336 px tiles, max 16, 144 a tile + global tile (design note)",
+        "transformers Llama4 processor: 336 px tiles, max 16, 144 a tile + global tile"
+        " (design note: docs/design-note.md §Meta Llama 4)",
     ),
-    _rule("grok", "grok", r"x-ai/grok-", True, "second-hand: (min(6, 448 px tiles) + 1) * 256 (design note)"),
+    _rule(
+        "grok", "grok", r"x-ai/grok-", True,
+        "second-hand: (min(6, 448 px tiles) + 1) * 256 (design note: docs/design-note.md §Others)",
+    ),
     _rule(
         "nova", "nova", r"amazon/nova-(?:2-)?(?:lite|pro|premier)", True,
-        "Amazon Nova published size table, interpolated by area (design note); Nova 2 assumed alike",
+        "Amazon Nova published size table, interpolated by area (design note: docs/design-note.md §Others);"
+        " Nova 2 assumed alike",
         table=((405_000, 800), (810_000, 1300), (1_170_000, 1800), (1_620_000, 2400), (1_690_000, 2600)),
     ),
 )
@@ -709,7 +733,8 @@ FAMILY_RULES: tuple[FamilyRule, ...] = (
 #: 16,384 patches (12,845,056 px, the Qwen2/2.5 open-processor maximum).
 FALLBACK = _rule(
     "unknown", "fallback", r"$^", True,
-    "no published rule: rough estimate, 28 px patches capped at 16,384 (design note's default)",
+    "no published rule: rough estimate, 28 px patches capped at 16,384"
+    " (the design note's default: docs/design-note.md §Others)",
     patch=28, max_tokens=16_384,
 )
 

@@ -13,9 +13,10 @@ The model hub is not needed: every processor is built from the settings of its m
 the JSON with the library versions. Each case is one image size on one reference; the test
 compares ``image_tokens(find_family(model), width, height, detail)`` with its ``tokens``.
 
-Where litellm's constants disagree with the provider's documentation (see the design note
-``openrouter-api.md``, "Known disagreements"), the documented constant is passed to litellm's
-own arithmetic instead, and the JSON says so in ``settings`` and ``note``.
+Where litellm's constants disagree with the provider's documentation (see
+``docs/image-token-rules.md``, "Reference implementations and known disagreements"), the
+documented constant is passed to litellm's own arithmetic instead, and the JSON says so in
+``settings`` and ``note``.
 """
 
 from __future__ import annotations
