@@ -33,11 +33,13 @@ if not Path(CHROMIUM).exists():
 
 # One output per cell, each marked by the text before the prices, so the page can be read cell by cell.
 CELLS = [
-    "import ipywidgets as w, pandas as pd\n"
-    "from IPython.display import HTML, display\n"
-    "from vision_models.widgets import ModelPicker, html_table, message_html\n"
-    f"prices = pd.DataFrame({{'model': ['a/table'], 'price': ['{PRICES}']}})\n"
-    "display(HTML(html_table(prices)))",
+    (
+        "import ipywidgets as w, pandas as pd\n"
+        "from IPython.display import HTML, display\n"
+        "from vision_models.widgets import html_table, message_html\n"
+        f"prices = pd.DataFrame({{'model': ['a/table'], 'price': ['{PRICES}']}})\n"
+        "display(HTML(html_table(prices)))"
+    ),
     f"display(HTML(message_html('a/message {PRICES}')))",
     "display(w.HTML(html_table(prices.assign(model='a/widget'))))",
     f"display(HTML('<p>a/bare {PRICES}</p>'))",  # no ignore class: MathJax typesets it
@@ -62,37 +64,36 @@ def lab(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENROUTER_", "JUPYTER"))}
     env.update(JUPYTER_CONFIG_DIR=str(scratch / "config"), JUPYTER_RUNTIME_DIR=str(scratch / "runtime"), HOME=str(scratch))
     port = _free_port()
-    log = open(scratch / "lab.log", "w")
-    server = subprocess.Popen(
-        [
-            sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
-            "--ServerApp.password=", f"--ServerApp.root_dir={root}", "--LabApp.news_url=",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--allow-root",
-            "--ServerApp.terminals_enabled=False",
-        ],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
+    with open(scratch / "lab.log", "w") as log:
+        server = subprocess.Popen(
+            [
+                sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+                f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
+                "--ServerApp.password=", f"--ServerApp.root_dir={root}", "--LabApp.news_url=",
+                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--allow-root",
+                "--ServerApp.terminals_enabled=False",
+            ],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/status", timeout=2):
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    server.kill()
+                    pytest.fail(f"JupyterLab did not start: {(scratch / 'lab.log').read_text()[-2000:]}")
+                time.sleep(0.3)
         try:
-            with urllib.request.urlopen(f"{url}/api/status", timeout=2):
-                break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
+            yield url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
                 server.kill()
-                pytest.fail(f"JupyterLab did not start: {(scratch / 'lab.log').read_text()[-2000:]}")
-            time.sleep(0.3)
-    try:
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
 
 
 def test_dollar_signs_in_our_html_are_not_typeset_as_math(lab):

@@ -298,7 +298,7 @@ def test_the_picker_says_which_models_are_about_to_be_retired():
 class _DollarsOutsideIgnore(HTMLParser):
     """Collects the text holding a "$" that no enclosing element keeps MathJax off (both MathJax 2's and 3's class)."""
 
-    VOID = {"br", "img", "hr", "input", "meta", "link"}
+    VOID = frozenset({"br", "img", "hr", "input", "meta", "link"})
 
     def __init__(self) -> None:
         super().__init__()
@@ -364,9 +364,9 @@ def test_trial_html_keeps_mathjax_off_its_dollar_signs():
                             "cer": [0.1]})  # fmt: skip
 
     class Run:  # what side_by_side_html reads of a Trial
-        truth = {"p1": "Total $5 and $7"}
+        def __init__(self) -> None:
+            self.results, self.truth = results, {"p1": "Total $5 and $7"}
 
-    Run.results = results
     dollars, exposed = _exposed_dollars(side_by_side_html(Run()))
     assert dollars == 2 and exposed == []
 
