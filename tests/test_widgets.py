@@ -402,3 +402,16 @@ def test_comparison_chart_scale_follows_the_span_of_the_chosen_costs(catalog, mo
     monkeypatch.setattr(widgets, "plot_cost_per_image", recording)
     pick = ModelComparison(catalog[catalog["is_vision"]], ids=list(ids), preset="letter-200dpi", output_tokens=700)
     assert pick.png is not None and scales == [scale]
+
+
+def test_counts_in_words_are_never_1_models(catalog):
+    vision = catalog[catalog["is_vision"]]
+    one = vision[vision["id"] == "openai/gpt-4o-mini"]
+    explorer = CostExplorer(one, top=5)
+    assert "<br>1 model<" in explorer.table.value and "1 models" not in explorer.table.value
+    explorer.top.value = 1
+    assert "1 model" in explorer.table.value and "1 models" not in explorer.table.value
+    box = ModelFilter(one)
+    assert box.count.value.endswith("<b>1</b> of 1 vision model</div>")
+    assert "cheapest 5 of 30 models" in CostExplorer(vision, top=5, chart=False).table.value
+    assert "1 models" not in explorer.static_html()

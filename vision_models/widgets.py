@@ -27,7 +27,7 @@ from typing import Any
 import ipywidgets as w
 import pandas as pd
 
-from .charts import cost_title, plot_cost_per_image
+from .charts import cost_title, plot_cost_per_image, plural
 from .cost import PRESETS, check_model_ids, compare, cost_per_image
 from .filters import filter_models
 from .text import NO_MATH, no_math
@@ -241,7 +241,7 @@ class ModelFilter(_Displayed):
             self.count.value = ""
             self.table.value = message_html(self.empty_note or "No model matches these filters.")
             return
-        self.count.value = no_math(f"<b>{len(self.filtered):,}</b> of {len(vision):,} vision models")
+        self.count.value = no_math(f"<b>{len(self.filtered):,}</b> of {plural(len(vision), 'vision model')}")
         self.table.value = html_table(self.filtered, MODEL_COLUMNS, max_rows=self.max_rows)
 
     def _max_price(self) -> float | None | bool:
@@ -389,9 +389,13 @@ class CostExplorer(_Displayed):
             self.table.value = message_html("No model matches: lower the minimum context.")
         else:
             floor = f" with at least {self.min_context.value:,} tokens of context" if self.min_context.value else ""
+            count = (
+                f"cheapest {len(self.shown):,} of {len(self.qualifying):,} models"
+                if len(self.shown) < len(self.qualifying)
+                else plural(len(self.shown), "model")
+            )
             self.table.value = no_math(
-                f"<b>{html.escape(cost_title(self.costs))}</b><br>"
-                f"cheapest {len(self.shown):,} of {len(self.qualifying):,} models{html.escape(floor)}"
+                f"<b>{html.escape(cost_title(self.costs))}</b><br>{count}{html.escape(floor)}"
             ) + html_table(self.shown, COST_COLUMNS)
         self._draw()
 
