@@ -487,12 +487,19 @@ def _formatter_class() -> type:
 
 
 def _hatch_contrast(bar: Any, face: str) -> None:
-    """Hatch lines that show on the bar's colour: white on a dark bar, near-black on a light one (matplotlib >= 3.10)."""
+    """Hatch lines that show on the bar's colour: white on a dark bar, near-black on a light one.
+
+    matplotlib 3.10+ sets the hatch colour on its own; before, the hatch takes
+    the edge colour, so a dark bar gets a white outline to carry white hatching.
+    """
     from matplotlib.colors import to_rgb
 
+    red, green, blue = to_rgb(face)
+    dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.45
     if hasattr(bar, "set_hatchcolor"):
-        red, green, blue = to_rgb(face)
-        bar.set_hatchcolor("white" if 0.299 * red + 0.587 * green + 0.114 * blue < 0.45 else "0.15")
+        bar.set_hatchcolor("white" if dark else "0.15")
+    elif dark:
+        bar.set_edgecolor("white")
 
 
 def _nothing_to_draw(ax: Axes, message: str, title: str) -> Axes:
