@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import date
 
 import matplotlib
 
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
@@ -80,11 +82,14 @@ def test_pareto_front_by_hand():
 def test_scatter_labels_the_front_and_returns_axes(costs):
     fig, ax = plt.subplots()
     assert vm.plot_cost_vs_context(costs, ax=ax) is ax
-    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    # The sample's 26 priced models cost $0.147 (gemma-3-27b-it) to $75.84 (claude-opus-4) per 1,000 pages: 2.7
+    # decades, a log axis. Their contexts run from 32,000 to 1,048,576 tokens: 1.5 decades, a linear one.
+    assert ax.get_yscale() == "log" and ax.get_xscale() == "linear" and ax.get_xlim()[0] == 0
     labelled = {text.get_text() for text in ax.texts}
     front = pareto_front(costs[(costs["usd_per_1k_images"] > 0) & (costs["context_length"] > 0)])
     assert labelled == set(front["id"])
-    assert "free or unknown not shown" in ax.get_title()
+    # The sample's 30 vision models: 1 free (gemma-3-27b-it:free), 3 without a price (see test_widgets).
+    assert ax.get_title().endswith("\n26 models; 1 free and 3 with unknown price or context not shown")
 
 
 def test_a_frame_that_is_not_a_cost_table_is_refused():
@@ -155,7 +160,14 @@ def test_cost_bars_picture_legend_axis_and_free_models(any_costs, tmp_path):
     expected = priced.sort_values(["usd_per_1k_images", "id"], kind="stable").head(25)
     assert [t.get_text() for t in ax.get_yticklabels()] == expected["id"].tolist()
     assert all(bar.get_width() > 0 for bar in ax.patches)  # no empty bars for free models
-    assert ax.get_xlim()[0] == 0 and ax.get_xlim()[1] > expected["usd_per_1k_images"].max()
+    cheapest, dearest = expected["usd_per_1k_images"].min(), expected["usd_per_1k_images"].max()
+    assert ax.get_xlim()[1] > dearest
+    if dearest / cheapest > 100:  # more than two decades
+        assert ax.get_xscale() == "log" and 0 < ax.get_xlim()[0] < cheapest
+    else:
+        assert ax.get_xscale() == "linear" and ax.get_xlim()[0] == 0
+    ticks = _ticks(ax.xaxis)
+    assert len(ticks) >= 3 and all(t.startswith("$") for t in ticks), ticks
     drawn = {vm.charts.provider_groups([p])[0] for p in expected["provider"]}
     labels = _legend_labels(ax)
     assert set(labels) - {"uncertain estimate"} == drawn  # the legend lists what is drawn, nothing else
@@ -215,7 +227,10 @@ def test_context_scatter_legend_matches_drawn_points(any_costs, tmp_path):
     plotted = any_costs[(any_costs["usd_per_1k_images"] > 0) & (any_costs["context_length"].astype("float64") > 0)]
     assert sum(len(c.get_offsets()) for c in ax.collections) == len(plotted)
     assert len(drawn) <= len(vm.charts.PROVIDER_COLOURS) + 1  # the long tail is one "other" group
-    assert ax.get_ylim()[0] > 0
+    assert ax.get_ylim()[0] > 0 if ax.get_yscale() == "log" else ax.get_ylim()[0] == 0
+    usd, tokens = _ticks(ax.yaxis), _ticks(ax.xaxis)
+    assert usd and all(t.startswith("$") for t in usd), usd
+    assert tokens and all(t[-1] in "kM" or t == "0" for t in tokens), tokens  # 200k, 1M: no 10^5, no 1e6
 
 
 @pytest.fixture(scope="module")
@@ -234,9 +249,12 @@ def test_price_history_has_a_date_axis_readable_ticks_and_words(daily_history, t
     changes = vm.catalog_changes(vision_only=True, path=daily_history)
     moved = changes.loc[changes["kind"] == "price", "id"].value_counts().head(4).index.tolist()
     prices = vm.price_history(moved, path=daily_history)
-    ax = vm.plot_price_history(prices)
+    ax = vm.plot_price_history(prices, what="vision model", why="with the most price changes")
     _render(ax, tmp_path)
-    assert ax.get_title() == "Prompt price over time"
+    # The 60 dailies run from 2026-03-02 to 2026-05-01; the title says which models, how many and why.
+    assert ax.get_title().replace("\n", " ") == (
+        "Prompt price of the 4 vision models with the most price changes, 2026-03-02 to 2026-05-01"
+    )
     assert ax.get_ylabel() == "USD per million prompt tokens" and "date" in ax.get_xlabel()
     assert ax.get_ylim()[0] == 0
     assert _legend_labels(ax) == sorted(moved) == [line.get_label() for line in ax.get_lines()]
@@ -284,3 +302,229 @@ def test_models_added_per_week_by_hand(tmp_path):
     empty = vm.plot_models_added_per_week(changes.iloc[:0])
     _render(empty, tmp_path)
     assert list(empty.patches) == []
+
+
+# --- Axes that read right: log past two decades, dollars and tokens on the ticks, words in the right number ---
+
+
+def cost_table(values, *, providers=None, uncertain=None, contexts=None) -> pd.DataFrame:
+    """A cost table by hand, in cost_per_image's columns: one model per value (USD per 1,000 images)."""
+    count = len(values)
+    return pd.DataFrame(
+        {
+            "id": [f"p/model-{i}" for i in range(count)],
+            "provider": providers or ["openai"] * count,
+            "usd_per_1k_images": pd.array(values, dtype="float64"),
+            "uncertain": uncertain or [False] * count,
+            "free": [value == 0 for value in values],
+            "context_length": pd.array(contexts or [128_000] * count, dtype="Int64"),
+        }
+    )
+
+
+def _ticks(axis) -> list[str]:
+    """The tick labels inside the axis' view (a locator also labels ticks just outside it)."""
+    low, high = sorted(axis.get_view_interval())
+    return [label.get_text() for tick, label in zip(axis.get_majorticklocs(), axis.get_majorticklabels())
+            if low <= tick <= high and label.get_text()]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "values, scale",
+    [([0.1, 1.0, 10.0, 100.0], "log"), ([0.12, 0.5, 80.0], "log"), ([1.0, 4.0, 10.0], "linear"), ([2.0, 150.0], "linear")],
+)
+def test_cost_bars_go_logarithmic_past_two_decades_with_dollar_ticks(values, scale, tmp_path):
+    # 0.1 to 100 is three decades and 0.12 to 80 is 2.8; 1 to 10 is one and 2 to 150 is 1.9.
+    ax = vm.plot_cost_per_image(cost_table(values))
+    _render(ax, tmp_path)
+    assert ax.get_xscale() == scale
+    ticks = _ticks(ax.xaxis)
+    assert len(ticks) >= 3 and all(t.startswith("$") for t in ticks), ticks
+    if scale == "log":
+        assert ax.get_xlim()[0] < min(values) and "(log scale)" in ax.get_xlabel()
+        assert {"$1", "$10"} <= set(ticks) and not any("10^" in t or "e" in t for t in ticks)
+    else:
+        assert ax.get_xlim()[0] == 0 and ticks[0] == "$0"
+    assert [bar.get_x() + bar.get_width() for bar in ax.patches] == pytest.approx(values)  # each bar ends at its cost
+
+
+def test_log_ticks_read_as_dollars_below_a_dollar():
+    ax = vm.plot_cost_per_image(cost_table([0.1, 1.0, 10.0, 100.0]))
+    ax.figure.canvas.draw()
+    ticks = _ticks(ax.xaxis)
+    assert {"$0.10", "$0.20", "$0.50", "$1", "$2", "$5", "$100"} <= set(ticks), ticks
+
+
+def test_tick_texts_by_hand():
+    from vision_models.charts import tokens_tick, usd_ticks
+
+    assert usd_ticks([0.1, 1.0, 10.0, 1000.0, 0.002, 0.05], uniform=False) == ["$0.10", "$1", "$10", "$1,000", "$0.002", "$0.05"]
+    assert usd_ticks([0.0, 0.5, 1.0, 1.5]) == ["$0.00", "$0.50", "$1.00", "$1.50"]  # one axis, one precision
+    assert usd_ticks([0.0, 5.0, 10.0]) == ["$0", "$5", "$10"]
+    assert [tokens_tick(v) for v in (0, 500, 4_000, 128_000, 1_000_000, 1_500_000)] == ["0", "500", "4k", "128k", "1M", "1.5M"]
+
+
+def test_free_models_on_a_log_axis_are_named_not_dropped():
+    table = cost_table([0.0, 0.1, 10.0, 100.0])
+    ax = vm.plot_cost_per_image(table)
+    assert ax.get_xscale() == "log" and len(ax.patches) == 3
+    assert ax.get_title().endswith("\n3 priced models\n1 free, not drawn: p/model-0")
+    scatter = vm.plot_cost_vs_context(table)
+    assert scatter.get_title().endswith("\n3 models; 1 free not shown")
+
+
+@pytest.mark.parametrize(
+    "costs, contexts, x_scale, y_scale",
+    [
+        ([0.1, 2.0, 150.0], [4_000, 128_000, 2_000_000], "log", "log"),
+        ([1.0, 3.0, 9.0], [32_000, 128_000, 1_000_000], "linear", "linear"),
+    ],
+)
+def test_context_scatter_scales_and_tick_words(costs, contexts, x_scale, y_scale, tmp_path):
+    ax = vm.plot_cost_vs_context(cost_table(costs, contexts=contexts))
+    _render(ax, tmp_path)
+    assert (ax.get_xscale(), ax.get_yscale()) == (x_scale, y_scale)
+    usd, tokens = _ticks(ax.yaxis), _ticks(ax.xaxis)
+    assert all(t.startswith("$") for t in usd), usd
+    if x_scale == "log":  # 4k to 2M is 2.7 decades: ticks at 1, 2, 5 x 10^n tokens
+        assert {"10k", "100k", "1M"} <= set(tokens), tokens
+        assert {"$1", "$10", "$100"} <= set(usd), usd
+    else:  # 32k to 1M is 1.5 decades
+        assert "1M" in tokens and ax.get_xlim()[0] == 0 and ax.get_ylim()[0] == 0
+
+
+def _pixels_unlike_the_face(fig, bar) -> float:
+    """The share of a bar's inner pixels that differ clearly from its face colour: its hatching, as rendered."""
+    fig.canvas.draw()
+    pixels = np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(int)
+    box = bar.get_window_extent()
+    top = pixels.shape[0] - int(box.y1)
+    inside = pixels[top + 3 : top + int(box.height) - 3, int(box.x0) + 3 : int(box.x1) - 3].reshape(-1, 3)
+    face = np.array(matplotlib.colors.to_rgb(bar.get_facecolor())) * 255
+    return float((np.abs(inside - face).sum(axis=1) > 60).mean())
+
+
+def test_hatching_shows_in_the_picture_on_dark_and_light_bars():
+    table = cost_table([1.0, 2.0, 3.0], providers=["bytedance-seed", "google", "openai"], uncertain=[True, True, False])
+    fig, ax = plt.subplots(figsize=(6, 2.5), dpi=100)
+    vm.plot_cost_per_image(table, ax=ax)
+    dark, light, plain = ax.patches[:3]  # cheapest first: navy and orange hatched, blue not
+    assert dark.get_hatch() and light.get_hatch() and not plain.get_hatch()
+    assert _pixels_unlike_the_face(fig, dark) > 0.1
+    assert _pixels_unlike_the_face(fig, light) > 0.1
+    assert _pixels_unlike_the_face(fig, plain) < 0.01
+
+
+def test_one_model_is_one_model_and_one_week_one_week():
+    one = cost_table([2.0])
+    assert vm.plot_cost_per_image(one).get_title() == "Cost per image\n1 priced model"
+    assert vm.plot_cost_vs_context(one).get_title() == "Cost per image\n1 model"
+    per_week = pd.Series([3], index=pd.Index([date(2026, 3, 2)], name="week_starting"), name="models added")
+    assert vm.plot_models_added_per_week(per_week).get_title() == "Vision models added per week: 3 in 1 week"
+    history = price_frame(["p/a"])
+    assert vm.plot_price_history(history).get_title() == "Prompt price of 1 model, 2026-03-01 to 2026-03-02"
+
+
+def price_frame(ids) -> pd.DataFrame:
+    """A price_history frame by hand: each model at $1 then $2 per M prompt tokens, on 2026-03-01 and 03-02."""
+    dates = pd.to_datetime(["2026-03-01", "2026-03-02"], utc=True)
+    return pd.DataFrame(
+        {
+            "date": dates.repeat(len(ids)),
+            "id": list(ids) * 2,
+            "name": list(ids) * 2,
+            "prompt_usd_per_mtok": [1.0] * len(ids) + [2.0] * len(ids),
+            "completion_usd_per_mtok": [3.0] * (2 * len(ids)),
+            "image_price": [np.nan] * (2 * len(ids)),
+            "request_usd": [0.0] * (2 * len(ids)),
+        }
+    )
+
+
+def test_price_history_lines_never_share_a_colour_and_style(tmp_path):
+    ids = [f"p/model-{i:02d}" for i in range(12)]
+    ax = vm.plot_price_history(price_frame(ids))
+    _render(ax, tmp_path)
+    lines = ax.get_lines()
+    assert [line.get_label() for line in lines] == ids
+    colours = [matplotlib.colors.to_hex(line.get_color()) for line in lines]
+    assert len(set(colours[:10])) == 10  # the palette's ten, all different
+    assert len({(c, line.get_linestyle()) for c, line in zip(colours, lines)}) == 12  # then a new style
+    assert ax.get_title() == "Prompt price of 12 models, 2026-03-01 to 2026-03-02"
+    ticks = _ticks(ax.yaxis)
+    assert ticks and all(t.startswith("$") for t in ticks), ticks
+
+
+def test_price_history_of_real_models_has_distinct_colours(daily_history, tmp_path):
+    changes = vm.catalog_changes(vision_only=True, path=daily_history)
+    moved = changes.loc[changes["kind"] == "price", "id"].value_counts().head(6).index.tolist()
+    ax = vm.plot_price_history(vm.price_history(moved, path=daily_history))
+    _render(ax, tmp_path)
+    # Two of the six are moonshotai's and two qwen's: provider colours would repeat, line colours do not.
+    assert len({matplotlib.colors.to_hex(line.get_color()) for line in ax.get_lines()}) == len(ax.get_lines()) == 6
+    assert ax.get_title().startswith("Prompt price of 6 models, 2026-03-02 to 2026-05-01")
+
+
+@pytest.mark.parametrize("chart", ["cost", "context", "history", "weekly"])
+def test_an_empty_frame_draws_a_message_instead_of_failing(chart, costs, tmp_path):
+    draw = {
+        "cost": lambda: vm.plot_cost_per_image(costs.iloc[:0]),
+        "context": lambda: vm.plot_cost_vs_context(costs.iloc[:0]),
+        "history": lambda: vm.plot_price_history(vm.price_history([])),
+        "weekly": lambda: vm.plot_models_added_per_week(vm.models_added_per_week(pd.DataFrame({"date": [], "kind": []}))),
+    }[chart]
+    ax = draw()
+    _render(ax, tmp_path)
+    assert [t.get_text().split(":")[0] for t in ax.texts] == ["No models to show" if chart != "weekly" else "No vision models added in this period."]
+    assert not ax.patches and not ax.lines and not ax.collections
+    assert "0 models" not in ax.get_title() or chart in ("cost", "context")
+
+
+# --- Called without ax= in a notebook: shown once, under any backend ---
+
+STANDALONE_CELLS = [
+    (
+        "import vision_models as vm\n"
+        "costs = vm.cost_per_image(vm.fetch_vision_models('sample').models, preset='letter-200dpi')\n"
+        "ax = vm.plot_cost_per_image(costs, top=5)"
+    ),
+    "import matplotlib.pyplot as plt\nprint('open figures', len(plt.get_fignums()))",
+]
+
+
+@pytest.mark.parametrize(
+    "backend, magic",
+    [("Agg", ""), ("module://matplotlib_inline.backend_inline", "%matplotlib inline"), (None, "%matplotlib widget")],
+)
+def test_a_chart_in_a_notebook_cell_is_shown_once_under_any_backend(tmp_path, monkeypatch, backend, magic):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    if magic == "%matplotlib widget":
+        pytest.importorskip("ipympl", reason="ipympl is not installed (pip install ipympl)")
+    if backend:
+        monkeypatch.setenv("MPLBACKEND", backend)
+    else:
+        monkeypatch.delenv("MPLBACKEND", raising=False)
+    book = nbformat.v4.new_notebook()
+    book.cells = [nbformat.v4.new_code_cell(c) for c in ([magic] if magic else []) + STANDALONE_CELLS]
+    nbclient.NotebookClient(book, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    chart, after = book.cells[-2].outputs, book.cells[-1].outputs
+    assert [o for o in chart + after if o.output_type == "error"] == []
+    shown = [o for o in chart if o.output_type in ("display_data", "execute_result")]
+    assert len(shown) == 1, chart  # shown, and only once
+    if magic == "%matplotlib widget":  # ipympl shows its own live canvas (with a PNG beside it for saved notebooks)
+        assert "application/vnd.jupyter.widget-view+json" in shown[0]["data"]
+    else:
+        assert "image/png" in shown[0]["data"]
+        assert "open figures 0" in after[0]["text"]  # closed after showing: no second copy at the next cell
+
+
+def test_outside_a_notebook_a_chart_only_returns_its_axes():
+    code = (
+        "import matplotlib; matplotlib.use('Agg'); import sys, vision_models as vm, matplotlib.pyplot as plt\n"
+        "costs = vm.cost_per_image(vm.fetch_vision_models('sample').models, preset='letter-200dpi')\n"
+        "ax = vm.plot_cost_per_image(costs)\n"
+        "print('IPython' in sys.modules, plt.get_fignums() == [ax.figure.number])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False True"

@@ -131,6 +131,21 @@ def test_added_removed_price_context_and_renamed_are_dated_by_the_first_snapshot
     assert changes["field"].isna().tolist() == [False, False, False, True, True]
 
 
+def test_readable_changes_are_newest_first_with_plain_dates_and_the_percent_change():
+    record("2026-03-01T10:00:00Z", model("p/a", prompt="0.000003"), model("p/b", prompt="0.000002"))
+    record("2026-03-02T10:00:00Z", model("p/a", prompt="0.000002"), model("p/b", prompt="0.000002"))
+    record("2026-03-05T23:30:00Z", model("p/a", prompt="0.000002"), model("p/b", prompt="0.000003"), model("p/c"))
+    table = history.readable_changes(catalog_changes())
+    assert list(table.columns) == ["date", "kind", "id", "field", "old", "new", "pct_change"]
+    assert table["date"].tolist() == [date(2026, 3, 5), date(2026, 3, 5), date(2026, 3, 2)]  # newest first, no times
+    assert table["id"].tolist() == ["p/b", "p/c", "p/a"] and table.index.tolist() == [0, 1, 2]
+    assert "00:00" not in table.to_string() and "10:00" not in table.to_string()
+    # By hand: p/b $2 -> $3 per M is +50.0 %; p/a $3 -> $2 is -33.333... %, shown as -33.3; an addition has none.
+    assert table["pct_change"].tolist()[0] == 50.0 and table["pct_change"].tolist()[2] == -33.3
+    assert math.isnan(table["pct_change"].tolist()[1])
+    assert list(history.readable_changes(catalog_changes(), ["id", "date", "nope"]).columns) == ["id", "date"]
+
+
 def test_the_first_snapshot_is_a_baseline_not_a_wave_of_additions():
     record("2026-03-01", model("p/a"), model("p/b"))
     assert catalog_changes().empty

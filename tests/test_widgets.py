@@ -13,6 +13,8 @@ from vision_models import fetch_catalog  # noqa: E402
 from vision_models.frame import models_frame  # noqa: E402
 import re  # noqa: E402
 
+from html.parser import HTMLParser  # noqa: E402
+
 import nbformat  # noqa: E402
 import pandas as pd  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
@@ -229,7 +231,7 @@ def test_saved_notebooks_get_a_static_rendering(catalog):
         assert "application/vnd.jupyter.widget-view+json" in bundle  # live in JupyterLab
         assert bundle["text/plain"].startswith(type(control).__name__ + ":")  # says what the control does
         assert "VBox(" not in bundle["text/plain"]
-        assert bundle["text/html"].startswith('<div class="vision-models-static">')
+        assert bundle["text/html"].startswith('<div class="vision-models-static tex2jax_ignore mathjax_ignore">')
     assert "<table" in ModelFilter(catalog)._repr_mimebundle_()["text/html"]
     assert "data:image/png;base64," in CostExplorer(vision)._repr_mimebundle_()["text/html"]
 
@@ -291,3 +293,125 @@ def test_the_picker_says_which_models_are_about_to_be_retired():
     labels = dict((value, label) for label, value in ModelPicker(frame).dropdown.options)
     assert labels["openai/gpt-4o"] == "GPT-4o  (openai/gpt-4o)  - expires 2026-06-01"
     assert labels["google/gemini-2.5-flash"] == "Gemini 2.5 Flash  (google/gemini-2.5-flash)"
+
+
+class _DollarsOutsideIgnore(HTMLParser):
+    """Collects the text holding a "$" that no enclosing element keeps MathJax off (both MathJax 2's and 3's class)."""
+
+    VOID = frozenset({"br", "img", "hr", "input", "meta", "link"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[bool] = []
+        self.exposed: list[str] = []
+        self.dollars = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.VOID:
+            return
+        classes = (dict(attrs).get("class") or "").split()
+        self.stack.append({"tex2jax_ignore", "mathjax_ignore"} <= set(classes))
+
+    def handle_endtag(self, tag):
+        if tag not in self.VOID and self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        if "$" in data:
+            self.dollars += 1
+            if not any(self.stack):
+                self.exposed.append(data)
+
+
+def _exposed_dollars(markup: str) -> tuple[int, list[str]]:
+    parser = _DollarsOutsideIgnore()
+    parser.feed(markup)
+    parser.close()
+    return parser.dollars, parser.exposed
+
+
+def test_every_piece_of_html_keeps_mathjax_off_its_dollar_signs(catalog):
+    vision = catalog[catalog["is_vision"]]
+    priced = pd.DataFrame({"id": ["$cheap$/model"], "price": ["$0.06 / $0.24"]})
+    pieces = {
+        "table": html_table(priced),
+        "long table": html_table(pd.concat([priced] * 3), max_rows=1),
+        "message": widgets.message_html("costs $0.06 / $0.24"),
+        "picker": ModelPicker(vision, value="openai/gpt-4o-mini").details.value,  # "$0.15 / $0.6 per M tokens"
+    }
+    bad_price = ModelFilter(catalog)
+    bad_price.max_price.value = "$5"  # the message quotes it: "Max $/Mtok: ... got '$5'"
+    pieces["bad price"] = bad_price.count.value
+    filtered = ModelFilter(catalog)
+    pieces["filter count"] = filtered.count.value
+    explorer = CostExplorer(vision, chart=False)
+    pieces["explorer"] = explorer.table.value
+    for control in (bad_price, explorer, ModelComparison(vision, chart=False), ModelPicker(vision)):
+        pieces[f"static {type(control).__name__}"] = control._repr_mimebundle_()["text/html"]
+    counted = 0
+    for name, markup in pieces.items():
+        dollars, exposed = _exposed_dollars(markup)
+        counted += dollars
+        assert exposed == [], (name, exposed)
+    assert counted >= 8  # the check saw the dollars it is about
+    assert _exposed_dollars("<p>$0.06 / $0.24</p>") == (1, ["$0.06 / $0.24"])  # and would see one left bare
+
+
+def test_trial_html_keeps_mathjax_off_its_dollar_signs():
+    from vision_models.trials import Trial, side_by_side_html
+
+    results = pd.DataFrame({"page": ["p1"], "model": ["m/a"], "status": ["ok"], "error": [None], "text": ["Total $5 and $7"],
+                            "cer": [0.1]})  # fmt: skip
+
+    class Run:  # what side_by_side_html reads of a Trial
+        def __init__(self) -> None:
+            self.results, self.truth = results, {"p1": "Total $5 and $7"}
+
+    dollars, exposed = _exposed_dollars(side_by_side_html(Run()))
+    assert dollars == 2 and exposed == []
+
+    class Finished:  # what Trial._repr_html_ reads: its repr (billed $... of $...) and its summary
+        def __repr__(self):
+            return "Trial('run', 1 rows {'ok': 1}, billed $0.000420 of $1, 1 requests sent)"
+
+        def summary(self):
+            return pd.DataFrame({"model": ["m/$a$"], "usd_per_page": [0.00042]})
+
+    dollars, exposed = _exposed_dollars(Trial._repr_html_(Finished()))
+    assert dollars == 2 and exposed == []
+
+
+@pytest.mark.parametrize(
+    "ids, scale",
+    [
+        # By the sample's list prices, per 1,000 Letter pages: gemma-3-27b-it $0.147 and claude-opus-4 $75.84 (2.7
+        # decades, log); gpt-4o $9.06 and gemini-2.5-flash $2.46 (0.6 decades, linear).
+        (("google/gemma-3-27b-it", "anthropic/claude-opus-4"), "log"),
+        (("openai/gpt-4o", "google/gemini-2.5-flash"), "linear"),
+    ],
+)
+def test_comparison_chart_scale_follows_the_span_of_the_chosen_costs(catalog, monkeypatch, ids, scale):
+    scales = []
+    draw = widgets.plot_cost_per_image
+
+    def recording(costs, top, ax):
+        draw(costs, top=top, ax=ax)
+        scales.append(ax.get_xscale())
+        return ax
+
+    monkeypatch.setattr(widgets, "plot_cost_per_image", recording)
+    pick = ModelComparison(catalog[catalog["is_vision"]], ids=list(ids), preset="letter-200dpi", output_tokens=700)
+    assert pick.png is not None and scales == [scale]
+
+
+def test_counts_in_words_are_never_1_models(catalog):
+    vision = catalog[catalog["is_vision"]]
+    one = vision[vision["id"] == "openai/gpt-4o-mini"]
+    explorer = CostExplorer(one, top=5)
+    assert "<br>1 model<" in explorer.table.value and "1 models" not in explorer.table.value
+    explorer.top.value = 1
+    assert "1 model" in explorer.table.value and "1 models" not in explorer.table.value
+    box = ModelFilter(one)
+    assert box.count.value.endswith("<b>1</b> of 1 vision model</div>")
+    assert "cheapest 5 of 30 models" in CostExplorer(vision, top=5, chart=False).table.value
+    assert "1 models" not in explorer.static_html()

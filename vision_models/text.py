@@ -1,4 +1,4 @@
-"""Remote text made safe for where it goes: a terminal, a log line, a UTF-8 encoder.
+"""Remote text made safe for where it goes: a terminal, a log line, a UTF-8 encoder, a notebook's HTML.
 
 Catalog ids, names and request paths are someone else's text. Printed raw, an
 escape sequence (``ESC [ 31 m``) recolours or rewrites the user's terminal and
@@ -13,6 +13,16 @@ import unicodedata
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 REPLACEMENT = "\ufffd"
+#: The classes that keep MathJax off an HTML element's text, so "$0.06 / $0.24" stays two prices and is not
+#: typeset as a formula: MathJax 3 (JupyterLab 4, Notebook 7) skips ``mathjax_ignore``, MathJax 2 (classic
+#: Notebook, nbviewer) ``tex2jax_ignore``. HTML escaping cannot do it: MathJax reads the text after the
+#: browser has decoded ``&#36;`` back to ``$``.
+NO_MATH = "tex2jax_ignore mathjax_ignore"
+
+
+def no_math(fragment: str) -> str:
+    """An HTML fragment in a ``div`` that MathJax leaves alone (:data:`NO_MATH`); escape remote text first."""
+    return f'<div class="{NO_MATH}">{fragment}</div>'
 
 
 def terminal_safe(text: object) -> str:

@@ -113,6 +113,7 @@ from . import sending
 from .fetch import get_api_key, get_base_url
 from .pages import Page
 from .stores import trials as store
+from .text import no_math
 
 TESSERACT = "tesseract"
 DEFAULT_PROMPT = "Transcribe all text on this page as plain text. Keep the reading order; output only the text."
@@ -780,7 +781,7 @@ class Trial:
                 f"of {of}, {self.requests_sent} requests sent)")  # fmt: skip
 
     def _repr_html_(self) -> str:
-        return f"<p>{html.escape(repr(self))}</p>" + self.summary().to_html(escape=True, index=False)
+        return no_math(f"<p>{html.escape(repr(self))}</p>" + self.summary().to_html(escape=True, index=False))
 
 
 class TrialStoreError(store.sqlite.StoreUnavailable):
@@ -1505,7 +1506,10 @@ def measured_image_tokens(*, trials_path: str | os.PathLike | None = None, model
 
 
 def side_by_side_html(trial: Trial, truth: Mapping[str, str] | None = None, *, limit: int = 2000) -> str:
-    """The texts of each page side by side (and the truth: given, else the trial's), every remote text escaped."""
+    """The texts of each page side by side (and the truth: given, else the trial's), every remote text escaped.
+
+    MathJax leaves it alone: a "$" in a page's text stays a dollar sign.
+    """
     results = trial.results
     truth = truth if truth is not None else trial.truth
     models = list(dict.fromkeys(results["model"].tolist()))
@@ -1525,7 +1529,7 @@ def side_by_side_html(trial: Trial, truth: Mapping[str, str] | None = None, *, l
             else:
                 cells.append(_cell(row.text or "", limit, row.cer))
         body.append(f"<tr><th>{html.escape(str(page))}</th>{''.join(cells)}</tr>")
-    return f"<table><tr><th>page</th>{head}</tr>{''.join(body)}</table>"
+    return no_math(f"<table><tr><th>page</th>{head}</tr>{''.join(body)}</table>")
 
 
 def _cell(text: str, limit: int, cer: float | None) -> str:

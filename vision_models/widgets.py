@@ -3,7 +3,9 @@
 Each control set keeps its result as a plain attribute (``filtered``,
 ``chosen``, ``costs``, ``compared``), so every behaviour is tested by setting
 ``.value`` on the widgets, without a browser. Catalog text is remote input:
-whatever reaches an HTML widget is escaped first.
+whatever reaches an HTML widget is escaped first. Every piece of HTML carries
+the classes that keep MathJax off it (:data:`vision_models.text.NO_MATH`), so
+JupyterLab shows "$0.06 / $0.24" as two prices, not as a formula.
 
 Charts are drawn on a bare matplotlib ``Figure`` (never pyplot, so no backend
 is involved: inline, Agg and ipympl all work) and put into the ``Output``
@@ -25,9 +27,10 @@ from typing import Any
 import ipywidgets as w
 import pandas as pd
 
-from .charts import cost_title, plot_cost_per_image
+from .charts import cost_title, plot_cost_per_image, plural
 from .cost import PRESETS, check_model_ids, compare, cost_per_image
 from .filters import filter_models
+from .text import NO_MATH, no_math
 from .vision import DEFAULT_RULES, get_supports_images
 
 CUSTOM = "custom"
@@ -45,6 +48,7 @@ def html_table(frame: pd.DataFrame, columns: Sequence[str] | None = None, *, max
     Numbers are right-aligned with thousands separators and a precision that
     suits their size; booleans read "yes" / "no"; lists are joined with ``+``;
     missing values are "-". The header is the column names, nothing more.
+    MathJax leaves the table alone: a "$" in it stays a dollar sign.
     """
     shown = frame if columns is None else frame[[c for c in columns if c in frame]]
     head = shown.head(max_rows)
@@ -58,10 +62,10 @@ def html_table(frame: pd.DataFrame, columns: Sequence[str] | None = None, *, max
         cells = "".join(_html_cell(value) for value in row)
         body.append(f"<tr>{cells}</tr>")
     table = (
-        '<table class="vision-models-table" style="border-collapse:collapse;font-size:12px">'
+        f'<table class="vision-models-table {NO_MATH}" style="border-collapse:collapse;font-size:12px">'
         f"<thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table>"
     )
-    more = f"<p>... and {len(frame) - max_rows:,} more</p>" if len(frame) > max_rows else ""
+    more = f'<p class="{NO_MATH}">... and {len(frame) - max_rows:,} more</p>' if len(frame) > max_rows else ""
     return table + more
 
 
@@ -111,8 +115,8 @@ def _html_cell(value: Any) -> str:
 
 
 def message_html(text: str) -> str:
-    """A plain, escaped message in place of a table."""
-    return f"<p><em>{html.escape(text)}</em></p>"
+    """A plain, escaped message in place of a table (which MathJax leaves alone)."""
+    return f'<p class="{NO_MATH}"><em>{html.escape(text)}</em></p>'
 
 
 def figure_png(draw: Callable[[Any], Any], size: tuple[float, float]) -> bytes:
@@ -167,7 +171,8 @@ class _Displayed:
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         bundle = self.widget._repr_mimebundle_() or {}
         bundle["text/html"] = (
-            f'<div class="vision-models-static"><p><em>{html.escape(self.summary)}</em></p>{self.static_html()}</div>'
+            f'<div class="vision-models-static {NO_MATH}"><p><em>{html.escape(self.summary)}</em></p>'
+            f"{self.static_html()}</div>"
         )
         bundle["text/plain"] = self.summary
         return bundle
@@ -236,7 +241,7 @@ class ModelFilter(_Displayed):
             self.count.value = ""
             self.table.value = message_html(self.empty_note or "No model matches these filters.")
             return
-        self.count.value = f"<b>{len(self.filtered):,}</b> of {len(vision):,} vision models"
+        self.count.value = no_math(f"<b>{len(self.filtered):,}</b> of {plural(len(vision), 'vision model')}")
         self.table.value = html_table(self.filtered, MODEL_COLUMNS, max_rows=self.max_rows)
 
     def _max_price(self) -> float | None | bool:
@@ -301,7 +306,7 @@ class ModelPicker(_Displayed):
         row = self.models.loc[self.models["id"] == self.chosen].iloc[0]
         prices = f"{_usd(row['prompt_usd_per_mtok'])} / {_usd(row['completion_usd_per_mtok'])} per M tokens in/out"
         self.details.value = (
-            f"<p><b>{html.escape(row['name'])}</b> <code>{html.escape(row['id'])}</code><br>"
+            f'<p class="{NO_MATH}"><b>{html.escape(row["name"])}</b> <code>{html.escape(row["id"])}</code><br>'
             f"{html.escape(row['description'])}<br>{html.escape(prices)}</p>"
         )
 
@@ -384,11 +389,14 @@ class CostExplorer(_Displayed):
             self.table.value = message_html("No model matches: lower the minimum context.")
         else:
             floor = f" with at least {self.min_context.value:,} tokens of context" if self.min_context.value else ""
-            self.table.value = (
-                f"<b>{html.escape(cost_title(self.costs))}</b><br>"
-                f"cheapest {len(self.shown):,} of {len(self.qualifying):,} models{html.escape(floor)}"
-                + html_table(self.shown, COST_COLUMNS)
+            count = (
+                f"cheapest {len(self.shown):,} of {len(self.qualifying):,} models"
+                if len(self.shown) < len(self.qualifying)
+                else plural(len(self.shown), "model")
             )
+            self.table.value = no_math(
+                f"<b>{html.escape(cost_title(self.costs))}</b><br>{count}{html.escape(floor)}"
+            ) + html_table(self.shown, COST_COLUMNS)
         self._draw()
 
     def _draw(self) -> None:
@@ -433,7 +441,7 @@ class ModelComparison(_Displayed):
         self.endpoints = endpoints
         self.providers = w.HTML()
         self.by_provider: pd.DataFrame | None = None
-        self.options = dict(preset=preset, prompt_tokens=prompt_tokens, output_tokens=output_tokens)
+        self.options: dict[str, Any] = {"preset": preset, "prompt_tokens": prompt_tokens, "output_tokens": output_tokens}
         self.draw_chart = chart
         start = default_comparison(models, **self.options) if ids is None else check_model_ids(models, ids) if ids else []
         labels = [(f"{name}  ({model_id})", model_id) for model_id, name in zip(models["id"], models["name"])]
@@ -488,7 +496,9 @@ class ModelComparison(_Displayed):
         if self.by_provider.empty:
             self.providers.value = message_html("No provider endpoints for these models.")
         else:
-            self.providers.value = "<p>Cost per provider endpoint:</p>" + html_table(self.by_provider, PROVIDER_COLUMNS)
+            self.providers.value = f'<p class="{NO_MATH}">Cost per provider endpoint:</p>' + html_table(
+                self.by_provider, PROVIDER_COLUMNS
+            )
 
 
 def expiry_notes(models: pd.DataFrame) -> list[str]:

@@ -63,6 +63,8 @@ ATTRIBUTES = ("name", "context_length", *PRICES, "modality", "input_modalities",
 CHANGE_COLUMNS = ("date", "id", "name", "kind", "field", "old", "new", "pct_change", "is_vision")
 PRICE_HISTORY_COLUMNS = ("date", "id", "name", *PRICES)
 KINDS = ("added", "removed", "price", "context", "gained_image_input", "lost_image_input", "renamed")
+#: The columns of the changes a reader is shown (:func:`readable_changes`), in order.
+READABLE_CHANGE_COLUMNS = ("date", "kind", "id", "field", "old", "new", "pct_change")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
@@ -263,6 +265,27 @@ def catalog_changes(
     if vision_only:
         changes = changes.loc[changes["is_vision"].to_numpy()].reset_index(drop=True)
     return changes
+
+
+def readable_changes(changes: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The changes as a table to read: newest first, each date a plain day, the percent to one decimal.
+
+    ``changes`` is a :func:`catalog_changes` frame or any part of it. ``date``
+    becomes the UTC day (a ``datetime.date``, shown as 2026-03-04 rather than
+    2026-03-04 00:00:00+00:00); rows run from the newest, then by id, kind and
+    field, numbered from 0; ``pct_change`` (percent, NaN from or to 0) is
+    rounded to 0.1. ``columns`` picks and orders the columns shown (default
+    :data:`READABLE_CHANGE_COLUMNS`); those the frame lacks are skipped.
+    """
+    order = [c for c in ("date", "id", "kind", "field") if c in changes]
+    newest = changes.sort_values(order, ascending=[c != "date" for c in order], kind="stable") if order else changes
+    shown = newest[[c for c in (columns or READABLE_CHANGE_COLUMNS) if c in newest]]
+    updates: dict[str, pd.Series] = {}
+    if "date" in shown:
+        updates["date"] = pd.to_datetime(shown["date"], utc=True).dt.date
+    if "pct_change" in shown:
+        updates["pct_change"] = shown["pct_change"].astype("float64").round(1)
+    return shown.assign(**updates).reset_index(drop=True)
 
 
 def price_history(
