@@ -139,7 +139,7 @@ def test_real_aliases_are_the_tilde_ids_and_none_says_its_target(name):
     from factories import shared_catalog
 
     path = shared_catalog(name)
-    entries = json.loads((gzip.open(path) if name.endswith(".gz") else path.open()).read())["data"]
+    entries = json.loads(gzip.decompress(path.read_bytes()) if name.endswith(".gz") else path.read_bytes())["data"]
     tilde = sorted(e["id"] for e in entries if e["id"].startswith("~"))
     # Read directly: every alias lists its own id as its canonical_slug, so none names its target.
     assert tilde and all(e["canonical_slug"] == e["id"] for e in entries if e["id"].startswith("~"))
