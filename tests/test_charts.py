@@ -177,6 +177,25 @@ def test_an_all_free_top_draws_a_message_not_empty_bars(tmp_path):
     assert _legend_labels(ax) == []
 
 
+def test_models_the_request_does_not_fit_are_counted_not_drawn(tmp_path):
+    from factories import model
+
+    vision = ("text", "image")
+    entries = [
+        model("openai/gpt-4o", prompt="0.0000025", completion="0.00001", inputs=vision),
+        model("openai/gpt-4o-mini", prompt="0.00000015", completion="0.0000006", inputs=vision),
+        # The cheapest, but 700 answer tokens and the page's image tokens exceed its 700 tokens of context.
+        model("openai/gpt-4.1-nano", prompt="0.0000001", completion="0.0000004", inputs=vision, context_length=700),
+    ]
+    costs = vm.cost_per_image(vm.catalog.models_frame(entries), 1700, 2200, output_tokens=700)
+    ax = vm.plot_cost_per_image(costs, top=5)
+    _render(ax, tmp_path)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["openai/gpt-4o-mini", "openai/gpt-4o"]
+    assert "cheapest 2 of 2 priced models; 1 too small for the request not shown" in ax.get_title()
+    only = vm.plot_cost_per_image(costs[~costs["fits"]], top=5)
+    assert [t.get_text() for t in only.texts] == ["The request fits no model here (context or maximum output)."]
+
+
 def test_one_provider_one_colour_in_every_chart(tmp_path):
     from vision_models.charts import OTHER, OTHER_COLOUR, PROVIDER_COLOURS
 

@@ -58,7 +58,8 @@ def plot_cost_per_image(costs: pd.DataFrame, top: int = 25, *, ax: Axes | None =
     rows priced from trial measurements (``method == "measured"``, see
     ``cost_per_image(prefer_measured=True)``) have a heavy outline and say so
     next to their value. Free models would be empty bars at the top: they are counted and named in
-    the title instead. Models with an unknown price are left out and counted.
+    the title instead. Models with an unknown price, and models the request does not fit
+    (``fits`` False: its context or maximum output), are left out and counted.
     The subtitle counts every row of ``costs``, not just the bars drawn.
     """
     import matplotlib.pyplot as plt
@@ -68,9 +69,10 @@ def plot_cost_per_image(costs: pd.DataFrame, top: int = 25, *, ax: Axes | None =
     if not isinstance(top, int) or isinstance(top, bool) or top < 1:
         raise ValueError(f"bad top {top!r}: expected a whole number of models >= 1")
     usd = costs["usd_per_1k_images"]
-    free_mask = _free_mask(costs)
+    fits = costs["fits"].fillna(True).astype(bool) if "fits" in costs else pd.Series(True, index=costs.index)
+    free_mask = _free_mask(costs) & fits
     free = costs[free_mask]
-    priced = costs[usd.notna() & ~free_mask]
+    priced = costs[usd.notna() & ~free_mask & fits]
     shown = priced.sort_values(["usd_per_1k_images", "id"], kind="stable").head(top)
 
     if ax is None:
@@ -105,6 +107,8 @@ def plot_cost_per_image(costs: pd.DataFrame, top: int = 25, *, ax: Axes | None =
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
         message = f"Every model here is free ({len(free)}): no cost to chart." if len(free) else "No model has a known price."
+        if not len(free) and len(costs) and not fits.any():
+            message = "The request fits no model here (context or maximum output)."
         ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
     else:
         ax.set_xlim(0, float(shown["usd_per_1k_images"].max()) * 1.15)  # room for the value labels; never negative
@@ -124,9 +128,12 @@ def plot_cost_per_image(costs: pd.DataFrame, top: int = 25, *, ax: Axes | None =
 def _bars_subtitle(costs: pd.DataFrame, shown: pd.DataFrame, free: pd.DataFrame, priced: pd.DataFrame) -> str:
     """"cheapest 25 of 140 priced models; 3 free: a, b, c; 2 with unknown price not shown"."""
     parts = [f"cheapest {len(shown)} of {len(priced)} priced models" if len(shown) else f"{len(costs)} models"]
-    unknown = int(costs["usd_per_1k_images"].isna().sum())
+    unfit = ~costs["fits"].fillna(True).astype(bool) if "fits" in costs else pd.Series(False, index=costs.index)
+    unknown = int((costs["usd_per_1k_images"].isna() & ~unfit).sum())
     if unknown:
         parts.append(f"{unknown} with unknown price not shown")
+    if unfit.any():
+        parts.append(f"{int(unfit.sum())} too small for the request not shown")
     if not len(free):
         return "; ".join(parts)
     names = free["id"].tolist()
