@@ -493,13 +493,13 @@ class ModelComparison(_Displayed):
         self.endpoints = endpoints
         self.providers = w.HTML()
         self.by_provider: pd.DataFrame | None = None
-        self.options = dict(preset=preset, prompt_tokens=prompt_tokens, output_tokens=output_tokens)
+        self.options: dict[str, Any] = dict(preset=preset, prompt_tokens=prompt_tokens, output_tokens=output_tokens)
         self.draw_chart = chart
         up_to = "one model" if max_models == 1 else f"one to {max_models} models"
         self.summary = f"ModelComparison: pick {up_to} to compare; run the notebook to change them. Current result:"
         if ids is None:
             n = min(3, max_models)
-            start = default_comparison(models, n, include_free=self.include_free, **self.options)  # type: ignore[arg-type]
+            start = default_comparison(models, n, include_free=self.include_free, **self.options)
         else:
             start = check_model_ids(models, ids) if ids else []
         if len(start) > max_models:
@@ -569,9 +569,9 @@ class ModelComparison(_Displayed):
             self.png = None
             show_png(self.chart, None)
             return
-        self.compared = compare(self.models, self.chosen, **self.options)  # type: ignore[arg-type]
+        self.compared = compare(self.models, self.chosen, **self.options)
         chosen = self.models.set_index("id").loc[self.chosen].reset_index()
-        self.costs = cost_per_image(chosen, **self.options)  # type: ignore[arg-type]
+        self.costs = cost_per_image(chosen, **self.options)
         unfit = self.costs.loc[~self.costs["fits"].to_numpy(dtype=bool), ["id", "does_not_fit"]]
         notes = "".join(
             message_html(f"{model_id} is too small for this request: {why}.") for model_id, why in unfit.itertuples(index=False)
@@ -593,7 +593,7 @@ class ModelComparison(_Displayed):
             self.providers.value = ""
             return
         chosen = self.models.set_index("id").loc[self.chosen].reset_index()
-        self.by_provider = cost_per_image(chosen, by_provider=True, endpoints=self.endpoints, **self.options)  # type: ignore[arg-type]
+        self.by_provider = cost_per_image(chosen, by_provider=True, endpoints=self.endpoints, **self.options)
         if self.by_provider.empty:
             self.providers.value = message_html("No provider endpoints for these models.")
         else:
