@@ -44,6 +44,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from .frame import optional_text
 from .image_tokens import FALLBACK, FamilyRule, check_detail, check_size, find_family, image_tokens
 
 #: Common inputs: (width, height) in pixels. Paper sizes are portrait.
@@ -301,8 +302,7 @@ def request_fits(
         if too_much[row]:
             parts.append(f"answer {output_tokens:,} tokens; max output {most[row]:,.0f}")
         reasons[row] = " / ".join(parts)
-    column = pd.Series(reasons, dtype=object)
-    return fits, column.astype("str").where(column.notna())
+    return fits, pd.Series(optional_text(reasons.tolist()), copy=False)
 
 
 #: What ends the id of a ``:free`` variant: the free, rate-limited listing of a model (``google/gemma-3-27b-it:free``).

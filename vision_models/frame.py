@@ -174,7 +174,7 @@ def alias_columns(ids: list[str], canonical: list[Any]) -> dict[str, Any]:
     """
     alias = is_alias_id(ids)
     named = [c if a and isinstance(c, str) and c and c != i else None for a, c, i in zip(alias.tolist(), canonical, ids)]
-    return {"is_alias": alias, "alias_of": _optional_text(named)}
+    return {"is_alias": alias, "alias_of": optional_text(named)}
 
 
 def _field(objects: list[dict], key: str) -> list[Any]:
@@ -224,10 +224,15 @@ def _text(values: list[str]):
     return pd.array(values, dtype="str")
 
 
-def _optional_text(values: list[str | None]):
-    """Text with missing values kept missing (pandas 2 would write None as "None"): ``str`` on pandas 3."""
-    column = pd.Series(values, dtype=object)
-    return column.astype("str").where(column.notna()).array
+# pandas 3's ``str`` keeps None missing; pandas 2's writes it as "None".
+_STR_KEEPS_MISSING = bool(pd.isna(pd.array([None], dtype="str"))[0])
+
+
+def optional_text(values: list[str | None]):
+    """Text with missing values kept missing: ``str`` on pandas 3, objects (NaN for missing) on pandas 2."""
+    if _STR_KEEPS_MISSING:
+        return pd.array(values, dtype="str")
+    return pd.array([np.nan if v is None else v for v in values], dtype=object)
 
 
 def _lists(values: list[Any]) -> np.ndarray:
