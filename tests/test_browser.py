@@ -264,10 +264,12 @@ def test_compare_notebook_selection_feeds_the_next_cell(browser, lab):
     out = rerun(page, cell_with(page, "side = vm.compare("))
     assert "openai/gpt-4o" in out and "google/gemini-2.5-flash" in out
     assert not any(model_id in out for model_id in chosen if model_id not in ("openai/gpt-4o", "google/gemini-2.5-flash"))
-    select.select_option(label=pair[:1])
-    page.wait_for_function(
-        "el => el.innerText.includes('Pick two to five models (1 picked)')", arg=widget.element_handle()
-    )
+    select.select_option(label=pair[:1])  # one model is a comparison of one
+    one = wait_changed(lambda: widget.locator("table.vision-models-table thead").inner_text(), new_header)
+    kept = pair[0].split("(")[-1].rstrip(")")
+    assert kept in one and [m for m in ("openai/gpt-4o", "google/gemini-2.5-flash") if m in one] == [kept]
+    select.select_option(label=[])
+    page.wait_for_function("el => el.innerText.includes('Pick at least one model.')", arg=widget.element_handle())
     assert widget.locator(".widget-output img").count() == 0
     assert_clean(page)
     finish(page)

@@ -189,6 +189,25 @@ def test_an_all_free_top_draws_a_message_not_empty_bars(tmp_path):
     assert _legend_labels(ax) == []
 
 
+def test_models_the_request_does_not_fit_are_counted_not_drawn(tmp_path):
+    from factories import model
+
+    vision = ("text", "image")
+    entries = [
+        model("openai/gpt-4o", prompt="0.0000025", completion="0.00001", inputs=vision),
+        model("openai/gpt-4o-mini", prompt="0.00000015", completion="0.0000006", inputs=vision),
+        # The cheapest, but 700 answer tokens and the page's image tokens exceed its 700 tokens of context.
+        model("openai/gpt-4.1-nano", prompt="0.0000001", completion="0.0000004", inputs=vision, context_length=700),
+    ]
+    costs = vm.cost_per_image(vm.catalog.models_frame(entries), 1700, 2200, output_tokens=700)
+    ax = vm.plot_cost_per_image(costs, top=5)
+    _render(ax, tmp_path)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["openai/gpt-4o-mini", "openai/gpt-4o"]
+    assert "2 priced models; 1 too small for the request not shown" in ax.get_title()
+    only = vm.plot_cost_per_image(costs[~costs["fits"]], top=5)
+    assert [t.get_text() for t in only.texts] == ["The request fits no model here (context or maximum output)."]
+
+
 def test_one_provider_one_colour_in_every_chart(tmp_path):
     from vision_models.charts import OTHER, OTHER_COLOUR, PROVIDER_COLOURS
 
@@ -270,38 +289,97 @@ def test_price_history_has_a_date_axis_readable_ticks_and_words(daily_history, t
 def test_models_added_per_week_labels_are_the_weeks_mondays(daily_history, tmp_path):
     changes = vm.catalog_changes(vision_only=True, path=daily_history)
     per_week = vm.models_added_per_week(changes)
-    # Independent count: pandas' own weekly resample (weeks starting Monday) of the same rows.
-    added = changes[changes["kind"] == "added"].set_index("date")["id"]
+    # Independent count: pandas' own weekly resample (weeks starting Monday) of the same rows, aliases
+    # (the ~...-latest ids, new names for models already listed) left out.
+    added = changes[(changes["kind"] == "added") & ~changes["id"].str.startswith("~")].set_index("date")["id"]
     resampled = added.resample("W-MON", label="left", closed="left").count()
-    assert per_week.tolist() == resampled.tolist()
+    assert per_week["models_added"].tolist() == resampled.tolist()
     assert [d.strftime("%Y-%m-%d") for d in per_week.index] == [d.strftime("%Y-%m-%d") for d in resampled.index]
+    # The dailies run from Monday 2026-03-02 (the baseline: nothing can be added on it) to Friday 2026-05-01:
+    # the first and the last week are partial, the seven between whole.
+    assert per_week["partial"].tolist() == [True, *[False] * 7, True]
+    assert per_week["models_added"].dtype == "int64" and per_week["partial"].dtype == bool
     ax = vm.plot_models_added_per_week(per_week)
     _render(ax, tmp_path)
     labels = [t.get_text() for t in ax.get_xticklabels()]
     assert labels[0] == "2026-03-02" and labels[-1] == "2026-04-27" and len(labels) == 9  # 9 Mondays
     assert all(pd.Timestamp(label).day_of_week == 0 for label in labels)
-    assert [int(bar.get_height()) for bar in ax.patches] == per_week.tolist()
+    bars = ax.patches
+    assert [int(bar.get_height()) for bar in bars] == per_week["models_added"].tolist()
+    assert [bool(bar.get_hatch()) for bar in bars] == per_week["partial"].tolist()
+    assert _legend_labels(ax) == ["whole week", "partial week"]
     assert ax.get_ylim()[0] == 0 and _no_overlap(ax.get_xticklabels())
 
 
-def test_models_added_per_week_by_hand(tmp_path):
-    changes = pd.DataFrame(
+def test_aliases_are_not_new_models_in_the_weekly_count(daily_history):
+    changes = vm.catalog_changes(vision_only=True, path=daily_history)
+    added = changes[changes["kind"] == "added"]
+    aliases = added[added["id"].str.startswith("~")]
+    # Read from the daily files: ~anthropic/claude-opus-latest appears on 2026-04-22, seven more ~ aliases on 04-28.
+    assert aliases["date"].dt.strftime("%Y-%m-%d").value_counts().to_dict() == {"2026-04-28": 7, "2026-04-22": 1}
+    per_week = vm.models_added_per_week(changes)
+    total = len(added) - len(aliases)
+    assert per_week["models_added"].sum() == total
+
+
+def _hand_changes() -> pd.DataFrame:
+    return pd.DataFrame(
         {
-            "date": pd.to_datetime(["2026-03-04", "2026-03-08", "2026-03-09", "2026-03-24", "2026-03-05"], utc=True),
-            "kind": ["added", "added", "added", "added", "removed"],
-            "id": ["a", "b", "c", "d", "e"],
+            "date": pd.to_datetime(
+                ["2026-03-04", "2026-03-08", "2026-03-09", "2026-03-24", "2026-03-05", "2026-03-10"], utc=True
+            ),
+            "kind": ["added", "added", "added", "added", "removed", "added"],
+            "id": ["a/a", "b/b", "c/c", "d/d", "e/e", "~f/f-latest"],
         }
     )
+
+
+def test_models_added_per_week_by_hand(tmp_path):
+    changes = _hand_changes()
     per_week = vm.models_added_per_week(changes)
-    # 03-04 (Wed) and 03-08 (Sun) fall in the week of Monday 03-02; 03-09 is a Monday; 03-16 has none; 03-24 is in 03-23's.
-    assert [(str(d), n) for d, n in per_week.items()] == [
+    # 03-04 (Wed) and 03-08 (Sun) fall in the week of Monday 03-02; 03-09 is a Monday; 03-16 has none;
+    # 03-24 is in 03-23's. The removal and the ~ alias added on 03-10 do not count.
+    assert [(str(d), n) for d, n in per_week["models_added"].items()] == [
         ("2026-03-02", 2), ("2026-03-09", 1), ("2026-03-16", 0), ("2026-03-23", 1)
     ]
+    # No range given, none in attrs: the first and last week cannot be shown whole.
+    assert per_week["partial"].tolist() == [True, False, False, True]
     ax = vm.plot_models_added_per_week(per_week)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["2026-03-02", "2026-03-09", "2026-03-16", "2026-03-23"]
+    assert ax.get_title() == "Vision models added per week: 4 in 4 weeks (2 partial)"
     empty = vm.plot_models_added_per_week(changes.iloc[:0])
     _render(empty, tmp_path)
     assert list(empty.patches) == []
+    assert [t.get_text() for t in empty.texts] == ["No vision models added in this period."]
+
+
+def test_the_range_decides_the_weeks_and_which_are_partial():
+    changes = _hand_changes()
+    # From Monday 03-02 00:00 to Sunday 03-29 23:59:59.999999: four whole weeks, the last with one addition.
+    whole = vm.models_added_per_week(changes, since="2026-03-02", until="2026-03-29T23:59:59.999999")
+    assert whole["partial"].tolist() == [False] * 4
+    # From Tuesday 03-03 to Wednesday 04-08: the weeks of 03-02 and 04-06 are partial; 03-30 and 04-06 added none.
+    part = vm.models_added_per_week(changes, since="2026-03-03", until="2026-04-08")
+    assert [str(d) for d in part.index] == ["2026-03-02", "2026-03-09", "2026-03-16", "2026-03-23", "2026-03-30", "2026-04-06"]
+    assert part["models_added"].tolist() == [2, 1, 0, 1, 0, 0]
+    assert part["partial"].tolist() == [True, False, False, False, False, True]
+    # catalog_changes leaves the range in attrs; an explicit argument wins over it.
+    changes.attrs = {"since": pd.Timestamp("2026-03-02", tz="UTC"), "until": pd.Timestamp("2026-03-25", tz="UTC")}
+    assert vm.models_added_per_week(changes)["partial"].tolist() == [False, False, False, True]
+    assert vm.models_added_per_week(changes, until="2026-03-29T23:59:59.999999")["partial"].tolist() == [False] * 4
+
+
+@pytest.mark.parametrize(
+    "options, needle",
+    [
+        ({"since": "2026-04-01", "until": "2026-03-01"}, "the range is reversed"),
+        ({"since": "the start"}, "bad since 'the start'"),
+        ({"until": 3.5j}, "bad until 3.5j"),
+    ],
+)
+def test_a_bad_weekly_range_is_named(options, needle):
+    with pytest.raises(ValueError, match=needle):
+        vm.models_added_per_week(_hand_changes(), **options)
 
 
 # --- Axes that read right: log past two decades, dollars and tokens on the ticks, words in the right number ---

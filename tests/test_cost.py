@@ -410,3 +410,152 @@ def test_a_listed_discount_is_taken_off_every_part():
     # By hand: (765 + 60) * 2.5e-6 + 700 * 1e-5 + 0.01 = 0.0190625, times 0.8 = 0.01525.
     assert math.isclose(row["usd_per_image"], 0.01525)
     assert math.isclose(row["image_usd"], 765 * 2.5e-6 * 0.8) and math.isclose(row["request_usd"], 0.008)
+
+
+# --- Does the request fit the model: context and maximum output.
+
+
+def _limited(model_id: str, context: int | None, max_output: int | None, **extra) -> dict:
+    return model(
+        model_id,
+        prompt="0.0000025",
+        completion="0.00001",
+        inputs=VISION,
+        context_length=context,
+        top_provider={"context_length": context, "max_completion_tokens": max_output},
+        **extra,
+    )
+
+
+def test_a_request_that_does_not_fit_the_context_or_the_maximum_output_says_so_by_hand():
+    # A gpt-4o Letter page at 200 dpi is 765 image tokens (design note); with 60 instruction and 700 answer
+    # tokens the request needs 765 + 60 + 700 = 1,525 tokens of context and 700 of output.
+    costs = _costs(
+        _limited("openai/gpt-4o", 1525, 700),  # exactly enough of both
+        _limited("openai/gpt-4o-2024-05-13", 1524, 4096),  # one token short of context
+        _limited("openai/gpt-4o-2024-08-06", 128_000, 699),  # one token short of output
+        _limited("openai/gpt-4o-2024-11-20", 1024, 512),  # short of both
+        _limited("openai/chatgpt-4o-latest", None, None),  # limits not listed: not checked
+        prompt_tokens=60,
+        output_tokens=700,
+    )
+    assert costs["fits"].to_dict() == {
+        "openai/gpt-4o": True,
+        "openai/chatgpt-4o-latest": True,
+        "openai/gpt-4o-2024-05-13": False,
+        "openai/gpt-4o-2024-08-06": False,
+        "openai/gpt-4o-2024-11-20": False,
+    }
+    assert costs["fits"].dtype == bool
+    reasons = costs["does_not_fit"]
+    assert reasons.isna().to_dict() == {
+        "openai/gpt-4o": True,
+        "openai/chatgpt-4o-latest": True,
+        "openai/gpt-4o-2024-05-13": False,
+        "openai/gpt-4o-2024-08-06": False,
+        "openai/gpt-4o-2024-11-20": False,
+    }
+    assert reasons["openai/gpt-4o-2024-05-13"] == "needs 1,525 tokens; context 1,524"
+    assert reasons["openai/gpt-4o-2024-08-06"] == "answer 700 tokens; max output 699"
+    assert reasons["openai/gpt-4o-2024-11-20"] == "needs 1,525 tokens; context 1,024 / answer 700 tokens; max output 512"
+    # Every model has the same prices, so the same cost: the rows that fit come first, then the others (by id).
+    assert costs.index.tolist() == [
+        "openai/chatgpt-4o-latest",
+        "openai/gpt-4o",
+        "openai/gpt-4o-2024-05-13",
+        "openai/gpt-4o-2024-08-06",
+        "openai/gpt-4o-2024-11-20",
+    ]
+
+
+def test_rows_that_do_not_fit_sort_after_every_row_that_fits_even_unknown_prices():
+    costs = _costs(
+        _limited("google/gemini-2.0-flash-001", 1000, 8192, pricing={"prompt": "0.0000001", "completion": "0.0000004"}),
+        _limited("openai/gpt-4o", 128_000, 16_384),
+        model("mistralai/pixtral-large-2411", pricing={"prompt": "0.000002"}, inputs=VISION),  # no completion price
+        output_tokens=700,
+    )
+    # The Gemini page is 2,322 image tokens (design note) + 700: above its 1,000 tokens of context.
+    assert costs.index.tolist() == ["openai/gpt-4o", "mistralai/pixtral-large-2411", "google/gemini-2.0-flash-001"]
+    assert costs.loc["google/gemini-2.0-flash-001", "does_not_fit"] == "needs 3,022 tokens; context 1,000"
+    assert costs.loc["google/gemini-2.0-flash-001", "usd_per_image"] > 0  # still priced: the table says what it would cost
+
+
+def test_a_router_has_no_image_tokens_so_only_the_text_is_counted():
+    router = model("openrouter/auto", pricing={"prompt": "-1", "completion": "-1"}, inputs=VISION, context_length=500)
+    costs = _costs(router, prompt_tokens=60, output_tokens=700)
+    assert costs.loc["openrouter/auto", "does_not_fit"] == "needs 760 tokens; context 500"
+
+
+def test_rankings_leave_out_free_variants_and_requests_that_do_not_fit():
+    from vision_models.cost import rank_costs, ranking_note
+
+    costs = cost_per_image(
+        models_frame(
+            [
+                model("google/gemma-3-27b-it:free", prompt="0", completion="0", inputs=VISION),
+                model("google/gemma-3-27b-it", prompt="0.00000009", completion="0.00000016", inputs=VISION),
+                model("qwen/qwen3-vl-235b-a22b-thinking", prompt="0", completion="0", inputs=VISION),  # its only listing
+                _limited("openai/gpt-4o", 1024, 4096),  # does not fit
+                _limited("openai/gpt-4o-mini:free", 1024, 4096, pricing={"prompt": "0", "completion": "0"}),  # neither
+            ]
+        ),
+        1700,
+        2200,
+        output_tokens=700,
+    )
+    ranked = rank_costs(costs)
+    assert ranked["id"].tolist() == ["qwen/qwen3-vl-235b-a22b-thinking", "google/gemma-3-27b-it"]
+    assert ranked.attrs["ranking_left_out"] == {
+        "free_variants": ["google/gemma-3-27b-it:free"],
+        "does_not_fit": ["openai/gpt-4o-mini:free", "openai/gpt-4o"],  # in the table's order: both free, then by cost
+    }
+    assert ranked.attrs["width"] == 1700  # the table's inputs stay for the chart title
+    assert ranking_note(ranked) == (
+        "left out: 1 :free variant (include_free=True shows them); "
+        "2 models the request does not fit (context or maximum output)"
+    )
+    with_free = rank_costs(costs, include_free=True)
+    assert with_free["id"].tolist() == [
+        "google/gemma-3-27b-it:free", "qwen/qwen3-vl-235b-a22b-thinking", "google/gemma-3-27b-it"
+    ]
+    everything = rank_costs(costs, include_free=True, include_unfit=True)
+    assert everything["id"].tolist() == costs["id"].tolist() and ranking_note(everything) == ""
+    unfit_kept = rank_costs(costs, include_unfit=True)
+    assert unfit_kept["id"].tolist() == ["qwen/qwen3-vl-235b-a22b-thinking", "google/gemma-3-27b-it", "openai/gpt-4o"]
+    assert unfit_kept.attrs["ranking_left_out"]["free_variants"] == ["google/gemma-3-27b-it:free", "openai/gpt-4o-mini:free"]
+    with pytest.raises(ValueError, match=r"bad include_free 'no': expected True or False"):
+        rank_costs(costs, include_free="no")
+
+
+def test_the_real_2026_05_01_ranking_starts_with_paid_models(catalog_2026_05_01):
+    import json
+
+    from vision_models.cost import rank_costs
+
+    raw = json.loads(catalog_2026_05_01.read_text())["data"]
+    suffixed = {m["id"] for m in raw if m["id"].endswith(":free")}
+    models = models_frame(raw, vision_only=True)
+    costs = cost_per_image(models, preset="letter-200dpi", prompt_tokens=60, output_tokens=700)
+    # The whole table: 8 of its 10 cheapest rows are :free variants (the complaint).
+    assert sum(i in suffixed for i in costs["id"].head(10)) == 8
+    ranked = rank_costs(costs)
+    assert not set(ranked["id"]) & suffixed
+    assert len(ranked.attrs["ranking_left_out"]["free_variants"]) == 8
+    assert (ranked["usd_per_1k_images"].head(10) > 0).all()
+
+
+def test_each_provider_endpoint_is_checked_against_its_own_limits():
+    from vision_models.endpoints import EndpointsAnswer, endpoints_frame
+
+    def endpoint(provider: str, context: int, max_output: int) -> dict:
+        pricing = {"prompt": "0.0000025", "completion": "0.00001"}
+        return {"provider_name": provider, "context_length": context, "max_completion_tokens": max_output, "pricing": pricing}
+
+    models = models_frame([_limited("openai/gpt-4o", 128_000, 16_384)])
+    eps = endpoints_frame(
+        [EndpointsAnswer("openai/gpt-4o", endpoints=[endpoint("OpenAI", 128_000, 16_384), endpoint("Azure", 128_000, 512)])]
+    )
+    costs = cost_per_image(models, 1700, 2200, output_tokens=700, by_provider=True, endpoints=eps).set_index("provider_name")
+    assert costs["fits"].to_dict() == {"OpenAI": True, "Azure": False}
+    assert costs.loc["Azure", "does_not_fit"] == "answer 700 tokens; max output 512"

@@ -630,5 +630,7 @@ def test_the_comparison_widget_shows_the_provider_spread_when_given_endpoints(ht
                               prompt_tokens=60, output_tokens=700)
     pd.testing.assert_frame_equal(widget.by_provider, expected)
     assert "&lt;b&gt;Evil&lt;/b&gt; Host" in widget.providers.value and "<b>Evil" not in widget.providers.value
-    widget.select.value = (CLAUDE,)
+    widget.select.value = (CLAUDE,)  # one model: its own endpoints
+    assert len(widget.by_provider) == 2 and set(widget.by_provider["id"]) == {CLAUDE}
+    widget.select.value = ()
     assert widget.by_provider is None and widget.providers.value == ""

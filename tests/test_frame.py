@@ -109,6 +109,45 @@ def test_alias_ids_keep_their_provider():
     assert frame.loc[0, "provider"] == "anthropic"
 
 
+def test_aliases_are_flagged_and_name_their_model_only_where_the_catalog_does():
+    entries = [
+        model("~anthropic/claude-sonnet-latest", canonical_slug="~anthropic/claude-sonnet-latest"),  # as in 2026
+        model("~openai/gpt-latest", canonical_slug="openai/gpt-5.5-20260423"),  # a catalog that says
+        model("~google/gemini-flash-latest"),  # no canonical_slug at all
+        model("openai/chatgpt-4o-latest"),  # OpenAI's own moving name: a listing of its own, not an alias
+        model("stepfun/step-3.5-flash:free", canonical_slug="stepfun/step-3.5-flash"),  # a variant, not an alias
+    ]
+    frame = build_frame(entries).set_index("id")
+    assert frame["is_alias"].to_dict() == {
+        "~anthropic/claude-sonnet-latest": True,
+        "~openai/gpt-latest": True,
+        "~google/gemini-flash-latest": True,
+        "openai/chatgpt-4o-latest": False,
+        "stepfun/step-3.5-flash:free": False,
+    }
+    assert frame["is_alias"].dtype == bool
+    assert [type(v) for v in frame["alias_of"].dropna()] == [str]
+    assert frame.loc["~openai/gpt-latest", "alias_of"] == "openai/gpt-5.5-20260423"
+    assert frame["alias_of"].isna().tolist() == [True, False, True, True, True]  # missing, never "None" or ""
+
+
+@pytest.mark.parametrize("name", ["openrouter-2026-05-01.json", "daily/openrouter-2026-04-22.json.gz"])
+def test_real_aliases_are_the_tilde_ids_and_none_says_its_target(name):
+    import gzip
+    import json
+
+    from factories import shared_catalog
+
+    path = shared_catalog(name)
+    entries = json.loads(gzip.decompress(path.read_bytes()) if name.endswith(".gz") else path.read_bytes())["data"]
+    tilde = sorted(e["id"] for e in entries if e["id"].startswith("~"))
+    # Read directly: every alias lists its own id as its canonical_slug, so none names its target.
+    assert tilde and all(e["canonical_slug"] == e["id"] for e in entries if e["id"].startswith("~"))
+    frame = models_frame(entries)
+    assert sorted(frame.loc[frame["is_alias"], "id"]) == tilde
+    assert frame["alias_of"].isna().all()
+
+
 def test_empty_catalog_has_all_columns():
     frame = models_frame([])
     assert list(frame.columns) == ALL_COLUMNS

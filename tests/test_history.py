@@ -210,6 +210,18 @@ def test_since_and_until_are_inclusive_and_a_date_until_keeps_its_whole_day():
     assert ids(since="2026-03-03T13:00:00+01:00") == ["p/c", "p/d"]  # 12:00 UTC
 
 
+def test_changes_carry_the_range_they_cover_for_a_weekly_count():
+    record("2026-03-01T10:00:00Z", model("p/a"))
+    record("2026-03-05T10:00:00Z", model("p/a"), model("p/b"))
+    record("2026-03-09T10:00:00Z", model("p/a"), model("p/b"), model("p/c"))
+    # The baseline is 03-01 10:00: the first change can be dated a microsecond later; the last snapshot ends it.
+    assert catalog_changes().attrs == {"since": day("2026-03-01T10:00:00.000001"), "until": day("2026-03-09T10:00")}
+    # A date-only until takes in its whole day; an until after the last snapshot ends at the last snapshot.
+    covered = catalog_changes(since="2026-03-02", until="2026-03-06").attrs
+    assert covered == {"since": day("2026-03-02"), "until": day("2026-03-06T23:59:59.999999")}
+    assert catalog_changes(until="2026-04-01", vision_only=True).attrs["until"] == day("2026-03-09T10:00")
+
+
 @pytest.mark.parametrize("bad", ["yesterday", "2026-13-01", "03/04/2026", 20260301, ""])
 def test_bad_dates_raise_naming_the_value(bad):
     record("2026-03-01", model("p/a"))

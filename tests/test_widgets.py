@@ -134,15 +134,111 @@ def test_cost_explorer_presets_custom_sizes_and_context(catalog):
     assert len(explorer.shown) == 3
 
 
-def test_comparison_wants_two_to_five(catalog):
+def test_comparison_takes_one_to_five_and_an_empty_pick_is_a_message(catalog):
     vision = catalog[catalog["is_vision"]]
     pick = ModelComparison(vision, ids=[], chart=False)
-    assert pick.compared is None and "Pick two to five models (0 picked)" in pick.table.value
+    assert pick.compared is None and "Pick at least one model." in pick.table.value
     pick.select.value = ("openai/gpt-4o-mini", "google/gemini-2.5-flash", "qwen/qwen2.5-vl-72b-instruct")
     assert list(pick.compared.columns) == ["openai/gpt-4o-mini", "google/gemini-2.5-flash", "qwen/qwen2.5-vl-72b-instruct"]
     assert pick.compared.loc["image_tokens"].tolist() == [25_501, 2322, 4819]  # design note examples
+    pick.select.value = ("google/gemini-2.5-flash",)  # one model: its own row of facts
+    assert list(pick.compared.columns) == ["google/gemini-2.5-flash"]
     pick.select.value = tuple(vision["id"].head(6))
-    assert pick.compared is None and "(6 picked)" in pick.table.value
+    assert pick.compared is None and "Pick at most 5 models (6 picked)." in pick.table.value
+    pick.select.value = ()
+    assert pick.compared is None and pick.costs is None and "Pick at least one model." in pick.table.value
+
+
+def _offered(select) -> list[str]:
+    return [value for _, value in select.options]
+
+
+def test_comparison_search_narrows_the_list_and_keeps_the_chosen(catalog):
+    vision = catalog[catalog["is_vision"]]
+    pick = ModelComparison(vision, ids=["openai/gpt-4o-mini", "anthropic/claude-3.5-haiku"], chart=False)
+    pick.search.value = "GEMINI"
+    gemini = [i for i, name in zip(vision["id"], vision["name"]) if "gemini" in f"{i} {name}".lower()]
+    assert gemini and set(_offered(pick.select)) == {*gemini, "openai/gpt-4o-mini", "anthropic/claude-3.5-haiku"}
+    assert pick.chosen == ["openai/gpt-4o-mini", "anthropic/claude-3.5-haiku"]  # the search changed no choice
+    assert list(pick.compared.columns) == pick.chosen
+    pick.select.value = ("openai/gpt-4o-mini", "google/gemini-2.5-flash")
+    pick.search.value = "no such model"
+    assert _offered(pick.select) == ["google/gemini-2.5-flash", "openai/gpt-4o-mini"]  # only the chosen, in catalog order
+    pick.search.value = ""
+    assert len(_offered(pick.select)) == len(vision) - 1  # all but the :free variant
+
+
+def test_comparison_offers_free_variants_only_when_asked_or_chosen(catalog):
+    vision = catalog[catalog["is_vision"]]
+    variants = [i for i in vision["id"] if i.endswith(":free")]
+    assert variants == ["google/gemma-3-27b-it:free"]  # the sample's one
+    assert variants[0] not in _offered(ModelComparison(vision, chart=False).select)
+    assert variants[0] in _offered(ModelComparison(vision, include_free=True, chart=False).select)
+    chosen = ModelComparison(vision, ids=[variants[0], "openai/gpt-4o"], chart=False)
+    assert variants[0] in _offered(chosen.select) and chosen.chosen == [variants[0], "openai/gpt-4o"]
+
+
+def test_a_single_choice_comparison_for_one_model(catalog):
+    vision = catalog[catalog["is_vision"]]
+    one = ModelComparison(vision, max_models=1, chart=False)
+    assert type(one.select).__name__ == "Select"  # one value, not a multiple selection
+    # The default: the cheapest priced model of the biggest provider (openai, 9 models in the sample).
+    assert one.chosen == ["openai/gpt-4.1-nano"] and list(one.compared.columns) == ["openai/gpt-4.1-nano"]
+    assert one.summary.startswith("ModelComparison: pick one model")
+    one.select.value = "google/gemini-2.5-flash"
+    assert one.chosen == ["google/gemini-2.5-flash"]
+    one.search.value = "claude"
+    assert "google/gemini-2.5-flash" in _offered(one.select) and one.chosen == ["google/gemini-2.5-flash"]
+    one.select.value = None
+    assert one.chosen == [] and "Pick at least one model." in one.table.value
+    with pytest.raises(ValueError, match=r"2 ids given for at most 1 \(max_models\): openai/gpt-4o, google/gemini-2.5-flash"):
+        ModelComparison(vision, ids=["openai/gpt-4o", "google/gemini-2.5-flash"], max_models=1, chart=False)
+
+
+@pytest.mark.parametrize(
+    "options, needle",
+    [
+        ({"max_models": 0}, "bad max_models 0: expected a whole number of models >= 1"),
+        ({"max_models": "5"}, "bad max_models '5'"),
+        ({"include_free": "yes"}, "bad include_free 'yes': expected True or False"),
+    ],
+)
+def test_bad_comparison_options_are_named(catalog, options, needle):
+    with pytest.raises(ValueError, match=needle):
+        ModelComparison(catalog[catalog["is_vision"]], chart=False, **options)
+
+
+def test_comparison_says_which_chosen_model_the_request_does_not_fit():
+    frame = models_frame(
+        [
+            model("openai/gpt-4o", prompt="0.0000025", completion="0.00001", inputs=VISION),
+            # 700 answer tokens are more than this model's 512 (its top provider's max_completion_tokens).
+            model("openai/gpt-4o-mini", inputs=VISION, top_provider={"context_length": 128_000, "max_completion_tokens": 512}),
+        ]
+    )
+    pick = ModelComparison(frame, ids=["openai/gpt-4o", "openai/gpt-4o-mini"], output_tokens=700)
+    assert "openai/gpt-4o-mini is too small for this request: answer 700 tokens; max output 512." in pick.table.value
+    assert "openai/gpt-4o is too small" not in pick.table.value
+    assert pick.png is not None
+
+
+def test_standalone_picker_search_keeps_the_choice(catalog):
+    vision = catalog[catalog["is_vision"]]
+    picker = ModelPicker(vision, value="openai/gpt-4o-mini")
+    picker.search.value = "claude"
+    claude = [i for i in vision["id"] if "claude" in i]
+    assert set(_offered(picker.dropdown)) == {*claude, "openai/gpt-4o-mini"}
+    assert picker.chosen == "openai/gpt-4o-mini"
+    picker.search.value = "nothing like this"
+    assert _offered(picker.dropdown) == ["openai/gpt-4o-mini"] and picker.chosen == "openai/gpt-4o-mini"
+    empty = ModelPicker(vision.iloc[:0])
+    empty.search.value = "claude"
+    assert empty.chosen is None and "No model to choose." in empty.details.value
+    fresh = ModelPicker(vision.iloc[:0])
+    fresh.search.value = "claude"
+    fresh.set_models(vision[vision["provider"] == "openai"])  # a search that finds none of them: no choice, said so
+    assert fresh.chosen is None and "No model matches &#x27;claude&#x27;." in fresh.details.value
+    assert "Find" not in repr(ModelFilter(catalog).picker.widget)  # a filter's picker has the filter's search
 
 
 def _png_outputs(output) -> list[str]:
@@ -176,17 +272,62 @@ def test_cost_explorer_subtitle_counts_every_qualifying_model(catalog, monkeypat
     explorer = CostExplorer(vision, top=5)
     # The sample has 30 vision models under the default (strict) rules (31 under seed, which adds the
     # text-only gpt-4o-search-preview): 3 with a variable or unlisted price (openrouter/auto, llava-13b,
-    # pixtral-large-2411), 1 free (gemma-3-27b-it:free), 26 priced.
-    assert "cheapest 5 of 30 models" in explorer.table.value
-    # The table's five cheapest hold the free gemma-3-27b-it:free and four priced models: four bars, counted
+    # pixtral-large-2411), 1 :free variant (gemma-3-27b-it:free), 26 priced. llava-13b's 2,048 tokens of
+    # context and 400 of output cannot take a Letter page and a 700-token answer; the :free variant is
+    # left out until the box is ticked: 28 ranked.
+    assert "cheapest 5 of 28 models" in explorer.table.value
+    assert "1 :free variant left out" in explorer.table.value and "1 model too small for this request" in explorer.table.value
+    assert "cheapest 5 of 26 priced models; 2 with unknown price not shown" in titles[-1]
+    assert "free, not drawn" not in titles[-1]
+    explorer.include_free.value = True
+    assert "cheapest 5 of 29 models" in explorer.table.value and ":free variant" not in explorer.table.value
+    # The table's five cheapest now hold gemma-3-27b-it:free and four priced models: four bars, counted
     # against all 26 priced models, the free one named.
-    assert "cheapest 4 of 26 priced models; 3 with unknown price not shown" in titles[-1]
+    assert "cheapest 4 of 26 priced models; 2 with unknown price not shown" in titles[-1]
     assert "1 free, not drawn: google/gemma-3-27b-it:free" in titles[-1]
     explorer.top.value = 1  # only the free model: the chart says so instead of drawing an empty bar
     assert "Every model here is free (1): no cost to chart." in titles[-1] and explorer.png is not None
     explorer.min_context.value = 1_000_000
     qualifying = int((vision["context_length"] >= 1_000_000).sum())
     assert f"of {qualifying} models with at least 1,000,000 tokens of context" in explorer.table.value
+
+
+def test_cost_explorer_leaves_out_models_a_long_answer_does_not_fit(catalog):
+    import json
+
+    from factories import REPO
+
+    raw = {m["id"]: m for m in json.loads((REPO / "vision_models" / "data" / "sample_catalog.json").read_text())["data"]}
+    explorer = CostExplorer(catalog[catalog["is_vision"]], chart=False)
+    explorer.output_tokens.value = 8000
+    left_out = set(explorer.qualifying.attrs["ranking_left_out"]["does_not_fit"])
+    # Read from the catalog: every vision model whose top provider answers fewer than 8,000 tokens.
+    short = {i for i in explorer.costs["id"] if (raw[i]["top_provider"].get("max_completion_tokens") or 10**9) < 8000}
+    assert short and short <= left_out
+    assert not left_out & set(explorer.qualifying["id"])
+    assert f"{len(left_out)} models too small for this request left out" in explorer.table.value
+
+
+def test_cost_explorer_on_the_real_2026_05_01_catalog_ranks_paid_models(catalog_2026_05_01, monkeypatch):
+    import json
+
+    raw = json.loads(catalog_2026_05_01.read_text())["data"]
+    suffixed = {m["id"] for m in raw if m["id"].endswith(":free")}
+    bars = []
+    draw = widgets.plot_cost_per_image
+
+    def recording(costs, top, ax):
+        drawn = draw(costs, top=top, ax=ax)
+        bars.append(len(drawn.patches))
+        return ax
+
+    monkeypatch.setattr(widgets, "plot_cost_per_image", recording)
+    explorer = CostExplorer(models_frame(raw, vision_only=True))
+    assert len(explorer.shown) == 10 and not set(explorer.shown["id"]) & suffixed
+    assert bars[-1] == 10  # ten priced models, ten bars
+    assert "8 :free variants left out" in explorer.table.value
+    explorer.include_free.value = True
+    assert sum(i in suffixed for i in explorer.shown["id"]) == 8 and bars[-1] == 2  # the complaint, on request
 
 
 def test_comparison_defaults_come_from_the_data_and_unknown_ids_are_named(catalog):
@@ -199,6 +340,9 @@ def test_comparison_defaults_come_from_the_data_and_unknown_ids_are_named(catalo
     with pytest.raises(ValueError, match=r"unknown model id 'openai/gpt-4o-mni'; close matches: openai/gpt-4o-mini"):
         ModelComparison(vision, ids=["openai/gpt-4o-mni", "google/gemini-2.5-flash"], chart=False)
     assert ModelComparison(vision.iloc[:0], chart=False).chosen == []
+    # A free model is a provider's pick only on request: google's cheapest is then gemma-3-27b-it:free.
+    free = widgets.default_comparison(vision, include_free=True, preset="letter-200dpi", prompt_tokens=60, output_tokens=700)
+    assert free == ["openai/gpt-4.1-nano", "google/gemma-3-27b-it:free", "anthropic/claude-3.5-haiku"]
 
 
 def _cells(html: str, tag: str) -> list[tuple[str, str]]:
@@ -413,5 +557,6 @@ def test_counts_in_words_are_never_1_models(catalog):
     assert "1 model" in explorer.table.value and "1 models" not in explorer.table.value
     box = ModelFilter(one)
     assert box.count.value.endswith("<b>1</b> of 1 vision model</div>")
-    assert "cheapest 5 of 30 models" in CostExplorer(vision, top=5, chart=False).table.value
+    # The sample's 30 vision models less its one :free variant and the one whose context the request overflows.
+    assert "cheapest 5 of 28 models" in CostExplorer(vision, top=5, chart=False).table.value
     assert "1 models" not in explorer.static_html()

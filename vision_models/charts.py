@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .cost import MEASURED_METHOD
+from .frame import is_alias_id
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -81,7 +82,9 @@ def plot_cost_per_image(costs: pd.DataFrame, top: int = 25, *, ax: Axes | None =
     next to their value. The cost axis is logarithmic when the bars span more
     than two decades (bars then start at the axis floor), else linear from 0.
     Free models would be empty bars at the top: they are counted and named in
-    the title instead. Models with an unknown price are left out and counted.
+    the title instead. Models with an unknown price, and models the request
+    does not fit (``fits`` False: its context or maximum output), are left out
+    and counted.
     The subtitle counts every row of ``costs``, not just the bars drawn.
     """
     from matplotlib.patches import Patch
@@ -90,9 +93,10 @@ def plot_cost_per_image(costs: pd.DataFrame, top: int = 25, *, ax: Axes | None =
     if not isinstance(top, int) or isinstance(top, bool) or top < 1:
         raise ValueError(f"bad top {top!r}: expected a whole number of models >= 1")
     usd = costs["usd_per_1k_images"]
-    free_mask = _free_mask(costs)
+    fits = costs["fits"].fillna(True).astype(bool) if "fits" in costs else pd.Series(True, index=costs.index)
+    free_mask = _free_mask(costs) & fits
     free = costs[free_mask]
-    priced = costs[usd.notna() & ~free_mask]
+    priced = costs[usd.notna() & ~free_mask & fits]
     shown = priced.sort_values(["usd_per_1k_images", "id"], kind="stable").head(top)
 
     if ax is None:
@@ -103,6 +107,8 @@ def plot_cost_per_image(costs: pd.DataFrame, top: int = 25, *, ax: Axes | None =
             message = "No models to show: the cost table is empty."
         elif len(free):
             message = f"Every model here is free ({len(free)}): no cost to chart."
+        elif not fits.any():
+            message = "No models to show: the request fits no model here (context or maximum output)."
         else:
             message = "No models to show: none has a known price."
         return _nothing_to_draw(ax, message, title)
@@ -152,9 +158,12 @@ def _bars_subtitle(costs: pd.DataFrame, shown: pd.DataFrame, free: pd.DataFrame,
         parts = [plural(len(shown), "priced model")]
     else:
         parts = [plural(len(costs), "model")]
-    unknown = int(costs["usd_per_1k_images"].isna().sum())
+    unfit = ~costs["fits"].fillna(True).astype(bool) if "fits" in costs else pd.Series(False, index=costs.index)
+    unknown = int((costs["usd_per_1k_images"].isna() & ~unfit).sum())
     if unknown:
         parts.append(f"{unknown} with unknown price not shown")
+    if unfit.any():
+        parts.append(f"{int(unfit.sum())} too small for the request not shown")
     if not len(free):
         return "; ".join(parts)
     names = free["id"].tolist()
@@ -300,21 +309,82 @@ def plot_price_history(
     return ax
 
 
-def models_added_per_week(changes: pd.DataFrame) -> pd.Series:
-    """How many models were added each week (weeks start on Monday, UTC), weeks with none included.
+#: How a week the history covers only in part is drawn: a lighter, hatched bar.
+PARTIAL_HATCH = "//"
+PARTIAL_ALPHA = 0.45
+_WEEK = pd.Timedelta(days=7)
+_ONE_US = pd.Timedelta(microseconds=1)
+
+
+def models_added_per_week(
+    changes: pd.DataFrame,
+    *,
+    since: pd.Timestamp | str | None = None,
+    until: pd.Timestamp | str | None = None,
+) -> pd.DataFrame:
+    """How many models were added each week (weeks start on Monday, UTC), and which weeks are partial.
 
     ``changes`` is a :func:`catalog_changes` frame (its ``added`` rows count)
-    or just those rows. The index holds each week's Monday as a date.
+    or just those rows. Aliases (``~`` ids such as ``~openai/gpt-latest``, see
+    :func:`vision_models.frame.is_alias_id`) are new names for models, not new
+    models: they are not counted.
+
+    One row per week, indexed by its Monday (a date, ``week_starting``), weeks
+    with none included: ``models_added`` (int64) and ``partial`` (bool): the
+    history does not cover the whole week, so its count may be short. The
+    range covered is ``since`` .. ``until`` (UTC instants, both inclusive), by
+    default the one :func:`catalog_changes` puts in ``changes.attrs``; the
+    weeks then span the whole range, a last week with no additions included.
+    Without a range (a frame made by hand), the weeks span the first to the
+    last addition, and those two weeks are marked partial: nothing says the
+    history covered them whole.
     """
     added = changes[changes["kind"] == "added"] if "kind" in changes else changes
+    added = added[~is_alias_id(added["id"].tolist())] if "id" in added else added
     dates = pd.to_datetime(added["date"], utc=True)
-    if dates.empty:
-        return pd.Series([], index=pd.Index([], name="week_starting", dtype=object), dtype="int64", name="models added")
-    mondays = (dates.dt.tz_localize(None).dt.normalize() - pd.to_timedelta(dates.dt.day_of_week, unit="D")).dt.date
-    weeks = pd.date_range(min(mondays), max(mondays), freq="7D").date
-    counts = mondays.value_counts().reindex(weeks, fill_value=0).astype("int64")
-    counts.index.name = "week_starting"
-    return counts.rename("models added")
+    low = _utc_instant(changes.attrs.get("since") if since is None else since, "since")
+    high = _utc_instant(changes.attrs.get("until") if until is None else until, "until")
+    if low is not None and high is not None and low > high:
+        raise ValueError(f"the range is reversed: since {low} is after until {high}")
+    known = (low, high) if low is not None and high is not None else None
+    if dates.empty and known is None:
+        return _weekly_frame(pd.Index([], dtype=object), np.array([], dtype="int64"), np.array([], dtype=bool))
+    mondays = _monday(dates)
+    ends = [*_monday(pd.Series(list(known or ()), dtype=object)).tolist(), *mondays.unique().tolist()]
+    weeks = pd.date_range(min(ends), max(ends), freq="7D").date
+    counts = mondays.value_counts().reindex(weeks, fill_value=0).to_numpy(dtype="int64")
+    if known is not None:  # whole when every instant of the week lies in the range
+        starts = pd.DatetimeIndex(weeks).tz_localize("UTC")
+        partial = np.asarray((starts < known[0]) | (starts + _WEEK - _ONE_US > known[1]), dtype=bool)
+    else:
+        partial = np.zeros(len(weeks), dtype=bool)
+        partial[[0, -1]] = True
+    return _weekly_frame(pd.Index(weeks, dtype=object), counts, partial)
+
+
+def _weekly_frame(weeks: pd.Index, counts: np.ndarray, partial: np.ndarray) -> pd.DataFrame:
+    frame = pd.DataFrame({"models_added": counts.astype("int64"), "partial": partial.astype(bool)}, index=weeks)
+    frame.index.name = "week_starting"
+    return frame
+
+
+def _monday(dates: pd.Series) -> pd.Series:
+    """Each instant's week, as the date of its Monday (UTC)."""
+    days = pd.to_datetime(dates, utc=True).dt.tz_localize(None).dt.normalize()
+    return (days - pd.to_timedelta(days.dt.day_of_week, unit="D")).dt.date
+
+
+def _utc_instant(value: object, name: str) -> pd.Timestamp | None:
+    """An instant as a UTC ``Timestamp`` (naive read as UTC); a ``ValueError`` naming what cannot be read."""
+    if value is None:
+        return None
+    try:
+        moment = pd.Timestamp(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"bad {name} {value!r}: expected an ISO date or datetime, such as 2026-03-02") from None
+    if moment is pd.NaT:
+        raise ValueError(f"bad {name} {value!r}: expected an ISO date or datetime, such as 2026-03-02")
+    return moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
 
 
 def plot_models_added_per_week(
@@ -322,28 +392,46 @@ def plot_models_added_per_week(
 ) -> Axes:
     """Bars of models added per week, labelled with each week's Monday (from the index, not a date axis).
 
-    ``per_week`` is :func:`models_added_per_week` or a changes frame. The
-    labels are written from the index, so they are the same under pandas 2 and 3.
+    ``per_week`` is :func:`models_added_per_week` or a changes frame (a
+    Series of counts is read as weeks all whole). Weeks the history covers only
+    in part are drawn lighter and hatched, with a legend entry "partial week".
+    The labels are written from the index, so they are the same under pandas 2 and 3.
     """
+    from matplotlib.patches import Patch
     from matplotlib.ticker import MaxNLocator
 
-    if isinstance(per_week, pd.DataFrame):
+    if isinstance(per_week, pd.DataFrame) and "models_added" not in per_week:
         per_week = models_added_per_week(per_week)
+    if isinstance(per_week, pd.Series):
+        per_week = _weekly_frame(per_week.index, per_week.to_numpy(dtype="int64"), np.zeros(len(per_week), dtype=bool))
     if ax is None:
         ax = _new_axes((8, 3.2))
     if per_week.empty:
         return _nothing_to_draw(ax, f"No {what} added in this period.", f"{what.capitalize()} added per week: none")
+    counts = per_week["models_added"].to_numpy(dtype="int64")
+    partial = per_week["partial"].to_numpy(dtype=bool)
     positions = np.arange(len(per_week))
-    bars = ax.bar(positions, per_week.to_numpy(dtype="int64"), color=PROVIDER_COLOURS["openai"], width=0.7)
+    colour = PROVIDER_COLOURS["openai"]
+    bars = ax.bar(positions, counts, color=colour, width=0.7)
+    for bar, is_partial in zip(bars, partial.tolist()):
+        if is_partial:
+            bar.set_alpha(PARTIAL_ALPHA)
+            bar.set_hatch(PARTIAL_HATCH)
+            bar.set_edgecolor(colour)
     ax.bar_label(bars, fontsize=7)
     labels = [pd.Timestamp(week).strftime("%Y-%m-%d") for week in per_week.index]
     ax.set_xticks(positions, labels, rotation=45, ha="right", fontsize=8)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(bottom=0, top=max(1, int(counts.max(initial=0))) * 1.15)  # room for the labels
     ax.set_xlabel("week starting (Monday, UTC)")
     ax.set_ylabel(f"{what} added")
-    total = int(per_week.sum())
-    ax.set_title(f"{what.capitalize()} added per week: {total:,} in {plural(len(per_week), 'week')}")
+    total = int(counts.sum())
+    note = f" ({int(partial.sum())} partial)" if partial.any() else ""
+    ax.set_title(f"{what.capitalize()} added per week: {total:,} in {plural(len(per_week), 'week')}{note}")
+    if partial.any():
+        whole = Patch(facecolor=colour, label="whole week")
+        part = Patch(facecolor=colour, alpha=PARTIAL_ALPHA, hatch=PARTIAL_HATCH, edgecolor=colour, label="partial week")
+        ax.legend(handles=[whole, part], fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
     return ax

@@ -21,6 +21,12 @@ Gemini image models) are left out, and named in ``.attrs["left_out"]``;
 price is variable, and ``openrouter/free``) are not models: their rows say
 ``router`` and carry no cost, and are never ``free``.
 
+A request must fit the model: the prompt (image tokens + instruction) plus
+the answer within ``context_length``, and the answer within the model's
+``max_completion_tokens``. Rows that do not fit say why (``fits``,
+``does_not_fit``) and sort after every row that fits. :func:`rank_costs` is
+what a ranking ranks: it leaves out those rows and the ``:free`` variants.
+
 Tokens are counted once per family, then every column is whole-array
 arithmetic over the models.
 """
@@ -38,6 +44,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from .frame import optional_text
 from .image_tokens import FALLBACK, FamilyRule, check_detail, check_size, find_family, image_tokens
 
 #: Common inputs: (width, height) in pixels. Paper sizes are portrait.
@@ -73,6 +80,8 @@ COST_COLUMNS = [
     "completion_usd_per_mtok",
     "context_length",
     "rule_source",
+    "fits",
+    "does_not_fit",
 ]
 
 LISTED_METHOD = "listed-image-price"
@@ -138,6 +147,16 @@ def cost_per_image(
     generate audio or images are left out unless ``include_generators``; their
     ids and outputs are in ``.attrs["left_out"]`` and :func:`left_out_note`
     says it in a sentence. The inputs are kept in ``.attrs`` for chart titles.
+
+    ``fits`` is False where the request does not fit the model: image tokens +
+    ``prompt_tokens`` + ``output_tokens`` above its ``context_length``, or
+    ``output_tokens`` above its ``max_completion_tokens``; ``does_not_fit``
+    says what (``"needs 9,100 tokens; context 8,192"``), missing where it
+    fits. A limit the catalog does not list is not checked. Such rows are kept
+    (the table answers "what would this model cost", and says why it cannot
+    take the request) but sorted after every row that fits; rankings leave them
+    out (:func:`rank_costs`). The ``:free`` variants are kept here too: the
+    table prices every listing; :func:`rank_costs` decides what a ranking shows.
 
     ``by_provider=True``: one row per (model, provider endpoint) instead,
     priced at that endpoint's own prices; see :func:`cost_by_provider`
@@ -236,7 +255,11 @@ def cost_per_image(
     )
     table = table.astype({"id": "str", "name": "str", "provider": "str", "family": "str", "method": "str"})
     table = apply_measurements(table, width, height, measured, prefer_measured=prefer_measured, trials_path=trials_path)
-    ordered = table.sort_values(["usd_per_image", "id"], na_position="last", kind="stable", ignore_index=True)
+    max_output = _limit(models, "max_completion_tokens")
+    fits, does_not_fit = request_fits(table["image_tokens"], table["context_length"], max_output, prompt_tokens, output_tokens)
+    table = table.assign(fits=fits, does_not_fit=does_not_fit, _unfit=~fits)
+    ordered = table.sort_values(["_unfit", "usd_per_image", "id"], na_position="last", kind="stable", ignore_index=True)
+    ordered = ordered.drop(columns="_unfit")
     ordered.attrs = {
         "width": width,
         "height": height,
@@ -247,6 +270,94 @@ def cost_per_image(
         "left_out": left_out,
     }
     return ordered
+
+
+def request_fits(
+    image_tokens: pd.Series | np.ndarray,
+    context_length: pd.Series | np.ndarray,
+    max_output: pd.Series | np.ndarray,
+    prompt_tokens: int,
+    output_tokens: int,
+) -> tuple[np.ndarray, pd.Series]:
+    """Whether one request fits each model, and what does not where it does not.
+
+    The request needs image tokens + ``prompt_tokens`` + ``output_tokens``
+    within ``context_length``, and ``output_tokens`` within ``max_output``
+    (the most a model answers). Unknown image tokens count as none; an
+    unknown limit is not checked. Returns a bool array and a text column,
+    ``"needs 9,100 tokens; context 8,192"`` and/or ``"answer 700 tokens; max
+    output 512"`` (joined by " / "), missing where the request fits.
+    """
+    image = np.nan_to_num(_floats(image_tokens), nan=0.0)
+    needed = image + prompt_tokens + output_tokens
+    context, most = _floats(context_length), _floats(max_output)
+    too_long = needed > context  # NaN (unknown) compares False
+    too_much = output_tokens > most
+    fits = ~(too_long | too_much)
+    reasons = np.full(len(fits), None, dtype=object)
+    for row in np.flatnonzero(~fits).tolist():  # the few rows that do not fit
+        parts = []
+        if too_long[row]:
+            parts.append(f"needs {needed[row]:,.0f} tokens; context {context[row]:,.0f}")
+        if too_much[row]:
+            parts.append(f"answer {output_tokens:,} tokens; max output {most[row]:,.0f}")
+        reasons[row] = " / ".join(parts)
+    return fits, pd.Series(optional_text(reasons.tolist()), copy=False)
+
+
+#: What ends the id of a ``:free`` variant: the free, rate-limited listing of a model (``google/gemma-3-27b-it:free``).
+FREE_SUFFIX = ":free"
+
+
+def is_free_variant(ids: Iterable[str]) -> np.ndarray:
+    """Which ids are ``:free`` variants (they end with ``:free``)."""
+    return np.array([isinstance(i, str) and i.endswith(FREE_SUFFIX) for i in ids], dtype=bool)
+
+
+def rank_costs(costs: pd.DataFrame, *, include_free: bool = False, include_unfit: bool = False) -> pd.DataFrame:
+    """The rows of a :func:`cost_per_image` table that a ranking ranks, in the table's order (cheapest first).
+
+    Left out by default, and named in ``.attrs["ranking_left_out"]``
+    (``{"free_variants": [...], "does_not_fit": [...]}``):
+
+    - ``:free`` variants (ids ending in ``:free``; ``include_free=True`` keeps
+      them). They are the free, rate-limited listing of a model that usually
+      also has a paid one, and at $0 they would fill the top of every ranking
+      (8 of the 10 cheapest vision models of the 2026-05-01 catalog). A
+      zero-priced model *without* the suffix is kept and ranks as free: it is
+      often the model's only listing (``qwen/qwen3-vl-235b-a22b-thinking`` in
+      2026-02, the stealth ``openrouter/*-alpha`` models), and the catalog
+      gives no sign that a paid listing exists.
+    - rows whose request does not fit (``fits`` False: context or maximum
+      output; ``include_unfit=True`` keeps them).
+
+    A table without ``fits`` (made by hand) has every row fit. A bad flag is a
+    ``ValueError`` naming it.
+    """
+    for name, value in (("include_free", include_free), ("include_unfit", include_unfit)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"bad {name} {value!r}: expected True or False")
+    ids = costs["id"].to_numpy(dtype=object)
+    none = np.zeros(len(costs), dtype=bool)
+    unfit = ~costs["fits"].to_numpy(dtype=bool, na_value=False) if "fits" in costs else none
+    drop_unfit = none if include_unfit else unfit
+    drop_variants = none if include_free else is_free_variant(ids.tolist()) & ~drop_unfit  # each row named once
+    ranked = costs[~(drop_unfit | drop_variants)].reset_index(drop=True)
+    left_out = {"free_variants": ids[drop_variants].tolist(), "does_not_fit": ids[drop_unfit].tolist()}
+    ranked.attrs = {**costs.attrs, "ranking_left_out": left_out}
+    return ranked
+
+
+def ranking_note(ranked: pd.DataFrame) -> str:
+    """One sentence on what :func:`rank_costs` left out of a ranking; "" when nothing."""
+    left_out = ranked.attrs.get("ranking_left_out") or {}
+    parts = []
+    variants, unfit = left_out.get("free_variants") or [], left_out.get("does_not_fit") or []
+    if variants:
+        parts.append(f"{len(variants)} :free variant{'s' if len(variants) != 1 else ''} (include_free=True shows them)")
+    if unfit:
+        parts.append(f"{len(unfit)} model{'s' if len(unfit) != 1 else ''} the request does not fit (context or maximum output)")
+    return "left out: " + "; ".join(parts) if parts else ""
 
 
 #: Columns of :func:`cost_by_provider`: the endpoint, its cost (as in ``COST_COLUMNS``), the model's spread.
@@ -337,7 +448,8 @@ def _endpoint_costs(listed: pd.DataFrame, models: pd.DataFrame, width: int, heig
 
     Endpoints are priced in rounds holding at most one endpoint per model, so
     each round's rows are found again by id. A model keeps its catalog name
-    (the family rule may read it) and, where the endpoint lists none, its context.
+    (the family rule may read it) and, where the endpoint lists none, its
+    context; whether the request fits is read from the endpoint's own limits.
     """
     keep = 1 - listed["discount"].fillna(0).to_numpy(dtype="float64")
     catalog = models.drop_duplicates("id").set_index("id").reindex(listed["id"])
@@ -350,6 +462,7 @@ def _endpoint_costs(listed: pd.DataFrame, models: pd.DataFrame, width: int, heig
             "provider": listed["provider"].to_numpy(),
             **{c: listed[c].to_numpy(dtype="float64") * keep for c in _ENDPOINT_PRICES},
             "context_length": pd.array(np.where(own.isna(), inherited, own), dtype="Int64"),
+            "max_completion_tokens": listed["max_completion_tokens"].array,  # the endpoint's own limit
         }
     ).astype({"name": "str"})
     rounds = listed.groupby("id", sort=False).cumcount().to_numpy()
@@ -687,6 +800,18 @@ def _free(models: pd.DataFrame, prompt: np.ndarray, completion: np.ndarray, requ
         return _flag(models, "free")
     listed_image = models["image_price"].to_numpy(dtype="float64", na_value=np.nan)
     return (prompt == 0) & (completion == 0) & (request == 0) & ~(listed_image > 0)
+
+
+def _limit(models: pd.DataFrame, column: str) -> np.ndarray:
+    """A token limit of each model as floats, NaN where unlisted (or the frame lacks the column)."""
+    if column not in models:
+        return np.full(len(models), np.nan)
+    return _floats(models[column])
+
+
+def _floats(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Numbers (nullable or not) as float64, missing as NaN."""
+    return pd.Series(values, copy=False).to_numpy(dtype="float64", na_value=np.nan)
 
 
 def _per_token(column: pd.Series) -> np.ndarray:

@@ -48,6 +48,8 @@ BASE_COLUMNS = [
     "expiring",
     "is_router",
     "free",
+    "is_alias",
+    "alias_of",
 ]
 #: ``supported_parameters`` that mean the model can be held to a JSON schema.
 STRUCTURED_OUTPUT_PARAMETERS = frozenset({"structured_outputs", "response_format"})
@@ -143,7 +145,36 @@ def model_columns(models: list[dict], arch: list[dict] | None = None, inputs: np
         "expiring": np.asarray(expiration.notna()),
         "is_router": router,
         "free": _free(pricing, prompt_listed, completion_listed, router),
+        **alias_columns(ids, _field(models, "canonical_slug")),
     }
+
+
+#: What starts the id of an OpenRouter alias (``~openai/gpt-latest``): a moving name for the newest model of a family.
+ALIAS_PREFIX = "~"
+
+
+def is_alias_id(ids: Any) -> np.ndarray:
+    """Which ids are OpenRouter aliases: they start with ``~`` (``~anthropic/claude-sonnet-latest``).
+
+    Only the ``~`` ids: ``openai/chatgpt-4o-latest`` ends in ``-latest`` too,
+    but it is a listing of its own (OpenAI's name, priced by OpenRouter as one
+    model), not a second name for another listing.
+    """
+    return np.array([isinstance(i, str) and i.startswith(ALIAS_PREFIX) for i in ids], dtype=bool)
+
+
+def alias_columns(ids: list[str], canonical: list[Any]) -> dict[str, Any]:
+    """``is_alias`` and ``alias_of``: the model an alias names, where the catalog says.
+
+    An alias's ``canonical_slug`` is read as the model it names when it differs
+    from the alias's own id (as a ``:free`` variant's names its paid model).
+    Every alias of the 2026 catalogs lists its own id there and says nothing
+    else about its target (the description only says it "always redirects to
+    the latest model" of a family), so ``alias_of`` is missing on all of them.
+    """
+    alias = is_alias_id(ids)
+    named = [c if a and isinstance(c, str) and c and c != i else None for a, c, i in zip(alias.tolist(), canonical, ids)]
+    return {"is_alias": alias, "alias_of": optional_text(named)}
 
 
 def _field(objects: list[dict], key: str) -> list[Any]:
@@ -191,6 +222,17 @@ def _provider(model_id: str) -> str:
 
 def _text(values: list[str]):
     return pd.array(values, dtype="str")
+
+
+# pandas 3's ``str`` keeps None missing; pandas 2's writes it as "None".
+_STR_KEEPS_MISSING = bool(pd.isna(pd.array([None], dtype="str"))[0])
+
+
+def optional_text(values: list[str | None]):
+    """Text with missing values kept missing: ``str`` on pandas 3, objects (NaN for missing) on pandas 2."""
+    if _STR_KEEPS_MISSING:
+        return pd.array(values, dtype="str")
+    return pd.array([np.nan if v is None else v for v in values], dtype=object)
 
 
 def _lists(values: list[Any]) -> np.ndarray:

@@ -25,10 +25,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import ipywidgets as w
+import numpy as np
 import pandas as pd
 
 from .charts import cost_title, plot_cost_per_image, plural
-from .cost import PRESETS, check_model_ids, compare, cost_per_image
+from .cost import PRESETS, check_model_ids, compare, cost_per_image, is_free_variant, rank_costs
 from .filters import filter_models
 from .text import NO_MATH, no_math
 from .vision import DEFAULT_RULES, get_supports_images
@@ -204,7 +205,7 @@ class ModelFilter(_Displayed):
         self.search = w.Text(value="", placeholder="id or name", description="Search")
         self.count = w.HTML()
         self.table = w.HTML()
-        self.picker = ModelPicker(models.iloc[:0])
+        self.picker = ModelPicker(models.iloc[:0], search=False)  # the filter's own search narrows it
         self.filtered = models.iloc[:0]
         for control in (self.providers, self.min_context, self.max_price, self.rules, self.search):
             control.observe(self._update, names="value")
@@ -264,15 +265,26 @@ class ModelFilter(_Displayed):
 
 
 class ModelPicker(_Displayed):
-    """A dropdown of models; ``chosen`` is the selected id (None when there is none)."""
+    """A dropdown of models with a search box; ``chosen`` is the selected id (None when there is none).
+
+    The search narrows the dropdown to the models whose id or name contains
+    it (any case); the chosen model stays in the dropdown whatever the
+    search, so searching never drops the choice. ``search=False`` leaves the
+    box out (a :class:`ModelFilter` narrows its picker with its own search).
+    """
 
     summary = "ModelPicker: choose a model; the next cell reads the choice. Current choice:"
 
-    def __init__(self, models: pd.DataFrame, *, value: str | None = None) -> None:
+    def __init__(self, models: pd.DataFrame, *, value: str | None = None, search: bool = True) -> None:
         self.dropdown = w.Dropdown(description="Model", layout=_WIDE)
+        self.search = w.Text(value="", placeholder="id or name", description="Find", layout=_WIDE)
+        self.searchable = search
         self.details = w.HTML()
         self.models = models
+        self._labels: dict[str, str] = {}
+        self._syncing = False
         self.dropdown.observe(self._show, names="value")
+        self.search.observe(self._search_changed, names="value")
         self.set_models(models, value=value)
 
     @property
@@ -281,7 +293,7 @@ class ModelPicker(_Displayed):
 
     @property
     def widget(self) -> w.Widget:
-        return w.VBox([self.dropdown, self.details])
+        return w.VBox([self.search, self.dropdown, self.details] if self.searchable else [self.dropdown, self.details])
 
     def static_html(self) -> str:
         return self.details.value
@@ -293,15 +305,33 @@ class ModelPicker(_Displayed):
         ids = models["id"].tolist()
         # Labels are plain text in the browser's <option>, never HTML; a model about to be retired says so.
         notes = expiry_notes(models)
-        self.dropdown.options = [
-            (f"{name}  ({model_id}){note}", model_id) for model_id, name, note in zip(ids, models["name"], notes)
-        ]
-        self.dropdown.value = keep if keep in ids else (ids[0] if ids else None)
+        self._labels = {model_id: f"{name}  ({model_id}){note}" for model_id, name, note in zip(ids, models["name"], notes)}
+        self._offer(keep if keep in self._labels else None)
+
+    def _search_changed(self, change=None) -> None:
+        self._offer(self.dropdown.value)
+
+    def _offer(self, choice: str | None) -> None:
+        """Options: the models the search finds, and the choice; no choice: the first one found."""
+        found = search_mask(self.models, self.search.value)
+        ids = self.models["id"].to_numpy(dtype=object)
+        if choice is None and found.any():
+            choice = ids[found][0]
+        offered = ids[found | (ids == choice)].tolist()
+        self._syncing = True  # the options replace the value; one update once both are set
+        try:
+            self.dropdown.options = [(self._labels[i], i) for i in offered]
+            self.dropdown.value = choice
+        finally:
+            self._syncing = False
         self._show()
 
     def _show(self, change=None) -> None:
+        if self._syncing:
+            return
         if self.chosen is None:
-            self.details.value = message_html("No model to choose.")
+            text = self.search.value.strip()
+            self.details.value = message_html(f"No model matches {text!r}." if text and len(self.models) else "No model to choose.")
             return
         row = self.models.loc[self.models["id"] == self.chosen].iloc[0]
         prices = f"{_usd(row['prompt_usd_per_mtok'])} / {_usd(row['completion_usd_per_mtok'])} per M tokens in/out"
@@ -311,12 +341,26 @@ class ModelPicker(_Displayed):
         )
 
 
+def search_mask(models: pd.DataFrame, text: str) -> np.ndarray:
+    """Which rows a picker's search finds: the id or name contains ``text``, any case (blank: all)."""
+    if not text.strip():
+        return np.ones(len(models), dtype=bool)
+    return models["id"].isin(filter_models(models, search=text)["id"]).to_numpy(dtype=bool)
+
+
 class CostExplorer(_Displayed):
-    """Image size, answer length and a context floor; ``costs`` is the full table, ``shown`` the cheapest."""
+    """Image size, answer length and a context floor; ``costs`` is the full table, ``shown`` the cheapest.
+
+    The ranking is :func:`vision_models.cost.rank_costs` of the table: the
+    ``:free`` variants are left out unless "include free variants" is ticked
+    (``include_free=True``), and models the request does not fit (context or
+    maximum output) are left out; both are counted under the table.
+    """
 
     summary = (
-        "CostExplorer: choose an image size (or preset), instruction and answer length, a minimum context "
-        "and how many models to show; run the notebook to use the controls. Current result:"
+        "CostExplorer: choose an image size (or preset), instruction and answer length, a minimum context, "
+        "whether to include free variants and how many models to show; run the notebook to use the controls. "
+        "Current result:"
     )
 
     def __init__(
@@ -328,6 +372,7 @@ class CostExplorer(_Displayed):
         output_tokens: int = 700,
         top: int = 10,
         chart: bool = True,
+        include_free: bool = False,
     ) -> None:
         self.models = models
         self.draw_chart = chart
@@ -338,6 +383,7 @@ class CostExplorer(_Displayed):
         self.prompt_tokens = w.BoundedIntText(value=prompt_tokens, min=0, max=1_000_000, description="Instruction")
         self.output_tokens = w.IntSlider(value=output_tokens, min=0, max=8000, step=50, description="Answer")
         self.min_context = w.BoundedIntText(value=0, min=0, max=100_000_000, step=1000, description="Min context")
+        self.include_free = w.Checkbox(value=_flag("include_free", include_free), description="include free variants")
         self.top = w.IntSlider(value=top, min=1, max=60, description="Show")
         self.table = w.HTML()
         self.chart = w.Output()
@@ -347,14 +393,15 @@ class CostExplorer(_Displayed):
         self.shown = pd.DataFrame()
         self._syncing = False
         self.preset.observe(self._preset_changed, names="value")
-        for control in (self.width, self.height, self.prompt_tokens, self.output_tokens, self.min_context, self.top):
+        controls = (self.width, self.height, self.prompt_tokens, self.output_tokens, self.min_context, self.include_free, self.top)
+        for control in controls:
             control.observe(self._update, names="value")
         self._update()
 
     @property
     def widget(self) -> w.Widget:
         size = w.VBox([self.preset, self.width, self.height])
-        call = w.VBox([self.prompt_tokens, self.output_tokens, self.min_context, self.top])
+        call = w.VBox([self.prompt_tokens, self.output_tokens, self.min_context, self.top, self.include_free])
         return w.VBox([w.HBox([size, call]), self.table, self.chart])
 
     def static_html(self) -> str:
@@ -383,10 +430,13 @@ class CostExplorer(_Displayed):
             output_tokens=self.output_tokens.value,
             preset=None if self.preset.value == CUSTOM else self.preset.value,
         )
-        self.qualifying = filter_models(self.costs, min_context=self.min_context.value or None)
+        ranked = rank_costs(self.costs, include_free=bool(self.include_free.value))
+        self.qualifying = filter_models(ranked, min_context=self.min_context.value or None)
         self.shown = self.qualifying.head(self.top.value)
+        left_out = _left_out_text(ranked.attrs["ranking_left_out"])
         if self.shown.empty:
-            self.table.value = message_html("No model matches: lower the minimum context.")
+            reason = "lower the minimum context" if self.min_context.value and not ranked.empty else "no model is left to rank"
+            self.table.value = message_html(f"No model matches: {reason}. {left_out}".strip())
         else:
             floor = f" with at least {self.min_context.value:,} tokens of context" if self.min_context.value else ""
             count = (
@@ -396,6 +446,7 @@ class CostExplorer(_Displayed):
             )
             self.table.value = no_math(
                 f"<b>{html.escape(cost_title(self.costs))}</b><br>{count}{html.escape(floor)}"
+                + (f"<br><em>{html.escape(left_out)}</em>" if left_out else "")
             ) + html_table(self.shown, COST_COLUMNS)
         self._draw()
 
@@ -414,17 +465,20 @@ class CostExplorer(_Displayed):
 
 
 class ModelComparison(_Displayed):
-    """Pick two to five models; ``compared`` is :func:`vision_models.compare` of them.
+    """Pick one to ``max_models`` (5) models; ``compared`` is :func:`vision_models.compare` of them.
 
-    Without ``ids`` it starts from the data: the cheapest priced model of each
-    of the three providers with the most models. An id not in ``models`` is a
-    ``ValueError`` naming it, with close matches, as in :func:`compare`. With
+    Without ``ids`` it starts from the data: :func:`default_comparison` of the
+    three providers with the most models. An id not in ``models`` is a
+    ``ValueError`` naming it, with close matches, as in :func:`compare`. A
+    search box narrows the list to the models whose id or name contains it;
+    the chosen models stay in the list whatever the search. ``:free``
+    variants are offered only with ``include_free=True`` (or when chosen by
+    id). ``max_models=1`` makes it a single choice (a trial's dry run of one
+    model). No pick, or too many, is a message, never an error. With
     ``endpoints`` (a :func:`vision_models.fetch_endpoints` frame; it needs
     OpenRouter), ``by_provider`` is the cost per provider endpoint of the
     chosen models and a table shows the spread.
     """
-
-    summary = "ModelComparison: pick two to five models to compare; run the notebook to change them. Current result:"
 
     def __init__(
         self,
@@ -436,59 +490,114 @@ class ModelComparison(_Displayed):
         output_tokens: int = 700,
         chart: bool = True,
         endpoints: pd.DataFrame | None = None,
+        max_models: int = 5,
+        include_free: bool = False,
     ) -> None:
+        if isinstance(max_models, bool) or not isinstance(max_models, int) or max_models < 1:
+            raise ValueError(f"bad max_models {max_models!r}: expected a whole number of models >= 1")
+        self.max_models = max_models
+        self.include_free = _flag("include_free", include_free)
         self.models = models
         self.endpoints = endpoints
         self.providers = w.HTML()
         self.by_provider: pd.DataFrame | None = None
         self.options: dict[str, Any] = {"preset": preset, "prompt_tokens": prompt_tokens, "output_tokens": output_tokens}
         self.draw_chart = chart
-        start = default_comparison(models, **self.options) if ids is None else check_model_ids(models, ids) if ids else []
-        labels = [(f"{name}  ({model_id})", model_id) for model_id, name in zip(models["id"], models["name"])]
-        self.select = w.SelectMultiple(
-            options=labels, value=tuple(start), rows=12, description="Models", layout=w.Layout(width="640px")
-        )
+        up_to = "one model" if max_models == 1 else f"one to {max_models} models"
+        self.summary = f"ModelComparison: pick {up_to} to compare; run the notebook to change them. Current result:"
+        if ids is None:
+            n = min(3, max_models)
+            start = default_comparison(models, n, include_free=self.include_free, **self.options)
+        else:
+            start = check_model_ids(models, ids) if ids else []
+        if len(start) > max_models:
+            raise ValueError(f"{len(start)} ids given for at most {max_models} (max_models): {', '.join(start)}")
+        self._ids = models["id"].to_numpy(dtype=object)
+        notes = expiry_notes(models)
+        self._labels = {i: f"{name}  ({i}){note}" for i, name, note in zip(self._ids.tolist(), models["name"], notes)}
+        self._offered_always = ~is_free_variant(self._ids.tolist()) | self.include_free
+        self.search = w.Text(value="", placeholder="id or name", description="Find", layout=w.Layout(width="640px"))
+        layout = w.Layout(width="640px")
+        if max_models == 1:
+            self.select: w.Select | w.SelectMultiple = w.Select(options=[], value=None, rows=12, description="Model", layout=layout)
+        else:
+            self.select = w.SelectMultiple(options=[], value=(), rows=12, description="Models", layout=layout)
         self.table = w.HTML()
         self.chart = w.Output()
         self.png: bytes | None = None
         self.compared: pd.DataFrame | None = None
+        self.costs: pd.DataFrame | None = None
+        self._syncing = False
+        self._offer(start)
         self.select.observe(self._update, names="value")
+        self.search.observe(self._search_changed, names="value")
         self._update()
 
     @property
     def chosen(self) -> list[str]:
-        return list(self.select.value)
+        value = self.select.value
+        if isinstance(value, tuple):
+            return list(value)
+        return [] if value is None else [value]
 
     @property
     def widget(self) -> w.Widget:
-        return w.VBox([self.select, self.table, self.providers, self.chart])
+        return w.VBox([self.search, self.select, self.table, self.providers, self.chart])
 
     def static_html(self) -> str:
         return self.table.value + self.providers.value + png_html(self.png, "cost per 1,000 images of the compared models")
 
+    def _search_changed(self, change=None) -> None:
+        self._offer(self.chosen)
+
+    def _offer(self, chosen: list[str]) -> None:
+        """Options: the models the search finds (``:free`` variants only if included), and every chosen one."""
+        found = search_mask(self.models, self.search.value) & self._offered_always
+        offered = self._ids[found | np.isin(self._ids, chosen)].tolist()
+        self._syncing = True  # new options reset the selection: put it back before anyone reads it
+        try:
+            self.select.options = [(self._labels[i], i) for i in offered]
+            if isinstance(self.select, w.SelectMultiple):
+                self.select.value = tuple(chosen)
+            else:
+                self.select.value = chosen[0] if chosen else None
+        finally:
+            self._syncing = False
+
     def _update(self, change=None) -> None:
+        if self._syncing:
+            return
         self._show_providers()
-        if not 2 <= len(self.chosen) <= 5:
+        picked = len(self.chosen)
+        if not 1 <= picked <= self.max_models:
             self.compared = None
-            self.table.value = message_html(f"Pick two to five models ({len(self.chosen)} picked).")
+            self.costs = None
+            want = "Pick at least one model." if not picked else f"Pick at most {_count(self.max_models, 'model')} ({picked} picked)."
+            self.table.value = message_html(want)
             self.png = None
             show_png(self.chart, None)
             return
         self.compared = compare(self.models, self.chosen, **self.options)
-        self.table.value = html_table(self.compared.reset_index(names="attribute"))
+        chosen = self.models.set_index("id").loc[self.chosen].reset_index()
+        self.costs = cost_per_image(chosen, **self.options)
+        unfit = self.costs.loc[~self.costs["fits"].to_numpy(dtype=bool), ["id", "does_not_fit"]]
+        notes = "".join(
+            message_html(f"{model_id} is too small for this request: {why}.") for model_id, why in unfit.itertuples(index=False)
+        )
+        self.table.value = html_table(self.compared.reset_index(names="attribute")) + notes
         self._draw()
 
     def _draw(self) -> None:
-        if not self.draw_chart:
+        if not self.draw_chart or self.costs is None:
             return
-        costs = cost_per_image(self.models.set_index("id").loc[self.chosen].reset_index(), **self.options)
-        self.png = figure_png(lambda ax: plot_cost_per_image(costs, top=len(costs), ax=ax), (10, 0.3 * len(costs) + 2))
+        costs = self.costs
+        self.png = figure_png(lambda ax: plot_cost_per_image(costs, top=max(len(costs), 1), ax=ax), (10, 0.3 * len(costs) + 2))
         show_png(self.chart, self.png, "cost chart")
 
     def _show_providers(self) -> None:
         """The cost per provider endpoint of the chosen models, when endpoints were given."""
         self.by_provider = None
-        if self.endpoints is None or not 2 <= len(self.chosen) <= 5:
+        if self.endpoints is None or not 1 <= len(self.chosen) <= self.max_models:
             self.providers.value = ""
             return
         chosen = self.models.set_index("id").loc[self.chosen].reset_index()
@@ -509,12 +618,41 @@ def expiry_notes(models: pd.DataFrame) -> list[str]:
     return ["" if pd.isna(d) else f"  - expires {d:%Y-%m-%d}" for d in dates.tolist()]
 
 
-def default_comparison(models: pd.DataFrame, n: int = 3, **options) -> list[str]:
-    """The cheapest priced, non-free model of each of the ``n`` providers with the most models."""
+def _left_out_text(left_out: dict) -> str:
+    """What a widget's ranking left out, in words; "" when nothing."""
+    variants, unfit = left_out.get("free_variants") or [], left_out.get("does_not_fit") or []
+    parts = []
+    if variants:
+        parts.append(f"{_count(len(variants), ':free variant')} left out (tick “include free variants” to show them)")
+    if unfit:
+        parts.append(f"{_count(len(unfit), 'model')} too small for this request left out (context or maximum output)")
+    return "; ".join(parts) + "." if parts else ""
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _flag(name: str, value: object) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"bad {name} {value!r}: expected True or False")
+    return bool(value)
+
+
+def default_comparison(models: pd.DataFrame, n: int = 3, *, include_free: bool = False, **options) -> list[str]:
+    """The cheapest model of each of the ``n`` providers with the most models, among those the request fits.
+
+    ``options`` are :func:`vision_models.cost_per_image`'s (image size or
+    preset, tokens). A comparison of costs starts from models that cost
+    something: free ones (``:free`` variants and zero-priced models) and
+    unknown prices are passed over unless ``include_free=True``, which lets a
+    free model be its provider's pick (unknown prices never are).
+    """
+    include_free = _flag("include_free", include_free)
     if models.empty:
         return []
-    costs = cost_per_image(models, **options)
-    priced = costs[costs["usd_per_1k_images"].notna() & ~costs["free"].astype(bool)]
+    ranked = rank_costs(cost_per_image(models, **options), include_free=include_free)
+    priced = ranked[ranked["usd_per_1k_images"].notna().to_numpy() & (include_free | ~ranked["free"].to_numpy(dtype=bool))]
     biggest = models["provider"].value_counts(sort=True).index.tolist()
     cheapest = priced.drop_duplicates("provider").set_index("provider")["id"]  # costs are sorted cheapest first
     return [cheapest[p] for p in biggest if p in cheapest.index][:n]

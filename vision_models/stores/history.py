@@ -246,6 +246,11 @@ def catalog_changes(
     True when the model reads images (seed rules) on either side of the
     change, and ``vision_only`` keeps those rows. The first snapshot is the
     baseline: nothing is "added" on it. Sorted by date, id, kind, field.
+
+    ``.attrs["since"]`` / ``.attrs["until"]``: the first and last instant (UTC,
+    both inclusive) a change could be dated in: just after the baseline (or
+    ``since``) up to the last snapshot (or ``until``). A weekly count uses them
+    to tell a whole week from one the history covers only in part.
     """
     low = None if since is None else _query_instant(since, "since")
     high = None if until is None else _query_instant(until, "until", end_of_day=True)
@@ -254,7 +259,7 @@ def catalog_changes(
     with _reader(get_history_path(path)) as conn:
         if conn is None:
             return _empty_changes()
-        first = conn.execute("SELECT MIN(fetched_at) FROM snapshots").fetchone()[0]
+        first, last = conn.execute("SELECT MIN(fetched_at), MAX(fetched_at) FROM snapshots").fetchone()
         if first is None:
             return _empty_changes()
         low = max(first + 1, low if low is not None else first + 1)  # the first snapshot is the baseline
@@ -264,6 +269,7 @@ def catalog_changes(
     changes = _changes_frame(starts, ends)
     if vision_only:
         changes = changes.loc[changes["is_vision"].to_numpy()].reset_index(drop=True)
+    changes.attrs = {"since": _timestamp(low), "until": _timestamp(min(high, last))}
     return changes
 
 
@@ -834,6 +840,10 @@ def _now_us() -> int:
 
 def _datetime(moment: int | None) -> datetime | None:
     return None if moment is None else _EPOCH + timedelta(microseconds=moment)
+
+
+def _timestamp(moment: int) -> pd.Timestamp:
+    return pd.Timestamp(moment, unit="us", tz="UTC")
 
 
 def _utc(moments: np.ndarray) -> pd.DatetimeIndex:
