@@ -205,7 +205,9 @@ def test_models_the_request_does_not_fit_are_counted_not_drawn(tmp_path):
     assert [t.get_text() for t in ax.get_yticklabels()] == ["openai/gpt-4o-mini", "openai/gpt-4o"]
     assert "2 priced models; 1 too small for the request not shown" in ax.get_title()
     only = vm.plot_cost_per_image(costs[~costs["fits"]], top=5)
-    assert [t.get_text() for t in only.texts] == ["The request fits no model here (context or maximum output)."]
+    assert [t.get_text().replace("\n", " ") for t in only.texts] == [
+        "No models to show: the request fits no model here (context or maximum output)."
+    ]
 
 
 def test_one_provider_one_colour_in_every_chart(tmp_path):
