@@ -235,7 +235,10 @@ def test_history_import_info_and_changes(tmp_path):
     assert [line.split("\t")[1] for line in lines][0::2] == ["imported", "imported"]
     assert lines[1].split("\t")[1].startswith("skipped") and "openrouter-2026-03-03.json" in lines[1]
     assert "(date from file name)" in lines[0]
-    assert run("history", "import", str(first), env=env).stdout.split("\t")[1] == "already imported"
+    again = run("history", "import", str(first), env=env)
+    assert again.stdout.split("\t")[1] == "already imported" and again.stderr == "vision-models: 0 of 1 file imported\n"
+    assert imported.stderr == "vision-models: 2 of 3 files imported\n"
+    assert lines[0].endswith("\t2 models")
 
     info = run("history", "info", env=env).stdout
     assert "snapshots: 2" in info and "first_fetch_utc: 2026-03-01T00:00:00+00:00" in info
@@ -246,6 +249,8 @@ def test_history_import_info_and_changes(tmp_path):
     assert "2026-03-02  added    b/new" in table.stdout and "2026-03-02  removed  a/old" in table.stdout
     vision = json.loads(run("changes", "--since", "2026-03-01", "--vision-only", "--format", "json", env=env).stdout)
     assert [(c["kind"], c["id"]) for c in vision] == [("price", "openai/gpt-4o")]
+    assert run("changes", "--since", "2026-03-01", "--vision-only", env=env).stdout.splitlines()[-1] == "1 change"
+    assert table.stdout.splitlines()[-1] == "3 changes"
     rows = list(csv.DictReader(io.StringIO(run("changes", "--since", "2026-03-01", "--format", "csv", env=env).stdout)))
     assert len(rows) == 3 and rows[0]["date"] == "2026-03-02T00:00:00Z"
     late = run("changes", "--since", "2026-03-05", env=env)
@@ -479,3 +484,14 @@ def test_counts_are_messages_with_plurals_right(tmp_path):
     assert len(out.stdout.splitlines()) == 2  # header and the one model
     exported = run("export", str(tmp_path / "one.csv"), "--source", str(one))
     assert exported.stderr.startswith("vision-models: wrote 1 model to ")
+
+
+@pytest.mark.parametrize(
+    "amount, shown",
+    [(0.000042, "$0.000042"), (0.0000421234, "$0.0000421234"), (0.000000001, "$0.000000001"), (0.0077175, "$0.0077175"),
+     (0.5, "$0.5"), (1.0, "$1"), (1234.5, "$1,234.5"), (0.0, "$0"), (2_500_000.4, "$2,500,000")],
+)  # fmt: skip
+def test_amounts_are_printed_with_the_digits_that_make_them_true(amount, shown):
+    from vision_models.cli import usd
+
+    assert usd(amount) == shown  # never $0.0000 for a real cost, never an exponent such as 4.2e-05

@@ -190,7 +190,7 @@ def test_a_disk_that_fills_during_an_import_reports_honest_counts(tmp_path):
     assert "status=2" in done.stdout, done.stdout + done.stderr
     error = done.stderr.strip().splitlines()
     assert len(error) == 1 and "Traceback" not in done.stderr, done.stderr
-    imported_said = int(re.search(r"\((\d+) file\(s\) imported before it\)", error[0]).group(1))
+    imported_said = int(re.search(r"\((\d+) files? imported before it\)", error[0]).group(1))
     stored = int(done.stdout.split("snapshots:")[1].split()[0])
     printed = done.stdout.count("\timported\t")
     assert 0 < stored < 12 and imported_said == stored == printed, done.stdout + done.stderr

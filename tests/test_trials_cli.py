@@ -65,6 +65,9 @@ def test_try_then_list_show_export(setup, capsys, monkeypatch):
     assert "\x1b" not in out and "\\x1b" in out  # the model's escape sequence is shown, not obeyed
     assert [line.split()[2] for line in out.splitlines() if line.startswith("scan")] == ["ok", "ok"]
     assert "billed $" in err and KEY not in err + out
+    assert "of the $0.5 budget" in err and ", 3 requests sent;" in err  # one control and two pages
+    billed = err.split("billed $", 1)[1].split(" ", 1)[0]
+    assert "e" not in billed and float(billed) == pytest.approx(stand.billed_usd, rel=1e-5)  # six digits, no exponent
     assert len(stand.requests) == 3  # one control, two pages
 
     status, out, err = cli(capsys, "try", *pages, "--model", MINI, "--source", catalog, "--format", "json")

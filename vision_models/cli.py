@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sqlite3
 import sys
@@ -430,8 +431,20 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def usd(amount: float) -> str:
-    """An amount of USD with the digits that make it true: $0.000042, $0.5, $1,234.5 (not $0.00)."""
-    return f"${amount:,.6g}" if abs(amount) < 1e6 else f"${amount:,.0f}"
+    """An amount of USD with the digits that make it true: $0.000042, $0.5, $1,234.5 (not $0.00, never 4.2e-05).
+
+    Six significant digits, written out in full (no exponent), trailing zeros dropped; whole dollars from a million.
+    """
+    if not math.isfinite(amount):
+        return f"${amount}"
+    if abs(amount) >= 1e6:
+        return f"${amount:,.0f}"
+    if amount == 0:
+        return "$0"
+    decimals = min(20, max(0, 5 - math.floor(math.log10(abs(amount)))))
+    text = f"{amount:,.{decimals}f}"
+    text = text.rstrip("0").rstrip(".") if "." in text else text
+    return "$" + ("0" if text in ("-0", "0") else text)
 
 
 def plural(count: int, noun: str) -> str:
@@ -604,7 +617,7 @@ def provider_cost_table(costs) -> str:
     )
     models = costs["id"].nunique()
     table = "\n".join(fixed_width(header, rows, right={3, 4, 5, 6}))
-    return f"{cost_title(costs)}\n{table}\n{len(costs)} endpoints of {models} models\n"
+    return f"{cost_title(costs)}\n{table}\n{plural(len(costs), 'endpoint')} of {plural(models, 'model')}\n"
 
 
 def run_endpoints(args: argparse.Namespace) -> int:
@@ -645,7 +658,8 @@ def endpoints_table(frame) -> str:
         _cells(frame["uptime_last_30m"], "{:.1f}"),
     )
     models = frame["id"].nunique()
-    return "\n".join(fixed_width(header, rows, right={3, 4, 5, 6, 7, 8})) + f"\n{len(frame)} endpoints of {models} models\n"
+    table = "\n".join(fixed_width(header, rows, right={3, 4, 5, 6, 7, 8}))
+    return f"{table}\n{plural(len(frame), 'endpoint')} of {plural(models, 'model')}\n"
 
 
 def _printable(column) -> list[str]:
@@ -719,7 +733,7 @@ def run_history_import(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     _print_imports(results)
     imported = sum(r.status == "imported" for r in results)
-    _say(f"vision-models: {imported} of {len(results)} files imported")
+    _say(f"vision-models: {imported:,} of {plural(len(results), 'file')} imported")
     return EXIT_OK if all(not r.status.startswith("skipped") for r in results) else EXIT_NO_DATA
 
 
@@ -729,7 +743,7 @@ def _print_imports(results) -> None:
             _write(f"{result.path}\t{result.status}\n")
             continue
         when = result.fetched_at.isoformat(timespec="seconds") if result.fetched_at else "-"
-        _write(f"{result.path}\t{result.status}\t{when}\t(date from {result.date_basis})\t{result.models} models\n")
+        _write(f"{result.path}\t{result.status}\t{when}\t(date from {result.date_basis})\t{plural(result.models, 'model')}\n")
 
 
 def run_history_info(args: argparse.Namespace) -> int:
@@ -778,7 +792,7 @@ def changes_table(changes) -> str:
             what.append(change + (f" ({pct:+.1f}%)" if pct == pct else ""))
     rows = zip(changes["date"].dt.strftime("%Y-%m-%d").tolist(), changes["kind"].tolist(), changes["id"].tolist(), what)
     lines = fixed_width(("date", "kind", "id", "change"), rows, shrink=[2, 3], keep={2: 24, 3: 20})  # what moved matters most
-    return "\n".join(lines) + f"\n{len(changes)} changes\n"
+    return "\n".join(lines) + f"\n{plural(len(changes), 'change')}\n"
 
 
 def _value(value) -> str:
@@ -839,11 +853,10 @@ def run_try(args: argparse.Namespace) -> int:
              "run the same command again to resume")  # fmt: skip
         return EXIT_INTERRUPTED
     _write(trial_output(trial, args.format))
-    unknown = f" + ${trial.unknown_usd:.6f} of unknown cost" if trial.unknown_usd > 0 else ""
-    left = f" (${trial.budget_usd:.6g} left of it)" if trial.budget_usd < trial.max_usd - 1e-12 else ""
-    requests = f"{trial.requests_sent} request{'s' if trial.requests_sent != 1 else ''}"
-    _say(f"vision-models: run {trial.run_id}: billed ${trial.billed_usd:.6f}{unknown} of the ${trial.max_usd:.6g} budget"
-         f"{left}, {requests} sent; stored in {trial.trials_path}")  # fmt: skip
+    unknown = f" + {usd(trial.unknown_usd)} of unknown cost" if trial.unknown_usd > 0 else ""
+    left = f" ({usd(trial.budget_usd)} left of it)" if trial.budget_usd < trial.max_usd - 1e-12 else ""
+    _say(f"vision-models: run {trial.run_id}: billed {usd(trial.billed_usd)}{unknown} of the {usd(trial.max_usd)} budget"
+         f"{left}, {plural(trial.requests_sent, 'request')} sent; stored in {trial.trials_path}")  # fmt: skip
     status, error = trial.results["status"], trial.results["error"]
     answered = status.eq("ok") | (status.eq("cached") & error.isna())  # a stored failure is no answer
     return EXIT_OK if answered.any() else EXIT_NO_DATA

@@ -263,7 +263,8 @@ def parse_json(body: bytes | str) -> Any:
         if replaced:
             warn_once(
                 "surrogates",
-                f"{replaced} text value(s) of a catalog held a lone surrogate (text UTF-8 cannot encode); "
+                f"{'1 text value' if replaced == 1 else f'{replaced:,} text values'} of a catalog held a lone surrogate "
+                "(text UTF-8 cannot encode); "
                 "replaced with U+FFFD",
             )
     return parsed

@@ -223,7 +223,8 @@ class ImportStopped(sqlite.StoreUnavailable):
 
     def __init__(self, results: list[ImportResult], file: Path, reason: str) -> None:
         imported = sum(r.status == "imported" for r in results)
-        super().__init__(f"stopped at {file}: {reason} ({imported} file(s) imported before it)")
+        files = "1 file" if imported == 1 else f"{imported:,} files"
+        super().__init__(f"stopped at {file}: {reason} ({files} imported before it)")
         self.results = results
         self.file = file
 
