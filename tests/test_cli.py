@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -29,6 +30,7 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
             warnings.simplefilter("default")
+            warnings.showwarning = _show_warning  # as a process shows them (pytest's recorder would keep them)
             try:
                 status = main(list(args))
             except SystemExit as exit_:  # --help, --version
@@ -41,6 +43,10 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
         stream.flush()
         texts.append(stream.buffer.getvalue().decode("utf-8"))
     return subprocess.CompletedProcess(["vision-models", *args], status, *texts)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 def run_process(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -203,7 +209,7 @@ def test_cost_table_csv_and_json():
 @pytest.mark.parametrize(
     "args, needle",
     [
-        (("cost", "--source", "sample", "--width", "1700", "--output-tokens", "5"), "width and height"),
+        (("cost", "--source", "sample", "--width", "1700", "--output-tokens", "5"), "--width and --height"),
         (("cost", "--source", "sample", "--width", "0", "--height", "5", "--output-tokens", "5"), "'0'"),
         (("cost", "--source", "sample", "--preset", "letter-200dpi"), "--output-tokens"),
         (("cost", "--source", "sample", "--preset", "legal", "--output-tokens", "5"), "'legal'"),
@@ -495,3 +501,73 @@ def test_amounts_are_printed_with_the_digits_that_make_them_true(amount, shown):
     from vision_models.cli import usd
 
     assert usd(amount) == shown  # never $0.0000 for a real cost, never an exponent such as 4.2e-05
+
+
+# ---------------------------------------------------------------- messages speak in flags
+
+
+@pytest.fixture
+def pages_and_catalog(tmp_path):
+    """A small page, a big PDF page, a one-model catalog and two dated catalogs, in the test's folder."""
+    from PIL import Image
+
+    Image.new("RGB", (120, 80), "white").save(tmp_path / "page.png")
+    (tmp_path / "catalog.json").write_text(catalog_body(model("acme/reader", inputs=("text", "image"))))
+    for day in ("01", "02"):
+        (tmp_path / f"c-2026-03-{day}.json").write_text(catalog_body(model("acme/reader", inputs=("text", "image"))))
+    return tmp_path
+
+
+FLAG_MESSAGES = [
+    (("history", "import", "c-2026-03-01.json", "c-2026-03-02.json", "--fetched-at", "2026-03-01"),
+     "vision-models: error: --fetched-at '2026-03-01' can date one file only, got 2 files"),
+    (("history", "import", "c-2026-03-01.json", "--fetched-at", "soon"),
+     "vision-models: error: bad --fetched-at 'soon': expected an ISO date or datetime"),
+    (("list", "--as-of", "soon"), "vision-models: error: bad --as-of 'soon': expected an ISO date or datetime"),
+    (("list", "--as-of", "2026-01-01", "--source", "sample"),
+     "vision-models: error: --as-of reads the history of OpenRouter's catalog; it cannot be combined with --source 'sample'"),
+    (("try", "page.png", "--model", "acme/reader", "--source", "catalog.json", "--prompt", " ", "--dry-run"),
+     "vision-models: error: --prompt must be non-empty text"),
+    (("try", "page.png", "--model", "acme/reader", "--source", "catalog.json"),
+     "vision-models: error: no OpenRouter API key: set OPENROUTER_API_KEY (--dry-run and --model tesseract need none)"),
+    (("cost", "--source", "catalog.json", "--output-tokens", "5"),
+     "vision-models: error: give the image size: --width and --height in pixels, or --preset such as 'letter-200dpi'"),
+    (("cost", "--source", "catalog.json", "--output-tokens", "5", "--preset", "a4-150dpi", "--width", "3", "--height", "4"),
+     "vision-models: error: --preset 'a4-150dpi' is 1240x1754; do not also give --width and --height"),
+    (("try", "big.pdf", "--model", "tesseract", "--dry-run", "--dpi", "2400", "--max-side", "100000"),
+     ("vision-models: error: page too large (100000x100000 px): page 1 of 'big.pdf' at 2400 dpi (use a lower --dpi or "
+      "--max-side)")),
+    (("try", "page.png", "--model", "acme/reader", "--source", "catalog.json", "--truth", "nowhere"),
+     "vision-models: error: --truth folder not found (it is a folder of <page>.txt files): 'nowhere'"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("args, start", FLAG_MESSAGES, ids=[" ".join(a[:2]) + f"-{n}" for n, (a, _) in enumerate(FLAG_MESSAGES)])
+def test_a_bad_value_is_named_by_its_flag_never_by_a_python_name(pages_and_catalog, monkeypatch, args, start):
+    monkeypatch.chdir(pages_and_catalog)
+    env = {"OPENROUTER_BASE_URL": "http://127.0.0.1:9/api/v1"}
+    if "--truth" in args:
+        env["OPENROUTER_API_KEY"] = "sk-or-v1-test"  # the run gets as far as reading the truth, then stops
+    if "big.pdf" in args:
+        import pypdfium2
+
+        pdf = pypdfium2.PdfDocument.new()
+        pdf.new_page(14400, 14400)  # 200 x 200 inches: at 2,400 dpi, 100,000 px a side even after --max-side
+        pdf.save(pages_and_catalog / "big.pdf")
+    out = run(*args, env=env)
+    lines = out.stderr.splitlines()
+    assert out.returncode == 2 and out.stdout == "" and len(lines) == 1, out.stderr
+    assert lines[0].startswith(start), lines[0]
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b|=", lines[0].split(": ", 2)[-1]), lines[0]  # no max_side, no api_key=
+
+
+@pytest.mark.parametrize(
+    "args, line",
+    [(("changes", "--since", "2020-01-01"),
+      "vision-models: warning: --since '2020-01-01' is before 2023, when OpenRouter began: read as the history's first date"),
+     (("list", "--as-of", "2099-01-01"),
+      "vision-models: warning: --as-of '2099-01-01' is in the future: read as the history's latest date")],
+)  # fmt: skip
+def test_warnings_speak_in_flags_too(args, line):
+    out = run(*args)
+    assert out.stderr.splitlines()[0] == line

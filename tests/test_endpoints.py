@@ -581,7 +581,8 @@ def test_cli_endpoints_401_is_exit_1_saying_a_key_is_needed(httpserver):
     serve(httpserver, body="{}", status=401)
     out = cli(httpserver, "endpoints", CLAUDE)
     assert out.returncode == 1 and out.stdout == ""
-    assert out.stderr.strip().endswith("set OPENROUTER_API_KEY or pass api_key=)")
+    assert out.stderr.strip().endswith("this API needs an OpenRouter API key: set OPENROUTER_API_KEY)")
+    assert "api_key" not in out.stderr  # the command line has no such thing to pass
     assert "Traceback" not in out.stderr and "Warning" not in out.stderr
 
 

@@ -48,6 +48,45 @@ _BAD_VALUE = re.compile(r"^argument (?P<flag>\S+): expected (?P<what>.+?), got (
 _wide = False
 
 
+#: The library's parameters that the command line takes as flags: ``max_side`` is ``--max-side``.
+_PARAMETERS = (
+    "fetched_at", "as_of", "since", "until", "source", "rules", "refresh", "cache_path", "history_path", "trials_path",
+    "provider", "min_context", "max_prompt_price", "width", "height", "preset", "detail", "prompt_tokens",
+    "output_tokens", "include_generators", "top", "prompt", "truth", "max_usd", "max_tokens", "dpi", "max_side",
+    "concurrency", "timeout", "retry_unknown", "new_budget",
+)  # fmt: skip
+_NAMES = "|".join(_PARAMETERS)
+#: The library's words for what the command line says with flags, in order (see :func:`in_flags`).
+_IN_FLAGS = [
+    # Sentences written for one function of the library.
+    (re.compile(r" or pass api_key= \(a dry run and 'tesseract' need none\)"), " (--dry-run and --model tesseract need none)"),
+    (re.compile(r"\s*or pass api_key="), ""),
+    (re.compile(r"include_generators=True \(--include-generators\)"), "--include-generators"),
+    (re.compile(r"use a lower dpi or max_side"), "use a lower --dpi or --max-side"),
+    (re.compile(r"^truth folder not found \(truth is a folder of <page>\.txt files or a dict\)"),
+     "--truth folder not found (it is a folder of <page>.txt files)"),
+    (re.compile(r"give the image size: width and height in pixels, or a preset"),
+     "give the image size: --width and --height in pixels, or --preset"),
+    (re.compile(r"; do not also give \d+x\d+$"), "; do not also give --width and --height"),
+    # Any parameter: ``name=value``, ``bad name 'value'``, and a message that starts with the name.
+    (re.compile(rf"\b({_NAMES})=(?=\S)"), lambda m: f"--{m[1].replace('_', '-')} "),
+    (re.compile(rf"\bbad ({_NAMES}) "), lambda m: f"bad --{m[1].replace('_', '-')} "),
+    (re.compile(rf"^({_NAMES}) (?=['\"]|must |reads |is )"), lambda m: f"--{m[1].replace('_', '-')} "),
+]  # fmt: skip
+
+
+def in_flags(message: str) -> str:
+    """A library message as the command line says it: ``fetched_at='x'`` is ``--fetched-at 'x'``, no ``pass api_key=``.
+
+    The library names its parameters (``as_of``, ``max_side``); a user of the
+    command line knows them as flags (``--as-of``, ``--max-side``), and has no
+    ``api_key=`` to pass.
+    """
+    for pattern, replacement in _IN_FLAGS:
+        message = pattern.sub(replacement, message)
+    return message
+
+
 class UsageError(Exception):
     """A bad command line: reported in one line with exit status 2."""
 
@@ -79,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(str(exc))
         return EXIT_USAGE
     except ValueError as exc:  # bad values caught by the package: a source, a filter, a size, a location
-        _say(f"vision-models: error: {_one_line(exc)}")
+        _say(f"vision-models: error: {in_flags(_one_line(exc))}")
         return EXIT_USAGE
     except KeyboardInterrupt:  # Ctrl-C: files are written whole or not at all, so there is nothing to undo
         _say("vision-models: interrupted")
@@ -355,7 +394,7 @@ def load_costs(args: argparse.Namespace):
         preset=args.preset,
         include_generators=args.include_generators,
     )
-    note = left_out_note(costs).replace("include_generators=True (--include-generators)", "--include-generators")
+    note = in_flags(left_out_note(costs))
     if note:
         _say(f"vision-models: {note}")
     if costs.empty:
@@ -639,7 +678,7 @@ def _endpoints(ids, args: argparse.Namespace, models=None):
         frame = fetch_endpoints(ids, models=models, cache_path=args.cache_path, refresh=args.refresh)
     for model_id, error in frame.attrs.get("errors", {}).items():
         stale = frame.loc[frame["id"] == model_id, "stale"].any()
-        _say(f"vision-models: {model_id}: {error}" + ("; serving the cached copy" if stale else ""))
+        _say(f"vision-models: {model_id}: {in_flags(error)}" + ("; serving the cached copy" if stale else ""))
     return frame
 
 
@@ -1034,7 +1073,7 @@ def _say(message: str) -> None:
 
 
 def _warning_line(message, category, filename, lineno, line=None) -> str:
-    return f"vision-models: warning: {_one_line(message)}\n"
+    return f"vision-models: warning: {in_flags(_one_line(message))}\n"
 
 
 def _one_line(exc: BaseException) -> str:
