@@ -571,3 +571,25 @@ def test_a_bad_value_is_named_by_its_flag_never_by_a_python_name(pages_and_catal
 def test_warnings_speak_in_flags_too(args, line):
     out = run(*args)
     assert out.stderr.splitlines()[0] == line
+
+
+@pytest.mark.parametrize("body, held", [('{"data": []}', "it lists no models"),
+                                        ('{"data": [{}, 1]}', "its 2 entries hold no model: none has a string 'id'")])
+def test_an_empty_catalog_file_is_no_data_as_an_empty_answer_is(tmp_path, body, held):
+    path = tmp_path / "empty.json"
+    path.write_text(body)
+    out = run("list", "--source", str(path))
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.splitlines()[-1] == f"vision-models: {path}: the catalog is empty ({held})"
+    assert "vision models" not in out.stderr  # not "the catalog has no vision models": it has no models at all
+    api = run("list", "--source", str(path), "--format", "api")
+    assert api.returncode == 1 and json.loads(api.stdout) == {"error": f"{path}: the catalog is empty ({held})", "models": []}
+    exported = run("export", str(tmp_path / "out.csv"), "--source", str(path))
+    assert exported.returncode == 1 and not (tmp_path / "out.csv").exists()
+
+
+def test_a_catalog_without_vision_models_says_so(tmp_path):
+    path = tmp_path / "text.json"
+    path.write_text(catalog_body(model("acme/words", inputs=("text",))))
+    out = run("list", "--source", str(path))
+    assert out.returncode == 1 and out.stderr == "vision-models: the catalog has no vision models\n"
