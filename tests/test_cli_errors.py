@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -23,9 +24,17 @@ VISION = ("text", "image")
 
 
 def _run(capsys, *argv) -> tuple[int, str, str]:
-    status = main(list(argv))
+    """``vision-models ARGV`` in this process: status, stdout, stderr (warnings on stderr, as a process shows them)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = _show_warning
+        status = main(list(argv))
     out, err = capsys.readouterr()
     return status, out, err
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 def _one_line_error(err: str) -> str:
@@ -77,13 +86,62 @@ def test_xdg_cache_home_at_a_file(capsys, tmp_path, monkeypatch, blocker):
     assert _run(capsys, "cache", "info")[0] == 0  # nothing there: said, not failed
 
 
-def test_a_cache_path_that_is_a_directory_for_the_cache_commands(capsys, tmp_path):
-    folder = tmp_path / "c.sqlite"
-    folder.mkdir()
+@pytest.mark.parametrize("name", ["c.sqlite", "d.json", "plain"])
+def test_a_cache_path_that_is_a_directory_whatever_its_name(capsys, tmp_path, monkeypatch, name):
+    folder = tmp_path / "caches" / name
+    folder.mkdir(parents=True)
+    (folder / "keep.txt").write_text("mine")
     for action in ("info", "clear"):
-        status, _, err = _run(capsys, "cache", action, "--cache-path", str(folder))
-        assert status == 2 and "is a directory" in _one_line_error(err)
-    assert folder.is_dir()
+        status, out, err = _run(capsys, "cache", action, "--cache-path", str(folder))
+        assert status == 2 and out == ""
+        assert _one_line_error(err) == f"vision-models: error: the cache path {folder} is a directory, not a cache file"
+    monkeypatch.setenv("VISION_MODELS_CACHE", str(folder))
+    monkeypatch.setenv("OPENROUTER_BASE_URL", "http://127.0.0.1:9/api/v1")  # nobody listens: no answer, nothing cached
+    status, out, err = _run(capsys, "list")
+    assert status == 1 and out == ""
+    assert err.startswith(f"vision-models: warning: cannot use cache file {folder}: it is a directory; caching in memory")
+    assert "Traceback" not in err and len(err.splitlines()) == 2  # the warning, then the failed fetch
+    # Left as it was, and nothing written beside it (no "plain.sqlite" next to a directory called "plain").
+    assert sorted(p.name for p in folder.parent.iterdir()) == [name]
+    assert [p.name for p in folder.iterdir()] == ["keep.txt"] and (folder / "keep.txt").read_text() == "mine"
+
+
+def _filled_cache(httpserver, cache: Path) -> Path:
+    from factories import SMALL_CATALOG
+    from vision_models import fetch_vision_models
+    from vision_models.fetch import close_sessions
+
+    httpserver.expect_request("/models").respond_with_data(SMALL_CATALOG, content_type="application/json")
+    fetch_vision_models(base_url=httpserver.url_for("/"), cache_path=cache)
+    close_sessions()
+    return cache
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under ``folder``: its bytes and modification time."""
+    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_cache_info_changes_nothing_and_says_when_the_file_is_not_a_cache(capsys, tmp_path):
+    cache = tmp_path / "c.sqlite"
+    cache.write_bytes(b"SQLite format 2\x00 not really: a damaged file " * 40)
+    before = _snapshot(tmp_path)
+    status, out, err = _run(capsys, "cache", "info", "--cache-path", str(cache))
+    assert status == 0 and err == ""
+    assert f"path: {cache}\n" in out and "exists: yes\n" in out and f"size_bytes: {len(cache.read_bytes())}\n" in out
+    assert "responses: -\n" in out
+    assert out.splitlines()[-1].startswith("problem: not a valid cache file (file is not a database)")
+    assert _snapshot(tmp_path) == before  # not moved aside, not rewritten, no journal left: that is for clear
+    status, _, err = _run(capsys, "cache", "clear", "--cache-path", str(cache))
+    assert status == 0 and "moved it to c.sqlite.corrupt-" in err  # clearing is what moves it aside
+
+
+def test_cache_info_on_a_good_file_changes_nothing(capsys, tmp_path, httpserver):
+    cache = _filled_cache(httpserver, tmp_path / "c.sqlite")
+    before = _snapshot(tmp_path)
+    status, out, err = _run(capsys, "cache", "info", "--cache-path", str(cache))
+    assert status == 0 and err == "" and "responses: 1\n" in out and "problem" not in out
+    assert _snapshot(tmp_path) == before
 
 
 def test_no_home_directory_is_one_line(capsys, monkeypatch):
@@ -220,25 +278,18 @@ def test_serve_with_a_key_holding_a_line_break_is_exit_2_without_the_key(tmp_pat
     assert "sk-or-v1-abc" not in done.stderr and "def-0123456789" not in done.stderr
 
 
-def test_cache_info_on_a_file_with_a_bad_row_is_one_warning_line_and_exit_0(tmp_path, httpserver):
+def test_cache_info_on_a_file_with_a_bad_row_is_one_warning_line_and_exit_0(capsys, tmp_path, httpserver):
     import sqlite3
 
-    from factories import SMALL_CATALOG
-    from vision_models import fetch_vision_models
-    from vision_models.fetch import close_sessions
-
-    cache = tmp_path / "c.sqlite"
-    httpserver.expect_request("/models").respond_with_data(SMALL_CATALOG, content_type="application/json")
-    fetch_vision_models(base_url=httpserver.url_for("/"), cache_path=cache)
-    close_sessions()
+    cache = _filled_cache(httpserver, tmp_path / "c.sqlite")
     with sqlite3.connect(cache) as conn:
         conn.execute("UPDATE responses SET value = x''")
-    done = subprocess.run(
-        [sys.executable, "-m", "vision_models.cli", "cache", "info", "--cache-path", str(cache)],
-        capture_output=True, text=True, timeout=60,
-    )
-    assert done.returncode == 0 and "responses: 0" in done.stdout
-    assert done.stderr.startswith("vision-models: warning: an entry of the cache file") and len(done.stderr.splitlines()) == 1
+    conn.close()
+    before = _snapshot(tmp_path)
+    status, out, err = _run(capsys, "cache", "info", "--cache-path", str(cache))
+    assert status == 0 and "responses: 0" in out
+    assert _one_line_error(err).startswith(f"vision-models: warning: an entry of the cache file {cache} could not be read")
+    assert _snapshot(tmp_path) == before  # the bad row stays: the next fetch drops it
 
 
 def test_a_trials_path_naming_another_store_is_one_line_and_exit_2(capsys, tmp_path, monkeypatch):
