@@ -593,3 +593,54 @@ def test_a_catalog_without_vision_models_says_so(tmp_path):
     path.write_text(catalog_body(model("acme/words", inputs=("text",))))
     out = run("list", "--source", str(path))
     assert out.returncode == 1 and out.stderr == "vision-models: the catalog has no vision models\n"
+
+
+# ---------------------------------------------------------------- export: the format the file name says
+
+
+def _strict_json(text: str):
+    """JSON as the standard defines it: NaN or Infinity (which Python's parser would take) fail."""
+
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("name, extra", [("out.json", ()), ("OUT.JSON", ()), ("rows.txt", ("--format", "json"))])
+def test_export_writes_json_when_the_name_or_format_says_so(small_file, tmp_path, name, extra):
+    target = tmp_path / name
+    out = run("export", str(target), "--source", small_file, *extra)
+    assert out.returncode == 0 and out.stdout == "" and out.stderr == f"vision-models: wrote 2 models to {target}\n"
+    records = _strict_json(target.read_text(encoding="utf-8"))
+    assert [r["id"] for r in records] == ["google/gemini-2.5-flash", "openai/gpt-4o"]
+    gpt4o = records[1]
+    # From the catalog by hand: 0.0000025 and 0.00001 USD a token are 2.5 and 10 USD per million.
+    assert gpt4o["prompt_usd_per_mtok"] == 2.5 and gpt4o["completion_usd_per_mtok"] == 10
+    assert gpt4o["input_modalities"] == ["text", "image"] and gpt4o["context_length"] == 128000
+    assert gpt4o["image_price"] is None and gpt4o["request_usd"] is None  # not in the catalog: null, never NaN
+
+
+@pytest.mark.parametrize("name, extra", [("out.csv", ()), ("OUT.CSV", ()), ("rows.txt", ("--format", "csv"))])
+def test_export_writes_csv_when_the_name_or_format_says_so(small_file, tmp_path, name, extra):
+    target = tmp_path / name
+    out = run("export", str(target), "--source", small_file, *extra)
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
+    assert [r["id"] for r in rows] == ["google/gemini-2.5-flash", "openai/gpt-4o"] and rows[1]["prompt_usd_per_mtok"] == "2.5"
+
+
+@pytest.mark.parametrize(
+    "name, extra, needle",
+    [("out.json", ("--format", "csv"), "--format csv does not match the file name"),
+     ("out.csv", ("--format", "json"), "--format json does not match the file name"),
+     ("out.xyz", (), "cannot tell the format of"),
+     ("out", (), "cannot tell the format of")],
+)  # fmt: skip
+def test_export_never_writes_a_format_its_name_denies(tmp_path, name, extra, needle):
+    target = tmp_path / name
+    # No --source: were anything fetched, the unreachable address would add its own line.
+    out = run("export", str(target), *extra, env={"OPENROUTER_BASE_URL": "http://127.0.0.1:9/api/v1"})
+    assert out.returncode == 2 and out.stdout == ""
+    assert len(out.stderr.splitlines()) == 1 and needle in out.stderr and repr(str(target)) in out.stderr, out.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written, nothing fetched (no cache file either)

@@ -92,6 +92,14 @@ def test_try_then_list_show_export(setup, capsys, monkeypatch):
     assert all(r["text"].startswith("'=HYPERLINK") for r in exported)  # formula neutralised
     assert KEY not in target.read_text(encoding="utf-8")
 
+    as_json = tmp_path / "run.json"  # the name says JSON: the rows as records, the text exactly as it came
+    status, _, err = cli(capsys, "trials", "export", run_id, str(as_json))
+    assert status == 0 and "wrote 2 rows" in err
+    records = json.loads(as_json.read_text(encoding="utf-8"), parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))
+    assert [r["status"] for r in records] == ["ok", "ok"] and records[0]["text"].startswith("=HYPERLINK")
+    status, _, err = cli(capsys, "trials", "export", run_id, str(tmp_path / "run.data"))
+    assert status == 2 and err.count("\n") == 1 and "--format csv|json" in err and not (tmp_path / "run.data").exists()
+
 
 def test_unknown_run_and_empty_store(setup, capsys):
     _, _, _, tmp_path = setup

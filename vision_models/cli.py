@@ -154,8 +154,9 @@ def _add_list(commands) -> None:
 
 
 def _add_export(commands) -> None:
-    export = commands.add_parser("export", help="write the vision models to a CSV file (formula-safe)")
-    export.add_argument("path", help="the CSV file to write")
+    export = commands.add_parser("export", help="write the vision models to a CSV (formula-safe) or JSON file")
+    export.add_argument("path", help="the file to write: FILE.csv or FILE.json (the name says the format)")
+    add_export_format_option(export)
     add_source_options(export)
     add_filter_options(export)
     add_as_of_option(export)
@@ -298,9 +299,10 @@ def add_trial_commands(commands) -> None:
     show.add_argument("--truth", metavar="DIR", help="ground truth folder, for CER / WER")
     show.add_argument("--trials-path", help="the trials file")
     show.set_defaults(handler=run_trials_show)
-    export = runs_commands.add_parser("export", help="one run's rows to a CSV file (formula-safe)")
+    export = runs_commands.add_parser("export", help="one run's rows to a CSV (formula-safe) or JSON file")
     export.add_argument("run_id", metavar="RUN")
-    export.add_argument("path", metavar="FILE.csv")
+    export.add_argument("path", metavar="FILE", help="FILE.csv or FILE.json (the name says the format)")
+    add_export_format_option(export)
     export.add_argument("--truth", metavar="DIR", help="ground truth folder, for CER / WER")
     export.add_argument("--trials-path", help="the trials file")
     export.set_defaults(handler=run_trials_export)
@@ -320,6 +322,31 @@ COMMANDS = {
     "trials": add_trial_commands,
     "cache": _add_cache,
 }
+
+
+#: The formats a file's name says: ``out.json`` is JSON.
+EXPORT_SUFFIXES = {".csv": "csv", ".json": "json"}
+
+
+def add_export_format_option(parser: argparse.ArgumentParser) -> None:
+    """``--format``, for a file whose name does not say (``rows.txt``); a name that says another is refused."""
+    parser.add_argument(
+        "--format", choices=("csv", "json"), help="the file's format, when its name does not end in .csv or .json"
+    )
+
+
+def export_format(path: str, chosen: str | None) -> str:
+    """The format to write ``path`` in: what its name says, or ``--format``; never one the name contradicts."""
+    from pathlib import Path
+
+    named = EXPORT_SUFFIXES.get(Path(path).suffix.lower())
+    if chosen and named and chosen != named:
+        raise UsageError(f"vision-models: --format {chosen} does not match the file name {path!r}: "
+                         f"name it .{chosen}, or leave out --format to write {named.upper()}")  # fmt: skip
+    if not chosen and not named:
+        raise UsageError(f"vision-models: cannot tell the format of {path!r} from its name: "
+                         "name it .csv or .json, or give --format csv|json")  # fmt: skip
+    return chosen or named  # type: ignore[return-value]
 
 
 def add_table_options(parser: argparse.ArgumentParser) -> None:
@@ -506,9 +533,10 @@ def render(frame, fmt: str, table) -> str:
 
 
 def json_text(frame) -> str:
-    """The frame's JSON records, written by ``json.dumps``: slashes as they are, non-ASCII as itself."""
-    records = frame.to_json(orient="records", date_format="iso", date_unit="s", force_ascii=False, double_precision=15)
-    return json.dumps(json.loads(records), ensure_ascii=False)
+    """The frame's JSON records, written by ``json.dumps``: slashes as they are, non-ASCII as itself, NaN as null."""
+    from .export import to_json_records
+
+    return to_json_records(frame)
 
 
 def fixed_width(
@@ -550,11 +578,12 @@ def _expiry_notes(models) -> list[str]:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    fmt = export_format(args.path, args.format)
     check_export_path(args.path)
     _, models = load_models(args)
     if models.empty:
         return EXIT_NO_DATA
-    path = write_csv(models, args.path)
+    path = write_rows(models, args.path, fmt)
     _say(f"vision-models: wrote {plural(len(models), 'model')} to {path}")
     return EXIT_OK
 
@@ -571,12 +600,13 @@ def check_export_path(path: str) -> None:
         raise UsageError(f"vision-models: cannot write {path!r}: {exc.strerror or exc}") from None
 
 
-def write_csv(frame, path: str):
-    """``frame`` exported to ``path`` (formula-safe, atomic); a path that cannot be written is a usage error."""
-    from .export import export_csv
+def write_rows(frame, path: str, fmt: str):
+    """``frame`` exported to ``path`` as CSV (formula-safe) or JSON records, atomically; a path that cannot be written
+    is a usage error."""
+    from .export import export_csv, export_json
 
     try:
-        return export_csv(frame, path)
+        return export_csv(frame, path) if fmt == "csv" else export_json(frame, path)
     except OSError as exc:
         raise UsageError(f"vision-models: cannot write {path!r}: {exc.strerror or exc}") from None
 
@@ -1009,9 +1039,10 @@ def run_trials_export(args: argparse.Namespace) -> int:
     _need_trials_extra("trials export")
     from .trials import load_trial
 
+    fmt = export_format(args.path, args.format)
     check_export_path(args.path)
     trial = load_trial(args.run_id, trials_path=args.trials_path, truth=args.truth)
-    path = write_csv(trial.results, args.path)
+    path = write_rows(trial.results, args.path, fmt)
     _say(f"vision-models: wrote {plural(len(trial.results), 'row')} of run {args.run_id} to {path}")
     return EXIT_OK if len(trial.results) else EXIT_NO_DATA
 
