@@ -644,3 +644,64 @@ def test_export_never_writes_a_format_its_name_denies(tmp_path, name, extra, nee
     assert out.returncode == 2 and out.stdout == ""
     assert len(out.stderr.splitlines()) == 1 and needle in out.stderr and repr(str(target)) in out.stderr, out.stderr
     assert list(tmp_path.iterdir()) == []  # nothing written, nothing fetched (no cache file either)
+
+
+# ---------------------------------------------------------------- no data offline: exit 1, and what to do next
+
+OFFLINE = {"OPENROUTER_BASE_URL": "http://127.0.0.1:9/api/v1"}  # nobody listens on port 9: the connection is refused
+HINT = " and nothing is cached: check the network and OPENROUTER_BASE_URL (now http://127.0.0.1:9/api/v1)"
+
+
+@pytest.fixture
+def page(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "page.png"
+    Image.new("RGB", (120, 80), "white").save(path)
+    return str(path)
+
+
+def test_list_and_try_dry_run_offline_say_the_same_next_step_and_exit_1(page):
+    listed = run("list", env=OFFLINE)
+    dry = run("try", page, "--model", "openai/gpt-4o", "--dry-run", env=OFFLINE)
+    for out in (listed, dry):
+        assert out.returncode == 1 and out.stdout == ""
+        assert out.stderr == f"vision-models: Network request failed{HINT}, or use --source sample for the bundled catalog\n"
+
+
+def test_endpoints_offline_ends_with_the_network_hint_and_exit_1():
+    out = run("endpoints", "openai/gpt-4o", "google/gemini-2.5-flash", env=OFFLINE)
+    assert out.returncode == 1 and out.stdout == ""
+    # One line for the ids that failed alike; no --source sample: provider endpoints are live only.
+    assert out.stderr == f"vision-models: openai/gpt-4o, google/gemini-2.5-flash: Network request failed{HINT}\n"
+
+
+def test_as_of_without_history_is_no_data_exit_1_like_a_failed_fetch(tmp_path):
+    out = run("list", "--as-of", "2026-01-01")
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.startswith("vision-models: no catalog history at ") and len(out.stderr.splitlines()) == 1
+    api = run("list", "--as-of", "2026-01-01", "--format", "api")  # the payload is printed in every case
+    assert api.returncode == 1 and json.loads(api.stdout)["models"] == []
+    assert json.loads(api.stdout)["error"].startswith("no catalog history at ")
+    catalog = tmp_path / "c-2026-03-01.json"
+    catalog.write_text(catalog_body(model("acme/reader", inputs=("text", "image"))))
+    assert run("history", "import", str(catalog)).returncode == 0
+    early = run("list", "--as-of", "2026-01-01")  # before the first snapshot: no catalog then either
+    assert early.returncode == 1 and early.stderr == (
+        "vision-models: no catalog recorded at or before 2026-01-01: the history starts on 2026-03-01T00:00:00Z\n"
+    )
+    assert run("list", "--as-of", "2026-03-01").returncode == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("try", "{page}", "--model", "openai/gpt-4o", "--dry-run", "--source", "sample"),
+     ("cost", "--by-provider", "--source", "sample", "--preset", "a4-150dpi", "--output-tokens", "5", "--top", "1"),
+     ("list", "--source", "sample"),
+     ("export", "{tmp}/out.json", "--source", "sample"),
+     ("cost", "--source", "sample", "--preset", "a4-150dpi", "--output-tokens", "5")],
+)  # fmt: skip
+def test_the_sample_is_announced_once(page, tmp_path, args):
+    out = run(*[a.format(page=page, tmp=tmp_path) for a in args], env=OFFLINE)
+    assert out.stderr.count("source is the bundled sample (as of ") == 1, out.stderr
+    assert out.stderr.count("not live data") == 1

@@ -164,3 +164,22 @@ def test_a_dry_run_prints_small_amounts_with_the_digits_that_make_them_true(tmp_
     assert status == 0 and "1 page request to send" in err and "in the budget $0.004" in err
     estimated = float(err.split("estimated $", 1)[1].split(";", 1)[0])
     assert 0 < estimated < 1e-4  # a true amount, not 0.0000
+
+
+def test_a_run_priced_from_the_sample_announces_it_once(setup, capsys, monkeypatch):
+    stand, _, pages, _ = setup
+    monkeypatch.setenv("OPENROUTER_API_KEY", KEY)
+    status, out, err = cli(capsys, "try", pages[0], "--model", MINI, "--source", "sample", "--no-progress")
+    assert status == 0 and MINI in out
+    assert err.count("source is the bundled sample (as of ") == 1 and err.count("not live data") == 1, err
+    assert len(stand.requests) == 2  # the control and the page: the sample priced them, the stand-in answered
+
+
+def test_a_dry_run_offline_says_to_use_the_sample_and_exit_1(setup, capsys, monkeypatch):
+    stand, _, pages, _ = setup
+    monkeypatch.setenv("OPENROUTER_BASE_URL", "http://127.0.0.1:9/api/v1")  # no catalog to be had, none cached
+    status, out, err = cli(capsys, "try", *pages, "--model", MINI, "--dry-run")
+    assert status == 1 and out == "" and err.count("\n") == 1
+    assert err.startswith("vision-models: Network request failed and nothing is cached")
+    assert err.rstrip().endswith("or use --source sample for the bundled catalog")
+    assert stand.requests == []

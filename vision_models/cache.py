@@ -468,9 +468,9 @@ def get_cache_info(cache_path: str | os.PathLike | None = None) -> CacheInfo:
     created, unreadable = [], []
     for value in rows:
         response = _read_back(value)
-        problem = response if isinstance(response, str) else _unusable(response)
-        if problem:
-            unreadable.append(problem)
+        why = response if isinstance(response, str) else _unusable(response)
+        if why:
+            unreadable.append(why)
         else:
             created.append(_aware(response.created_at))
     if unreadable:

@@ -17,7 +17,7 @@ import re
 import sqlite3
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from . import __version__
@@ -57,7 +57,7 @@ _PARAMETERS = (
 )  # fmt: skip
 _NAMES = "|".join(_PARAMETERS)
 #: The library's words for what the command line says with flags, in order (see :func:`in_flags`).
-_IN_FLAGS = [
+_IN_FLAGS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # Sentences written for one function of the library.
     (re.compile(r" or pass api_key= \(a dry run and 'tesseract' need none\)"), " (--dry-run and --model tesseract need none)"),
     (re.compile(r"\s*or pass api_key="), ""),
@@ -346,7 +346,7 @@ def export_format(path: str, chosen: str | None) -> str:
     if not chosen and not named:
         raise UsageError(f"vision-models: cannot tell the format of {path!r} from its name: "
                          "name it .csv or .json, or give --format csv|json")  # fmt: skip
-    return chosen or named  # type: ignore[return-value]
+    return chosen or named or "csv"  # (one of them is set: checked above)
 
 
 def add_table_options(parser: argparse.ArgumentParser) -> None:
@@ -436,7 +436,15 @@ def load_models(args: argparse.Namespace):
     from .filters import filter_models
 
     as_of = getattr(args, "as_of", None)
-    result = fetch_vision_models(args.source, rules=args.rules, refresh=args.refresh, cache_path=args.cache_path, as_of=as_of)
+    try:
+        result = fetch_vision_models(args.source, rules=args.rules, refresh=args.refresh, cache_path=args.cache_path,
+                                     as_of=as_of)  # fmt: skip
+    except ValueError as exc:
+        from .stores.history import NoSnapshot
+
+        if not isinstance(exc, NoSnapshot):
+            raise
+        result = _no_snapshot(exc, args.rules)  # no catalog recorded then: no data, as a failed fetch is
     report(result)
     models = filter_models(
         result.models,
@@ -447,6 +455,14 @@ def load_models(args: argparse.Namespace):
     if models.empty and not result.error:
         _say("vision-models: no model matches these filters" if result.count else "vision-models: the catalog has no vision models")
     return result, models
+
+
+def _no_snapshot(exc: ValueError, rules: str):
+    """A result without models whose error says the history holds no catalog for ``--as-of``."""
+    from .catalog import CatalogResult
+    from .frame import models_frame
+
+    return CatalogResult(models=models_frame([], rules, vision_only=True), source="as-of", error=in_flags(_one_line(exc)))
 
 
 def report(result) -> None:
@@ -468,18 +484,29 @@ def next_step_hint(result) -> str:
     itself; no answer at all (no network, a refused connection, a time-out)
     leaves the user with two ways on: the bundled sample, or the network settings.
     """
-    error = (result.error or "").lower()
-    no_answer = any(word in error for word in ("network", "timed out", "time-out", "timeout", "connect"))
-    if not result.models.empty or not no_answer:
+    if not result.models.empty:
         return ""
-    if result.source == "openrouter":
+    return offline_hint(result.error, result.source)
+
+
+def offline_hint(error: str | None, source: str = "openrouter", *, sample: bool = True) -> str:
+    """`` and nothing is cached: check the network and ...`` for an error that no answer came back; else ``""``.
+
+    ``sample``: whether the command can use the bundled catalog instead (``--source sample``); the
+    provider endpoints of ``endpoints`` and ``cost --by-provider`` are live only.
+    """
+    text = (error or "").lower()
+    if not any(word in text for word in ("network", "timed out", "time-out", "timeout", "connect")):
+        return ""
+    if source == "openrouter":
         from .fetch import get_base_url, shown_url
 
         where = f"the network and OPENROUTER_BASE_URL (now {shown_url(get_base_url())})"
     else:
-        where = f"the network and the URL {result.source}"
+        where = f"the network and the URL {source}"
     # The error itself says what happened (no connection, or a time-out); this says what to do about it.
-    return f" and nothing is cached: check {where}, or use --source sample for the bundled catalog"
+    instead = ", or use --source sample for the bundled catalog" if sample else ""
+    return f" and nothing is cached: check {where}{instead}"
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -706,9 +733,14 @@ def _endpoints(ids, args: argparse.Namespace, models=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         frame = fetch_endpoints(ids, models=models, cache_path=args.cache_path, refresh=args.refresh)
+    failed: dict[tuple[str, bool], list[str]] = {}  # the same error for several ids is said once, naming them all
     for model_id, error in frame.attrs.get("errors", {}).items():
-        stale = frame.loc[frame["id"] == model_id, "stale"].any()
-        _say(f"vision-models: {model_id}: {in_flags(error)}" + ("; serving the cached copy" if stale else ""))
+        stale = bool(frame.loc[frame["id"] == model_id, "stale"].any())
+        failed.setdefault((in_flags(error), stale), []).append(model_id)
+    for (error, stale), named in failed.items():
+        # Nothing served: when no answer came, what to do next, as for the catalog (endpoints have no sample).
+        after = "; serving the cached copy" if stale else offline_hint(error, sample=False)
+        _say(f"vision-models: {', '.join(named)}: {error}{after}")
     return frame
 
 
@@ -896,12 +928,23 @@ def _need_trials_extra(command: str) -> None:
 
 def run_try(args: argparse.Namespace) -> int:
     _need_trials_extra("try")
-    from .trials import DEFAULT_PROMPT, estimate_trial, run_trial
+    from .pages import scan_pages
+    from .trials import DEFAULT_PROMPT, TESSERACT, estimate_trial, run_trial
 
     prompt = args.prompt if args.prompt is not None else DEFAULT_PROMPT
+    if not prompt.strip():
+        raise UsageError(f"vision-models: error: --prompt must be non-empty text, not {prompt!r:.80}")
+    remote = [m for m in args.model if m != TESSERACT]
+    if remote and not args.dry_run:
+        _need_api_key()
+    # What is cheap to check and needs no network comes first: the pages, then the catalog (only for its prices).
+    pages = scan_pages(args.pages, dpi=args.dpi, max_side=args.max_side)
+    catalog = _trial_catalog(args) if remote else None
+    if remote and catalog is None:
+        return EXIT_NO_DATA
     if args.dry_run:
-        plan = estimate_trial(args.pages, args.model, prompt=prompt, max_tokens=args.max_tokens, dpi=args.dpi,
-                              max_side=args.max_side, source=args.source, cache_path=args.cache_path,
+        plan = estimate_trial(pages, args.model, prompt=prompt, max_tokens=args.max_tokens, dpi=args.dpi,
+                              max_side=args.max_side, catalog=catalog, source=args.source, cache_path=args.cache_path,
                               trials_path=args.trials_path, max_usd=args.max_usd,
                               retry_unknown=args.retry_unknown)  # fmt: skip
         _write(render(plan, args.format, plan_table))
@@ -912,9 +955,9 @@ def run_try(args: argparse.Namespace) -> int:
              f"{fits} in the budget {usd(args.max_usd)}")  # fmt: skip
         return EXIT_OK
     try:
-        trial = run_trial(args.pages, args.model, prompt=prompt, truth=args.truth, max_usd=args.max_usd,
+        trial = run_trial(pages, args.model, prompt=prompt, truth=args.truth, max_usd=args.max_usd,
                           max_tokens=args.max_tokens, dpi=args.dpi, max_side=args.max_side, concurrency=args.concurrency,
-                          timeout=float(args.timeout), source=args.source, cache_path=args.cache_path,
+                          timeout=float(args.timeout), catalog=catalog, source=args.source, cache_path=args.cache_path,
                           trials_path=args.trials_path, progress=False if args.no_progress else None,
                           retry_unknown=args.retry_unknown, new_budget=args.new_budget)  # fmt: skip
     except KeyboardInterrupt:
@@ -929,6 +972,28 @@ def run_try(args: argparse.Namespace) -> int:
     status, error = trial.results["status"], trial.results["error"]
     answered = status.eq("ok") | (status.eq("cached") & error.isna())  # a stored failure is no answer
     return EXIT_OK if answered.any() else EXIT_NO_DATA
+
+
+def _need_api_key() -> None:
+    """Sending to OpenRouter needs a key: said before anything is read or fetched, in the command line's words."""
+    from .fetch import get_api_key
+
+    if not (get_api_key() or "").strip():
+        raise UsageError("vision-models: error: no OpenRouter API key: set OPENROUTER_API_KEY "
+                         "(--dry-run and --model tesseract need none)")  # fmt: skip
+
+
+def _trial_catalog(args: argparse.Namespace):
+    """The catalog whose prices a trial estimates and budgets with, reported as ``list`` reports it; None without one."""
+    from .catalog import fetch_catalog
+
+    result = fetch_catalog(args.source, cache_path=args.cache_path)
+    report(result)  # the sample announced (once), a stale copy said, a failure with what to do next
+    if result.models.empty:
+        if not result.error:
+            _say("vision-models: the catalog is empty: no prices to estimate with")
+        return None
+    return result.models
 
 
 def trial_output(trial, fmt: str) -> str:
