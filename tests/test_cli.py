@@ -705,3 +705,17 @@ def test_the_sample_is_announced_once(page, tmp_path, args):
     out = run(*[a.format(page=page, tmp=tmp_path) for a in args], env=OFFLINE)
     assert out.stderr.count("source is the bundled sample (as of ") == 1, out.stderr
     assert out.stderr.count("not live data") == 1
+
+
+def test_chart_writes_the_format_its_name_says_and_refuses_before_fetching(tmp_path):
+    chart = ("chart", "cost", "--preset", "a4-150dpi", "--output-tokens", "5")
+    svg = tmp_path / "c.svg"
+    out = run(*chart, "--source", "sample", "--out", str(svg))
+    assert out.returncode == 0 and svg.read_text(encoding="utf-8").startswith("<?xml") and "<svg" in svg.read_text()
+    png = tmp_path / "chart"  # no suffix: a PNG, under exactly that name
+    assert run(*chart, "--source", "sample", "--out", str(png)).returncode == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and not (tmp_path / "chart.png").exists()
+    for target, needle in ((tmp_path / "c.xyz", "cannot tell a chart format from"), (tmp_path, "a directory")):
+        refused = run(*chart, "--out", str(target), env=OFFLINE)  # no --source: a fetch would say so on a line of its own
+        assert refused.returncode == 2 and refused.stdout == "" and len(refused.stderr.splitlines()) == 1, refused.stderr
+        assert needle in refused.stderr and repr(str(target)) in refused.stderr

@@ -415,15 +415,117 @@ def test_version_is_the_one_pyproject_gives(capsys):
     assert done.value.code == 0 and capsys.readouterr().out == f"vision-models {expected}\n"
 
 
-def test_ctrl_c_in_any_command_is_one_line_and_exit_130(capsys, monkeypatch):
-    import vision_models.cli as cli
+def _interrupt(*args, **kwargs):
+    raise KeyboardInterrupt
 
-    def interrupted(args):
+
+class _HalfThenCtrlC:
+    """A file that takes half of the first text written to it, then gets Ctrl-C (as a slow disk might)."""
+
+    def __init__(self, file):
+        self._file = file
+
+    def write(self, data):
+        self._file.write(data[: max(1, len(data) // 2)])
+        self._file.flush()
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "run_list", interrupted)
-    status, out, err = _run(capsys, "list", "--source", "sample")
-    assert status == 130 and out == "" and err == "vision-models: interrupted\n"
+    def __getattr__(self, name):
+        return getattr(self._file, name)
+
+
+def _ctrl_c_while_writing(monkeypatch):
+    """Every file export writes gets Ctrl-C half-way through its first write."""
+    from vision_models import export
+
+    enter = export.atomic_text_file.__enter__
+    monkeypatch.setattr(export.atomic_text_file, "__enter__", lambda self: _HalfThenCtrlC(enter(self)))
+
+
+def _ctrl_c_while_saving_a_chart(monkeypatch):
+    """matplotlib writes part of the image, wherever it is told to, then gets Ctrl-C."""
+    from matplotlib.figure import Figure
+
+    def half_then_ctrl_c(self, fname, **kwargs):
+        if isinstance(fname, (str, os.PathLike)):
+            Path(fname).write_bytes(b"\x89PNG\r\n\x1a\n half")
+        else:
+            fname.write(b"\x89PNG\r\n\x1a\n half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Figure, "savefig", half_then_ctrl_c)
+
+
+def _a_run_to_export(monkeypatch):
+    import pandas as pd
+
+    from vision_models import trials
+
+    class Loaded:
+        results = pd.DataFrame({"page": ["p.png"], "model": ["tesseract"], "status": ["ok"], "text": ["words"]})
+
+    monkeypatch.setattr(trials, "load_trial", lambda *a, **k: Loaded())
+    _ctrl_c_while_writing(monkeypatch)
+
+
+IMAGE_ARGS = ("--preset", "a4-150dpi", "--output-tokens", "5")
+#: Each command (its catalog from a file, so nothing else is said), where Ctrl-C comes (a function inside its work, replaced), and the file it would write, if any.
+CTRL_C = {
+    "list": (("list",), "vision_models.catalog.load_raw", None),
+    "export csv": (("export", "{out}.csv", "--source", "{source}"), _ctrl_c_while_writing, "{out}.csv"),
+    "export json": (("export", "{out}.json", "--source", "{source}"), _ctrl_c_while_writing, "{out}.json"),
+    "cost": (("cost", *IMAGE_ARGS), "vision_models.catalog.load_raw", None),
+    "cost --by-provider": (("cost", "--by-provider", "--source", "{source}", *IMAGE_ARGS),
+                           "vision_models.endpoints.fetch_endpoints", None),
+    "endpoints": (("endpoints", "openai/gpt-4o"), "vision_models.endpoints.fetch_endpoints", None),
+    "chart": (("chart", "cost", "--out", "{out}.png", "--source", "{source}", *IMAGE_ARGS), _ctrl_c_while_saving_a_chart,
+              "{out}.png"),
+    "serve": (("serve", "--port", "0"), "vision_models.server.create_server", None),
+    "history import": (("history", "import", "{catalog}"), "vision_models.stores.history._import_one", None),
+    "history info": (("history", "info"), "vision_models.stores.history.history_info", None),
+    "changes": (("changes", "--since", "2026-01-01"), "vision_models.stores.history.catalog_changes", None),
+    "try --dry-run": (("try", "{page}", "--model", "openai/gpt-4o", "--dry-run", "--source", "{source}"),
+                      "vision_models.trials.estimate_trial", None),
+    "try": (("try", "{page}", "--model", "tesseract"), "vision_models.trials.run_trial", None),
+    "trials list": (("trials", "list"), "vision_models.stores.trials.list_runs", None),
+    "trials show": (("trials", "show", "RUN"), "vision_models.trials.load_trial", None),
+    "trials export": (("trials", "export", "RUN", "{out}.csv"), _a_run_to_export, "{out}.csv"),
+    "cache info": (("cache", "info"), "vision_models.cache.get_cache_info", None),
+    "cache clear": (("cache", "clear"), "vision_models.cache.clear_cache", None),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new file", "over a file"])
+@pytest.mark.parametrize("command", list(CTRL_C))
+def test_ctrl_c_in_every_command_is_one_line_exit_130_and_no_half_written_file(capsys, tmp_path, monkeypatch, command,
+                                                                              existing):  # fmt: skip
+    from PIL import Image
+
+    argv, where, written = CTRL_C[command]
+    if existing and written is None:
+        pytest.skip("the command writes no file")
+    monkeypatch.setenv("OPENROUTER_BASE_URL", "http://127.0.0.1:9/api/v1")
+    Image.new("RGB", (60, 40), "white").save(tmp_path / "page.png")
+    (tmp_path / "c-2026-03-01.json").write_text(catalog_body(model("a/b", inputs=VISION)))
+    (tmp_path / "catalog.json").write_text(catalog_body(model("openai/gpt-4o", inputs=VISION)))
+    names = {"out": str(tmp_path / "out"), "page": str(tmp_path / "page.png"), "catalog": str(tmp_path / "c-2026-03-01.json"),
+             "source": str(tmp_path / "catalog.json")}  # fmt: skip
+    argv = [a.format(**names) for a in argv]
+    target = Path(written.format(**names)) if written else None
+    if existing:
+        target.write_bytes(b"the earlier file, whole")
+    before = sorted(p.name for p in tmp_path.iterdir() if p.is_file())
+    if callable(where):
+        where(monkeypatch)
+    else:
+        monkeypatch.setattr(where, _interrupt)
+    status, out, err = _run(capsys, *argv)
+    assert status == 130 and out == "", err
+    line = _one_line_error(err)
+    assert line == "vision-models: interrupted" or (command == "try" and line.startswith("vision-models: interrupted; "))
+    if target is not None:
+        assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == before  # no temporary file left beside it
+        assert target.read_bytes() == b"the earlier file, whole" if existing else not target.exists()
 
 
 def test_ctrl_c_during_a_fetch_is_one_line_and_exit_130(tmp_path):

@@ -769,19 +769,32 @@ def _printable(column) -> list[str]:
 
 
 def run_chart(args: argparse.Namespace) -> int:
-    costs = load_costs(args)
-    if costs is None:
-        return EXIT_NO_DATA
+    from pathlib import Path
+
     try:
         import matplotlib
     except ImportError:
         raise UsageError("vision-models: charts need matplotlib: pip install 'vision_models[charts]'") from None
     matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    # The image's format is its name's (chart.png, chart.svg, chart.pdf); a name without one gets a PNG.
+    kind = Path(args.out).suffix.lstrip(".").lower() or "png"
+    supported = Figure().canvas.get_supported_filetypes()
+    if kind not in supported:
+        raise UsageError(f"vision-models: cannot tell a chart format from {args.out!r}: name it .png, or one of "
+                         f"{', '.join('.' + k for k in sorted(supported) if k != 'png')}")  # fmt: skip
+    check_export_path(args.out)  # before any fetch: a path that cannot be written is said first
+    costs = load_costs(args)
+    if costs is None:
+        return EXIT_NO_DATA
     from .charts import plot_cost_per_image, plot_cost_vs_context
+    from .export import atomic_binary_file
 
     ax = plot_cost_per_image(costs, top=args.top) if args.kind == "cost" else plot_cost_vs_context(costs)
-    try:
-        ax.figure.savefig(args.out, dpi=150)
+    try:  # written beside the target and renamed over it when complete: never a half-written image
+        with atomic_binary_file(Path(args.out).expanduser()) as out:
+            ax.get_figure().savefig(out, dpi=150, format=kind)  # type: ignore[union-attr]
     except OSError as exc:
         raise UsageError(f"vision-models: cannot write {args.out!r}: {exc.strerror or exc}") from None
     _say(f"vision-models: wrote {args.out}")

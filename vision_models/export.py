@@ -121,10 +121,13 @@ class atomic_text_file:
         self.target = writable_target(path)
 
     def __enter__(self) -> io.TextIOWrapper:
+        self.file = self._open()
+        return self.file
+
+    def _open(self):
         fd, name = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent)
         self.temporary = Path(name)
-        self.file = open(fd, "w", encoding="utf-8", newline="")
-        return self.file
+        return open(fd, "w", encoding="utf-8", newline="")
 
     def __exit__(self, kind, value, traceback) -> None:
         try:
@@ -155,6 +158,19 @@ class atomic_text_file:
                 pass  # only root may give a file away; the mode is kept all the same
             os.chmod(self.temporary, stat.S_IMODE(old.st_mode))
         os.replace(self.temporary, self.target)
+
+
+class atomic_binary_file(atomic_text_file):
+    """:class:`atomic_text_file` for bytes (a chart's PNG): written beside the target, renamed over it once complete."""
+
+    def __enter__(self) -> io.BufferedWriter:  # type: ignore[override]
+        self.file = self._open()
+        return self.file
+
+    def _open(self):
+        fd, name = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent)
+        self.temporary = Path(name)
+        return open(fd, "wb")
 
 
 def _umask() -> int:
