@@ -318,13 +318,10 @@ def test_tables_fit_columns_and_wide_shows_everything(long_file, columns):
     assert "…" not in wide.stdout and max(len(line) for line in wide.stdout.splitlines()) > columns
 
 
-def test_piped_output_without_columns_is_not_cut(long_file):
-    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
-    out = subprocess.run(
-        [sys.executable, "-m", "vision_models.cli", "list", "--source", long_file],
-        capture_output=True, text=True, env=env, timeout=120,
-    )
-    assert LONG_ID in out.stdout
+def test_piped_output_without_columns_is_not_cut(long_file, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    out = run("list", "--source", long_file)  # stdout is a pipe (no terminal) and nothing sets a width
+    assert out.returncode == 0 and LONG_ID in out.stdout and "…" not in out.stdout
 
 
 def test_cost_and_changes_tables_fit_too(long_file):
@@ -387,16 +384,14 @@ def test_offline_with_nothing_cached_says_what_to_do_next():
     assert f"OPENROUTER_BASE_URL (now {base})" in lines[0]
 
 
-def test_serve_sample_is_announced(tmp_path):
-    server = subprocess.Popen(
-        [sys.executable, "-m", "vision_models.cli", "serve", "--source", "sample", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
-    )
-    try:
-        first = server.stderr.readline()
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+def test_serve_sample_is_announced(monkeypatch):
+    from vision_models import server
+
+    served = []
+    monkeypatch.setattr(server, "serve", lambda *a, **k: served.append(k["source"]))  # said before serving starts
+    out = run("serve", "--source", "sample", "--port", "0")
+    assert out.returncode == 0 and served == ["sample"]
+    first = out.stderr.splitlines()[0]
     assert first.startswith("vision-models: serving the bundled sample (as of ") and "not live data" in first
 
 

@@ -270,12 +270,15 @@ def test_a_history_on_a_read_only_mount_is_read_and_never_called_not_a_history(t
     assert len(done.stderr.strip().splitlines()) == 1 and "read-only file system" in done.stderr
 
 
-def test_serve_with_a_key_holding_a_line_break_is_exit_2_without_the_key(tmp_path):
+def test_serve_with_a_key_holding_a_line_break_is_exit_2_without_the_key(capsys, monkeypatch):
+    from vision_models import server
+
     secret = "sk-or-v1-abc\ndef-0123456789"
-    env = {**os.environ, "OPENROUTER_API_KEY": secret, "VISION_MODELS_CACHE": str(tmp_path / "c.sqlite")}
-    done = subprocess.run([sys.executable, "-m", "vision_models.cli", "serve", "--port", "0"], capture_output=True, text=True, env=env, timeout=30)
-    assert done.returncode == 2 and "OPENROUTER_API_KEY" in _one_line_error(done.stderr)
-    assert "sk-or-v1-abc" not in done.stderr and "def-0123456789" not in done.stderr
+    monkeypatch.setenv("OPENROUTER_API_KEY", secret)
+    monkeypatch.setattr(server, "serve", lambda *a, **k: pytest.fail("served with a key that cannot be sent"))
+    status, out, err = _run(capsys, "serve", "--port", "0")
+    assert status == 2 and out == "" and "OPENROUTER_API_KEY" in _one_line_error(err)
+    assert "sk-or-v1-abc" not in err and "def-0123456789" not in err
 
 
 def test_cache_info_on_a_file_with_a_bad_row_is_one_warning_line_and_exit_0(capsys, tmp_path, httpserver):
@@ -318,9 +321,9 @@ def test_the_cost_table_does_not_need_the_trials_store(capsys, tmp_path, monkeyp
     catalog = tmp_path / "c.json"
     catalog.write_text(catalog_body(model("openai/gpt-4o-mini", inputs=VISION)))
     argv = ["cost", "--source", str(catalog), "--width", "512", "--height", "512", "--output-tokens", "5"]
-    done = subprocess.run([sys.executable, "-m", "vision_models.cli", *argv], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0 and "openai/gpt-4o-mini" in done.stdout, done.stderr
-    line = _one_line_error(done.stderr)  # a warning printed the way the command line prints them, once
+    status, out, err = _run(capsys, *argv)
+    assert status == 0 and "openai/gpt-4o-mini" in out, err
+    line = _one_line_error(err)  # a warning printed the way the command line prints them, once
     assert line.startswith("vision-models: warning: cost table without trial measurements") and str(trials) in line
 
 
