@@ -625,3 +625,28 @@ def test_a_reversed_date_range_is_refused_in_flags(capsys, tmp_path, monkeypatch
         import vision_models as vm
 
         vm.catalog_changes(since="2026-05-01", until="2026-04-01", path=tmp_path / "history.sqlite")
+
+
+ENV_COMMANDS = [("list",), ("export", "{tmp}/out.csv"), ("try", "{tmp}/page.png", "--model", "openai/gpt-4o", "--dry-run"),
+                ("serve", "--port", "0"), ("cost", "--preset", "a4-150dpi", "--output-tokens", "5")]  # fmt: skip
+
+
+@pytest.mark.parametrize("argv", ENV_COMMANDS, ids=[a[0] for a in ENV_COMMANDS])
+@pytest.mark.parametrize("variable", ["OPENROUTER_BASE_URL", "VISION_MODELS_SOURCE"])
+def test_a_bad_value_from_the_environment_says_where_it_came_from(capsys, tmp_path, monkeypatch, argv, variable):
+    from PIL import Image
+
+    from vision_models import server
+
+    Image.new("RGB", (60, 40), "white").save(tmp_path / "page.png")
+    monkeypatch.setattr(server, "serve", lambda *a, **k: pytest.fail("served with a bad setting"))
+    bad = "ftp://example.com/api" if variable == "OPENROUTER_BASE_URL" else str(tmp_path / "missing.json")
+    monkeypatch.setenv(variable, bad)
+    status, out, err = _run(capsys, *[a.format(tmp=tmp_path) for a in argv])
+    line = _one_line_error(err)
+    assert status == 2 and out == "", err
+    if variable == "OPENROUTER_BASE_URL":
+        assert line == f"vision-models: error: $OPENROUTER_BASE_URL is not an http(s) URL: {bad!r}"
+    else:
+        assert bad in line and line.endswith("(set by $VISION_MODELS_SOURCE)")
+    assert not (tmp_path / "out.csv").exists()

@@ -807,7 +807,12 @@ def run_serve(args: argparse.Namespace) -> int:
 
     get_api_key()  # a key that cannot be sent (a line break inside): said once, never per request
     _check_host(args.host)
-    if check_source(args.source) == "sample":  # an unreadable source is a usage error now, not a 502 per request
+    chosen = check_source(args.source)  # an unreadable source is a usage error now, not a 502 per request
+    if chosen == "openrouter":
+        from .fetch import get_base_url
+
+        get_base_url()  # so is an $OPENROUTER_BASE_URL that is no URL
+    if chosen == "sample":
         from .fetch import read_sample
 
         _say(f"vision-models: serving the bundled {read_sample().source}, not live data")
