@@ -714,3 +714,24 @@ def test_chart_writes_the_format_its_name_says_and_refuses_before_fetching(tmp_p
         refused = run(*chart, "--out", str(target), env=OFFLINE)  # no --source: a fetch would say so on a line of its own
         assert refused.returncode == 2 and refused.stdout == "" and len(refused.stderr.splitlines()) == 1, refused.stderr
         assert needle in refused.stderr and repr(str(target)) in refused.stderr
+
+
+@pytest.mark.parametrize(
+    "library, command_line",
+    [("retry_unknown: sending again 2 requests that may have been billed already; they may spend up to $0.0000421 more",
+      "--retry-unknown: sending again 2 requests that may have been billed already; they may spend up to $0.0000421 more"),
+     ("bad max_usd 5: expected a number", "bad --max-usd 5: expected a number"),
+     ("bad provider '': expected a provider name such as 'openai'", "bad --provider '': expected a provider name such as 'openai'"),
+     ("(this API needs an OpenRouter API key: set OPENROUTER_API_KEY or pass api_key=)",
+      "(this API needs an OpenRouter API key: set OPENROUTER_API_KEY)"),
+     # Words that only look like parameters stay as they are.
+     ("unknown source 'x.json': not openrouter, sample, an http(s) URL or a readable file",
+      "unknown source 'x.json': not openrouter, sample, an http(s) URL or a readable file"),
+     ("the catalog's 2 entries hold no model (none has a string 'id')", "the catalog's 2 entries hold no model (none has a string 'id')"),
+     ("no catalog recorded at or before 2026-01-01: the history starts on 2026-03-01T00:00:00Z",
+      "no catalog recorded at or before 2026-01-01: the history starts on 2026-03-01T00:00:00Z")],
+)  # fmt: skip
+def test_in_flags_names_parameters_as_flags_and_leaves_other_words(library, command_line):
+    from vision_models.cli import in_flags
+
+    assert in_flags(library) == command_line

@@ -72,6 +72,7 @@ _IN_FLAGS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (re.compile(rf"\b({_NAMES})=(?=\S)"), lambda m: f"--{m[1].replace('_', '-')} "),
     (re.compile(rf"\bbad ({_NAMES}) "), lambda m: f"bad --{m[1].replace('_', '-')} "),
     (re.compile(rf"^({_NAMES}) (?=['\"]|must |reads |is )"), lambda m: f"--{m[1].replace('_', '-')} "),
+    (re.compile(rf"^({_NAMES}):"), lambda m: f"--{m[1].replace('_', '-')}:"),
 ]  # fmt: skip
 
 
