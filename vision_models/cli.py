@@ -1,8 +1,11 @@
 """``vision-models``: the catalog from a shell.
 
 Data goes to stdout, messages to stderr. Exit status: 0 ok, 1 no data (the
-fetch failed with nothing cached, or no model passes the filters), 2 bad usage
-(an unknown option, a bad value, an unreadable source), always as one line.
+fetch failed with nothing cached, the catalog is empty, the history holds no
+catalog for ``--as-of``, or no model passes the filters), 2 bad usage (an
+unknown option, a bad value, an unreadable source), always as one line, in
+flags (``--max-side``), never in the library's parameter names (see
+:func:`in_flags`); Ctrl-C is one line and 130.
 Every number on the command line has bounds (see :data:`LIMITS`): an absurd
 one (``1e400``, ``nan``, 23 digits) is a bad value, ``bad --flag VALUE:
 expected ...``, never an overflow deep inside.
