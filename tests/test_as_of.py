@@ -223,6 +223,7 @@ def test_cli_list_cost_and_export_as_of(tmp_path, monkeypatch):
     export = cli("export", str(target), "--as-of", "2026-02-01")
     assert export.returncode == 0 and target.read_text().count("\n") == 3  # header + two models
     early = cli("list", "--as-of", "2025-12-31")
-    assert early.returncode == 2 and early.stderr.count("\n") == 1 and "2026-01-10T09:30:00Z" in early.stderr
+    # No catalog recorded then: no data (exit 1), as with no history at all; a value that is no date is bad usage.
+    assert early.returncode == 1 and early.stderr.count("\n") == 1 and "2026-01-10T09:30:00Z" in early.stderr
     bad = cli("list", "--as-of", "soon")
-    assert bad.returncode == 2 and "bad as_of 'soon'" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 2 and "bad --as-of 'soon'" in bad.stderr and "Traceback" not in bad.stderr

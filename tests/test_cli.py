@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -29,6 +30,7 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
             warnings.simplefilter("default")
+            warnings.showwarning = _show_warning  # as a process shows them (pytest's recorder would keep them)
             try:
                 status = main(list(args))
             except SystemExit as exit_:  # --help, --version
@@ -41,6 +43,10 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
         stream.flush()
         texts.append(stream.buffer.getvalue().decode("utf-8"))
     return subprocess.CompletedProcess(["vision-models", *args], status, *texts)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 def run_process(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -203,7 +209,7 @@ def test_cost_table_csv_and_json():
 @pytest.mark.parametrize(
     "args, needle",
     [
-        (("cost", "--source", "sample", "--width", "1700", "--output-tokens", "5"), "width and height"),
+        (("cost", "--source", "sample", "--width", "1700", "--output-tokens", "5"), "--width and --height"),
         (("cost", "--source", "sample", "--width", "0", "--height", "5", "--output-tokens", "5"), "'0'"),
         (("cost", "--source", "sample", "--preset", "letter-200dpi"), "--output-tokens"),
         (("cost", "--source", "sample", "--preset", "legal", "--output-tokens", "5"), "'legal'"),
@@ -235,7 +241,10 @@ def test_history_import_info_and_changes(tmp_path):
     assert [line.split("\t")[1] for line in lines][0::2] == ["imported", "imported"]
     assert lines[1].split("\t")[1].startswith("skipped") and "openrouter-2026-03-03.json" in lines[1]
     assert "(date from file name)" in lines[0]
-    assert run("history", "import", str(first), env=env).stdout.split("\t")[1] == "already imported"
+    again = run("history", "import", str(first), env=env)
+    assert again.stdout.split("\t")[1] == "already imported" and again.stderr == "vision-models: 0 of 1 file imported\n"
+    assert imported.stderr == "vision-models: 2 of 3 files imported\n"
+    assert lines[0].endswith("\t2 models")
 
     info = run("history", "info", env=env).stdout
     assert "snapshots: 2" in info and "first_fetch_utc: 2026-03-01T00:00:00+00:00" in info
@@ -246,6 +255,8 @@ def test_history_import_info_and_changes(tmp_path):
     assert "2026-03-02  added    b/new" in table.stdout and "2026-03-02  removed  a/old" in table.stdout
     vision = json.loads(run("changes", "--since", "2026-03-01", "--vision-only", "--format", "json", env=env).stdout)
     assert [(c["kind"], c["id"]) for c in vision] == [("price", "openai/gpt-4o")]
+    assert run("changes", "--since", "2026-03-01", "--vision-only", env=env).stdout.splitlines()[-1] == "1 change"
+    assert table.stdout.splitlines()[-1] == "3 changes"
     rows = list(csv.DictReader(io.StringIO(run("changes", "--since", "2026-03-01", "--format", "csv", env=env).stdout)))
     assert len(rows) == 3 and rows[0]["date"] == "2026-03-02T00:00:00Z"
     late = run("changes", "--since", "2026-03-05", env=env)
@@ -307,13 +318,10 @@ def test_tables_fit_columns_and_wide_shows_everything(long_file, columns):
     assert "…" not in wide.stdout and max(len(line) for line in wide.stdout.splitlines()) > columns
 
 
-def test_piped_output_without_columns_is_not_cut(long_file):
-    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
-    out = subprocess.run(
-        [sys.executable, "-m", "vision_models.cli", "list", "--source", long_file],
-        capture_output=True, text=True, env=env, timeout=120,
-    )
-    assert LONG_ID in out.stdout
+def test_piped_output_without_columns_is_not_cut(long_file, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    out = run("list", "--source", long_file)  # stdout is a pipe (no terminal) and nothing sets a width
+    assert out.returncode == 0 and LONG_ID in out.stdout and "…" not in out.stdout
 
 
 def test_cost_and_changes_tables_fit_too(long_file):
@@ -376,16 +384,14 @@ def test_offline_with_nothing_cached_says_what_to_do_next():
     assert f"OPENROUTER_BASE_URL (now {base})" in lines[0]
 
 
-def test_serve_sample_is_announced(tmp_path):
-    server = subprocess.Popen(
-        [sys.executable, "-m", "vision_models.cli", "serve", "--source", "sample", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
-    )
-    try:
-        first = server.stderr.readline()
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+def test_serve_sample_is_announced(monkeypatch):
+    from vision_models import server
+
+    served = []
+    monkeypatch.setattr(server, "serve", lambda *a, **k: served.append(k["source"]))  # said before serving starts
+    out = run("serve", "--source", "sample", "--port", "0")
+    assert out.returncode == 0 and served == ["sample"]
+    first = out.stderr.splitlines()[0]
     assert first.startswith("vision-models: serving the bundled sample (as of ") and "not live data" in first
 
 
@@ -479,3 +485,253 @@ def test_counts_are_messages_with_plurals_right(tmp_path):
     assert len(out.stdout.splitlines()) == 2  # header and the one model
     exported = run("export", str(tmp_path / "one.csv"), "--source", str(one))
     assert exported.stderr.startswith("vision-models: wrote 1 model to ")
+
+
+@pytest.mark.parametrize(
+    "amount, shown",
+    [(0.000042, "$0.000042"), (0.0000421234, "$0.0000421234"), (0.000000001, "$0.000000001"), (0.0077175, "$0.0077175"),
+     (0.5, "$0.5"), (1.0, "$1"), (1234.5, "$1,234.5"), (0.0, "$0"), (2_500_000.4, "$2,500,000")],
+)  # fmt: skip
+def test_amounts_are_printed_with_the_digits_that_make_them_true(amount, shown):
+    from vision_models.cli import usd
+
+    assert usd(amount) == shown  # never $0.0000 for a real cost, never an exponent such as 4.2e-05
+
+
+# ---------------------------------------------------------------- messages speak in flags
+
+
+@pytest.fixture
+def pages_and_catalog(tmp_path):
+    """A small page, a big PDF page, a one-model catalog and two dated catalogs, in the test's folder."""
+    from PIL import Image
+
+    Image.new("RGB", (120, 80), "white").save(tmp_path / "page.png")
+    (tmp_path / "catalog.json").write_text(catalog_body(model("acme/reader", inputs=("text", "image"))))
+    for day in ("01", "02"):
+        (tmp_path / f"c-2026-03-{day}.json").write_text(catalog_body(model("acme/reader", inputs=("text", "image"))))
+    return tmp_path
+
+
+FLAG_MESSAGES = [
+    (("history", "import", "c-2026-03-01.json", "c-2026-03-02.json", "--fetched-at", "2026-03-01"),
+     "vision-models: error: --fetched-at '2026-03-01' can date one file only, got 2 files"),
+    (("history", "import", "c-2026-03-01.json", "--fetched-at", "soon"),
+     "vision-models: error: bad --fetched-at 'soon': expected an ISO date or datetime"),
+    (("list", "--as-of", "soon"), "vision-models: error: bad --as-of 'soon': expected an ISO date or datetime"),
+    (("list", "--as-of", "2026-01-01", "--source", "sample"),
+     "vision-models: error: --as-of reads the history of OpenRouter's catalog; it cannot be combined with --source 'sample'"),
+    (("try", "page.png", "--model", "acme/reader", "--source", "catalog.json", "--prompt", " ", "--dry-run"),
+     "vision-models: error: --prompt must be non-empty text"),
+    (("try", "page.png", "--model", "acme/reader", "--source", "catalog.json"),
+     "vision-models: error: no OpenRouter API key: set OPENROUTER_API_KEY (--dry-run and --model tesseract need none)"),
+    (("cost", "--source", "catalog.json", "--output-tokens", "5"),
+     "vision-models: error: give the image size: --width and --height in pixels, or --preset such as 'letter-200dpi'"),
+    (("cost", "--source", "catalog.json", "--output-tokens", "5", "--preset", "a4-150dpi", "--width", "3", "--height", "4"),
+     "vision-models: error: --preset 'a4-150dpi' is 1240x1754; do not also give --width and --height"),
+    (("try", "big.pdf", "--model", "tesseract", "--dry-run", "--dpi", "2400", "--max-side", "100000"),
+     ("vision-models: error: page too large (100000x100000 px): page 1 of 'big.pdf' at 2400 dpi (use a lower --dpi or "
+      "--max-side)")),
+    (("try", "page.png", "--model", "acme/reader", "--source", "catalog.json", "--truth", "nowhere"),
+     "vision-models: error: --truth folder not found (it is a folder of <page>.txt files): 'nowhere'"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("args, start", FLAG_MESSAGES, ids=[" ".join(a[:2]) + f"-{n}" for n, (a, _) in enumerate(FLAG_MESSAGES)])
+def test_a_bad_value_is_named_by_its_flag_never_by_a_python_name(pages_and_catalog, monkeypatch, args, start):
+    monkeypatch.chdir(pages_and_catalog)
+    env = {"OPENROUTER_BASE_URL": "http://127.0.0.1:9/api/v1"}
+    if "--truth" in args:
+        env["OPENROUTER_API_KEY"] = "sk-or-v1-test"  # the run gets as far as reading the truth, then stops
+    if "big.pdf" in args:
+        import pypdfium2
+
+        pdf = pypdfium2.PdfDocument.new()
+        pdf.new_page(14400, 14400)  # 200 x 200 inches: at 2,400 dpi, 100,000 px a side even after --max-side
+        pdf.save(pages_and_catalog / "big.pdf")
+    out = run(*args, env=env)
+    lines = out.stderr.splitlines()
+    assert out.returncode == 2 and out.stdout == "" and len(lines) == 1, out.stderr
+    assert lines[0].startswith(start), lines[0]
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b|=", lines[0].split(": ", 2)[-1]), lines[0]  # no max_side, no api_key=
+
+
+@pytest.mark.parametrize(
+    "args, line",
+    [(("changes", "--since", "2020-01-01"),
+      "vision-models: warning: --since '2020-01-01' is before 2023, when OpenRouter began: read as the history's first date"),
+     (("list", "--as-of", "2099-01-01"),
+      "vision-models: warning: --as-of '2099-01-01' is in the future: read as the history's latest date")],
+)  # fmt: skip
+def test_warnings_speak_in_flags_too(args, line):
+    out = run(*args)
+    assert out.stderr.splitlines()[0] == line
+
+
+@pytest.mark.parametrize("body, held", [('{"data": []}', "it lists no models"),
+                                        ('{"data": [{}, 1]}', "its 2 entries hold no model: none has a string 'id'")])
+def test_an_empty_catalog_file_is_no_data_as_an_empty_answer_is(tmp_path, body, held):
+    path = tmp_path / "empty.json"
+    path.write_text(body)
+    out = run("list", "--source", str(path))
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.splitlines()[-1] == f"vision-models: {path}: the catalog is empty ({held})"
+    assert "vision models" not in out.stderr  # not "the catalog has no vision models": it has no models at all
+    api = run("list", "--source", str(path), "--format", "api")
+    assert api.returncode == 1 and json.loads(api.stdout) == {"error": f"{path}: the catalog is empty ({held})", "models": []}
+    exported = run("export", str(tmp_path / "out.csv"), "--source", str(path))
+    assert exported.returncode == 1 and not (tmp_path / "out.csv").exists()
+
+
+def test_a_catalog_without_vision_models_says_so(tmp_path):
+    path = tmp_path / "text.json"
+    path.write_text(catalog_body(model("acme/words", inputs=("text",))))
+    out = run("list", "--source", str(path))
+    assert out.returncode == 1 and out.stderr == "vision-models: the catalog has no vision models\n"
+
+
+# ---------------------------------------------------------------- export: the format the file name says
+
+
+def _strict_json(text: str):
+    """JSON as the standard defines it: NaN or Infinity (which Python's parser would take) fail."""
+
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("name, extra", [("out.json", ()), ("OUT.JSON", ()), ("rows.txt", ("--format", "json"))])
+def test_export_writes_json_when_the_name_or_format_says_so(small_file, tmp_path, name, extra):
+    target = tmp_path / name
+    out = run("export", str(target), "--source", small_file, *extra)
+    assert out.returncode == 0 and out.stdout == "" and out.stderr == f"vision-models: wrote 2 models to {target}\n"
+    records = _strict_json(target.read_text(encoding="utf-8"))
+    assert [r["id"] for r in records] == ["google/gemini-2.5-flash", "openai/gpt-4o"]
+    gpt4o = records[1]
+    # From the catalog by hand: 0.0000025 and 0.00001 USD a token are 2.5 and 10 USD per million.
+    assert gpt4o["prompt_usd_per_mtok"] == 2.5 and gpt4o["completion_usd_per_mtok"] == 10
+    assert gpt4o["input_modalities"] == ["text", "image"] and gpt4o["context_length"] == 128000
+    assert gpt4o["image_price"] is None and gpt4o["request_usd"] is None  # not in the catalog: null, never NaN
+
+
+@pytest.mark.parametrize("name, extra", [("out.csv", ()), ("OUT.CSV", ()), ("rows.txt", ("--format", "csv"))])
+def test_export_writes_csv_when_the_name_or_format_says_so(small_file, tmp_path, name, extra):
+    target = tmp_path / name
+    out = run("export", str(target), "--source", small_file, *extra)
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
+    assert [r["id"] for r in rows] == ["google/gemini-2.5-flash", "openai/gpt-4o"] and rows[1]["prompt_usd_per_mtok"] == "2.5"
+
+
+@pytest.mark.parametrize(
+    "name, extra, needle",
+    [("out.json", ("--format", "csv"), "--format csv does not match the file name"),
+     ("out.csv", ("--format", "json"), "--format json does not match the file name"),
+     ("out.xyz", (), "cannot tell the format of"),
+     ("out", (), "cannot tell the format of")],
+)  # fmt: skip
+def test_export_never_writes_a_format_its_name_denies(tmp_path, name, extra, needle):
+    target = tmp_path / name
+    # No --source: were anything fetched, the unreachable address would add its own line.
+    out = run("export", str(target), *extra, env={"OPENROUTER_BASE_URL": "http://127.0.0.1:9/api/v1"})
+    assert out.returncode == 2 and out.stdout == ""
+    assert len(out.stderr.splitlines()) == 1 and needle in out.stderr and repr(str(target)) in out.stderr, out.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written, nothing fetched (no cache file either)
+
+
+# ---------------------------------------------------------------- no data offline: exit 1, and what to do next
+
+OFFLINE = {"OPENROUTER_BASE_URL": "http://127.0.0.1:9/api/v1"}  # nobody listens on port 9: the connection is refused
+HINT = " and nothing is cached: check the network and OPENROUTER_BASE_URL (now http://127.0.0.1:9/api/v1)"
+
+
+@pytest.fixture
+def page(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "page.png"
+    Image.new("RGB", (120, 80), "white").save(path)
+    return str(path)
+
+
+def test_list_and_try_dry_run_offline_say_the_same_next_step_and_exit_1(page):
+    listed = run("list", env=OFFLINE)
+    dry = run("try", page, "--model", "openai/gpt-4o", "--dry-run", env=OFFLINE)
+    for out in (listed, dry):
+        assert out.returncode == 1 and out.stdout == ""
+        assert out.stderr == f"vision-models: Network request failed{HINT}, or use --source sample for the bundled catalog\n"
+
+
+def test_endpoints_offline_ends_with_the_network_hint_and_exit_1():
+    out = run("endpoints", "openai/gpt-4o", "google/gemini-2.5-flash", env=OFFLINE)
+    assert out.returncode == 1 and out.stdout == ""
+    # One line for the ids that failed alike; no --source sample: provider endpoints are live only.
+    assert out.stderr == f"vision-models: openai/gpt-4o, google/gemini-2.5-flash: Network request failed{HINT}\n"
+
+
+def test_as_of_without_history_is_no_data_exit_1_like_a_failed_fetch(tmp_path):
+    out = run("list", "--as-of", "2026-01-01")
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.startswith("vision-models: no catalog history at ") and len(out.stderr.splitlines()) == 1
+    api = run("list", "--as-of", "2026-01-01", "--format", "api")  # the payload is printed in every case
+    assert api.returncode == 1 and json.loads(api.stdout)["models"] == []
+    assert json.loads(api.stdout)["error"].startswith("no catalog history at ")
+    catalog = tmp_path / "c-2026-03-01.json"
+    catalog.write_text(catalog_body(model("acme/reader", inputs=("text", "image"))))
+    assert run("history", "import", str(catalog)).returncode == 0
+    early = run("list", "--as-of", "2026-01-01")  # before the first snapshot: no catalog then either
+    assert early.returncode == 1 and early.stderr == (
+        "vision-models: no catalog recorded at or before 2026-01-01: the history starts on 2026-03-01T00:00:00Z\n"
+    )
+    assert run("list", "--as-of", "2026-03-01").returncode == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("try", "{page}", "--model", "openai/gpt-4o", "--dry-run", "--source", "sample"),
+     ("cost", "--by-provider", "--source", "sample", "--preset", "a4-150dpi", "--output-tokens", "5", "--top", "1"),
+     ("list", "--source", "sample"),
+     ("export", "{tmp}/out.json", "--source", "sample"),
+     ("cost", "--source", "sample", "--preset", "a4-150dpi", "--output-tokens", "5")],
+)  # fmt: skip
+def test_the_sample_is_announced_once(page, tmp_path, args):
+    out = run(*[a.format(page=page, tmp=tmp_path) for a in args], env=OFFLINE)
+    assert out.stderr.count("source is the bundled sample (as of ") == 1, out.stderr
+    assert out.stderr.count("not live data") == 1
+
+
+def test_chart_writes_the_format_its_name_says_and_refuses_before_fetching(tmp_path):
+    chart = ("chart", "cost", "--preset", "a4-150dpi", "--output-tokens", "5")
+    svg = tmp_path / "c.svg"
+    out = run(*chart, "--source", "sample", "--out", str(svg))
+    assert out.returncode == 0 and svg.read_text(encoding="utf-8").startswith("<?xml") and "<svg" in svg.read_text()
+    png = tmp_path / "chart"  # no suffix: a PNG, under exactly that name
+    assert run(*chart, "--source", "sample", "--out", str(png)).returncode == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and not (tmp_path / "chart.png").exists()
+    for target, needle in ((tmp_path / "c.xyz", "cannot tell a chart format from"), (tmp_path, "a directory")):
+        refused = run(*chart, "--out", str(target), env=OFFLINE)  # no --source: a fetch would say so on a line of its own
+        assert refused.returncode == 2 and refused.stdout == "" and len(refused.stderr.splitlines()) == 1, refused.stderr
+        assert needle in refused.stderr and repr(str(target)) in refused.stderr
+
+
+@pytest.mark.parametrize(
+    "library, command_line",
+    [("retry_unknown: sending again 2 requests that may have been billed already; they may spend up to $0.0000421 more",
+      "--retry-unknown: sending again 2 requests that may have been billed already; they may spend up to $0.0000421 more"),
+     ("bad max_usd 5: expected a number", "bad --max-usd 5: expected a number"),
+     ("bad provider '': expected a provider name such as 'openai'", "bad --provider '': expected a provider name such as 'openai'"),
+     ("(this API needs an OpenRouter API key: set OPENROUTER_API_KEY or pass api_key=)",
+      "(this API needs an OpenRouter API key: set OPENROUTER_API_KEY)"),
+     # Words that only look like parameters stay as they are.
+     ("unknown source 'x.json': not openrouter, sample, an http(s) URL or a readable file",
+      "unknown source 'x.json': not openrouter, sample, an http(s) URL or a readable file"),
+     ("the catalog's 2 entries hold no model (none has a string 'id')", "the catalog's 2 entries hold no model (none has a string 'id')"),
+     ("no catalog recorded at or before 2026-01-01: the history starts on 2026-03-01T00:00:00Z",
+      "no catalog recorded at or before 2026-01-01: the history starts on 2026-03-01T00:00:00Z")],
+)  # fmt: skip
+def test_in_flags_names_parameters_as_flags_and_leaves_other_words(library, command_line):
+    from vision_models.cli import in_flags
+
+    assert in_flags(library) == command_line

@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -23,9 +24,17 @@ VISION = ("text", "image")
 
 
 def _run(capsys, *argv) -> tuple[int, str, str]:
-    status = main(list(argv))
+    """``vision-models ARGV`` in this process: status, stdout, stderr (warnings on stderr, as a process shows them)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = _show_warning
+        status = main(list(argv))
     out, err = capsys.readouterr()
     return status, out, err
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 def _one_line_error(err: str) -> str:
@@ -77,13 +86,62 @@ def test_xdg_cache_home_at_a_file(capsys, tmp_path, monkeypatch, blocker):
     assert _run(capsys, "cache", "info")[0] == 0  # nothing there: said, not failed
 
 
-def test_a_cache_path_that_is_a_directory_for_the_cache_commands(capsys, tmp_path):
-    folder = tmp_path / "c.sqlite"
-    folder.mkdir()
+@pytest.mark.parametrize("name", ["c.sqlite", "d.json", "plain"])
+def test_a_cache_path_that_is_a_directory_whatever_its_name(capsys, tmp_path, monkeypatch, name):
+    folder = tmp_path / "caches" / name
+    folder.mkdir(parents=True)
+    (folder / "keep.txt").write_text("mine")
     for action in ("info", "clear"):
-        status, _, err = _run(capsys, "cache", action, "--cache-path", str(folder))
-        assert status == 2 and "is a directory" in _one_line_error(err)
-    assert folder.is_dir()
+        status, out, err = _run(capsys, "cache", action, "--cache-path", str(folder))
+        assert status == 2 and out == ""
+        assert _one_line_error(err) == f"vision-models: error: the cache path {folder} is a directory, not a cache file"
+    monkeypatch.setenv("VISION_MODELS_CACHE", str(folder))
+    monkeypatch.setenv("OPENROUTER_BASE_URL", "http://127.0.0.1:9/api/v1")  # nobody listens: no answer, nothing cached
+    status, out, err = _run(capsys, "list")
+    assert status == 1 and out == ""
+    assert err.startswith(f"vision-models: warning: cannot use cache file {folder}: it is a directory; caching in memory")
+    assert "Traceback" not in err and len(err.splitlines()) == 2  # the warning, then the failed fetch
+    # Left as it was, and nothing written beside it (no "plain.sqlite" next to a directory called "plain").
+    assert sorted(p.name for p in folder.parent.iterdir()) == [name]
+    assert [p.name for p in folder.iterdir()] == ["keep.txt"] and (folder / "keep.txt").read_text() == "mine"
+
+
+def _filled_cache(httpserver, cache: Path) -> Path:
+    from factories import SMALL_CATALOG
+    from vision_models import fetch_vision_models
+    from vision_models.fetch import close_sessions
+
+    httpserver.expect_request("/models").respond_with_data(SMALL_CATALOG, content_type="application/json")
+    fetch_vision_models(base_url=httpserver.url_for("/"), cache_path=cache)
+    close_sessions()
+    return cache
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under ``folder``: its bytes and modification time."""
+    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_cache_info_changes_nothing_and_says_when_the_file_is_not_a_cache(capsys, tmp_path):
+    cache = tmp_path / "c.sqlite"
+    cache.write_bytes(b"SQLite format 2\x00 not really: a damaged file " * 40)
+    before = _snapshot(tmp_path)
+    status, out, err = _run(capsys, "cache", "info", "--cache-path", str(cache))
+    assert status == 0 and err == ""
+    assert f"path: {cache}\n" in out and "exists: yes\n" in out and f"size_bytes: {len(cache.read_bytes())}\n" in out
+    assert "responses: -\n" in out
+    assert out.splitlines()[-1].startswith("problem: not a valid cache file (file is not a database)")
+    assert _snapshot(tmp_path) == before  # not moved aside, not rewritten, no journal left: that is for clear
+    status, _, err = _run(capsys, "cache", "clear", "--cache-path", str(cache))
+    assert status == 0 and "moved it to c.sqlite.corrupt-" in err  # clearing is what moves it aside
+
+
+def test_cache_info_on_a_good_file_changes_nothing(capsys, tmp_path, httpserver):
+    cache = _filled_cache(httpserver, tmp_path / "c.sqlite")
+    before = _snapshot(tmp_path)
+    status, out, err = _run(capsys, "cache", "info", "--cache-path", str(cache))
+    assert status == 0 and err == "" and "responses: 1\n" in out and "problem" not in out
+    assert _snapshot(tmp_path) == before
 
 
 def test_no_home_directory_is_one_line(capsys, monkeypatch):
@@ -190,7 +248,7 @@ def test_a_disk_that_fills_during_an_import_reports_honest_counts(tmp_path):
     assert "status=2" in done.stdout, done.stdout + done.stderr
     error = done.stderr.strip().splitlines()
     assert len(error) == 1 and "Traceback" not in done.stderr, done.stderr
-    imported_said = int(re.search(r"\((\d+) file\(s\) imported before it\)", error[0]).group(1))
+    imported_said = int(re.search(r"\((\d+) files? imported before it\)", error[0]).group(1))
     stored = int(done.stdout.split("snapshots:")[1].split()[0])
     printed = done.stdout.count("\timported\t")
     assert 0 < stored < 12 and imported_said == stored == printed, done.stdout + done.stderr
@@ -212,33 +270,29 @@ def test_a_history_on_a_read_only_mount_is_read_and_never_called_not_a_history(t
     assert len(done.stderr.strip().splitlines()) == 1 and "read-only file system" in done.stderr
 
 
-def test_serve_with_a_key_holding_a_line_break_is_exit_2_without_the_key(tmp_path):
+def test_serve_with_a_key_holding_a_line_break_is_exit_2_without_the_key(capsys, monkeypatch):
+    from vision_models import server
+
     secret = "sk-or-v1-abc\ndef-0123456789"
-    env = {**os.environ, "OPENROUTER_API_KEY": secret, "VISION_MODELS_CACHE": str(tmp_path / "c.sqlite")}
-    done = subprocess.run([sys.executable, "-m", "vision_models.cli", "serve", "--port", "0"], capture_output=True, text=True, env=env, timeout=30)
-    assert done.returncode == 2 and "OPENROUTER_API_KEY" in _one_line_error(done.stderr)
-    assert "sk-or-v1-abc" not in done.stderr and "def-0123456789" not in done.stderr
+    monkeypatch.setenv("OPENROUTER_API_KEY", secret)
+    monkeypatch.setattr(server, "serve", lambda *a, **k: pytest.fail("served with a key that cannot be sent"))
+    status, out, err = _run(capsys, "serve", "--port", "0")
+    assert status == 2 and out == "" and "OPENROUTER_API_KEY" in _one_line_error(err)
+    assert "sk-or-v1-abc" not in err and "def-0123456789" not in err
 
 
-def test_cache_info_on_a_file_with_a_bad_row_is_one_warning_line_and_exit_0(tmp_path, httpserver):
+def test_cache_info_on_a_file_with_a_bad_row_is_one_warning_line_and_exit_0(capsys, tmp_path, httpserver):
     import sqlite3
 
-    from factories import SMALL_CATALOG
-    from vision_models import fetch_vision_models
-    from vision_models.fetch import close_sessions
-
-    cache = tmp_path / "c.sqlite"
-    httpserver.expect_request("/models").respond_with_data(SMALL_CATALOG, content_type="application/json")
-    fetch_vision_models(base_url=httpserver.url_for("/"), cache_path=cache)
-    close_sessions()
+    cache = _filled_cache(httpserver, tmp_path / "c.sqlite")
     with sqlite3.connect(cache) as conn:
         conn.execute("UPDATE responses SET value = x''")
-    done = subprocess.run(
-        [sys.executable, "-m", "vision_models.cli", "cache", "info", "--cache-path", str(cache)],
-        capture_output=True, text=True, timeout=60,
-    )
-    assert done.returncode == 0 and "responses: 0" in done.stdout
-    assert done.stderr.startswith("vision-models: warning: an entry of the cache file") and len(done.stderr.splitlines()) == 1
+    conn.close()
+    before = _snapshot(tmp_path)
+    status, out, err = _run(capsys, "cache", "info", "--cache-path", str(cache))
+    assert status == 0 and "responses: 0" in out
+    assert _one_line_error(err).startswith(f"vision-models: warning: an entry of the cache file {cache} could not be read")
+    assert _snapshot(tmp_path) == before  # the bad row stays: the next fetch drops it
 
 
 def test_a_trials_path_naming_another_store_is_one_line_and_exit_2(capsys, tmp_path, monkeypatch):
@@ -267,9 +321,9 @@ def test_the_cost_table_does_not_need_the_trials_store(capsys, tmp_path, monkeyp
     catalog = tmp_path / "c.json"
     catalog.write_text(catalog_body(model("openai/gpt-4o-mini", inputs=VISION)))
     argv = ["cost", "--source", str(catalog), "--width", "512", "--height", "512", "--output-tokens", "5"]
-    done = subprocess.run([sys.executable, "-m", "vision_models.cli", *argv], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0 and "openai/gpt-4o-mini" in done.stdout, done.stderr
-    line = _one_line_error(done.stderr)  # a warning printed the way the command line prints them, once
+    status, out, err = _run(capsys, *argv)
+    assert status == 0 and "openai/gpt-4o-mini" in out, err
+    line = _one_line_error(err)  # a warning printed the way the command line prints them, once
     assert line.startswith("vision-models: warning: cost table without trial measurements") and str(trials) in line
 
 
@@ -364,15 +418,118 @@ def test_version_is_the_one_pyproject_gives(capsys):
     assert done.value.code == 0 and capsys.readouterr().out == f"vision-models {expected}\n"
 
 
-def test_ctrl_c_in_any_command_is_one_line_and_exit_130(capsys, monkeypatch):
-    import vision_models.cli as cli
+def _interrupt(*args, **kwargs):
+    raise KeyboardInterrupt
 
-    def interrupted(args):
+
+class _HalfThenCtrlC:
+    """A file that takes half of the first text written to it, then gets Ctrl-C (as a slow disk might)."""
+
+    def __init__(self, file):
+        self._file = file
+
+    def write(self, data):
+        self._file.write(data[: max(1, len(data) // 2)])
+        self._file.flush()
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "run_list", interrupted)
-    status, out, err = _run(capsys, "list", "--source", "sample")
-    assert status == 130 and out == "" and err == "vision-models: interrupted\n"
+    def __getattr__(self, name):
+        return getattr(self._file, name)
+
+
+def _ctrl_c_while_writing(monkeypatch):
+    """Every file export writes gets Ctrl-C half-way through its first write."""
+    from vision_models import export
+
+    enter = export.atomic_text_file.__enter__
+    monkeypatch.setattr(export.atomic_text_file, "__enter__", lambda self: _HalfThenCtrlC(enter(self)))
+
+
+def _ctrl_c_while_saving_a_chart(monkeypatch):
+    """matplotlib writes part of the image, wherever it is told to, then gets Ctrl-C."""
+    from matplotlib.figure import Figure
+
+    def half_then_ctrl_c(self, fname, **kwargs):
+        if isinstance(fname, (str, os.PathLike)):
+            Path(fname).write_bytes(b"\x89PNG\r\n\x1a\n half")
+        else:
+            fname.write(b"\x89PNG\r\n\x1a\n half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Figure, "savefig", half_then_ctrl_c)
+
+
+def _a_run_to_export(monkeypatch):
+    import pandas as pd
+
+    from vision_models import trials
+
+    class Loaded:
+        results = pd.DataFrame({"page": ["p.png"], "model": ["tesseract"], "status": ["ok"], "text": ["words"]})
+
+    monkeypatch.setattr(trials, "load_trial", lambda *a, **k: Loaded())
+    _ctrl_c_while_writing(monkeypatch)
+
+
+IMAGE_ARGS = ("--preset", "a4-150dpi", "--output-tokens", "5")
+#: Each command (its catalog from a file, so nothing else is said), where Ctrl-C comes (a function inside its work, replaced), and the file it would write, if any.
+CTRL_C = {
+    "list": (("list",), "vision_models.catalog.load_raw", None),
+    "export csv": (("export", "{out}.csv", "--source", "{source}"), _ctrl_c_while_writing, "{out}.csv"),
+    "export json": (("export", "{out}.json", "--source", "{source}"), _ctrl_c_while_writing, "{out}.json"),
+    "cost": (("cost", *IMAGE_ARGS), "vision_models.catalog.load_raw", None),
+    "cost --by-provider": (("cost", "--by-provider", "--source", "{source}", *IMAGE_ARGS),
+                           "vision_models.endpoints.fetch_endpoints", None),
+    "endpoints": (("endpoints", "openai/gpt-4o"), "vision_models.endpoints.fetch_endpoints", None),
+    "chart": (("chart", "cost", "--out", "{out}.png", "--source", "{source}", *IMAGE_ARGS), _ctrl_c_while_saving_a_chart,
+              "{out}.png"),
+    "serve": (("serve", "--port", "0"), "vision_models.server.create_server", None),
+    "history import": (("history", "import", "{catalog}"), "vision_models.stores.history._import_one", None),
+    "history info": (("history", "info"), "vision_models.stores.history.history_info", None),
+    "changes": (("changes", "--since", "2026-01-01"), "vision_models.stores.history.catalog_changes", None),
+    "try --dry-run": (("try", "{page}", "--model", "openai/gpt-4o", "--dry-run", "--source", "{source}"),
+                      "vision_models.trials.estimate_trial", None),
+    "try": (("try", "{page}", "--model", "tesseract"), "vision_models.trials.run_trial", None),
+    "trials list": (("trials", "list"), "vision_models.stores.trials.list_runs", None),
+    "trials show": (("trials", "show", "RUN"), "vision_models.trials.load_trial", None),
+    "trials export": (("trials", "export", "RUN", "{out}.csv"), _a_run_to_export, "{out}.csv"),
+    "cache info": (("cache", "info"), "vision_models.cache.get_cache_info", None),
+    "cache clear": (("cache", "clear"), "vision_models.cache.clear_cache", None),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "command, existing",
+    [(c, False) for c in CTRL_C] + [(c, True) for c, (_, _, written) in CTRL_C.items() if written],
+    ids=[*CTRL_C, *(f"{c} over a file" for c, (_, _, written) in CTRL_C.items() if written)],
+)
+def test_ctrl_c_in_every_command_is_one_line_exit_130_and_no_half_written_file(capsys, tmp_path, monkeypatch, command,
+                                                                              existing):  # fmt: skip
+    from PIL import Image
+
+    argv, where, written = CTRL_C[command]
+    monkeypatch.setenv("OPENROUTER_BASE_URL", "http://127.0.0.1:9/api/v1")
+    Image.new("RGB", (60, 40), "white").save(tmp_path / "page.png")
+    (tmp_path / "c-2026-03-01.json").write_text(catalog_body(model("a/b", inputs=VISION)))
+    (tmp_path / "catalog.json").write_text(catalog_body(model("openai/gpt-4o", inputs=VISION)))
+    names = {"out": str(tmp_path / "out"), "page": str(tmp_path / "page.png"), "catalog": str(tmp_path / "c-2026-03-01.json"),
+             "source": str(tmp_path / "catalog.json")}  # fmt: skip
+    argv = [a.format(**names) for a in argv]
+    target = Path(written.format(**names)) if written else None
+    if existing:
+        target.write_bytes(b"the earlier file, whole")
+    before = sorted(p.name for p in tmp_path.iterdir() if p.is_file())
+    if callable(where):
+        where(monkeypatch)
+    else:
+        monkeypatch.setattr(where, _interrupt)
+    status, out, err = _run(capsys, *argv)
+    assert status == 130 and out == "", err
+    line = _one_line_error(err)
+    assert line == "vision-models: interrupted" or (command == "try" and line.startswith("vision-models: interrupted; "))
+    if target is not None:
+        assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == before  # no temporary file left beside it
+        assert target.read_bytes() == b"the earlier file, whole" if existing else not target.exists()
 
 
 def test_ctrl_c_during_a_fetch_is_one_line_and_exit_130(tmp_path):
@@ -469,3 +626,28 @@ def test_a_reversed_date_range_is_refused_in_flags(capsys, tmp_path, monkeypatch
         import vision_models as vm
 
         vm.catalog_changes(since="2026-05-01", until="2026-04-01", path=tmp_path / "history.sqlite")
+
+
+ENV_COMMANDS = [("list",), ("export", "{tmp}/out.csv"), ("try", "{tmp}/page.png", "--model", "openai/gpt-4o", "--dry-run"),
+                ("serve", "--port", "0"), ("cost", "--preset", "a4-150dpi", "--output-tokens", "5")]  # fmt: skip
+
+
+@pytest.mark.parametrize("argv", ENV_COMMANDS, ids=[a[0] for a in ENV_COMMANDS])
+@pytest.mark.parametrize("variable", ["OPENROUTER_BASE_URL", "VISION_MODELS_SOURCE"])
+def test_a_bad_value_from_the_environment_says_where_it_came_from(capsys, tmp_path, monkeypatch, argv, variable):
+    from PIL import Image
+
+    from vision_models import server
+
+    Image.new("RGB", (60, 40), "white").save(tmp_path / "page.png")
+    monkeypatch.setattr(server, "serve", lambda *a, **k: pytest.fail("served with a bad setting"))
+    bad = "ftp://example.com/api" if variable == "OPENROUTER_BASE_URL" else str(tmp_path / "missing.json")
+    monkeypatch.setenv(variable, bad)
+    status, out, err = _run(capsys, *[a.format(tmp=tmp_path) for a in argv])
+    line = _one_line_error(err)
+    assert status == 2 and out == "", err
+    if variable == "OPENROUTER_BASE_URL":
+        assert line == f"vision-models: error: $OPENROUTER_BASE_URL is not an http(s) URL: {bad!r}"
+    else:
+        assert bad in line and line.endswith("(set by $VISION_MODELS_SOURCE)")
+    assert not (tmp_path / "out.csv").exists()

@@ -565,7 +565,7 @@ def test_cli_endpoints_csv_and_table(httpserver):
     assert [r["provider_name"] for r in rows] == ["Amazon Bedrock", "Anthropic", "Down Host", "Google Vertex"]
     assert rows[0]["prompt_usd_per_mtok"] == "3.3" and rows[3]["discount"] == "0.2" and rows[3]["uptime_last_30m"] == ""
     table = cli(httpserver, "endpoints", CLAUDE)
-    assert table.returncode == 0 and table.stdout.splitlines()[-1] == "4 endpoints of 1 models"
+    assert table.returncode == 0 and table.stdout.splitlines()[-1] == "4 endpoints of 1 model"
     assert "Google Vertex" in table.stdout and "20%" in table.stdout
 
 
@@ -581,7 +581,8 @@ def test_cli_endpoints_401_is_exit_1_saying_a_key_is_needed(httpserver):
     serve(httpserver, body="{}", status=401)
     out = cli(httpserver, "endpoints", CLAUDE)
     assert out.returncode == 1 and out.stdout == ""
-    assert out.stderr.strip().endswith("set OPENROUTER_API_KEY or pass api_key=)")
+    assert out.stderr.strip().endswith("this API needs an OpenRouter API key: set OPENROUTER_API_KEY)")
+    assert "api_key" not in out.stderr  # the command line has no such thing to pass
     assert "Traceback" not in out.stderr and "Warning" not in out.stderr
 
 
@@ -604,7 +605,7 @@ def test_cli_cost_by_provider(httpserver, tmp_path):
     assert {r["cheapest_provider"] for r in records} == {"Google Vertex"}
     table = cli(httpserver, *args)
     lines = table.stdout.splitlines()
-    assert lines[-1] == "4 endpoints of 1 models"
+    assert lines[-1] == "4 endpoints of 1 model"
     assert lines[2].split()[-1] == "cheapest" and lines[4].split()[-1] == "dearest" and lines[5].split()[-1] == "down"
     mixed = cli(httpserver, *args, "--as-of", "2026-04-01")
     assert mixed.returncode == 2 and "--as-of" in mixed.stderr

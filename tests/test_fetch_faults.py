@@ -338,13 +338,22 @@ def test_a_bad_row_in_the_cache_file_is_a_miss_with_a_warning(httpserver, cache_
         row["created_at"] = "yesterday"
         value = pickle.dumps(row)
     conn.execute("UPDATE responses SET value = ? WHERE key = ?", (value, key))
+    conn.execute("DELETE FROM frames")  # no frame remembered from the good body: the fetch must read the row
     conn.close()
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
-        info = get_cache_info()
+        info = get_cache_info()  # reports only: the bad row is not counted, and stays for the fetch to drop
+    assert info.exists and info.responses == 0 and info.problem is None
+    assert any("could not be read" in str(w.message) and "not counted" in str(w.message) for w in said), [str(w.message) for w in said]
+    check = sqlite3.connect(cache_file)
+    try:
+        assert check.execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()[0] == value
+    finally:
+        check.close()
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
         result = _fetch(httpserver.url_for("/"))
     assert result.error is None and result.count == GOOD_COUNT and result.cached is False  # downloaded again
-    assert info.exists
     if damage != "wrong-type":  # requests-cache itself drops a row it cannot rebuild, quietly
         assert any("could not be read" in str(w.message) for w in said), [str(w.message) for w in said]
     assert _fetch(httpserver.url_for("/")).cached is True  # and stored again, well

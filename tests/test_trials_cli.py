@@ -65,6 +65,9 @@ def test_try_then_list_show_export(setup, capsys, monkeypatch):
     assert "\x1b" not in out and "\\x1b" in out  # the model's escape sequence is shown, not obeyed
     assert [line.split()[2] for line in out.splitlines() if line.startswith("scan")] == ["ok", "ok"]
     assert "billed $" in err and KEY not in err + out
+    assert "of the $0.5 budget" in err and ", 3 requests sent;" in err  # one control and two pages
+    billed = err.split("billed $", 1)[1].split(" ", 1)[0]
+    assert "e" not in billed and float(billed) == pytest.approx(stand.billed_usd, rel=1e-5)  # six digits, no exponent
     assert len(stand.requests) == 3  # one control, two pages
 
     status, out, err = cli(capsys, "try", *pages, "--model", MINI, "--source", catalog, "--format", "json")
@@ -88,6 +91,14 @@ def test_try_then_list_show_export(setup, capsys, monkeypatch):
     assert [r["status"] for r in exported] == ["ok", "ok"]
     assert all(r["text"].startswith("'=HYPERLINK") for r in exported)  # formula neutralised
     assert KEY not in target.read_text(encoding="utf-8")
+
+    as_json = tmp_path / "run.json"  # the name says JSON: the rows as records, the text exactly as it came
+    status, _, err = cli(capsys, "trials", "export", run_id, str(as_json))
+    assert status == 0 and "wrote 2 rows" in err
+    records = json.loads(as_json.read_text(encoding="utf-8"), parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))
+    assert [r["status"] for r in records] == ["ok", "ok"] and records[0]["text"].startswith("=HYPERLINK")
+    status, _, err = cli(capsys, "trials", "export", run_id, str(tmp_path / "run.data"))
+    assert status == 2 and err.count("\n") == 1 and "--format csv|json" in err and not (tmp_path / "run.data").exists()
 
 
 def test_unknown_run_and_empty_store(setup, capsys):
@@ -130,8 +141,10 @@ def test_two_processes_on_one_store_never_pay_twice(setup, monkeypatch):
     assert len(sent) == len(set(sent)) <= 8  # no page was sent by both
     statuses = [row["status"] for out, _ in outputs for row in json.loads(out)]
     assert statuses.count("ok") == len(sent)
-    # Whatever one run found being sent by the other, a third run collects from the store.
-    subprocess.run(command, env=env, capture_output=True, timeout=120, check=True)
+    # Whatever one run found being sent by the other, a third run (in this process) collects from the store.
+    monkeypatch.setenv("OPENROUTER_API_KEY", KEY)
+    monkeypatch.setenv("VISION_MODELS_TRIALS", env["VISION_MODELS_TRIALS"])
+    assert main(command[3:]) == 0
     assert len([r for r in stand.requests if r["images"]]) == 8
 
 
@@ -153,3 +166,22 @@ def test_a_dry_run_prints_small_amounts_with_the_digits_that_make_them_true(tmp_
     assert status == 0 and "1 page request to send" in err and "in the budget $0.004" in err
     estimated = float(err.split("estimated $", 1)[1].split(";", 1)[0])
     assert 0 < estimated < 1e-4  # a true amount, not 0.0000
+
+
+def test_a_run_priced_from_the_sample_announces_it_once(setup, capsys, monkeypatch):
+    stand, _, pages, _ = setup
+    monkeypatch.setenv("OPENROUTER_API_KEY", KEY)
+    status, out, err = cli(capsys, "try", pages[0], "--model", MINI, "--source", "sample", "--no-progress")
+    assert status == 0 and MINI in out
+    assert err.count("source is the bundled sample (as of ") == 1 and err.count("not live data") == 1, err
+    assert len(stand.requests) == 2  # the control and the page: the sample priced them, the stand-in answered
+
+
+def test_a_dry_run_offline_says_to_use_the_sample_and_exit_1(setup, capsys, monkeypatch):
+    stand, _, pages, _ = setup
+    monkeypatch.setenv("OPENROUTER_BASE_URL", "http://127.0.0.1:9/api/v1")  # no catalog to be had, none cached
+    status, out, err = cli(capsys, "try", *pages, "--model", MINI, "--dry-run")
+    assert status == 1 and out == "" and err.count("\n") == 1
+    assert err.startswith("vision-models: Network request failed and nothing is cached")
+    assert err.rstrip().endswith("or use --source sample for the bundled catalog")
+    assert stand.requests == []

@@ -11,6 +11,7 @@ goes on without storing (a warning); a write that fails (a full disk) is said
 once per process instead of swallowed; an entry that cannot be read back (a
 bad row) is a cache miss with a warning, and is deleted. After a 304 the entry
 counts as downloaded at that moment: its age restarts with its freshness.
+:func:`get_cache_info` only reads: a damaged file or row is reported, and left.
 
 Beside requests-cache's tables the file holds two of ours: ``bodies``, each
 stored body's SHA-256 and times, written in the same transaction as the
@@ -75,8 +76,9 @@ def get_cache_path(cache_path: str | os.PathLike | None = None) -> Path:
     path = Path(chosen).expanduser()
     if str(path).startswith("~"):
         raise ValueError(f"cannot expand {str(chosen)!r}: no home directory for this user; give an absolute path")
-    # requests-cache adds ".sqlite" to a name without a suffix; say the same path.
-    return path if path.suffix else path.with_name(path.name + ".sqlite")
+    # requests-cache adds ".sqlite" to a name without a suffix; say the same path. A directory is named as it
+    # is, whatever its name, so that it is refused (or cached around, in memory) as a directory, never written beside.
+    return path if path.suffix or path.is_dir() else path.with_name(path.name + ".sqlite")
 
 
 _said: set[str] = set()
@@ -418,47 +420,85 @@ def _move_aside(path: Path, identity: tuple[int, int] | None) -> Path | None:
 
 @dataclass(frozen=True)
 class CacheInfo:
-    """What ``vision-models cache info`` reports."""
+    """What ``vision-models cache info`` reports; ``problem`` says why a file there is not a usable cache."""
 
     path: Path
     exists: bool
     size_bytes: int
     responses: int
     newest: datetime | None
+    problem: str | None = None
 
     def lines(self) -> list[str]:
         newest = self.newest.isoformat(timespec="seconds") if self.newest else "-"
-        return [
+        lines = [
             f"path: {self.path}",
             f"exists: {'yes' if self.exists else 'no'}",
             f"size_bytes: {self.size_bytes}",
-            f"responses: {self.responses}",
+            f"responses: {'-' if self.problem else self.responses}",
             f"newest_fetch_utc: {newest}",
         ]
+        return lines + ([f"problem: {self.problem}"] if self.problem else [])
 
 
 def get_cache_info(cache_path: str | os.PathLike | None = None) -> CacheInfo:
-    """Where the cache is, how big, and when its newest response was fetched."""
+    """Where the cache is, how big, and when its newest response was fetched: read only, nothing is changed.
+
+    The file is opened read-only. One that is not a cache (damaged, not SQLite,
+    another database) is reported in ``problem`` and left as it is: moving a
+    damaged file aside is for :func:`clear_cache` or the next fetch. An entry
+    that cannot be read back is not counted (one warning) and stays too.
+    """
     path = get_cache_path(cache_path)
     if path.is_dir():
         raise ValueError(f"the cache path {path} is a directory, not a cache file")
     if not path.exists():
         return CacheInfo(path, False, 0, 0, None)
-    with warnings.catch_warnings(record=True) as said:
-        warnings.simplefilter("always")
-        session = open_session(path)
-        try:
-            created = []
-            for key in list(session.cache.responses.keys()):
-                response = session.cache.get_response(key)
-                if response is not None:
-                    created.append(_aware(response.created_at))
-        finally:
-            session.close()
-    for warning in said[:3]:
-        warnings.warn(str(warning.message))
-    newest = max(created) if created else None
-    return CacheInfo(path, True, path.stat().st_size, len(created), newest)
+    size = path.stat().st_size
+    try:
+        rows = _stored_responses(path) if size else []
+    except sqlite3.DatabaseError as exc:
+        if _is_locked(exc):
+            raise
+        problem = (f"not a valid cache file ({exc}); `vision-models cache clear` or the next fetch moves it aside "
+                   "and starts a new one")  # fmt: skip
+        return CacheInfo(path, True, size, 0, None, problem=problem)
+    if rows is None:
+        return CacheInfo(path, True, size, 0, None, problem="not a cache file: an SQLite database without a responses table")
+    created, unreadable = [], []
+    for value in rows:
+        response = _read_back(value)
+        why = response if isinstance(response, str) else _unusable(response)
+        if why:
+            unreadable.append(why)
+        else:
+            created.append(_aware(response.created_at))
+    if unreadable:
+        entries = "an entry" if len(unreadable) == 1 else f"{len(unreadable):,} entries"
+        warnings.warn(f"{entries} of the cache file {path} could not be read ({unreadable[0]}); not counted", stacklevel=2)
+    return CacheInfo(path, True, size, len(created), max(created) if created else None)
+
+
+def _stored_responses(path: Path) -> list[bytes] | None:
+    """The stored values of the ``responses`` table, read through a read-only connection; None without that table."""
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=LOCK_WAIT_SECONDS)
+    try:
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "responses" not in tables:
+            return None
+        return [value for (value,) in conn.execute("SELECT value FROM responses")]
+    finally:
+        conn.close()
+
+
+def _read_back(value: object):
+    """A stored response as requests-cache reads it back, or why it cannot be."""
+    from requests_cache.serializers import pickle_serializer
+
+    try:
+        return pickle_serializer.loads(value)
+    except Exception as exc:  # noqa: BLE001 -- a row that does not unpickle: EOFError, UnpicklingError, cattrs...
+        return f"{type(exc).__name__}: {exc}"
 
 
 def _aware(moment: datetime) -> datetime:

@@ -1,8 +1,11 @@
 """``vision-models``: the catalog from a shell.
 
 Data goes to stdout, messages to stderr. Exit status: 0 ok, 1 no data (the
-fetch failed with nothing cached, or no model passes the filters), 2 bad usage
-(an unknown option, a bad value, an unreadable source), always as one line.
+fetch failed with nothing cached, the catalog is empty, the history holds no
+catalog for ``--as-of``, or no model passes the filters), 2 bad usage (an
+unknown option, a bad value, an unreadable source), always as one line, in
+flags (``--max-side``), never in the library's parameter names (see
+:func:`in_flags`); Ctrl-C is one line and 130.
 Every number on the command line has bounds (see :data:`LIMITS`): an absurd
 one (``1e400``, ``nan``, 23 digits) is a bad value, ``bad --flag VALUE:
 expected ...``, never an overflow deep inside.
@@ -12,11 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sqlite3
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from . import __version__
@@ -45,6 +49,46 @@ _BAD_VALUE = re.compile(r"^argument (?P<flag>\S+): expected (?P<what>.+?), got (
 
 #: Whether tables show every character (``--wide``) instead of fitting the terminal; set by :func:`main`.
 _wide = False
+
+
+#: The library's parameters that the command line takes as flags: ``max_side`` is ``--max-side``.
+_PARAMETERS = (
+    "fetched_at", "as_of", "since", "until", "source", "rules", "refresh", "cache_path", "history_path", "trials_path",
+    "provider", "min_context", "max_prompt_price", "width", "height", "preset", "detail", "prompt_tokens",
+    "output_tokens", "include_generators", "top", "prompt", "truth", "max_usd", "max_tokens", "dpi", "max_side",
+    "concurrency", "timeout", "retry_unknown", "new_budget",
+)  # fmt: skip
+_NAMES = "|".join(_PARAMETERS)
+#: The library's words for what the command line says with flags, in order (see :func:`in_flags`).
+_IN_FLAGS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
+    # Sentences written for one function of the library.
+    (re.compile(r" or pass api_key= \(a dry run and 'tesseract' need none\)"), " (--dry-run and --model tesseract need none)"),
+    (re.compile(r"\s*or pass api_key="), ""),
+    (re.compile(r"include_generators=True \(--include-generators\)"), "--include-generators"),
+    (re.compile(r"use a lower dpi or max_side"), "use a lower --dpi or --max-side"),
+    (re.compile(r"^truth folder not found \(truth is a folder of <page>\.txt files or a dict\)"),
+     "--truth folder not found (it is a folder of <page>.txt files)"),
+    (re.compile(r"give the image size: width and height in pixels, or a preset"),
+     "give the image size: --width and --height in pixels, or --preset"),
+    (re.compile(r"; do not also give \d+x\d+$"), "; do not also give --width and --height"),
+    # Any parameter: ``name=value``, ``bad name 'value'``, and a message that starts with the name.
+    (re.compile(rf"\b({_NAMES})=(?=\S)"), lambda m: f"--{m[1].replace('_', '-')} "),
+    (re.compile(rf"\bbad ({_NAMES}) "), lambda m: f"bad --{m[1].replace('_', '-')} "),
+    (re.compile(rf"^({_NAMES}) (?=['\"]|must |reads |is )"), lambda m: f"--{m[1].replace('_', '-')} "),
+    (re.compile(rf"^({_NAMES}):"), lambda m: f"--{m[1].replace('_', '-')}:"),
+]  # fmt: skip
+
+
+def in_flags(message: str) -> str:
+    """A library message as the command line says it: ``fetched_at='x'`` is ``--fetched-at 'x'``, no ``pass api_key=``.
+
+    The library names its parameters (``as_of``, ``max_side``); a user of the
+    command line knows them as flags (``--as-of``, ``--max-side``), and has no
+    ``api_key=`` to pass.
+    """
+    for pattern, replacement in _IN_FLAGS:
+        message = pattern.sub(replacement, message)
+    return message
 
 
 class UsageError(Exception):
@@ -78,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(str(exc))
         return EXIT_USAGE
     except ValueError as exc:  # bad values caught by the package: a source, a filter, a size, a location
-        _say(f"vision-models: error: {_one_line(exc)}")
+        _say(f"vision-models: error: {in_flags(_one_line(exc))}")
         return EXIT_USAGE
     except KeyboardInterrupt:  # Ctrl-C: files are written whole or not at all, so there is nothing to undo
         _say("vision-models: interrupted")
@@ -114,8 +158,9 @@ def _add_list(commands) -> None:
 
 
 def _add_export(commands) -> None:
-    export = commands.add_parser("export", help="write the vision models to a CSV file (formula-safe)")
-    export.add_argument("path", help="the CSV file to write")
+    export = commands.add_parser("export", help="write the vision models to a CSV (formula-safe) or JSON file")
+    export.add_argument("path", help="the file to write: FILE.csv or FILE.json (the name says the format)")
+    add_export_format_option(export)
     add_source_options(export)
     add_filter_options(export)
     add_as_of_option(export)
@@ -258,9 +303,10 @@ def add_trial_commands(commands) -> None:
     show.add_argument("--truth", metavar="DIR", help="ground truth folder, for CER / WER")
     show.add_argument("--trials-path", help="the trials file")
     show.set_defaults(handler=run_trials_show)
-    export = runs_commands.add_parser("export", help="one run's rows to a CSV file (formula-safe)")
+    export = runs_commands.add_parser("export", help="one run's rows to a CSV (formula-safe) or JSON file")
     export.add_argument("run_id", metavar="RUN")
-    export.add_argument("path", metavar="FILE.csv")
+    export.add_argument("path", metavar="FILE", help="FILE.csv or FILE.json (the name says the format)")
+    add_export_format_option(export)
     export.add_argument("--truth", metavar="DIR", help="ground truth folder, for CER / WER")
     export.add_argument("--trials-path", help="the trials file")
     export.set_defaults(handler=run_trials_export)
@@ -280,6 +326,31 @@ COMMANDS = {
     "trials": add_trial_commands,
     "cache": _add_cache,
 }
+
+
+#: The formats a file's name says: ``out.json`` is JSON.
+EXPORT_SUFFIXES = {".csv": "csv", ".json": "json"}
+
+
+def add_export_format_option(parser: argparse.ArgumentParser) -> None:
+    """``--format``, for a file whose name does not say (``rows.txt``); a name that says another is refused."""
+    parser.add_argument(
+        "--format", choices=("csv", "json"), help="the file's format, when its name does not end in .csv or .json"
+    )
+
+
+def export_format(path: str, chosen: str | None) -> str:
+    """The format to write ``path`` in: what its name says, or ``--format``; never one the name contradicts."""
+    from pathlib import Path
+
+    named = EXPORT_SUFFIXES.get(Path(path).suffix.lower())
+    if chosen and named and chosen != named:
+        raise UsageError(f"vision-models: --format {chosen} does not match the file name {path!r}: "
+                         f"name it .{chosen}, or leave out --format to write {named.upper()}")  # fmt: skip
+    if not chosen and not named:
+        raise UsageError(f"vision-models: cannot tell the format of {path!r} from its name: "
+                         "name it .csv or .json, or give --format csv|json")  # fmt: skip
+    return chosen or named or "csv"  # (one of them is set: checked above)
 
 
 def add_table_options(parser: argparse.ArgumentParser) -> None:
@@ -354,7 +425,7 @@ def load_costs(args: argparse.Namespace):
         preset=args.preset,
         include_generators=args.include_generators,
     )
-    note = left_out_note(costs).replace("include_generators=True (--include-generators)", "--include-generators")
+    note = in_flags(left_out_note(costs))
     if note:
         _say(f"vision-models: {note}")
     if costs.empty:
@@ -369,7 +440,15 @@ def load_models(args: argparse.Namespace):
     from .filters import filter_models
 
     as_of = getattr(args, "as_of", None)
-    result = fetch_vision_models(args.source, rules=args.rules, refresh=args.refresh, cache_path=args.cache_path, as_of=as_of)
+    try:
+        result = fetch_vision_models(args.source, rules=args.rules, refresh=args.refresh, cache_path=args.cache_path,
+                                     as_of=as_of)  # fmt: skip
+    except ValueError as exc:
+        from .stores.history import NoSnapshot
+
+        if not isinstance(exc, NoSnapshot):
+            raise
+        result = _no_snapshot(exc, args.rules)  # no catalog recorded then: no data, as a failed fetch is
     report(result)
     models = filter_models(
         result.models,
@@ -380,6 +459,14 @@ def load_models(args: argparse.Namespace):
     if models.empty and not result.error:
         _say("vision-models: no model matches these filters" if result.count else "vision-models: the catalog has no vision models")
     return result, models
+
+
+def _no_snapshot(exc: ValueError, rules: str):
+    """A result without models whose error says the history holds no catalog for ``--as-of``."""
+    from .catalog import CatalogResult
+    from .frame import models_frame
+
+    return CatalogResult(models=models_frame([], rules, vision_only=True), source="as-of", error=in_flags(_one_line(exc)))
 
 
 def report(result) -> None:
@@ -401,18 +488,29 @@ def next_step_hint(result) -> str:
     itself; no answer at all (no network, a refused connection, a time-out)
     leaves the user with two ways on: the bundled sample, or the network settings.
     """
-    error = (result.error or "").lower()
-    no_answer = any(word in error for word in ("network", "timed out", "time-out", "timeout", "connect"))
-    if not result.models.empty or not no_answer:
+    if not result.models.empty:
         return ""
-    if result.source == "openrouter":
+    return offline_hint(result.error, result.source)
+
+
+def offline_hint(error: str | None, source: str = "openrouter", *, sample: bool = True) -> str:
+    """`` and nothing is cached: check the network and ...`` for an error that no answer came back; else ``""``.
+
+    ``sample``: whether the command can use the bundled catalog instead (``--source sample``); the
+    provider endpoints of ``endpoints`` and ``cost --by-provider`` are live only.
+    """
+    text = (error or "").lower()
+    if not any(word in text for word in ("network", "timed out", "time-out", "timeout", "connect")):
+        return ""
+    if source == "openrouter":
         from .fetch import get_base_url, shown_url
 
         where = f"the network and OPENROUTER_BASE_URL (now {shown_url(get_base_url())})"
     else:
-        where = f"the network and the URL {result.source}"
+        where = f"the network and the URL {source}"
     # The error itself says what happened (no connection, or a time-out); this says what to do about it.
-    return f" and nothing is cached: check {where}, or use --source sample for the bundled catalog"
+    instead = ", or use --source sample for the bundled catalog" if sample else ""
+    return f" and nothing is cached: check {where}{instead}"
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -430,8 +528,20 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def usd(amount: float) -> str:
-    """An amount of USD with the digits that make it true: $0.000042, $0.5, $1,234.5 (not $0.00)."""
-    return f"${amount:,.6g}" if abs(amount) < 1e6 else f"${amount:,.0f}"
+    """An amount of USD with the digits that make it true: $0.000042, $0.5, $1,234.5 (not $0.00, never 4.2e-05).
+
+    Six significant digits, written out in full (no exponent), trailing zeros dropped; whole dollars from a million.
+    """
+    if not math.isfinite(amount):
+        return f"${amount}"
+    if abs(amount) >= 1e6:
+        return f"${amount:,.0f}"
+    if amount == 0:
+        return "$0"
+    decimals = min(20, max(0, 5 - math.floor(math.log10(abs(amount)))))
+    text = f"{amount:,.{decimals}f}"
+    text = text.rstrip("0").rstrip(".") if "." in text else text
+    return "$" + ("0" if text in ("-0", "0") else text)
 
 
 def plural(count: int, noun: str) -> str:
@@ -454,9 +564,10 @@ def render(frame, fmt: str, table) -> str:
 
 
 def json_text(frame) -> str:
-    """The frame's JSON records, written by ``json.dumps``: slashes as they are, non-ASCII as itself."""
-    records = frame.to_json(orient="records", date_format="iso", date_unit="s", force_ascii=False, double_precision=15)
-    return json.dumps(json.loads(records), ensure_ascii=False)
+    """The frame's JSON records, written by ``json.dumps``: slashes as they are, non-ASCII as itself, NaN as null."""
+    from .export import to_json_records
+
+    return to_json_records(frame)
 
 
 def fixed_width(
@@ -498,11 +609,12 @@ def _expiry_notes(models) -> list[str]:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    fmt = export_format(args.path, args.format)
     check_export_path(args.path)
     _, models = load_models(args)
     if models.empty:
         return EXIT_NO_DATA
-    path = write_csv(models, args.path)
+    path = write_rows(models, args.path, fmt)
     _say(f"vision-models: wrote {plural(len(models), 'model')} to {path}")
     return EXIT_OK
 
@@ -519,12 +631,13 @@ def check_export_path(path: str) -> None:
         raise UsageError(f"vision-models: cannot write {path!r}: {exc.strerror or exc}") from None
 
 
-def write_csv(frame, path: str):
-    """``frame`` exported to ``path`` (formula-safe, atomic); a path that cannot be written is a usage error."""
-    from .export import export_csv
+def write_rows(frame, path: str, fmt: str):
+    """``frame`` exported to ``path`` as CSV (formula-safe) or JSON records, atomically; a path that cannot be written
+    is a usage error."""
+    from .export import export_csv, export_json
 
     try:
-        return export_csv(frame, path)
+        return export_csv(frame, path) if fmt == "csv" else export_json(frame, path)
     except OSError as exc:
         raise UsageError(f"vision-models: cannot write {path!r}: {exc.strerror or exc}") from None
 
@@ -604,7 +717,7 @@ def provider_cost_table(costs) -> str:
     )
     models = costs["id"].nunique()
     table = "\n".join(fixed_width(header, rows, right={3, 4, 5, 6}))
-    return f"{cost_title(costs)}\n{table}\n{len(costs)} endpoints of {models} models\n"
+    return f"{cost_title(costs)}\n{table}\n{plural(len(costs), 'endpoint')} of {plural(models, 'model')}\n"
 
 
 def run_endpoints(args: argparse.Namespace) -> int:
@@ -624,9 +737,14 @@ def _endpoints(ids, args: argparse.Namespace, models=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         frame = fetch_endpoints(ids, models=models, cache_path=args.cache_path, refresh=args.refresh)
+    failed: dict[tuple[str, bool], list[str]] = {}  # the same error for several ids is said once, naming them all
     for model_id, error in frame.attrs.get("errors", {}).items():
-        stale = frame.loc[frame["id"] == model_id, "stale"].any()
-        _say(f"vision-models: {model_id}: {error}" + ("; serving the cached copy" if stale else ""))
+        stale = bool(frame.loc[frame["id"] == model_id, "stale"].any())
+        failed.setdefault((in_flags(error), stale), []).append(model_id)
+    for (error, stale), named in failed.items():
+        # Nothing served: when no answer came, what to do next, as for the catalog (endpoints have no sample).
+        after = "; serving the cached copy" if stale else offline_hint(error, sample=False)
+        _say(f"vision-models: {', '.join(named)}: {error}{after}")
     return frame
 
 
@@ -645,7 +763,8 @@ def endpoints_table(frame) -> str:
         _cells(frame["uptime_last_30m"], "{:.1f}"),
     )
     models = frame["id"].nunique()
-    return "\n".join(fixed_width(header, rows, right={3, 4, 5, 6, 7, 8})) + f"\n{len(frame)} endpoints of {models} models\n"
+    table = "\n".join(fixed_width(header, rows, right={3, 4, 5, 6, 7, 8}))
+    return f"{table}\n{plural(len(frame), 'endpoint')} of {plural(models, 'model')}\n"
 
 
 def _printable(column) -> list[str]:
@@ -654,19 +773,32 @@ def _printable(column) -> list[str]:
 
 
 def run_chart(args: argparse.Namespace) -> int:
-    costs = load_costs(args)
-    if costs is None:
-        return EXIT_NO_DATA
+    from pathlib import Path
+
     try:
         import matplotlib
     except ImportError:
         raise UsageError("vision-models: charts need matplotlib: pip install 'vision_models[charts]'") from None
     matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    # The image's format is its name's (chart.png, chart.svg, chart.pdf); a name without one gets a PNG.
+    kind = Path(args.out).suffix.lstrip(".").lower() or "png"
+    supported = Figure().canvas.get_supported_filetypes()
+    if kind not in supported:
+        raise UsageError(f"vision-models: cannot tell a chart format from {args.out!r}: name it .png, or one of "
+                         f"{', '.join('.' + k for k in sorted(supported) if k != 'png')}")  # fmt: skip
+    check_export_path(args.out)  # before any fetch: a path that cannot be written is said first
+    costs = load_costs(args)
+    if costs is None:
+        return EXIT_NO_DATA
     from .charts import plot_cost_per_image, plot_cost_vs_context
+    from .export import atomic_binary_file
 
     ax = plot_cost_per_image(costs, top=args.top) if args.kind == "cost" else plot_cost_vs_context(costs)
-    try:
-        ax.figure.savefig(args.out, dpi=150)
+    try:  # written beside the target and renamed over it when complete: never a half-written image
+        with atomic_binary_file(Path(args.out).expanduser()) as out:
+            ax.get_figure().savefig(out, dpi=150, format=kind)  # type: ignore[union-attr]
     except OSError as exc:
         raise UsageError(f"vision-models: cannot write {args.out!r}: {exc.strerror or exc}") from None
     _say(f"vision-models: wrote {args.out}")
@@ -679,7 +811,12 @@ def run_serve(args: argparse.Namespace) -> int:
 
     get_api_key()  # a key that cannot be sent (a line break inside): said once, never per request
     _check_host(args.host)
-    if check_source(args.source) == "sample":  # an unreadable source is a usage error now, not a 502 per request
+    chosen = check_source(args.source)  # an unreadable source is a usage error now, not a 502 per request
+    if chosen == "openrouter":
+        from .fetch import get_base_url
+
+        get_base_url()  # so is an $OPENROUTER_BASE_URL that is no URL
+    if chosen == "sample":
         from .fetch import read_sample
 
         _say(f"vision-models: serving the bundled {read_sample().source}, not live data")
@@ -719,7 +856,7 @@ def run_history_import(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     _print_imports(results)
     imported = sum(r.status == "imported" for r in results)
-    _say(f"vision-models: {imported} of {len(results)} files imported")
+    _say(f"vision-models: {imported:,} of {plural(len(results), 'file')} imported")
     return EXIT_OK if all(not r.status.startswith("skipped") for r in results) else EXIT_NO_DATA
 
 
@@ -729,7 +866,7 @@ def _print_imports(results) -> None:
             _write(f"{result.path}\t{result.status}\n")
             continue
         when = result.fetched_at.isoformat(timespec="seconds") if result.fetched_at else "-"
-        _write(f"{result.path}\t{result.status}\t{when}\t(date from {result.date_basis})\t{result.models} models\n")
+        _write(f"{result.path}\t{result.status}\t{when}\t(date from {result.date_basis})\t{plural(result.models, 'model')}\n")
 
 
 def run_history_info(args: argparse.Namespace) -> int:
@@ -778,7 +915,7 @@ def changes_table(changes) -> str:
             what.append(change + (f" ({pct:+.1f}%)" if pct == pct else ""))
     rows = zip(changes["date"].dt.strftime("%Y-%m-%d").tolist(), changes["kind"].tolist(), changes["id"].tolist(), what)
     lines = fixed_width(("date", "kind", "id", "change"), rows, shrink=[2, 3], keep={2: 24, 3: 20})  # what moved matters most
-    return "\n".join(lines) + f"\n{len(changes)} changes\n"
+    return "\n".join(lines) + f"\n{plural(len(changes), 'change')}\n"
 
 
 def _value(value) -> str:
@@ -813,12 +950,23 @@ def _need_trials_extra(command: str) -> None:
 
 def run_try(args: argparse.Namespace) -> int:
     _need_trials_extra("try")
-    from .trials import DEFAULT_PROMPT, estimate_trial, run_trial
+    from .pages import scan_pages
+    from .trials import DEFAULT_PROMPT, TESSERACT, estimate_trial, run_trial
 
     prompt = args.prompt if args.prompt is not None else DEFAULT_PROMPT
+    if not prompt.strip():
+        raise UsageError(f"vision-models: error: --prompt must be non-empty text, not {prompt!r:.80}")
+    remote = [m for m in args.model if m != TESSERACT]
+    if remote and not args.dry_run:
+        _need_api_key()
+    # What is cheap to check and needs no network comes first: the pages, then the catalog (only for its prices).
+    pages = scan_pages(args.pages, dpi=args.dpi, max_side=args.max_side)
+    catalog = _trial_catalog(args) if remote else None
+    if remote and catalog is None:
+        return EXIT_NO_DATA
     if args.dry_run:
-        plan = estimate_trial(args.pages, args.model, prompt=prompt, max_tokens=args.max_tokens, dpi=args.dpi,
-                              max_side=args.max_side, source=args.source, cache_path=args.cache_path,
+        plan = estimate_trial(pages, args.model, prompt=prompt, max_tokens=args.max_tokens, dpi=args.dpi,
+                              max_side=args.max_side, catalog=catalog, source=args.source, cache_path=args.cache_path,
                               trials_path=args.trials_path, max_usd=args.max_usd,
                               retry_unknown=args.retry_unknown)  # fmt: skip
         _write(render(plan, args.format, plan_table))
@@ -829,9 +977,9 @@ def run_try(args: argparse.Namespace) -> int:
              f"{fits} in the budget {usd(args.max_usd)}")  # fmt: skip
         return EXIT_OK
     try:
-        trial = run_trial(args.pages, args.model, prompt=prompt, truth=args.truth, max_usd=args.max_usd,
+        trial = run_trial(pages, args.model, prompt=prompt, truth=args.truth, max_usd=args.max_usd,
                           max_tokens=args.max_tokens, dpi=args.dpi, max_side=args.max_side, concurrency=args.concurrency,
-                          timeout=float(args.timeout), source=args.source, cache_path=args.cache_path,
+                          timeout=float(args.timeout), catalog=catalog, source=args.source, cache_path=args.cache_path,
                           trials_path=args.trials_path, progress=False if args.no_progress else None,
                           retry_unknown=args.retry_unknown, new_budget=args.new_budget)  # fmt: skip
     except KeyboardInterrupt:
@@ -839,14 +987,35 @@ def run_try(args: argparse.Namespace) -> int:
              "run the same command again to resume")  # fmt: skip
         return EXIT_INTERRUPTED
     _write(trial_output(trial, args.format))
-    unknown = f" + ${trial.unknown_usd:.6f} of unknown cost" if trial.unknown_usd > 0 else ""
-    left = f" (${trial.budget_usd:.6g} left of it)" if trial.budget_usd < trial.max_usd - 1e-12 else ""
-    requests = f"{trial.requests_sent} request{'s' if trial.requests_sent != 1 else ''}"
-    _say(f"vision-models: run {trial.run_id}: billed ${trial.billed_usd:.6f}{unknown} of the ${trial.max_usd:.6g} budget"
-         f"{left}, {requests} sent; stored in {trial.trials_path}")  # fmt: skip
+    unknown = f" + {usd(trial.unknown_usd)} of unknown cost" if trial.unknown_usd > 0 else ""
+    left = f" ({usd(trial.budget_usd)} left of it)" if trial.budget_usd < trial.max_usd - 1e-12 else ""
+    _say(f"vision-models: run {trial.run_id}: billed {usd(trial.billed_usd)}{unknown} of the {usd(trial.max_usd)} budget"
+         f"{left}, {plural(trial.requests_sent, 'request')} sent; stored in {trial.trials_path}")  # fmt: skip
     status, error = trial.results["status"], trial.results["error"]
     answered = status.eq("ok") | (status.eq("cached") & error.isna())  # a stored failure is no answer
     return EXIT_OK if answered.any() else EXIT_NO_DATA
+
+
+def _need_api_key() -> None:
+    """Sending to OpenRouter needs a key: said before anything is read or fetched, in the command line's words."""
+    from .fetch import get_api_key
+
+    if not (get_api_key() or "").strip():
+        raise UsageError("vision-models: error: no OpenRouter API key: set OPENROUTER_API_KEY "
+                         "(--dry-run and --model tesseract need none)")  # fmt: skip
+
+
+def _trial_catalog(args: argparse.Namespace):
+    """The catalog whose prices a trial estimates and budgets with, reported as ``list`` reports it; None without one."""
+    from .catalog import fetch_catalog
+
+    result = fetch_catalog(args.source, cache_path=args.cache_path)
+    report(result)  # the sample announced (once), a stale copy said, a failure with what to do next
+    if result.models.empty:
+        if not result.error:
+            _say("vision-models: the catalog is empty: no prices to estimate with")
+        return None
+    return result.models
 
 
 def trial_output(trial, fmt: str) -> str:
@@ -957,9 +1126,10 @@ def run_trials_export(args: argparse.Namespace) -> int:
     _need_trials_extra("trials export")
     from .trials import load_trial
 
+    fmt = export_format(args.path, args.format)
     check_export_path(args.path)
     trial = load_trial(args.run_id, trials_path=args.trials_path, truth=args.truth)
-    path = write_csv(trial.results, args.path)
+    path = write_rows(trial.results, args.path, fmt)
     _say(f"vision-models: wrote {plural(len(trial.results), 'row')} of run {args.run_id} to {path}")
     return EXIT_OK if len(trial.results) else EXIT_NO_DATA
 
@@ -1021,7 +1191,7 @@ def _say(message: str) -> None:
 
 
 def _warning_line(message, category, filename, lineno, line=None) -> str:
-    return f"vision-models: warning: {_one_line(message)}\n"
+    return f"vision-models: warning: {in_flags(_one_line(message))}\n"
 
 
 def _one_line(exc: BaseException) -> str:

@@ -12,8 +12,9 @@ each ``;``-separated part judged alike and quoted where it needs it. Text is
 text whatever its dtype (object, ``str``, ``string``, a categorical's text
 categories); a number such as ``-1.5`` in a numeric column is never quoted.
 
-A file is written beside its target and renamed over it once complete, so a
-failure (a full disk, an encoding error) never leaves a truncated CSV. Only a
+A file (CSV or JSON) is written beside its target and renamed over it once
+complete, so a failure (a full disk, an encoding error, Ctrl-C) never leaves a
+truncated file. Only a
 regular file is ever replaced, keeping its permission bits: a symbolic link to
 one is written through, as ``cp`` does (the link stays, the file it leads to
 gets the new content). A directory, a FIFO, a device (``/dev/null``,
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import errno
 import io
+import json
 import os
 import re
 import stat
@@ -119,10 +121,13 @@ class atomic_text_file:
         self.target = writable_target(path)
 
     def __enter__(self) -> io.TextIOWrapper:
+        self.file = self._open()
+        return self.file
+
+    def _open(self):
         fd, name = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent)
         self.temporary = Path(name)
-        self.file = open(fd, "w", encoding="utf-8", newline="")
-        return self.file
+        return open(fd, "w", encoding="utf-8", newline="")
 
     def __exit__(self, kind, value, traceback) -> None:
         try:
@@ -153,6 +158,19 @@ class atomic_text_file:
                 pass  # only root may give a file away; the mode is kept all the same
             os.chmod(self.temporary, stat.S_IMODE(old.st_mode))
         os.replace(self.temporary, self.target)
+
+
+class atomic_binary_file(atomic_text_file):
+    """:class:`atomic_text_file` for bytes (a chart's PNG): written beside the target, renamed over it once complete."""
+
+    def __enter__(self) -> io.BufferedWriter:  # type: ignore[override]
+        self.file = self._open()
+        return self.file
+
+    def _open(self):
+        fd, name = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent)
+        self.temporary = Path(name)
+        return open(fd, "wb")
 
 
 def _umask() -> int:
@@ -206,8 +224,26 @@ def neutralise_formula(text: str) -> str:
 
 
 def to_json_records(frame: pd.DataFrame) -> str:
-    """JSON array of row objects; missing values are null, datetimes ISO 8601 UTC."""
-    return frame.to_json(orient="records", date_format="iso", date_unit="s", force_ascii=False)
+    """JSON array of row objects: plain JSON any parser reads (missing values, NaN and infinities are ``null``).
+
+    Datetimes are ISO 8601 UTC, lists are arrays, text is itself (non-ASCII
+    unescaped, slashes as they are: ``"openai/gpt-4o"``), a lone surrogate U+FFFD.
+    """
+    records = frame.to_json(orient="records", date_format="iso", date_unit="s", force_ascii=False, double_precision=15)
+    return replace_lone_surrogates(json.dumps(json.loads(records), ensure_ascii=False))
+
+
+def export_json(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write ``frame`` to ``path`` as UTF-8 :func:`to_json_records` (and a newline); returns the path written.
+
+    Written as :func:`export_csv` writes: beside the target and renamed over it
+    once complete, and only over a regular file (see the module notes).
+    """
+    target = Path(path).expanduser()
+    text = to_json_records(frame)
+    with atomic_text_file(target) as out:
+        out.write(text + "\n")
+    return target
 
 
 def _text_cells(column: pd.Series, safe: bool) -> list[object]:

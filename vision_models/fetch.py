@@ -263,7 +263,8 @@ def parse_json(body: bytes | str) -> Any:
         if replaced:
             warn_once(
                 "surrogates",
-                f"{replaced} text value(s) of a catalog held a lone surrogate (text UTF-8 cannot encode); "
+                f"{'1 text value' if replaced == 1 else f'{replaced:,} text values'} of a catalog held a lone surrogate "
+                "(text UTF-8 cannot encode); "
                 "replaced with U+FFFD",
             )
     return parsed
@@ -746,6 +747,10 @@ def read_file(path: str | os.PathLike, *, max_bytes: int = MAX_BODY_BYTES) -> Ra
         entries = catalog_entries(body)
     except (OSError, EOFError, zlib.error, NotACatalog) as exc:
         raise ValueError(f"{file} is not an OpenRouter catalog: {exc}") from None
+    if not any(isinstance(entry, dict) and isinstance(entry.get("id"), str) for entry in entries):
+        # An empty catalog is no data, as an empty answer from OpenRouter is: said in ``error``, not a bad source.
+        held = f"its {len(entries):,} entries hold no model: none has a string 'id'" if entries else "it lists no models"
+        return RawCatalog(entries, str(file), error=f"{file}: the catalog is empty ({held})", body=body)
     return RawCatalog(entries, str(file), body=body)
 
 

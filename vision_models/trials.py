@@ -914,7 +914,12 @@ def _warn_retry_unknown(run: _Run, db: store.TrialStore, key: str | None) -> Non
     tasks = {t.key: t for t in run.tasks if t.key in unknown}
     worst = sum(_worst_case(t, run.prices.get(t.model), int(run.params["max_tokens"]), run.prompt_bound) for t in tasks.values())
     warnings.warn(f"retry_unknown: sending again {len(tasks)} request{'s' if len(tasks) != 1 else ''} that may have been "
-                  f"billed already; they may spend up to ${worst:.6f} more (within the budget)", stacklevel=3)  # fmt: skip
+                  f"billed already; they may spend up to ${_amount(worst)} more (within the budget)", stacklevel=3)  # fmt: skip
+
+
+def _amount(usd: float) -> str:
+    """USD with six significant digits, written out: 0.0000421 (never 0.000000, never 4.21e-05)."""
+    return str(np.format_float_positional(usd, precision=6, unique=False, fractional=False, trim="-"))
 
 
 #: Seconds a stopped run waits for its requests in flight to be abandoned and recorded.

@@ -217,6 +217,10 @@ def import_files(
     return results
 
 
+class NoSnapshot(ValueError):
+    """The history holds no catalog at or before the moment asked for (or none at all): no data, not a bad value."""
+
+
 class ImportStopped(sqlite.StoreUnavailable):
     """An import that stopped at one file (the history could not be written); the files before it are in.
 
@@ -225,7 +229,8 @@ class ImportStopped(sqlite.StoreUnavailable):
 
     def __init__(self, results: list[ImportResult], file: Path, reason: str) -> None:
         imported = sum(r.status == "imported" for r in results)
-        super().__init__(f"stopped at {file}: {reason} ({imported} file(s) imported before it)")
+        files = "1 file" if imported == 1 else f"{imported:,} files"
+        super().__init__(f"stopped at {file}: {reason} ({files} imported before it)")
         self.results = results
         self.file = file
 
@@ -345,21 +350,21 @@ def entries_as_of(
     (descriptions, ``created``, the top provider's completion limit) is absent.
     A model stored with neither a prompt nor a completion price comes back as
     variable (``"-1"``, a router), which is what such rows are in real catalogs. No snapshot at or before ``moment`` is a
-    ``ValueError`` naming the first date the history holds.
+    :class:`NoSnapshot` (a ``ValueError``) naming the first date the history holds, or saying there is no history.
     """
     wanted = _query_instant(moment, "as_of", end_of_day=True, warn_early=False)  # too early: refused below, naming the start
     file = get_history_path(path)
     with _reader(file) as conn:
         first = None if conn is None else conn.execute("SELECT MIN(fetched_at) FROM snapshots").fetchone()[0]
         if first is None:
-            raise ValueError(
+            raise NoSnapshot(
                 f"no catalog history at {file} to read as of {moment!s}: "
                 "it is built by every download from OpenRouter, or by `vision-models history import FILES`"
             )
         snapshot = conn.execute("SELECT MAX(fetched_at) FROM snapshots WHERE fetched_at <= ?", (wanted,)).fetchone()[0]
         if snapshot is None:
             start = _datetime(first).isoformat(timespec="seconds").replace("+00:00", "Z")
-            raise ValueError(f"no catalog recorded at or before {moment!s}: the history starts on {start}")
+            raise NoSnapshot(f"no catalog recorded at or before {moment!s}: the history starts on {start}")
         rows = conn.execute(_AS_OF_SQL, (snapshot, snapshot)).fetchall()
     return [_entry(row) for row in rows], _datetime(snapshot)
 
