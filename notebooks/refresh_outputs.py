@@ -25,7 +25,7 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def prepare_environment(scratch: Path) -> bool:
-    """Point the notebooks at the sample, a throwaway cache and a history of the daily catalogs.
+    """Point the notebooks at the sample, a throwaway cache, trials store and history of the daily catalogs.
 
     Returns whether the daily catalogs were there to build the history from.
     Kernels inherit this process's environment, so call it before any starts.
@@ -35,6 +35,8 @@ def prepare_environment(scratch: Path) -> bool:
     os.environ["VISION_MODELS_SOURCE"] = "sample"
     os.environ["VISION_MODELS_CACHE"] = str(scratch / "http_cache.sqlite")
     os.environ["VISION_MODELS_HISTORY"] = str(scratch / "history.sqlite")
+    os.environ["VISION_MODELS_TRIALS"] = str(scratch / "trials.sqlite")
+    os.environ["OPENROUTER_BASE_URL"] = "http://127.0.0.1:9/api/v1"  # nothing listens there: no request leaves
     os.environ.pop("OPENROUTER_API_KEY", None)
     files = sorted(DAILY.glob("openrouter-*.json.gz"))
     if files:
@@ -47,7 +49,10 @@ def refresh(path: Path) -> None:
     from nbclient import NotebookClient
 
     book = nbformat.read(path, as_version=4)
-    NotebookClient(book, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute()
+    client = NotebookClient(
+        book, timeout=120, kernel_name="python3", record_timing=False, resources={"metadata": {"path": str(HERE)}}
+    )
+    client.execute()
     book.metadata.pop("widgets", None)
     drop_widget_views(book)
     nbformat.write(book, path)
