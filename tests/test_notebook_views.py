@@ -95,8 +95,10 @@ def test_vision_findings_count_and_agree_in_number(tmp_path):
     text = nv.vision_findings(vision, catalog, name_only)
     assert text.splitlines() == [
         "2 models of 4 in this catalog read images.",
-        "1 more model has a vision family's name but lists no image input: the seed rules count it, "
-        "the strict rules do not.",
+        (
+            "1 more model has a vision family's name but lists no image input: the seed rules count it, "
+            "the strict rules do not."
+        ),
         "2 providers offer them; the most: google (1), openai (1).",
     ]
     assert "No model has a vision family's name" in nv.vision_findings(vision, catalog, name_only.iloc[:0])
@@ -137,6 +139,15 @@ def test_snapshot_times_and_history_findings(tmp_path):
         "2 changes: 1 added, 1 removed.",
         "Vision models: 1 added, 1 removed, 0 models with a price change.",
     ]
+    within, after_gap = nv.split_at_gaps(catalog_changes(path=history), moments)
+    assert within["date"].dt.strftime("%Y-%m-%d").tolist() == ["2026-03-03"]  # the day after a daily snapshot
+    assert after_gap[["kind", "id"]].values.tolist() == [["added", "google/gemini-2.5-flash"]]
+    assert nv.gap_note(after_gap, moments) == (
+        "Not counted by week: 1 vision model first seen on 2026-03-02, after 283 days with no snapshot "
+        "(added at some time in the gap)."
+    )
+    assert nv.gap_note(within, moments) is None
+    assert nv.split_at_gaps(catalog_changes(path=history), moments, days=300)[1].empty
     close = [datetime(2026, 3, d, tzinfo=UTC) for d in (2, 3, 5)]
     assert nv.history_findings(close, catalog_changes(path=history).iloc[:0]).splitlines()[1:] == [
         "Snapshots are at most 2 days apart.",
@@ -167,7 +178,7 @@ def test_trial_findings():
         "The most errors: tesseract, CER 0.050, $0 per 1,000 pages.",
     ]
     one = nv.trial_findings(summary(("tesseract", 1, 0.0, 0.016)), 1)
-    assert one == "1 model read the 1 page; the fewest errors: tesseract, CER 0.016, WER 0.032, $0 per 1,000 pages."
+    assert one == "Only tesseract read the 1 page: CER 0.016, WER 0.032, $0 per 1,000 pages."
     failed = nv.trial_findings(summary(("tesseract", 0, np.nan, None)), 4)
     assert failed.startswith("No model's text could be scored on the 4 pages (tesseract)")
     assert len(nv.scored(two)) == 2

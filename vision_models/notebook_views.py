@@ -206,6 +206,33 @@ def history_findings(moments: Sequence[datetime], changes: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def split_at_gaps(
+    changes: pd.DataFrame, moments: Sequence[datetime], days: int = 7
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(changes seen within ``days`` of the snapshot before, changes dated by a snapshot after a longer gap).
+
+    A change is dated by the first snapshot that shows it; after a gap of
+    months, that date says only that it happened at some time in the gap, so
+    counting it in that snapshot's week would pile the whole gap into one bar.
+    """
+    ends = pd.DatetimeIndex([b for a, b in itertools.pairwise(moments) if (b - a).days > days], tz="UTC")
+    late = pd.to_datetime(changes["date"], utc=True).isin(ends).to_numpy()
+    return changes[~late], changes[late]
+
+
+def gap_note(after_gaps: pd.DataFrame, moments: Sequence[datetime], what: str = "vision model") -> str | None:
+    """Which additions :func:`split_at_gaps` kept out of the weekly counts, and why; None when there are none."""
+    added = after_gaps[after_gaps["kind"].eq("added")]
+    if added.empty:
+        return None
+    parts = []
+    for day, rows in added.groupby(pd.to_datetime(added["date"], utc=True), sort=True):
+        before = max(m for m in moments if m < day)
+        parts.append(f"{plural(len(rows), what)} first seen on {day:%Y-%m-%d}, after {plural((day - before).days, 'day')} "
+                     f"with no snapshot")  # fmt: skip
+    return f"Not counted by week: {'; '.join(parts)} (added at some time in the gap)."
+
+
 # ---------------------------------------------------------------- 05: trials
 
 
@@ -230,6 +257,11 @@ def trial_findings(summary: pd.DataFrame, pages: int) -> str:
         failed = ", ".join(summary["model"])
         return f"No model's text could be scored on the {plural(pages, 'page')} ({failed}): see the errors above."
     best = read.loc[read["cer_mean"].idxmin()]
+    if len(read) == 1:
+        return (
+            f"Only {best['model']} read the {plural(pages, 'page')}: CER {best['cer_mean']:.3f}, "
+            f"WER {best['wer_mean']:.3f}, {_per_1k(best)} per 1,000 pages."
+        )
     lines = [
         (
             f"{plural(len(read), 'model')} read the {plural(pages, 'page')}; the fewest errors: {best['model']}, "
