@@ -167,7 +167,7 @@ def code(book) -> str:
 
 def test_one_page_size_across_the_notebooks():
     books = {p.stem: nbformat.read(p, as_version=4) for p in NOTEBOOKS}
-    pages = {stem: re.findall(r'^PAGE = "([^"]+)"', code(b), re.M) for stem, b in books.items()}
+    pages = {stem: re.findall(r'^PAGE = "([^"]+)"', code(b), re.MULTILINE) for stem, b in books.items()}
     defined = {stem: found for stem, found in pages.items() if found}
     assert set(defined) >= {"02_cost_per_image", "03_compare_models", "05_try_your_pages"}
     assert {page for found in defined.values() for page in found} == {"a4-150dpi"}
