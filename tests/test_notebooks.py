@@ -189,11 +189,15 @@ def test_each_notebook_ends_with_what_we_learned_and_states_no_number_it_did_not
 
 
 def test_committed_outputs_come_from_the_sample():
+    """Nothing computed from the real catalogs is saved: the sample's outputs, and no history for 04."""
     for path in NOTEBOOKS:
         text = path.read_text(encoding="utf-8")
         assert "shared/catalogs" not in text and "openrouter-2026-05-01.json" not in text, path.name
+        assert "moonshotai/kimi" not in text, path.name  # a model of the real catalogs that the sample lacks
         book = nbformat.read(path, as_version=4)
         assert book.metadata.get("widgets") is None, path.name  # widget state would embed every chart twice
         if "fetch_vision_models()\nres" in code(book):
             first = book.cells[1].outputs[0]["data"]["text/plain"]
             assert "source='sample (as of" in first, path.name
+    changes = nbformat.read(REPO / "notebooks" / "04_catalog_changes.ipynb", as_version=4)
+    assert changes.cells[1].outputs[0]["text"] == "no history yet\n"
