@@ -1518,7 +1518,7 @@ def side_by_side_html(trial: Trial, truth: Mapping[str, str] | None = None, *, l
     results = trial.results
     truth = truth if truth is not None else trial.truth
     models = list(dict.fromkeys(results["model"].tolist()))
-    head = "".join(f"<th>{html.escape(m)}</th>" for m in (["truth"] if truth else []) + models)
+    head = "".join(f"<th{_LEFT}>{html.escape(m)}</th>" for m in (["truth"] if truth else []) + models)
     body = []
     for page, group in results.groupby("page", sort=False):
         by_model = dict(zip(group["model"].tolist(), group.itertuples(index=False)))
@@ -1530,14 +1530,19 @@ def side_by_side_html(trial: Trial, truth: Mapping[str, str] | None = None, *, l
             if row is None:
                 cells.append("<td></td>")
             elif isinstance(row.error, str):
-                cells.append(f"<td><em>{html.escape(row.status)}: {html.escape(row.error)}</em></td>")
+                cells.append(f"<td{_LEFT}><em>{html.escape(row.status)}: {html.escape(row.error)}</em></td>")
             else:
                 cells.append(_cell(row.text or "", limit, row.cer))
-        body.append(f"<tr><th>{html.escape(str(page))}</th>{''.join(cells)}</tr>")
-    return no_math(f"<table><tr><th>page</th>{head}</tr>{''.join(body)}</table>")
+        body.append(f"<tr><th{_LEFT}>{html.escape(str(page))}</th>{''.join(cells)}</tr>")
+    return no_math(f"<table><tr><th{_LEFT}>page</th>{head}</tr>{''.join(body)}</table>")
+
+
+# Transcripts read as text: left-aligned from the top of the cell (notebooks right-align table cells), in monospace.
+_LEFT = " style='text-align: left; vertical-align: top'"
+_PRE = "white-space: pre-wrap; text-align: left; font-family: monospace; max-width: 40em"
 
 
 def _cell(text: str, limit: int, cer: float | None) -> str:
     shown = text if len(text) <= limit else text[:limit] + "…"
     score = f"<br><small>CER {cer:.3f}</small>" if cer is not None and cer == cer else ""
-    return f"<td><pre style='white-space: pre-wrap; max-width: 40em'>{html.escape(shown)}</pre>{score}</td>"
+    return f"<td{_LEFT}><pre style='{_PRE}'>{html.escape(shown)}</pre>{score}</td>"
