@@ -221,11 +221,11 @@ def plot_cost_vs_context(costs: pd.DataFrame, *, ax: Axes | None = None, label_f
         label="cheapest for its context",
     )
     if label_front:
-        for row in front.itertuples(index=False):
+        for row, line in zip(front.itertuples(index=False), _label_lines(front["context_length"]), strict=True):
             ax.annotate(
                 row.id,
                 (float(row.context_length), row.usd_per_1k_images),
-                xytext=(4, -9),
+                xytext=(4, -9 - 9 * line),
                 textcoords="offset points",
                 fontsize=7,
                 parse_math=False,
@@ -588,6 +588,18 @@ def _hatch_contrast(bar: Any, face: str) -> None:
         bar.set_hatchcolor("white" if dark else "0.15")
     elif dark:
         bar.set_edgecolor("white")
+
+
+def _label_lines(context: pd.Series) -> list[int]:
+    """Which line under its point each front label takes: 0, or one more than its neighbour's when the two points
+    are within 30% of each other's context (1M and 1.05M), so neighbouring labels stack instead of overprinting."""
+    lines: list[int] = []
+    previous = None
+    for value in context.astype("float64").tolist():
+        close = previous is not None and value <= previous * 1.3
+        lines.append(lines[-1] + 1 if close and lines else 0)
+        previous = value
+    return lines
 
 
 def _nothing_to_draw(ax: Axes, message: str, title: str) -> Axes:
