@@ -4,9 +4,50 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 # Modules whose tests share an expensive module-scoped fixture (a JupyterLab server, a 60-day history import):
 # their tests run on one worker so the fixture is built once, not once per worker.
 SHARED_FIXTURE_MODULES = ("test_as_of.py", "test_browser.py", "test_charts.py", "test_history.py")
+
+
+# The fast lane (`pytest -m "not slow"`, under a minute) leaves out what takes seconds a test: notebooks run in
+# kernels, the browser, imports of the 60 daily catalogs, subprocess chart runs, and deliberate time-outs. The
+# whole suite runs them all. Tests marked in their own file (@pytest.mark.slow) are slow too.
+SLOW_FILES = ("test_browser.py", "test_browser_mathjax.py")
+SLOW_FIXTURES = {"daily_dbs", "daily_history"}  # a history of the 60 daily catalogs, imported per module
+SLOW_TESTS = (
+    "tests/test_as_of.py::test_the_frame_from_the_history_equals_the_frame_from_that_days_file",
+    "tests/test_as_of.py::test_every_archived_day_matches_its_file",
+    "tests/test_history.py::test_daily_catalogs_shuffled_import_equals_sorted_import",
+    "tests/test_history.py::test_any_import_order_gives_the_rows_of_a_chronological_one",
+    "tests/test_history.py::test_two_processes_recording_at_once_neither_fails_nor_corrupts",
+    "tests/test_history.py::test_importing_history_does_not_import_matplotlib",
+    "tests/test_server_faults.py::test_a_50000_model_catalog_with_400_distinct_filters_stays_under_500_mb",
+    "tests/test_server_faults.py::test_slowloris_never_keeps_the_health_check_from_answering",
+    "tests/test_server_faults.py::test_a_trickling_upstream_never_holds_requests_or_the_health_check",
+    "tests/test_charts.py::test_cli_writes_png",
+    "tests/test_charts.py::test_price_history",
+    "tests/test_charts.py::test_a_chart_in_a_notebook_cell_is_shown_once_under_any_backend",
+    "tests/test_charts.py::test_outside_a_notebook_a_chart_only_returns_its_axes",
+    "tests/test_charts.py::test_import_does_not_load_matplotlib",
+    "tests/test_charts.py::test_one_provider_one_colour_in_every_chart",
+    "tests/test_readme.py::test_python_examples_run_as_written",
+    "tests/test_fetch_cache.py::test_a_server_that_never_answers_costs_bounded_time_with_default_timeouts",
+    "tests/test_cli_errors.py::test_a_history_on_a_read_only_mount_is_read_and_never_called_not_a_history",
+    "tests/test_cli_errors.py::test_a_disk_that_fills_during_an_import_reports_honest_counts",
+    "tests/test_cli_errors.py::test_every_submodule_is_reachable_after_import_vision_models",
+    "tests/test_widgets.py::test_widgets_draw_under_every_backend",
+)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the slow tests named above."""
+    for item in items:
+        slow_fixture = SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        if item.path.suffix == ".ipynb" or item.path.name in SLOW_FILES or item.nodeid.startswith(SLOW_TESTS) or slow_fixture:
+            item.add_marker(pytest.mark.slow)
 
 
 def test_group(nodeid: str) -> str:

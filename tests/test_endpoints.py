@@ -14,20 +14,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 
 import numpy as np
 import pandas as pd
 import pytest
+from factories import catalog_body, model
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from factories import catalog_body, model
 from vision_models import cost_per_image
 from vision_models.cost import PROVIDER_COST_COLUMNS
 from vision_models.endpoints import ENDPOINT_COLUMNS, endpoints_url, fetch_endpoints
@@ -546,9 +544,10 @@ class socket_closed_port:
 
 
 def cli(httpserver, *args: str) -> subprocess.CompletedProcess:
-    """``vision-models ARGS`` in a fresh process against the loopback server."""
-    env = {**os.environ, "OPENROUTER_BASE_URL": httpserver.url_for("/")}
-    return subprocess.run([sys.executable, "-m", "vision_models.cli", *args], capture_output=True, text=True, env=env, timeout=120)
+    """``vision-models ARGS`` against the loopback server, in this process (``main(argv)``, as test_cli runs it)."""
+    from test_cli import run
+
+    return run(*args, env={"OPENROUTER_BASE_URL": httpserver.url_for("/")})
 
 
 def serve_catalog(httpserver) -> None:
