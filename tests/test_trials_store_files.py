@@ -229,3 +229,28 @@ def test_the_file_kinds_name_the_tables_each_store_creates(tmp_path):
     assert set(_contents(_trials(tmp_path / "t.sqlite"))[0]) == sqlite.FILE_KINDS["trials"].tables
     assert set(_contents(_history(tmp_path / "h.sqlite"))[0]) == sqlite.FILE_KINDS["history"].tables
     assert sqlite.FILE_KINDS["cache"].tables <= set(_contents(_http_cache(tmp_path / "c.sqlite"))[0])
+
+
+def test_a_file_created_while_its_header_is_read_is_never_taken_for_another_programs(tmp_path):
+    """Two processes recording at once: one reads the new file's id, version and tables while the other creates the
+    tables and commits. Read one by one, the reader would see the tables without their id and version (another
+    program's file); read in one snapshot it sees the file before or after, either of which is the store's."""
+    path = tmp_path / "history.sqlite"
+    reader = sqlite.connect(path)
+    sqlite.use_wal(reader)  # the file exists, empty, as the first process leaves it before creating the tables
+    store = history._STORE
+    created = []
+
+    def create_in_between(statement: str) -> None:
+        if statement.startswith("SELECT name FROM sqlite_master") and not created:
+            created.append(True)
+            other = sqlite.connect(path)
+            sqlite.ensure_schema(other, path, store)
+            other.close()
+
+    reader.set_trace_callback(create_in_between)
+    assert sqlite.schema_version(reader, path, store) in (0, store.version)
+    assert created  # the other process did commit between the reads
+    reader.set_trace_callback(None)
+    assert sqlite.schema_version(reader, path, store) == store.version
+    reader.close()

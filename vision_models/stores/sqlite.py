@@ -244,10 +244,19 @@ class _Header:
 
 
 def _header(conn: sqlite3.Connection, path: Path, store: Store) -> _Header:
+    """The id, version and tables read in one snapshot: read one by one, a creator committing in between would
+    show tables without their id and version, which reads as another program's file."""
+    snapshot = not conn.in_transaction
     try:
-        application_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        names = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        if snapshot:
+            conn.execute("BEGIN")
+        try:
+            application_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            names = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        finally:
+            if snapshot and conn.in_transaction:
+                conn.execute("ROLLBACK")
     except sqlite3.OperationalError as exc:  # cannot open or read it: not a statement about its content
         raise unavailable(path, f"read the {store.kind} database", exc) from None
     except sqlite3.DatabaseError as exc:
