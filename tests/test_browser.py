@@ -89,6 +89,11 @@ def lab(request, tmp_path_factory):
     news = scratch / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     news.parent.mkdir(parents=True)
     news.write_text('{"fetchNews": "false"}')  # no "Would you like to get notified..." toast over the outputs
+    # Every cell in the page, not only those scrolled into view (JupyterLab 4 renders a long notebook lazily),
+    # so a check of a cell far down finds it whether or not the window has reached it.
+    tracker = scratch / "settings" / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True)
+    tracker.write_text('{"windowingMode": "none"}')
     daily = sorted((SHARED_CATALOGS / "daily").glob("openrouter-*.json.gz"))
     if daily:  # notebook 04 reads a history; without one it explains how to build it
         from vision_models.stores.history import import_files
@@ -356,6 +361,8 @@ def test_notebook_runs_clean_with_its_charts(browser, lab, name):
 def assert_trial_reads_well(page, lab) -> None:
     """The summary leads with cost, CER and WER; transcripts read as text: left-aligned, monospace."""
     summary = cell_with(page, "summary = nv.trial_summary(trial)").locator(".jp-OutputArea-output table").first
+    summary.scroll_into_view_if_needed()
+    summary.locator("thead th").first.wait_for()
     header = summary.locator("thead th").all_inner_texts()
     assert [h for h in header if h.strip()][:4] == ["model", "usd_per_1k_pages", "cer_mean", "wer_mean"]
     transcripts = cell_with(page, "side_by_side_html").locator(".jp-OutputArea-output table").first
