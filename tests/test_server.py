@@ -280,11 +280,14 @@ def test_200_requests_at_expiry_cause_exactly_one_upstream_request(running, upst
     server.get_json()
     time.sleep(1.2)
     answers = _burst(server)
+    _wait_for_refresh(server)  # the refresh runs behind the copy in memory
     assert _upstream_requests(upstream) == 2  # the warm-up and one refresh
     assert server.app.catalog.loads == 2  # one reload in memory too, not one per waiting request
     assert all(status == 200 for status, _ in answers)
     assert all(len(body["models"]) == 2 and "error" not in body for _, body in answers)
-    assert sum(1 for _, body in answers if body["cached"] is False) == 1  # the request that fetched
+    # At most the one answer given by the refresh is fresh from upstream; when the refresh ends after the burst,
+    # every answer of the burst is the copy in memory.
+    assert sum(1 for _, body in answers if body["cached"] is False) <= 1
 
 
 def test_upstream_down_at_expiry_every_answer_is_stale_with_its_error(running, upstream):
