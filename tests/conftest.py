@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from factories import TRIAL_KEY, build_daily_history, shared_catalog
 
-from factories import TRIAL_KEY, shared_catalog
+from vision_models import fetch
 from vision_models.fetch import close_sessions
 
 ENV_VARS = (
@@ -30,6 +31,9 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("VISION_MODELS_HISTORY", str(tmp_path / "cache" / "history.sqlite"))
     monkeypatch.setenv("VISION_MODELS_TRIALS", str(tmp_path / "cache" / "trials.sqlite"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    # urllib3 waits 1 s before a second retry of a refused connection or a 5xx. The tests need the retries, not the
+    # wait (a Retry-After header is still honoured in full); the tests of the waits set their own policy.
+    monkeypatch.setattr(fetch, "RETRY", fetch.RETRY.new(backoff_factor=0.001))
     close_sessions()
     yield
     close_sessions()
@@ -51,3 +55,10 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setenv("OPENROUTER_API_KEY", TRIAL_KEY)
     monkeypatch.setenv("VISION_MODELS_TRIALS", str(tmp_path / "trials.sqlite"))
     return tmp_path
+
+
+
+@pytest.fixture(scope="session")
+def daily_history_built(tmp_path_factory) -> Path:
+    """The 60 daily catalogs imported in date order, once per test run (factories.build_daily_history)."""
+    return build_daily_history(tmp_path_factory)
