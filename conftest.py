@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pytest
+
+# nbval (the notebooks' runner) imports nbformat, whose jsonschema builds an IRI grammar at import when the optional
+# rfc3987-syntax package is installed (JupyterLab brings it): 1.3 s in every worker, for a format no notebook
+# schema uses. jsonschema skips that format checker when the module cannot be imported.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+# Loaded here rather than by its entry point (pyproject: -p no:nbval) so that the line above runs first.
+pytest_plugins = ("nbval.plugin",)
 
 # Modules whose tests share an expensive module-scoped fixture (a JupyterLab server, a 60-day history import):
 # their tests run on one worker so the fixture is built once, not once per worker.
