@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -95,3 +98,68 @@ def write_long_pdf(path: Path, pages: int, *, size_pt=(612, 792), texture_px=(16
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
     path.write_bytes(bytes(out))
     return path
+
+
+# ---------------------------------------------------------------- the 60 daily catalogs, imported once a run
+
+
+def daily_catalog_files() -> list[Path]:
+    """The real daily catalogs in date order, or a skip saying why they are missing."""
+    folder = SHARED_CATALOGS / "daily"
+    files = sorted(folder.glob("openrouter-2026-*.json.gz"))
+    if len(files) < 2:
+        pytest.skip(f"real daily catalogs {folder} are absent: the shared catalogs folder must sit beside the checkout")
+    return files
+
+
+@contextmanager
+def _only_one_process(lock: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock`` (POSIX); elsewhere each process does the work itself."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(lock, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def build_daily_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The dailies imported in date order, once per test run: the parallel workers share one import (20 s each)."""
+    from vision_models.stores.history import import_files
+
+    files = daily_catalog_files()
+    base = tmp_path_factory.getbasetemp()
+    # Under pytest-xdist each worker's folder sits in the run's folder; without it, the run's folder is the base.
+    run = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    built = run / "daily-history.sqlite"
+    with _only_one_process(run / "daily-history.lock"):
+        if not built.exists():
+            partial = run / f"daily-history.{os.getpid()}.partial"
+            results = import_files(files, path=partial)
+            assert {r.status for r in results} == {"imported"}, [(r.path, r.status) for r in results if r.status != "imported"]
+            _copy_sqlite(partial, built)
+            partial.unlink()
+    return built
+
+
+def copy_of_daily_history(built: Path, folder: Path) -> Path:
+    """A module's own copy of the imported dailies, so what one module writes no other module sees."""
+    path = folder / "history.sqlite"
+    _copy_sqlite(built, path)
+    return path
+
+
+def _copy_sqlite(source: Path, target: Path) -> None:
+    """Copy a SQLite file whole (its write-ahead log included) through SQLite's backup."""
+    src = sqlite3.connect(source)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()

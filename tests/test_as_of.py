@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from factories import SHARED_CATALOGS, catalog_body, copy_of_daily_history, model
 
-from factories import SHARED_CATALOGS, catalog_body, model
 from vision_models import cost_per_image, fetch_catalog, fetch_vision_models
 from vision_models.stores import history
 
@@ -45,14 +45,9 @@ def daily(day: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def daily_history(tmp_path_factory) -> Path:
-    files = sorted(DAILY.glob("openrouter-2026-*.json.gz"))
-    if not files:
-        pytest.skip(f"{DAILY} is absent: the shared catalogs folder must sit beside the checkout")
-    path = tmp_path_factory.mktemp("as-of") / "history.sqlite"
-    results = history.import_files(files, path=path)
-    assert all(r.status == "imported" for r in results)
-    return path
+def daily_history(daily_history_built, tmp_path_factory) -> Path:
+    """The 60 dailies imported in date order (the run's shared import), in this module's own copy."""
+    return copy_of_daily_history(daily_history_built, tmp_path_factory.mktemp("as-of"))
 
 
 @pytest.fixture

@@ -255,15 +255,11 @@ def test_context_scatter_legend_matches_drawn_points(any_costs, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def daily_history(tmp_path_factory):
-    from factories import SHARED_CATALOGS
+def daily_history(daily_history_built, tmp_path_factory):
+    """The 60 dailies imported in date order (the run's shared import), in this module's own copy."""
+    from factories import copy_of_daily_history
 
-    files = sorted((SHARED_CATALOGS / "daily").glob("openrouter-*.json.gz"))
-    if not files:
-        pytest.skip(f"daily catalogs {SHARED_CATALOGS / 'daily'} are absent")
-    path = tmp_path_factory.mktemp("history") / "history.sqlite"
-    vm.history.import_files(files, path=path)
-    return path
+    return copy_of_daily_history(daily_history_built, tmp_path_factory.mktemp("history"))
 
 
 def test_price_history_has_a_date_axis_readable_ticks_and_words(daily_history, tmp_path):

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from factories import REPO, SHARED_CATALOGS, catalog_body, copy_of_daily_history, model
 
-from factories import REPO, SHARED_CATALOGS, catalog_body, model
-from vision_models.stores import history
 from vision_models.charts import plot_price_history
+from vision_models.stores import history
 from vision_models.stores.history import (
     CHANGE_COLUMNS,
     PRICE_HISTORY_COLUMNS,
@@ -553,12 +553,11 @@ def raw_daily(path: Path) -> dict[str, dict]:
 
 
 @pytest.fixture(scope="module")
-def daily_dbs(tmp_path_factory) -> tuple[Path, Path, list[Path]]:
-    """The dailies imported in date order and in a shuffled order, into two files."""
+def daily_dbs(daily_history_built, tmp_path_factory) -> tuple[Path, Path, list[Path]]:
+    """The dailies imported in date order (the run's shared import, copied) and in a shuffled order, into two files."""
     files = daily_files()
     folder = tmp_path_factory.mktemp("daily-history")
-    ordered, shuffled = folder / "sorted.sqlite", folder / "shuffled.sqlite"
-    assert {r.status for r in import_files(files, path=ordered)} == {"imported"}
+    ordered, shuffled = copy_of_daily_history(daily_history_built, folder), folder / "shuffled.sqlite"
     mixed = files[:]
     random.Random(2026).shuffle(mixed)
     assert {r.status for r in import_files(mixed, path=shuffled)} == {"imported"}
