@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 from typing import Any
 
@@ -16,13 +18,13 @@ pytest_plugins = ("nbval.plugin",)
 
 # Modules whose tests share an expensive module-scoped fixture (a JupyterLab server, a 60-day history import):
 # their tests run on one worker so the fixture is built once, not once per worker.
-SHARED_FIXTURE_MODULES = ("test_as_of.py", "test_browser.py", "test_charts.py", "test_history.py")
+SHARED_FIXTURE_MODULES = ("test_as_of.py", "test_charts.py", "test_history.py")
 
 
 # The fast lane (`pytest -m "not slow"`, under a minute) leaves out what takes seconds a test: notebooks run in
 # kernels, the browser, imports of the 60 daily catalogs, subprocess chart runs, and deliberate time-outs. The
 # whole suite runs them all. Tests marked in their own file (@pytest.mark.slow) are slow too.
-SLOW_FILES = ("test_browser.py", "test_browser_mathjax.py")
+SLOW_FILES = ("test_browser.py",)
 SLOW_FIXTURES = {"daily_dbs", "daily_history"}  # a history of the 60 daily catalogs, imported per module
 SLOW_TESTS = (
     "tests/test_as_of.py::test_the_frame_from_the_history_equals_the_frame_from_that_days_file",
@@ -49,18 +51,53 @@ SLOW_TESTS = (
 )
 
 
+# The longest units of work, longest first (about 30-60 s each on two cores): on parallel workers they start first,
+# so the short tests fill the gaps around them instead of one of them running alone at the end.
+LONGEST_FIRST = (
+    "tests/test_trials.py::test_a_trial_of_a_2000_page_pdf_holds_a_few_pages_at_a_time",
+    "tests/test_server_faults.py::test_a_50000_model_catalog_with_400_distinct_filters_stays_under_500_mb",
+    "tests/test_browser.py",
+    "tests/test_history.py",
+    "tests/test_charts.py",
+    "tests/test_as_of.py",
+    "tests/test_notebooks.py::test_notebook_runs_on_a_real_catalog",
+    "notebooks/",
+)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark the slow tests named above."""
     for item in items:
         slow_fixture = SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ()))
-        if item.path.suffix == ".ipynb" or item.path.name in SLOW_FILES or item.nodeid.startswith(SLOW_TESTS) or slow_fixture:
+        named = item.path.name in SLOW_FILES or item.nodeid.startswith(SLOW_TESTS)
+        if item.path.suffix == ".ipynb" or named or slow_fixture:
             item.add_marker(pytest.mark.slow)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's worker sends the collection to the scheduler
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """On parallel workers, the longest first (in one process the files' order keeps module fixtures built once)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        session.items.sort(key=_longest_first)
+
+
+def _longest_first(item: pytest.Item) -> int:
+    """The item's rank in LONGEST_FIRST (a stable sort keeps the order within a rank), the rest after."""
+    ranks = (rank for rank, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix))
+    return next(ranks, len(LONGEST_FIRST))
+
+
 def test_group(nodeid: str) -> str:
-    """The unit one worker runs in order: a notebook (its cells share one kernel), a module above, else one test."""
+    """The unit one worker runs in order: a notebook (its cells share one kernel), a module above, else one test.
+
+    The browser tests go by catalog instead: each catalog's JupyterLab is its own unit, so the catalogs run side by
+    side on separate workers.
+    """
     file = nodeid.split("::", 1)[0]
+    if file.endswith("test_browser.py"):
+        catalog = re.search(r"openrouter-\d{4}-\d{2}-\d{2}", nodeid)
+        return f"{file}::{catalog.group() if catalog else 'sample'}"
     if ".ipynb" in nodeid or file.endswith("ipynb") or file.rsplit("/", 1)[-1] in SHARED_FIXTURE_MODULES:
         return nodeid.split("::Cell", 1)[0] if "::Cell" in nodeid else file
     return nodeid
@@ -77,4 +114,5 @@ def pytest_xdist_make_scheduler(config: Any, log: Any) -> Any:
         def _split_scope(self, nodeid: str) -> str:
             return test_group(nodeid)
 
+    config.option.loadscopereorder = False  # the collection's order (longest first, above), not the largest scope first
     return GroupScheduling(config, log)

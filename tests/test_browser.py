@@ -6,7 +6,8 @@ restart the kernel and run all cells, then find no error output and no
 "Error displaying widget", and the charts drawn and decoded by the browser.
 On the sample, also change each widget's controls as a user would and check
 that what depends on them changed (table rows, chart image bytes, the choice
-the next cell reads). Every chart and the end of each notebook are saved in
+the next cell reads), and that the dollar signs in our HTML are not typeset
+as maths. Every chart and the end of each notebook are saved in
 tests/screenshots/SOURCE/ to be looked at. Skipped, saying why, when
 Playwright or Chromium is missing (.ci/run installs both).
 """
@@ -25,7 +26,7 @@ from types import SimpleNamespace
 import nbformat
 import pytest
 
-from factories import REPO, SHARED_CATALOGS, shared_catalog
+from factories import REPO, SHARED_CATALOGS, build_daily_history, copy_of_daily_history, shared_catalog
 
 SCREENSHOTS = REPO / "tests" / "screenshots"  # git-ignored: each notebook's charts and end, per source
 CHROMIUM = os.environ.get("VISION_MODELS_CHROMIUM", "/usr/bin/chromium")
@@ -55,6 +56,20 @@ NOTEBOOK_NAMES = sorted(p.name for p in NOTEBOOKS.glob("0*.ipynb"))
 CHARTS = {"02_cost_per_image.ipynb": 3, "03_compare_models.ipynb": 1, "04_catalog_changes.ipynb": 2,
           "05_try_your_pages.ipynb": 1}  # fmt: skip
 ON_SAMPLE = pytest.mark.parametrize("lab", ["sample"], indirect=True)
+PRICES = "$0.06 / $0.24"
+# One output per cell, each marked by the text before the prices, so the page can be read cell by cell.
+DOLLAR_CELLS = [
+    (
+        "import ipywidgets as w, pandas as pd\n"
+        "from IPython.display import HTML, display\n"
+        "from vision_models.widgets import html_table, message_html\n"
+        f"prices = pd.DataFrame({{'model': ['a/table'], 'price': ['{PRICES}']}})\n"
+        "display(HTML(html_table(prices)))"
+    ),
+    f"display(HTML(message_html('a/message {PRICES}')))",
+    "display(w.HTML(html_table(prices.assign(model='a/widget'))))",
+    f"display(HTML('<p>a/bare {PRICES}</p>'))",  # no ignore class: MathJax typesets it
+]
 
 
 @pytest.fixture(scope="module", params=["sample"])
@@ -73,6 +88,10 @@ def lab(request, tmp_path_factory):
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None
         nbformat.write(notebook, root / book.name)
+    dollars = nbformat.v4.new_notebook()  # test_dollar_signs_in_our_html_are_not_typeset_as_math
+    dollars.cells = [nbformat.v4.new_code_cell(cell) for cell in DOLLAR_CELLS]
+    dollars.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(dollars, root / "dollars.ipynb")
     scratch = tmp_path_factory.mktemp("state")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENROUTER_", "VISION_MODELS_", "JUPYTER"))}
     env.update(
@@ -95,10 +114,13 @@ def lab(request, tmp_path_factory):
     tracker.parent.mkdir(parents=True)
     tracker.write_text('{"windowingMode": "none"}')
     daily = sorted((SHARED_CATALOGS / "daily").glob("openrouter-*.json.gz"))
-    if daily:  # notebook 04 reads a history; without one it explains how to build it
+    if daily:  # notebook 04 reads a history (the run's import of the dailies, copied); without one it explains
         from vision_models.stores.history import import_files
 
-        import_files([*daily, *([catalog] if catalog else [])], path=scratch / "history.sqlite")
+        history = copy_of_daily_history(build_daily_history(tmp_path_factory), scratch)
+        if catalog:
+            [done] = import_files([catalog], path=history)  # 2026-05-01 is also the last daily: already there
+            assert done.status in ("imported", "already imported"), done
     port = _free_port()
     log = open(scratch / "lab.log", "w")
     server = subprocess.Popen(
@@ -377,3 +399,39 @@ def assert_trial_reads_well(page, lab) -> None:
     assert set(wraps) == {"pre-wrap"}
     shown = page.inner_text(".jp-NotebookPanel:not(.lm-mod-hidden)")
     assert "Nothing to show: 1 model read the pages (tesseract)" in shown  # offline: no one-point chart
+
+
+# ---------------------------------------------------------------- dollar signs are not maths
+
+
+@ON_SAMPLE
+def test_dollar_signs_in_our_html_are_not_typeset_as_math(browser, lab):
+    """JupyterLab 4 typesets every text/html output with MathJax 3, whose TeX input takes "$...$" as inline math.
+
+    An HTML entity (&#36;) does not help, since MathJax reads the text after the browser has decoded it. What it
+    honours is an ignore class on an enclosing element (mathjax_ignore; tex2jax_ignore for MathJax 2), which our
+    HTML carries. A bare "$0.06 / $0.24" is typeset (so MathJax is at work); ours is not.
+    """
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page.set_default_timeout(STEP_TIMEOUT_MS)
+    try:
+        page.goto(f"{lab.url}/lab/tree/dollars.ipynb?reset")
+        page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
+        page.wait_for_function(
+            "() => /\\| Idle/.test(document.querySelector('#jp-main-statusbar')?.innerText || '')", timeout=RUN_TIMEOUT_MS
+        )
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        outputs = page.locator(".jp-CodeCell .jp-OutputArea")
+        bare = page.locator(".jp-CodeCell").nth(len(DOLLAR_CELLS) - 1).locator(".jp-OutputArea")
+        # The control: a bare "$0.06 / $0.24" becomes a MathJax container, so MathJax is loaded and at work.
+        bare.locator("mjx-container").first.wait_for(timeout=RUN_TIMEOUT_MS)
+        for nth, marker in enumerate(["a/table", "a/message", "a/widget"]):
+            output = outputs.nth(nth)
+            output.get_by_text(marker).first.wait_for()
+            page.wait_for_timeout(500)  # typesetting runs after rendering: give it the time the control took
+            assert output.locator("mjx-container").count() == 0, marker
+            assert PRICES in output.inner_text(), (marker, output.inner_text())
+        assert PRICES not in bare.inner_text()  # typeset: the text is no longer the two prices
+    finally:
+        page.context.close()

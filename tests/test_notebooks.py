@@ -16,7 +16,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from factories import REPO, SHARED_CATALOGS, shared_catalog
+from factories import REPO, SHARED_CATALOGS, build_daily_history, shared_catalog
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("0*.ipynb"))
 REAL_CATALOGS = ("openrouter-2025-05-23.json", "openrouter-2026-02-27.json", "openrouter-2026-05-01.json")
@@ -91,15 +91,10 @@ def assert_reads_well(book) -> None:
 
 @pytest.fixture(scope="module")
 def daily_history(tmp_path_factory):
-    """A history of the 60 daily catalogs, imported once (None when they are absent)."""
-    from vision_models.stores.history import import_files
-
-    files = sorted((SHARED_CATALOGS / "daily").glob("openrouter-*.json.gz"))
-    if not files:
+    """A history of the 60 daily catalogs, the run's one import (None when they are absent); tests copy it."""
+    if not any((SHARED_CATALOGS / "daily").glob("openrouter-*.json.gz")):
         return None
-    path = tmp_path_factory.mktemp("daily") / "history.sqlite"
-    import_files(files, path=path)
-    return path
+    return build_daily_history(tmp_path_factory)
 
 
 def test_changes_notebook_without_history_explains_instead_of_failing(tmp_path, monkeypatch):
