@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from factories import TRIAL_KEY, shared_catalog
-from vision_models.fetch import close_sessions
+from vision_models.http.client import close_sessions
 
 ENV_VARS = (
     "OPENROUTER_API_KEY",

@@ -96,7 +96,7 @@ def lab(request, tmp_path_factory):
     tracker.write_text('{"windowingMode": "none"}')
     daily = sorted((SHARED_CATALOGS / "daily").glob("openrouter-*.json.gz"))
     if daily:  # notebook 04 reads a history; without one it explains how to build it
-        from vision_models.stores.history import import_files
+        from vision_models.catalog.history import import_files
 
         import_files([*daily, *([catalog] if catalog else [])], path=scratch / "history.sqlite")
     port = _free_port()

@@ -23,9 +23,9 @@ import pandas as pd
 import pytest
 
 from factories import REPO, SHARED_CATALOGS, catalog_body, model
-from vision_models.stores import history
-from vision_models.charts import plot_price_history
-from vision_models.stores.history import (
+from vision_models.catalog import history
+from vision_models.present.charts import plot_price_history
+from vision_models.catalog.history import (
     CHANGE_COLUMNS,
     PRICE_HISTORY_COLUMNS,
     catalog_changes,
@@ -277,7 +277,7 @@ def test_plot_price_history_draws_a_step_per_model_on_the_given_axes():
 
 
 def test_importing_history_does_not_import_matplotlib():
-    code = "import sys, vision_models.stores.history; print('matplotlib' in sys.modules)"
+    code = "import sys, vision_models.catalog.history; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert out.stdout.strip() == "False"
 
@@ -479,7 +479,7 @@ RECORDER = textwrap.dedent(
     """
     import json, sys, time
     from pathlib import Path
-    from vision_models.stores.history import record_fetch
+    from vision_models.catalog.history import record_fetch
 
     db, go, ready, *files = sys.argv[1:]
     Path(ready).touch()  # imports done: the test starts both at once

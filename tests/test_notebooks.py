@@ -92,7 +92,7 @@ def assert_reads_well(book) -> None:
 @pytest.fixture(scope="module")
 def daily_history(tmp_path_factory):
     """A history of the 60 daily catalogs, imported once (None when they are absent)."""
-    from vision_models.stores.history import import_files
+    from vision_models.catalog.history import import_files
 
     files = sorted((SHARED_CATALOGS / "daily").glob("openrouter-*.json.gz"))
     if not files:
@@ -119,7 +119,7 @@ def test_changes_notebook_without_history_explains_instead_of_failing(tmp_path, 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_on_a_real_catalog(catalog, notebook, daily_history, tmp_path, monkeypatch):
     """Every notebook, offline on each real catalog, with a history of the daily catalogs and this one."""
-    from vision_models.stores.history import import_files
+    from vision_models.catalog.history import import_files
 
     source = shared_catalog(catalog)
     history = tmp_path / "history.sqlite"

@@ -17,10 +17,10 @@ import vision_models as vm
 from factories import TRIAL_KEY as KEY
 from factories import model
 from openrouter_standin import ModelBill, StandIn, serve
-from vision_models import trials
-from vision_models.terminal import cell_text
-from vision_models.frame import models_frame
-from vision_models.pages import load_pages
+from vision_models.trials import runner as trials
+from vision_models.present.terminal import cell_text
+from vision_models.catalog.frame import models_frame
+from vision_models.trials.pages import load_pages
 
 MINI, FLASH, ODD = "openai/gpt-4o-mini", "google/gemini-2.5-flash", "acme/reader-x"
 PRICES = {MINI: (1e-5, 4e-5), FLASH: (3e-6, 2.5e-5), ODD: (2e-6, 2e-6)}
@@ -431,7 +431,7 @@ def test_remote_text_is_escaped_in_displays(standin, catalog, env):
 
 
 def test_tesseract_needs_no_key_and_costs_nothing(env, monkeypatch):
-    from vision_models.tesseract import tesseract_available
+    from vision_models.trials.tesseract import tesseract_available
 
     if not tesseract_available():
         pytest.skip("tesseract is not installed (apt-get install tesseract-ocr)")
@@ -488,8 +488,8 @@ def test_a_stored_run_shows_its_own_outcome_after_a_later_run_answered(standin, 
 
 
 def test_tesseract_on_a_sample_page_within_a_cer_bound(env):
-    from vision_models.pages import SAMPLE_DIR
-    from vision_models.tesseract import tesseract_available
+    from vision_models.trials.pages import SAMPLE_DIR
+    from vision_models.trials.tesseract import tesseract_available
 
     if not tesseract_available():
         pytest.skip("tesseract is not installed (apt-get install tesseract-ocr)")
@@ -552,7 +552,7 @@ CHEAP = "acme/cheap-reader"
 MEASURE = """
 import json, resource, sys, time
 from factories import model
-from vision_models.frame import models_frame
+from vision_models.catalog.frame import models_frame
 import vision_models as vm
 
 pdf, kind, base_url = sys.argv[1:4]

@@ -26,7 +26,7 @@ import vision_models as vm
 from factories import model
 from openrouter_standin import ModelBill, StandIn
 from test_trials import FLASH, KEY, MINI, PRICES, bills, make_pages, page_requests, run, serving, trial_catalog
-from vision_models import trials
+from vision_models.trials import runner as trials
 from vision_models.stores import trials as store
 
 FREE = "acme/reader-x:free"
@@ -320,7 +320,7 @@ CHILD = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     import vision_models as vm
     from factories import model
-    from vision_models.frame import models_frame
+    from vision_models.catalog.frame import models_frame
     catalog = models_frame([model({mini!r}, prompt="0.0000100000", completion="0.0000400000", inputs=("text", "image"))])
     pages = json.loads(sys.argv[1])
     vm.run_trial(pages, [{mini!r}], catalog=catalog, base_url=sys.argv[2], progress=False, timeout=60, concurrency=2,

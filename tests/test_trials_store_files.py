@@ -17,7 +17,8 @@ import pytest
 from requests_cache import SQLiteCache
 
 from factories import model
-from vision_models.stores import history, sqlite, trials
+from vision_models.catalog import history
+from vision_models.stores import sqlite, trials
 
 TRIALS_ID = int.from_bytes(b"VMtr", "big")
 HISTORY_ID = int.from_bytes(b"VMhi", "big")

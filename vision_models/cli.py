@@ -388,7 +388,7 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
 
 def add_image_options(parser: argparse.ArgumentParser) -> None:
     """The image and the call being priced."""
-    from .cost import PRESETS
+    from .pricing.cost import PRESETS
 
     parser.add_argument("--width", type=_whole_number(1, LIMITS["pixels"]), help="image width in pixels (at most 100,000)")
     parser.add_argument("--height", type=_whole_number(1, LIMITS["pixels"]), help="image height in pixels (at most 100,000)")
@@ -409,7 +409,7 @@ def add_image_options(parser: argparse.ArgumentParser) -> None:
 
 def load_costs(args: argparse.Namespace):
     """The cost table for the command line's models and image; None when there is no data."""
-    from .cost import cost_per_image, left_out_note, resolve_size
+    from .pricing.cost import cost_per_image, left_out_note, resolve_size
 
     resolve_size(args.width, args.height, args.preset)  # a bad size is a usage error: say so before fetching
     _, models = load_models(args)
@@ -436,15 +436,15 @@ def load_costs(args: argparse.Namespace):
 
 def load_models(args: argparse.Namespace):
     """Fetch, report on stderr how it went, and filter; None when there is no data at all."""
-    from .catalog import fetch_vision_models
-    from .filters import filter_models
+    from .catalog.api import fetch_vision_models
+    from .catalog.filters import filter_models
 
     as_of = getattr(args, "as_of", None)
     try:
         result = fetch_vision_models(args.source, rules=args.rules, refresh=args.refresh, cache_path=args.cache_path,
                                      as_of=as_of)  # fmt: skip
     except ValueError as exc:
-        from .stores.history import NoSnapshot
+        from .catalog.history import NoSnapshot
 
         if not isinstance(exc, NoSnapshot):
             raise
@@ -463,8 +463,8 @@ def load_models(args: argparse.Namespace):
 
 def _no_snapshot(exc: ValueError, rules: str):
     """A result without models whose error says the history holds no catalog for ``--as-of``."""
-    from .catalog import CatalogResult
-    from .frame import models_frame
+    from .catalog.api import CatalogResult
+    from .catalog.frame import models_frame
 
     return CatalogResult(models=models_frame([], rules, vision_only=True), source="as-of", error=in_flags(_one_line(exc)))
 
@@ -503,7 +503,7 @@ def offline_hint(error: str | None, source: str = "openrouter", *, sample: bool 
     if not any(word in text for word in ("network", "timed out", "time-out", "timeout", "connect")):
         return ""
     if source == "openrouter":
-        from .fetch import get_base_url, shown_url
+        from .http.client import get_base_url, shown_url
 
         where = f"the network and OPENROUTER_BASE_URL (now {shown_url(get_base_url())})"
     else:
@@ -514,7 +514,7 @@ def offline_hint(error: str | None, source: str = "openrouter", *, sample: bool 
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from .payload import build_api_payload
+    from .present.payload import build_api_payload
 
     result, models = load_models(args)
     if args.format == "api":
@@ -551,10 +551,10 @@ def plural(count: int, noun: str) -> str:
 
 def render(frame, fmt: str, table) -> str:
     """``frame`` as csv (control characters escaped on a terminal), json, or the text ``table`` function's layout."""
-    from .export import to_csv_text
+    from .present.export import to_csv_text
 
     if fmt == "csv":
-        from .terminal import terminal_csv
+        from .present.terminal import terminal_csv
 
         text = to_csv_text(frame)
         return terminal_csv(text) if sys.stdout.isatty() else text  # an escape sequence is shown, not obeyed
@@ -565,7 +565,7 @@ def render(frame, fmt: str, table) -> str:
 
 def json_text(frame) -> str:
     """The frame's JSON records, written by ``json.dumps``: slashes as they are, non-ASCII as itself, NaN as null."""
-    from .export import to_json_records
+    from .present.export import to_json_records
 
     return to_json_records(frame)
 
@@ -579,7 +579,7 @@ def fixed_width(
     first) end in an ellipsis, ``drop`` columns go when that is not enough;
     terminal control characters are shown escaped.
     """
-    from .terminal import table_width, text_table as layout
+    from .present.terminal import table_width, text_table as layout
 
     return layout(header, rows, right=right, width=table_width(_wide), shrink=shrink, keep=keep, drop=drop)
 
@@ -623,7 +623,7 @@ def check_export_path(path: str) -> None:
     """Refuse, before any fetch, a path export will not replace: a directory, FIFO, device, read-only file..."""
     from pathlib import Path
 
-    from .export import writable_target
+    from .present.export import writable_target
 
     try:
         writable_target(Path(path).expanduser())
@@ -634,7 +634,7 @@ def check_export_path(path: str) -> None:
 def write_rows(frame, path: str, fmt: str):
     """``frame`` exported to ``path`` as CSV (formula-safe) or JSON records, atomically; a path that cannot be written
     is a usage error."""
-    from .export import export_csv, export_json
+    from .present.export import export_csv, export_json
 
     try:
         return export_csv(frame, path) if fmt == "csv" else export_json(frame, path)
@@ -654,7 +654,7 @@ def run_cost(args: argparse.Namespace) -> int:
 
 def cost_table(costs) -> str:
     """Cost per model as a fixed-width table; ``~`` marks an uncertain estimate (said under the table)."""
-    from .charts import cost_title
+    from .present.charts import cost_title
 
     header = ("id", "tokens", "method", "$/image", "$/1k images", "")
     notes = ["free" if free else ("~" if unsure else "") for free, unsure in zip(costs["free"], costs["uncertain"])]
@@ -673,7 +673,7 @@ def cost_table(costs) -> str:
 
 def run_cost_by_provider(args: argparse.Namespace) -> int:
     """Cost per provider endpoint of the filtered models (of the ``--top`` N cheapest when given)."""
-    from .cost import cost_per_image, resolve_size
+    from .pricing.cost import cost_per_image, resolve_size
 
     if args.as_of:
         raise UsageError("vision-models: --by-provider prices today's endpoints; it cannot be combined with --as-of")
@@ -696,7 +696,7 @@ def run_cost_by_provider(args: argparse.Namespace) -> int:
 
 def provider_cost_table(costs) -> str:
     """Cost per provider endpoint, grouped by model; marks the cheapest and dearest, and endpoints that are down."""
-    from .charts import cost_title
+    from .present.charts import cost_title
 
     header = ("id", "provider", "quant", "uptime 30m %", "$/image", "$/1k images", "vs cheapest", "")
     notes = [
@@ -732,7 +732,7 @@ def _endpoints(ids, args: argparse.Namespace, models=None):
     """The endpoints of ``ids``, each failure reported on stderr in one line (never as a Python warning)."""
     import warnings
 
-    from .endpoints import fetch_endpoints
+    from .catalog.endpoints import fetch_endpoints
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -792,8 +792,8 @@ def run_chart(args: argparse.Namespace) -> int:
     costs = load_costs(args)
     if costs is None:
         return EXIT_NO_DATA
-    from .charts import plot_cost_per_image, plot_cost_vs_context
-    from .export import atomic_binary_file
+    from .present.charts import plot_cost_per_image, plot_cost_vs_context
+    from .present.export import atomic_binary_file
 
     ax = plot_cost_per_image(costs, top=args.top) if args.kind == "cost" else plot_cost_vs_context(costs)
     try:  # written beside the target and renamed over it when complete: never a half-written image
@@ -806,18 +806,18 @@ def run_chart(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from .fetch import check_source, get_api_key
-    from .server import serve
+    from .http.client import check_source, get_api_key
+    from .server.app import serve
 
     get_api_key()  # a key that cannot be sent (a line break inside): said once, never per request
     _check_host(args.host)
     chosen = check_source(args.source)  # an unreadable source is a usage error now, not a 502 per request
     if chosen == "openrouter":
-        from .fetch import get_base_url
+        from .http.client import get_base_url
 
         get_base_url()  # so is an $OPENROUTER_BASE_URL that is no URL
     if chosen == "sample":
-        from .fetch import read_sample
+        from .http.client import read_sample
 
         _say(f"vision-models: serving the bundled {read_sample().source}, not live data")
     try:
@@ -846,7 +846,7 @@ def _check_host(host: str) -> None:
 
 
 def run_history_import(args: argparse.Namespace) -> int:
-    from .stores.history import ImportStopped, import_files
+    from .catalog.history import ImportStopped, import_files
 
     try:
         results = import_files(args.files, args.fetched_at, path=args.history_path)
@@ -870,14 +870,14 @@ def _print_imports(results) -> None:
 
 
 def run_history_info(args: argparse.Namespace) -> int:
-    from .stores.history import history_info
+    from .catalog.history import history_info
 
     _write("\n".join(history_info(args.history_path).lines()) + "\n")
     return EXIT_OK
 
 
 def run_changes(args: argparse.Namespace) -> int:
-    from .stores.history import catalog_changes, history_info
+    from .catalog.history import catalog_changes, history_info
 
     try:
         changes = catalog_changes(args.since, args.until, vision_only=args.vision_only, path=args.history_path)
@@ -927,7 +927,7 @@ def _value(value) -> str:
 
 
 def run_cache(args: argparse.Namespace) -> int:
-    from .cache import clear_cache, get_cache_info
+    from .http.cache import clear_cache, get_cache_info
 
     if args.action == "clear":
         path = clear_cache(args.cache_path)
@@ -950,8 +950,8 @@ def _need_trials_extra(command: str) -> None:
 
 def run_try(args: argparse.Namespace) -> int:
     _need_trials_extra("try")
-    from .pages import scan_pages
-    from .trials import DEFAULT_PROMPT, TESSERACT, estimate_trial, run_trial
+    from .trials.pages import scan_pages
+    from .trials.runner import DEFAULT_PROMPT, TESSERACT, estimate_trial, run_trial
 
     prompt = args.prompt if args.prompt is not None else DEFAULT_PROMPT
     if not prompt.strip():
@@ -998,7 +998,7 @@ def run_try(args: argparse.Namespace) -> int:
 
 def _need_api_key() -> None:
     """Sending to OpenRouter needs a key: said before anything is read or fetched, in the command line's words."""
-    from .fetch import get_api_key
+    from .http.client import get_api_key
 
     if not (get_api_key() or "").strip():
         raise UsageError("vision-models: error: no OpenRouter API key: set OPENROUTER_API_KEY "
@@ -1007,7 +1007,7 @@ def _need_api_key() -> None:
 
 def _trial_catalog(args: argparse.Namespace):
     """The catalog whose prices a trial estimates and budgets with, reported as ``list`` reports it; None without one."""
-    from .catalog import fetch_catalog
+    from .catalog.api import fetch_catalog
 
     result = fetch_catalog(args.source, cache_path=args.cache_path)
     report(result)  # the sample announced (once), a stale copy said, a failure with what to do next
@@ -1027,7 +1027,7 @@ def trial_output(trial, fmt: str) -> str:
 
 def plan_table(plan) -> str:
     """A dry run: per page and model, the estimate and the worst case reserved."""
-    from .terminal import cell_text
+    from .present.terminal import cell_text
 
     header = ("page", "model", "size", "image tokens", "method", "estimate $", "worst case $", "")
     rows = zip(
@@ -1045,7 +1045,7 @@ def plan_table(plan) -> str:
 
 def trial_table(results) -> str:
     """One line per page and model; remote text is shown escaped and cut."""
-    from .terminal import cell_text
+    from .present.terminal import cell_text
 
     header = ("page", "model", "status", "billed $", "latency s", "CER", "text / error")
     notes = [cell_text(e if isinstance(e, str) else t, 60) for e, t in zip(results["error"].tolist(), results["text"].tolist())]
@@ -1063,7 +1063,7 @@ def trial_table(results) -> str:
 
 def summary_table(summary) -> str:
     """Per model: pages, cost per 1,000 pages, estimate / billed, latency, accuracy."""
-    from .terminal import cell_text
+    from .present.terminal import cell_text
 
     header = ("model", "ok", "failed", "skipped", "$/1k pages", "estimate/billed", "p50 s", "p95 s", "CER", "WER")
     rows = zip(
@@ -1083,7 +1083,7 @@ def summary_table(summary) -> str:
 
 def run_trials_list(args: argparse.Namespace) -> int:
     from .stores.trials import list_runs
-    from .terminal import cell_text
+    from .present.terminal import cell_text
 
     runs = list_runs(args.trials_path)
     if runs.empty:
@@ -1112,7 +1112,7 @@ def run_trials_list(args: argparse.Namespace) -> int:
 
 def run_trials_show(args: argparse.Namespace) -> int:
     _need_trials_extra("trials show")
-    from .trials import load_trial
+    from .trials.runner import load_trial
 
     trial = load_trial(args.run_id, trials_path=args.trials_path, truth=args.truth)
     if trial.results.empty:
@@ -1124,7 +1124,7 @@ def run_trials_show(args: argparse.Namespace) -> int:
 
 def run_trials_export(args: argparse.Namespace) -> int:
     _need_trials_extra("trials export")
-    from .trials import load_trial
+    from .trials.runner import load_trial
 
     fmt = export_format(args.path, args.format)
     check_export_path(args.path)

@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..cache import get_cache_path
+from ..http.cache import get_cache_path
 from . import sqlite
 
 TRIALS_ENV = "VISION_MODELS_TRIALS"

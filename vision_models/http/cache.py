@@ -16,7 +16,7 @@ counts as downloaded at that moment: its age restarts with its freshness.
 Beside requests-cache's tables the file holds two of ours: ``bodies``, each
 stored body's SHA-256 and times, written in the same transaction as the
 response (so it can be trusted without reading the body), and ``frames``,
-the frames built from those bodies (see :mod:`vision_models.memo`).
+the frames built from those bodies (see :mod:`vision_models.catalog.memo`).
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ class RedactingSQLiteCache(SQLiteCache):
         self._create_side_tables()
 
     def _create_side_tables(self) -> None:
-        """``bodies``: what each stored body is (SHA-256, times); ``frames``: frames built from bodies (vision_models.memo)."""
+        """``bodies``: what each stored body is (SHA-256, times); ``frames``: frames built from bodies (vision_models.catalog.memo)."""
         with self.responses.connection(commit=True) as con:
             con.execute(
                 "CREATE TABLE IF NOT EXISTS bodies (key TEXT PRIMARY KEY, sha256 TEXT NOT NULL, "

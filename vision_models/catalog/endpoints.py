@@ -7,7 +7,7 @@ headline price is one of them; the provider that serves a request decides
 what it costs. :func:`fetch_endpoints` gives one row per endpoint.
 
 It works like the catalog fetch: the same requests-cache session and expiry
-(:func:`vision_models.fetch.get_session`, with its retries and time-outs),
+(:func:`vision_models.http.client.get_session`, with its retries and time-outs),
 failures that never raise but are reported (``frame.attrs["errors"]`` and a
 warning), the cached copy served ``stale`` when asking again fails, and a
 200 whose body is not an endpoints answer refused by a response hook before
@@ -37,8 +37,8 @@ import numpy as np
 import pandas as pd
 from requests_cache import CachedSession
 
-from .cache import DEFAULT_EXPIRE_SECONDS
-from .fetch import (
+from ..http.cache import DEFAULT_EXPIRE_SECONDS
+from ..http.client import (
     DEFAULT_DEADLINE,
     DEFAULT_TIMEOUT,
     fetch_json,
@@ -186,7 +186,7 @@ def check_endpoint_ids(
         if not isinstance(model_id, str) or "/" not in model_id.strip("/"):
             raise ValueError(f"bad model id {model_id!r}: expected OpenRouter's author/slug, such as 'openai/gpt-4o-mini'")
     if models is None:
-        from .catalog import fetch_catalog
+        from .api import fetch_catalog
 
         models = fetch_catalog("openrouter", rules="seed", **catalog_options).models
         if models.empty:
@@ -285,7 +285,7 @@ def _fetch_one(
     timeout: tuple[float, float],
     deadline: float = DEFAULT_DEADLINE,
 ) -> EndpointsAnswer:
-    """One model's endpoints through :func:`vision_models.fetch.fetch_json`.
+    """One model's endpoints through :func:`vision_models.http.client.fetch_json`.
 
     So the catalog's rules hold here too: one deadline over the whole fetch, a
     capped body, a body that is not an endpoints answer refused before the

@@ -1,7 +1,7 @@
 """What reading one image (a scanned page, a photo) costs on each vision model.
 
 Most providers bill an image as prompt tokens, and how many depends on the
-image's size and the model family (:mod:`vision_models.image_tokens`). So the
+image's size and the model family (:mod:`vision_models.pricing.image_tokens`). So the
 cost of one call is: image tokens at the prompt price, plus the instruction,
 plus the answer at the completion price, plus any per-request fee.
 
@@ -44,7 +44,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from .frame import optional_text
+from ..catalog.frame import optional_text
 from .image_tokens import FALLBACK, FamilyRule, check_detail, check_size, find_family, image_tokens
 
 #: Common inputs: (width, height) in pixels. Paper sizes are portrait.
@@ -419,7 +419,7 @@ def cost_by_provider(
         detail=check_detail(detail),
     )
     if endpoints is None:
-        from .endpoints import fetch_endpoints
+        from ..catalog.endpoints import fetch_endpoints
 
         endpoints = fetch_endpoints(models["id"].tolist(), models=models) if len(models) else None
     catalog = cost_per_image(models, width, height, measured=False, **options).drop_duplicates("id").set_index("id")
@@ -525,7 +525,7 @@ def _pct_over(values: np.ndarray, base: np.ndarray) -> np.ndarray:
 
 def _no_endpoints(endpoints: pd.DataFrame | None) -> pd.DataFrame:
     """An empty endpoints frame with the columns the pricing reads (and the fetch's errors, if any)."""
-    from .endpoints import endpoints_frame
+    from ..catalog.endpoints import endpoints_frame
 
     empty = endpoints_frame([])
     empty.attrs = dict(endpoints.attrs) if endpoints is not None else {}
@@ -596,7 +596,7 @@ def stored_measurements(trials_path: str | os.PathLike | None = None) -> pd.Data
     A cost table never needs the store, so a store that cannot be read (a
     directory, another file, a newer schema) is one warning, not an error.
     """
-    from .stores.trials import get_trials_path, measurements
+    from ..stores.trials import get_trials_path, measurements
 
     path = get_trials_path(trials_path)
     if not path.exists():

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .cost import MEASURED_METHOD
-from .frame import is_alias_id
+from ..pricing.cost import MEASURED_METHOD
+from ..catalog.frame import is_alias_id
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -269,7 +269,7 @@ def plot_price_history(
     """
     import matplotlib.dates as mdates
 
-    from .stores.history import PRICES, price_history
+    from ..catalog.history import PRICES, price_history
 
     if price not in PRICES:
         raise ValueError(f"unknown price {price!r}: expected one of {', '.join(PRICES)}")
@@ -326,7 +326,7 @@ def models_added_per_week(
 
     ``changes`` is a :func:`catalog_changes` frame (its ``added`` rows count)
     or just those rows. Aliases (``~`` ids such as ``~openai/gpt-latest``, see
-    :func:`vision_models.frame.is_alias_id`) are new names for models, not new
+    :func:`vision_models.catalog.frame.is_alias_id`) are new names for models, not new
     models: they are not counted.
 
     One row per week, indexed by its Monday (a date, ``week_starting``), weeks
@@ -711,7 +711,7 @@ def _trial_summary(trial) -> pd.DataFrame:
     if isinstance(trial, pd.DataFrame) and "pages_ok" in trial:
         return trial
     if isinstance(trial, pd.DataFrame) and "status" in trial:
-        from .trials import summarise
+        from ..trials.runner import summarise
 
         return summarise(trial)
     raise ValueError(f"not a trial: expected a Trial from vm.run_trial (or its results), got {type(trial).__name__}")

@@ -49,10 +49,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import fetch
-from ..cache import get_cache_path
-from ..frame import models_frame
-from . import sqlite
+from ..http import client as fetch
+from ..http.cache import get_cache_path
+from .frame import models_frame
+from ..stores import sqlite
 
 HISTORY_ENV = "VISION_MODELS_HISTORY"
 HISTORY_FILE = "history.sqlite"
@@ -344,7 +344,7 @@ def entries_as_of(
     the end of that day. The snapshot is the latest one at or before it. The
     entries are rebuilt in OpenRouter's shape from the stored attributes
     (``name``, ``context_length``, the four prices, ``modality``,
-    ``input_modalities``), so :func:`vision_models.frame.models_frame` reads
+    ``input_modalities``), so :func:`vision_models.catalog.frame.models_frame` reads
     them as it reads a download (output modalities are read from the
     ``modality`` string's output side); what the history does not store
     (descriptions, ``created``, the top provider's completion limit) is absent.

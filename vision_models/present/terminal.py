@@ -13,7 +13,7 @@ import shutil
 import sys
 from collections.abc import Iterable, Sequence
 
-from .text import terminal_safe
+from ..text import terminal_safe
 
 GAP = "  "
 MIN_SHRUNK = 8  # a shortened column keeps at least this many characters (or its header's width)

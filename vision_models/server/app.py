@@ -44,13 +44,13 @@ from urllib.parse import parse_qs, quote, urlsplit
 import numpy as np
 import pandas as pd
 
-from .cache import DEFAULT_EXPIRE_SECONDS
-from .catalog import CatalogResult, fetch_catalog
-from .filters import check_max_price, check_min_context
-from .frame import models_frame
-from .payload import api_models, payload_envelope
-from .text import terminal_safe
-from .vision import DEFAULT_RULES, RULES, get_supports_images
+from ..http.cache import DEFAULT_EXPIRE_SECONDS
+from ..catalog.api import CatalogResult, fetch_catalog
+from ..catalog.filters import check_max_price, check_min_context
+from ..catalog.frame import models_frame
+from ..present.payload import api_models, payload_envelope
+from ..text import terminal_safe
+from ..catalog.vision import DEFAULT_RULES, RULES, get_supports_images
 
 API_PATH = "/api/models"
 HEALTH_PATH = "/healthz"
@@ -137,7 +137,7 @@ class Snapshot:
     def filtered(self, key: tuple, providers: list[str], min_context: int | None, max_price: float | None, rules: str) -> tuple[int, str]:
         """(count, models JSON) for a filtered view: array masks over the precomputed columns, then a join.
 
-        The rows pass exactly as :func:`vision_models.filters.filter_models`
+        The rows pass exactly as :func:`vision_models.catalog.filters.filter_models`
         lets them (unknown context or price never passes a bound); a memo
         bounded in bytes keeps the recent answers.
         """
@@ -446,7 +446,7 @@ class ModelsApp:
 
 
 def encode_answer(envelope: dict[str, Any], models_json: bytes) -> bytes:
-    """:func:`vision_models.payload.encode_api_payload` as UTF-8 bytes, around models already encoded to bytes.
+    """:func:`vision_models.present.payload.encode_api_payload` as UTF-8 bytes, around models already encoded to bytes.
 
     Profiled under load, splicing the models into a str and encoding the
     whole answer per request took ~140 us of a worker's GIL for a 73 KB

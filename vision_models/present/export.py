@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .text import replace_lone_surrogates
+from ..text import replace_lone_surrogates
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\x00", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 #: What a spreadsheet skips before the first character it reads: blanks (NBSP and

@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 
 from .charts import cost_title, plot_cost_per_image, plural
-from .cost import PRESETS, check_model_ids, compare, cost_per_image, is_free_variant, rank_costs
-from .filters import filter_models
-from .text import NO_MATH, no_math
-from .vision import DEFAULT_RULES, get_supports_images
+from ..pricing.cost import PRESETS, check_model_ids, compare, cost_per_image, is_free_variant, rank_costs
+from ..catalog.filters import filter_models
+from ..text import NO_MATH, no_math
+from ..catalog.vision import DEFAULT_RULES, get_supports_images
 
 CUSTOM = "custom"
 MODEL_COLUMNS = ["id", "name", "context_length", "prompt_usd_per_mtok", "completion_usd_per_mtok", "vision_evidence"]
@@ -351,7 +351,7 @@ def search_mask(models: pd.DataFrame, text: str) -> np.ndarray:
 class CostExplorer(_Displayed):
     """Image size, answer length and a context floor; ``costs`` is the full table, ``shown`` the cheapest.
 
-    The ranking is :func:`vision_models.cost.rank_costs` of the table: the
+    The ranking is :func:`vision_models.pricing.cost.rank_costs` of the table: the
     ``:free`` variants are left out unless "include free variants" is ticked
     (``include_free=True``), and models the request does not fit (context or
     maximum output) are left out; both are counted under the table.

@@ -21,7 +21,7 @@ import pandas as pd
 from .vision import DEFAULT_RULES, check_rules, get_listed_image_input, vision_columns
 
 #: Columns of the catalog frame, in order (``is_vision`` and
-#: ``vision_evidence`` are added by :mod:`vision_models.vision`).
+#: ``vision_evidence`` are added by :mod:`vision_models.catalog.vision`).
 BASE_COLUMNS = [
     "id",
     "name",

@@ -52,7 +52,7 @@ PAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gi
 #: A truth file larger than this is refused (bytes): ground truth for a page is a few KB.
 MAX_TRUTH_BYTES = 10_000_000
 JPEG_QUALITY = 92
-SAMPLE_DIR = Path(__file__).resolve().parent / "data" / "sample_pages"
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample_pages"
 
 PathLike = str | os.PathLike
 

@@ -167,7 +167,7 @@ def no_pick(picked: Sequence[str], at_least: int = 1, what: str = "model") -> st
 
 def snapshot_times(path=None) -> list[datetime]:
     """When each snapshot in the history was taken (UTC), oldest first; [] with no history."""
-    from .stores import history
+    from ..catalog import history
 
     with history._reader(history.get_history_path(path)) as conn:
         if conn is None:

@@ -52,7 +52,7 @@ from .cache import (
     recover_session,
     warn_once,
 )
-from .text import has_lone_surrogate, replace_lone_surrogates
+from ..text import has_lone_surrogate, replace_lone_surrogates
 
 BASE_URL_ENV = "OPENROUTER_BASE_URL"
 API_KEY_ENV = "OPENROUTER_API_KEY"
@@ -756,7 +756,7 @@ def read_file(path: str | os.PathLike, *, max_bytes: int = MAX_BODY_BYTES) -> Ra
 
 def read_sample() -> RawCatalog:
     """The small catalog bundled with the package, labelled with its date."""
-    body = resources.files(__package__).joinpath("data", SAMPLE_FILE).read_bytes()
+    body = resources.files("vision_models").joinpath("data", SAMPLE_FILE).read_bytes()
     parsed = json.loads(body)
     return RawCatalog(parsed["data"], f"sample (as of {parsed['as_of']})", body=body)
 

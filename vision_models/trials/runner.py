@@ -8,7 +8,7 @@ Sending
     ``POST {base}/chat/completions``, one user message holding the prompt and
     the page as a base64 ``image_url`` data URL, ``temperature`` 0 and a
     ``max_tokens`` bound, ``concurrency`` requests at once, each on a fresh
-    connection (:mod:`vision_models.sending`). ``timeout`` bounds each request
+    connection (:mod:`vision_models.trials.client`). ``timeout`` bounds each request
     in wall-clock time (connect, send and every read, even while bytes keep
     trickling in); an answer over 16 MB (decoded) is refused unread.
 
@@ -109,11 +109,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from . import sending
-from .fetch import get_api_key, get_base_url
+from . import client as sending
+from ..http.client import get_api_key, get_base_url
 from .pages import Page
-from .stores import trials as store
-from .text import no_math
+from ..stores import trials as store
+from ..text import no_math
 
 TESSERACT = "tesseract"
 DEFAULT_PROMPT = "Transcribe all text on this page as plain text. Keep the reading order; output only the text."
@@ -362,7 +362,7 @@ def _check_count(name: str, value: object, *, minimum: int, maximum: int = 10_00
 
 
 def _load(pages: Any, *, dpi: int, max_side: int) -> list[Page]:
-    """Page objects as given, paths scanned with :func:`vision_models.pages.scan_pages` (rendered when sent)."""
+    """Page objects as given, paths scanned with :func:`vision_models.trials.pages.scan_pages` (rendered when sent)."""
     from .pages import scan_pages
 
     if isinstance(pages, Page):
@@ -397,12 +397,12 @@ def _catalog(
     cache_path: str | os.PathLike | None,
 ) -> pd.DataFrame:
     """The catalog rows of the remote models: ``catalog`` if given, else every model of ``fetch_catalog``."""
-    from .cost import check_model_ids
+    from ..pricing.cost import check_model_ids
 
     if not remote:
         return pd.DataFrame()
     if catalog is None:
-        from .catalog import fetch_catalog
+        from ..catalog.api import fetch_catalog
 
         result = fetch_catalog(source, base_url=base_url, api_key=api_key, cache_path=cache_path)
         if result.models.empty:
@@ -430,7 +430,7 @@ def _estimates(
     table: pd.DataFrame, remote: Sequence[str], sizes: set[tuple[int, int]], text_tokens: int, output_tokens: int
 ) -> dict[tuple[str, int, int], tuple[float, float, float, str, bool]]:
     """(model, width, height) -> (image tokens, estimated USD, image USD, method, uncertain), via cost_per_image."""
-    from .cost import cost_per_image
+    from ..pricing.cost import cost_per_image
 
     out: dict[tuple[str, int, int], tuple[float, float, float, str, bool]] = {}
     if not remote:
@@ -713,7 +713,7 @@ def _body(task: _Task, prompt: str, max_tokens: int) -> dict:
 
 
 class _Sender:
-    """Posts chat completions one attempt at a time (:mod:`vision_models.sending`); shared by the run's threads."""
+    """Posts chat completions one attempt at a time (:mod:`vision_models.trials.client`); shared by the run's threads."""
 
     def __init__(self, *, base_url: str, api_key: str | None, timeout: float, retries: int, retry_window_s: float,
                  stop: threading.Event) -> None:  # fmt: skip
@@ -821,7 +821,7 @@ def run_trial(
 ) -> Trial:
     """Send every page to every model within ``max_usd``; rows already in the store come back ``cached``.
 
-    ``pages``: image / PDF paths, a folder, or :class:`~vision_models.pages.Page`
+    ``pages``: image / PDF paths, a folder, or :class:`~vision_models.trials.pages.Page`
     objects; ``models``: OpenRouter ids and/or ``"tesseract"`` (local OCR, free);
     ``truth``: a folder of ``<page>.txt`` files or a dict, for CER / WER;
     ``progress``: a bar (tqdm.auto) when True, none when False, and by default
