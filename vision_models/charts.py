@@ -1,0 +1,16 @@
+"""Deprecated: ``vision_models.charts`` moved to :mod:`vision_models.present.charts`.
+
+The old name goes in the next release.
+"""
+
+import sys
+import warnings
+
+from .present import charts as _moved
+
+warnings.warn(
+    "vision_models.charts moved to vision_models.present.charts; the old name goes in the next release",
+    DeprecationWarning,
+    stacklevel=2,
+)
+sys.modules[__name__] = _moved  # the old name is the new module itself: the same objects, and patches reach it

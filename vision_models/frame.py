@@ -1,0 +1,16 @@
+"""Deprecated: ``vision_models.frame`` moved to :mod:`vision_models.catalog.frame`.
+
+The old name goes in the next release.
+"""
+
+import sys
+import warnings
+
+from .catalog import frame as _moved
+
+warnings.warn(
+    "vision_models.frame moved to vision_models.catalog.frame; the old name goes in the next release",
+    DeprecationWarning,
+    stacklevel=2,
+)
+sys.modules[__name__] = _moved  # the old name is the new module itself: the same objects, and patches reach it

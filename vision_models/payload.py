@@ -1,0 +1,16 @@
+"""Deprecated: ``vision_models.payload`` moved to :mod:`vision_models.present.payload`.
+
+The old name goes in the next release.
+"""
+
+import sys
+import warnings
+
+from .present import payload as _moved
+
+warnings.warn(
+    "vision_models.payload moved to vision_models.present.payload; the old name goes in the next release",
+    DeprecationWarning,
+    stacklevel=2,
+)
+sys.modules[__name__] = _moved  # the old name is the new module itself: the same objects, and patches reach it
