@@ -55,7 +55,7 @@ def _prices(result) -> dict[str, float]:
 def test_a_warm_call_returns_the_remembered_frame_without_parsing(httpserver, builds, monkeypatch):
     _serve(httpserver, SMALL_CATALOG)
     first = _fetch(httpserver)
-    monkeypatch.setattr("vision_models.http.client.parse_json", lambda body: pytest.fail("the cached body was parsed"))
+    monkeypatch.setattr("vision_models.catalog.source.parse_json", lambda body: pytest.fail("the cached body was parsed"))
     second = _fetch(httpserver)
     assert builds == [3]  # built once, from the three entries downloaded
     assert second.cached is True and second.error is None and second.source == "openrouter"

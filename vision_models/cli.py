@@ -503,7 +503,7 @@ def offline_hint(error: str | None, source: str = "openrouter", *, sample: bool 
     if not any(word in text for word in ("network", "timed out", "time-out", "timeout", "connect")):
         return ""
     if source == "openrouter":
-        from .http.client import get_base_url, shown_url
+        from .catalog.source import get_base_url, shown_url
 
         where = f"the network and OPENROUTER_BASE_URL (now {shown_url(get_base_url())})"
     else:
@@ -806,18 +806,18 @@ def run_chart(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from .http.client import check_source, get_api_key
+    from .catalog.source import check_source, get_api_key
     from .server.app import serve
 
     get_api_key()  # a key that cannot be sent (a line break inside): said once, never per request
     _check_host(args.host)
     chosen = check_source(args.source)  # an unreadable source is a usage error now, not a 502 per request
     if chosen == "openrouter":
-        from .http.client import get_base_url
+        from .catalog.source import get_base_url
 
         get_base_url()  # so is an $OPENROUTER_BASE_URL that is no URL
     if chosen == "sample":
-        from .http.client import read_sample
+        from .catalog.source import read_sample
 
         _say(f"vision-models: serving the bundled {read_sample().source}, not live data")
     try:
@@ -998,7 +998,7 @@ def run_try(args: argparse.Namespace) -> int:
 
 def _need_api_key() -> None:
     """Sending to OpenRouter needs a key: said before anything is read or fetched, in the command line's words."""
-    from .http.client import get_api_key
+    from .catalog.source import get_api_key
 
     if not (get_api_key() or "").strip():
         raise UsageError("vision-models: error: no OpenRouter API key: set OPENROUTER_API_KEY "

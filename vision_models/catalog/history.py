@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..http import client as fetch
+from .source import read_file
 from ..http.cache import get_cache_path
 from .frame import models_frame
 from ..stores import sqlite
@@ -439,7 +439,7 @@ def _import_one(conn: sqlite3.Connection, file: Path, explicit: int | None) -> I
     if not file.is_file():
         return ImportResult(str(file), f"skipped: {file} is not a readable file")
     try:
-        raw = fetch.read_file(file)
+        raw = read_file(file)
     except ValueError as exc:
         return ImportResult(str(file), f"skipped: {exc}")
     try:

@@ -110,7 +110,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from . import client as sending
-from ..http.client import get_api_key, get_base_url
+from ..catalog.source import get_api_key, get_base_url
 from .pages import Page
 from ..stores import trials as store
 from ..text import no_math
