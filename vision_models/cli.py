@@ -388,7 +388,7 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
 
 def add_image_options(parser: argparse.ArgumentParser) -> None:
     """The image and the call being priced."""
-    from .pricing.cost import PRESETS
+    from .pricing.estimate import PRESETS
 
     parser.add_argument("--width", type=_whole_number(1, LIMITS["pixels"]), help="image width in pixels (at most 100,000)")
     parser.add_argument("--height", type=_whole_number(1, LIMITS["pixels"]), help="image height in pixels (at most 100,000)")
@@ -409,7 +409,8 @@ def add_image_options(parser: argparse.ArgumentParser) -> None:
 
 def load_costs(args: argparse.Namespace):
     """The cost table for the command line's models and image; None when there is no data."""
-    from .pricing.cost import cost_per_image, left_out_note, resolve_size
+    from .pricing.cost import cost_per_image, left_out_note
+    from .pricing.estimate import resolve_size
 
     resolve_size(args.width, args.height, args.preset)  # a bad size is a usage error: say so before fetching
     _, models = load_models(args)
@@ -673,7 +674,8 @@ def cost_table(costs) -> str:
 
 def run_cost_by_provider(args: argparse.Namespace) -> int:
     """Cost per provider endpoint of the filtered models (of the ``--top`` N cheapest when given)."""
-    from .pricing.cost import cost_per_image, resolve_size
+    from .pricing.cost import cost_per_image
+    from .pricing.estimate import resolve_size
 
     if args.as_of:
         raise UsageError("vision-models: --by-provider prices today's endpoints; it cannot be combined with --as-of")

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..pricing.cost import MEASURED_METHOD
+from ..pricing.measured import MEASURED_METHOD
 from ..catalog.frame import is_alias_id
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..pricing.cost import get_image_usd_per_1k
+from ..pricing.listing import get_image_usd_per_1k
 
 _DECIMALS = 10
 

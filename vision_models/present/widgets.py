@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 from .charts import cost_title, plot_cost_per_image, plural
-from ..pricing.cost import PRESETS, check_model_ids, compare, cost_per_image, is_free_variant, rank_costs
+from ..pricing.estimate import PRESETS
+from ..pricing.cost import check_model_ids, compare, cost_per_image, is_free_variant, rank_costs
 from ..catalog.filters import filter_models
 from ..text import NO_MATH, no_math
 from ..catalog.vision import DEFAULT_RULES, get_supports_images
