@@ -462,7 +462,7 @@ def _ctrl_c_while_saving_a_chart(monkeypatch):
 def _a_run_to_export(monkeypatch):
     import pandas as pd
 
-    from vision_models.trials import runner as trials
+    from vision_models.trials import results as trials
 
     class Loaded:
         results = pd.DataFrame({"page": ["p.png"], "model": ["tesseract"], "status": ["ok"], "text": ["words"]})
@@ -488,10 +488,10 @@ CTRL_C = {
     "history info": (("history", "info"), "vision_models.catalog.history.history_info", None),
     "changes": (("changes", "--since", "2026-01-01"), "vision_models.catalog.history.catalog_changes", None),
     "try --dry-run": (("try", "{page}", "--model", "openai/gpt-4o", "--dry-run", "--source", "{source}"),
-                      "vision_models.trials.runner.estimate_trial", None),
+                      "vision_models.trials.plan.estimate_trial", None),
     "try": (("try", "{page}", "--model", "tesseract"), "vision_models.trials.runner.run_trial", None),
     "trials list": (("trials", "list"), "vision_models.stores.trials.list_runs", None),
-    "trials show": (("trials", "show", "RUN"), "vision_models.trials.runner.load_trial", None),
+    "trials show": (("trials", "show", "RUN"), "vision_models.trials.results.load_trial", None),
     "trials export": (("trials", "export", "RUN", "{out}.csv"), _a_run_to_export, "{out}.csv"),
     "cache info": (("cache", "info"), "vision_models.http.cache.get_cache_info", None),
     "cache clear": (("cache", "clear"), "vision_models.http.cache.clear_cache", None),

@@ -14,7 +14,7 @@ import vision_models as vm
 from factories import catalog_body, model
 from vision_models.present import notebook_views as nv
 from vision_models.catalog.api import fetch_catalog
-from vision_models.trials.runner import SUMMARY_COLUMNS, side_by_side_html
+from vision_models.trials.results import SUMMARY_COLUMNS, side_by_side_html
 
 IMAGE = ("text", "image")
 

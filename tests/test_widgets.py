@@ -502,7 +502,7 @@ def test_every_piece_of_html_keeps_mathjax_off_its_dollar_signs(catalog):
 
 
 def test_trial_html_keeps_mathjax_off_its_dollar_signs():
-    from vision_models.trials.runner import Trial, side_by_side_html
+    from vision_models.trials.results import Trial, side_by_side_html
 
     results = pd.DataFrame({"page": ["p1"], "model": ["m/a"], "status": ["ok"], "error": [None], "text": ["Total $5 and $7"],
                             "cer": [0.1]})  # fmt: skip

@@ -37,10 +37,10 @@ _LAZY = {
     "catalog_changes": "catalog.history",
     "price_history": "catalog.history",
     "fetch_endpoints": "catalog.endpoints",
-    "estimate_trial": "trials.runner",
+    "estimate_trial": "trials.plan",
     "run_trial": "trials.runner",
-    "load_trial": "trials.runner",
-    "measured_image_tokens": "trials.runner",
+    "load_trial": "trials.results",
+    "measured_image_tokens": "trials.results",
     "plot_cost_vs_accuracy": "present.charts",
     "plot_estimate_vs_billed": "present.charts",
 }

@@ -953,7 +953,8 @@ def _need_trials_extra(command: str) -> None:
 def run_try(args: argparse.Namespace) -> int:
     _need_trials_extra("try")
     from .trials.pages import scan_pages
-    from .trials.runner import DEFAULT_PROMPT, TESSERACT, estimate_trial, run_trial
+    from .trials.plan import DEFAULT_PROMPT, TESSERACT, estimate_trial
+    from .trials.runner import run_trial
 
     prompt = args.prompt if args.prompt is not None else DEFAULT_PROMPT
     if not prompt.strip():
@@ -1114,7 +1115,7 @@ def run_trials_list(args: argparse.Namespace) -> int:
 
 def run_trials_show(args: argparse.Namespace) -> int:
     _need_trials_extra("trials show")
-    from .trials.runner import load_trial
+    from .trials.results import load_trial
 
     trial = load_trial(args.run_id, trials_path=args.trials_path, truth=args.truth)
     if trial.results.empty:
@@ -1126,7 +1127,7 @@ def run_trials_show(args: argparse.Namespace) -> int:
 
 def run_trials_export(args: argparse.Namespace) -> int:
     _need_trials_extra("trials export")
-    from .trials.runner import load_trial
+    from .trials.results import load_trial
 
     fmt = export_format(args.path, args.format)
     check_export_path(args.path)

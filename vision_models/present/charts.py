@@ -711,7 +711,7 @@ def _trial_summary(trial) -> pd.DataFrame:
     if isinstance(trial, pd.DataFrame) and "pages_ok" in trial:
         return trial
     if isinstance(trial, pd.DataFrame) and "status" in trial:
-        from ..trials.runner import summarise
+        from ..trials.results import summarise
 
         return summarise(trial)
     raise ValueError(f"not a trial: expected a Trial from vm.run_trial (or its results), got {type(trial).__name__}")
