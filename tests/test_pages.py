@@ -369,7 +369,8 @@ def test_bad_truth_is_refused_by_name(tmp_path, two_sources):
 
 
 def _make_samples():
-    spec = importlib.util.spec_from_file_location("make_samples", SAMPLE_DIR / "make_samples.py")
+    script = Path(__file__).resolve().parents[1] / "tools" / "make_samples.py"
+    spec = importlib.util.spec_from_file_location("make_samples", script)
     module = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("make_samples", module)  # dataclasses look their module up there
     spec.loader.exec_module(module)
