@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 
 from factories import REPO, SHARED_CATALOGS, catalog_body, model
-from vision_models.catalog import history
+from vision_models.catalog import history, snapshots
 from vision_models.present.charts import plot_price_history
 from vision_models.catalog.history import (
     CHANGE_COLUMNS,
@@ -373,7 +373,7 @@ def test_an_import_interrupted_half_way_leaves_the_database_as_it_was(tmp_path, 
     second = write_catalog(tmp_path, "openrouter-2026-03-02.json", *changed)
     import_files([first])
     before = dump(db)
-    real_insert = history._insert_versions
+    real_insert = snapshots._insert_versions
     calls = []
 
     def insert_then_fail(conn, version_rows):
@@ -381,12 +381,12 @@ def test_an_import_interrupted_half_way_leaves_the_database_as_it_was(tmp_path, 
         real_insert(conn, version_rows[: len(version_rows) // 2])
         raise RuntimeError("disk pulled out")
 
-    monkeypatch.setattr(history, "_insert_versions", insert_then_fail)
+    monkeypatch.setattr(snapshots, "_insert_versions", insert_then_fail)
     with pytest.raises(RuntimeError, match="disk pulled out"):
         import_files([second])
     assert calls == [21]  # p/a's new price and 20 new models: half of them were written, then undone
     assert dump(db) == before
-    monkeypatch.setattr(history, "_insert_versions", real_insert)  # not undo(): that would drop the isolated env too
+    monkeypatch.setattr(snapshots, "_insert_versions", real_insert)  # not undo(): that would drop the isolated env too
     assert [r.status for r in import_files([second])] == ["imported"]
     assert history_info().snapshots == 2
 
@@ -394,13 +394,13 @@ def test_an_import_interrupted_half_way_leaves_the_database_as_it_was(tmp_path, 
 def test_an_interrupted_first_import_leaves_no_rows(tmp_path, monkeypatch):
     file = write_catalog(tmp_path, "openrouter-2026-03-01.json", *[model(f"p/m{k}") for k in range(10)])
 
-    real_insert = history._insert_versions
+    real_insert = snapshots._insert_versions
 
     def fail(conn, version_rows):
         real_insert(conn, version_rows[:5])
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(history, "_insert_versions", fail)
+    monkeypatch.setattr(snapshots, "_insert_versions", fail)
     with pytest.raises(KeyboardInterrupt):
         import_files([file])
     info = history_info()
