@@ -39,7 +39,6 @@ TOO_LONG = {
     "vision_models.pricing.image_tokens": "the published rules, one small function per family (802 lines)",
     "vision_models.trials.pages": "images and PDF pages: scan, render, encode (757 lines)",
     "vision_models.present.widgets": "the notebook widgets (663 lines)",
-    "vision_models.http.cache": "the requests-cache backend (519 lines): its lock waits and the fresh-body index",
 }
 
 

@@ -493,8 +493,8 @@ CTRL_C = {
     "trials list": (("trials", "list"), "vision_models.stores.trials.list_runs", None),
     "trials show": (("trials", "show", "RUN"), "vision_models.trials.results.load_trial", None),
     "trials export": (("trials", "export", "RUN", "{out}.csv"), _a_run_to_export, "{out}.csv"),
-    "cache info": (("cache", "info"), "vision_models.http.cache.get_cache_info", None),
-    "cache clear": (("cache", "clear"), "vision_models.http.cache.clear_cache", None),
+    "cache info": (("cache", "info"), "vision_models.http.cache_info.get_cache_info", None),
+    "cache clear": (("cache", "clear"), "vision_models.http.cache_info.clear_cache", None),
 }  # fmt: skip
 
 

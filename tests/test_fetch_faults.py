@@ -20,7 +20,7 @@ from werkzeug import Request, Response
 from factories import SMALL_CATALOG, catalog_body, model
 from slow_servers import Trickler
 from vision_models import fetch_vision_models
-from vision_models.http.cache import get_cache_info
+from vision_models.http.cache_info import get_cache_info
 from vision_models.http.client import MAX_BODY_BYTES, close_sessions, fetch_json, get_session, parse_json
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")

@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 #: Old module -> its new home(s). A module split in several answers each name from the home that has it.
 MOVED = {
-    "cache": ["http.cache"],
+    "cache": ["http.cache", "http.cache_info"],
     "fetch": ["http.client", "http.deadline", "catalog.source"],
     "frame": ["catalog.frame"],
     "vision": ["catalog.vision"],

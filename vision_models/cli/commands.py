@@ -369,7 +369,7 @@ def run_changes(args: argparse.Namespace) -> int:
 
 
 def run_cache(args: argparse.Namespace) -> int:
-    from ..http.cache import clear_cache, get_cache_info
+    from ..http.cache_info import clear_cache, get_cache_info
 
     if args.action == "clear":
         path = clear_cache(args.cache_path)
