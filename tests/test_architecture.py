@@ -38,7 +38,6 @@ LAZY_UPWARD = {
 TOO_LONG = {
     "vision_models.pricing.image_tokens": "the published rules, one small function per family (802 lines)",
     "vision_models.trials.pages": "images and PDF pages: scan, render, encode (757 lines)",
-    "vision_models.present.widgets": "the notebook widgets (663 lines)",
 }
 
 
