@@ -52,10 +52,11 @@ from .estimate import (  # noqa: F401 (the public names of vm.cost, which this m
     request_fits,
     resolve_size,
 )
+from .image_tokens import FALLBACK
 from .listing import REFERENCE_IMAGE, get_family, get_image_usd_per_1k  # noqa: F401
 from .measured import COMPARABLE_AREA, MEASURED_METHOD, apply_measurements, stored_measurements  # noqa: F401
 from .providers import PROVIDER_COST_COLUMNS, cost_by_provider  # noqa: F401
-from .image_tokens import FALLBACK
+
 
 def cost_per_image(
     models: pd.DataFrame,
