@@ -28,30 +28,40 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
-import io
-import math
 import os
-import struct
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageChops, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
+
+from .images import (  # noqa: F401 (JPEG_QUALITY, shrunk_size: names pages has always had)
+    _UNDER,
+    JPEG_QUALITY,
+    _ceil,
+    _check_pixels,
+    _encode,
+    _flattened,
+    _grey_if_colourless,
+    _has_alpha,
+    _header_orientation,
+    _orientation,
+    _read_errors,
+    _resizable,
+    _stamp,
+    shrunk_size,
+)
+from .page_files import PAGE_SUFFIXES, _check_positive_int, _is_pdf, _source_files, _unique_names
+from .truth import MAX_TRUTH_BYTES, _truth_from_folder, _truth_from_mapping  # noqa: F401
 
 #: Image formats read (Pillow's names) and the MIME type of those sent as they are.
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "GIF")
 _SENT_AS_IS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
-#: File suffixes picked up from a folder (case-insensitive).
-PAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".pdf")
-#: A truth file larger than this is refused (bytes): ground truth for a page is a few KB.
-MAX_TRUTH_BYTES = 10_000_000
-JPEG_QUALITY = 92
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample_pages"
 
 PathLike = str | os.PathLike
@@ -197,86 +207,6 @@ def load_truth(truth: PathLike | Mapping[Any, str] | None, pages: Sequence[Page]
     raise ValueError(f"truth must be a folder of .txt files, a dict or None, not {kind}: {truth!r:.80}")
 
 
-# --- sources ---------------------------------------------------------------------------------
-
-
-def _check_positive_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive whole number, not {value!r}")
-
-
-def _source_files(pages: object) -> list[Path]:
-    """The files to load, in order: folders expanded to their page files sorted by name, repeats dropped."""
-    if isinstance(pages, (str, os.PathLike)):
-        given: Iterable[object] = [pages]
-    elif isinstance(pages, Iterable) and not isinstance(pages, (bytes, Mapping)):
-        given = list(pages)
-    else:
-        raise ValueError(f"pages must be a path or a list of paths, not {type(pages).__name__}: {pages!r:.80}")
-    files: list[Path] = []
-    for item in given:
-        if not isinstance(item, (str, os.PathLike)):
-            raise ValueError(f"a page must be a path, not {type(item).__name__}: {item!r:.80}")
-        files.extend(_expand(Path(item)))
-    if not files:
-        raise ValueError(f"no pages given: {pages!r:.80}")
-    seen: set[Path] = set()
-    unique = []
-    for path in files:
-        key = path.resolve()
-        if key not in seen:
-            seen.add(key)
-            unique.append(path)
-    return unique
-
-
-def _expand(path: Path) -> list[Path]:
-    if path.is_dir():
-        try:
-            found = sorted(
-                (p for p in path.iterdir() if _is_page_file(p)),
-                key=lambda p: p.name,
-            )
-        except OSError as exc:
-            raise ValueError(f"cannot read the folder {str(path)!r}: {exc.strerror or exc}") from None
-        if not found:
-            raise ValueError(f"the folder {str(path)!r} holds no image or PDF files ({', '.join(PAGE_SUFFIXES)})")
-        return found
-    if not path.exists():
-        raise ValueError(f"no such file: {str(path)!r}")
-    if not path.is_file():
-        raise ValueError(f"not a file: {str(path)!r}")
-    return [path]
-
-
-def _is_page_file(path: Path) -> bool:
-    return path.suffix.lower() in PAGE_SUFFIXES and not path.name.startswith(".") and path.is_file()
-
-
-def _unique_names(files: list[Path]) -> list[str]:
-    """File names, lengthened with parent folders where two different files share a name."""
-    names = [p.name for p in files]
-    for name in set(names):
-        group = [i for i, n in enumerate(names) if n == name]
-        if len(group) < 2:
-            continue
-        parts = {i: files[i].resolve().parts for i in group}
-        depth = 2
-        while len({parts[i][-depth:] for i in group}) < len(group):
-            depth += 1
-        for i in group:
-            names[i] = "/".join(parts[i][-depth:]).lstrip("/")
-    return names
-
-
-def _is_pdf(path: Path) -> bool:
-    try:
-        with path.open("rb") as fh:
-            return fh.read(5) == b"%PDF-"
-    except OSError as exc:
-        raise ValueError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
-
-
 def _file_hash(path: Path) -> hashlib._Hash:
     """The sha256 of the file, read in 1 MiB chunks."""
     digest = hashlib.sha256()
@@ -295,15 +225,6 @@ def _page_hash(file_digest: hashlib._Hash, number: int | None) -> str:
     if number is not None:
         digest.update(f"#page={number}".encode("ascii"))
     return digest.hexdigest()
-
-
-def _stamp(path: Path) -> tuple[int, int]:
-    """The file's size and modification time: what tells a file changed since it was scanned."""
-    try:
-        status = path.stat()
-    except OSError as exc:
-        raise ValueError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
-    return status.st_size, status.st_mtime_ns
 
 
 # --- rendering scanned pages -----------------------------------------------------------------
@@ -397,49 +318,6 @@ def _frame_plan(path: Path, frame: Image.Image, fmt: str, max_side: int, *, whol
     return ("image/jpeg" if fmt in ("JPEG", "MPO") else "image/png"), *target
 
 
-def _header_orientation(path: Path, frame: Image.Image, fmt: str) -> int | None:
-    """The EXIF orientation, read without decoding where the format allows.
-
-    Pillow reads a PNG's EXIF only while decoding, as it may follow the pixels: the chunks are
-    listed first, and the PNG is decoded only when metadata does follow them.
-    """
-    if fmt != "PNG":
-        return _orientation(frame)
-    if _png_metadata_after_pixels(path):
-        frame.load()
-        return _orientation(frame)
-    return _orientation(frame, header_only=True)
-
-
-_PNG_METADATA = frozenset({b"eXIf", b"tEXt", b"zTXt", b"iTXt"})
-
-
-def _png_metadata_after_pixels(path: Path) -> bool:
-    """Whether a PNG has EXIF or text chunks after its first pixel data chunk (chunk headers only are read).
-
-    A PNG cut short in its pixel data is refused here, as decoding it would be, so a trial learns of
-    it before sending anything.
-    """
-    size = _stamp(path)[0]
-    seen_pixels = late = False
-    with _read_errors(path), path.open("rb") as fh:
-        end = 8
-        fh.seek(end)
-        while len(head := fh.read(8)) == 8:
-            length, kind = struct.unpack(">I4s", head)
-            end += 12 + length
-            if end > size and (kind == b"IDAT" or not seen_pixels):
-                raise OSError("image file is truncated (its pixel data runs past the end)")
-            if kind == b"IEND" or end > size:
-                break
-            if kind == b"IDAT":
-                seen_pixels = True
-            elif seen_pixels and kind in _PNG_METADATA:
-                late = True
-            fh.seek(length + 4, os.SEEK_CUR)
-    return late
-
-
 def _render_image(page: LazyPage) -> tuple[bytes, str, int, int]:
     source = page._source
     path = Path(source.path)
@@ -455,23 +333,6 @@ def _open_image(path: Path) -> Image.Image:
     with _read_errors(path), warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         return Image.open(path, formats=IMAGE_FORMATS)
-
-
-@contextlib.contextmanager
-def _read_errors(path: Path) -> Iterator[None]:
-    """Pillow's errors on a bad file, as one ``ValueError`` naming it."""
-    try:
-        yield
-    except UnidentifiedImageError:
-        raise ValueError(
-            f"unsupported or unreadable image: {str(path)!r} (pages are PNG, JPEG, WebP, TIFF, BMP, GIF or PDF)"
-        ) from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ValueError(_too_large(repr(str(path)))) from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        if isinstance(exc, ValueError) and str(path) in str(exc):
-            raise
-        raise ValueError(f"corrupt or unreadable image {str(path)!r}: {exc}") from None
 
 
 def _encode_frame(
@@ -497,80 +358,6 @@ def _encode_frame(
     if fmt in ("JPEG", "MPO"):
         return _encode(image, "JPEG"), "image/jpeg", *target
     return _encode(image, "PNG"), "image/png", *target
-
-
-def _has_alpha(image: Image.Image) -> bool:
-    return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
-
-
-def _flattened(image: Image.Image) -> Image.Image:
-    """The image composed over white, without an alpha channel."""
-    rgba = image.convert("RGBA")
-    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-    return Image.alpha_composite(white, rgba).convert("RGB")
-
-
-def _orientation(image: Image.Image, *, header_only: bool = False) -> int | None:
-    try:
-        exif = Image.Image.getexif(image) if header_only else image.getexif()  # a PNG's own getexif decodes
-        return exif.get(0x0112)
-    except Exception:  # a broken EXIF block is not worth refusing the page for
-        return None
-
-
-def shrunk_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
-    """``size`` scaled so its long side is ``max_side`` (whole pixels, aspect kept), or unchanged if it fits."""
-    width, height = size
-    long_side = max(width, height)
-    if long_side <= max_side:
-        return width, height
-    scale = max_side / long_side
-    if width >= height:
-        return max_side, max(1, round(height * scale))
-    return max(1, round(width * scale)), max_side
-
-
-def _resizable(image: Image.Image) -> Image.Image:
-    """A mode LANCZOS works on: Pillow resizes palette and 1-bit images by nearest neighbour."""
-    if image.mode == "P":
-        return image.convert("RGBA" if "transparency" in image.info else "RGB")
-    if image.mode == "1":
-        return image.convert("L")
-    return image
-
-
-def _encode(image: Image.Image, fmt: str) -> bytes:
-    image = _sendable_mode(image, fmt)
-    buf = io.BytesIO()
-    if fmt == "JPEG":
-        image.save(buf, "JPEG", quality=JPEG_QUALITY)
-    else:
-        image.save(buf, "PNG")
-    return buf.getvalue()
-
-
-def _sendable_mode(image: Image.Image, fmt: str) -> Image.Image:
-    """A mode the encoder takes: 16/32-bit greys scaled to 8 bits, CMYK and the like to RGB."""
-    if image.mode.startswith("I;16") or image.mode == "I":
-        image = image.convert("I").point(lambda v: v * (1 / 256)).convert("L")
-    elif image.mode == "F":
-        image = image.convert("L")
-    allowed = ("L", "RGB") if fmt == "JPEG" else ("1", "L", "LA", "P", "RGB", "RGBA")
-    if image.mode not in allowed:
-        image = image.convert("RGB")
-    return image
-
-
-def _check_pixels(what: str, size: tuple[int, int]) -> None:
-    limit = Image.MAX_IMAGE_PIXELS
-    if limit and size[0] * size[1] > limit:
-        raise ValueError(_too_large(what, size))
-
-
-def _too_large(what: str, size: tuple[int, int] | None = None) -> str:
-    dims = f" ({size[0]}x{size[1]} px)" if size else ""
-    limit = f"{Image.MAX_IMAGE_PIXELS:,} pixels (Pillow's decompression-bomb limit)"
-    return f"page too large{dims}: {what} exceeds {limit}"
 
 
 # --- PDFs ------------------------------------------------------------------------------------
@@ -685,73 +472,3 @@ def _render_pdf_page(doc: Any, index: int, what: str, dpi: int, max_side: int) -
     if image.size != target:  # a pixel of rounding
         image = image.resize(target, Image.Resampling.LANCZOS)
     return image
-
-
-_UNDER = 1 - 1e-6  # pdfium keeps points as float32: 595.2 pt x 150 / 72 is 1240.00003, meant as 1240
-
-
-def _ceil(value: float) -> int:
-    return math.ceil(value * _UNDER)
-
-
-def _grey_if_colourless(image: Image.Image) -> Image.Image:
-    """An RGB page whose pixels are all grey as 8-bit grey: a third of the data, the same picture."""
-    if image.mode != "RGB":
-        return image
-    red, green, blue = image.split()
-    if ImageChops.difference(red, green).getbbox() or ImageChops.difference(green, blue).getbbox():
-        return image
-    return red
-
-
-# --- ground truth ----------------------------------------------------------------------------
-
-
-def _truth_from_folder(folder: Path, pages: Sequence[Page]) -> dict[str, str]:
-    if not folder.is_dir():
-        raise ValueError(f"truth folder not found (truth is a folder of <page>.txt files or a dict): {str(folder)!r}")
-    out: dict[str, str] = {}
-    for page in pages:
-        file = folder / f"{page.truth_stem()}.txt"
-        try:
-            if not file.is_file():
-                continue
-            if file.stat().st_size > MAX_TRUTH_BYTES:
-                raise ValueError(f"truth file too large (over {MAX_TRUTH_BYTES:,} bytes): {str(file)!r}")
-            out[page.name] = file.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise ValueError(f"truth file is not UTF-8 text: {str(file)!r}") from None
-        except OSError as exc:
-            raise ValueError(f"cannot read the truth file {str(file)!r}: {exc.strerror or exc}") from None
-    return out
-
-
-def _truth_from_mapping(truth: Mapping[Any, str], pages: Sequence[Page]) -> dict[str, str]:
-    by_key: dict[str, list[Page]] = {}
-    for page in pages:
-        for key in {page.name, page.truth_stem()}:
-            by_key.setdefault(key, []).append(page)
-    by_path: dict[Path, list[Page]] = {}
-    for page in pages:
-        by_path.setdefault(Path(page.path).resolve(), []).append(page)
-    out: dict[str, str] = {}
-    for key, text in truth.items():
-        if not isinstance(key, (str, os.PathLike)):
-            raise ValueError(f"truth keys are page names or paths, not {type(key).__name__}: {key!r:.80}")
-        if not isinstance(text, str):
-            raise ValueError(f"truth for {key!r:.80} must be text, not {type(text).__name__}")
-        matched = by_key.get(key) if isinstance(key, str) else None
-        if not matched:
-            from_path = by_path.get(Path(key).resolve(), [])
-            if len(from_path) > 1:
-                raise ValueError(
-                    f"truth key {str(key)!r} names a file of {len(from_path)} pages: key each page by name, "
-                    f"e.g. {from_path[0].name!r}"
-                )
-            matched = from_path
-        if not matched:
-            some = ", ".join(p.name for p in pages[:5]) + (", ..." if len(pages) > 5 else "")
-            raise ValueError(f"truth key {str(key)!r} names no page (pages: {some})")
-        for page in matched:
-            out[page.name] = text
-    return out

@@ -20,10 +20,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
+
 import numpy as np
 import pandas as pd
+
 from ..catalog.source import get_api_key, get_base_url
 from ..stores import trials as store
+from .budget import Budget
+from .chat import _Sender
 from .plan import (
     DEFAULT_CONCURRENCY,
     DEFAULT_MAX_TOKENS,
@@ -37,18 +41,16 @@ from .plan import (
     MAX_CONCURRENCY,
     MAX_SECONDS,
     TESSERACT,
-    _Run,
-    _Task,
     _check_count,
     _check_models,
     _check_number,
     _prepare,
+    _Run,
+    _Task,
     _worst_case,
 )
-from .budget import Budget
-from .chat import _Sender
-from .worker import _Worker, _identity
 from .results import Trial, results_frame
+from .worker import _identity, _Worker
 
 
 def run_trial(
