@@ -18,8 +18,8 @@ import importlib.util
 from typing import Any
 
 from .catalog.api import CatalogResult, fetch_catalog, fetch_vision_models
-from .catalog.frame import sort_models
 from .catalog.filters import filter_models
+from .catalog.frame import sort_models
 from .catalog.vision import get_name_only_vision, get_supports_images
 
 #: Public names that live in modules loaded on first use: name -> module.

@@ -12,10 +12,10 @@ from typing import Any
 import pandas as pd
 
 from ..http.cache import DEFAULT_EXPIRE_SECONDS, body_digest
-from . import memo
 from ..http.client import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, age_seconds, get_session, holds_surrogate_escapes
-from .source import RawCatalog, get_source, is_remote, load_raw, peek_fresh
+from . import memo
 from .frame import entry_problems, models_frame
+from .source import RawCatalog, get_source, is_remote, load_raw, peek_fresh
 from .vision import DEFAULT_RULES, check_rules
 
 

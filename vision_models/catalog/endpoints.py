@@ -39,8 +39,8 @@ from requests_cache import CachedSession
 
 from ..http.cache import DEFAULT_EXPIRE_SECONDS
 from ..http.client import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, fetch_json, get_session, parse_json, reset_session
-from .source import get_api_key, get_base_url
 from .frame import _count, _lists, _numbers, _price, _provider, _text
+from .source import get_api_key, get_base_url
 
 #: Uptime windows the API documents (percent of successful requests); others found are added.
 UPTIME_WINDOWS = ("uptime_last_5m", "uptime_last_30m", "uptime_last_1d")

@@ -29,7 +29,7 @@ import threading
 import time
 import warnings
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from requests_cache import CachedResponse, CachedSession, SQLiteCache
@@ -180,7 +180,7 @@ class RedactingSQLiteCache(SQLiteCache):
         if getattr(response, "revalidated", False):
             # Confirmed by a 304 now: the copy is as good as one downloaded now, and its age restarts.
             created = response.created_at
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             response.created_at = now if getattr(created, "tzinfo", None) else now.replace(tzinfo=None)
         for hop in response.history:
             redact_response(hop, self._settings.ignored_parameters)
@@ -218,7 +218,7 @@ class RedactingSQLiteCache(SQLiteCache):
             return None
         if row is None or (row[2] is not None and time.time() >= row[2]):
             return None
-        return row[0], datetime.fromtimestamp(row[1], timezone.utc)
+        return row[0], datetime.fromtimestamp(row[1], UTC)
 
     def get_frame(self, key: str) -> bytes | None:
         """The stored bytes of a built frame, or None (also when the file cannot be read now)."""
@@ -418,4 +418,4 @@ def _move_aside(path: Path, identity: tuple[int, int] | None) -> Path | None:
 
 
 def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -20,7 +20,7 @@ import threading
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -101,7 +101,7 @@ def age_seconds(fetched_at: datetime | None, now: datetime | None = None) -> int
     """Whole seconds since ``fetched_at`` (UTC), never negative; None when it is not known."""
     if fetched_at is None:
         return None
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return max(0, int((now - fetched_at).total_seconds()))
 
 
@@ -288,7 +288,7 @@ class _Acceptor:
         self.follow_pages = follow_pages
 
     def __call__(self, response: requests.Response, *args, **kwargs) -> requests.Response:
-        if 200 <= response.status_code < 300 and not getattr(response, "from_cache", False):
+        if 200 <= response.status_code < 300 and not getattr(response, "from_cache", False):  # noqa: SIM102
             if getattr(response, _ENTRIES, None) is None:
                 body = _read_capped(response, self.max_bytes)
                 if self.follow_pages:
@@ -302,7 +302,7 @@ class _Acceptor:
         return value if value is not None else self.read(response.content)
 
 
-def _read_capped(response: requests.Response, limit: int) -> bytes:
+def _read_capped(response: requests.Response, limit: int) -> bytes:  # noqa: C901 (one read loop, every way it ends)
     """The decoded body, read in chunks; stops with ``NotACatalog`` past ``limit`` bytes or the deadline."""
     declared = response.headers.get("Content-Length", "")
     encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
@@ -497,4 +497,4 @@ def _with_retries(session: CachedSession) -> CachedSession:
 def _utc(moment: datetime | None) -> datetime | None:
     if not isinstance(moment, datetime):
         return None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -75,7 +75,7 @@ class _Deadline:
             for sock in self._sockets:
                 _shut(sock)
 
-    def __enter__(self) -> "_Deadline":
+    def __enter__(self) -> _Deadline:
         self._outer = getattr(_active, "deadline", None)
         _active.deadline = self
         self._timer.start()

@@ -98,7 +98,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
 
-def plot_cost_per_image(costs: pd.DataFrame, top: int = 25, *, ax: Axes | None = None) -> Axes:
+def plot_cost_per_image(costs: pd.DataFrame, top: int = 25, *, ax: Axes | None = None) -> Axes:  # noqa: C901
     """Horizontal bars of USD per 1,000 images (pages) for the cheapest priced models, cheapest at the top.
 
     Bars are coloured by provider; estimates marked ``uncertain`` are hatched;

@@ -12,7 +12,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -94,7 +94,7 @@ class Snapshot:
         return self.result.error
 
     def cache_age(self) -> int:
-        return max(0, int((datetime.now(timezone.utc) - self.data_time).total_seconds()))
+        return max(0, int((datetime.now(UTC) - self.data_time).total_seconds()))
 
     def filtered(self, key: tuple, providers: list[str], min_context: int | None, max_price: float | None, rules: str) -> tuple[int, str]:
         """(count, models JSON) for a filtered view: array masks over the precomputed columns, then a join.
@@ -144,7 +144,7 @@ def build_snapshot(result: CatalogResult, expire_after: float) -> Snapshot:
         "context": models["context_length"].to_numpy(dtype="float64", na_value=np.nan),
         "prompt": models["prompt_usd_per_mtok"].to_numpy(dtype="float64", na_value=np.nan),
     }
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     age = result.cache_age if result.cached and result.cache_age is not None else 0
     if result.error:
         fresh_for = RETRY_AFTER_FAILURE_SECONDS

@@ -13,7 +13,7 @@ import re
 import sqlite3
 import time
 import warnings
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -29,11 +29,11 @@ SCHEMA_VERSION = 1
 PRICES = ("prompt_usd_per_mtok", "completion_usd_per_mtok", "image_price", "request_usd")
 ATTRIBUTES = ("name", "context_length", *PRICES, "modality", "input_modalities", "is_vision")
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _DAY_US = 86_400_000_000
 #: No catalog can have been fetched before OpenRouter existed (2023), nor more than a day from now (clock skew).
-_FIRST_FETCH = datetime(2023, 1, 1, tzinfo=timezone.utc)
+_FIRST_FETCH = datetime(2023, 1, 1, tzinfo=UTC)
 _FUTURE_SLACK_US = _DAY_US
 _NAME_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 _VERSION_COLUMNS = ("model_id", "valid_from", "valid_to", *ATTRIBUTES)
@@ -148,7 +148,7 @@ def _file_date(file: Path, explicit: int | None) -> tuple[int, str]:
         except ValueError:
             continue
         return _fetch_instant(day, f"date in the file name {file.name!r}"), "file name"
-    mtime = datetime.fromtimestamp(file.stat().st_mtime, tz=timezone.utc)
+    mtime = datetime.fromtimestamp(file.stat().st_mtime, tz=UTC)
     return _fetch_instant(mtime, f"modification time of {file.name!r}"), "modification time"
 
 
@@ -203,10 +203,10 @@ def _instant(value: datetime | date | str, what: str, *, end_of_day: bool = Fals
         example = "2026-04-01 or 2026-04-01T12:00Z"
         raise ValueError(f"bad {what} {value!r}: expected an ISO date or datetime such as {example}")
     if not isinstance(moment, datetime):
-        start = (datetime(moment.year, moment.month, moment.day, tzinfo=timezone.utc) - _EPOCH) // _MICROSECOND
+        start = (datetime(moment.year, moment.month, moment.day, tzinfo=UTC) - _EPOCH) // _MICROSECOND
         return start + _DAY_US - 1 if end_of_day else start
     try:
-        aware = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+        aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except OverflowError:  # 9999-12-31T23:59:59-23:59 is after the last datetime in UTC
         raise ValueError(f"bad {what} {value!r}: outside the dates Python can hold once moved to UTC") from None
     return (aware - _EPOCH) // _MICROSECOND

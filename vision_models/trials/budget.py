@@ -48,7 +48,7 @@ class Budget:
                 if self.stopped or model in self.blocked:
                     return None
                 amount = worst()
-                if not amount == amount or self.spent + amount > self.max_usd + _EPS:
+                if not amount == amount or self.spent + amount > self.max_usd + _EPS:  # noqa: SIM201 (true for NaN)
                     return None
                 alone = model not in self._probed and self._in_flight.get(model, 0) > 0
                 if not alone and self.spent + self.reserved + amount <= self.max_usd + _EPS:

@@ -18,7 +18,7 @@ import uuid
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -110,7 +110,7 @@ def run_trial(
     from .pages import load_truth
 
     truths = load_truth(truth, run.pages) if truth is not None else {}
-    run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
     stop = threading.Event()
     sender = _Sender(base_url=get_base_url(base_url), api_key=key, timeout=float(timeout), retries=retries,
                      retry_window_s=float(retry_window_s), stop=stop)  # fmt: skip
@@ -158,7 +158,7 @@ def _amount(usd: float) -> str:
 STOP_GRACE_S = 1.5
 
 
-def _execute(run: _Run, db: store.TrialStore, worker: _Worker, budget: Budget, stop: threading.Event, *, run_id: str,
+def _execute(run: _Run, db: store.TrialStore, worker: _Worker, budget: Budget, stop: threading.Event, *, run_id: str,  # noqa: C901
              concurrency: int, progress: bool | None, sender: _Sender) -> list[dict]:  # fmt: skip
     """Reuse the stored rows, send the others from daemon threads; on any interruption, keep what finished.
 

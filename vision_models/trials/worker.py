@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..stores import trials as store
@@ -40,7 +40,7 @@ def _retry_after(headers: Mapping[str, str], attempt: int) -> float:
 
             try:
                 when = parsedate_to_datetime(value)
-                return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+                return max(0.0, (when - datetime.now(UTC)).total_seconds())
             except (TypeError, ValueError, OverflowError):
                 pass
     return _backoff(attempt)
@@ -88,7 +88,7 @@ class _Worker:
         prices = self.run.prices[task.model]
         return self._send(task, prices)
 
-    def _send(self, task: _Task, prices: _Prices) -> dict:
+    def _send(self, task: _Task, prices: _Prices) -> dict:  # noqa: C901 (the billing rules, in order)
         """Reserve, claim, then attempt (retrying what may be retried, each retry reserved anew)."""
         page = task.kind == "page"
         answer = _Answer("error")
