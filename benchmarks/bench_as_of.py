@@ -35,7 +35,7 @@ def main() -> int:
         os.environ["VISION_MODELS_HISTORY"] = str(Path(tmp) / "history.sqlite")
         os.environ["VISION_MODELS_CACHE"] = str(Path(tmp) / "http_cache.sqlite")
         import vision_models as vm
-        from vision_models.stores import history
+        from vision_models.catalog import history
 
         history.import_files(files)
         days = [f.name[len("openrouter-") : -len(".json.gz")] for f in files]

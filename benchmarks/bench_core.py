@@ -43,8 +43,8 @@ def bench_warm_cache(work: Path) -> None:
     from pytest_httpserver import HTTPServer
 
     import vision_models as vm
-    from vision_models import memo
-    from vision_models.fetch import get_session
+    from vision_models.catalog import memo
+    from vision_models.http.client import get_session
 
     body = scaled_body(TARGET_MODELS)
     server = HTTPServer()

@@ -18,7 +18,7 @@ def main() -> int:
     if missing(CATALOG):
         return 0
     import vision_models as vm
-    from vision_models.cost import cost_coverage
+    from vision_models.pricing.cost import cost_coverage
 
     models = vm.fetch_vision_models(CATALOG).models
     start = time.perf_counter()

@@ -61,7 +61,7 @@ def main() -> int:
         print(f"skipped: {DAILY} is absent (the shared catalogs folder must sit beside the checkout)")
         return 0
 
-    from vision_models.stores import history
+    from vision_models.catalog import history
 
     def baseline():
         for file in files:

@@ -30,7 +30,7 @@ from timing import interleaved  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
 import vision_models as vm  # noqa: E402
-from vision_models.frame import models_frame  # noqa: E402
+from vision_models.catalog.frame import models_frame  # noqa: E402
 
 MODELS = {"openai/gpt-4o-mini": (1.5e-7, 6e-7), "google/gemini-2.5-flash": (3e-7, 2.5e-6),
           "anthropic/claude-sonnet-4": (3e-6, 1.5e-5), "qwen/qwen2.5-vl-72b-instruct": (2.5e-7, 7.5e-7)}  # fmt: skip
@@ -70,7 +70,7 @@ def main() -> None:
     pages = make_pages(work / "pages", 50)  # 50 pages x 4 models = 200 calls
     truth = {p.name: "INVOICE 42 Total: 12.50 EUR" for p in pages}
 
-    from vision_models.pages import load_pages
+    from vision_models.trials.pages import load_pages
 
     start = time.perf_counter()
     loaded = load_pages(pages)

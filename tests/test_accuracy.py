@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vision_models.accuracy import cer, normalise_text, wer
+from vision_models.trials.accuracy import cer, normalise_text, wer
 
 
 def test_kitten_sitting_is_three_edits_over_six_characters():

@@ -17,7 +17,7 @@ import pytest
 from factories import SHARED_CATALOGS, catalog_body, copy_of_daily_history, model
 
 from vision_models import cost_per_image, fetch_catalog, fetch_vision_models
-from vision_models.stores import history
+from vision_models.catalog import history
 
 DAILY = SHARED_CATALOGS / "daily"
 #: The columns the history stores, and those computed from them (provider, vision).

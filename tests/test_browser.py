@@ -25,7 +25,6 @@ from types import SimpleNamespace
 
 import nbformat
 import pytest
-
 from factories import REPO, SHARED_CATALOGS, build_daily_history, copy_of_daily_history, shared_catalog
 
 SCREENSHOTS = REPO / "tests" / "screenshots"  # git-ignored: each notebook's charts and end, per source
@@ -115,7 +114,7 @@ def lab(request, tmp_path_factory):
     tracker.write_text('{"windowingMode": "none"}')
     daily = sorted((SHARED_CATALOGS / "daily").glob("openrouter-*.json.gz"))
     if daily:  # notebook 04 reads a history (the run's import of the dailies, copied); without one it explains
-        from vision_models.stores.history import import_files
+        from vision_models.catalog.history import import_files
 
         history = copy_of_daily_history(build_daily_history(tmp_path_factory), scratch)
         if catalog:

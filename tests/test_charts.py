@@ -16,7 +16,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import vision_models as vm  # noqa: E402
-from vision_models.charts import UNCERTAIN_HATCH, pareto_front  # noqa: E402
+from vision_models.present.charts import UNCERTAIN_HATCH, pareto_front  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def test_bars_cheapest_at_top_hatched_when_uncertain_and_titled(costs):
 
 
 def test_bars_colour_by_provider(costs):
-    from vision_models.charts import provider_groups
+    from vision_models.present.charts import provider_groups
 
     ax = vm.plot_cost_per_image(costs, top=31)
     drawn = costs[costs["usd_per_1k_images"].notna() & ~costs["free"]]
@@ -211,7 +211,7 @@ def test_models_the_request_does_not_fit_are_counted_not_drawn(tmp_path):
 
 
 def test_one_provider_one_colour_in_every_chart(tmp_path):
-    from vision_models.charts import OTHER, OTHER_COLOUR, PROVIDER_COLOURS
+    from vision_models.present.charts import OTHER, OTHER_COLOUR, PROVIDER_COLOURS
 
     real = _present(REAL)
     if not real:
@@ -432,7 +432,7 @@ def test_log_ticks_read_as_dollars_below_a_dollar():
 
 
 def test_tick_texts_by_hand():
-    from vision_models.charts import tokens_tick, usd_ticks
+    from vision_models.present.charts import tokens_tick, usd_ticks
 
     assert usd_ticks([0.1, 1.0, 10.0, 1000.0, 0.002, 0.05], uniform=False) == ["$0.10", "$1", "$10", "$1,000", "$0.002", "$0.05"]
     assert usd_ticks([0.0, 0.5, 1.0, 1.5]) == ["$0.00", "$0.50", "$1.00", "$1.50"]  # one axis, one precision

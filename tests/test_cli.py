@@ -385,7 +385,7 @@ def test_offline_with_nothing_cached_says_what_to_do_next():
 
 
 def test_serve_sample_is_announced(monkeypatch):
-    from vision_models import server
+    from vision_models.server import app as server
 
     served = []
     monkeypatch.setattr(server, "serve", lambda *a, **k: served.append(k["source"]))  # said before serving starts
@@ -409,7 +409,7 @@ def test_history_import_says_why_a_file_was_skipped(tmp_path):
 
 
 def test_text_table_layout_by_hand():
-    from vision_models.terminal import text_table
+    from vision_models.present.terminal import text_table
     from vision_models.text import terminal_safe as safe_text
 
     header = ("id", "name", "n")

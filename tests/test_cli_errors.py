@@ -109,7 +109,7 @@ def test_a_cache_path_that_is_a_directory_whatever_its_name(capsys, tmp_path, mo
 def _filled_cache(httpserver, cache: Path) -> Path:
     from factories import SMALL_CATALOG
     from vision_models import fetch_vision_models
-    from vision_models.fetch import close_sessions
+    from vision_models.http.client import close_sessions
 
     httpserver.expect_request("/models").respond_with_data(SMALL_CATALOG, content_type="application/json")
     fetch_vision_models(base_url=httpserver.url_for("/"), cache_path=cache)
@@ -271,7 +271,7 @@ def test_a_history_on_a_read_only_mount_is_read_and_never_called_not_a_history(t
 
 
 def test_serve_with_a_key_holding_a_line_break_is_exit_2_without_the_key(capsys, monkeypatch):
-    from vision_models import server
+    from vision_models.server import app as server
 
     secret = "sk-or-v1-abc\ndef-0123456789"
     monkeypatch.setenv("OPENROUTER_API_KEY", secret)
@@ -439,7 +439,7 @@ class _HalfThenCtrlC:
 
 def _ctrl_c_while_writing(monkeypatch):
     """Every file export writes gets Ctrl-C half-way through its first write."""
-    from vision_models import export
+    from vision_models.present import export
 
     enter = export.atomic_text_file.__enter__
     monkeypatch.setattr(export.atomic_text_file, "__enter__", lambda self: _HalfThenCtrlC(enter(self)))
@@ -462,7 +462,7 @@ def _ctrl_c_while_saving_a_chart(monkeypatch):
 def _a_run_to_export(monkeypatch):
     import pandas as pd
 
-    from vision_models import trials
+    from vision_models.trials import results as trials
 
     class Loaded:
         results = pd.DataFrame({"page": ["p.png"], "model": ["tesseract"], "status": ["ok"], "text": ["words"]})
@@ -474,27 +474,27 @@ def _a_run_to_export(monkeypatch):
 IMAGE_ARGS = ("--preset", "a4-150dpi", "--output-tokens", "5")
 #: Each command (its catalog from a file, so nothing else is said), where Ctrl-C comes (a function inside its work, replaced), and the file it would write, if any.
 CTRL_C = {
-    "list": (("list",), "vision_models.catalog.load_raw", None),
+    "list": (("list",), "vision_models.catalog.api.load_raw", None),
     "export csv": (("export", "{out}.csv", "--source", "{source}"), _ctrl_c_while_writing, "{out}.csv"),
     "export json": (("export", "{out}.json", "--source", "{source}"), _ctrl_c_while_writing, "{out}.json"),
-    "cost": (("cost", *IMAGE_ARGS), "vision_models.catalog.load_raw", None),
+    "cost": (("cost", *IMAGE_ARGS), "vision_models.catalog.api.load_raw", None),
     "cost --by-provider": (("cost", "--by-provider", "--source", "{source}", *IMAGE_ARGS),
-                           "vision_models.endpoints.fetch_endpoints", None),
-    "endpoints": (("endpoints", "openai/gpt-4o"), "vision_models.endpoints.fetch_endpoints", None),
+                           "vision_models.catalog.endpoints.fetch_endpoints", None),
+    "endpoints": (("endpoints", "openai/gpt-4o"), "vision_models.catalog.endpoints.fetch_endpoints", None),
     "chart": (("chart", "cost", "--out", "{out}.png", "--source", "{source}", *IMAGE_ARGS), _ctrl_c_while_saving_a_chart,
               "{out}.png"),
-    "serve": (("serve", "--port", "0"), "vision_models.server.create_server", None),
-    "history import": (("history", "import", "{catalog}"), "vision_models.stores.history._import_one", None),
-    "history info": (("history", "info"), "vision_models.stores.history.history_info", None),
-    "changes": (("changes", "--since", "2026-01-01"), "vision_models.stores.history.catalog_changes", None),
+    "serve": (("serve", "--port", "0"), "vision_models.server.app.create_server", None),
+    "history import": (("history", "import", "{catalog}"), "vision_models.catalog.history._import_one", None),
+    "history info": (("history", "info"), "vision_models.catalog.history.history_info", None),
+    "changes": (("changes", "--since", "2026-01-01"), "vision_models.catalog.history.catalog_changes", None),
     "try --dry-run": (("try", "{page}", "--model", "openai/gpt-4o", "--dry-run", "--source", "{source}"),
-                      "vision_models.trials.estimate_trial", None),
-    "try": (("try", "{page}", "--model", "tesseract"), "vision_models.trials.run_trial", None),
+                      "vision_models.trials.plan.estimate_trial", None),
+    "try": (("try", "{page}", "--model", "tesseract"), "vision_models.trials.runner.run_trial", None),
     "trials list": (("trials", "list"), "vision_models.stores.trials.list_runs", None),
-    "trials show": (("trials", "show", "RUN"), "vision_models.trials.load_trial", None),
+    "trials show": (("trials", "show", "RUN"), "vision_models.trials.results.load_trial", None),
     "trials export": (("trials", "export", "RUN", "{out}.csv"), _a_run_to_export, "{out}.csv"),
-    "cache info": (("cache", "info"), "vision_models.cache.get_cache_info", None),
-    "cache clear": (("cache", "clear"), "vision_models.cache.clear_cache", None),
+    "cache info": (("cache", "info"), "vision_models.http.cache_info.get_cache_info", None),
+    "cache clear": (("cache", "clear"), "vision_models.http.cache_info.clear_cache", None),
 }  # fmt: skip
 
 
@@ -637,7 +637,7 @@ ENV_COMMANDS = [("list",), ("export", "{tmp}/out.csv"), ("try", "{tmp}/page.png"
 def test_a_bad_value_from_the_environment_says_where_it_came_from(capsys, tmp_path, monkeypatch, argv, variable):
     from PIL import Image
 
-    from vision_models import server
+    from vision_models.server import app as server
 
     Image.new("RGB", (60, 40), "white").save(tmp_path / "page.png")
     monkeypatch.setattr(server, "serve", lambda *a, **k: pytest.fail("served with a bad setting"))

@@ -9,8 +9,16 @@ import pytest
 
 from factories import model, shared_catalog
 from vision_models import fetch_vision_models
-from vision_models.catalog import models_frame
-from vision_models.cost import COST_COLUMNS, PRESETS, compare, cost_coverage, cost_per_image, get_preset, left_out_note
+from vision_models.catalog.api import models_frame
+from vision_models.pricing.cost import (
+    COST_COLUMNS,
+    PRESETS,
+    compare,
+    cost_coverage,
+    cost_per_image,
+    get_preset,
+    left_out_note,
+)
 
 VISION = ("text", "image")
 
@@ -488,7 +496,7 @@ def test_a_router_has_no_image_tokens_so_only_the_text_is_counted():
 
 
 def test_rankings_leave_out_free_variants_and_requests_that_do_not_fit():
-    from vision_models.cost import rank_costs, ranking_note
+    from vision_models.pricing.cost import rank_costs, ranking_note
 
     costs = cost_per_image(
         models_frame(
@@ -531,7 +539,7 @@ def test_rankings_leave_out_free_variants_and_requests_that_do_not_fit():
 def test_the_real_2026_05_01_ranking_starts_with_paid_models(catalog_2026_05_01):
     import json
 
-    from vision_models.cost import rank_costs
+    from vision_models.pricing.cost import rank_costs
 
     raw = json.loads(catalog_2026_05_01.read_text())["data"]
     suffixed = {m["id"] for m in raw if m["id"].endswith(":free")}
@@ -546,7 +554,7 @@ def test_the_real_2026_05_01_ranking_starts_with_paid_models(catalog_2026_05_01)
 
 
 def test_each_provider_endpoint_is_checked_against_its_own_limits():
-    from vision_models.endpoints import EndpointsAnswer, endpoints_frame
+    from vision_models.catalog.endpoints import EndpointsAnswer, endpoints_frame
 
     def endpoint(provider: str, context: int, max_output: int) -> dict:
         pricing = {"prompt": "0.0000025", "completion": "0.00001"}

@@ -10,7 +10,7 @@ import pytest
 from factories import REPO
 
 from vision_models import cli, cli_reference
-from vision_models.image_tokens import FALLBACK, FAMILY_RULES, METHODS
+from vision_models.pricing.image_tokens import FALLBACK, FAMILY_RULES, METHODS
 
 CLI_DOC = REPO / "docs" / "cli.md"
 OUT_OF_DATE = "docs/cli.md is out of date: run python -m vision_models.cli_reference > docs/cli.md"

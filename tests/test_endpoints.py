@@ -27,9 +27,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from vision_models import cost_per_image
-from vision_models.cost import PROVIDER_COST_COLUMNS
-from vision_models.endpoints import ENDPOINT_COLUMNS, endpoints_url, fetch_endpoints
-from vision_models.frame import models_frame
+from vision_models.pricing.cost import PROVIDER_COST_COLUMNS
+from vision_models.catalog.endpoints import ENDPOINT_COLUMNS, endpoints_url, fetch_endpoints
+from vision_models.catalog.frame import models_frame
 
 KEY = "sk-or-v1-test-secret-0123456789abcdef"
 CLAUDE = "anthropic/claude-sonnet-4"
@@ -278,7 +278,7 @@ def test_the_key_is_sent_as_bearer_and_never_written_to_the_cache(httpserver, ca
     fetch(httpserver)
     sent = [request.headers.get("Authorization") for request, _ in httpserver.log]
     assert sent == [f"Bearer {KEY}"]
-    from vision_models.fetch import close_sessions
+    from vision_models.http.client import close_sessions
 
     close_sessions()
     assert KEY.encode() not in cache_file.read_bytes()
@@ -413,7 +413,7 @@ def test_requests_run_concurrently_but_never_more_than_max_workers():
 
 def test_a_cache_file_that_breaks_while_in_use_is_rebuilt(httpserver, cache_file, monkeypatch):
     serve(httpserver)
-    import vision_models.endpoints as endpoints
+    import vision_models.catalog.endpoints as endpoints
 
     calls = {"n": 0}
     real = endpoints._fetch_one
@@ -615,7 +615,7 @@ def test_cli_cost_by_provider(httpserver, tmp_path):
 
 def test_the_comparison_widget_shows_the_provider_spread_when_given_endpoints(httpserver):
     pytest.importorskip("ipywidgets")
-    from vision_models.widgets import ModelComparison
+    from vision_models.present.widgets import ModelComparison
 
     serve(httpserver, body=answer(CLAUDE, endpoint("<b>Evil</b> Host", "0.000003", "0.000015"), endpoint("Anthropic", "0.000003", "0.000015")))
     serve(httpserver, QWEN, QWEN_ENDPOINTS)

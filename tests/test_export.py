@@ -13,8 +13,8 @@ import pytest
 
 from factories import model, shared_catalog
 from vision_models import export_csv, fetch_vision_models
-from vision_models.catalog import models_frame
-from vision_models.export import to_csv_text
+from vision_models.catalog.api import models_frame
+from vision_models.present.export import to_csv_text
 
 VISION = ("text", "image")
 HOSTILE = {
@@ -126,7 +126,7 @@ def test_cost_table_exports_too(tmp_path, fmt):
 
 
 def test_new_frame_fields_reach_csv_and_json():
-    from vision_models.export import to_json_records
+    from vision_models.present.export import to_json_records
 
     frame = models_frame(
         [
@@ -178,7 +178,7 @@ def test_formula_triggers_behind_blanks_invisible_or_full_width_characters_and_a
 
 
 def test_a_failed_export_leaves_no_partial_file_and_keeps_the_old_one(tmp_path, monkeypatch):
-    import vision_models.export as export
+    import vision_models.present.export as export
 
     target = tmp_path / "vision.csv"
     target.write_text("the previous export\r\n", encoding="utf-8")
@@ -303,7 +303,7 @@ REFUSED = {
 
 @pytest.mark.parametrize("kind", list(REFUSED))
 def test_export_refuses_what_is_not_a_writable_regular_file_and_leaves_it(tmp_path, kind):
-    from vision_models.export import UnsafeTarget
+    from vision_models.present.export import UnsafeTarget
 
     make, reason = REFUSED[kind]
     path = make(tmp_path)
@@ -317,7 +317,7 @@ def test_export_refuses_what_is_not_a_writable_regular_file_and_leaves_it(tmp_pa
 
 
 def test_export_refuses_a_device():
-    from vision_models.export import UnsafeTarget
+    from vision_models.present.export import UnsafeTarget
 
     before = os.stat("/dev/null")
     with pytest.raises(UnsafeTarget, match="a character device, not a regular file"):

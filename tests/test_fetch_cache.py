@@ -16,7 +16,7 @@ from werkzeug import Request, Response
 
 from factories import SMALL_CATALOG, catalog_body, model
 from vision_models import fetch_catalog, fetch_vision_models
-from vision_models.fetch import close_sessions
+from vision_models.http.client import close_sessions
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
@@ -339,7 +339,7 @@ def test_base_url_from_the_environment(httpserver, monkeypatch):
 
 
 def test_every_download_from_openrouter_is_recorded_in_the_history_cache_hits_are_not(httpserver, tmp_path):
-    from vision_models.stores.history import catalog_changes, history_info
+    from vision_models.catalog.history import catalog_changes, history_info
 
     _serve(httpserver)
     _fetch(httpserver)

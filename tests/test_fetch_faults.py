@@ -20,8 +20,8 @@ from werkzeug import Request, Response
 from factories import SMALL_CATALOG, catalog_body, model
 from slow_servers import Trickler
 from vision_models import fetch_vision_models
-from vision_models.cache import get_cache_info
-from vision_models.fetch import MAX_BODY_BYTES, close_sessions, fetch_json, get_session, parse_json
+from vision_models.http.cache_info import get_cache_info
+from vision_models.http.client import MAX_BODY_BYTES, close_sessions, fetch_json, get_session, parse_json
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
@@ -204,7 +204,7 @@ def test_a_lone_surrogate_costs_one_string_not_the_catalog(httpserver):
     ).replace("\\\\ud800", "\\ud800")
     assert '"bad \\ud800 name"' in body  # a JSON escape of a lone surrogate, as sent
     httpserver.expect_request("/models").respond_with_data(body, content_type="application/json")
-    import vision_models.cache as cache
+    import vision_models.http.cache as cache
 
     cache._said.discard("surrogates")  # said once per process: start this test's process afresh
     with pytest.warns(UserWarning, match="lone surrogate"):
@@ -360,7 +360,7 @@ def test_a_bad_row_in_the_cache_file_is_a_miss_with_a_warning(httpserver, cache_
 
 
 def test_a_full_disk_is_said_once_per_process_and_the_catalog_still_arrives(httpserver, cache_file, monkeypatch):
-    import vision_models.cache as cache
+    import vision_models.http.cache as cache
 
     class FullDisk(sqlite3.Connection):
         """SQLite with a file that may not grow: writes fail with SQLITE_FULL, as on a full disk."""
@@ -390,7 +390,7 @@ def test_a_full_disk_is_said_once_per_process_and_the_catalog_still_arrives(http
 
 
 def test_a_cache_locked_by_another_process_costs_a_bounded_wait(httpserver, cache_file):
-    from vision_models.cache import LOCK_WAIT_SECONDS
+    from vision_models.http.cache import LOCK_WAIT_SECONDS
 
     _fill_cache(httpserver, cache_file).close()
     holder = sqlite3.connect(cache_file, isolation_level=None, timeout=0)
@@ -422,7 +422,7 @@ def test_a_cache_path_that_is_a_directory_is_left_alone(httpserver, tmp_path):
 
 
 def test_recovery_never_moves_a_cache_another_process_just_rebuilt(httpserver, cache_file):
-    from vision_models.cache import recover_session
+    from vision_models.http.cache import recover_session
 
     httpserver.expect_request("/models").respond_with_data(SMALL_CATALOG, content_type="application/json")
     _fetch(httpserver.url_for("/"))
@@ -436,7 +436,7 @@ def test_recovery_never_moves_a_cache_another_process_just_rebuilt(httpserver, c
 
 
 def test_two_recoveries_in_one_second_keep_both_corrupt_files(tmp_path):
-    from vision_models.cache import open_session
+    from vision_models.http.cache import open_session
 
     names = set()
     for _ in range(2):

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from factories import model
-from vision_models.frame import models_frame, sort_models
-from vision_models.frame import BASE_COLUMNS, build_frame
-from vision_models.vision import EVIDENCE
+from vision_models.catalog.frame import models_frame, sort_models
+from vision_models.catalog.frame import BASE_COLUMNS, build_frame
+from vision_models.catalog.vision import EVIDENCE
 
 ALL_COLUMNS = [*BASE_COLUMNS, "is_vision", "vision_evidence"]
 

@@ -23,9 +23,8 @@ import pandas as pd
 import pytest
 from factories import REPO, SHARED_CATALOGS, catalog_body, copy_of_daily_history, model
 
-from vision_models.charts import plot_price_history
-from vision_models.stores import history
-from vision_models.stores.history import (
+from vision_models.catalog import history, snapshots
+from vision_models.catalog.history import (
     CHANGE_COLUMNS,
     PRICE_HISTORY_COLUMNS,
     catalog_changes,
@@ -35,6 +34,7 @@ from vision_models.stores.history import (
     price_history,
     record_fetch,
 )
+from vision_models.present.charts import plot_price_history
 
 DAILY = SHARED_CATALOGS / "daily"
 UTC = timezone.utc
@@ -277,7 +277,7 @@ def test_plot_price_history_draws_a_step_per_model_on_the_given_axes():
 
 
 def test_importing_history_does_not_import_matplotlib():
-    code = "import sys, vision_models.stores.history; print('matplotlib' in sys.modules)"
+    code = "import sys, vision_models.catalog.history; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert out.stdout.strip() == "False"
 
@@ -373,7 +373,7 @@ def test_an_import_interrupted_half_way_leaves_the_database_as_it_was(tmp_path, 
     second = write_catalog(tmp_path, "openrouter-2026-03-02.json", *changed)
     import_files([first])
     before = dump(db)
-    real_insert = history._insert_versions
+    real_insert = snapshots._insert_versions
     calls = []
 
     def insert_then_fail(conn, version_rows):
@@ -381,12 +381,12 @@ def test_an_import_interrupted_half_way_leaves_the_database_as_it_was(tmp_path, 
         real_insert(conn, version_rows[: len(version_rows) // 2])
         raise RuntimeError("disk pulled out")
 
-    monkeypatch.setattr(history, "_insert_versions", insert_then_fail)
+    monkeypatch.setattr(snapshots, "_insert_versions", insert_then_fail)
     with pytest.raises(RuntimeError, match="disk pulled out"):
         import_files([second])
     assert calls == [21]  # p/a's new price and 20 new models: half of them were written, then undone
     assert dump(db) == before
-    monkeypatch.setattr(history, "_insert_versions", real_insert)  # not undo(): that would drop the isolated env too
+    monkeypatch.setattr(snapshots, "_insert_versions", real_insert)  # not undo(): that would drop the isolated env too
     assert [r.status for r in import_files([second])] == ["imported"]
     assert history_info().snapshots == 2
 
@@ -394,13 +394,13 @@ def test_an_import_interrupted_half_way_leaves_the_database_as_it_was(tmp_path, 
 def test_an_interrupted_first_import_leaves_no_rows(tmp_path, monkeypatch):
     file = write_catalog(tmp_path, "openrouter-2026-03-01.json", *[model(f"p/m{k}") for k in range(10)])
 
-    real_insert = history._insert_versions
+    real_insert = snapshots._insert_versions
 
     def fail(conn, version_rows):
         real_insert(conn, version_rows[:5])
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(history, "_insert_versions", fail)
+    monkeypatch.setattr(snapshots, "_insert_versions", fail)
     with pytest.raises(KeyboardInterrupt):
         import_files([file])
     info = history_info()
@@ -479,7 +479,7 @@ RECORDER = textwrap.dedent(
     """
     import json, sys, time
     from pathlib import Path
-    from vision_models.stores.history import record_fetch
+    from vision_models.catalog.history import record_fetch
 
     db, go, ready, *files = sys.argv[1:]
     Path(ready).touch()  # imports done: the test starts both at once

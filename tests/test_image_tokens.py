@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vision_models.image_tokens import (
+from vision_models.pricing.image_tokens import (
     DETAILS,
     FALLBACK,
     FAMILY_RULES,

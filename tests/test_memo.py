@@ -18,8 +18,9 @@ import warnings
 import pytest
 
 from factories import SMALL_CATALOG, catalog_body, model
-from vision_models import catalog, fetch_catalog, fetch_vision_models, memo
-from vision_models.fetch import close_sessions
+from vision_models.catalog import api as catalog, memo
+from vision_models import fetch_catalog, fetch_vision_models
+from vision_models.http.client import close_sessions
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
@@ -54,7 +55,7 @@ def _prices(result) -> dict[str, float]:
 def test_a_warm_call_returns_the_remembered_frame_without_parsing(httpserver, builds, monkeypatch):
     _serve(httpserver, SMALL_CATALOG)
     first = _fetch(httpserver)
-    monkeypatch.setattr("vision_models.fetch.parse_json", lambda body: pytest.fail("the cached body was parsed"))
+    monkeypatch.setattr("vision_models.catalog.source.parse_json", lambda body: pytest.fail("the cached body was parsed"))
     second = _fetch(httpserver)
     assert builds == [3]  # built once, from the three entries downloaded
     assert second.cached is True and second.error is None and second.source == "openrouter"
@@ -173,7 +174,7 @@ def test_cache_clear_forgets_frames_and_fingerprints(httpserver, cache_file):
 
 
 def test_only_the_newest_frames_are_kept(httpserver, cache_file):
-    from vision_models.cache import FRAMES_KEPT
+    from vision_models.http.cache import FRAMES_KEPT
 
     for cents in range(FRAMES_KEPT + 3):
         _serve(httpserver, SMALL_CATALOG.replace('"0.0000025"', f'"0.00000{cents + 10}"'))
@@ -209,7 +210,7 @@ def test_a_cache_path_that_cannot_be_used_is_tried_and_warned_about_once_per_cal
 
 
 def test_a_locked_cache_costs_one_bounded_wait_per_call_not_one_per_lookup(httpserver, cache_file):
-    from vision_models.cache import LOCK_WAIT_SECONDS
+    from vision_models.http.cache import LOCK_WAIT_SECONDS
 
     _serve(httpserver, SMALL_CATALOG)
     _fetch(httpserver)

@@ -12,9 +12,9 @@ import pytest
 
 import vision_models as vm
 from factories import catalog_body, model
-from vision_models import notebook_views as nv
-from vision_models.catalog import fetch_catalog
-from vision_models.trials import SUMMARY_COLUMNS, side_by_side_html
+from vision_models.present import notebook_views as nv
+from vision_models.catalog.api import fetch_catalog
+from vision_models.trials.results import SUMMARY_COLUMNS, side_by_side_html
 
 IMAGE = ("text", "image")
 
@@ -119,7 +119,7 @@ def test_no_pick_asks_for_enough_models():
 
 
 def test_snapshot_times_and_history_findings(tmp_path):
-    from vision_models.stores.history import catalog_changes, import_files
+    from vision_models.catalog.history import catalog_changes, import_files
 
     history = tmp_path / "history.sqlite"
     assert nv.snapshot_times(history) == [] and not history.exists()  # reading creates nothing

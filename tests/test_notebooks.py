@@ -14,9 +14,8 @@ import shutil
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
-
 from factories import REPO, SHARED_CATALOGS, build_daily_history, shared_catalog
+from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("0*.ipynb"))
 REAL_CATALOGS = ("openrouter-2025-05-23.json", "openrouter-2026-02-27.json", "openrouter-2026-05-01.json")
@@ -114,7 +113,7 @@ def test_changes_notebook_without_history_explains_instead_of_failing(tmp_path, 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_on_a_real_catalog(catalog, notebook, daily_history, tmp_path, monkeypatch):
     """Every notebook, offline on each real catalog, with a history of the daily catalogs and this one."""
-    from vision_models.stores.history import import_files
+    from vision_models.catalog.history import import_files
 
     source = shared_catalog(catalog)
     history = tmp_path / "history.sqlite"

@@ -14,7 +14,7 @@ import PIL
 import pytest
 from PIL import Image, ImageChops, ImageDraw
 
-from vision_models.pages import SAMPLE_DIR, Page, iter_pages, load_pages, load_truth, sample_pages
+from vision_models.trials.pages import SAMPLE_DIR, Page, iter_pages, load_pages, load_truth, sample_pages
 
 
 def _png(path: Path, size=(300, 200), colour="white", mode="RGB") -> Path:
@@ -369,7 +369,8 @@ def test_bad_truth_is_refused_by_name(tmp_path, two_sources):
 
 
 def _make_samples():
-    spec = importlib.util.spec_from_file_location("make_samples", SAMPLE_DIR / "make_samples.py")
+    script = Path(__file__).resolve().parents[1] / "tools" / "make_samples.py"
+    spec = importlib.util.spec_from_file_location("make_samples", script)
     module = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("make_samples", module)  # dataclasses look their module up there
     spec.loader.exec_module(module)
@@ -460,8 +461,8 @@ def test_iter_pages_checks_arguments_at_once_and_reads_files_as_it_goes(tmp_path
 
 # --- scanned pages: known without rendering, made when sent -------------------------------
 
-from vision_models import pages as pages_module  # noqa: E402
-from vision_models.pages import scan_pages  # noqa: E402
+from vision_models.trials import pages as pages_module  # noqa: E402
+from vision_models.trials.pages import scan_pages  # noqa: E402
 
 #: Page sizes in points (width, height, rotation): Letter, A4 as Pillow and as ISO give it, A3, A5,
 #: a strip, a banner, a postage stamp, a quarter-turned page, one a point wide.

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from factories import SMALL_CATALOG, catalog_body, model
-from vision_models.server import create_server, make_app
+from vision_models.server.app import create_server, make_app
 
 
 class Running:
@@ -354,7 +354,7 @@ def test_serve_with_an_unreadable_source_is_exit_2(tmp_path):
 def test_the_request_log_writes_every_line_in_order_from_its_own_thread():
     import io
 
-    from vision_models.server import RequestLog
+    from vision_models.server.app import RequestLog
 
     stream = io.StringIO()
     log = RequestLog(stream)
@@ -374,7 +374,7 @@ def test_the_request_log_writes_every_line_in_order_from_its_own_thread():
 def test_a_log_that_cannot_keep_up_drops_lines_and_says_how_many():
     import io
 
-    from vision_models.server import RequestLog
+    from vision_models.server.app import RequestLog
 
     release = threading.Event()
 

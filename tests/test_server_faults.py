@@ -18,9 +18,9 @@ from werkzeug import Request, Response
 from factories import SMALL_CATALOG
 from slow_servers import Trickler
 from test_server import Running, _upstream_requests
-from vision_models.filters import filter_models
-from vision_models.server import build_snapshot, create_server, make_app, parse_query
-from vision_models.catalog import fetch_catalog
+from vision_models.catalog.filters import filter_models
+from vision_models.server.app import build_snapshot, create_server, make_app, parse_query
+from vision_models.catalog.api import fetch_catalog
 
 
 @pytest.fixture
@@ -205,7 +205,7 @@ def test_fast_filters_keep_exactly_the_rows_filter_models_keeps():
     queries += [f"provider={p}" for p in providers[:6]]
     queries += [f"minContext={c}&maxPromptPrice={m}&rules={r}" for c in (0, 100_000, 1_000_000) for m in (0, 0.5, 3) for r in ("seed", "strict")]
     queries += ["provider=openai,google&minContext=128000", "provider=nobody"]
-    from vision_models.vision import get_supports_images
+    from vision_models.catalog.vision import get_supports_images
 
     for query in queries:
         key, wanted, min_context, max_price, rules = parse_query(query)
@@ -304,7 +304,7 @@ def test_the_per_client_cap_counts_open_connections_only(servers):
 
 def test_one_wake_of_the_loop_accepts_every_waiting_connection_up_to_the_batch():
     """Clients opening a connection per request: waiting connections are accepted together, not one per loop pass."""
-    from vision_models.guard import ACCEPT_BATCH
+    from vision_models.server.guard import ACCEPT_BATCH
 
     server = create_server(make_app(source="sample"), "127.0.0.1", 0)  # not running: the test drives the accepts
     port = int(server.effective_port)
@@ -330,7 +330,7 @@ def test_one_wake_of_the_loop_accepts_every_waiting_connection_up_to_the_batch()
 
 
 def test_the_memo_is_bounded_in_bytes_and_evicts_the_least_recently_used():
-    from vision_models.server import ByteMemo
+    from vision_models.server.app import ByteMemo
 
     memo = ByteMemo(max_bytes=100)
     memo.put(("a",), "A", 40)
@@ -353,8 +353,8 @@ def test_filtered_answers_are_kept_up_to_the_byte_cap():
 
     from factories import model
 
-    from vision_models.catalog import CatalogResult
-    from vision_models.frame import models_frame
+    from vision_models.catalog.api import CatalogResult
+    from vision_models.catalog.frame import models_frame
 
     entries = [model(f"p/m{i}", inputs=("text", "image"), context_length=1000 * (i + 1)) for i in range(10)]
     snapshot = build_snapshot(CatalogResult(models=models_frame(entries), source="test"), 3600)
@@ -378,7 +378,7 @@ import json, resource, sys
 sys.path.insert(0, "tests")
 from factories import model
 from vision_models.catalog import CatalogResult
-from vision_models.frame import models_frame
+from vision_models.catalog.frame import models_frame
 from vision_models.server import build_snapshot, parse_query
 
 entries = [model(f"provider{i % 50}/model-{i}", inputs=("text", "image"), context_length=400_000 + i,
@@ -421,10 +421,10 @@ def test_a_50000_model_catalog_with_400_distinct_filters_stays_under_500_mb():
 def test_the_answer_is_spliced_as_bytes_exactly_as_the_text_encoder_writes_it(options):
     from factories import catalog_body, model
 
-    from vision_models.catalog import CatalogResult
-    from vision_models.frame import models_frame
-    from vision_models.payload import encode_api_payload, payload_envelope
-    from vision_models.server import encode_answer
+    from vision_models.catalog.api import CatalogResult
+    from vision_models.catalog.frame import models_frame
+    from vision_models.present.payload import encode_api_payload, payload_envelope
+    from vision_models.server.app import encode_answer
 
     models = [{"id": "a/ü", "name": "Zürich “vision” 模型", "n": 1}, {"id": "b/x", "name": "plain"}]
     as_text = json.dumps(models, ensure_ascii=False)

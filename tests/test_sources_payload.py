@@ -10,9 +10,9 @@ import pytest
 
 from factories import SMALL_CATALOG, catalog_body, model, shared_catalog
 from vision_models import fetch_catalog, fetch_vision_models
-from vision_models.catalog import CatalogResult
-from vision_models.frame import models_frame
-from vision_models.payload import build_api_payload
+from vision_models.catalog.api import CatalogResult
+from vision_models.catalog.frame import models_frame
+from vision_models.present.payload import build_api_payload
 
 
 def test_local_json_and_gzip_files(tmp_path):
@@ -160,7 +160,7 @@ def test_empty_body_catalog_file(tmp_path):
 def test_encoded_payload_equals_the_dict_payload():
     import json as _json
 
-    from vision_models.payload import api_models, encode_api_payload, payload_envelope
+    from vision_models.present.payload import api_models, encode_api_payload, payload_envelope
 
     frame = _gpt4o_frame()
     models_json = _json.dumps(api_models(frame))

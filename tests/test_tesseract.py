@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from vision_models.accuracy import cer, wer
-from vision_models.pages import SAMPLE_DIR, load_pages
-from vision_models.tesseract import read_page, tesseract_available, tesseract_languages, tesseract_version
+from vision_models.trials.accuracy import cer, wer
+from vision_models.trials.pages import SAMPLE_DIR, load_pages
+from vision_models.trials.tesseract import read_page, tesseract_available, tesseract_languages, tesseract_version
 
 needs_tesseract = pytest.mark.skipif(
     not tesseract_available(),

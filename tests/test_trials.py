@@ -18,9 +18,10 @@ from factories import TRIAL_KEY as KEY
 from factories import model
 from openrouter_standin import ModelBill, StandIn, serve
 from vision_models import trials
-from vision_models.terminal import cell_text
-from vision_models.frame import models_frame
-from vision_models.pages import load_pages
+from vision_models.trials import runner, worker
+from vision_models.present.terminal import cell_text
+from vision_models.catalog.frame import models_frame
+from vision_models.trials.pages import load_pages
 
 MINI, FLASH, ODD = "openai/gpt-4o-mini", "google/gemini-2.5-flash", "acme/reader-x"
 PRICES = {MINI: (1e-5, 4e-5), FLASH: (3e-6, 2.5e-5), ODD: (2e-6, 2e-6)}
@@ -134,7 +135,7 @@ def test_a_second_run_sends_nothing_and_returns_cached_rows(standin, catalog, en
 
 
 def test_the_budget_is_never_exceeded_with_concurrency_and_retries(standin, catalog, env, monkeypatch):
-    monkeypatch.setattr(trials, "_backoff", lambda attempt: 0.05)
+    monkeypatch.setattr(worker, "_backoff", lambda attempt: 0.05)
     pages = make_pages(env / "pages", count=8)
     standin.faults = {MINI: ["429", "500", "429"], FLASH: ["500"]}
     standin.latency_s = 0.02
@@ -190,7 +191,7 @@ def test_retry_after_is_honoured_and_500_is_retried(standin, catalog, env):
 
 
 def test_retries_are_bounded(standin, catalog, env, monkeypatch):
-    monkeypatch.setattr(trials, "_backoff", lambda attempt: 0.01)
+    monkeypatch.setattr(worker, "_backoff", lambda attempt: 0.01)
     standin.faults = {MINI: ["500"] * 20}
     trial = run(standin, catalog, make_pages(env / "pages", 1), [MINI], retries=2, concurrency=1)
     row = trial.results.iloc[0]
@@ -291,12 +292,12 @@ def test_an_interrupted_run_resumes_with_only_the_missing_rows(standin, catalog,
         if len(calls) == 3:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(trials, "_row_finished", interrupt)
+    monkeypatch.setattr(runner, "_row_finished", interrupt)
     with pytest.raises(KeyboardInterrupt):
         run(standin, catalog, pages, [MINI, FLASH], concurrency=1)
     sent_first = len(page_requests(standin))
     assert 3 <= sent_first < 8
-    monkeypatch.setattr(trials, "_row_finished", lambda row: None)
+    monkeypatch.setattr(runner, "_row_finished", lambda row: None)
 
     before = len(page_requests(standin))
     resumed = run(standin, catalog, pages, [MINI, FLASH], concurrency=2)
@@ -431,7 +432,7 @@ def test_remote_text_is_escaped_in_displays(standin, catalog, env):
 
 
 def test_tesseract_needs_no_key_and_costs_nothing(env, monkeypatch):
-    from vision_models.tesseract import tesseract_available
+    from vision_models.trials.tesseract import tesseract_available
 
     if not tesseract_available():
         pytest.skip("tesseract is not installed (apt-get install tesseract-ocr)")
@@ -488,8 +489,8 @@ def test_a_stored_run_shows_its_own_outcome_after_a_later_run_answered(standin, 
 
 
 def test_tesseract_on_a_sample_page_within_a_cer_bound(env):
-    from vision_models.pages import SAMPLE_DIR
-    from vision_models.tesseract import tesseract_available
+    from vision_models.trials.pages import SAMPLE_DIR
+    from vision_models.trials.tesseract import tesseract_available
 
     if not tesseract_available():
         pytest.skip("tesseract is not installed (apt-get install tesseract-ocr)")
@@ -522,7 +523,7 @@ def test_progress_shows_on_request_and_stays_quiet_otherwise(standin, catalog, e
 def test_no_server_is_a_network_error_on_the_rows(catalog, env, monkeypatch):
     import socket
 
-    monkeypatch.setattr(trials, "_backoff", lambda attempt: 0.01)
+    monkeypatch.setattr(worker, "_backoff", lambda attempt: 0.01)
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -552,7 +553,7 @@ CHEAP = "acme/cheap-reader"
 MEASURE = """
 import json, resource, sys, time
 from factories import model
-from vision_models.frame import models_frame
+from vision_models.catalog.frame import models_frame
 import vision_models as vm
 
 pdf, kind, base_url = sys.argv[1:4]

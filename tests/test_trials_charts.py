@@ -12,8 +12,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import vision_models as vm  # noqa: E402
-from vision_models.charts import accuracy_front  # noqa: E402
-from vision_models.trials import SUMMARY_COLUMNS  # noqa: E402
+from vision_models.present.charts import accuracy_front  # noqa: E402
+from vision_models.trials.results import SUMMARY_COLUMNS  # noqa: E402
 
 
 def summary(rows):

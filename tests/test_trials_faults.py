@@ -27,6 +27,7 @@ from factories import model
 from openrouter_standin import ModelBill, StandIn
 from test_trials import FLASH, KEY, MINI, PRICES, bills, make_pages, page_requests, run, serving, trial_catalog
 from vision_models import trials
+from vision_models.trials import runner, worker
 from vision_models.stores import trials as store
 
 FREE = "acme/reader-x:free"
@@ -139,7 +140,7 @@ def test_a_gzipped_answer_is_read(standin, catalog, env):
 def test_a_refused_connection_is_retried_freely_and_costs_nothing(catalog, env, monkeypatch):
     import socket
 
-    monkeypatch.setattr(trials, "_backoff", lambda attempt: 0.01)
+    monkeypatch.setattr(worker, "_backoff", lambda attempt: 0.01)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -182,7 +183,7 @@ def test_usage_that_is_not_sane_never_credits_the_budget(standin, catalog, env, 
 
 
 def test_a_billed_error_is_added_to_the_row_and_its_retry_reserved_anew(standin, catalog, env, monkeypatch):
-    monkeypatch.setattr(trials, "_backoff", lambda attempt: 0.01)
+    monkeypatch.setattr(worker, "_backoff", lambda attempt: 0.01)
     standin.retry_after = "0.01"
     standin.page_faults = {MINI: ["500-billed", "500-billed"]}
     trial = run(standin, catalog, make_pages(env / "pages", 1), [MINI], retries=3)
@@ -195,7 +196,7 @@ def test_a_billed_error_is_added_to_the_row_and_its_retry_reserved_anew(standin,
 
 
 def test_billed_retries_never_take_the_run_over_its_budget(standin, catalog, env, monkeypatch):
-    monkeypatch.setattr(trials, "_backoff", lambda attempt: 0.01)
+    monkeypatch.setattr(worker, "_backoff", lambda attempt: 0.01)
     standin.retry_after = "0.01"
     standin.page_faults = {MINI: ["500-billed"] * 40}
     pages = make_pages(env / "pages", 6)
@@ -320,7 +321,7 @@ CHILD = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     import vision_models as vm
     from factories import model
-    from vision_models.frame import models_frame
+    from vision_models.catalog.frame import models_frame
     catalog = models_frame([model({mini!r}, prompt="0.0000100000", completion="0.0000400000", inputs=("text", "image"))])
     pages = json.loads(sys.argv[1])
     vm.run_trial(pages, [{mini!r}], catalog=catalog, base_url=sys.argv[2], progress=False, timeout=60, concurrency=2,
@@ -384,13 +385,13 @@ def test_a_resumed_run_spends_only_what_is_left_of_its_budget(standin, catalog, 
             raise KeyboardInterrupt
 
     max_usd = 0.1
-    original = trials._row_finished
-    trials._row_finished = interrupt
+    original = runner._row_finished
+    runner._row_finished = interrupt
     try:
         with pytest.raises(KeyboardInterrupt):
             run(standin, catalog, pages, [MINI], max_usd=max_usd, concurrency=1)
     finally:
-        trials._row_finished = original
+        runner._row_finished = original
     spent_first = standin.billed_usd
     assert 0 < spent_first < max_usd
     second = run(standin, catalog, pages, [MINI], max_usd=max_usd, concurrency=1)
@@ -424,7 +425,7 @@ def test_a_save_that_fails_for_a_while_is_retried_and_the_bill_kept(standin, cat
 
 
 def test_a_save_that_keeps_failing_stops_the_run_with_one_line_and_keeps_the_rows(standin, catalog, env, monkeypatch):
-    monkeypatch.setattr(trials, "SAVE_RETRY_S", 0.3)
+    monkeypatch.setattr(worker, "SAVE_RETRY_S", 0.3)
     real = store.TrialStore.save
 
     def full(self, row, **kwargs):
@@ -447,7 +448,7 @@ def test_a_save_that_keeps_failing_stops_the_run_with_one_line_and_keeps_the_row
 
 
 def test_a_real_lock_held_past_the_wait_stops_the_run_naming_the_file(standin, catalog, env, monkeypatch):
-    monkeypatch.setattr(trials, "SAVE_RETRY_S", 0.5)
+    monkeypatch.setattr(worker, "SAVE_RETRY_S", 0.5)
     monkeypatch.setattr(store.sqlite, "BUSY_TIMEOUT", 0.1)
     pages = make_pages(env / "pages", 3)
     path = env / "trials.sqlite"

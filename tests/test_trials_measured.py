@@ -10,7 +10,7 @@ from PIL import Image
 import vision_models as vm
 from factories import model
 from openrouter_standin import ModelBill, StandIn, serve
-from vision_models.frame import models_frame
+from vision_models.catalog.frame import models_frame
 
 MINI, FLASH = "openai/gpt-4o-mini", "google/gemini-2.5-flash"
 
@@ -146,7 +146,7 @@ def test_a_bad_trials_store_is_one_warning_and_the_cost_table_goes_on(catalog, t
             warnings.simplefilter("error")  # tables that show no measurement never open the store
             vm.compare(catalog, [MINI, FLASH], 1700, 2200)
             vm.cost_per_image(catalog, 1700, 2200, measured=False)
-            from vision_models.endpoints import endpoints_frame
+            from vision_models.catalog.endpoints import endpoints_frame
 
             vm.cost_per_image(catalog, 1700, 2200, by_provider=True, endpoints=endpoints_frame([]))
 

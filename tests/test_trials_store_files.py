@@ -17,7 +17,8 @@ import pytest
 from requests_cache import SQLiteCache
 
 from factories import model
-from vision_models.stores import history, sqlite, trials
+from vision_models.catalog import history
+from vision_models.stores import sqlite, trials, versions
 
 TRIALS_ID = int.from_bytes(b"VMtr", "big")
 HISTORY_ID = int.from_bytes(b"VMhi", "big")
@@ -209,7 +210,7 @@ def test_a_trials_file_of_an_older_version_is_read_then_adopted(tmp_path):
 
 
 def test_a_history_file_of_an_older_version_is_read_then_adopted(tmp_path):
-    path = _unmarked(tmp_path / "old.sqlite", history._STORE)
+    path = _unmarked(tmp_path / "old.sqlite", versions._STORE)
     assert history.history_info(path).snapshots == 0
     assert _contents(path)[2] == 0
     _history(path)
@@ -238,7 +239,7 @@ def test_a_file_created_while_its_header_is_read_is_never_taken_for_another_prog
     path = tmp_path / "history.sqlite"
     reader = sqlite.connect(path)
     sqlite.use_wal(reader)  # the file exists, empty, as the first process leaves it before creating the tables
-    store = history._STORE
+    store = versions._STORE
     created = []
 
     def create_in_between(statement: str) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from factories import model, shared_catalog
 from vision_models import fetch_catalog, fetch_vision_models, get_supports_images
-from vision_models.frame import models_frame
+from vision_models.catalog.frame import models_frame
 
 
 def _by_id(entries, rules="seed"):

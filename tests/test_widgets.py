@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 
 from factories import model  # noqa: E402
 from vision_models import fetch_catalog  # noqa: E402
-from vision_models.frame import models_frame  # noqa: E402
+from vision_models.catalog.frame import models_frame  # noqa: E402
 import re  # noqa: E402
 
 from html.parser import HTMLParser  # noqa: E402
@@ -19,8 +19,8 @@ import nbformat  # noqa: E402
 import pandas as pd  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 
-from vision_models import widgets  # noqa: E402
-from vision_models.widgets import CostExplorer, ModelComparison, ModelFilter, ModelPicker, html_table  # noqa: E402
+from vision_models.present import widgets  # noqa: E402
+from vision_models.present.widgets import CostExplorer, ModelComparison, ModelFilter, ModelPicker, html_table  # noqa: E402
 
 VISION = ("text", "image")
 
@@ -426,7 +426,7 @@ def test_widgets_draw_under_every_backend(tmp_path, monkeypatch, backend, magic)
 
 
 def test_the_picker_says_which_models_are_about_to_be_retired():
-    from vision_models.widgets import ModelPicker
+    from vision_models.present.widgets import ModelPicker
 
     frame = models_frame(
         [
@@ -502,7 +502,7 @@ def test_every_piece_of_html_keeps_mathjax_off_its_dollar_signs(catalog):
 
 
 def test_trial_html_keeps_mathjax_off_its_dollar_signs():
-    from vision_models.trials import Trial, side_by_side_html
+    from vision_models.trials.results import Trial, side_by_side_html
 
     results = pd.DataFrame({"page": ["p1"], "model": ["m/a"], "status": ["ok"], "error": [None], "text": ["Total $5 and $7"],
                             "cer": [0.1]})  # fmt: skip

@@ -17,36 +17,48 @@ import importlib
 import importlib.util
 from typing import Any
 
-from .catalog import CatalogResult, fetch_catalog, fetch_vision_models
-from .frame import sort_models
-from .filters import filter_models
-from .vision import get_name_only_vision, get_supports_images
+from .catalog.api import CatalogResult, fetch_catalog, fetch_vision_models
+from .catalog.filters import filter_models
+from .catalog.frame import sort_models
+from .catalog.vision import get_name_only_vision, get_supports_images
 
 #: Public names that live in modules loaded on first use: name -> module.
 _LAZY = {
-    "PRESETS": "cost",
-    "compare": "cost",
-    "cost_per_image": "cost",
-    "export_csv": "export",
-    "plot_cost_per_image": "charts",
-    "plot_cost_vs_context": "charts",
-    "pareto_front": "charts",
-    "plot_price_history": "charts",
-    "plot_models_added_per_week": "charts",
-    "models_added_per_week": "charts",
-    "catalog_changes": "stores.history",
-    "price_history": "stores.history",
-    "fetch_endpoints": "endpoints",
-    "estimate_trial": "trials",
-    "run_trial": "trials",
-    "load_trial": "trials",
-    "measured_image_tokens": "trials",
-    "plot_cost_vs_accuracy": "charts",
-    "plot_estimate_vs_billed": "charts",
+    "PRESETS": "pricing.cost",
+    "compare": "pricing.cost",
+    "cost_per_image": "pricing.cost",
+    "export_csv": "present.export",
+    "plot_cost_per_image": "present.charts",
+    "plot_cost_vs_context": "present.charts",
+    "pareto_front": "present.charts",
+    "plot_price_history": "present.charts",
+    "plot_models_added_per_week": "present.charts",
+    "models_added_per_week": "present.charts",
+    "catalog_changes": "catalog.history",
+    "price_history": "catalog.history",
+    "fetch_endpoints": "catalog.endpoints",
+    "estimate_trial": "trials.plan",
+    "run_trial": "trials.runner",
+    "load_trial": "trials.results",
+    "measured_image_tokens": "trials.results",
+    "plot_cost_vs_accuracy": "present.charts",
+    "plot_estimate_vs_billed": "present.charts",
 }
 
-#: Submodules reachable as attributes (``vm.widgets``, ``vm.history``), also loaded on first use.
-_SUBMODULES = {"widgets": "widgets", "charts": "charts", "history": "stores.history", "trials": "trials"}
+#: Submodules reachable as attributes (``vm.widgets``, ``vm.history``), also loaded on first use. The short
+#: names are the documented ones; they point at the modules' homes in the layers, without a warning.
+_SUBMODULES = {
+    "accuracy": "trials.accuracy",
+    "charts": "present.charts",
+    "cost": "pricing.cost",
+    "endpoints": "catalog.endpoints",
+    "export": "present.export",
+    "history": "catalog.history",
+    "image_tokens": "pricing.image_tokens",
+    "pages": "trials.pages",
+    "trials": "trials",
+    "widgets": "present.widgets",
+}
 
 __all__ = [
     "PRESETS",

@@ -22,7 +22,7 @@ WIDTH = 100
 HEADER = """\
 # Command-line reference
 
-Generated from the parsers of `vision_models/cli.py` by
+Generated from the parsers of `vision_models/cli/parser.py` by
 `python -m vision_models.cli_reference > docs/cli.md`; a test fails when this file is out of date.
 What the commands do, their exit statuses and their output formats: the [guide](guide.md#the-command-line).
 """

@@ -37,7 +37,6 @@ Writes take ``BEGIN IMMEDIATE`` on a WAL database with a busy timeout
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
@@ -47,133 +46,36 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from ..cache import get_cache_path
 from . import sqlite
-
-TRIALS_ENV = "VISION_MODELS_TRIALS"
-TRIALS_FILE = "trials.sqlite"
-SCHEMA_VERSION = 2
-
-#: Columns of ``rows`` a finished request fills, in order.
-ROW_FIELDS = (
-    "key", "kind", "page", "path", "page_index", "page_sha256", "width_px", "height_px", "model",
-    "prompt_sha256", "params", "status", "done", "error", "text", "prompt_tokens", "completion_tokens",
-    "billed_usd", "billed_source", "estimated_usd", "estimated_image_tokens", "reserved_usd", "latency_s",
-    "attempts", "generation_id", "run_id", "claimed_at", "finished_at", "unknown_usd", "cost_status", "finish_reason",
-)  # fmt: skip
-
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS rows (
-        key TEXT PRIMARY KEY,
-        kind TEXT NOT NULL,
-        page TEXT NOT NULL,
-        path TEXT NOT NULL,
-        page_index INTEGER NOT NULL,
-        page_sha256 TEXT NOT NULL,
-        width_px INTEGER,
-        height_px INTEGER,
-        model TEXT NOT NULL,
-        prompt_sha256 TEXT NOT NULL,
-        params TEXT NOT NULL,
-        status TEXT NOT NULL,
-        done INTEGER NOT NULL,
-        error TEXT,
-        text TEXT,
-        prompt_tokens INTEGER,
-        completion_tokens INTEGER,
-        billed_usd REAL,
-        billed_source TEXT,
-        estimated_usd REAL,
-        estimated_image_tokens INTEGER,
-        reserved_usd REAL,
-        latency_s REAL,
-        attempts INTEGER,
-        generation_id TEXT,
-        run_id TEXT,
-        claimed_at REAL,
-        finished_at REAL,
-        unknown_usd REAL,
-        cost_status TEXT,
-        finish_reason TEXT
-    )""",
-    "CREATE INDEX IF NOT EXISTS rows_model ON rows (model, kind, prompt_sha256)",
-    """CREATE TABLE IF NOT EXISTS runs (
-        run_id TEXT PRIMARY KEY,
-        started_at REAL NOT NULL,
-        finished_at REAL,
-        state TEXT NOT NULL,
-        host TEXT NOT NULL,
-        pid INTEGER NOT NULL,
-        prompt TEXT NOT NULL,
-        params TEXT NOT NULL,
-        models TEXT NOT NULL,
-        pages INTEGER NOT NULL,
-        max_usd REAL,
-        billed_usd REAL NOT NULL DEFAULT 0,
-        requests INTEGER NOT NULL DEFAULT 0,
-        unknown_usd REAL NOT NULL DEFAULT 0,
-        plan_sha256 TEXT,
-        cap_usd REAL
-    )""",
-    """CREATE TABLE IF NOT EXISTS run_rows (
-        run_id TEXT NOT NULL,
-        key TEXT NOT NULL,
-        position INTEGER NOT NULL,
-        status TEXT NOT NULL,
-        page TEXT,
-        path TEXT,
-        PRIMARY KEY (run_id, position)
-    ) WITHOUT ROWID""",
-    "CREATE INDEX IF NOT EXISTS runs_plan ON runs (plan_sha256, started_at)",
+from .trial_reads import (  # noqa: F401 (the store's reading side, under the names it has always had)
+    MEASURED_COLUMNS,
+    controls_for_run,
+    done_keys,
+    list_runs,
+    measurements,
+    run_prompt,
+    run_rows,
+    stored_measurements,
 )
-#: Version 1 to 2: costs of unknown amount kept apart from bills; runs know their plan and budget;
-#: a run may cover one key at two positions (identical page files).
-_MIGRATIONS = {
-    1: (
-        "ALTER TABLE rows ADD COLUMN unknown_usd REAL",
-        "ALTER TABLE rows ADD COLUMN cost_status TEXT",
-        "ALTER TABLE rows ADD COLUMN finish_reason TEXT",
-        "UPDATE rows SET cost_status = CASE WHEN billed_usd IS NOT NULL THEN 'billed'"
-        " WHEN done = 1 AND status != 'ok' THEN 'unknown' ELSE 'none' END",
-        "UPDATE rows SET unknown_usd = reserved_usd WHERE cost_status = 'unknown'",
-        "ALTER TABLE runs ADD COLUMN unknown_usd REAL NOT NULL DEFAULT 0",
-        "ALTER TABLE runs ADD COLUMN plan_sha256 TEXT",
-        "ALTER TABLE runs ADD COLUMN cap_usd REAL",
-        "CREATE INDEX IF NOT EXISTS runs_plan ON runs (plan_sha256, started_at)",
-        """CREATE TABLE run_rows_2 (
-            run_id TEXT NOT NULL, key TEXT NOT NULL, position INTEGER NOT NULL, status TEXT NOT NULL,
-            page TEXT, path TEXT, PRIMARY KEY (run_id, position)
-        ) WITHOUT ROWID""",
-        "INSERT OR REPLACE INTO run_rows_2 (run_id, key, position, status) SELECT run_id, key, position, status FROM run_rows",
-        "DROP TABLE run_rows",
-        "ALTER TABLE run_rows_2 RENAME TO run_rows",
-    ),
-}
-_STORE = sqlite.Store("trials", SCHEMA_VERSION, _SCHEMA, _MIGRATIONS)
+from .trial_schema import (  # noqa: F401
+    _ACTIVE_RUNS,
+    _STORE,
+    _UNKNOWN,
+    ROW_FIELDS,
+    RUN_COLUMNS,
+    SCHEMA_VERSION,
+    TRIALS_ENV,
+    TRIALS_FILE,
+    _done_sql,
+    _is_unknown,
+    _owner_alive,
+    get_trials_path,
+)
+
 #: What a claim left ``sending`` by a run that died becomes: it may have reached the provider.
 _ORPHAN_ERROR = "the run stopped while this request was in flight (killed?): it may have been billed; cost unknown"
-
-#: Runs of this process still sending: a claim of a run of this process that is not here is void.
-_ACTIVE_RUNS: set[str] = set()
-
-RUN_COLUMNS = (
-    "run_id", "started_at", "finished_at", "state", "models", "pages", "rows", "max_usd", "budget_usd", "billed_usd",
-    "unknown_usd", "requests", "prompt",
-)  # fmt: skip
-
-
-def get_trials_path(path: str | os.PathLike | None = None) -> Path:
-    """The trials file: ``path``, else ``$VISION_MODELS_TRIALS``, else ``trials.sqlite`` beside the HTTP cache."""
-    chosen = path or os.environ.get(TRIALS_ENV)
-    if chosen:
-        return Path(chosen).expanduser()
-    return get_cache_path().with_name(TRIALS_FILE)
 
 
 @dataclass(frozen=True)
@@ -358,27 +260,6 @@ class TrialStore:
         return _owner_alive(run_id, run[1], int(run[2]))
 
 
-def _owner_alive(run_id: str, host: str, pid: int) -> bool:
-    """Whether the process that started a run still runs it (another host's runs are taken as alive)."""
-    if host != socket.gethostname():
-        return True
-    if pid == os.getpid():  # a notebook's kernel outlives its runs: ask which are still going
-        return run_id in _ACTIVE_RUNS
-    return _pid_alive(pid)
-
-
-#: A row a provider may have billed without a known amount.
-_UNKNOWN = "(done = 1 AND status != 'ok' AND cost_status = 'unknown')"
-
-
-def _done_sql(retry_unknown: bool) -> str:
-    return f"(done = 1 AND NOT {_UNKNOWN})" if retry_unknown else "done = 1"
-
-
-def _is_unknown(row: sqlite3.Row) -> bool:
-    return bool(row["done"]) and row["status"] != "ok" and row["cost_status"] == "unknown"
-
-
 def _orphan_claims(conn: sqlite3.Connection, where: str, args: tuple) -> float:
     """Claims left ``sending`` (matching ``where``) become done rows of unknown cost; returns their reserves."""
     claims = conn.execute(f"SELECT key, reserved_usd, unknown_usd FROM rows WHERE status = 'sending' AND {where}", args).fetchall()
@@ -397,203 +278,3 @@ def _orphan_claims(conn: sqlite3.Connection, where: str, args: tuple) -> float:
 def _upsert(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     values = [row.get(name) for name in ROW_FIELDS]
     conn.execute(f"INSERT OR REPLACE INTO rows ({', '.join(ROW_FIELDS)}) VALUES ({', '.join('?' * len(ROW_FIELDS))})", values)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-# ---------------------------------------------------------------- reading
-
-
-@contextmanager
-def _reader(path: str | os.PathLike | None) -> Iterator[sqlite3.Connection | None]:
-    """A read-only view of the store, brought up to this version's schema first if it is older."""
-    file = get_trials_path(path)
-    _upgrade(file)
-    with sqlite.reader(file, _STORE) as conn:
-        yield conn
-
-
-def _upgrade(file: Path) -> None:
-    """Migrate an older store before reading it (a writer does it; a read-only file says so by name)."""
-    if not file.is_file():
-        return
-    try:
-        conn = sqlite.connect(file)
-        try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError:
-        return  # the reader names what is wrong
-    if 0 < version < SCHEMA_VERSION:
-        with sqlite.writer(file, _STORE):
-            pass
-
-
-def list_runs(path: str | os.PathLike | None = None) -> pd.DataFrame:
-    """One row per run, newest first; an empty frame when there is no store (none is created).
-
-    ``billed_usd`` is what providers reported; ``unknown_usd`` the reserves
-    kept for requests that may have been billed without a known amount;
-    ``budget_usd`` what the run could spend (its ``max_usd`` less what earlier
-    runs of the same plan spent of it). A run whose process died shows as
-    ``interrupted``.
-    """
-    with _reader(path) as conn:
-        if conn is None:
-            return _empty_runs()
-        records = conn.execute(
-            "SELECT r.run_id, r.started_at, r.finished_at, r.state, r.models, r.pages,"
-            " (SELECT COUNT(*) FROM run_rows x WHERE x.run_id = r.run_id) AS rows,"
-            " r.max_usd, COALESCE(r.cap_usd, r.max_usd), r.billed_usd, r.unknown_usd, r.requests, r.prompt, r.host, r.pid"
-            " FROM runs r ORDER BY r.started_at DESC, r.run_id"
-        ).fetchall()
-    if not records:
-        return _empty_runs()
-    states = [
-        "interrupted" if r[3] == "running" and not _owner_alive(r[0], r[13], int(r[14])) else r[3] for r in records
-    ]
-    runs = pd.DataFrame.from_records([r[:13] for r in records], columns=list(RUN_COLUMNS))
-    runs["state"] = states
-    for column in ("started_at", "finished_at"):
-        runs[column] = pd.to_datetime(runs[column].astype("float64"), unit="s", utc=True)
-    runs["models"] = [", ".join(json.loads(m)) for m in runs["models"].tolist()]
-    return runs.astype({"run_id": "str", "state": "str", "models": "str", "prompt": "str", "pages": "int64", "rows": "int64",
-                        "max_usd": "float64", "budget_usd": "float64", "billed_usd": "float64", "unknown_usd": "float64",
-                        "requests": "int64"})  # fmt: skip
-
-
-def run_rows(run_id: str, path: str | os.PathLike | None = None) -> list[dict[str, Any]]:
-    """The stored page rows of one run, in its order, with the status they had in that run.
-
-    An unknown run is a ``ValueError`` naming it.
-    """
-    with _reader(path) as conn:
-        if conn is None or conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is None:
-            raise ValueError(f"unknown trial run {run_id!r}: see vision-models trials list")
-        conn.row_factory = sqlite3.Row
-        records = conn.execute(
-            "SELECT rows.*, run_rows.status AS run_status, run_rows.page AS run_page, run_rows.path AS run_path"
-            " FROM run_rows JOIN rows USING (key)"
-            " WHERE run_rows.run_id = ? AND rows.kind = 'page' ORDER BY run_rows.position",
-            (run_id,),
-        ).fetchall()
-    return [_as_covered(dict(r)) for r in records]
-
-
-def _as_covered(row: dict[str, Any]) -> dict[str, Any]:
-    """A stored row under the name the run gave it (an identical page file of another name shares the row)."""
-    page, path = row.pop("run_page"), row.pop("run_path")
-    row["duplicate_of"] = row["page"] if page is not None and page != row["page"] else None
-    if page is not None:
-        row["page"], row["path"] = page, path
-    return row
-
-
-def run_prompt(run_id: str, path: str | os.PathLike | None = None) -> str:
-    with _reader(path) as conn:
-        row = None if conn is None else conn.execute("SELECT prompt FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-    if row is None:
-        raise ValueError(f"unknown trial run {run_id!r}: see vision-models trials list")
-    return row[0]
-
-
-def done_keys(keys: Sequence[str], path: str | os.PathLike | None = None, *, retry_unknown: bool = False) -> set[str]:
-    """The keys among ``keys`` whose rows need no sending; read-only (no store, nothing done)."""
-    file = get_trials_path(path)
-    if not file.exists():
-        return set()
-    found: set[str] = set()
-    done = _done_sql(retry_unknown)
-    with _reader(file) as conn:
-        if conn is None:
-            return found
-        for start in range(0, len(keys), 500):
-            chunk = list(keys[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            found.update(k for (k,) in conn.execute(f"SELECT key FROM rows WHERE {done} AND key IN ({marks})", chunk))
-    return found
-
-
-def controls_for_run(run_id: str, path: str | os.PathLike | None = None) -> list[tuple[str, int]]:
-    """(model, prompt tokens) of the text-only control answers for a run's prompt and models."""
-    with _reader(path) as conn:
-        if conn is None:
-            return []
-        run = conn.execute("SELECT prompt, models FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        if run is None:
-            return []
-        prompt_sha = hashlib.sha256(run[0].encode("utf-8")).hexdigest()
-        models = json.loads(run[1])
-        marks = ",".join("?" * len(models))
-        return conn.execute(
-            f"SELECT model, prompt_tokens FROM rows WHERE kind = 'control' AND status = 'ok' AND prompt_sha256 = ?"
-            f" AND prompt_tokens IS NOT NULL AND model IN ({marks})",
-            [prompt_sha, *models],
-        ).fetchall()
-
-
-def stored_measurements(path: str | os.PathLike | None = None) -> list[tuple]:
-    """(model, width_px, height_px, page prompt tokens, control prompt tokens, estimated image tokens) per answered page.
-
-    Read-only: no store, no rows (nothing is created).
-    """
-    file = get_trials_path(path)
-    if not file.exists():
-        return []
-    with _reader(file) as conn:
-        if conn is None:
-            return []
-        return conn.execute(
-            "SELECT p.model, p.width_px, p.height_px, p.prompt_tokens, c.prompt_tokens, p.estimated_image_tokens"
-            " FROM rows p JOIN rows c ON c.kind = 'control' AND c.model = p.model AND c.prompt_sha256 = p.prompt_sha256"
-            " WHERE p.kind = 'page' AND p.status = 'ok' AND p.prompt_tokens IS NOT NULL AND c.prompt_tokens IS NOT NULL"
-            " AND c.status = 'ok'"
-        ).fetchall()
-
-
-MEASURED_COLUMNS = ("model", "width_px", "height_px", "pixels", "pages", "measured_image_tokens", "estimated_image_tokens", "estimate_ratio")
-
-
-def measurements(path: str | os.PathLike | None = None, *, models: Sequence[str] | None = None) -> pd.DataFrame:
-    """Per model and size sent: pages measured, median measured and estimated image tokens, their ratio.
-
-    A page's measured image tokens are its billed prompt tokens minus those of
-    the text-only control for the same model and prompt. ``estimate_ratio`` is
-    estimated / measured (above 1: the estimator counts too many). No store:
-    an empty frame, and no file is created.
-    """
-    records = stored_measurements(path)
-    frame = pd.DataFrame.from_records(records, columns=["model", "width_px", "height_px", "page_tokens", "control_tokens", "estimated"])
-    if models is not None:
-        frame = frame[frame["model"].isin(list(models))]
-    if frame.empty:
-        return pd.DataFrame({c: pd.Series(dtype="str" if c == "model" else "float64") for c in MEASURED_COLUMNS})
-    frame = frame.assign(
-        measured=frame["page_tokens"].astype("float64") - frame["control_tokens"].astype("float64"),
-        estimated=pd.to_numeric(frame["estimated"], errors="coerce").astype("float64"),
-    )
-    out = (
-        frame.groupby(["model", "width_px", "height_px"], sort=True)
-        .agg(pages=("measured", "size"), measured_image_tokens=("measured", "median"), estimated_image_tokens=("estimated", "median"))
-        .reset_index()
-    )
-    out["pixels"] = out["width_px"].astype("int64") * out["height_px"].astype("int64")
-    measured = out["measured_image_tokens"].to_numpy(dtype="float64")
-    estimated = out["estimated_image_tokens"].to_numpy(dtype="float64", na_value=np.nan)
-    out["estimate_ratio"] = np.divide(estimated, measured, out=np.full(len(out), np.nan), where=measured > 0)
-    out = out.astype({"model": "str", "width_px": "int64", "height_px": "int64", "pages": "int64",
-                      "measured_image_tokens": "float64", "estimated_image_tokens": "float64"})  # fmt: skip
-    return out[list(MEASURED_COLUMNS)].reset_index(drop=True)
-
-
-def _empty_runs() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="float64" if c.endswith("usd") else "object") for c in RUN_COLUMNS})

@@ -1,4 +1,6 @@
-"""Render the bundled sample pages and write their ground truth: ``python make_samples.py``.
+"""Render the bundled sample pages and write their ground truth: ``python tools/make_samples.py``.
+
+They go to ``vision_models/data/sample_pages/`` (``OUT``), beside the package's other data.
 
 The pages are drawn from the text below (fictional companies, people and addresses, written for
 this project) with Pillow's bundled scalable font (``ImageFont.load_default(size=...)``, Pillow >=
@@ -18,7 +20,7 @@ from pathlib import Path
 import PIL
 from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
-HERE = Path(__file__).resolve().parent
+OUT = Path(__file__).resolve().parents[1] / "vision_models" / "data" / "sample_pages"
 WIDTH, HEIGHT = 1240, 1754  # A4 at 150 dpi
 MARGIN = 110
 INK, PAPER, RULE, BAND = 25, 255, 150, 232
@@ -225,7 +227,7 @@ def render_sample(name: str) -> Image.Image:
     return render(SAMPLES[name], paper=paper, tilt=tilt)
 
 
-def main(out: Path = HERE) -> None:
+def main(out: Path = OUT) -> None:
     for name, rows in SAMPLES.items():
         info = PngImagePlugin.PngInfo()
         info.add_text("Software", f"Pillow {PIL.__version__}")  # the re-render test is exact on the same release

@@ -11,21 +11,11 @@ from typing import Any
 
 import pandas as pd
 
-from .cache import DEFAULT_EXPIRE_SECONDS, body_digest
+from ..http.cache import DEFAULT_EXPIRE_SECONDS, body_digest
+from ..http.client import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, age_seconds, get_session, holds_surrogate_escapes
 from . import memo
-from .fetch import (
-    DEFAULT_DEADLINE,
-    DEFAULT_TIMEOUT,
-    RawCatalog,
-    age_seconds,
-    get_session,
-    get_source,
-    holds_surrogate_escapes,
-    is_remote,
-    load_raw,
-    peek_fresh,
-)
 from .frame import entry_problems, models_frame
+from .source import RawCatalog, get_source, is_remote, load_raw, peek_fresh
 from .vision import DEFAULT_RULES, check_rules
 
 
@@ -51,8 +41,8 @@ class CatalogResult:
         return len(self.models)
 
     def to_api_payload(self) -> dict[str, Any]:
-        """The seed's ``/api/models`` JSON for this result (see :mod:`vision_models.payload`)."""
-        from .payload import build_api_payload
+        """The seed's ``/api/models`` JSON for this result (see :mod:`vision_models.present.payload`)."""
+        from ..present.payload import build_api_payload
 
         return build_api_payload(self.models, cached=self.cached, cache_age=self.cache_age, error=self.error)
 
@@ -159,7 +149,7 @@ def catalog_as_of(
     ``created`` ``NaT``. A ``source`` other than OpenRouter is a ``ValueError``
     (the history records OpenRouter only), as is a date before the first snapshot.
     """
-    from .stores import history
+    from . import history
 
     check_rules(rules)
     if source is not None and get_source(source) != "openrouter":
@@ -174,7 +164,7 @@ def catalog_as_of(
 
 
 def _fetch(source, *, rules: str, vision_only: bool, refresh: bool, **options) -> CatalogResult:
-    """The frame of a source; from a fresh cached body, the frame built from it before (see :mod:`vision_models.memo`)."""
+    """The frame of a source; from a fresh cached body, the frame built from it before (see :mod:`vision_models.catalog.memo`)."""
     check_rules(rules)  # a bad rule set is a usage error: say so before any network work
     session = _session(source, options["cache_path"], options["expire_after"])
     locate = {"session": session, "base_url": options["base_url"], "api_key": options["api_key"]}
@@ -222,7 +212,7 @@ def _record(raw: RawCatalog) -> None:
 
     The history is a by-product: a problem with it warns and never costs the user the catalog.
     """
-    from .stores import history
+    from . import history
 
     try:
         history.record_fetch(raw.entries, fetched_at=raw.fetched_at, source=raw.source, body=raw.body)

@@ -1,0 +1,145 @@
+"""The trials' commands: ``try`` (a dry run, or a run within the budget) and ``trials list|show|export``."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..present.tables import _cells, fixed_width, plan_table, plural, render, trial_output, usd
+from .commands import check_export_path, export_format, report, write_rows
+from .messages import EXIT_INTERRUPTED, EXIT_NO_DATA, EXIT_OK, UsageError, _say, _write
+
+
+def _need_trials_extra(command: str) -> None:
+    """A command that reads pages needs the trials extra: say which to install, in one line."""
+    try:
+        import PIL  # noqa: F401
+        import pypdfium2  # noqa: F401
+        import rapidfuzz  # noqa: F401
+    except ImportError as exc:
+        raise UsageError(f"vision-models: {command} needs the trials extra ({exc.name} is missing): "
+                         "pip install 'vision_models[trials]'") from None  # fmt: skip
+
+
+def run_try(args: argparse.Namespace) -> int:
+    _need_trials_extra("try")
+    from ..trials.pages import scan_pages
+    from ..trials.plan import DEFAULT_PROMPT, TESSERACT, estimate_trial
+    from ..trials.runner import run_trial
+
+    prompt = args.prompt if args.prompt is not None else DEFAULT_PROMPT
+    if not prompt.strip():
+        raise UsageError(f"vision-models: error: --prompt must be non-empty text, not {prompt!r:.80}")
+    remote = [m for m in args.model if m != TESSERACT]
+    if remote and not args.dry_run:
+        _need_api_key()
+    # What is cheap to check and needs no network comes first: the pages, then the catalog (only for its prices).
+    pages = scan_pages(args.pages, dpi=args.dpi, max_side=args.max_side)
+    catalog = _trial_catalog(args) if remote else None
+    if remote and catalog is None:
+        return EXIT_NO_DATA
+    if args.dry_run:
+        plan = estimate_trial(pages, args.model, prompt=prompt, max_tokens=args.max_tokens, dpi=args.dpi,
+                              max_side=args.max_side, catalog=catalog, source=args.source, cache_path=args.cache_path,
+                              trials_path=args.trials_path, max_usd=args.max_usd,
+                              retry_unknown=args.retry_unknown)  # fmt: skip
+        _write(render(plan, args.format, plan_table))
+        totals = plan.attrs
+        fits = "fits" if totals["worst_case_usd"] <= args.max_usd else "does not fit: some rows would be skipped"
+        _say(f"vision-models: dry run: {plural(totals['requests'], 'page request')} to send, estimated "
+             f"{usd(totals['estimated_usd'])}; worst case reserved {usd(totals['worst_case_usd'])} (controls included) "
+             f"{fits} in the budget {usd(args.max_usd)}")  # fmt: skip
+        return EXIT_OK
+    try:
+        trial = run_trial(pages, args.model, prompt=prompt, truth=args.truth, max_usd=args.max_usd,
+                          max_tokens=args.max_tokens, dpi=args.dpi, max_side=args.max_side, concurrency=args.concurrency,
+                          timeout=float(args.timeout), catalog=catalog, source=args.source, cache_path=args.cache_path,
+                          trials_path=args.trials_path, progress=False if args.no_progress else None,
+                          retry_unknown=args.retry_unknown, new_budget=args.new_budget)  # fmt: skip
+    except KeyboardInterrupt:
+        _say("vision-models: interrupted; the finished rows are stored (requests in flight as unknown cost): "
+             "run the same command again to resume")  # fmt: skip
+        return EXIT_INTERRUPTED
+    _write(trial_output(trial, args.format))
+    unknown = f" + {usd(trial.unknown_usd)} of unknown cost" if trial.unknown_usd > 0 else ""
+    left = f" ({usd(trial.budget_usd)} left of it)" if trial.budget_usd < trial.max_usd - 1e-12 else ""
+    _say(f"vision-models: run {trial.run_id}: billed {usd(trial.billed_usd)}{unknown} of the {usd(trial.max_usd)} budget"
+         f"{left}, {plural(trial.requests_sent, 'request')} sent; stored in {trial.trials_path}")  # fmt: skip
+    status, error = trial.results["status"], trial.results["error"]
+    answered = status.eq("ok") | (status.eq("cached") & error.isna())  # a stored failure is no answer
+    return EXIT_OK if answered.any() else EXIT_NO_DATA
+
+
+def _need_api_key() -> None:
+    """Sending to OpenRouter needs a key: said before anything is read or fetched, in the command line's words."""
+    from ..catalog.source import get_api_key
+
+    if not (get_api_key() or "").strip():
+        raise UsageError("vision-models: error: no OpenRouter API key: set OPENROUTER_API_KEY "
+                         "(--dry-run and --model tesseract need none)")  # fmt: skip
+
+
+def _trial_catalog(args: argparse.Namespace):
+    """The catalog whose prices a trial estimates and budgets with, reported as ``list`` reports it; None without one."""
+    from ..catalog.api import fetch_catalog
+
+    result = fetch_catalog(args.source, cache_path=args.cache_path)
+    report(result)  # the sample announced (once), a stale copy said, a failure with what to do next
+    if result.models.empty:
+        if not result.error:
+            _say("vision-models: the catalog is empty: no prices to estimate with")
+        return None
+    return result.models
+
+
+def run_trials_list(args: argparse.Namespace) -> int:
+    from ..present.terminal import cell_text
+    from ..stores.trials import list_runs
+
+    runs = list_runs(args.trials_path)
+    if runs.empty:
+        _say("vision-models: no trial runs yet; start one with: vision-models try PAGE... --model ID")
+        return EXIT_NO_DATA
+
+    def table(frame) -> str:
+        # Billed: what providers reported. Unknown: reserves kept for requests that may have been billed unseen.
+        header = ("run", "started (UTC)", "state", "pages", "rows", "billed $", "unknown $", "budget $", "models")
+        rows = zip(
+            frame["run_id"].tolist(),
+            frame["started_at"].dt.strftime("%Y-%m-%d %H:%M:%S").tolist(),
+            frame["state"].tolist(),
+            [str(v) for v in frame["pages"].tolist()],
+            [str(v) for v in frame["rows"].tolist()],
+            _cells(frame["billed_usd"], "{:.6f}"),
+            _cells(frame["unknown_usd"], "{:.6f}"),
+            _cells(frame["budget_usd"], "{:.6g}"),
+            [cell_text(m, 80) for m in frame["models"].tolist()],
+        )
+        return "\n".join(fixed_width(header, rows, right={3, 4, 5, 6, 7})) + "\n"
+
+    _write(render(runs, args.format, table))
+    return EXIT_OK
+
+
+def run_trials_show(args: argparse.Namespace) -> int:
+    _need_trials_extra("trials show")
+    from ..trials.results import load_trial
+
+    trial = load_trial(args.run_id, trials_path=args.trials_path, truth=args.truth)
+    if trial.results.empty:
+        _say(f"vision-models: run {args.run_id} has no page rows")
+        return EXIT_NO_DATA
+    _write(trial_output(trial, args.format))
+    return EXIT_OK
+
+
+def run_trials_export(args: argparse.Namespace) -> int:
+    _need_trials_extra("trials export")
+    from ..trials.results import load_trial
+
+    fmt = export_format(args.path, args.format)
+    check_export_path(args.path)
+    trial = load_trial(args.run_id, trials_path=args.trials_path, truth=args.truth)
+    path = write_rows(trial.results, args.path, fmt)
+    _say(f"vision-models: wrote {plural(len(trial.results), 'row')} of run {args.run_id} to {path}")
+    return EXIT_OK if len(trial.results) else EXIT_NO_DATA
+

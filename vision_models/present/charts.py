@@ -1,0 +1,300 @@
+"""Charts of cost per image and of the catalog's history: each takes ``ax=`` and returns the Axes.
+
+matplotlib is imported when a chart is drawn, not when the package loads, so
+the CLI and the server start without it. Every cost chart colours a provider
+the same way (:data:`PROVIDER_COLOURS`), groups the long tail as "other", and
+its legend lists only what it drew; the price history gives each line a colour
+of its own. A cost axis whose values span more than two decades is
+logarithmic, otherwise linear from zero; either way its ticks read in dollars
+($0.10, $2, $50) and context lengths in tokens (32k, 1M). A chart with nothing
+to draw says so on its axes instead of raising.
+
+Given no ``ax``, a chart makes its own figure with pyplot. In a Jupyter kernel
+whose matplotlib backend shows nothing by itself (``MPLBACKEND=Agg``), that
+figure is displayed when the cell ends and then closed, as the inline backend
+does with every figure; under inline, ipympl or a GUI backend the backend
+shows it, and outside IPython nothing else happens.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from ..pricing.measured import MEASURED_METHOD
+from .chart_style import (
+    FREE_LISTED,
+    LINE_COLOURS,
+    LINE_STYLES,
+    LOG_DECADES,
+    MEASURED_LINEWIDTH,
+    OTHER,
+    OTHER_COLOUR,
+    PROVIDER_COLOURS,
+    UNCERTAIN_HATCH,
+    _axis_format,
+    _free_mask,
+    _hatch_contrast,
+    _label_lines,
+    _legend_order,
+    _need_columns,
+    _new_axes,
+    _nothing_to_draw,
+    _spans_decades,
+    _usd_label,
+    _value_limits,
+    group_colour,
+    plural,
+    provider_colours,
+    provider_groups,
+    tokens_tick,
+    usd_ticks,
+)
+from .history_charts import (
+    PARTIAL_ALPHA,
+    PARTIAL_HATCH,
+    models_added_per_week,
+    plot_models_added_per_week,
+    plot_price_history,
+)
+from .trial_charts import accuracy_front, plot_cost_vs_accuracy, plot_estimate_vs_billed
+
+#: vm.charts: the cost charts here, and every public name the module had before the history, trial and style
+#: helpers moved out.
+__all__ = [
+    "FREE_LISTED",
+    "LINE_COLOURS",
+    "LINE_STYLES",
+    "LOG_DECADES",
+    "MEASURED_LINEWIDTH",
+    "OTHER",
+    "OTHER_COLOUR",
+    "PARTIAL_ALPHA",
+    "PARTIAL_HATCH",
+    "PROVIDER_COLOURS",
+    "UNCERTAIN_HATCH",
+    "accuracy_front",
+    "cost_title",
+    "group_colour",
+    "models_added_per_week",
+    "pareto_front",
+    "plot_cost_per_image",
+    "plot_cost_vs_accuracy",
+    "plot_cost_vs_context",
+    "plot_estimate_vs_billed",
+    "plot_models_added_per_week",
+    "plot_price_history",
+    "plural",
+    "provider_colours",
+    "provider_groups",
+    "tokens_tick",
+    "usd_ticks",
+]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+
+def plot_cost_per_image(costs: pd.DataFrame, top: int = 25, *, ax: Axes | None = None) -> Axes:  # noqa: C901
+    """Horizontal bars of USD per 1,000 images (pages) for the cheapest priced models, cheapest at the top.
+
+    Bars are coloured by provider; estimates marked ``uncertain`` are hatched;
+    rows priced from trial measurements (``method == "measured"``, see
+    ``cost_per_image(prefer_measured=True)``) have a heavy outline and say so
+    next to their value. The cost axis is logarithmic when the bars span more
+    than two decades (bars then start at the axis floor), else linear from 0.
+    Free models would be empty bars at the top: they are counted and named in
+    the title instead. Models with an unknown price, and models the request
+    does not fit (``fits`` False: its context or maximum output), are left out
+    and counted.
+    The subtitle counts every row of ``costs``, not just the bars drawn.
+    """
+    from matplotlib.patches import Patch
+
+    _need_columns(costs, ["id", "provider", "usd_per_1k_images", "uncertain"])
+    if not isinstance(top, int) or isinstance(top, bool) or top < 1:
+        raise ValueError(f"bad top {top!r}: expected a whole number of models >= 1")
+    usd = costs["usd_per_1k_images"]
+    fits = costs["fits"].fillna(True).astype(bool) if "fits" in costs else pd.Series(True, index=costs.index)
+    free_mask = _free_mask(costs) & fits
+    free = costs[free_mask]
+    priced = costs[usd.notna() & ~free_mask & fits]
+    shown = priced.sort_values(["usd_per_1k_images", "id"], kind="stable").head(top)
+
+    if ax is None:
+        ax = _new_axes((10, max(2.5, 0.3 * len(shown) + 1.4)))
+    title = f"{cost_title(costs)}\n{_bars_subtitle(costs, shown, free, priced)}"
+    if shown.empty:
+        if costs.empty:
+            message = "No models to show: the cost table is empty."
+        elif len(free):
+            message = f"Every model here is free ({len(free)}): no cost to chart."
+        elif not fits.any():
+            message = "No models to show: the request fits no model here (context or maximum output)."
+        else:
+            message = "No models to show: none has a known price."
+        return _nothing_to_draw(ax, message, title)
+
+    values = shown["usd_per_1k_images"].to_numpy(dtype="float64")
+    log = _spans_decades(values)
+    low, high = _value_limits(values, log)
+    positions = np.arange(len(shown))
+    groups = provider_groups(shown["provider"])
+    faces = [group_colour(g) for g in groups]
+    bars = ax.barh(positions, values - low, left=low, color=faces, edgecolor="0.25", linewidth=0.6)
+    measured = (shown["method"] == MEASURED_METHOD).to_numpy(dtype=bool) if "method" in shown else np.zeros(len(shown), bool)
+    for bar, face, uncertain, was_measured in zip(bars, faces, shown["uncertain"].tolist(), measured.tolist()):
+        if uncertain:
+            bar.set_hatch(UNCERTAIN_HATCH)
+            _hatch_contrast(bar, face)
+        if was_measured:
+            bar.set_edgecolor("black")
+            bar.set_linewidth(MEASURED_LINEWIDTH)
+    ax.set_yticks(positions, shown["id"].tolist(), fontsize=8)
+    ax.set_ylim(len(shown) - 0.4, -0.6)  # cheapest at the top, no empty rows above or below
+    _axis_format(ax, "x", "usd", log, values)
+    ax.set_xlim(low, high)
+    ax.set_xlabel("USD per 1,000 images" + (" (log scale)" if log else ""))
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_axisbelow(True)
+    for position, value, was_measured in zip(positions, values.tolist(), measured.tolist()):
+        note = " measured" if was_measured else ""
+        ax.annotate(f" {_usd_label(value)}{note}", (value, position), va="center", fontsize=7)
+    ax.set_title(title, fontsize=10)
+    handles = [Patch(facecolor=group_colour(g), edgecolor="0.25", label=g) for g in _legend_order(groups)]
+    if shown["uncertain"].any():
+        handles.append(Patch(facecolor="white", edgecolor="0.25", hatch=UNCERTAIN_HATCH, label="uncertain estimate"))
+    if measured.any():
+        handles.append(
+            Patch(facecolor="white", edgecolor="black", linewidth=MEASURED_LINEWIDTH, label="measured in your trials")
+        )
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    return ax
+
+
+def _bars_subtitle(costs: pd.DataFrame, shown: pd.DataFrame, free: pd.DataFrame, priced: pd.DataFrame) -> str:
+    """"cheapest 25 of 140 priced models; 3 free: a, b, c; 2 with unknown price not shown"."""
+    if len(shown) and len(shown) < len(priced):
+        parts = [f"cheapest {len(shown)} of {len(priced)} priced models"]
+    elif len(shown):
+        parts = [plural(len(shown), "priced model")]
+    else:
+        parts = [plural(len(costs), "model")]
+    unfit = ~costs["fits"].fillna(True).astype(bool) if "fits" in costs else pd.Series(False, index=costs.index)
+    unknown = int((costs["usd_per_1k_images"].isna() & ~unfit).sum())
+    if unknown:
+        parts.append(f"{unknown} with unknown price not shown")
+    if unfit.any():
+        parts.append(f"{int(unfit.sum())} too small for the request not shown")
+    if not len(free):
+        return "; ".join(parts)
+    names = free["id"].tolist()
+    more = f" and {len(names) - FREE_LISTED} more" if len(names) > FREE_LISTED else ""
+    listed = f"{len(names)} free, not drawn: {', '.join(names[:FREE_LISTED])}{more}"
+    return "; ".join(parts) + "\n" + textwrap.fill(listed, 110)
+
+
+def plot_cost_vs_context(costs: pd.DataFrame, *, ax: Axes | None = None, label_front: bool = True) -> Axes:
+    """Scatter of USD per 1,000 images against context length.
+
+    Each axis is logarithmic when its values span more than two decades, else
+    linear from 0. The Pareto front (no other model has at least the context
+    for less) is joined and labelled. Free models and unknown prices or
+    contexts are left out and counted in the title.
+    """
+    _need_columns(costs, ["id", "provider", "usd_per_1k_images", "context_length", "uncertain"])
+    context = costs["context_length"].astype("float64")
+    usd = costs["usd_per_1k_images"]
+    drawn = ((usd > 0) & (context > 0)).to_numpy()
+    plotted = costs[drawn]
+    groups = pd.Series(provider_groups(plotted["provider"]), index=plotted.index, dtype=object)
+
+    if ax is None:
+        ax = _new_axes((9, 6))
+    free_left_out = (_free_mask(costs) | usd.eq(0)).to_numpy() & ~drawn
+    free = int(free_left_out.sum())
+    unknown = int((~drawn & ~free_left_out).sum())
+    left_out = [f"{free} free" if free else "", f"{unknown} with unknown price or context" if unknown else ""]
+    note = " and ".join(part for part in left_out if part)
+    title = f"{cost_title(costs)}\n{plural(len(plotted), 'model')}{f'; {note} not shown' if note else ''}"
+    if plotted.empty:
+        message = "No models to show: the cost table is empty." if costs.empty else "No priced model with a known context."
+        return _nothing_to_draw(ax, message, title)
+
+    for group in _legend_order(groups):
+        rows = plotted[(groups == group).to_numpy()]
+        ax.scatter(
+            rows["context_length"].astype("float64"),
+            rows["usd_per_1k_images"],
+            s=28,
+            color=group_colour(group),
+            edgecolor="0.2",
+            linewidth=0.4,
+            label=group,
+        )
+    front = pareto_front(plotted)
+    ax.plot(
+        front["context_length"].astype("float64"),
+        front["usd_per_1k_images"],
+        color="0.3",
+        linewidth=1,
+        linestyle="--",
+        drawstyle="steps-post",
+        label="cheapest for its context",
+    )
+    if label_front:
+        for row, line in zip(front.itertuples(index=False), _label_lines(front["context_length"]), strict=True):
+            ax.annotate(
+                row.id,
+                (float(row.context_length), row.usd_per_1k_images),
+                xytext=(4, -9 - 9 * line),
+                textcoords="offset points",
+                fontsize=7,
+                parse_math=False,
+            )
+    tokens = plotted["context_length"].to_numpy(dtype="float64")
+    cost = plotted["usd_per_1k_images"].to_numpy(dtype="float64")
+    log_x, log_y = _spans_decades(tokens), _spans_decades(cost)
+    _axis_format(ax, "x", "tokens", log_x, tokens)
+    _axis_format(ax, "y", "usd", log_y, cost)
+    if not log_x:
+        ax.set_xlim(0, float(tokens.max()) * 1.1)
+    if not log_y:
+        ax.set_ylim(0, float(cost.max()) * 1.1)
+    ax.set_xlabel("context length (tokens)" + (", log scale" if log_x else ""))
+    ax.set_ylabel("USD per 1,000 images" + (" (log scale)" if log_y else ""))
+    ax.grid(alpha=0.3)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, ncols=1, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    return ax
+
+
+def pareto_front(costs: pd.DataFrame) -> pd.DataFrame:
+    """Rows no other row beats: none has at least the context for a lower cost.
+
+    Sorted by context, descending cost at equal context dropped: walking from
+    the longest context down, a model joins the front when it is cheaper than
+    every model with more context.
+    """
+    priced = costs.dropna(subset=["usd_per_1k_images", "context_length"])
+    ordered = priced.sort_values(["context_length", "usd_per_1k_images", "id"], ascending=[False, True, True])
+    cost = ordered["usd_per_1k_images"].to_numpy()
+    cheapest_with_more = np.minimum.accumulate(np.concatenate([[np.inf], cost[:-1]])) if len(cost) else cost
+    on_front = cost < cheapest_with_more
+    return ordered[on_front].sort_values("context_length").reset_index(drop=True)
+
+
+def cost_title(costs: pd.DataFrame) -> str:
+    """The inputs of a cost table in words: image size, instruction and answer length."""
+    attrs = costs.attrs
+    if not attrs.get("width"):
+        return "Cost per image"
+    preset = f" ({attrs['preset']})" if attrs.get("preset") else ""
+    detail = ", detail=low" if attrs.get("detail") == "low" else ""
+    return (
+        f"One {attrs['width']}x{attrs['height']} px image{preset}{detail}, "
+        f"{attrs.get('prompt_tokens', 0):,} instruction + {attrs.get('output_tokens', 0):,} answer tokens"
+    )

@@ -1,0 +1,1 @@
+"""Pricing: image tokens per family, and what an image costs on each model and provider."""

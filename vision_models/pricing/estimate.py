@@ -1,0 +1,281 @@
+"""The cost table of one image on each model: tokens by family rule, capped by a per-image listing, priced.
+
+:func:`image_costs` is :func:`vision_models.pricing.cost.cost_per_image` without ``by_provider`` (which prices
+each provider's endpoints, :mod:`.providers`); the sizes, presets and the fit of a request live here too.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+
+import numpy as np
+import pandas as pd
+
+from ..catalog.frame import optional_text
+from .image_tokens import FALLBACK, check_detail, check_size, image_tokens
+from .listing import (
+    _discount_factor,
+    _flag,
+    _floats,
+    _free,
+    _image_token_price,
+    _limit,
+    _per_token,
+    _read_listing,
+    _times,
+    _usd,
+    get_family,
+)
+from .measured import apply_measurements
+
+#: Common inputs: (width, height) in pixels. Paper sizes are portrait.
+PRESETS: dict[str, tuple[int, int]] = {
+    "a4-150dpi": (1240, 1754),  # 210 x 297 mm = 8.27 x 11.69 in
+    "a4-200dpi": (1654, 2339),
+    "a4-300dpi": (2480, 3508),
+    "letter-150dpi": (1275, 1650),  # 8.5 x 11 in
+    "letter-200dpi": (1700, 2200),
+    "letter-300dpi": (2550, 3300),
+    "phone-12mp": (4032, 3024),  # a 12-megapixel 4:3 photo
+    "screenshot-1080p": (1920, 1080),
+}
+
+COST_COLUMNS = [
+    "id",
+    "name",
+    "provider",
+    "family",
+    "image_tokens",
+    "method",
+    "uncertain",
+    "image_usd",
+    "text_usd",
+    "output_usd",
+    "request_usd",
+    "usd_per_image",
+    "usd_per_1k_images",
+    "free",
+    "listed_image_price",
+    "listed_price_reading",
+    "prompt_usd_per_mtok",
+    "completion_usd_per_mtok",
+    "context_length",
+    "rule_source",
+    "fits",
+    "does_not_fit",
+]
+
+LISTED_METHOD = "listed-image-price"
+ROUTER_METHOD = "router"
+ROUTER_SOURCE = "a router: each request goes to another model, whose price applies"
+
+
+def get_preset(name: str) -> tuple[int, int]:
+    """(width, height) of a named preset; an unknown name is a ``ValueError`` with close matches."""
+    try:
+        return PRESETS[name]
+    except (KeyError, TypeError):
+        close = difflib.get_close_matches(str(name), PRESETS, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(PRESETS)}"
+        raise ValueError(f"unknown preset {name!r}{hint}") from None
+
+
+def image_costs(
+    models: pd.DataFrame,
+    width: int | None = None,
+    height: int | None = None,
+    *,
+    prompt_tokens: int = 0,
+    output_tokens: int = 0,
+    detail: str = "high",
+    preset: str | None = None,
+    include_generators: bool = False,
+    measured: pd.DataFrame | bool | None = None,
+    prefer_measured: bool = False,
+    trials_path: str | os.PathLike | None = None,
+) -> pd.DataFrame:
+    """One row per model: the image's tokens and the USD cost of one call, cheapest first (see :func:`cost_per_image`)."""
+    width, height = resolve_size(width, height, preset)
+    prompt_tokens = _token_count("prompt_tokens", prompt_tokens)
+    output_tokens = _token_count("output_tokens", output_tokens)
+    detail = check_detail(detail)
+    if not isinstance(include_generators, (bool, np.bool_)):
+        raise ValueError(f"bad include_generators {include_generators!r}: expected True or False")
+    router = _flag(models, "is_router")
+    generators = get_generates_media(models).to_numpy() & ~router
+    left_out = {}
+    if generators.any() and not include_generators:
+        left = models[generators]
+        left_out = dict(zip(left["id"].tolist(), ["+".join(o) for o in left["output_modalities"].tolist()]))
+        models = models[~generators]
+        router = router[~generators]
+
+    ids = models["id"].tolist()
+    rules = [get_family(model_id, name) for model_id, name in zip(ids, models["name"].tolist())]
+    counted = {rule: image_tokens(rule, width, height, detail) for rule in set(rules)}
+    rule_tokens = np.array([counted[rule] for rule in rules], dtype="float64")
+    known = np.array([rule is not FALLBACK for rule in rules], dtype=bool)
+
+    prompt = _per_token(models["prompt_usd_per_mtok"])
+    completion = _per_token(models["completion_usd_per_mtok"])
+    listed, ratio, per_token, per_image = _read_listing(models)
+    listed_tokens = np.round(ratio)
+
+    estimated = rule_tokens * _image_token_price(models, prompt)
+    capped = known & per_image & (estimated > listed)
+    by_listing = ~known & per_image
+    use_listed = capped | by_listing
+    image_usd = np.where(use_listed, listed, estimated)
+    tokens = np.where(use_listed, listed_tokens, rule_tokens)
+
+    text_usd = _times(prompt_tokens, prompt)
+    output_usd = _times(output_tokens, completion)
+    request = models["request_usd"].to_numpy(dtype="float64", na_value=np.nan)
+    request_usd = np.where(np.isnan(request), 0.0, request)  # a fee is listed only where there is one
+    # A listed discount takes its fraction off every price (OpenRouter: price x (1 - discount)).
+    keep = _discount_factor(models)
+    image_usd, text_usd, output_usd, request_usd = (c * keep for c in (image_usd, text_usd, output_usd, request_usd))
+    # A router is not a model: its price is the price of whichever model it picks.
+    image_usd, text_usd, output_usd, request_usd, tokens = (
+        np.where(router, np.nan, column) for column in (image_usd, text_usd, output_usd, request_usd, tokens)
+    )
+    total = _usd(image_usd + text_usd + output_usd + request_usd)
+
+    method = np.array([rule.method for rule in rules], dtype=object)
+    method[by_listing] = LISTED_METHOD
+    method[router] = ROUTER_METHOD
+    family = np.array([rule.family for rule in rules], dtype=object)
+    family[router] = ROUTER_METHOD
+    source = np.array([rule.source for rule in rules], dtype=object)
+    source[router] = ROUTER_SOURCE
+    uncertain = ((np.array([rule.uncertain for rule in rules], dtype=bool) & ~by_listing) | capped) & ~router
+    free = _free(models, prompt, completion, request_usd) & ~router
+
+    table = pd.DataFrame(
+        {
+            "id": models["id"].to_numpy(),
+            "name": models["name"].to_numpy(),
+            "provider": models["provider"].to_numpy(),
+            "family": family,
+            "image_tokens": pd.array(np.where(np.isnan(tokens), None, tokens), dtype="Int64"),
+            "method": method,
+            "uncertain": uncertain,
+            "image_usd": _usd(image_usd),
+            "text_usd": _usd(text_usd),
+            "output_usd": _usd(output_usd),
+            "request_usd": _usd(request_usd),
+            "usd_per_image": total,
+            "usd_per_1k_images": _usd(total * 1000),
+            "free": free,
+            "listed_image_price": listed,
+            "listed_price_reading": _readings(listed, per_token, per_image, listed_tokens, capped, by_listing),
+            "prompt_usd_per_mtok": models["prompt_usd_per_mtok"].to_numpy(),
+            "completion_usd_per_mtok": models["completion_usd_per_mtok"].to_numpy(),
+            "context_length": models["context_length"].array,
+            "rule_source": source,
+        }
+    )
+    table = table.astype({"id": "str", "name": "str", "provider": "str", "family": "str", "method": "str"})
+    table = apply_measurements(table, width, height, measured, prefer_measured=prefer_measured, trials_path=trials_path)
+    max_output = _limit(models, "max_completion_tokens")
+    fits, does_not_fit = request_fits(table["image_tokens"], table["context_length"], max_output, prompt_tokens, output_tokens)
+    table = table.assign(fits=fits, does_not_fit=does_not_fit, _unfit=~fits)
+    ordered = table.sort_values(["_unfit", "usd_per_image", "id"], na_position="last", kind="stable", ignore_index=True)
+    ordered = ordered.drop(columns="_unfit")
+    ordered.attrs = {
+        "width": width,
+        "height": height,
+        "prompt_tokens": prompt_tokens,
+        "output_tokens": output_tokens,
+        "detail": detail,
+        "preset": preset,
+        "left_out": left_out,
+    }
+    return ordered
+
+
+def request_fits(
+    image_tokens: pd.Series | np.ndarray,
+    context_length: pd.Series | np.ndarray,
+    max_output: pd.Series | np.ndarray,
+    prompt_tokens: int,
+    output_tokens: int,
+) -> tuple[np.ndarray, pd.Series]:
+    """Whether one request fits each model, and what does not where it does not.
+
+    The request needs image tokens + ``prompt_tokens`` + ``output_tokens``
+    within ``context_length``, and ``output_tokens`` within ``max_output``
+    (the most a model answers). Unknown image tokens count as none; an
+    unknown limit is not checked. Returns a bool array and a text column,
+    ``"needs 9,100 tokens; context 8,192"`` and/or ``"answer 700 tokens; max
+    output 512"`` (joined by " / "), missing where the request fits.
+    """
+    image = np.nan_to_num(_floats(image_tokens), nan=0.0)
+    needed = image + prompt_tokens + output_tokens
+    context, most = _floats(context_length), _floats(max_output)
+    too_long = needed > context  # NaN (unknown) compares False
+    too_much = output_tokens > most
+    fits = ~(too_long | too_much)
+    reasons = np.full(len(fits), None, dtype=object)
+    for row in np.flatnonzero(~fits).tolist():  # the few rows that do not fit
+        parts = []
+        if too_long[row]:
+            parts.append(f"needs {needed[row]:,.0f} tokens; context {context[row]:,.0f}")
+        if too_much[row]:
+            parts.append(f"answer {output_tokens:,} tokens; max output {most[row]:,.0f}")
+        reasons[row] = " / ".join(parts)
+    return fits, pd.Series(optional_text(reasons.tolist()), copy=False)
+
+
+def get_generates_media(models: pd.DataFrame) -> pd.Series:
+    """Whether each model's output modalities list anything besides text (audio, images...).
+
+    Such a model is billed for what it makes (a clip, a picture), which its
+    token prices do not describe; an empty list is read as text.
+    """
+    if "output_modalities" not in models:  # a hand-made frame: nothing says it makes more than text
+        return pd.Series(False, index=models.index, name="generates_media")
+    outputs = models["output_modalities"].tolist()
+    flags = np.fromiter((any(o != "text" for o in out) for out in outputs), dtype=bool, count=len(outputs))
+    return pd.Series(flags, index=models.index, name="generates_media")
+
+
+def resolve_size(width: object, height: object, preset: str | None = None) -> tuple[int, int]:
+    """(width, height) from explicit pixels or a preset; a ``ValueError`` naming anything wrong."""
+    if preset is not None:
+        preset_size = get_preset(preset)
+        if width is None and height is None:
+            return preset_size
+        if (width, height) != preset_size:
+            raise ValueError(f"preset {preset!r} is {preset_size[0]}x{preset_size[1]}; do not also give {width}x{height}")
+    if width is None or height is None:
+        raise ValueError("give the image size: width and height in pixels, or a preset such as 'letter-200dpi'")
+    return check_size(width, height)
+
+
+def _token_count(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"bad {name} {value!r}: expected a whole number of tokens >= 0")
+    return int(value)
+
+
+def _readings(
+    listed: np.ndarray,
+    per_token: np.ndarray,
+    per_image: np.ndarray,
+    listed_tokens: np.ndarray,
+    capped: np.ndarray,
+    by_listing: np.ndarray,
+) -> list[str]:
+    """How each listed ``pricing.image`` was read, in words."""
+    readings = np.full(len(listed), "not listed", dtype=object)
+    readings[listed == 0] = "listed as 0: not a price; images billed as prompt tokens"
+    readings[per_token] = "per image token (equals the prompt price)"
+    tokens_text = np.array([f"{t:,.0f}" if t == t else "?" for t in listed_tokens.tolist()], dtype=object)
+    per_image_text = "per image: " + tokens_text + " tokens at the prompt price"
+    readings[per_image] = (per_image_text + "; a ceiling above the family estimate")[per_image]
+    readings[capped] = (per_image_text + "; a ceiling below the family estimate: capped")[capped]
+    readings[by_listing] = (per_image_text + "; used: no family rule")[by_listing]
+    return readings.tolist()
+

@@ -1,0 +1,88 @@
+"""Trial measurements beside the estimates: what the bills said an image of a size costs on a model."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from .listing import _per_token, _usd
+
+#: A measurement prices an image when its pixel area is within this fraction of the image's.
+COMPARABLE_AREA = 0.25
+MEASURED_METHOD = "measured"
+
+
+def apply_measurements(
+    table: pd.DataFrame,
+    width: int,
+    height: int,
+    measured: pd.DataFrame | bool | None,
+    *,
+    prefer_measured: bool = False,
+    trials_path: str | os.PathLike | None = None,
+) -> pd.DataFrame:
+    """Trial measurements next to the estimates: what the bills said an image of this size costs.
+
+    A measurement is comparable when its pixel area is within 25 % of
+    ``width x height`` (the closest one is used; token counts follow area for
+    most families). ``measured_image_tokens`` is its median measured tokens and
+    ``estimate_ratio`` its estimate / measured at the size that was sent (above 1:
+    the rule counts too many); both NaN where there is none. With
+    ``prefer_measured``, those rows are priced from the measurement:
+    ``method="measured"``, not uncertain. No measurements: the table unchanged.
+    ``measured`` None reads them from the trials store at ``trials_path``; False: none.
+    """
+    if measured is None:
+        measured = stored_measurements(trials_path)
+    elif measured is False:
+        measured = None
+    elif not isinstance(measured, pd.DataFrame):
+        raise ValueError(f"bad measured {measured!r}: expected a measured_image_tokens() frame, None or False")
+    if measured is None or measured.empty:
+        return table
+    area = width * height
+    near = measured[(measured["pixels"] - area).abs() <= COMPARABLE_AREA * area]
+    best = near.assign(_gap=(near["pixels"] - area).abs()).sort_values(["_gap", "pages"], ascending=[True, False])
+    best = best.drop_duplicates("model").set_index("model")
+    tokens = table["id"].map(best["measured_image_tokens"]).to_numpy(dtype="float64", na_value=np.nan)
+    table = table.assign(
+        measured_image_tokens=tokens, estimate_ratio=table["id"].map(best["estimate_ratio"]).to_numpy(dtype="float64", na_value=np.nan)
+    )
+    use = ~np.isnan(tokens) if prefer_measured else np.zeros(len(table), dtype=bool)
+    if use.any():
+        prompt = _per_token(table["prompt_usd_per_mtok"])
+        image_usd = np.where(use, _usd(tokens * prompt), table["image_usd"].to_numpy(dtype="float64"))
+        total = _usd(image_usd + table["text_usd"].to_numpy() + table["output_usd"].to_numpy() + table["request_usd"].to_numpy())
+        counted = table["image_tokens"].to_numpy(dtype="float64", na_value=np.nan)
+        table = table.assign(
+            image_tokens=pd.array(np.where(use, np.round(tokens), np.where(np.isnan(counted), None, counted)), dtype="Int64"),
+            method=np.where(use, MEASURED_METHOD, table["method"].to_numpy(dtype=object)),
+            uncertain=np.where(use, False, table["uncertain"].to_numpy(dtype=bool)),
+            image_usd=image_usd,
+            usd_per_image=total,
+            usd_per_1k_images=_usd(total * 1000),
+        ).astype({"method": "str"})
+    return table
+
+
+def stored_measurements(trials_path: str | os.PathLike | None = None) -> pd.DataFrame | None:
+    """The measurements in the trials store; None when there is none, or it cannot be read.
+
+    A cost table never needs the store, so a store that cannot be read (a
+    directory, another file, a newer schema) is one warning, not an error.
+    """
+    from ..stores.trials import get_trials_path, measurements
+
+    path = get_trials_path(trials_path)
+    if not path.exists():
+        return None
+    try:
+        return measurements(path)
+    except (ValueError, OSError, sqlite3.Error) as exc:
+        warnings.warn(f"cost table without trial measurements: {exc}", stacklevel=2)
+        return None
+

@@ -1,0 +1,162 @@
+"""The trials store's file and schema: where it is, its tables and migrations, what a row that is done means,
+and whether the run that claimed a row is still alive.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+from pathlib import Path
+
+from ..http.cache import get_cache_path
+from . import sqlite
+
+TRIALS_ENV = "VISION_MODELS_TRIALS"
+TRIALS_FILE = "trials.sqlite"
+SCHEMA_VERSION = 2
+
+#: Columns of ``rows`` a finished request fills, in order.
+ROW_FIELDS = (
+    "key", "kind", "page", "path", "page_index", "page_sha256", "width_px", "height_px", "model",
+    "prompt_sha256", "params", "status", "done", "error", "text", "prompt_tokens", "completion_tokens",
+    "billed_usd", "billed_source", "estimated_usd", "estimated_image_tokens", "reserved_usd", "latency_s",
+    "attempts", "generation_id", "run_id", "claimed_at", "finished_at", "unknown_usd", "cost_status", "finish_reason",
+)  # fmt: skip
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS rows (
+        key TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        page TEXT NOT NULL,
+        path TEXT NOT NULL,
+        page_index INTEGER NOT NULL,
+        page_sha256 TEXT NOT NULL,
+        width_px INTEGER,
+        height_px INTEGER,
+        model TEXT NOT NULL,
+        prompt_sha256 TEXT NOT NULL,
+        params TEXT NOT NULL,
+        status TEXT NOT NULL,
+        done INTEGER NOT NULL,
+        error TEXT,
+        text TEXT,
+        prompt_tokens INTEGER,
+        completion_tokens INTEGER,
+        billed_usd REAL,
+        billed_source TEXT,
+        estimated_usd REAL,
+        estimated_image_tokens INTEGER,
+        reserved_usd REAL,
+        latency_s REAL,
+        attempts INTEGER,
+        generation_id TEXT,
+        run_id TEXT,
+        claimed_at REAL,
+        finished_at REAL,
+        unknown_usd REAL,
+        cost_status TEXT,
+        finish_reason TEXT
+    )""",
+    "CREATE INDEX IF NOT EXISTS rows_model ON rows (model, kind, prompt_sha256)",
+    """CREATE TABLE IF NOT EXISTS runs (
+        run_id TEXT PRIMARY KEY,
+        started_at REAL NOT NULL,
+        finished_at REAL,
+        state TEXT NOT NULL,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        prompt TEXT NOT NULL,
+        params TEXT NOT NULL,
+        models TEXT NOT NULL,
+        pages INTEGER NOT NULL,
+        max_usd REAL,
+        billed_usd REAL NOT NULL DEFAULT 0,
+        requests INTEGER NOT NULL DEFAULT 0,
+        unknown_usd REAL NOT NULL DEFAULT 0,
+        plan_sha256 TEXT,
+        cap_usd REAL
+    )""",
+    """CREATE TABLE IF NOT EXISTS run_rows (
+        run_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        page TEXT,
+        path TEXT,
+        PRIMARY KEY (run_id, position)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS runs_plan ON runs (plan_sha256, started_at)",
+)
+#: Version 1 to 2: costs of unknown amount kept apart from bills; runs know their plan and budget;
+#: a run may cover one key at two positions (identical page files).
+_MIGRATIONS = {
+    1: (
+        "ALTER TABLE rows ADD COLUMN unknown_usd REAL",
+        "ALTER TABLE rows ADD COLUMN cost_status TEXT",
+        "ALTER TABLE rows ADD COLUMN finish_reason TEXT",
+        "UPDATE rows SET cost_status = CASE WHEN billed_usd IS NOT NULL THEN 'billed'"
+        " WHEN done = 1 AND status != 'ok' THEN 'unknown' ELSE 'none' END",
+        "UPDATE rows SET unknown_usd = reserved_usd WHERE cost_status = 'unknown'",
+        "ALTER TABLE runs ADD COLUMN unknown_usd REAL NOT NULL DEFAULT 0",
+        "ALTER TABLE runs ADD COLUMN plan_sha256 TEXT",
+        "ALTER TABLE runs ADD COLUMN cap_usd REAL",
+        "CREATE INDEX IF NOT EXISTS runs_plan ON runs (plan_sha256, started_at)",
+        """CREATE TABLE run_rows_2 (
+            run_id TEXT NOT NULL, key TEXT NOT NULL, position INTEGER NOT NULL, status TEXT NOT NULL,
+            page TEXT, path TEXT, PRIMARY KEY (run_id, position)
+        ) WITHOUT ROWID""",
+        "INSERT OR REPLACE INTO run_rows_2 (run_id, key, position, status) SELECT run_id, key, position, status FROM run_rows",
+        "DROP TABLE run_rows",
+        "ALTER TABLE run_rows_2 RENAME TO run_rows",
+    ),
+}
+_STORE = sqlite.Store("trials", SCHEMA_VERSION, _SCHEMA, _MIGRATIONS)
+
+#: Runs of this process still sending: a claim of a run of this process that is not here is void.
+_ACTIVE_RUNS: set[str] = set()
+
+RUN_COLUMNS = (
+    "run_id", "started_at", "finished_at", "state", "models", "pages", "rows", "max_usd", "budget_usd", "billed_usd",
+    "unknown_usd", "requests", "prompt",
+)  # fmt: skip
+
+
+def get_trials_path(path: str | os.PathLike | None = None) -> Path:
+    """The trials file: ``path``, else ``$VISION_MODELS_TRIALS``, else ``trials.sqlite`` beside the HTTP cache."""
+    chosen = path or os.environ.get(TRIALS_ENV)
+    if chosen:
+        return Path(chosen).expanduser()
+    return get_cache_path().with_name(TRIALS_FILE)
+
+
+def _owner_alive(run_id: str, host: str, pid: int) -> bool:
+    """Whether the process that started a run still runs it (another host's runs are taken as alive)."""
+    if host != socket.gethostname():
+        return True
+    if pid == os.getpid():  # a notebook's kernel outlives its runs: ask which are still going
+        return run_id in _ACTIVE_RUNS
+    return _pid_alive(pid)
+
+
+#: A row a provider may have billed without a known amount.
+_UNKNOWN = "(done = 1 AND status != 'ok' AND cost_status = 'unknown')"
+
+
+def _done_sql(retry_unknown: bool) -> str:
+    return f"(done = 1 AND NOT {_UNKNOWN})" if retry_unknown else "done = 1"
+
+
+def _is_unknown(row: sqlite3.Row) -> bool:
+    return bool(row["done"]) and row["status"] != "ok" and row["cost_status"] == "unknown"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+

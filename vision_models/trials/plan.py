@@ -1,0 +1,394 @@
+"""The plan of a trial: the requests to make, what each is estimated to cost, and the checks of a trial's arguments.
+
+:func:`estimate_trial` is the dry run (nothing is sent); :func:`vision_models.trials.runner.run_trial` runs the same
+plan. The constants here are the trial's defaults, margins and result columns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..stores import trials as store
+from .pages import Page
+
+TESSERACT = "tesseract"
+DEFAULT_PROMPT = "Transcribe all text on this page as plain text. Keep the reading order; output only the text."
+DEFAULT_MAX_USD = 1.00
+DEFAULT_MAX_TOKENS = 2048
+DEFAULT_OUTPUT_TOKENS = 700
+DEFAULT_CONCURRENCY = 4
+DEFAULT_TIMEOUT = 120.0
+CONNECT_TIMEOUT = 10.0
+DEFAULT_RETRIES = 3
+DEFAULT_RETRY_WINDOW = 120.0
+#: Safety margins on the image estimate when reserving the budget.
+MARGIN = 1.5
+UNCERTAIN_MARGIN = 3.0
+#: Growth over what a model's bills showed: image tokens, and price against the catalog.
+OBSERVED_TOKEN_MARGIN = 1.25
+OBSERVED_PRICE_MARGIN = 1.1
+PROMPT_OVERHEAD_TOKENS = 32
+CONTROL_MAX_TOKENS = 16
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+STATUSES = ("ok", "error", "skipped-budget", "cached")
+BILLED_FROM_COST = "usage.cost"
+BILLED_FROM_TOKENS = "tokens x catalog prices"
+MAX_ERROR_CHARS = 300
+_EPS = 1e-12
+
+RESULT_COLUMNS = {
+    "run_id": "str",
+    "page": "str",
+    "page_sha256": "str",
+    "width_px": "Int64",
+    "height_px": "Int64",
+    "model": "str",
+    "status": "str",
+    "error": "object",
+    "text": "object",
+    "prompt_tokens": "Int64",
+    "completion_tokens": "Int64",
+    "billed_usd": "float64",
+    "billed_source": "object",
+    "unknown_usd": "float64",
+    "cost_status": "object",
+    "finish_reason": "object",
+    "duplicate_of": "object",
+    "estimated_usd": "float64",
+    "estimated_image_tokens": "Int64",
+    "measured_image_tokens": "Int64",
+    "latency_s": "float64",
+    "cer": "float64",
+    "wer": "float64",
+    "finished_at": "datetime64[ns, UTC]",
+    "path": "str",
+}
+PLAN_COLUMNS = (
+    "page", "page_sha256", "width_px", "height_px", "model", "method", "uncertain",
+    "estimated_image_tokens", "estimated_usd", "worst_case_usd", "cached", "duplicate_of",
+)  # fmt: skip
+
+
+# ---------------------------------------------------------------- the plan
+
+
+@dataclass(frozen=True)
+class _Prices:
+    """One model's catalog prices: USD per prompt token, per completion token, per request."""
+
+    prompt: float
+    completion: float
+    request: float
+
+
+@dataclass
+class _Task:
+    """One request to make (or reuse): a page for a model, or a model's text-only control."""
+
+    position: int
+    key: str
+    kind: str  # "page" | "control"
+    model: str
+    page: Page | None
+    estimated_image_tokens: float = 0.0
+    estimated_usd: float = 0.0
+    image_usd: float = 0.0  # the image part of the estimate, before margins
+    margin: float = MARGIN
+    method: str = ""
+    uncertain: bool = False
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+def estimate_trial(
+    pages: Sequence[Any] | Any,
+    models: Sequence[str] | str,
+    *,
+    prompt: str = DEFAULT_PROMPT,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    output_tokens: int = DEFAULT_OUTPUT_TOKENS,
+    dpi: int = 200,
+    max_side: int = 2048,
+    catalog: pd.DataFrame | None = None,
+    source: str | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    cache_path: str | os.PathLike | None = None,
+    trials_path: str | os.PathLike | None = None,
+    max_usd: float | None = None,
+    retry_unknown: bool = False,
+) -> pd.DataFrame:
+    """A dry run: one row per (page, model) with the estimate and the worst case the budget would reserve.
+
+    Nothing is sent and no key is needed. ``cached`` marks rows the trials
+    store already holds (they would cost nothing; with ``retry_unknown``, rows
+    of unknown cost are to be sent again); ``duplicate_of`` names the earlier
+    page a page is identical to (sent once). ``.attrs`` holds the totals over
+    the rows to send, the control requests' worst case, and the budget
+    (``max_usd``) when given.
+    """
+    run = _prepare(pages, models, prompt=prompt, max_tokens=max_tokens, output_tokens=output_tokens, dpi=dpi,
+                   max_side=max_side, catalog=catalog, source=source, base_url=base_url, api_key=api_key,
+                   cache_path=cache_path)  # fmt: skip
+    done = store.done_keys([t.key for t in run.tasks], trials_path, retry_unknown=retry_unknown)
+    records = []
+    control_worst = 0.0
+    first_page: dict[str, str] = {}
+    for task in run.tasks:
+        worst = _worst_case(task, run.prices.get(task.model), max_tokens, run.prompt_bound)
+        if task.kind == "control":
+            control_worst += 0.0 if task.key in done else worst
+            continue
+        page = task.page
+        lead = first_page.setdefault(task.key, page.name)
+        records.append((page.name, page.sha256, page.width_px, page.height_px, task.model, task.method, task.uncertain,
+                        task.estimated_image_tokens, task.estimated_usd, worst, task.key in done,
+                        lead if lead != page.name else None))  # fmt: skip
+    plan = pd.DataFrame.from_records(records, columns=list(PLAN_COLUMNS))
+    plan = plan.astype({"page": "str", "page_sha256": "str", "width_px": "int64", "height_px": "int64", "model": "str",
+                        "method": "str", "uncertain": "bool", "estimated_image_tokens": "Int64",
+                        "estimated_usd": "float64", "worst_case_usd": "float64", "cached": "bool",
+                        "duplicate_of": "object"})  # fmt: skip
+    to_send = ~plan["cached"].to_numpy(dtype=bool) & plan["duplicate_of"].isna().to_numpy()
+    plan.attrs = {
+        "requests": int((to_send & (plan["model"] != TESSERACT).to_numpy()).sum()),
+        "estimated_usd": float(plan["estimated_usd"].to_numpy()[to_send].sum()),
+        "worst_case_usd": float(plan["worst_case_usd"].to_numpy()[to_send].sum()) + control_worst,
+        "control_worst_case_usd": control_worst,
+        "max_usd": max_usd,
+        "prompt": prompt,
+        "max_tokens": max_tokens,
+    }
+    return plan
+
+
+@dataclass
+class _Run:
+    pages: list[Page]
+    models: list[str]
+    prompt: str
+    prompt_sha256: str
+    prompt_bound: int
+    prices: dict[str, _Prices]
+    tasks: list[_Task]
+    params: dict[str, Any]
+
+
+def _prepare(
+    pages: Any,
+    models: Sequence[str] | str,
+    *,
+    prompt: str,
+    max_tokens: int,
+    output_tokens: int,
+    dpi: int,
+    max_side: int,
+    catalog: pd.DataFrame | None,
+    source: str | None,
+    base_url: str | None,
+    api_key: str | None,
+    cache_path: str | os.PathLike | None,
+    lang: str = "eng",
+) -> _Run:
+    """Check the arguments, load the pages, price the models and list the tasks (controls first)."""
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise ValueError(f"prompt must be non-empty text, not {prompt!r:.80}")
+    _check_count("max_tokens", max_tokens, minimum=1)
+    _check_count("output_tokens", output_tokens, minimum=0)
+    chosen = _check_models(models)
+    loaded = _load(pages, dpi=dpi, max_side=max_side)
+    remote = [m for m in chosen if m != TESSERACT]
+    table = _catalog(catalog, remote, source=source, base_url=base_url, api_key=api_key, cache_path=cache_path)
+    prices = {m: _model_prices(table, m) for m in remote}
+    prompt_sha = hashlib.sha256(prompt.encode("utf-8")).hexdigest()
+    prompt_bound = len(prompt.encode("utf-8")) + PROMPT_OVERHEAD_TOKENS
+    text_tokens = math.ceil(len(prompt) / 4) + 8  # a typical English tokenizer; for the estimate only
+    estimates = _estimates(table, remote, {(p.width_px, p.height_px) for p in loaded}, text_tokens, output_tokens)
+
+    ocr_version = None
+    if TESSERACT in chosen:
+        from .tesseract import tesseract_version
+
+        ocr_version = tesseract_version()  # another Tesseract reads differently: another row
+    tasks: list[_Task] = []
+    for model in remote:
+        key = _key("", model, prompt_sha, {"control": True, "max_tokens": CONTROL_MAX_TOKENS, "temperature": 0})
+        fields = dict(kind="control", page="", path="", page_index=-1, page_sha256="", model=model,
+                      prompt_sha256=prompt_sha, params=json.dumps({"control": True, "max_tokens": CONTROL_MAX_TOKENS}))  # fmt: skip
+        tasks.append(_Task(len(tasks), key, "control", model, None, fields=fields))
+    for page in loaded:
+        for model in chosen:
+            if model == TESSERACT:
+                params = {"engine": TESSERACT, "version": ocr_version, "lang": lang, "width_px": page.width_px,
+                          "height_px": page.height_px}  # fmt: skip
+                estimate = (0.0, 0.0, 0.0, "local", False)
+            else:
+                params = {"max_tokens": max_tokens, "temperature": 0, "width_px": page.width_px, "height_px": page.height_px}
+                estimate = estimates[(model, page.width_px, page.height_px)]
+            tokens, usd, image_usd, method, uncertain = estimate
+            fields = dict(kind="page", page=page.name, path=page.path, page_index=page.page_index, page_sha256=page.sha256,
+                          width_px=page.width_px, height_px=page.height_px, model=model, prompt_sha256=prompt_sha,
+                          params=json.dumps(params, sort_keys=True), estimated_usd=usd,
+                          estimated_image_tokens=None if tokens != tokens else int(tokens))  # fmt: skip
+            tasks.append(
+                _Task(len(tasks), _key(page.sha256, model, prompt_sha, params), "page", model, page, tokens, usd, image_usd,
+                      UNCERTAIN_MARGIN if uncertain else MARGIN, method, uncertain, fields)  # fmt: skip
+            )
+    params = {"max_tokens": max_tokens, "dpi": dpi, "max_side": max_side, "output_tokens": output_tokens, "temperature": 0}
+    return _Run(loaded, chosen, prompt, prompt_sha, prompt_bound, prices, tasks, params)
+
+
+def _key(page_sha: str, model: str, prompt_sha: str, params: Mapping[str, Any]) -> str:
+    text = json.dumps([page_sha, model, prompt_sha, dict(sorted(params.items()))], separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _check_models(models: Sequence[str] | str) -> list[str]:
+    wanted = [models] if isinstance(models, str) else list(models)
+    if not wanted:
+        raise ValueError("no models given: pass at least one model id, such as 'openai/gpt-4o-mini' or 'tesseract'")
+    for model in wanted:
+        if not isinstance(model, str) or not model.strip():
+            raise ValueError(f"a model must be an OpenRouter id or 'tesseract', not {model!r}")
+    return list(dict.fromkeys(m.strip() for m in wanted))
+
+
+def _check_count(name: str, value: object, *, minimum: int, maximum: int = 10_000_000) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not minimum <= value <= maximum:
+        raise ValueError(f"bad {name} {_shown(value)}: expected a whole number from {minimum:,} to {maximum:,}")
+
+
+def _load(pages: Any, *, dpi: int, max_side: int) -> list[Page]:
+    """Page objects as given, paths scanned with :func:`vision_models.trials.pages.scan_pages` (rendered when sent)."""
+    from .pages import scan_pages
+
+    if isinstance(pages, Page):
+        return [pages]
+    if isinstance(pages, (str, os.PathLike)):
+        return scan_pages(pages, dpi=dpi, max_side=max_side)
+    items = list(pages)
+    if not items:
+        raise ValueError("no pages given: pass image or PDF paths, a folder, or Page objects")
+    out: list[Page] = []
+    paths: list[Any] = []
+    for item in items:
+        if isinstance(item, Page):
+            if paths:
+                out.extend(scan_pages(paths, dpi=dpi, max_side=max_side))
+                paths = []
+            out.append(item)
+        else:
+            paths.append(item)
+    if paths:
+        out.extend(scan_pages(paths, dpi=dpi, max_side=max_side))
+    return out
+
+
+def _catalog(
+    catalog: pd.DataFrame | None,
+    remote: Sequence[str],
+    *,
+    source: str | None,
+    base_url: str | None,
+    api_key: str | None,
+    cache_path: str | os.PathLike | None,
+) -> pd.DataFrame:
+    """The catalog rows of the remote models: ``catalog`` if given, else every model of ``fetch_catalog``."""
+    from ..pricing.cost import check_model_ids
+
+    if not remote:
+        return pd.DataFrame()
+    if catalog is None:
+        from ..catalog.api import fetch_catalog
+
+        result = fetch_catalog(source, base_url=base_url, api_key=api_key, cache_path=cache_path)
+        if result.models.empty:
+            raise ValueError(f"cannot price the models without the catalog: {result.error or 'the catalog is empty'}")
+        catalog = result.models
+    check_model_ids(catalog, remote)
+    return catalog.drop_duplicates("id").set_index("id", drop=False).loc[list(remote)].reset_index(drop=True)
+
+
+def _model_prices(table: pd.DataFrame, model: str) -> _Prices:
+    row = table.loc[table["id"] == model].iloc[0]
+
+    def number(value: object) -> float:
+        return float("nan") if value is None or pd.isna(value) else float(value)
+
+    request = number(row.get("request_usd"))
+    return _Prices(
+        prompt=number(row["prompt_usd_per_mtok"]) / 1e6,
+        completion=number(row["completion_usd_per_mtok"]) / 1e6,
+        request=0.0 if request != request else request,
+    )
+
+
+def _estimates(
+    table: pd.DataFrame, remote: Sequence[str], sizes: set[tuple[int, int]], text_tokens: int, output_tokens: int
+) -> dict[tuple[str, int, int], tuple[float, float, float, str, bool]]:
+    """(model, width, height) -> (image tokens, estimated USD, image USD, method, uncertain), via cost_per_image."""
+    from ..pricing.cost import cost_per_image
+
+    out: dict[tuple[str, int, int], tuple[float, float, float, str, bool]] = {}
+    if not remote:
+        return out
+    for width, height in sorted(sizes):
+        costs = cost_per_image(table, width, height, prompt_tokens=text_tokens, output_tokens=output_tokens, measured=False)
+        tokens = costs["image_tokens"].to_numpy(dtype="float64", na_value=np.nan)
+        for model, n, usd, image_usd, method, uncertain in zip(
+            costs["id"].tolist(), tokens.tolist(), costs["usd_per_image"].tolist(), costs["image_usd"].tolist(),
+            costs["method"].tolist(), costs["uncertain"].tolist(),
+        ):  # fmt: skip
+            out[(model, width, height)] = (n, usd, image_usd, method, bool(uncertain))
+    return out
+
+
+def _worst_case(task: _Task, prices: _Prices | None, max_tokens: int, prompt_bound: int,
+                token_factor: float = 0.0, price_factor: float = 0.0) -> float:  # fmt: skip
+    """The most this request may cost, as the budget reserves it (see the module's docstring)."""
+    if task.model == TESSERACT or prices is None:
+        return 0.0
+    if task.kind == "control":
+        worst = prompt_bound * prices.prompt + CONTROL_MAX_TOKENS * prices.completion + prices.request
+    else:
+        margin = max(task.margin, OBSERVED_TOKEN_MARGIN * token_factor)
+        worst = task.image_usd * margin + prompt_bound * prices.prompt + max_tokens * prices.completion + prices.request
+    return worst * max(1.0, OBSERVED_PRICE_MARGIN * price_factor)
+
+
+#: The most requests a run keeps in flight.
+MAX_CONCURRENCY = 64
+#: The longest time-out or retry window a run accepts (seconds): a day.
+MAX_SECONDS = 86_400.0
+#: The largest budget a run accepts (USD).
+MAX_BUDGET_USD = 1_000_000.0
+
+
+def _check_number(name: str, value: object, *, high: float, unit: str, above_zero: bool = False) -> None:
+    """A real number from 0 (or above it) to ``high``; else a one-line ``ValueError`` naming it."""
+    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
+    if ok:
+        try:
+            number = float(value)  # type: ignore[arg-type]
+            ok = (number > 0 if above_zero else number >= 0) and number <= high
+        except OverflowError:
+            ok = False
+    if not ok:
+        low = "above 0" if above_zero else "from 0"
+        raise ValueError(f"bad {name} {_shown(value)}: expected a number of {unit} {low} to {high:,.0f}")
+
+
+def _shown(value: object) -> str:
+    """A bad value as a message quotes it: its repr, cut at 40 characters (a 400-digit number is not printed)."""
+    if isinstance(value, int) and abs(value) >= 10**40:
+        return "a number with over 40 digits"
+    return f"{value!r:.40}"
+
