@@ -163,3 +163,17 @@ def _copy_sqlite(source: Path, target: Path) -> None:
     finally:
         dst.close()
         src.close()
+
+
+def expire_cached_copies() -> None:
+    """Expire, now, every answer this process's HTTP cache sessions hold: what waiting out ``expire_after`` does.
+
+    For tests about what happens after expiry (a 304, a 500, a body that is not a catalog...). The tests of expiry
+    itself wait for real (``test_fetch_cache.test_expiry_refetches``, the cache-age tests).
+    """
+    from datetime import datetime, timedelta, timezone
+
+    from vision_models.http.client import _sessions
+
+    for session in list(_sessions.values()):
+        session.cache.reset_expiration(datetime.now(timezone.utc) - timedelta(seconds=5))

@@ -14,7 +14,7 @@ import time
 import pytest
 from werkzeug import Request, Response
 
-from factories import SMALL_CATALOG, catalog_body, model
+from factories import SMALL_CATALOG, catalog_body, expire_cached_copies, model
 from vision_models import fetch_catalog, fetch_vision_models
 from vision_models.http.client import close_sessions
 
@@ -92,7 +92,7 @@ def test_revalidates_with_etag_and_serves_the_cached_body_on_304(httpserver):
 
     httpserver.expect_request("/models").respond_with_handler(handler)
     first = _fetch(httpserver, expire_after=1)
-    time.sleep(1.2)
+    expire_cached_copies()
     second = _fetch(httpserver, expire_after=1)
     third = _fetch(httpserver, expire_after=1)
     assert seen_conditions == [None, '"v1"']  # the third call is a plain hit: the 304 renewed the expiry
@@ -112,7 +112,7 @@ def test_revalidates_with_last_modified(httpserver):
 
     httpserver.expect_request("/models").respond_with_handler(handler)
     _fetch(httpserver, expire_after=1)
-    time.sleep(1.2)
+    expire_cached_copies()
     assert _fetch(httpserver, expire_after=1).cached is True
     assert seen == [None, stamp]
 
@@ -131,7 +131,7 @@ def test_500_after_a_good_fetch_serves_the_stale_copy_with_the_error(httpserver)
     good = _fetch(httpserver, expire_after=1)
     httpserver.clear()
     _serve(httpserver, body="upstream exploded", status=500, content_type="text/plain")
-    time.sleep(1.2)
+    expire_cached_copies()
     result = _fetch(httpserver, expire_after=1)
     assert result.stale is True and result.cached is True
     assert result.error == "Failed to fetch models: 500 Internal Server Error"
@@ -171,7 +171,7 @@ def test_refused_connection_after_a_good_fetch_is_stale(httpserver):
     base = httpserver.url_for("/")
     fetch_vision_models(base_url=base, expire_after=1)
     httpserver.stop()
-    time.sleep(1.2)
+    expire_cached_copies()
     result = fetch_vision_models(base_url=base, expire_after=1)
     assert (result.stale, result.cached, result.error, result.count) == (True, True, "Network request failed", 2)
     httpserver.start()
@@ -228,7 +228,7 @@ def test_a_200_that_is_not_a_catalog_never_replaces_the_good_copy(httpserver, ca
     good = _fetch(httpserver, expire_after=1)
     httpserver.clear()
     _serve(httpserver, body=body, content_type=content_type)
-    time.sleep(1.2)
+    expire_cached_copies()
     bad = _fetch(httpserver, expire_after=1)
     assert bad.stale is True and bad.error.startswith("Failed to fetch models: the body is")
     assert bad.models.equals(good.models)
