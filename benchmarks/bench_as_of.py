@@ -17,7 +17,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from timing import CATALOGS, median_time
@@ -39,7 +39,7 @@ def main() -> int:
 
         history.import_files(files)
         days = [f.name[len("openrouter-") : -len(".json.gz")] for f in files]
-        start = datetime(2026, 3, 2, tzinfo=timezone.utc)
+        start = datetime(2026, 3, 2, tzinfo=UTC)
         rng = random.Random(2026)
         instants = [(start + timedelta(seconds=rng.uniform(0, 61 * 86400))).isoformat() for _ in range(60)]
         vm.fetch_vision_models(as_of=days[0], rules="seed")  # first call pays the imports

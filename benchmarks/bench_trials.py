@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from openrouter_standin import ModelBill, StandIn, serve  # noqa: E402
-from timing import interleaved  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
+from timing import interleaved  # noqa: E402
 
 import vision_models as vm  # noqa: E402
 from vision_models.catalog.frame import models_frame  # noqa: E402
