@@ -15,6 +15,7 @@ Playwright or Chromium is missing (.ci/run installs both).
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from types import SimpleNamespace
 import nbformat
 import pytest
 from factories import REPO, SHARED_CATALOGS, build_daily_history, copy_of_daily_history, shared_catalog
+from test_notebooks import NEVER
 
 SCREENSHOTS = REPO / "tests" / "screenshots"  # git-ignored: each notebook's charts and end, per source
 CHROMIUM = os.environ.get("VISION_MODELS_CHROMIUM", "/usr/bin/chromium")
@@ -144,7 +146,7 @@ def lab(request, tmp_path_factory):
                 pytest.fail(f"JupyterLab did not start: {(scratch / 'lab.log').read_text()[-2000:]}")
             time.sleep(0.3)
     try:
-        yield SimpleNamespace(url=url, source=source.removesuffix(".json"), history=bool(daily))
+        yield SimpleNamespace(url=url, source=source.removesuffix(".json"), catalog=catalog, history=bool(daily))
     finally:
         server.terminate()
         try:
@@ -376,7 +378,30 @@ def test_notebook_runs_clean_with_its_charts(browser, lab, name):
         assert "Nothing to show: the history needs two snapshots or more" in page.inner_text(".jp-NotebookPanel")
     if name == "05_try_your_pages.ipynb":
         assert_trial_reads_well(page, lab)
+    if lab.catalog is not None:
+        assert_true_to_the_catalog(page, lab, name)
     finish(page, lab)
+
+
+def assert_true_to_the_catalog(page, lab, name: str) -> None:
+    """What tests/test_notebooks.py checks when it runs a notebook on a real catalog in a kernel (it leaves the
+    catalogs this test covers to it): what a reader must never see, and that the outputs speak of this catalog."""
+    shown = "\n".join(page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea").all_inner_texts())
+    bad = NEVER.search(shown)
+    assert bad is None, shown[max(0, bad.start() - 300) : bad.end() + 300]
+
+    def output_of(marker: str) -> str:
+        return cell_with(page, marker).locator(".jp-OutputArea").inner_text()
+
+    day = lab.source.removeprefix("openrouter-")
+    if name in ("01_explore_vision_models.ipynb", "02_cost_per_image.ipynb", "03_compare_models.ipynb"):
+        assert str(lab.catalog) in output_of("res = vm.fetch_vision_models()")  # this catalog, not the sample
+    if name == "04_catalog_changes.ipynb" and lab.history:
+        assert re.search(rf"snapshots from .*{day}|{day} to", output_of("history_findings"))
+    if name == "05_try_your_pages.ipynb":  # the models picked come from this catalog: the dry run priced them
+        plan = output_of("estimate_trial")
+        assert "12 requests" in plan, plan  # three models, four pages each (Tesseract sends nothing)
+        assert "worst case $0.0000" not in plan
 
 
 def assert_trial_reads_well(page, lab) -> None:

@@ -111,10 +111,18 @@ def test_changes_notebook_without_history_explains_instead_of_failing(tmp_path, 
 @pytest.mark.slow
 @pytest.mark.parametrize("catalog", REAL_CATALOGS)
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_on_a_real_catalog(catalog, notebook, daily_history, tmp_path, monkeypatch):
-    """Every notebook, offline on each real catalog, with a history of the daily catalogs and this one."""
+def test_notebook_runs_on_a_real_catalog(catalog, notebook, daily_history, tmp_path, monkeypatch, request):
+    """Every notebook, offline on each real catalog, with a history of the daily catalogs and this one.
+
+    Where this run also has tests/test_browser.py run the notebook on the catalog in JupyterLab, that test makes
+    these checks on the page, and this one skips: the same notebook on the same catalog twice cost a minute.
+    """
     from vision_models.catalog.history import import_files
 
+    in_browser = "tests/test_browser.py::test_notebook_runs_clean_with_its_charts"
+    in_browser += f"[{notebook.name}-{catalog.removesuffix('.json')}]"
+    if any(item.nodeid == in_browser for item in request.session.items):
+        pytest.skip(f"{notebook.stem} on {catalog}: {in_browser} runs it in JupyterLab with these checks")
     source = shared_catalog(catalog)
     history = tmp_path / "history.sqlite"
     if daily_history is not None:
