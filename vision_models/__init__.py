@@ -14,6 +14,7 @@ Charts, widgets and history load on first use, so ``import vision_models``
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import importlib.util
 from typing import Any
 
@@ -75,7 +76,10 @@ __all__ = [
     *_LAZY,
 ]
 
-__version__ = "0.1.0"
+try:  # the version is written once, in pyproject.toml; an installed package reports it
+    __version__ = importlib.metadata.version("vision_models")
+except importlib.metadata.PackageNotFoundError:  # a checkout on sys.path that was never installed
+    __version__ = "0+unknown"
 
 
 def __getattr__(name: str) -> Any:
