@@ -130,7 +130,7 @@ def _only_one_process(lock: Path) -> Iterator[None]:
 
 def build_daily_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The dailies imported in date order, once per test run: the parallel workers share one import (20 s each)."""
-    from vision_models.stores.history import import_files
+    from vision_models.catalog.history import import_files
 
     files = daily_catalog_files()
     base = tmp_path_factory.getbasetemp()

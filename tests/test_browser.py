@@ -63,7 +63,7 @@ DOLLAR_CELLS = [
     (
         "import ipywidgets as w, pandas as pd\n"
         "from IPython.display import HTML, display\n"
-        "from vision_models.widgets import html_table, message_html\n"
+        "from vision_models.present.widgets import html_table, message_html\n"
         f"prices = pd.DataFrame({{'model': ['a/table'], 'price': ['{PRICES}']}})\n"
         "display(HTML(html_table(prices)))"
     ),
