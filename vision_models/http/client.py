@@ -135,9 +135,8 @@ def parse_json(body: bytes | str) -> Any:
 
 def holds_surrogate_escapes(body: bytes | str) -> bool:
     """True when ``body`` may hold a surrogate (an escape such as ``\\ud800``), which parsing replaces with a warning."""
-    if isinstance(body, (bytes, bytearray)):
-        return re.search(rb"\\u[dD][89a-fA-F]", body) is not None
-    return re.search(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]", body) is not None
+    found = re.search(rb"\\u[dD][89a-fA-F]", body) if isinstance(body, (bytes, bytearray)) else re.search(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]", body)
+    return found is not None
 
 
 def _replace_surrogates(value: Any) -> tuple[Any, int]:
