@@ -7,7 +7,7 @@ import sqlite3
 import warnings
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -204,7 +204,8 @@ def _remember(source, locate: dict, raw: RawCatalog, rules: str, vision_only: bo
 
 def _builds_quietly(raw: RawCatalog) -> bool:
     """True when building a frame of ``raw`` warned of nothing, so a frame remembered from it hides no warning."""
-    return not holds_surrogate_escapes(raw.body) and not entry_problems(raw.entries)
+    body = cast(bytes, raw.body)  # _remember is called only with a body
+    return not holds_surrogate_escapes(body) and not entry_problems(raw.entries)
 
 
 def _record(raw: RawCatalog) -> None:

@@ -208,8 +208,10 @@ def _split_entries(entries: list[Any]) -> tuple[list[dict], list[str]]:
     models = [m for m in entries if isinstance(m, dict) and isinstance(m.get("id"), str) and m["id"]]
     if len(models) < len(entries):
         problems.append(f"skipped {len(entries) - len(models)} catalog entries without a string id")
-    seen: set[str] = set()
-    unique = [m for m in models if not (m["id"] in seen or seen.add(m["id"]))]
+    first: dict[str, dict] = {}
+    for m in models:
+        first.setdefault(m["id"], m)
+    unique = list(first.values())
     if len(unique) < len(models):
         problems.append(f"skipped {len(models) - len(unique)} catalog entries with a repeated id (kept the first)")
     return unique, problems
@@ -359,8 +361,8 @@ def models_frame(entries: list[Any], rules: str = DEFAULT_RULES, *, vision_only:
     if vision_only:  # decide vision on the few columns it needs, then build the rest for those rows only
         arch = _mappings(_field(models, "architecture"))
         inputs = _lists(_field(arch, "input_modalities"))
-        rows = np.flatnonzero(vision_rows(models, arch, inputs, check_rules(rules))).tolist()
-        columns = model_columns([models[i] for i in rows], [arch[i] for i in rows], inputs[rows])
+        keep = np.flatnonzero(vision_rows(models, arch, inputs, check_rules(rules))).tolist()
+        columns = model_columns([models[i] for i in keep], [arch[i] for i in keep], inputs[keep])
     else:
         columns = model_columns(models)
     columns.update(vision_columns(columns, rules))

@@ -131,7 +131,7 @@ def record_fetch(
 
 
 def import_files(
-    files: Iterable[str | os.PathLike],
+    files: str | os.PathLike | Iterable[str | os.PathLike],
     fetched_at: datetime | date | str | None = None,
     *,
     path: str | os.PathLike | None = None,
@@ -145,14 +145,14 @@ def import_files(
     the others go on. Each file is one transaction: an error half-way leaves
     the database as it was before that file, and raises.
     """
-    files = [Path(f).expanduser() for f in ([files] if isinstance(files, (str, os.PathLike)) else files)]
+    paths = [Path(f).expanduser() for f in ([files] if isinstance(files, (str, os.PathLike)) else files)]
     explicit = None if fetched_at is None else _fetch_instant(fetched_at, "fetched_at")
-    if explicit is not None and len(set(files)) > 1:
-        raise ValueError(f"fetched_at={fetched_at!r} can date one file only, got {len(set(files))} files")
+    if explicit is not None and len(set(paths)) > 1:
+        raise ValueError(f"fetched_at={fetched_at!r} can date one file only, got {len(set(paths))} files")
     results: list[ImportResult] = []
     target = get_history_path(path)
     with _writer(target) as conn:
-        for file in files:
+        for file in paths:
             try:
                 results.append(_import_one(conn, file, explicit))
             except sqlite.StoreUnavailable as exc:
@@ -321,7 +321,7 @@ def _entry(row: tuple) -> dict[str, Any]:
     architecture = {"modality": modality, "input_modalities": json.loads(listed)}
     if "->" in modality:  # the output side of "text+image->text+image": what the cost table needs to spot generators
         architecture["output_modalities"] = [m for m in modality.split("->", 1)[1].split("+") if m]
-    per_unit = {"prompt": _per(prompt, _PER_TOKEN), "completion": _per(completion, _PER_TOKEN)}
+    per_unit: dict[str, float | str | None] = {"prompt": _per(prompt, _PER_TOKEN), "completion": _per(completion, _PER_TOKEN)}
     if prompt is None and completion is None:  # stored NULL is "-1" or unlisted; real catalogs list both but on routers
         per_unit.update(prompt="-1", completion="-1")
     per_unit.update(image=_per(image, 1), request=_per(request, 1))

@@ -24,6 +24,7 @@ import platform
 import sys
 from functools import lru_cache
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -64,6 +65,6 @@ def _code_version() -> str:
     """A short digest of what a frame depends on besides the body: the building code and the libraries."""
     digest = hashlib.sha256()
     for module in (frame, vision):
-        digest.update(Path(module.__file__).read_bytes())
+        digest.update(Path(cast(str, module.__file__)).read_bytes())  # a module of this package: a file
     digest.update(f"{pd.__version__} {np.__version__} {sys.version} {platform.machine()}".encode())
     return digest.hexdigest()[:16]

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 import requests
@@ -187,7 +187,7 @@ def load_raw(
     if target is None:
         return _read_source_file(chosen, source)
     url, key, label = target
-    options = dict(api_key=key, refresh=refresh, timeout=timeout, label=label, deadline=deadline)
+    options = _FetchOptions(api_key=key, refresh=refresh, timeout=timeout, label=label, deadline=deadline)
     try:
         return fetch_remote(url, session=session or get_session(cache_path, expire_after), **options)
     except sqlite3.DatabaseError as exc:
@@ -196,6 +196,16 @@ def load_raw(
         # any other trouble with the file (I/O, permissions): this call goes on without the cache
         warnings.warn(f"cannot use the cache file ({exc}); fetching without it", stacklevel=2)
         return fetch_remote(url, session=_with_retries(memory_session(expire_after)), **options)
+
+
+class _FetchOptions(TypedDict):
+    """The keyword arguments :func:`load_raw` passes on to :func:`fetch_remote`, besides the session."""
+
+    api_key: str | None
+    refresh: bool
+    timeout: tuple[float, float]
+    label: str | None
+    deadline: float
 
 
 def _remote_target(chosen: str, base_url: str | None, api_key: str | None) -> tuple[str, str | None, str] | None:

@@ -79,7 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return EXIT_OK
     except (OSError, sqlite3.Error) as exc:  # a location the package did not name: still one line, exit 2
-        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        filename = getattr(exc, "filename", None)
+        where = f" ({filename})" if filename else ""
         _say(f"vision-models: error: {_one_line(exc)}{where}")
         return EXIT_USAGE
 

@@ -31,6 +31,7 @@ import warnings
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 from requests_cache import CachedResponse, CachedSession, SQLiteCache
 from requests_cache.backends.base import BaseCache
@@ -352,7 +353,7 @@ def open_session(
 def memory_session(expire_after: float = DEFAULT_EXPIRE_SECONDS) -> CachedSession:
     """A session caching in memory only: for a call that cannot use the file."""
     session = _session(None, expire_after)
-    session.in_memory = True  # a stand-in: the next call tries the file again
+    session.in_memory = True  # type: ignore[attr-defined]  # a marker on the session: the next call tries the file again
     return session
 
 
@@ -362,9 +363,9 @@ def recover_session(session: CachedSession) -> CachedSession:
     The file is moved aside only if it is still the file this session opened:
     another process may already have replaced it with a new, valid one.
     """
-    path = Path(session.cache.responses.db_path)
+    path = Path(cast(SQLiteDict, session.cache.responses).db_path)  # a file session's table
     identity = getattr(session.cache, "identity", None)
-    expire_after = session.settings.expire_after
+    expire_after = cast(float, session.settings.expire_after)  # as open_session set it
     session.close()
     moved = _move_aside(path, identity)
     if moved is not None:

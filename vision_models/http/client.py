@@ -135,8 +135,8 @@ def parse_json(body: bytes | str) -> Any:
 
 def holds_surrogate_escapes(body: bytes | str) -> bool:
     """True when ``body`` may hold a surrogate (an escape such as ``\\ud800``), which parsing replaces with a warning."""
-    pattern = rb"\\u[dD][89a-fA-F]" if isinstance(body, (bytes, bytearray)) else r"\\u[dD][89a-fA-F]|[\ud800-\udfff]"
-    return re.search(pattern, body) is not None
+    found = re.search(rb"\\u[dD][89a-fA-F]", body) if isinstance(body, (bytes, bytearray)) else re.search(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]", body)
+    return found is not None
 
 
 def _replace_surrogates(value: Any) -> tuple[Any, int]:
@@ -372,7 +372,7 @@ def _all_pages(first: requests.Response, body: bytes, limit: int, timeout) -> by
     if entries is None:
         return body  # the reader says what is wrong with it
     origin = urlsplit(first.url)
-    headers = {"Accept-Encoding": _ACCEPT_ENCODING}
+    headers: dict[str, str | bytes] = {"Accept-Encoding": _ACCEPT_ENCODING}
     if "Authorization" in first.request.headers:
         headers["Authorization"] = first.request.headers["Authorization"]
     seen, total, url, page = {first.url}, len(body), first.url, 1

@@ -156,7 +156,7 @@ def _utc_instant(value: object, name: str) -> pd.Timestamp | None:
     if value is None:
         return None
     try:
-        moment = pd.Timestamp(value)  # type: ignore[arg-type]
+        moment = pd.Timestamp(value)
     except (TypeError, ValueError):
         raise ValueError(f"bad {name} {value!r}: expected an ISO date or datetime, such as 2026-03-02") from None
     if moment is pd.NaT:

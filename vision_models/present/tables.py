@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Iterable
 
 #: Whether tables show every character (``--wide``) instead of fitting the terminal; set by :func:`set_wide`.
 _wide = False
@@ -63,7 +64,7 @@ def json_text(frame) -> str:
 
 
 def fixed_width(
-    header: tuple[str, ...], rows, right: set[int] = frozenset(), shrink=None, keep=None, drop=()
+    header: tuple[str, ...], rows, right: Iterable[int] = frozenset(), shrink=None, keep=None, drop=()
 ) -> list[str]:
     """Lines of a plain table fitted to the terminal (unless ``--wide``), ``right`` columns right-aligned.
 

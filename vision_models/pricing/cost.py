@@ -110,8 +110,16 @@ def cost_per_image(
     trials store that cannot be read is one warning: the table goes on without it.
     """
     if by_provider:
-        options = dict(prompt_tokens=prompt_tokens, output_tokens=output_tokens, detail=detail, preset=preset)
-        return cost_by_provider(models, endpoints, width, height, **options)
+        return cost_by_provider(
+            models,
+            endpoints,
+            width,
+            height,
+            prompt_tokens=prompt_tokens,
+            output_tokens=output_tokens,
+            detail=detail,
+            preset=preset,
+        )
     return image_costs(
         models,
         width,

@@ -158,7 +158,8 @@ def image_costs(
             "name": models["name"].to_numpy(),
             "provider": models["provider"].to_numpy(),
             "family": family,
-            "image_tokens": pd.array(np.where(np.isnan(tokens), None, tokens), dtype="Int64"),
+            # numpy's stubs refuse None as np.where's value; an object array of None and numbers is meant
+            "image_tokens": pd.array(np.where(np.isnan(tokens), None, tokens), dtype="Int64"),  # type: ignore[call-overload]
             "method": method,
             "uncertain": uncertain,
             "image_usd": _usd(image_usd),

@@ -145,7 +145,7 @@ _GPT54_SMALL = (
     " give the"
     " gpt-5.4 rule; OpenAI's guide says 1,536 patches and 1.62 / 2.46; detail low changed nothing in the measurement"
 )
-_GPT54 = dict(multiplier=1.2, budget=2500, max_side=2048, low_side=512)
+_GPT54: dict[str, Any] = dict(multiplier=1.2, budget=2500, max_side=2048, low_side=512)
 _CLAUDE = (
     "Anthropic 'Vision' guide, 'Resolution and token cost': ceil(w/28)*ceil(h/28)"
     " (design note: docs/design-note.md §Anthropic Claude)"
@@ -155,12 +155,12 @@ _GEMINI_2 = (
     " 3072 px box: Vertex AI image docs"
 )
 _MISTRAL = "mistral-common image tokenizer (design note: docs/design-note.md §Mistral)"
-_QWEN2 = dict(factor=28, min_pixels=3136, max_pixels=12_845_056)
-_QWEN3 = dict(factor=32, min_pixels=65_536, max_pixels=16_777_216)
-_PIXTRAL = dict(patch=16, merge=1, max_side=1024)
-_SMALL3 = dict(patch=14, merge=2, max_side=1540)
-_GLM = dict(factor=28, min_pixels=112 * 112, max_pixels=28 * 28 * 15_000, frames=2, enlarge_short=True)
-_GLM46 = dict(factor=28, min_pixels=112 * 112, max_pixels=9_633_792, frames=2, enlarge_short=True)
+_QWEN2: dict[str, Any] = dict(factor=28, min_pixels=3136, max_pixels=12_845_056)
+_QWEN3: dict[str, Any] = dict(factor=32, min_pixels=65_536, max_pixels=16_777_216)
+_PIXTRAL: dict[str, Any] = dict(patch=16, merge=1, max_side=1024)
+_SMALL3: dict[str, Any] = dict(patch=14, merge=2, max_side=1540)
+_GLM: dict[str, Any] = dict(factor=28, min_pixels=112 * 112, max_pixels=28 * 28 * 15_000, frames=2, enlarge_short=True)
+_GLM46: dict[str, Any] = dict(factor=28, min_pixels=112 * 112, max_pixels=9_633_792, frames=2, enlarge_short=True)
 
 #: Ordered rules; the first whose pattern matches the normalised id wins.
 FAMILY_RULES: tuple[FamilyRule, ...] = (

@@ -5,6 +5,8 @@ The endpoints are passed in, or fetched for the models given (one request each).
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import numpy as np
 import pandas as pd
 
@@ -36,6 +38,14 @@ PROVIDER_COST_COLUMNS = [
 ]
 
 
+class _PriceOptions(TypedDict):
+    """The request every endpoint is priced for, as :func:`image_costs` takes it."""
+
+    prompt_tokens: int
+    output_tokens: int
+    detail: str
+
+
 def cost_by_provider(
     models: pd.DataFrame,
     endpoints: pd.DataFrame | None = None,
@@ -65,7 +75,7 @@ def cost_by_provider(
     endpoints have no rows (``attrs["errors"]`` says why, when a fetch failed).
     """
     width, height = resolve_size(width, height, preset)
-    options = dict(
+    options = _PriceOptions(
         prompt_tokens=_token_count("prompt_tokens", prompt_tokens),
         output_tokens=_token_count("output_tokens", output_tokens),
         detail=check_detail(detail),
@@ -95,7 +105,7 @@ def cost_by_provider(
     return table
 
 
-def _endpoint_costs(listed: pd.DataFrame, models: pd.DataFrame, width: int, height: int, options: dict) -> pd.DataFrame:
+def _endpoint_costs(listed: pd.DataFrame, models: pd.DataFrame, width: int, height: int, options: _PriceOptions) -> pd.DataFrame:
     """:func:`cost_per_image` of every endpoint, row for row with ``listed``.
 
     Endpoints are priced in rounds holding at most one endpoint per model, so

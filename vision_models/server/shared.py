@@ -96,7 +96,7 @@ class Snapshot:
     def cache_age(self) -> int:
         return max(0, int((datetime.now(UTC) - self.data_time).total_seconds()))
 
-    def filtered(self, key: tuple, providers: list[str], min_context: int | None, max_price: float | None, rules: str) -> tuple[int, str]:
+    def filtered(self, key: tuple, providers: list[str], min_context: int | None, max_price: float | None, rules: str) -> tuple[int, bytes]:
         """(count, models JSON) for a filtered view: array masks over the precomputed columns, then a join.
 
         The rows pass exactly as :func:`vision_models.catalog.filters.filter_models`
@@ -146,6 +146,7 @@ def build_snapshot(result: CatalogResult, expire_after: float) -> Snapshot:
     }
     now = datetime.now(UTC)
     age = result.cache_age if result.cached and result.cache_age is not None else 0
+    fresh_for: float
     if result.error:
         fresh_for = RETRY_AFTER_FAILURE_SECONDS
     else:

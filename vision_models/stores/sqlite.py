@@ -15,7 +15,7 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,7 +64,7 @@ class Store:
     version: int
     schema: Sequence[str]
     #: Statements that bring a file of version N to N + 1, by N.
-    migrations: dict[int, Sequence[str]] = field(default_factory=dict)
+    migrations: Mapping[int, Sequence[str]] = field(default_factory=dict)
 
     @property
     def application_id(self) -> int:

@@ -15,6 +15,7 @@ import time
 import warnings
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import overload
 
 import numpy as np
 import pandas as pd
@@ -216,6 +217,10 @@ def _now_us() -> int:
     return time.time_ns() // 1000
 
 
+@overload
+def _datetime(moment: int) -> datetime: ...
+@overload
+def _datetime(moment: None) -> None: ...
 def _datetime(moment: int | None) -> datetime | None:
     return None if moment is None else _EPOCH + timedelta(microseconds=moment)
 

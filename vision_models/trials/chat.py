@@ -11,9 +11,10 @@ import json
 import math
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from . import client as sending
+from .pages import Page
 from .plan import (
     BILLED_FROM_COST,
     BILLED_FROM_TOKENS,
@@ -118,7 +119,7 @@ def _read_answer(body: bytes, prices: _Prices) -> _Answer:
     if not isinstance(payload, dict):
         start = body[:40].decode("utf-8", "replace")
         return _Answer("error", error=f"malformed answer: not a JSON object (starts {start!r}); cost unknown", paid=True)
-    usage = payload.get("usage") if isinstance(payload.get("usage"), dict) else {}
+    usage = _object(payload.get("usage"))
     prompt_tokens = _sane_tokens(usage.get("prompt_tokens"))
     completion_tokens = _sane_tokens(usage.get("completion_tokens"))
     cost, cost_given = _usage_cost(payload)
@@ -148,7 +149,7 @@ def _read_answer(body: bytes, prices: _Prices) -> _Answer:
         return answer
     choice = choices[0]
     answer.finish_reason = str(choice.get("finish_reason"))[:40] if choice.get("finish_reason") is not None else None
-    message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+    message = _object(choice.get("message"))
     text = _content_text(message.get("content"))
     if choice.get("finish_reason") == "content_filter" or (text is None and choice.get("error")):
         answer.error = "content filter: the provider withheld the answer"
@@ -163,11 +164,16 @@ def _read_answer(body: bytes, prices: _Prices) -> _Answer:
     return answer
 
 
+def _object(value: object) -> dict:
+    """``value`` when it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
 def _content_text(content: object) -> str | None:
     if isinstance(content, str):
         return content
     if isinstance(content, list):  # some providers answer in parts
-        parts = [p.get("text") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)]
+        parts = [p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)]
         return "".join(parts)
     return None
 
@@ -175,7 +181,8 @@ def _content_text(content: object) -> str | None:
 def _body(task: _Task, prompt: str, max_tokens: int) -> dict:
     content: list[dict] = [{"type": "text", "text": prompt}]
     if task.kind == "page":
-        content.append({"type": "image_url", "image_url": {"url": task.page.data_url()}})
+        page = cast(Page, task.page)  # a page task carries its page
+        content.append({"type": "image_url", "image_url": {"url": page.data_url()}})
     return {
         "model": task.model,
         "messages": [{"role": "user", "content": content}],

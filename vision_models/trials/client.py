@@ -284,7 +284,9 @@ def _connection(parts, connect_timeout: float) -> tuple[http.client.HTTPConnecti
     if https:
         context = _tls_context()
         if proxy is not None:
-            conn = http.client.HTTPSConnection(proxy.hostname, proxy.port or 8080, timeout=connect_timeout, context=context)
+            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+                proxy.hostname, proxy.port or 8080, timeout=connect_timeout, context=context
+            )
             conn.set_tunnel(parts.hostname, port, headers=_proxy_auth(proxy))
             return conn, path
         return http.client.HTTPSConnection(parts.hostname, port, timeout=connect_timeout, context=context), path

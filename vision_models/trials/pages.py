@@ -114,6 +114,8 @@ class LazyPage(Page):
     Equal pages compare and hash without rendering; ``dataclasses.replace`` does not apply to it.
     """
 
+    _source: _Source  # set in __init__, as the fields are (the class is frozen)
+
     def __init__(self, name: str, path: str, page_index: int, sha256: str, mime: str, width_px: int, height_px: int,
                  *, source: _Source) -> None:  # fmt: skip
         known = dict(name=name, path=path, page_index=page_index, sha256=sha256, mime=mime, width_px=width_px,
@@ -122,7 +124,7 @@ class LazyPage(Page):
             object.__setattr__(self, key, value)
 
     @property
-    def image(self) -> bytes:  # type: ignore[override]
+    def image(self) -> bytes:
         """The encoded image, made now (or taken from the few last made): exactly what ``load_pages`` gives."""
         return _rendered(self)
 

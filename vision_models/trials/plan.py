@@ -12,7 +12,7 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -147,7 +147,7 @@ def estimate_trial(
         if task.kind == "control":
             control_worst += 0.0 if task.key in done else worst
             continue
-        page = task.page
+        page = cast(Page, task.page)  # a page task carries its page
         lead = first_page.setdefault(task.key, page.name)
         records.append((page.name, page.sha256, page.width_px, page.height_px, task.model, task.method, task.uncertain,
                         task.estimated_image_tokens, task.estimated_usd, worst, task.key in done,
@@ -320,7 +320,7 @@ def _catalog(
 def _model_prices(table: pd.DataFrame, model: str) -> _Prices:
     row = table.loc[table["id"] == model].iloc[0]
 
-    def number(value: object) -> float:
+    def number(value: Any) -> float:
         return float("nan") if value is None or pd.isna(value) else float(value)
 
     request = number(row.get("request_usd"))

@@ -76,9 +76,12 @@ def results_frame(rows: Sequence[dict], *, run_id: str, truths: Mapping[str, str
                         and row["model"] != TESSERACT else None)  # fmt: skip
         truth = truths.get(row["page"])
         text = row.get("text")
-        readable = truth is not None and isinstance(text, str) and row.get("error") is None
-        cers.append(cer(truth, text, casefold=casefold) if readable else np.nan)
-        wers.append(wer(truth, text, casefold=casefold) if readable else np.nan)
+        if truth is not None and isinstance(text, str) and row.get("error") is None:  # readable
+            cers.append(cer(truth, text, casefold=casefold))
+            wers.append(wer(truth, text, casefold=casefold))
+        else:
+            cers.append(np.nan)
+            wers.append(np.nan)
     data = {
         "run_id": [run_id] * len(pages),
         **{name: [r.get(name) for r in pages] for name in RESULT_COLUMNS if name not in ("run_id", "measured_image_tokens", "cer", "wer")},

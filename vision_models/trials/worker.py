@@ -14,12 +14,13 @@ import threading
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from ..stores import trials as store
 from . import client as sending
 from .budget import Budget
 from .chat import _Answer, _body, _error_message, _json, _read_answer, _Sender, _usage_cost
+from .pages import Page
 from .plan import BILLED_FROM_COST, MAX_ERROR_CHARS, RETRY_STATUSES, TESSERACT, _Prices, _Run, _Task, _worst_case
 
 
@@ -142,14 +143,14 @@ class _Worker:
                         billed_any = True
                 break
             # An error answer: its usage.cost (if any) is billed and added to the row; 408/429/5xx are retried.
-            cost, given = _usage_cost(_json(outcome.body))
-            if given and cost is None:  # a cost we cannot read: it may be anything up to the reserve
+            error_cost, given = _usage_cost(_json(outcome.body))
+            if given and error_cost is None:  # a cost we cannot read: it may be anything up to the reserve
                 self.budget.settle(task.model, reserved, unknown=reserved)
                 unknown += reserved
             else:
-                self.budget.settle(task.model, reserved, billed=cost or 0.0)
-                if cost:
-                    billed += cost
+                self.budget.settle(task.model, reserved, billed=error_cost or 0.0)
+                if error_cost:
+                    billed += error_cost
                     billed_any = True
             answer = _Answer("error", error=f"{outcome.status}: {_error_message(outcome.status, outcome.body, '')}",
                              latency_s=outcome.latency_s)  # fmt: skip
@@ -232,7 +233,7 @@ class _Worker:
 
         start = time.monotonic()
         try:
-            text = read_page(task.page, lang=self.lang)
+            text = read_page(cast(Page, task.page), lang=self.lang)  # a page task carries its page
         except (RuntimeError, ValueError, OSError) as exc:
             return _Answer("error", error=str(exc)[:MAX_ERROR_CHARS], latency_s=time.monotonic() - start)
         return _Answer("ok", text=text, billed_usd=0.0, billed_source="local", paid=True, latency_s=time.monotonic() - start,
