@@ -67,7 +67,9 @@ def main() -> int:
             t_history.append(median_time(lambda: vm.fetch_vision_models(as_of=day, rules="seed"), 5))
             t_file.append(median_time(lambda: vm.fetch_vision_models(file, rules="seed"), 5))
         h, f = statistics.median(t_history), statistics.median(t_file)
-        print(f"{day}: from the history {h * 1000:.1f} ms, from the archived file {f * 1000:.1f} ms (ratio {h / f:.2f})")
+        print(
+            f"{day}: from the history {h * 1000:.1f} ms, from the archived file {f * 1000:.1f} ms (ratio {h / f:.2f})"
+        )
         count = vm.fetch_vision_models(as_of=day, rules="seed").count
         print(f"({count} vision models that day)")
     return 0

@@ -65,8 +65,10 @@ def bench_warm_cache(work: Path) -> None:
             assert result.cached
 
         t_base, t_ours = interleaved(baseline, ours, rounds=7, repeat=30)
-        print(f"warm cache, {TARGET_MODELS:,} models: get+loads {t_base * 1e3:.2f} ms, fetch_vision_models {t_ours * 1e3:.2f} ms, "
-              f"ratio {t_ours / t_base:.2f} (target <= 2)")
+        print(
+            f"warm cache, {TARGET_MODELS:,} models: get+loads {t_base * 1e3:.2f} ms, fetch_vision_models {t_ours * 1e3:.2f} ms, "
+            f"ratio {t_ours / t_base:.2f} (target <= 2)"
+        )
 
         # The first warm call after a download by another process (or after an upgrade): the frame is
         # not remembered yet, so the body is read, parsed and built, and the frame stored.
@@ -77,8 +79,10 @@ def bench_warm_cache(work: Path) -> None:
             t_base, t_miss = interleaved(baseline, ours, rounds=5, repeat=10)
         finally:
             memo._code_version = remembered
-        print(f"warm cache, frame not yet remembered (read, parse, build, store the frame; once per body): "
-              f"get+loads {t_base * 1e3:.2f} ms, fetch_vision_models {t_miss * 1e3:.2f} ms, ratio {t_miss / t_base:.2f}")
+        print(
+            f"warm cache, frame not yet remembered (read, parse, build, store the frame; once per body): "
+            f"get+loads {t_base * 1e3:.2f} ms, fetch_vision_models {t_miss * 1e3:.2f} ms, ratio {t_miss / t_base:.2f}"
+        )
     finally:
         server.stop()
 
@@ -96,8 +100,10 @@ def bench_file(work: Path, count: int) -> None:
         assert vm.fetch_vision_models(path).count > count // 4
 
     t_base, t_ours = interleaved(baseline, ours, rounds=5, repeat=3)
-    print(f"{count:,} models from a file ({path.stat().st_size / 1e6:.1f} MB): json.loads {t_base * 1e3:.0f} ms, "
-          f"load+filter+sort {t_ours * 1e3:.0f} ms, ratio {t_ours / t_base:.2f} (target <= 2)")
+    print(
+        f"{count:,} models from a file ({path.stat().st_size / 1e6:.1f} MB): json.loads {t_base * 1e3:.0f} ms, "
+        f"load+filter+sort {t_ours * 1e3:.0f} ms, ratio {t_ours / t_base:.2f} (target <= 2)"
+    )
 
 
 def bench_refusal(work: Path) -> None:
@@ -127,8 +133,10 @@ def bench_refusal(work: Path) -> None:
         file_s = time.perf_counter() - started
     finally:
         server.stop()
-    print(f"200,000 models ({len(body) / 1e6:.0f} MB), above the cap: URL refused in {url_s:.2f} s ({result.error}); "
-          f"file refused in {file_s:.2f} s ({file_error})")
+    print(
+        f"200,000 models ({len(body) / 1e6:.0f} MB), above the cap: URL refused in {url_s:.2f} s ({result.error}); "
+        f"file refused in {file_s:.2f} s ({file_error})"
+    )
 
 
 def bench_cli(work: Path) -> None:
@@ -153,8 +161,10 @@ def bench_cli(work: Path) -> None:
             subprocess.run([script, "list"], env=env, check=True, stdout=subprocess.DEVNULL)
 
         t_base, t_ours = interleaved(baseline, ours, rounds=5, repeat=4)
-        print(f"CLI warm, {TARGET_MODELS:,} models: import pandas+requests_cache {t_base * 1e3:.0f} ms, vision-models list {t_ours * 1e3:.0f} ms, "
-              f"ratio {t_ours / t_base:.2f} (target <= 1.15)")
+        print(
+            f"CLI warm, {TARGET_MODELS:,} models: import pandas+requests_cache {t_base * 1e3:.0f} ms, vision-models list {t_ours * 1e3:.0f} ms, "
+            f"ratio {t_ours / t_base:.2f} (target <= 1.15)"
+        )
     finally:
         server.stop()
 

@@ -29,12 +29,16 @@ def main() -> int:
         start = time.perf_counter()
         vm.cost_per_image(models, preset="letter-200dpi", prompt_tokens=60, output_tokens=700)
         samples.append(time.perf_counter() - start)
-    print(f"cost_per_image on {len(models)} vision models: first call {first * 1e3:.1f} ms, "
-          f"then median {statistics.median(samples) * 1e3:.1f} ms (target < 50 ms)")
+    print(
+        f"cost_per_image on {len(models)} vision models: first call {first * 1e3:.1f} ms, "
+        f"then median {statistics.median(samples) * 1e3:.1f} ms (target < 50 ms)"
+    )
     by_method = costs["method"].value_counts()
     print(f"coverage: {cost_coverage(costs):.1%} priced by a family rule or a listed price (target >= 85%)")
-    print(f"  fallback: {int(by_method.get('fallback', 0))} models: "
-          + ", ".join(costs.loc[costs["method"] == "fallback", "id"]))
+    print(
+        f"  fallback: {int(by_method.get('fallback', 0))} models: "
+        + ", ".join(costs.loc[costs["method"] == "fallback", "id"])
+    )
     print(f"  uncertain estimates: {int(costs['uncertain'].sum())} of {len(costs)}")
     return 0
 

@@ -73,8 +73,10 @@ def main() -> int:
             db = Path(tmp) / f"history-{attempt}.sqlite"
             imports.append(once(lambda db=db: history.import_files(files, path=db)))
         t_import, t_json = statistics.median(imports), median_time(baseline, 3)
-        print(f"import {len(files)} daily catalogs: {t_import:.2f} s (read+gunzip+json.loads alone {t_json:.2f} s, "
-              f"ratio {t_import / t_json:.1f}); target < 10 s, {t_import / 10:.2f} of it")
+        print(
+            f"import {len(files)} daily catalogs: {t_import:.2f} s (read+gunzip+json.loads alone {t_json:.2f} s, "
+            f"ratio {t_import / t_json:.1f}); target < 10 s, {t_import / 10:.2f} of it"
+        )
 
         mixed = files[:]
         random.Random(2026).shuffle(mixed)
@@ -86,19 +88,25 @@ def main() -> int:
 
         t_changes = median_time(lambda: history.catalog_changes(path=db), 20)
         changes = history.catalog_changes(path=db)
-        print(f"catalog_changes, whole period ({len(changes)} rows): {t_changes * 1e3:.1f} ms; "
-              f"target < 200 ms, {t_changes / 0.2:.2f} of it")
+        print(
+            f"catalog_changes, whole period ({len(changes)} rows): {t_changes * 1e3:.1f} ms; "
+            f"target < 200 ms, {t_changes / 0.2:.2f} of it"
+        )
 
         ids = ten_ids(db)
         t_prices = median_time(lambda: history.price_history(ids, path=db), 20)
         rows = len(history.price_history(ids, path=db))
-        print(f"price_history, {len(ids)} models ({rows} rows): {t_prices * 1e3:.1f} ms; "
-              f"target < 50 ms, {t_prices / 0.05:.2f} of it")
+        print(
+            f"price_history, {len(ids)} models ({rows} rows): {t_prices * 1e3:.1f} ms; "
+            f"target < 50 ms, {t_prices / 0.05:.2f} of it"
+        )
 
         info = history.history_info(db)
-        print(f"history file: {info.size_bytes / 1e6:.2f} MB ({info.size_bytes} bytes), {info.snapshots} snapshots, "
-              f"{info.models_tracked} models, {info.attribute_rows} attribute rows; target < 5 MB, "
-              f"{info.size_bytes / 5e6:.3f} of it")
+        print(
+            f"history file: {info.size_bytes / 1e6:.2f} MB ({info.size_bytes} bytes), {info.snapshots} snapshots, "
+            f"{info.models_tracked} models, {info.attribute_rows} attribute rows; target < 5 MB, "
+            f"{info.size_bytes / 5e6:.3f} of it"
+        )
     return 0
 
 

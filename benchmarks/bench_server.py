@@ -206,9 +206,11 @@ def bench_304(tmp: Path, body: bytes) -> None:
 
     upstream = HTTPServer()
     upstream.expect_request("/models").respond_with_handler(
-        lambda request: Response(status=304, headers={"ETag": '"v1"'})
-        if request.headers.get("If-None-Match") == '"v1"'
-        else Response(body, content_type="application/json", headers={"ETag": '"v1"'})
+        lambda request: (
+            Response(status=304, headers={"ETag": '"v1"'})
+            if request.headers.get("If-None-Match") == '"v1"'
+            else Response(body, content_type="application/json", headers={"ETag": '"v1"'})
+        )
     )
     upstream.start()
     process, port = start_serve(upstream.url_for("/"), tmp / "revalidate.sqlite", "--expire-after", "2")
@@ -307,8 +309,10 @@ def main(only_warm: bool = False) -> int:
             time.sleep(2.2)
             before = count_upstream()
             good, bad = burst(port)
-            print(f"200 concurrent requests at expiry: {count_upstream() - before} upstream request(s), "
-                  f"{good} complete JSON answers, {bad} errors (target: 1, 200, 0)")
+            print(
+                f"200 concurrent requests at expiry: {count_upstream() - before} upstream request(s), "
+                f"{good} complete JSON answers, {bad} errors (target: 1, 200, 0)"
+            )
         finally:
             process.terminate()
             process.wait(timeout=10)

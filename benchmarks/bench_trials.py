@@ -53,7 +53,11 @@ def make_pages(folder: Path, count: int) -> list[Path]:
         image = Image.new("RGB", (850, 1100), "white")
         draw = ImageDraw.Draw(image)
         for line in range(30):
-            draw.text((40, 40 + 30 * line), f"Page {i}, line {line}: the quick brown fox jumps over the lazy dog", fill="black")
+            draw.text(
+                (40, 40 + 30 * line),
+                f"Page {i}, line {line}: the quick brown fox jumps over the lazy dog",
+                fill="black",
+            )
         path = folder / f"page{i:03d}.png"
         image.save(path)
         paths.append(path)
@@ -74,7 +78,9 @@ def main() -> None:
 
     start = time.perf_counter()
     loaded = load_pages(pages)
-    print(f"loading the 50 pages (850x1100 PNG: read, hash, check): {time.perf_counter() - start:.2f} s, not counted below")
+    print(
+        f"loading the 50 pages (850x1100 PNG: read, hash, check): {time.perf_counter() - start:.2f} s, not counted below"
+    )
 
     standin = StandIn({m: ModelBill(p, c) for m, (p, c) in MODELS.items()}, latency_s=0.2)
     server, base = serve(standin)

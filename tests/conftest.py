@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from factories import TRIAL_KEY, build_daily_history, shared_catalog
 
-from vision_models.http import client as http_client
+from vision_models.http import sessions as http_sessions
 from vision_models.http.client import close_sessions
 
 ENV_VARS = (
@@ -33,7 +33,7 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     # urllib3 waits 1 s before a second retry of a refused connection or a 5xx. The tests need the retries, not the
     # wait (a Retry-After header is still honoured in full); the tests of the waits set their own policy.
-    monkeypatch.setattr(http_client, "RETRY", http_client.RETRY.new(backoff_factor=0.001))
+    monkeypatch.setattr(http_sessions, "RETRY", http_sessions.RETRY.new(backoff_factor=0.001))
     close_sessions()
     yield
     close_sessions()
@@ -55,7 +55,6 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setenv("OPENROUTER_API_KEY", TRIAL_KEY)
     monkeypatch.setenv("VISION_MODELS_TRIALS", str(tmp_path / "trials.sqlite"))
     return tmp_path
-
 
 
 @pytest.fixture(scope="session")

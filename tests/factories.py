@@ -11,6 +11,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,7 @@ def model(model_id: str, *, prompt="0.000001", completion="0.000002", inputs=("t
 #: The API key the trial tests send (and look for in every file a trial writes).
 TRIAL_KEY = "sk-or-v1-TESTKEY-0123456789abcdef"
 
+
 def catalog_body(*entries: dict) -> str:
     return json.dumps({"data": list(entries)})
 
@@ -77,7 +79,9 @@ def write_long_pdf(path: Path, pages: int, *, size_pt=(612, 792), texture_px=(16
     texture = zlib.compress(random.Random(seed).randbytes(width * height * 3))
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % (5 + 2 * k) for k in range(pages)) + b"] /Count %d >>" % pages,
+        b"<< /Type /Pages /Kids ["
+        + b" ".join(b"%d 0 R" % (5 + 2 * k) for k in range(pages))
+        + b"] /Count %d >>" % pages,
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
         b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceRGB /BitsPerComponent 8 "
         b"/Filter /FlateDecode /Length %d >>\nstream\n" % (width, height, len(texture)) + texture + b"\nendstream",
@@ -141,7 +145,9 @@ def build_daily_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if not built.exists():
             partial = run / f"daily-history.{os.getpid()}.partial"
             results = import_files(files, path=partial)
-            assert {r.status for r in results} == {"imported"}, [(r.path, r.status) for r in results if r.status != "imported"]
+            assert {r.status for r in results} == {"imported"}, [
+                (r.path, r.status) for r in results if r.status != "imported"
+            ]
             _copy_sqlite(partial, built)
             partial.unlink()
     return built
@@ -171,9 +177,9 @@ def expire_cached_copies() -> None:
     For tests about what happens after expiry (a 304, a 500, a body that is not a catalog...). The tests of expiry
     itself wait for real (``test_fetch_cache.test_expiry_refetches``, the cache-age tests).
     """
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    from vision_models.http.client import _sessions
+    from vision_models.http.sessions import _sessions
 
     for session in list(_sessions.values()):
-        session.cache.reset_expiration(datetime.now(timezone.utc) - timedelta(seconds=5))
+        session.cache.reset_expiration(datetime.now(UTC) - timedelta(seconds=5))

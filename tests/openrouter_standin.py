@@ -91,7 +91,12 @@ class StandIn:
         if mode == "404" or bill is None:
             return (*_error(404, f"{model} is not a valid model ID"), mode)
         if mode == "429":
-            return 429, {"Retry-After": self.retry_after}, json.dumps({"error": {"code": 429, "message": "Rate limited"}}).encode(), mode
+            return (
+                429,
+                {"Retry-After": self.retry_after},
+                json.dumps({"error": {"code": 429, "message": "Rate limited"}}).encode(),
+                mode,
+            )
         if mode == "500":
             return (*_error(500, "Internal Server Error"), mode)
         if mode == "400-image":
@@ -110,11 +115,22 @@ class StandIn:
             return 200, {}, b'{"id": "gen-1", "choices": [ {"message": ', mode
         if mode == "500-billed":
             self._bill(cost, model, images)
-            return 500, {}, json.dumps({"error": {"code": 500, "message": "upstream failed"}, "usage": {"cost": cost}}).encode(), mode
+            return (
+                500,
+                {},
+                json.dumps({"error": {"code": 500, "message": "upstream failed"}, "usage": {"cost": cost}}).encode(),
+                mode,
+            )
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                  "total_tokens": prompt_tokens + completion_tokens, "cost": cost}  # fmt: skip
         choice = {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": reply}}
-        payload: dict = {"id": f"gen-{len(self.requests)}", "model": model, "object": "chat.completion", "choices": [choice], "usage": usage}
+        payload: dict = {
+            "id": f"gen-{len(self.requests)}",
+            "model": model,
+            "object": "chat.completion",
+            "choices": [choice],
+            "usage": usage,
+        }
         if mode == "no-usage":
             del payload["usage"]
         elif mode == "no-cost":

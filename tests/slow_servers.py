@@ -17,7 +17,9 @@ class Trickler:
     Bounded: it stops by itself after ``limit`` seconds whatever the client does.
     """
 
-    def __init__(self, head: bytes, drip: bytes = b" ", every: float = 0.5, limit: float = 20.0, first: bytes | None = None):
+    def __init__(
+        self, head: bytes, drip: bytes = b" ", every: float = 0.5, limit: float = 20.0, first: bytes | None = None
+    ):
         self.head, self.drip, self.every, self.limit, self.first = head, drip, every, limit, first
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.listener.settimeout(0.2)

@@ -24,8 +24,13 @@ LAYERS = (
     ("vision_models.catalog",),
     ("vision_models.pricing",),
     ("vision_models.trials",),
-    ("vision_models.present", "vision_models.server", "vision_models.cli", "vision_models.cli_reference",
-     "vision_models"),
+    (
+        "vision_models.present",
+        "vision_models.server",
+        "vision_models.cli",
+        "vision_models.cli_reference",
+        "vision_models",
+    ),
 )
 
 #: Imports that go up a layer on purpose, each run only when called (inside a function): (importer, imported) -> why.

@@ -97,7 +97,9 @@ def test_a_datetime_picks_the_snapshot_at_or_before_that_instant(use_daily):
 
 
 def test_before_the_first_snapshot_names_the_first_date(use_daily):
-    with pytest.raises(ValueError, match=r"no catalog recorded at or before 2026-03-01: the history starts on 2026-03-02T00:00:00Z"):
+    with pytest.raises(
+        ValueError, match=r"no catalog recorded at or before 2026-03-01: the history starts on 2026-03-02T00:00:00Z"
+    ):
         fetch_vision_models(as_of="2026-03-01")
 
 
@@ -212,7 +214,9 @@ def test_cli_list_cost_and_export_as_of(tmp_path, monkeypatch):
     assert listed.returncode == 0, listed.stderr
     assert [(r["id"], r["prompt_usd_per_mtok"]) for r in json.loads(listed.stdout)] == [("openai/gpt-4o", 5.0)]
     assert "source is the history (as of 2026-01-15; snapshot of 2026-01-10T09:30:00Z)" in listed.stderr
-    cost = cli("cost", "--as-of", "2026-01-15", "--width", "512", "--height", "512", "--output-tokens", "0", "--format", "csv")
+    cost = cli(
+        "cost", "--as-of", "2026-01-15", "--width", "512", "--height", "512", "--output-tokens", "0", "--format", "csv"
+    )
     assert cost.returncode == 0 and "openai/gpt-4o" in cost.stdout
     target = tmp_path / "past.csv"
     export = cli("export", str(target), "--as-of", "2026-02-01")

@@ -35,9 +35,13 @@ NOTEBOOKS = REPO / "notebooks"
 RUN_TIMEOUT_MS = 120_000
 STEP_TIMEOUT_MS = 30_000
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install playwright)")
+playwright_api = pytest.importorskip(
+    "playwright.sync_api", reason="Playwright is not installed (pip install playwright)"
+)
 if not Path(CHROMIUM).exists():
-    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set VISION_MODELS_CHROMIUM)", allow_module_level=True)
+    pytest.skip(
+        f"no Chromium at {CHROMIUM} (apt-get install chromium, or set VISION_MODELS_CHROMIUM)", allow_module_level=True
+    )
 
 
 def _free_port() -> int:
@@ -126,13 +130,24 @@ def lab(request, tmp_path_factory):
     log = open(scratch / "lab.log", "w")
     server = subprocess.Popen(
         [
-            sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
-            "--ServerApp.password=", f"--ServerApp.root_dir={root}", "--LabApp.news_url=",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--allow-root",
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            "--IdentityProvider.token=",
+            "--ServerApp.password=",
+            f"--ServerApp.root_dir={root}",
+            "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--allow-root",
             "--ServerApp.terminals_enabled=False",
         ],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -347,7 +362,9 @@ def test_compare_notebook_selection_feeds_the_next_cell(browser, lab):
     assert "openai/gpt-4o" in new_header and "google/gemini-2.5-flash" in new_header
     out = rerun(page, cell_with(page, "side = vm.compare("))
     assert "openai/gpt-4o" in out and "google/gemini-2.5-flash" in out
-    assert not any(model_id in out for model_id in chosen if model_id not in ("openai/gpt-4o", "google/gemini-2.5-flash"))
+    assert not any(
+        model_id in out for model_id in chosen if model_id not in ("openai/gpt-4o", "google/gemini-2.5-flash")
+    )
     select.select_option(label=pair[:1])  # one model is a comparison of one
     one = wait_changed(lambda: widget.locator("table.vision-models-table thead").inner_text(), new_header)
     kept = pair[0].split("(")[-1].rstrip(")")
@@ -442,7 +459,8 @@ def test_dollar_signs_in_our_html_are_not_typeset_as_math(browser, lab):
         page.goto(f"{lab.url}/lab/tree/dollars.ipynb?reset")
         page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
         page.wait_for_function(
-            "() => /\\| Idle/.test(document.querySelector('#jp-main-statusbar')?.innerText || '')", timeout=RUN_TIMEOUT_MS
+            "() => /\\| Idle/.test(document.querySelector('#jp-main-statusbar')?.innerText || '')",
+            timeout=RUN_TIMEOUT_MS,
         )
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.get_by_role("menuitem", name="Run All Cells", exact=True).click()

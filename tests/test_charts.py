@@ -101,8 +101,21 @@ def test_a_frame_that_is_not_a_cost_table_is_refused():
 def test_cli_writes_png(tmp_path, kind):
     out = tmp_path / f"{kind}.png"
     done = subprocess.run(
-        [sys.executable, "-m", "vision_models.cli", "chart", kind, "--out", str(out), "--source", "sample",
-         "--preset", "letter-200dpi", "--output-tokens", "700"],
+        [
+            sys.executable,
+            "-m",
+            "vision_models.cli",
+            "chart",
+            kind,
+            "--out",
+            str(out),
+            "--source",
+            "sample",
+            "--preset",
+            "letter-200dpi",
+            "--output-tokens",
+            "700",
+        ],
         capture_output=True,
         text=True,
     )
@@ -338,7 +351,10 @@ def test_models_added_per_week_by_hand(tmp_path):
     # 03-04 (Wed) and 03-08 (Sun) fall in the week of Monday 03-02; 03-09 is a Monday; 03-16 has none;
     # 03-24 is in 03-23's. The removal and the ~ alias added on 03-10 do not count.
     assert [(str(d), n) for d, n in per_week["models_added"].items()] == [
-        ("2026-03-02", 2), ("2026-03-09", 1), ("2026-03-16", 0), ("2026-03-23", 1)
+        ("2026-03-02", 2),
+        ("2026-03-09", 1),
+        ("2026-03-16", 0),
+        ("2026-03-23", 1),
     ]
     # No range given, none in attrs: the first and last week cannot be shown whole.
     assert per_week["partial"].tolist() == [True, False, False, True]
@@ -358,7 +374,14 @@ def test_the_range_decides_the_weeks_and_which_are_partial():
     assert whole["partial"].tolist() == [False] * 4
     # From Tuesday 03-03 to Wednesday 04-08: the weeks of 03-02 and 04-06 are partial; 03-30 and 04-06 added none.
     part = vm.models_added_per_week(changes, since="2026-03-03", until="2026-04-08")
-    assert [str(d) for d in part.index] == ["2026-03-02", "2026-03-09", "2026-03-16", "2026-03-23", "2026-03-30", "2026-04-06"]
+    assert [str(d) for d in part.index] == [
+        "2026-03-02",
+        "2026-03-09",
+        "2026-03-16",
+        "2026-03-23",
+        "2026-03-30",
+        "2026-04-06",
+    ]
     assert part["models_added"].tolist() == [2, 1, 0, 1, 0, 0]
     assert part["partial"].tolist() == [True, False, False, False, False, True]
     # catalog_changes leaves the range in attrs; an explicit argument wins over it.
@@ -407,7 +430,12 @@ def _ticks(axis) -> list[str]:
 
 @pytest.mark.parametrize(
     "values, scale",
-    [([0.1, 1.0, 10.0, 100.0], "log"), ([0.12, 0.5, 80.0], "log"), ([1.0, 4.0, 10.0], "linear"), ([2.0, 150.0], "linear")],
+    [
+        ([0.1, 1.0, 10.0, 100.0], "log"),
+        ([0.12, 0.5, 80.0], "log"),
+        ([1.0, 4.0, 10.0], "linear"),
+        ([2.0, 150.0], "linear"),
+    ],
 )
 def test_cost_bars_go_logarithmic_past_two_decades_with_dollar_ticks(values, scale, tmp_path):
     # 0.1 to 100 is three decades and 0.12 to 80 is 2.8; 1 to 10 is one and 2 to 150 is 1.9.
@@ -434,10 +462,24 @@ def test_log_ticks_read_as_dollars_below_a_dollar():
 def test_tick_texts_by_hand():
     from vision_models.present.charts import tokens_tick, usd_ticks
 
-    assert usd_ticks([0.1, 1.0, 10.0, 1000.0, 0.002, 0.05], uniform=False) == ["$0.10", "$1", "$10", "$1,000", "$0.002", "$0.05"]
+    assert usd_ticks([0.1, 1.0, 10.0, 1000.0, 0.002, 0.05], uniform=False) == [
+        "$0.10",
+        "$1",
+        "$10",
+        "$1,000",
+        "$0.002",
+        "$0.05",
+    ]
     assert usd_ticks([0.0, 0.5, 1.0, 1.5]) == ["$0.00", "$0.50", "$1.00", "$1.50"]  # one axis, one precision
     assert usd_ticks([0.0, 5.0, 10.0]) == ["$0", "$5", "$10"]
-    assert [tokens_tick(v) for v in (0, 500, 4_000, 128_000, 1_000_000, 1_500_000)] == ["0", "500", "4k", "128k", "1M", "1.5M"]
+    assert [tokens_tick(v) for v in (0, 500, 4_000, 128_000, 1_000_000, 1_500_000)] == [
+        "0",
+        "500",
+        "4k",
+        "128k",
+        "1M",
+        "1.5M",
+    ]
 
 
 def test_free_models_on_a_log_axis_are_named_not_dropped():
@@ -547,11 +589,15 @@ def test_an_empty_frame_draws_a_message_instead_of_failing(chart, costs, tmp_pat
         "cost": lambda: vm.plot_cost_per_image(costs.iloc[:0]),
         "context": lambda: vm.plot_cost_vs_context(costs.iloc[:0]),
         "history": lambda: vm.plot_price_history(vm.price_history([])),
-        "weekly": lambda: vm.plot_models_added_per_week(vm.models_added_per_week(pd.DataFrame({"date": [], "kind": []}))),
+        "weekly": lambda: vm.plot_models_added_per_week(
+            vm.models_added_per_week(pd.DataFrame({"date": [], "kind": []}))
+        ),
     }[chart]
     ax = draw()
     _render(ax, tmp_path)
-    assert [t.get_text().split(":")[0] for t in ax.texts] == ["No models to show" if chart != "weekly" else "No vision models added in this period."]
+    assert [t.get_text().split(":")[0] for t in ax.texts] == [
+        "No models to show" if chart != "weekly" else "No vision models added in this period."
+    ]
     assert not ax.patches and not ax.lines and not ax.collections
     assert "0 models" not in ax.get_title() or chart in ("cost", "context")
 
@@ -583,7 +629,9 @@ def test_a_chart_in_a_notebook_cell_is_shown_once_under_any_backend(tmp_path, mo
         monkeypatch.delenv("MPLBACKEND", raising=False)
     book = nbformat.v4.new_notebook()
     book.cells = [nbformat.v4.new_code_cell(c) for c in ([magic] if magic else []) + STANDALONE_CELLS]
-    nbclient.NotebookClient(book, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nbclient.NotebookClient(
+        book, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     chart, after = book.cells[-2].outputs, book.cells[-1].outputs
     assert [o for o in chart + after if o.output_type == "error"] == []
     shown = [o for o in chart if o.output_type in ("display_data", "execute_result")]

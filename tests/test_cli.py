@@ -13,7 +13,6 @@ import sys
 import warnings
 
 import pytest
-
 from factories import SMALL_CATALOG, catalog_body, model
 
 
@@ -190,7 +189,17 @@ def test_refresh_and_cache_commands(httpserver, cache_file):
 
 
 def test_cost_table_csv_and_json():
-    args = ("cost", "--source", "sample", "--preset", "letter-200dpi", "--prompt-tokens", "60", "--output-tokens", "700")
+    args = (
+        "cost",
+        "--source",
+        "sample",
+        "--preset",
+        "letter-200dpi",
+        "--prompt-tokens",
+        "60",
+        "--output-tokens",
+        "700",
+    )
     table = run(*args, "--top", "3")
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()
@@ -269,7 +278,11 @@ def test_cost_leaves_out_generators_with_a_note_and_includes_them_on_request(tmp
     lyria = model(
         "google/lyria-3-clip-preview",
         pricing={"prompt": "0", "completion": "0"},
-        architecture={"modality": "text+image->text+audio", "input_modalities": ["text", "image"], "output_modalities": ["text", "audio"]},
+        architecture={
+            "modality": "text+image->text+audio",
+            "input_modalities": ["text", "image"],
+            "output_modalities": ["text", "audio"],
+        },
     )
     reader = model("openai/gpt-4o", prompt="0.0000025", completion="0.00001", inputs=("text", "image"))
     path = tmp_path / "catalog.json"
@@ -279,8 +292,18 @@ def test_cost_leaves_out_generators_with_a_note_and_includes_them_on_request(tmp
     assert [r["id"] for r in json.loads(out.stdout)] == ["openai/gpt-4o"]
     assert "left out 1 model that also generates audio (google/lyria-3-clip-preview)" in out.stderr
     assert "--include-generators" in out.stderr and "Traceback" not in out.stderr
-    both = run("cost", "--source", str(path), "--preset", "letter-200dpi", "--output-tokens", "700",
-               "--format", "json", "--include-generators")
+    both = run(
+        "cost",
+        "--source",
+        str(path),
+        "--preset",
+        "letter-200dpi",
+        "--output-tokens",
+        "700",
+        "--format",
+        "json",
+        "--include-generators",
+    )
     assert [r["id"] for r in json.loads(both.stdout)] == ["google/lyria-3-clip-preview", "openai/gpt-4o"]
     assert "left out" not in both.stderr
     only = tmp_path / "only.json"
@@ -298,7 +321,13 @@ def long_file(tmp_path):
     path.write_text(
         catalog_body(
             model(LONG_ID, inputs=("text", "image"), name="Some Provider: A Model Name That Goes On And On And On"),
-            model("openai/gpt-4o", prompt="0.0000025", completion="0.00001", inputs=("text", "image"), name="OpenAI: GPT-4o"),
+            model(
+                "openai/gpt-4o",
+                prompt="0.0000025",
+                completion="0.00001",
+                inputs=("text", "image"),
+                name="OpenAI: GPT-4o",
+            ),
             model("evil/escape", inputs=("text", "image"), name="\x1b[31mred\x1b[0m\rover\u202eevil"),
         )
     )
@@ -537,7 +566,9 @@ FLAG_MESSAGES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("args, start", FLAG_MESSAGES, ids=[" ".join(a[:2]) + f"-{n}" for n, (a, _) in enumerate(FLAG_MESSAGES)])
+@pytest.mark.parametrize(
+    "args, start", FLAG_MESSAGES, ids=[" ".join(a[:2]) + f"-{n}" for n, (a, _) in enumerate(FLAG_MESSAGES)]
+)
 def test_a_bad_value_is_named_by_its_flag_never_by_a_python_name(pages_and_catalog, monkeypatch, args, start):
     monkeypatch.chdir(pages_and_catalog)
     env = {"OPENROUTER_BASE_URL": "http://127.0.0.1:9/api/v1"}
@@ -568,8 +599,13 @@ def test_warnings_speak_in_flags_too(args, line):
     assert out.stderr.splitlines()[0] == line
 
 
-@pytest.mark.parametrize("body, held", [('{"data": []}', "it lists no models"),
-                                        ('{"data": [{}, 1]}', "its 2 entries hold no model: none has a string 'id'")])
+@pytest.mark.parametrize(
+    "body, held",
+    [
+        ('{"data": []}', "it lists no models"),
+        ('{"data": [{}, 1]}', "its 2 entries hold no model: none has a string 'id'"),
+    ],
+)
 def test_an_empty_catalog_file_is_no_data_as_an_empty_answer_is(tmp_path, body, held):
     path = tmp_path / "empty.json"
     path.write_text(body)
@@ -578,7 +614,10 @@ def test_an_empty_catalog_file_is_no_data_as_an_empty_answer_is(tmp_path, body, 
     assert out.stderr.splitlines()[-1] == f"vision-models: {path}: the catalog is empty ({held})"
     assert "vision models" not in out.stderr  # not "the catalog has no vision models": it has no models at all
     api = run("list", "--source", str(path), "--format", "api")
-    assert api.returncode == 1 and json.loads(api.stdout) == {"error": f"{path}: the catalog is empty ({held})", "models": []}
+    assert api.returncode == 1 and json.loads(api.stdout) == {
+        "error": f"{path}: the catalog is empty ({held})",
+        "models": [],
+    }
     exported = run("export", str(tmp_path / "out.csv"), "--source", str(path))
     assert exported.returncode == 1 and not (tmp_path / "out.csv").exists()
 
@@ -622,7 +661,9 @@ def test_export_writes_csv_when_the_name_or_format_says_so(small_file, tmp_path,
     out = run("export", str(target), "--source", small_file, *extra)
     assert out.returncode == 0, out.stderr
     rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
-    assert [r["id"] for r in rows] == ["google/gemini-2.5-flash", "openai/gpt-4o"] and rows[1]["prompt_usd_per_mtok"] == "2.5"
+    assert [r["id"] for r in rows] == ["google/gemini-2.5-flash", "openai/gpt-4o"] and rows[1][
+        "prompt_usd_per_mtok"
+    ] == "2.5"
 
 
 @pytest.mark.parametrize(
@@ -661,7 +702,10 @@ def test_list_and_try_dry_run_offline_say_the_same_next_step_and_exit_1(page):
     dry = run("try", page, "--model", "openai/gpt-4o", "--dry-run", env=OFFLINE)
     for out in (listed, dry):
         assert out.returncode == 1 and out.stdout == ""
-        assert out.stderr == f"vision-models: Network request failed{HINT}, or use --source sample for the bundled catalog\n"
+        assert (
+            out.stderr
+            == f"vision-models: Network request failed{HINT}, or use --source sample for the bundled catalog\n"
+        )
 
 
 def test_endpoints_offline_ends_with_the_network_hint_and_exit_1():
@@ -711,8 +755,12 @@ def test_chart_writes_the_format_its_name_says_and_refuses_before_fetching(tmp_p
     assert run(*chart, "--source", "sample", "--out", str(png)).returncode == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and not (tmp_path / "chart.png").exists()
     for target, needle in ((tmp_path / "c.xyz", "cannot tell a chart format from"), (tmp_path, "a directory")):
-        refused = run(*chart, "--out", str(target), env=OFFLINE)  # no --source: a fetch would say so on a line of its own
-        assert refused.returncode == 2 and refused.stdout == "" and len(refused.stderr.splitlines()) == 1, refused.stderr
+        refused = run(
+            *chart, "--out", str(target), env=OFFLINE
+        )  # no --source: a fetch would say so on a line of its own
+        assert refused.returncode == 2 and refused.stdout == "" and len(refused.stderr.splitlines()) == 1, (
+            refused.stderr
+        )
         assert needle in refused.stderr and repr(str(target)) in refused.stderr
 
 

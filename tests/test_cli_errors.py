@@ -16,8 +16,8 @@ import warnings
 from pathlib import Path
 
 import pytest
-
 from factories import catalog_body, model
+
 from vision_models.cli import main
 
 VISION = ("text", "image")
@@ -99,7 +99,9 @@ def test_a_cache_path_that_is_a_directory_whatever_its_name(capsys, tmp_path, mo
     monkeypatch.setenv("OPENROUTER_BASE_URL", "http://127.0.0.1:9/api/v1")  # nobody listens: no answer, nothing cached
     status, out, err = _run(capsys, "list")
     assert status == 1 and out == ""
-    assert err.startswith(f"vision-models: warning: cannot use cache file {folder}: it is a directory; caching in memory")
+    assert err.startswith(
+        f"vision-models: warning: cannot use cache file {folder}: it is a directory; caching in memory"
+    )
     assert "Traceback" not in err and len(err.splitlines()) == 2  # the warning, then the failed fetch
     # Left as it was, and nothing written beside it (no "plain.sqlite" next to a directory called "plain").
     assert sorted(p.name for p in folder.parent.iterdir()) == [name]
@@ -108,6 +110,7 @@ def test_a_cache_path_that_is_a_directory_whatever_its_name(capsys, tmp_path, mo
 
 def _filled_cache(httpserver, cache: Path) -> Path:
     from factories import SMALL_CATALOG
+
     from vision_models import fetch_vision_models
     from vision_models.http.client import close_sessions
 
@@ -119,7 +122,11 @@ def _filled_cache(httpserver, cache: Path) -> Path:
 
 def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
     """Every file under ``folder``: its bytes and modification time."""
-    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_cache_info_changes_nothing_and_says_when_the_file_is_not_a_cache(capsys, tmp_path):
@@ -230,7 +237,15 @@ def _in_namespace(script: str, tmp_path: Path, files: list[Path]) -> subprocess.
 def _varied_catalogs(tmp_path: Path, count: int) -> list[Path]:
     files = []
     for day in range(count):
-        entries = [model(f"p{i}/m{i}-{day}", prompt=f"0.00000{day + 1}{i}", inputs=VISION, name=f"model {i} on day {day} " + "x" * 80) for i in range(150)]
+        entries = [
+            model(
+                f"p{i}/m{i}-{day}",
+                prompt=f"0.00000{day + 1}{i}",
+                inputs=VISION,
+                name=f"model {i} on day {day} " + "x" * 80,
+            )
+            for i in range(150)
+        ]
         path = tmp_path / f"catalog-2026-01-{day + 1:02d}.json"
         path.write_text(catalog_body(*entries))
         files.append(path)
@@ -242,7 +257,7 @@ def test_a_disk_that_fills_during_an_import_reports_honest_counts(tmp_path):
     files = _varied_catalogs(tmp_path, 12)
     script = (
         'mount -t tmpfs -o size=256k tmpfs "$MNT" && $CLI history import $FILES; echo "status=$?"; '
-        '$CLI history info | grep snapshots'
+        "$CLI history info | grep snapshots"
     )
     done = _in_namespace(script, tmp_path, files)
     assert "status=2" in done.stdout, done.stdout + done.stderr
@@ -291,7 +306,9 @@ def test_cache_info_on_a_file_with_a_bad_row_is_one_warning_line_and_exit_0(caps
     before = _snapshot(tmp_path)
     status, out, err = _run(capsys, "cache", "info", "--cache-path", str(cache))
     assert status == 0 and "responses: 0" in out
-    assert _one_line_error(err).startswith(f"vision-models: warning: an entry of the cache file {cache} could not be read")
+    assert _one_line_error(err).startswith(
+        f"vision-models: warning: an entry of the cache file {cache} could not be read"
+    )
     assert _snapshot(tmp_path) == before  # the bad row stays: the next fetch drops it
 
 
@@ -368,19 +385,40 @@ ABSURD = [
     (TRY, "--concurrency", "99999999999999999999999", "a whole number from 1 to 64"),
     (TRY, "--dpi", "2401", "a whole number from 1 to 2,400"),
     (TRY, "--max-side", "1e400", "a whole number from 1 to 100,000"),
-    (("cost", "--source", "sample", "--height", "5", "--output-tokens", "5"), "--width", "100001",
-     "a whole number from 1 to 100,000"),
-    (("cost", "--source", "sample", "--width", "5", "--output-tokens", "5"), "--height", "99999999999999999999999",
-     "a whole number from 1 to 100,000"),
+    (
+        ("cost", "--source", "sample", "--height", "5", "--output-tokens", "5"),
+        "--width",
+        "100001",
+        "a whole number from 1 to 100,000",
+    ),
+    (
+        ("cost", "--source", "sample", "--width", "5", "--output-tokens", "5"),
+        "--height",
+        "99999999999999999999999",
+        "a whole number from 1 to 100,000",
+    ),
     (COST, "--top", "1000001", "a whole number from 1 to 1,000,000"),
     (COST, "--prompt-tokens", "1e400", "a whole number from 0 to 10,000,000"),
-    (("cost", "--source", "sample", "--preset", "a4-150dpi"), "--output-tokens", "10000001",
-     "a whole number from 0 to 10,000,000"),
-    (("list", "--source", "sample"), "--min-context", "99999999999999999999999", "a whole number from 0 to 1,000,000,000"),
+    (
+        ("cost", "--source", "sample", "--preset", "a4-150dpi"),
+        "--output-tokens",
+        "10000001",
+        "a whole number from 0 to 10,000,000",
+    ),
+    (
+        ("list", "--source", "sample"),
+        "--min-context",
+        "99999999999999999999999",
+        "a whole number from 0 to 1,000,000,000",
+    ),
     (("list", "--source", "sample"), "--max-prompt-price", "nan", "a number from 0 to 1,000,000"),
     (("export", "out.csv"), "--max-prompt-price", "1e400", "a number from 0 to 1,000,000"),
-    (("chart", "cost", "--out", "c.png", "--preset", "a4-150dpi", "--output-tokens", "5"), "--top", "1e400",
-     "a whole number from 1 to 1,000,000"),
+    (
+        ("chart", "cost", "--out", "c.png", "--preset", "a4-150dpi", "--output-tokens", "5"),
+        "--top",
+        "1e400",
+        "a whole number from 1 to 1,000,000",
+    ),
     (("serve",), "--port", "99999999999999999999999", "a port 0-65535"),
     (("serve",), "--expire-after", "1e400", "a whole number from 1 to 31,536,000"),
     (("serve",), "--threads", "257", "a whole number from 1 to 256"),
@@ -388,7 +426,9 @@ ABSURD = [
 
 
 @pytest.mark.parametrize("before, flag, value, expected", ABSURD, ids=[f"{a[1]}={a[2]}" for a in ABSURD])
-def test_an_absurd_number_is_a_bounded_usage_error_not_an_overflow(capsys, tmp_path, monkeypatch, before, flag, value, expected):
+def test_an_absurd_number_is_a_bounded_usage_error_not_an_overflow(
+    capsys, tmp_path, monkeypatch, before, flag, value, expected
+):
     monkeypatch.chdir(tmp_path)  # nothing may be written, but if it were, it would land here
     option = [f"{flag}={value}"] if value.startswith("-") else [flag, value]  # "-inf" alone would read as an option
     status, out, err = _run(capsys, *before, *option)
@@ -401,10 +441,26 @@ def test_an_absurd_number_is_a_bounded_usage_error_not_an_overflow(capsys, tmp_p
 def test_the_bounds_themselves_and_a_fractional_timeout_are_accepted():
     from vision_models.cli import build_parser
 
-    bounds = ["--max-tokens", "10000000", "--max-usd", "1000000", "--concurrency", "64", "--dpi", "2400", "--max-side", "100000"]
+    bounds = [
+        "--max-tokens",
+        "10000000",
+        "--max-usd",
+        "1000000",
+        "--concurrency",
+        "64",
+        "--dpi",
+        "2400",
+        "--max-side",
+        "100000",
+    ]
     args = build_parser("try").parse_args([*TRY, "--timeout", "2.5", *bounds])
     assert (args.timeout, args.max_tokens, args.max_usd, args.concurrency, args.dpi, args.max_side) == (
-        2.5, 10_000_000, 1_000_000.0, 64, 2400, 100_000
+        2.5,
+        10_000_000,
+        1_000_000.0,
+        64,
+        2400,
+        100_000,
     )
     assert build_parser("try").parse_args([*TRY, "--timeout", "86400", "--max-usd", "0"]).timeout == 86400.0
 
@@ -526,7 +582,9 @@ def test_ctrl_c_in_every_command_is_one_line_exit_130_and_no_half_written_file(c
     status, out, err = _run(capsys, *argv)
     assert status == 130 and out == "", err
     line = _one_line_error(err)
-    assert line == "vision-models: interrupted" or (command == "try" and line.startswith("vision-models: interrupted; "))
+    assert line == "vision-models: interrupted" or (
+        command == "try" and line.startswith("vision-models: interrupted; ")
+    )
     if target is not None:
         assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == before  # no temporary file left beside it
         assert target.read_bytes() == b"the earlier file, whole" if existing else not target.exists()
@@ -569,7 +627,10 @@ def test_try_without_the_trials_extra_says_which_extra_to_install(capsys, monkey
     monkeypatch.setitem(sys.modules, missing, None)  # as if not installed: importing it fails
     status, out, err = _run(capsys, "try", str(tmp_path / "page.png"), "--model", "tesseract", "--dry-run")
     assert status == 2 and out == ""
-    assert err == f"vision-models: try needs the trials extra ({missing} is missing): pip install 'vision_models[trials]'\n"
+    assert (
+        err
+        == f"vision-models: try needs the trials extra ({missing} is missing): pip install 'vision_models[trials]'\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -577,12 +638,18 @@ def test_try_without_the_trials_extra_says_which_extra_to_install(capsys, monkey
     [("not a url", "'not a url'"), ("ftp://example.com/api", "'ftp://example.com/api'"),
      ("https://user:s3cret@ex ample.com/api", "'https://***@ex ample.com/api'"), ("https://example.com:port/api", None)],
 )  # fmt: skip
-def test_a_base_url_that_is_not_a_url_is_named_with_its_origin_and_no_credentials(capsys, monkeypatch, tmp_path, value, shown):
+def test_a_base_url_that_is_not_a_url_is_named_with_its_origin_and_no_credentials(
+    capsys, monkeypatch, tmp_path, value, shown
+):
     monkeypatch.setenv("OPENROUTER_BASE_URL", value)
     monkeypatch.setenv("VISION_MODELS_CACHE", str(tmp_path / "cache.sqlite"))
     status, out, err = _run(capsys, "list", "--refresh")
     line = _one_line_error(err)
-    assert status == 2 and out == "" and line.startswith("vision-models: error: $OPENROUTER_BASE_URL is not an http(s) URL")
+    assert (
+        status == 2
+        and out == ""
+        and line.startswith("vision-models: error: $OPENROUTER_BASE_URL is not an http(s) URL")
+    )
     assert "s3cret" not in err and "network" not in line.lower()
     if shown:
         assert line.endswith(shown)
@@ -621,7 +688,10 @@ def test_a_reversed_date_range_is_refused_in_flags(capsys, tmp_path, monkeypatch
     monkeypatch.setenv("VISION_MODELS_HISTORY", str(tmp_path / "history.sqlite"))
     status, out, err = _run(capsys, "changes", "--since", "2026-05-01", "--until", "2026-04-01")
     assert status == 2 and out == ""
-    assert _one_line_error(err) == "vision-models: error: the range is reversed: --since 2026-05-01 is after --until 2026-04-01"
+    assert (
+        _one_line_error(err)
+        == "vision-models: error: the range is reversed: --since 2026-05-01 is after --until 2026-04-01"
+    )
     with pytest.raises(ValueError, match="since 2026-05-01 is after until 2026-04-01"):
         import vision_models as vm
 

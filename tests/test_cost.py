@@ -6,8 +6,8 @@ import math
 
 import pandas as pd
 import pytest
-
 from factories import model, shared_catalog
+
 from vision_models import fetch_vision_models
 from vision_models.catalog.api import models_frame
 from vision_models.pricing.cost import (
@@ -114,7 +114,9 @@ def test_a_per_request_fee_is_added_once():
 
 def test_gemini_per_token_image_price_is_read_as_a_rate_not_a_fee_per_image():
     # 2026 catalogs: pricing.image equals the prompt price. Read literally it would be $0.0000003 a page.
-    entry = model("google/gemini-2.5-flash", pricing={"prompt": "0.0000003", "completion": "0.0000025", "image": "0.0000003"})
+    entry = model(
+        "google/gemini-2.5-flash", pricing={"prompt": "0.0000003", "completion": "0.0000025", "image": "0.0000003"}
+    )
     row = _costs(entry).loc["google/gemini-2.5-flash"]
     assert row["listed_price_reading"] == "per image token (equals the prompt price)"
     assert row["image_tokens"] == 2322  # the Gemini 2.x tile rule, design note
@@ -127,13 +129,18 @@ def test_a_per_image_price_is_a_ceiling_above_the_estimate():
     entry = model("openai/gpt-4o", pricing={"prompt": "0.0000025", "completion": "0.00001", "image": "0.003613"})
     row = _costs(entry).loc["openai/gpt-4o"]
     assert row["image_tokens"] == 765 and row["method"] == "openai-tiles" and not row["uncertain"]
-    assert row["listed_price_reading"] == "per image: 1,445 tokens at the prompt price; a ceiling above the family estimate"
+    assert (
+        row["listed_price_reading"]
+        == "per image: 1,445 tokens at the prompt price; a ceiling above the family estimate"
+    )
     assert row["listed_image_price"] == 0.003613
 
 
 def test_a_per_image_price_below_the_estimate_caps_it_and_marks_it_uncertain():
     # 2025 catalog: gpt-4o-mini lists $0.000217 (1,447 tokens at $0.15/M); OpenAI's rule says 25,501 tokens.
-    entry = model("openai/gpt-4o-mini", pricing={"prompt": "0.00000015", "completion": "0.0000006", "image": "0.000217"})
+    entry = model(
+        "openai/gpt-4o-mini", pricing={"prompt": "0.00000015", "completion": "0.0000006", "image": "0.000217"}
+    )
     row = _costs(entry).loc["openai/gpt-4o-mini"]
     assert row["image_usd"] == 0.000217 and row["image_tokens"] == 1447
     assert row["uncertain"] and row["method"] == "openai-tiles"
@@ -186,8 +193,14 @@ def test_presets_are_the_paper_sizes_at_their_resolution():
 
 @pytest.mark.parametrize(
     "width, height, needle",
-    [(0, 2200, "0"), (-5, 2200, "-5"), (1.5, 2200, "1.5"), ("1700", 2200, "'1700'"), (True, 2200, "True"),
-     (1700, None, "width and height")],
+    [
+        (0, 2200, "0"),
+        (-5, 2200, "-5"),
+        (1.5, 2200, "1.5"),
+        ("1700", 2200, "'1700'"),
+        (True, 2200, "True"),
+        (1700, None, "width and height"),
+    ],
 )
 def test_bad_sizes_name_the_value(width, height, needle):
     frame = models_frame([model("openai/gpt-4o", inputs=VISION)])
@@ -213,8 +226,15 @@ def test_bad_options_name_the_value(options, needle):
 
 
 def test_an_enormous_image_is_scaled_by_each_rule_not_overflowed():
-    ids = ["openai/gpt-4o", "anthropic/claude-3.7-sonnet", "google/gemini-2.5-flash", "qwen/qwen2.5-vl-72b-instruct",
-           "mistralai/pixtral-12b", "meta-llama/llama-4-maverick", "acme/unknown"]
+    ids = [
+        "openai/gpt-4o",
+        "anthropic/claude-3.7-sonnet",
+        "google/gemini-2.5-flash",
+        "qwen/qwen2.5-vl-72b-instruct",
+        "mistralai/pixtral-12b",
+        "meta-llama/llama-4-maverick",
+        "acme/unknown",
+    ]
     costs = _costs(*(model(i, inputs=VISION) for i in ids), width=10**9, height=10**9)
     assert costs["image_tokens"].notna().all()
     assert (costs["image_tokens"] <= 20_000).all()
@@ -226,7 +246,9 @@ def test_compare_side_by_side_in_the_order_given():
     ids = ["openai/gpt-4o-mini", "google/gemini-2.5-flash", "qwen/qwen2.5-vl-72b-instruct"]
     side = compare(frame, ids, 1700, 2200, output_tokens=700)
     assert list(side.columns) == ids
-    assert {"context_length", "prompt_usd_per_mtok", "image_tokens", "usd_per_1k_images", "vision_evidence"} <= set(side.index)
+    assert {"context_length", "prompt_usd_per_mtok", "image_tokens", "usd_per_1k_images", "vision_evidence"} <= set(
+        side.index
+    )
     # Image tokens from the design note's worked examples.
     assert side.loc["image_tokens"].tolist() == [25_501, 2322, 4819]
     single = cost_per_image(frame, 1700, 2200, output_tokens=700).set_index("id")
@@ -283,11 +305,19 @@ def test_the_name_finds_the_family_when_the_id_does_not():
 
 LYRIA = dict(  # the 2026-05-01 catalog's music generator: reads text and images, writes text and audio, "0"/"0"
     pricing={"prompt": "0", "completion": "0"},
-    architecture={"modality": "text+image->text+audio", "input_modalities": ["text", "image"], "output_modalities": ["text", "audio"]},
+    architecture={
+        "modality": "text+image->text+audio",
+        "input_modalities": ["text", "image"],
+        "output_modalities": ["text", "audio"],
+    },
 )
 IMAGE_MAKER = dict(
     pricing={"prompt": "0.0000003", "completion": "0.0000025", "image": "0.0000003"},
-    architecture={"modality": "text+image->text+image", "input_modalities": ["image", "text"], "output_modalities": ["image", "text"]},
+    architecture={
+        "modality": "text+image->text+image",
+        "input_modalities": ["image", "text"],
+        "output_modalities": ["image", "text"],
+    },
 )
 
 
@@ -301,7 +331,11 @@ def _job_frame():
             model(
                 "openrouter/free",
                 pricing={"prompt": "0", "completion": "0"},
-                architecture={"input_modalities": ["text", "image"], "output_modalities": ["text"], "tokenizer": "Router"},
+                architecture={
+                    "input_modalities": ["text", "image"],
+                    "output_modalities": ["text"],
+                    "tokenizer": "Router",
+                },
             ),
         ]
     )
@@ -328,7 +362,10 @@ def test_routers_are_labelled_with_no_cost_and_free_means_every_price_zero():
     router = costs.loc["openrouter/free"]
     assert router["method"] == "router" and not router["free"] and math.isnan(router["usd_per_image"])
     assert pd.isna(router["image_tokens"]) and not router["uncertain"]
-    assert costs.loc["google/gemma-3-27b-it:free", "free"] and costs.loc["google/gemma-3-27b-it:free", "usd_per_image"] == 0
+    assert (
+        costs.loc["google/gemma-3-27b-it:free", "free"]
+        and costs.loc["google/gemma-3-27b-it:free", "usd_per_image"] == 0
+    )
     assert costs.index[-1] == "openrouter/free"  # no cost sorts last
     # A listed cached-input or search price is a price: 0/0 with one of them is not free.
     paid = _costs(
@@ -387,7 +424,8 @@ def test_real_catalogs_leave_out_generators_and_label_routers(name, generators, 
     raw = json.loads(path.read_text())["data"]
     vision = [m for m in raw if "image" in m["architecture"]["input_modalities"]]
     expected_left = {
-        m["id"] for m in vision
+        m["id"]
+        for m in vision
         if set(m["architecture"]["output_modalities"]) - {"text"} and m["architecture"].get("tokenizer") != "Router"
     }
     assert len(expected_left) == generators
@@ -465,7 +503,9 @@ def test_a_request_that_does_not_fit_the_context_or_the_maximum_output_says_so_b
     }
     assert reasons["openai/gpt-4o-2024-05-13"] == "needs 1,525 tokens; context 1,524"
     assert reasons["openai/gpt-4o-2024-08-06"] == "answer 700 tokens; max output 699"
-    assert reasons["openai/gpt-4o-2024-11-20"] == "needs 1,525 tokens; context 1,024 / answer 700 tokens; max output 512"
+    assert (
+        reasons["openai/gpt-4o-2024-11-20"] == "needs 1,525 tokens; context 1,024 / answer 700 tokens; max output 512"
+    )
     # Every model has the same prices, so the same cost: the rows that fit come first, then the others (by id).
     assert costs.index.tolist() == [
         "openai/chatgpt-4o-latest",
@@ -486,7 +526,9 @@ def test_rows_that_do_not_fit_sort_after_every_row_that_fits_even_unknown_prices
     # The Gemini page is 2,322 image tokens (design note) + 700: above its 1,000 tokens of context.
     assert costs.index.tolist() == ["openai/gpt-4o", "mistralai/pixtral-large-2411", "google/gemini-2.0-flash-001"]
     assert costs.loc["google/gemini-2.0-flash-001", "does_not_fit"] == "needs 3,022 tokens; context 1,000"
-    assert costs.loc["google/gemini-2.0-flash-001", "usd_per_image"] > 0  # still priced: the table says what it would cost
+    assert (
+        costs.loc["google/gemini-2.0-flash-001", "usd_per_image"] > 0
+    )  # still priced: the table says what it would cost
 
 
 def test_a_router_has_no_image_tokens_so_only_the_text_is_counted():
@@ -503,7 +545,9 @@ def test_rankings_leave_out_free_variants_and_requests_that_do_not_fit():
             [
                 model("google/gemma-3-27b-it:free", prompt="0", completion="0", inputs=VISION),
                 model("google/gemma-3-27b-it", prompt="0.00000009", completion="0.00000016", inputs=VISION),
-                model("qwen/qwen3-vl-235b-a22b-thinking", prompt="0", completion="0", inputs=VISION),  # its only listing
+                model(
+                    "qwen/qwen3-vl-235b-a22b-thinking", prompt="0", completion="0", inputs=VISION
+                ),  # its only listing
                 _limited("openai/gpt-4o", 1024, 4096),  # does not fit
                 _limited("openai/gpt-4o-mini:free", 1024, 4096, pricing={"prompt": "0", "completion": "0"}),  # neither
             ]
@@ -525,13 +569,18 @@ def test_rankings_leave_out_free_variants_and_requests_that_do_not_fit():
     )
     with_free = rank_costs(costs, include_free=True)
     assert with_free["id"].tolist() == [
-        "google/gemma-3-27b-it:free", "qwen/qwen3-vl-235b-a22b-thinking", "google/gemma-3-27b-it"
+        "google/gemma-3-27b-it:free",
+        "qwen/qwen3-vl-235b-a22b-thinking",
+        "google/gemma-3-27b-it",
     ]
     everything = rank_costs(costs, include_free=True, include_unfit=True)
     assert everything["id"].tolist() == costs["id"].tolist() and ranking_note(everything) == ""
     unfit_kept = rank_costs(costs, include_unfit=True)
     assert unfit_kept["id"].tolist() == ["qwen/qwen3-vl-235b-a22b-thinking", "google/gemma-3-27b-it", "openai/gpt-4o"]
-    assert unfit_kept.attrs["ranking_left_out"]["free_variants"] == ["google/gemma-3-27b-it:free", "openai/gpt-4o-mini:free"]
+    assert unfit_kept.attrs["ranking_left_out"]["free_variants"] == [
+        "google/gemma-3-27b-it:free",
+        "openai/gpt-4o-mini:free",
+    ]
     with pytest.raises(ValueError, match=r"bad include_free 'no': expected True or False"):
         rank_costs(costs, include_free="no")
 
@@ -558,12 +607,23 @@ def test_each_provider_endpoint_is_checked_against_its_own_limits():
 
     def endpoint(provider: str, context: int, max_output: int) -> dict:
         pricing = {"prompt": "0.0000025", "completion": "0.00001"}
-        return {"provider_name": provider, "context_length": context, "max_completion_tokens": max_output, "pricing": pricing}
+        return {
+            "provider_name": provider,
+            "context_length": context,
+            "max_completion_tokens": max_output,
+            "pricing": pricing,
+        }
 
     models = models_frame([_limited("openai/gpt-4o", 128_000, 16_384)])
     eps = endpoints_frame(
-        [EndpointsAnswer("openai/gpt-4o", endpoints=[endpoint("OpenAI", 128_000, 16_384), endpoint("Azure", 128_000, 512)])]
+        [
+            EndpointsAnswer(
+                "openai/gpt-4o", endpoints=[endpoint("OpenAI", 128_000, 16_384), endpoint("Azure", 128_000, 512)]
+            )
+        ]
     )
-    costs = cost_per_image(models, 1700, 2200, output_tokens=700, by_provider=True, endpoints=eps).set_index("provider_name")
+    costs = cost_per_image(models, 1700, 2200, output_tokens=700, by_provider=True, endpoints=eps).set_index(
+        "provider_name"
+    )
     assert costs["fits"].to_dict() == {"OpenAI": True, "Azure": False}
     assert costs.loc["Azure", "does_not_fit"] == "answer 700 tokens; max output 512"

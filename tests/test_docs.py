@@ -90,7 +90,7 @@ def _names_heading(section: str, headings: list[str]) -> bool:
 def test_a_rule_that_cites_the_design_note_names_a_file_and_section_in_the_repository(rule):
     citations = _CITED_FILE.findall(rule.source)
     if "design note" in rule.source.lower():
-        assert ("docs/design-note.md" in [path for path, _ in citations]), rule.source
+        assert "docs/design-note.md" in [path for path, _ in citations], rule.source
     for path, section in citations:
         assert (REPO / path).is_file(), f"{rule.family}: {path} is not in the repository"
         if section:
@@ -114,8 +114,17 @@ def test_the_package_points_at_no_file_outside_the_repository():
 
 def test_the_design_note_is_shipped_whole():
     note = (REPO / "docs" / "design-note.md").read_text(encoding="utf-8")
-    for heading in ("Image token rules by family", "OpenAI, tile method", "Anthropic Claude", "Google Gemini",
-                    "Qwen-VL", "Mistral", "Meta Llama 4", "Others", "What a user sees"):
+    for heading in (
+        "Image token rules by family",
+        "OpenAI, tile method",
+        "Anthropic Claude",
+        "Google Gemini",
+        "Qwen-VL",
+        "Mistral",
+        "Meta Llama 4",
+        "Others",
+        "What a user sees",
+    ):
         assert re.search(rf"^#+ {re.escape(heading)}", note, re.MULTILINE), heading
     assert "[gpt-4o: 765 and 765; gpt-4o-mini: 25,501 and 25,501]" in note  # a worked example, as written
 

@@ -27,9 +27,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from vision_models import cost_per_image
-from vision_models.pricing.cost import PROVIDER_COST_COLUMNS
 from vision_models.catalog.endpoints import ENDPOINT_COLUMNS, endpoints_url, fetch_endpoints
 from vision_models.catalog.frame import models_frame
+from vision_models.pricing.cost import PROVIDER_COST_COLUMNS
 
 KEY = "sk-or-v1-test-secret-0123456789abcdef"
 CLAUDE = "anthropic/claude-sonnet-4"
@@ -104,8 +104,16 @@ QWEN_ENDPOINTS = answer(
 
 def catalog_models() -> pd.DataFrame:
     entries = [
-        model(CLAUDE, prompt="0.000003", completion="0.000015", inputs=("text", "image"), name="Anthropic: Claude Sonnet 4"),
-        model(QWEN, prompt="0.00000025", completion="0.00000075", inputs=("text", "image"), name="Qwen: Qwen2.5 VL 72B"),
+        model(
+            CLAUDE,
+            prompt="0.000003",
+            completion="0.000015",
+            inputs=("text", "image"),
+            name="Anthropic: Claude Sonnet 4",
+        ),
+        model(
+            QWEN, prompt="0.00000025", completion="0.00000075", inputs=("text", "image"), name="Qwen: Qwen2.5 VL 72B"
+        ),
         model("openai/gpt-4o-mini", prompt="0.00000015", completion="0.0000006", inputs=("text", "image")),
     ]
     return models_frame(entries, "seed")
@@ -144,7 +152,9 @@ def test_one_row_per_endpoint_with_prices_in_units_and_health_fields(httpserver)
     assert pd.isna(row.loc["Anthropic", "max_prompt_tokens"])
     assert row.loc["Google Vertex", "discount"] == 0.2
     assert row.loc["Google Vertex", "image_price"] == 0.0048
-    assert np.isnan(row.loc["Google Vertex", "uptime_last_30m"]) and np.isnan(row.loc["Google Vertex", "uptime_last_1d"])
+    assert np.isnan(row.loc["Google Vertex", "uptime_last_30m"]) and np.isnan(
+        row.loc["Google Vertex", "uptime_last_1d"]
+    )
     assert row.loc["Anthropic", "uptime_last_30m"] == 99.5 and row.loc["Anthropic", "uptime_last_5m"] == 100
     assert row.loc["Down Host", "status"] == -5 and row.loc["Anthropic", "status"] == 0
     assert row.loc["Anthropic", "latency_last_30m_p50_ms"] == 800.5
@@ -172,16 +182,30 @@ def test_every_field_is_optional_and_junk_is_a_missing_cell(httpserver):
     odd = answer(
         CLAUDE,
         {"provider_name": "Bare"},
-        {"provider_name": "Junk", "pricing": {"prompt": "-1", "completion": "abc", "discount": 7}, "status": "x",
-         "context_length": -3, "uptime_last_30m": "n/a", "latency_last_30m": 900, "supported_parameters": "tools",
-         "supports_implicit_caching": "yes", "uptime_last_7d": 97.0},
+        {
+            "provider_name": "Junk",
+            "pricing": {"prompt": "-1", "completion": "abc", "discount": 7},
+            "status": "x",
+            "context_length": -3,
+            "uptime_last_30m": "n/a",
+            "latency_last_30m": 900,
+            "supported_parameters": "tools",
+            "supports_implicit_caching": "yes",
+            "uptime_last_7d": 97.0,
+        },
         "not an endpoint",
     )
     serve(httpserver, body=odd)
     with pytest.warns(UserWarning, match="skipped 1 endpoints"):
         frame = fetch(httpserver)
     assert frame["provider_name"].tolist() == ["Bare", "Junk"]
-    for column in ("prompt_usd_per_mtok", "completion_usd_per_mtok", "discount", "uptime_last_30m", "latency_last_30m_p50_ms"):
+    for column in (
+        "prompt_usd_per_mtok",
+        "completion_usd_per_mtok",
+        "discount",
+        "uptime_last_30m",
+        "latency_last_30m_p50_ms",
+    ):
         assert frame[column].isna().all(), column
     assert frame["status"].isna().all() and frame["context_length"].isna().all()
     assert frame["supports_implicit_caching"].isna().all()
@@ -190,7 +214,9 @@ def test_every_field_is_optional_and_junk_is_a_missing_cell(httpserver):
 
 
 def test_endpoints_url_quotes_each_part():
-    assert endpoints_url("http://h/api/v1/", "openai/gpt-4o-mini") == "http://h/api/v1/models/openai/gpt-4o-mini/endpoints"
+    assert (
+        endpoints_url("http://h/api/v1/", "openai/gpt-4o-mini") == "http://h/api/v1/models/openai/gpt-4o-mini/endpoints"
+    )
     assert endpoints_url("http://h", "meta-llama/llama-3.2-11b-vision-instruct:free").endswith(
         "/models/meta-llama/llama-3.2-11b-vision-instruct:free/endpoints"
     )
@@ -202,7 +228,9 @@ def test_endpoints_url_quotes_each_part():
 
 def test_an_unknown_id_is_a_value_error_with_close_matches_and_no_request(httpserver):
     serve(httpserver)
-    with pytest.raises(ValueError, match=r"unknown model id 'anthropic/claude-sonet-4'.*close matches: anthropic/claude-sonnet-4"):
+    with pytest.raises(
+        ValueError, match=r"unknown model id 'anthropic/claude-sonet-4'.*close matches: anthropic/claude-sonnet-4"
+    ):
         fetch(httpserver, ids=["anthropic/claude-sonet-4"])
     assert len(httpserver.log) == 0
 
@@ -596,7 +624,18 @@ def test_cli_cost_by_provider(httpserver, tmp_path):
     serve(httpserver)
     catalog = tmp_path / "catalog.json"
     catalog.write_text(catalog_body(model(CLAUDE, prompt="0.000003", completion="0.000015", inputs=("text", "image"))))
-    args = ("cost", "--source", str(catalog), "--width", "750", "--height", "750", "--output-tokens", "100", "--by-provider")
+    args = (
+        "cost",
+        "--source",
+        str(catalog),
+        "--width",
+        "750",
+        "--height",
+        "750",
+        "--output-tokens",
+        "100",
+        "--by-provider",
+    )
     out = cli(httpserver, *args, "--format", "json")
     assert out.returncode == 0, out.stderr
     records = json.loads(out.stdout)
@@ -617,7 +656,12 @@ def test_the_comparison_widget_shows_the_provider_spread_when_given_endpoints(ht
     pytest.importorskip("ipywidgets")
     from vision_models.present.widgets import ModelComparison
 
-    serve(httpserver, body=answer(CLAUDE, endpoint("<b>Evil</b> Host", "0.000003", "0.000015"), endpoint("Anthropic", "0.000003", "0.000015")))
+    serve(
+        httpserver,
+        body=answer(
+            CLAUDE, endpoint("<b>Evil</b> Host", "0.000003", "0.000015"), endpoint("Anthropic", "0.000003", "0.000015")
+        ),
+    )
     serve(httpserver, QWEN, QWEN_ENDPOINTS)
     eps = fetch(httpserver, ids=[CLAUDE, QWEN])
     models = catalog_models()
@@ -626,8 +670,14 @@ def test_the_comparison_widget_shows_the_provider_spread_when_given_endpoints(ht
     assert plain.by_provider is None and plain.providers.value == ""
     widget = ModelComparison(models, ids=[CLAUDE, QWEN], endpoints=eps, **options)
     assert len(widget.by_provider) == 4 and set(widget.by_provider["id"]) == {CLAUDE, QWEN}
-    expected = cost_per_image(models[models["id"].isin([CLAUDE, QWEN])], by_provider=True, endpoints=eps, preset="letter-200dpi",
-                              prompt_tokens=60, output_tokens=700)
+    expected = cost_per_image(
+        models[models["id"].isin([CLAUDE, QWEN])],
+        by_provider=True,
+        endpoints=eps,
+        preset="letter-200dpi",
+        prompt_tokens=60,
+        output_tokens=700,
+    )
     pd.testing.assert_frame_equal(widget.by_provider, expected)
     assert "&lt;b&gt;Evil&lt;/b&gt; Host" in widget.providers.value and "<b>Evil" not in widget.providers.value
     widget.select.value = (CLAUDE,)  # one model: its own endpoints

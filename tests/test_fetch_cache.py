@@ -12,9 +12,9 @@ import threading
 import time
 
 import pytest
+from factories import SMALL_CATALOG, catalog_body, expire_cached_copies, model
 from werkzeug import Request, Response
 
-from factories import SMALL_CATALOG, catalog_body, expire_cached_copies, model
 from vision_models import fetch_catalog, fetch_vision_models
 from vision_models.http.client import close_sessions
 
@@ -28,7 +28,9 @@ def _requests_to(httpserver, path="/models") -> list:
 
 
 def _serve(httpserver, body=SMALL_CATALOG, status=200, headers=None, content_type="application/json"):
-    httpserver.expect_request("/models").respond_with_data(body, status=status, headers=headers, content_type=content_type)
+    httpserver.expect_request("/models").respond_with_data(
+        body, status=status, headers=headers, content_type=content_type
+    )
 
 
 def _fetch(httpserver, **options):
@@ -143,7 +145,9 @@ def test_500_after_a_good_fetch_serves_the_stale_copy_with_the_error(httpserver)
 
 
 def test_retry_after_is_honoured_on_429(httpserver):
-    httpserver.expect_ordered_request("/models").respond_with_data("slow down", status=429, headers={"Retry-After": "1"})
+    httpserver.expect_ordered_request("/models").respond_with_data(
+        "slow down", status=429, headers={"Retry-After": "1"}
+    )
     httpserver.expect_ordered_request("/models").respond_with_data(SMALL_CATALOG, content_type="application/json")
     started = time.monotonic()
     result = _fetch(httpserver)
@@ -346,7 +350,10 @@ def test_every_download_from_openrouter_is_recorded_in_the_history_cache_hits_ar
     _fetch(httpserver)  # a cache hit: nothing new reached OpenRouter
     assert history_info().snapshots == 1
     httpserver.clear()
-    _serve(httpserver, body=catalog_body(model("openai/gpt-4o", prompt="0.000002", completion="0.00001", inputs=("text", "image"))))
+    _serve(
+        httpserver,
+        body=catalog_body(model("openai/gpt-4o", prompt="0.000002", completion="0.00001", inputs=("text", "image"))),
+    )
     _fetch(httpserver, refresh=True)
     assert history_info().snapshots == 2
     changes = catalog_changes()

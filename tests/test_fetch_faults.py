@@ -15,10 +15,10 @@ import tracemalloc
 import warnings
 
 import pytest
-from werkzeug import Request, Response
-
 from factories import SMALL_CATALOG, catalog_body, expire_cached_copies, model
 from slow_servers import Trickler
+from werkzeug import Request, Response
+
 from vision_models import fetch_vision_models
 from vision_models.http.cache_info import get_cache_info
 from vision_models.http.client import MAX_BODY_BYTES, close_sessions, fetch_json, get_session, parse_json
@@ -51,11 +51,13 @@ def trickler():
         server.close()
 
 
-TRICKLE_BODY = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"data\": ["
+TRICKLE_BODY = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"data": ['
 TRICKLE_HEADERS = b"HTTP/1.1 200 OK\r\n"
 
 
-@pytest.mark.parametrize("head, drip", [(TRICKLE_BODY, b" "), (TRICKLE_HEADERS, b"X-Slow: 1\r\n")], ids=["body", "headers"])
+@pytest.mark.parametrize(
+    "head, drip", [(TRICKLE_BODY, b" "), (TRICKLE_HEADERS, b"X-Slow: 1\r\n")], ids=["body", "headers"]
+)
 def test_a_server_that_trickles_is_cut_off_at_the_overall_deadline(trickler, head, drip):
     slow = trickler(head, drip, every=0.5)
     started = time.monotonic()
@@ -68,7 +70,10 @@ def test_a_server_that_trickles_is_cut_off_at_the_overall_deadline(trickler, hea
 
 def test_a_trickle_after_a_good_fetch_serves_the_stale_copy_with_the_time_out(trickler):
     good = SMALL_CATALOG.encode()
-    first = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(good), good)
+    first = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
+        % (len(good), good)
+    )
     slow = trickler(TRICKLE_BODY, first=first)
     url = f"{slow.base}/catalog.json"
     fresh = fetch_vision_models(url, expire_after=1)
@@ -132,7 +137,9 @@ def test_deeply_nested_json_in_a_file_is_a_value_error(tmp_path):
 def test_an_empty_catalog_is_an_outage_and_never_replaces_the_good_copy(httpserver):
     good, empty = _good_then(httpserver, catalog_body())
     assert empty.stale is True and empty.models.equals(good.models)
-    assert empty.error == "Failed to fetch models: the catalog lists no models (an empty answer is treated as an outage)"
+    assert (
+        empty.error == "Failed to fetch models: the catalog lists no models (an empty answer is treated as an outage)"
+    )
     httpserver.clear()
     httpserver.expect_request("/models").respond_with_data("down", status=500)
     later = _fetch(httpserver.url_for("/"), expire_after=1)
@@ -178,7 +185,9 @@ def test_a_gzip_bomb_is_refused_at_the_stated_cap_without_inflating_it(httpserve
 
 def test_the_cap_is_enforced_while_streaming_so_memory_stays_near_it(httpserver):
     bomb = gzip.compress(b"\0" * (50 * 1024 * 1024), compresslevel=9)
-    httpserver.expect_request("/bomb").respond_with_data(bomb, headers={"Content-Encoding": "gzip"}, content_type="application/json")
+    httpserver.expect_request("/bomb").respond_with_data(
+        bomb, headers={"Content-Encoding": "gzip"}, content_type="application/json"
+    )
     session = get_session()
     tracemalloc.start()
     try:
@@ -200,7 +209,7 @@ def test_a_plain_body_above_the_cap_is_refused_from_its_length(httpserver):
 def test_a_lone_surrogate_costs_one_string_not_the_catalog(httpserver):
     body = catalog_body(
         model("a/bad", name="bad \\ud800 name", inputs=("text", "image")),
-        model("a/good", name="fine \U0001F600", inputs=("text", "image")),
+        model("a/good", name="fine \U0001f600", inputs=("text", "image")),
     ).replace("\\\\ud800", "\\ud800")
     assert '"bad \\ud800 name"' in body  # a JSON escape of a lone surrogate, as sent
     httpserver.expect_request("/models").respond_with_data(body, content_type="application/json")
@@ -214,13 +223,13 @@ def test_a_lone_surrogate_costs_one_string_not_the_catalog(httpserver):
         again = _fetch(httpserver.url_for("/"), refresh=True)  # said once: no second warning
     assert again.count == 2
     names = dict(zip(result.models["id"], result.models["name"]))
-    assert names == {"a/bad": "bad \ufffd name", "a/good": "fine \U0001F600"}
+    assert names == {"a/bad": "bad \ufffd name", "a/good": "fine \U0001f600"}
     json.dumps(result.to_api_payload(), ensure_ascii=False).encode("utf-8")  # encodes: no exception
 
 
 def test_parse_json_replaces_lone_surrogates_in_keys_and_deep_values():
     parsed = parse_json(b'{"data": [{"\\udc80k": [[["x\\ud800"]]]}], "ok": "\\ud83d\\ude00"}')
-    assert parsed == {"data": [{"\ufffdk": [[["x\ufffd"]]]}], "ok": "\U0001F600"}
+    assert parsed == {"data": [{"\ufffdk": [[["x\ufffd"]]]}], "ok": "\U0001f600"}
 
 
 # ---------------------------------------------------------------- pages
@@ -244,10 +253,7 @@ def _paged(httpserver, pages: list[list[dict]], fail_page: int | None = None, to
 
 
 def _pages_of(n_pages: int, per_page: int) -> list[list[dict]]:
-    return [
-        [model(f"p{page}/m{i}", inputs=("text", "image")) for i in range(per_page)]
-        for page in range(n_pages)
-    ]
+    return [[model(f"p{page}/m{i}", inputs=("text", "image")) for i in range(per_page)] for page in range(n_pages)]
 
 
 def test_a_catalog_of_three_pages_is_read_whole_and_cached_as_one(httpserver):
@@ -344,7 +350,9 @@ def test_a_bad_row_in_the_cache_file_is_a_miss_with_a_warning(httpserver, cache_
         warnings.simplefilter("always")
         info = get_cache_info()  # reports only: the bad row is not counted, and stays for the fetch to drop
     assert info.exists and info.responses == 0 and info.problem is None
-    assert any("could not be read" in str(w.message) and "not counted" in str(w.message) for w in said), [str(w.message) for w in said]
+    assert any("could not be read" in str(w.message) and "not counted" in str(w.message) for w in said), [
+        str(w.message) for w in said
+    ]
     check = sqlite3.connect(cache_file)
     try:
         assert check.execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()[0] == value

@@ -6,10 +6,9 @@ import math
 
 import pandas as pd
 import pytest
-
 from factories import model
-from vision_models.catalog.frame import models_frame, sort_models
-from vision_models.catalog.frame import BASE_COLUMNS, build_frame
+
+from vision_models.catalog.frame import BASE_COLUMNS, build_frame, models_frame, sort_models
 from vision_models.catalog.vision import EVIDENCE
 
 ALL_COLUMNS = [*BASE_COLUMNS, "is_vision", "vision_evidence"]
@@ -198,9 +197,13 @@ def test_listed_extra_prices_have_their_units_in_the_column_names():
     assert row["image_token_usd_per_mtok"] == 30.0
     assert row["image_output_usd_per_image"] == 0.039
     assert row["discount"] == 0.25
-    assert frame.loc["y/nothing-extra"][
-        ["cache_read_usd_per_mtok", "discount", "image_token_usd_per_mtok", "image_output_usd_per_image"]
-    ].isna().all()  # not listed: unknown, never 0
+    assert (
+        frame.loc["y/nothing-extra"][
+            ["cache_read_usd_per_mtok", "discount", "image_token_usd_per_mtok", "image_output_usd_per_image"]
+        ]
+        .isna()
+        .all()
+    )  # not listed: unknown, never 0
     assert math.isnan(frame.loc["z/odd", "cache_read_usd_per_mtok"])  # variable is not a price
     assert math.isnan(frame.loc["z/odd", "discount"])  # a fraction above 1 is not a discount
     for column in ("cache_read_usd_per_mtok", "discount", "image_token_usd_per_mtok", "image_output_usd_per_image"):
@@ -218,10 +221,18 @@ def test_supported_parameters_structured_outputs_and_files():
     frame = build_frame(entries).set_index("id")
     assert frame.loc["a/schema", "supported_parameters"] == ["max_tokens", "structured_outputs"]
     assert frame["structured_outputs"].to_dict() == {
-        "a/schema": True, "b/json-mode": True, "c/plain": False, "d/none-listed": False, "e/junk": False,
+        "a/schema": True,
+        "b/json-mode": True,
+        "c/plain": False,
+        "d/none-listed": False,
+        "e/junk": False,
     }
     assert frame["takes_files"].to_dict() == {
-        "a/schema": False, "b/json-mode": True, "c/plain": False, "d/none-listed": False, "e/junk": False,
+        "a/schema": False,
+        "b/json-mode": True,
+        "c/plain": False,
+        "d/none-listed": False,
+        "e/junk": False,
     }
     assert frame.loc["d/none-listed", "supported_parameters"] == []
     assert frame["structured_outputs"].dtype == bool and frame["takes_files"].dtype == bool
@@ -240,7 +251,11 @@ def test_expiration_dates_are_utc_and_flag_expiring_models():
     assert frame.loc["a/date", "expiration_date"] == pd.Timestamp("2026-05-07 00:00", tz="UTC")
     assert frame.loc["b/time", "expiration_date"] == pd.Timestamp("2026-05-07 10:30", tz="UTC")
     assert frame["expiration_date"].isna().to_dict() == {
-        "a/date": False, "b/time": False, "c/null": True, "d/junk": True, "e/absent": True,
+        "a/date": False,
+        "b/time": False,
+        "c/null": True,
+        "d/junk": True,
+        "e/absent": True,
     }
     assert frame["expiring"].tolist() == [True, True, False, False, False]
 
@@ -262,7 +277,9 @@ def test_free_only_when_every_listed_price_is_zero_and_routers_are_labelled():
             architecture={"input_modalities": ["text", "image"], "output_modalities": ["text"], "tokenizer": "Router"},
         ),
         model("e/paid"),
-        model("f/nested-tiers", pricing={"prompt": "0", "completion": "0", "prompt_tiers": [{"cost": "0"}], "discount": 0}),
+        model(
+            "f/nested-tiers", pricing={"prompt": "0", "completion": "0", "prompt_tiers": [{"cost": "0"}], "discount": 0}
+        ),
     ]
     frame = build_frame(entries).set_index("id")
     assert frame["free"].to_dict() == {
@@ -293,7 +310,9 @@ def models_frame_from_sample():
     return fetch_catalog("sample").models.set_index("id")
 
 
-@pytest.mark.parametrize("name", ["openrouter-2025-05-23.json", "openrouter-2026-02-27.json", "openrouter-2026-05-01.json"])
+@pytest.mark.parametrize(
+    "name", ["openrouter-2025-05-23.json", "openrouter-2026-02-27.json", "openrouter-2026-05-01.json"]
+)
 def test_new_fields_agree_with_the_raw_real_catalog(name):
     import json
 

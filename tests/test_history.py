@@ -16,7 +16,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -37,7 +37,7 @@ from vision_models.catalog.history import (
 from vision_models.present.charts import plot_price_history
 
 DAILY = SHARED_CATALOGS / "daily"
-UTC = timezone.utc
+UTC = UTC
 
 
 def write_catalog(folder: Path, name: str, *entries: dict) -> Path:
@@ -154,7 +154,9 @@ def test_the_first_snapshot_is_a_baseline_not_a_wave_of_additions():
 def test_gained_and_lost_image_input_and_vision_only():
     text, image = ("text",), ("text", "image")
     record("2026-03-01", model("p/eyes", inputs=text), model("p/blind", inputs=image), model("p/text"))
-    record("2026-03-02", model("p/eyes", inputs=image), model("p/blind", inputs=text), model("p/text", prompt="0.000002"))
+    record(
+        "2026-03-02", model("p/eyes", inputs=image), model("p/blind", inputs=text), model("p/text", prompt="0.000002")
+    )
     changes = catalog_changes()
     assert rows(changes, "id", "kind", "field", "old", "new", "is_vision") == [
         ("p/blind", "lost_image_input", "input_modalities", "text+image", "text", True),
@@ -169,7 +171,13 @@ def test_percent_change_is_nan_from_or_to_zero_or_a_missing_price():
         pricing = {"prompt": prompt, "completion": "0.000002", **({"image": image} if image else {})}
         return model(model_id, pricing=pricing)
 
-    record("2026-03-01", entry("p/down", "0.000004"), entry("p/free", "0.000001"), entry("p/paid", "0"), entry("p/img", "0.000001"))
+    record(
+        "2026-03-01",
+        entry("p/down", "0.000004"),
+        entry("p/free", "0.000001"),
+        entry("p/paid", "0"),
+        entry("p/img", "0.000001"),
+    )
     record(
         "2026-03-02",
         entry("p/down", "0.000001"),
@@ -225,7 +233,11 @@ def test_changes_carry_the_range_they_cover_for_a_weekly_count():
 @pytest.mark.parametrize("bad", ["yesterday", "2026-13-01", "03/04/2026", 20260301, ""])
 def test_bad_dates_raise_naming_the_value(bad):
     record("2026-03-01", model("p/a"))
-    calls = (lambda: catalog_changes(since=bad), lambda: catalog_changes(until=bad), lambda: price_history("p/a", since=bad))
+    calls = (
+        lambda: catalog_changes(since=bad),
+        lambda: catalog_changes(until=bad),
+        lambda: price_history("p/a", since=bad),
+    )
     for call in calls:
         with pytest.raises(ValueError, match="bad (since|until)") as info:
             call()
@@ -649,7 +661,9 @@ def test_a_fetch_time_within_a_day_of_now_is_clock_skew_and_kept():
 
     ahead = datetime.now(UTC) + timedelta(hours=20)
     assert record_fetch([model("p/a")], fetched_at=ahead, source="test", body=None) is True
-    assert record_fetch([model("p/b")], fetched_at="2023-01-01", source="test", body=None) is True  # the first day allowed
+    assert (
+        record_fetch([model("p/b")], fetched_at="2023-01-01", source="test", body=None) is True
+    )  # the first day allowed
     with pytest.raises(ValueError, match="more than a day in the future"):
         record_fetch([model("p/c")], fetched_at=ahead + timedelta(hours=5), source="test", body=None)
 
@@ -684,7 +698,9 @@ def test_cli_history_import_with_a_future_fetched_at_is_one_line_and_exit_2(tmp_
     one = write_catalog(tmp_path, "catalog.json", model("p/a"))
     done = subprocess.run(
         [sys.executable, "-m", "vision_models.cli", "history", "import", str(one), "--fetched-at", "2999-01-01"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
@@ -696,7 +712,9 @@ def test_cli_changes_since_year_one_warns_in_one_line(tmp_path):
     record("2026-03-02", model("p/a"), model("p/b"))
     done = subprocess.run(
         [sys.executable, "-m", "vision_models.cli", "changes", "--since", "0001-01-01", "--format", "csv"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0 and "p/b" in done.stdout, done.stderr
     lines = done.stderr.strip().splitlines()

@@ -46,8 +46,19 @@ CASES = [dict(zip(FIELDS, row)) for row in REFERENCE["cases"]]
 def test_the_reference_data_covers_every_family_with_an_open_reference():
     refs = REFERENCE["references"]
     assert {key.split(":")[0] for key in refs} >= {
-        "qwen2.5-vl", "qwen3-vl", "glm-4.5v", "glm-4.6v", "ernie-4.5-vl", "gemma-4", "llama-4", "kimi-k2.5",
-        "pixtral-12b", "mistral-small-3", "openai-tiles", "openai-patches", "anthropic",
+        "qwen2.5-vl",
+        "qwen3-vl",
+        "glm-4.5v",
+        "glm-4.6v",
+        "ernie-4.5-vl",
+        "gemma-4",
+        "llama-4",
+        "kimi-k2.5",
+        "pixtral-12b",
+        "mistral-small-3",
+        "openai-tiles",
+        "openai-patches",
+        "anthropic",
     }
     for key, ref in refs.items():
         assert ref["library"] and ref["call"] and ref["settings"] and ref["models"], key

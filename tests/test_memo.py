@@ -16,10 +16,11 @@ import time
 import warnings
 
 import pytest
-
 from factories import SMALL_CATALOG, catalog_body, model
-from vision_models.catalog import api as catalog, memo
+
 from vision_models import fetch_catalog, fetch_vision_models
+from vision_models.catalog import api as catalog
+from vision_models.catalog import memo
 from vision_models.http.client import close_sessions
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
@@ -55,7 +56,9 @@ def _prices(result) -> dict[str, float]:
 def test_a_warm_call_returns_the_remembered_frame_without_parsing(httpserver, builds, monkeypatch):
     _serve(httpserver, SMALL_CATALOG)
     first = _fetch(httpserver)
-    monkeypatch.setattr("vision_models.catalog.source.parse_json", lambda body: pytest.fail("the cached body was parsed"))
+    monkeypatch.setattr(
+        "vision_models.catalog.source.parse_json", lambda body: pytest.fail("the cached body was parsed")
+    )
     second = _fetch(httpserver)
     assert builds == [3]  # built once, from the three entries downloaded
     assert second.cached is True and second.error is None and second.source == "openrouter"
@@ -106,11 +109,21 @@ def test_after_a_304_the_frame_is_remembered_and_its_age_restarts(httpserver, bu
 
 
 def test_each_rule_set_and_each_selection_has_its_own_frame(httpserver, builds):
-    text_only_named_vision = model("acme/gpt-4o-search", name="GPT-4o Search")  # seed counts the name; strict, the inputs
+    text_only_named_vision = model(
+        "acme/gpt-4o-search", name="GPT-4o Search"
+    )  # seed counts the name; strict, the inputs
     _serve(httpserver, catalog_body(*json.loads(SMALL_CATALOG)["data"], text_only_named_vision))
     base = httpserver.url_for("/")
-    cold = [fetch_vision_models(base_url=base), fetch_vision_models(base_url=base, rules="seed"), fetch_catalog(base_url=base)]
-    warm = [fetch_vision_models(base_url=base), fetch_vision_models(base_url=base, rules="seed"), fetch_catalog(base_url=base)]
+    cold = [
+        fetch_vision_models(base_url=base),
+        fetch_vision_models(base_url=base, rules="seed"),
+        fetch_catalog(base_url=base),
+    ]
+    warm = [
+        fetch_vision_models(base_url=base),
+        fetch_vision_models(base_url=base, rules="seed"),
+        fetch_catalog(base_url=base),
+    ]
     assert [r.count for r in warm] == [2, 3, 4]
     assert "acme/gpt-4o-search" in set(warm[1].models["id"]) and "acme/gpt-4o-search" not in set(warm[0].models["id"])
     for before, after in zip(cold, warm):
@@ -165,12 +178,22 @@ def test_cache_clear_forgets_frames_and_fingerprints(httpserver, cache_file):
     _fetch(httpserver)
     close_sessions()
     with sqlite3.connect(cache_file) as con:
-        assert [con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("responses", "bodies", "frames")] == [1, 1, 1]
+        assert [con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("responses", "bodies", "frames")] == [
+            1,
+            1,
+            1,
+        ]
     subprocess.run(
-        [sys.executable, "-m", "vision_models.cli", "cache", "clear", "--cache-path", str(cache_file)], check=True, capture_output=True
+        [sys.executable, "-m", "vision_models.cli", "cache", "clear", "--cache-path", str(cache_file)],
+        check=True,
+        capture_output=True,
     )
     with sqlite3.connect(cache_file) as con:
-        assert [con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("responses", "bodies", "frames")] == [0, 0, 0]
+        assert [con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("responses", "bodies", "frames")] == [
+            0,
+            0,
+            0,
+        ]
 
 
 def test_only_the_newest_frames_are_kept(httpserver, cache_file):
@@ -184,7 +207,9 @@ def test_only_the_newest_frames_are_kept(httpserver, cache_file):
         assert con.execute("SELECT count(*) FROM frames").fetchone()[0] == FRAMES_KEPT
 
 
-def test_with_a_key_the_warm_call_is_remembered_too_and_the_key_is_not_stored(httpserver, builds, cache_file, monkeypatch):
+def test_with_a_key_the_warm_call_is_remembered_too_and_the_key_is_not_stored(
+    httpserver, builds, cache_file, monkeypatch
+):
     key = "sk-or-v1-memo-secret-0123456789"
     monkeypatch.setenv("OPENROUTER_API_KEY", key)
     _serve(httpserver, SMALL_CATALOG)

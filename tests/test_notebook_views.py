@@ -9,11 +9,11 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from factories import catalog_body, model
 
 import vision_models as vm
-from factories import catalog_body, model
-from vision_models.present import notebook_views as nv
 from vision_models.catalog.api import fetch_catalog
+from vision_models.present import notebook_views as nv
 from vision_models.trials.results import SUMMARY_COLUMNS, side_by_side_html
 
 IMAGE = ("text", "image")
@@ -193,7 +193,9 @@ def test_transcripts_are_left_aligned_monospace_and_escaped():
     page = side_by_side_html(SimpleNamespace(results=results, truth={"p1": "Total: 12"}))
     assert "<script>" not in page and "&lt;script&gt;" in page and "<b>" not in page
     cells = re.findall(r"<t[dh]([^>]*)>", page)
-    assert cells and all("text-align: left" in attributes and "vertical-align: top" in attributes for attributes in cells)
+    assert cells and all(
+        "text-align: left" in attributes and "vertical-align: top" in attributes for attributes in cells
+    )
     pres = re.findall(r"<pre style='([^']*)'>", page)
     assert len(pres) == 2  # the truth and tesseract's text; the error is a line, not a transcript
     assert all("white-space: pre-wrap" in s and "font-family: monospace" in s and "text-align: left" in s for s in pres)

@@ -500,7 +500,9 @@ def _stop_rendering(monkeypatch) -> list[str]:
     return made
 
 
-@pytest.mark.parametrize(("dpi", "max_side"), [(72, 4096), (96, 2048), (150, 2048), (200, 2048), (200, 1000), (300, 64)])
+@pytest.mark.parametrize(
+    ("dpi", "max_side"), [(72, 4096), (96, 2048), (150, 2048), (200, 2048), (200, 1000), (300, 64)]
+)
 def test_a_scanned_pdf_page_has_the_size_its_rendering_has(tmp_path, dpi, max_side):
     path = _sized_pdf(tmp_path / "sizes.pdf")
     scanned = scan_pages(path, dpi=dpi, max_side=max_side)
@@ -514,6 +516,7 @@ def test_a_scanned_pdf_page_has_the_size_its_rendering_has(tmp_path, dpi, max_si
 
 def test_scanned_pdf_sizes_computed_by_hand(tmp_path):
     path = _sized_pdf(tmp_path / "sizes.pdf", [(612, 792, 0), (612, 792, 90), (595.2, 841.92, 0), (7200, 3600, 0)])
+
     # Letter at 200 dpi: 612 x 200 / 72 = 1700, 792 x 200 / 72 = 2200; turned a quarter, 2200 x 1700.
     # A4 at 150 dpi: 1240 x 1754. 7200 x 3600 pt at 200 dpi is 20,000 x 10,000, shrunk to 2048 x 1024.
     def sizes(**options):
@@ -620,7 +623,9 @@ def test_a_page_asked_for_again_is_made_once_and_only_a_few_are_kept(tmp_path, m
     path = _pdf(tmp_path / "long.pdf", pages=pages_module.RENDER_CACHE_PAGES + 3)
     made = []
     real = pages_module._render_pdf_page
-    monkeypatch.setattr(pages_module, "_render_pdf_page", lambda doc, index, *a: made.append(index) or real(doc, index, *a))
+    monkeypatch.setattr(
+        pages_module, "_render_pdf_page", lambda doc, index, *a: made.append(index) or real(doc, index, *a)
+    )
     monkeypatch.setattr(pages_module, "_RENDERED", pages_module.OrderedDict())
     scanned = scan_pages(path, dpi=36)
     for _ in range(3):  # one page sent to three models

@@ -84,7 +84,12 @@ def run_python_blocks(relative: str, tmp_path: Path) -> subprocess.CompletedProc
     )
     return subprocess.run(
         [sys.executable, str(runner), str(todo)],
-        check=False, cwd=work, env=env, capture_output=True, text=True, timeout=600,
+        check=False,
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
@@ -102,8 +107,10 @@ def test_the_readme_runs_every_python_block():
 def test_a_failing_example_is_reported_with_its_file_and_line(tmp_path, monkeypatch):
     """The runner itself: a block that raises fails the run, and the traceback points into the Markdown file."""
     page = tmp_path / "page.md"
-    page.write_text("text\n\n```python\nx = 1\n```\n\n<!-- not run: needs nothing -->\n```python\nraise SystemExit(3)\n```\n"
-                    "\n```python\nassert x == 2, 'x is one'\n```\n")
+    page.write_text(
+        "text\n\n```python\nx = 1\n```\n\n<!-- not run: needs nothing -->\n```python\nraise SystemExit(3)\n```\n"
+        "\n```python\nassert x == 2, 'x is one'\n```\n"
+    )
     monkeypatch.setattr(sys.modules[__name__], "REPO", tmp_path)
     assert [b.not_run for b in blocks("page.md")] == [None, "needs nothing", None]
     done = run_python_blocks("page.md", tmp_path)
@@ -114,8 +121,10 @@ def test_a_failing_example_is_reported_with_its_file_and_line(tmp_path, monkeypa
 def test_the_examples_cannot_reach_the_network(tmp_path, monkeypatch):
     """The address the examples get refuses connections, so a live fetch there fails instead of going out."""
     page = tmp_path / "live.md"
-    page.write_text("```python\nimport vision_models as vm\nres = vm.fetch_vision_models('openrouter')\n"
-                    "assert res.error == 'Network request failed', res.error\n```\n")
+    page.write_text(
+        "```python\nimport vision_models as vm\nres = vm.fetch_vision_models('openrouter')\n"
+        "assert res.error == 'Network request failed', res.error\n```\n"
+    )
     monkeypatch.setattr(sys.modules[__name__], "REPO", tmp_path)
     done = run_python_blocks("live.md", tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]

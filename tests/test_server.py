@@ -14,8 +14,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
 from factories import SMALL_CATALOG, catalog_body, model
+
 from vision_models.server.app import create_server, make_app
 
 
@@ -127,7 +127,9 @@ def test_health_check_does_not_fetch(running, upstream):
 
 def test_health_check_is_503_with_the_reason_while_no_models_are_loaded(upstream, running):
     upstream.clear()
-    upstream.expect_request("/models").respond_with_data(json.dumps({"data": [{"name": "no id"}]}), content_type="application/json")
+    upstream.expect_request("/models").respond_with_data(
+        json.dumps({"data": [{"name": "no id"}]}), content_type="application/json"
+    )
     server = running()
     assert server.get_json()[0] == 502
     status, _, health = server.get_json("/healthz")
@@ -141,13 +143,17 @@ def test_a_catalog_of_junk_entries_at_expiry_keeps_the_good_models_and_health(up
     server = running(expire_after=1)
     assert len(server.get_json()[2]["models"]) == 2
     upstream.clear()
-    upstream.expect_request("/models").respond_with_data(json.dumps({"data": [{}, 5, {"id": 1}]}), content_type="application/json")
+    upstream.expect_request("/models").respond_with_data(
+        json.dumps({"data": [{}, 5, {"id": 1}]}), content_type="application/json"
+    )
     time.sleep(1.2)
     server.get_json()
     _wait_for_refresh(server)
     status, _, body = server.get_json()
     assert status == 200 and len(body["models"]) == 2 and body["cached"] is True
-    assert body["error"].endswith("the catalog's 3 entries hold no model (none has a string 'id'; treated as an outage)")
+    assert body["error"].endswith(
+        "the catalog's 3 entries hold no model (none has a string 'id'; treated as an outage)"
+    )
     status, _, health = server.get_json("/healthz")
     assert status == 200 and health["status"] == "ok" and health["models"] == 2 and health["error"] == body["error"]
 
@@ -240,7 +246,10 @@ def test_a_good_cors_origin_is_sent_as_browsers_write_it(given, sent):
 def test_serve_with_a_bad_cors_origin_is_one_line_and_exit_2(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "vision_models.cli", "serve", "--port", "0", "--cors-origin", "https://app.example/x"],
-        capture_output=True, text=True, timeout=30, env={**os.environ, "VISION_MODELS_CACHE": str(tmp_path / "c.sqlite")},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "VISION_MODELS_CACHE": str(tmp_path / "c.sqlite")},
     )
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "'https://app.example/x'" in done.stderr and "Traceback" not in done.stderr
@@ -334,7 +343,9 @@ def test_serve_command_binds_loopback_and_stops_on_sigterm(tmp_path):
         conn = http.client.HTTPConnection("127.0.0.1", int(match.group(1)), timeout=10)
         conn.request("GET", "/api/models")
         answer = json.loads(conn.getresponse().read())
-        assert answer["cached"] is False and answer["count"] == 30  # the sample's vision models under the default strict rules (31 under seed)
+        assert (
+            answer["cached"] is False and answer["count"] == 30
+        )  # the sample's vision models under the default strict rules (31 under seed)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
         rest = process.stderr.read()
@@ -346,7 +357,9 @@ def test_serve_command_binds_loopback_and_stops_on_sigterm(tmp_path):
 def test_serve_with_an_unreadable_source_is_exit_2(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "vision_models.cli", "serve", "--source", str(tmp_path / "nope.json")],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
 

@@ -13,14 +13,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from werkzeug import Request, Response
-
 from factories import SMALL_CATALOG
 from slow_servers import Trickler
 from test_server import Running, _upstream_requests
+from werkzeug import Request, Response
+
+from vision_models.catalog.api import fetch_catalog
 from vision_models.catalog.filters import filter_models
 from vision_models.server.app import build_snapshot, create_server, make_app, parse_query
-from vision_models.catalog.api import fetch_catalog
 
 
 @pytest.fixture
@@ -124,7 +124,10 @@ def test_a_deeply_nested_upstream_body_is_a_502_json_error_and_is_not_retried_pe
     for _ in range(5):
         status, headers, body = server.request()
         assert status == 502 and headers["Content-Type"] == "application/json"
-        assert json.loads(body) == {"error": "Failed to fetch models: the body is JSON nested too deeply to be a catalog", "models": []}
+        assert json.loads(body) == {
+            "error": "Failed to fetch models: the body is JSON nested too deeply to be a catalog",
+            "models": [],
+        }
     assert _upstream_requests(httpserver) == 1  # 30 s before asking again
 
 
@@ -184,7 +187,9 @@ def test_the_health_check_answers_get_and_head_only(servers):
 def test_the_request_path_is_logged_escaped(servers):
     server = servers(source="sample")
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-        sock.sendall(b"GET /api/x%0A127.0.0.1%20-%20forged%1B[31m%00end?q=%0A\x1b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        sock.sendall(
+            b"GET /api/x%0A127.0.0.1%20-%20forged%1B[31m%00end?q=%0A\x1b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
         while sock.recv(65536):
             pass
     line = server.lines[-1]
@@ -203,7 +208,12 @@ def test_fast_filters_keep_exactly_the_rows_filter_models_keeps():
     providers = sorted(set(result.models["provider"]))
     queries = ["", "rules=strict"]
     queries += [f"provider={p}" for p in providers[:6]]
-    queries += [f"minContext={c}&maxPromptPrice={m}&rules={r}" for c in (0, 100_000, 1_000_000) for m in (0, 0.5, 3) for r in ("seed", "strict")]
+    queries += [
+        f"minContext={c}&maxPromptPrice={m}&rules={r}"
+        for c in (0, 100_000, 1_000_000)
+        for m in (0, 0.5, 3)
+        for r in ("seed", "strict")
+    ]
     queries += ["provider=openai,google&minContext=128000", "provider=nobody"]
     from vision_models.catalog.vision import get_supports_images
 
@@ -403,7 +413,9 @@ def test_a_50000_model_catalog_with_400_distinct_filters_stays_under_500_mb():
     from pathlib import Path
 
     repo = Path(__file__).resolve().parents[1]
-    done = subprocess.run([sys.executable, "-c", _MEMO_RSS_SCRIPT], capture_output=True, text=True, timeout=600, cwd=repo, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", _MEMO_RSS_SCRIPT], capture_output=True, text=True, timeout=600, cwd=repo, check=False
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     measured = json.loads(done.stdout.strip().splitlines()[-1])
     print(measured)

@@ -7,8 +7,8 @@ import json
 import math
 
 import pytest
-
 from factories import SMALL_CATALOG, catalog_body, model, shared_catalog
+
 from vision_models import fetch_catalog, fetch_vision_models
 from vision_models.catalog.api import CatalogResult
 from vision_models.catalog.frame import models_frame
@@ -164,7 +164,11 @@ def test_encoded_payload_equals_the_dict_payload():
 
     frame = _gpt4o_frame()
     models_json = _json.dumps(api_models(frame))
-    for options in ({}, {"cached": True, "cache_age": 12}, {"cached": True, "cache_age": 9, "error": "Network request failed"}):
+    for options in (
+        {},
+        {"cached": True, "cache_age": 12},
+        {"cached": True, "cache_age": 9, "error": "Network request failed"},
+    ):
         text = encode_api_payload(payload_envelope(len(frame), **options), models_json)
         assert _json.loads(text) == build_api_payload(frame, **options)
         assert list(_json.loads(text)) == list(build_api_payload(frame, **options))
@@ -190,7 +194,9 @@ def _expected_image_per_1k(entry: dict) -> float | None:
     return float(image) * 1000
 
 
-@pytest.mark.parametrize("name", ["openrouter-2025-05-23.json", "openrouter-2026-02-27.json", "openrouter-2026-05-01.json"])
+@pytest.mark.parametrize(
+    "name", ["openrouter-2025-05-23.json", "openrouter-2026-02-27.json", "openrouter-2026-05-01.json"]
+)
 def test_image_per_1k_is_usd_per_thousand_images_on_real_catalogs(name):
     path = shared_catalog(name)
     raw = {m["id"]: m for m in json.loads(path.read_text())["data"]}
@@ -229,11 +235,27 @@ def test_image_per_1k_spot_values_from_the_catalogs():
 def test_image_per_1k_hand_made_listings():
     frame = models_frame(
         [
-            model("google/gemini-2.5-flash", inputs=("text", "image"), pricing={"prompt": "0.0000003", "completion": "0", "image": "0.0000003"}),
-            model("acme/unknown-reader", inputs=("text", "image"), pricing={"prompt": "0.000001", "completion": "0", "image": "0.000001"}),
-            model("openai/gpt-4o", inputs=("text", "image"), pricing={"prompt": "0.0000025", "completion": "0", "image_token": "0.000005"}),
+            model(
+                "google/gemini-2.5-flash",
+                inputs=("text", "image"),
+                pricing={"prompt": "0.0000003", "completion": "0", "image": "0.0000003"},
+            ),
+            model(
+                "acme/unknown-reader",
+                inputs=("text", "image"),
+                pricing={"prompt": "0.000001", "completion": "0", "image": "0.000001"},
+            ),
+            model(
+                "openai/gpt-4o",
+                inputs=("text", "image"),
+                pricing={"prompt": "0.0000025", "completion": "0", "image_token": "0.000005"},
+            ),
             model("x/zero", inputs=("text", "image"), pricing={"prompt": "0.000001", "completion": "0", "image": "0"}),
-            model("y/per-image", inputs=("text", "image"), pricing={"prompt": "0.000001", "completion": "0", "image": "0.002"}),
+            model(
+                "y/per-image",
+                inputs=("text", "image"),
+                pricing={"prompt": "0.000001", "completion": "0", "image": "0.002"},
+            ),
         ],
         "seed",
     )

@@ -70,7 +70,9 @@ def test_bad_arguments_are_refused_by_name():
     with pytest.raises(ValueError, match=r"lang must be .* not 'eng; rm -rf'"):
         read_page(page, lang="eng; rm -rf")
     for bad in (0, -1, float("inf"), float("nan"), "60"):
-        with pytest.raises(ValueError, match=f"timeout must be a positive number of seconds, not {re.escape(repr(bad))}"):
+        with pytest.raises(
+            ValueError, match=f"timeout must be a positive number of seconds, not {re.escape(repr(bad))}"
+        ):
             read_page(page, timeout=bad)
     with pytest.raises(ValueError, match="page must be a Page from load_pages, not str"):
         read_page("table.png")

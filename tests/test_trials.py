@@ -11,16 +11,16 @@ import threading
 from contextlib import contextmanager
 
 import pytest
-from PIL import Image, ImageDraw
-
-import vision_models as vm
 from factories import TRIAL_KEY as KEY
 from factories import model
 from openrouter_standin import ModelBill, StandIn, serve
+from PIL import Image, ImageDraw
+
+import vision_models as vm
 from vision_models import trials
-from vision_models.trials import runner, worker
-from vision_models.present.terminal import cell_text
 from vision_models.catalog.frame import models_frame
+from vision_models.present.terminal import cell_text
+from vision_models.trials import runner, worker
 from vision_models.trials.pages import load_pages
 
 MINI, FLASH, ODD = "openai/gpt-4o-mini", "google/gemini-2.5-flash", "acme/reader-x"
@@ -29,7 +29,9 @@ PRICES = {MINI: (1e-5, 4e-5), FLASH: (3e-6, 2.5e-5), ODD: (2e-6, 2e-6)}
 
 def trial_catalog(*extra: dict):
     """The catalog of the test models at ``PRICES``, and any ``extra`` entries."""
-    entries = [model(m, prompt=f"{p:.10f}", completion=f"{c:.10f}", inputs=("text", "image")) for m, (p, c) in PRICES.items()]
+    entries = [
+        model(m, prompt=f"{p:.10f}", completion=f"{c:.10f}", inputs=("text", "image")) for m, (p, c) in PRICES.items()
+    ]
     return models_frame([*entries, *extra])
 
 
@@ -183,7 +185,10 @@ def test_retry_after_is_honoured_and_500_is_retried(standin, catalog, env):
     pages = make_pages(env / "pages", 1)
     trial = run(standin, catalog, pages, [MINI, FLASH], concurrency=1)
     assert set(trial.results["status"]) == {"ok"}
-    assert len(page_requests(standin, MINI)) + len([r for r in standin.requests if r["model"] == MINI and not r["images"]]) == 3
+    assert (
+        len(page_requests(standin, MINI)) + len([r for r in standin.requests if r["model"] == MINI and not r["images"]])
+        == 3
+    )
     # The 429 came on MINI's control (sent first); it was sent again only after Retry-After.
     first, second = [r["at"] for r in standin.requests if r["model"] == MINI][:2]
     assert second - first >= 0.3
@@ -467,7 +472,9 @@ def test_a_model_without_a_known_price_is_never_sent(standin, env):
 def test_a_claim_of_a_run_that_ended_is_void(env):
     from vision_models.stores.trials import TrialStore
 
-    fields = dict(kind="page", page="p", path="p", page_index=0, page_sha256="x", model=MINI, prompt_sha256="y", params="{}")
+    fields = dict(
+        kind="page", page="p", path="p", page_index=0, page_sha256="x", model=MINI, prompt_sha256="y", params="{}"
+    )
     with TrialStore() as db:
         db.start_run("first", prompt="p", params={}, models=[MINI], pages=1, max_usd=1.0)
         assert db.claim("k", "first", fields, lease_s=600).busy_run is None
@@ -503,7 +510,9 @@ def test_without_the_tesseract_binary_the_rows_say_how_to_install_it(env, monkey
     import shutil
 
     real_which = shutil.which
-    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name == "tesseract" else real_which(name, *a, **k))
+    monkeypatch.setattr(
+        shutil, "which", lambda name, *a, **k: None if name == "tesseract" else real_which(name, *a, **k)
+    )
     trial = vm.run_trial(make_pages(env / "pages", 1), ["tesseract"], progress=False)
     row = trial.results.iloc[0]
     assert row["status"] == "error" and "apt-get install tesseract-ocr" in row["error"]

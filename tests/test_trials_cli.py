@@ -7,10 +7,10 @@ import io
 import json
 
 import pytest
-from PIL import Image
-
 from factories import catalog_body, model
 from openrouter_standin import ModelBill, StandIn, serve
+from PIL import Image
+
 from vision_models.cli import main
 
 KEY = "sk-or-v1-CLIKEY-abcdef"
@@ -19,7 +19,7 @@ MINI = "openai/gpt-4o-mini"
 
 @pytest.fixture
 def setup(tmp_path, monkeypatch):
-    stand = StandIn({MINI: ModelBill(1e-5, 4e-5, reply="=HYPERLINK(\"http://x\")\x1b[2J<b>bold</b>")})
+    stand = StandIn({MINI: ModelBill(1e-5, 4e-5, reply='=HYPERLINK("http://x")\x1b[2J<b>bold</b>')})
     server, base = serve(stand)
     monkeypatch.setenv("OPENROUTER_BASE_URL", base)
     catalog = tmp_path / "catalog.json"
@@ -42,7 +42,9 @@ def cli(capsys, *argv):
 
 def test_dry_run_needs_no_key_and_sends_nothing(setup, capsys):
     stand, catalog, pages, _ = setup
-    status, out, err = cli(capsys, "try", *pages, "--model", MINI, "--model", "tesseract", "--dry-run", "--source", catalog)
+    status, out, err = cli(
+        capsys, "try", *pages, "--model", MINI, "--model", "tesseract", "--dry-run", "--source", catalog
+    )
     assert status == 0
     assert out.count(MINI) == 2 and out.count("tesseract") == 2
     assert "dry run: 2 page requests" in err  # Tesseract pages are not requests and "worst case reserved" in err
@@ -161,7 +163,9 @@ def test_a_dry_run_prints_small_amounts_with_the_digits_that_make_them_true(tmp_
     page = tmp_path / "page.png"
     Image.new("RGB", (200, 100), "white").save(page)
     monkeypatch.setenv("VISION_MODELS_TRIALS", str(tmp_path / "trials.sqlite"))
-    status = main(["try", str(page), "--model", "acme/tiny", "--source", str(catalog), "--dry-run", "--max-usd", "0.004"])
+    status = main(
+        ["try", str(page), "--model", "acme/tiny", "--source", str(catalog), "--dry-run", "--max-usd", "0.004"]
+    )
     err = capsys.readouterr().err
     assert status == 0 and "1 page request to send" in err and "in the budget $0.004" in err
     estimated = float(err.split("estimated $", 1)[1].split(";", 1)[0])

@@ -21,14 +21,14 @@ import time
 from pathlib import Path
 
 import pytest
-
-import vision_models as vm
 from factories import model
 from openrouter_standin import ModelBill, StandIn
 from test_trials import FLASH, KEY, MINI, PRICES, bills, make_pages, page_requests, run, serving, trial_catalog
+
+import vision_models as vm
 from vision_models import trials
-from vision_models.trials import runner, worker
 from vision_models.stores import trials as store
+from vision_models.trials import runner, worker
 
 FREE = "acme/reader-x:free"
 TESTS = Path(__file__).resolve().parent
@@ -341,7 +341,9 @@ def wait_for_pages(standin: StandIn, count: int, child: subprocess.Popen) -> Non
     deadline = time.monotonic() + 30
     while len(page_requests(standin, MINI)) < count and time.monotonic() < deadline and child.poll() is None:
         time.sleep(0.02)
-    assert len(page_requests(standin, MINI)) >= count, child.stderr.read().decode()[-2000:] if child.poll() is not None else ""
+    assert len(page_requests(standin, MINI)) >= count, (
+        child.stderr.read().decode()[-2000:] if child.poll() is not None else ""
+    )
     time.sleep(0.2)
 
 
@@ -552,11 +554,15 @@ def test_a_version_1_store_is_upgraded_and_its_lost_requests_are_unknown_cost(st
 # ---------------------------------------------------------------- the command line
 
 
-def test_the_command_line_keeps_unknown_cost_apart_and_resends_it_only_when_asked(standin, catalog, env, capsys, monkeypatch):
+def test_the_command_line_keeps_unknown_cost_apart_and_resends_it_only_when_asked(
+    standin, catalog, env, capsys, monkeypatch
+):
     from vision_models.cli import main
 
     catalog_file = env / "catalog.json"
-    entries = [model(m, prompt=f"{p:.10f}", completion=f"{c:.10f}", inputs=("text", "image")) for m, (p, c) in PRICES.items()]
+    entries = [
+        model(m, prompt=f"{p:.10f}", completion=f"{c:.10f}", inputs=("text", "image")) for m, (p, c) in PRICES.items()
+    ]
     catalog_file.write_text(json.dumps({"data": entries}))
     monkeypatch.setenv("OPENROUTER_BASE_URL", standin.base_url)
     standin.page_faults = {MINI: ["reset"]}

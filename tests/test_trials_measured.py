@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from factories import model
+from openrouter_standin import ModelBill, StandIn, serve
 from PIL import Image
 
 import vision_models as vm
-from factories import model
-from openrouter_standin import ModelBill, StandIn, serve
 from vision_models.catalog.frame import models_frame
 
 MINI, FLASH = "openai/gpt-4o-mini", "google/gemini-2.5-flash"
@@ -24,7 +24,9 @@ def catalog():
 
 
 def measured_frame(rows):
-    frame = pd.DataFrame(rows, columns=["model", "width_px", "height_px", "pages", "measured_image_tokens", "estimated_image_tokens"])
+    frame = pd.DataFrame(
+        rows, columns=["model", "width_px", "height_px", "pages", "measured_image_tokens", "estimated_image_tokens"]
+    )
     frame["pixels"] = frame["width_px"] * frame["height_px"]
     frame["estimate_ratio"] = frame["estimated_image_tokens"] / frame["measured_image_tokens"]
     return frame
@@ -41,7 +43,9 @@ def test_measured_columns_and_pricing(catalog):
     assert np.isnan(shown.loc[FLASH, "measured_image_tokens"])
     assert shown.loc[MINI, "method"] == plain.set_index("id").loc[MINI, "method"]  # shown, not used
 
-    priced = vm.cost_per_image(catalog, 1700, 2200, output_tokens=700, measured=measured, prefer_measured=True).set_index("id")
+    priced = vm.cost_per_image(
+        catalog, 1700, 2200, output_tokens=700, measured=measured, prefer_measured=True
+    ).set_index("id")
     row = priced.loc[MINI]
     assert row["method"] == "measured" and not row["uncertain"] and row["image_tokens"] == 25_000
     # By hand: 25,000 tokens x $0.15/M + 700 x $0.60/M.
@@ -177,5 +181,7 @@ def test_the_trials_path_given_is_the_one_read(catalog, tmp_path, monkeypatch):
         costs = vm.cost_per_image(catalog, 1700, 2200, output_tokens=700, prefer_measured=True, trials_path=mine)
         plan = vm.estimate_trial([page], [MINI], catalog=catalog, max_side=4096, trials_path=mine)
     row = costs.set_index("id").loc[MINI]
-    assert row["measured_image_tokens"] == 2_900 and row["method"] == "measured"  # the stand-in billed 2,900 image tokens
+    assert (
+        row["measured_image_tokens"] == 2_900 and row["method"] == "measured"
+    )  # the stand-in billed 2,900 image tokens
     assert plan["cached"].tolist() == [True]

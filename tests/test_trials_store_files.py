@@ -14,9 +14,9 @@ import threading
 from pathlib import Path
 
 import pytest
+from factories import model
 from requests_cache import SQLiteCache
 
-from factories import model
 from vision_models.catalog import history
 from vision_models.stores import sqlite, trials, versions
 
@@ -30,7 +30,11 @@ def _contents(path: Path) -> tuple:
     conn = sqlite3.connect(path)
     try:
         tables = sorted(r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
-        return tables, conn.execute("PRAGMA user_version").fetchone()[0], conn.execute("PRAGMA application_id").fetchone()[0]
+        return (
+            tables,
+            conn.execute("PRAGMA user_version").fetchone()[0],
+            conn.execute("PRAGMA application_id").fetchone()[0],
+        )
     finally:
         conn.close()
 
@@ -62,7 +66,10 @@ def _sqlite(path: Path, *statements: str) -> Path:
 FOREIGN_TO_TRIALS = {
     "http cache": (_http_cache, "it holds an HTTP cache"),
     "history": (_history, "it holds a history database"),
-    "other tables": (lambda p: _sqlite(p, "CREATE TABLE notes (x)", "PRAGMA user_version = 1"), "it holds other tables: notes"),
+    "other tables": (
+        lambda p: _sqlite(p, "CREATE TABLE notes (x)", "PRAGMA user_version = 1"),
+        "it holds other tables: notes",
+    ),
     "other program": (lambda p: _sqlite(p, "PRAGMA application_id = 305419896"), "application_id 0x12345678"),
 }
 FOREIGN_TO_HISTORY = {
@@ -87,7 +94,9 @@ def _trials_users(path: Path):
 
 def _history_users(path: Path):
     return {
-        "record_fetch": lambda: history.record_fetch([ENTRY], fetched_at="2026-02-01", source="t", body=None, path=path),
+        "record_fetch": lambda: history.record_fetch(
+            [ENTRY], fetched_at="2026-02-01", source="t", body=None, path=path
+        ),
         "history_info": lambda: history.history_info(path),
         "catalog_changes": lambda: history.catalog_changes(since="2026-01-01", path=path),
         "price_history": lambda: history.price_history("a/b", path=path),
@@ -160,7 +169,9 @@ def test_a_fifo_or_a_device_is_refused_by_name_and_nothing_is_made_beside_it(tmp
             error = _finishes(use)
             assert isinstance(error, ValueError), (path, use, error)
             assert str(error).startswith(f"{path} is not a ") and reason in str(error)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p, _ in special.values())  # no -wal, no -journal
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p, _ in special.values()
+    )  # no -wal, no -journal
 
 
 def test_dev_null_is_not_a_trials_or_history_store():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from factories import model, shared_catalog
+
 from vision_models import fetch_catalog, fetch_vision_models, get_supports_images
 from vision_models.catalog.frame import models_frame
 

@@ -6,20 +6,18 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import pytest  # noqa: E402
-
-from factories import model  # noqa: E402
-from vision_models import fetch_catalog  # noqa: E402
-from vision_models.catalog.frame import models_frame  # noqa: E402
 import re  # noqa: E402
-
 from html.parser import HTMLParser  # noqa: E402
 
 import nbformat  # noqa: E402
 import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from factories import model  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 
-from vision_models.present import widgets  # noqa: E402
+from vision_models import fetch_catalog  # noqa: E402
+from vision_models.catalog.frame import models_frame  # noqa: E402
+from vision_models.present import comparison_widget, widgets  # noqa: E402
 from vision_models.present.widgets import CostExplorer, ModelComparison, ModelFilter, ModelPicker, html_table  # noqa: E402
 
 VISION = ("text", "image")
@@ -38,7 +36,13 @@ def test_filter_follows_every_control(catalog):
     assert set(box.filtered["provider"]) == {"openai"}
     box.min_context.value = 200_000
     assert (box.filtered["context_length"] >= 200_000).all()
-    assert set(box.filtered["id"]) == {"openai/gpt-4.1", "openai/gpt-4.1-mini", "openai/gpt-4.1-nano", "openai/o3", "openai/o4-mini"}
+    assert set(box.filtered["id"]) == {
+        "openai/gpt-4.1",
+        "openai/gpt-4.1-mini",
+        "openai/gpt-4.1-nano",
+        "openai/o3",
+        "openai/o4-mini",
+    }
     box.max_price.value = "1"
     assert set(box.filtered["id"]) == {"openai/gpt-4.1-mini", "openai/gpt-4.1-nano"}  # $0.40 and $0.10 per M
     box.search.value = "NANO"
@@ -66,7 +70,9 @@ def test_empty_result_is_a_plain_message_and_a_bad_price_is_named_by_its_label(c
     assert "<table" in box.table.value
     for bad in ("cheap", "-1"):
         box.max_price.value = bad
-        assert f"Max $/Mtok: expected USD per million tokens, a number &gt;= 0, got &#x27;{bad}&#x27;" in box.count.value
+        assert (
+            f"Max $/Mtok: expected USD per million tokens, a number &gt;= 0, got &#x27;{bad}&#x27;" in box.count.value
+        )
         assert "max_prompt_price" not in box.count.value
         assert box.table.value == "" and box.filtered.empty and box.picker.chosen is None  # the old table is gone
     box.max_price.value = "1"
@@ -84,7 +90,9 @@ def test_an_offline_result_with_nothing_cached_says_why():
 
 def test_remote_text_is_escaped_in_html():
     hostile = [
-        model("evil/script", name="<script>alert(1)</script>", description='<img src=x onerror="alert(2)">', inputs=VISION),
+        model(
+            "evil/script", name="<script>alert(1)</script>", description='<img src=x onerror="alert(2)">', inputs=VISION
+        ),
     ]
     frame = models_frame(hostile)
     box = ModelFilter(frame)
@@ -139,7 +147,11 @@ def test_comparison_takes_one_to_five_and_an_empty_pick_is_a_message(catalog):
     pick = ModelComparison(vision, ids=[], chart=False)
     assert pick.compared is None and "Pick at least one model." in pick.table.value
     pick.select.value = ("openai/gpt-4o-mini", "google/gemini-2.5-flash", "qwen/qwen2.5-vl-72b-instruct")
-    assert list(pick.compared.columns) == ["openai/gpt-4o-mini", "google/gemini-2.5-flash", "qwen/qwen2.5-vl-72b-instruct"]
+    assert list(pick.compared.columns) == [
+        "openai/gpt-4o-mini",
+        "google/gemini-2.5-flash",
+        "qwen/qwen2.5-vl-72b-instruct",
+    ]
     assert pick.compared.loc["image_tokens"].tolist() == [25_501, 2322, 4819]  # design note examples
     pick.select.value = ("google/gemini-2.5-flash",)  # one model: its own row of facts
     assert list(pick.compared.columns) == ["google/gemini-2.5-flash"]
@@ -163,7 +175,10 @@ def test_comparison_search_narrows_the_list_and_keeps_the_chosen(catalog):
     assert list(pick.compared.columns) == pick.chosen
     pick.select.value = ("openai/gpt-4o-mini", "google/gemini-2.5-flash")
     pick.search.value = "no such model"
-    assert _offered(pick.select) == ["google/gemini-2.5-flash", "openai/gpt-4o-mini"]  # only the chosen, in catalog order
+    assert _offered(pick.select) == [
+        "google/gemini-2.5-flash",
+        "openai/gpt-4o-mini",
+    ]  # only the chosen, in catalog order
     pick.search.value = ""
     assert len(_offered(pick.select)) == len(vision) - 1  # all but the :free variant
 
@@ -191,7 +206,9 @@ def test_a_single_choice_comparison_for_one_model(catalog):
     assert "google/gemini-2.5-flash" in _offered(one.select) and one.chosen == ["google/gemini-2.5-flash"]
     one.select.value = None
     assert one.chosen == [] and "Pick at least one model." in one.table.value
-    with pytest.raises(ValueError, match=r"2 ids given for at most 1 \(max_models\): openai/gpt-4o, google/gemini-2.5-flash"):
+    with pytest.raises(
+        ValueError, match=r"2 ids given for at most 1 \(max_models\): openai/gpt-4o, google/gemini-2.5-flash"
+    ):
         ModelComparison(vision, ids=["openai/gpt-4o", "google/gemini-2.5-flash"], max_models=1, chart=False)
 
 
@@ -213,7 +230,11 @@ def test_comparison_says_which_chosen_model_the_request_does_not_fit():
         [
             model("openai/gpt-4o", prompt="0.0000025", completion="0.00001", inputs=VISION),
             # 700 answer tokens are more than this model's 512 (its top provider's max_completion_tokens).
-            model("openai/gpt-4o-mini", inputs=VISION, top_provider={"context_length": 128_000, "max_completion_tokens": 512}),
+            model(
+                "openai/gpt-4o-mini",
+                inputs=VISION,
+                top_provider={"context_length": 128_000, "max_completion_tokens": 512},
+            ),
         ]
     )
     pick = ModelComparison(frame, ids=["openai/gpt-4o", "openai/gpt-4o-mini"], output_tokens=700)
@@ -276,7 +297,10 @@ def test_cost_explorer_subtitle_counts_every_qualifying_model(catalog, monkeypat
     # context and 400 of output cannot take a Letter page and a 700-token answer; the :free variant is
     # left out until the box is ticked: 28 ranked.
     assert "cheapest 5 of 28 models" in explorer.table.value
-    assert "1 :free variant left out" in explorer.table.value and "1 model too small for this request" in explorer.table.value
+    assert (
+        "1 :free variant left out" in explorer.table.value
+        and "1 model too small for this request" in explorer.table.value
+    )
     assert "cheapest 5 of 26 priced models; 2 with unknown price not shown" in titles[-1]
     assert "free, not drawn" not in titles[-1]
     explorer.include_free.value = True
@@ -297,7 +321,9 @@ def test_cost_explorer_leaves_out_models_a_long_answer_does_not_fit(catalog):
 
     from factories import REPO
 
-    raw = {m["id"]: m for m in json.loads((REPO / "vision_models" / "data" / "sample_catalog.json").read_text())["data"]}
+    raw = {
+        m["id"]: m for m in json.loads((REPO / "vision_models" / "data" / "sample_catalog.json").read_text())["data"]
+    }
     explorer = CostExplorer(catalog[catalog["is_vision"]], chart=False)
     explorer.output_tokens.value = 8000
     left_out = set(explorer.qualifying.attrs["ranking_left_out"]["does_not_fit"])
@@ -341,7 +367,9 @@ def test_comparison_defaults_come_from_the_data_and_unknown_ids_are_named(catalo
         ModelComparison(vision, ids=["openai/gpt-4o-mni", "google/gemini-2.5-flash"], chart=False)
     assert ModelComparison(vision.iloc[:0], chart=False).chosen == []
     # A free model is a provider's pick only on request: google's cheapest is then gemma-3-27b-it:free.
-    free = widgets.default_comparison(vision, include_free=True, preset="letter-200dpi", prompt_tokens=60, output_tokens=700)
+    free = widgets.default_comparison(
+        vision, include_free=True, preset="letter-200dpi", prompt_tokens=60, output_tokens=700
+    )
     assert free == ["openai/gpt-4.1-nano", "google/gemma-3-27b-it:free", "anthropic/claude-3.5-haiku"]
 
 
@@ -411,7 +439,9 @@ def test_widgets_draw_under_every_backend(tmp_path, monkeypatch, backend, magic)
     else:
         monkeypatch.delenv("MPLBACKEND", raising=False)
     book = nbformat.v4.new_notebook()
-    book.cells = [nbformat.v4.new_code_cell(magic)] * bool(magic) + [nbformat.v4.new_code_cell(c) for c in BACKEND_CELLS]
+    book.cells = [nbformat.v4.new_code_cell(magic)] * bool(magic) + [
+        nbformat.v4.new_code_cell(c) for c in BACKEND_CELLS
+    ]
     NotebookClient(book, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = [o for cell in book.cells for o in cell.outputs]
     assert [o for o in outputs if o.output_type == "error"] == []
@@ -536,14 +566,14 @@ def test_trial_html_keeps_mathjax_off_its_dollar_signs():
 )
 def test_comparison_chart_scale_follows_the_span_of_the_chosen_costs(catalog, monkeypatch, ids, scale):
     scales = []
-    draw = widgets.plot_cost_per_image
+    draw = comparison_widget.plot_cost_per_image
 
     def recording(costs, top, ax):
         draw(costs, top=top, ax=ax)
         scales.append(ax.get_xscale())
         return ax
 
-    monkeypatch.setattr(widgets, "plot_cost_per_image", recording)
+    monkeypatch.setattr(comparison_widget, "plot_cost_per_image", recording)
     pick = ModelComparison(catalog[catalog["is_vision"]], ids=list(ids), preset="letter-200dpi", output_tokens=700)
     assert pick.png is not None and scales == [scale]
 

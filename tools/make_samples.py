@@ -133,8 +133,13 @@ TABLE: list[Row] = [
     line("Valid 1 June to 30 September. Crossing time about 45 minutes."),
     BLANK,
     row(
-        (_T[0], "Sailing"), (_T[1], "Days"), (_T[2], "Departs"), (_T[3], "Arrives"), (_T[4], "Adult fare"),
-        rule_below=True, band=True,
+        (_T[0], "Sailing"),
+        (_T[1], "Days"),
+        (_T[2], "Departs"),
+        (_T[3], "Arrives"),
+        (_T[4], "Adult fare"),
+        rule_below=True,
+        band=True,
     ),
     row((_T[0], "SF101"), (_T[1], "Mon-Fri"), (_T[2], "06:40"), (_T[3], "07:25"), (_T[4], "12.50")),
     row((_T[0], "SF103"), (_T[1], "Daily"), (_T[2], "08:15"), (_T[3], "09:00"), (_T[4], "14.00")),
@@ -178,8 +183,9 @@ DELIVERY_NOTE: list[Row] = [
     row((_D[0], "OGS-4471"), (_D[1], "Bamboo canes, 180 cm, bundle of 25"), (_D[2], "10"), size=SMALL),
     row((_D[0], "OGS-3902"), (_D[1], "Fleece tunnel, 3 m"), (_D[2], "4"), size=SMALL),
     row((_D[0], "OGS-1187"), (_D[1], "Chicken manure pellets, 15 kg tub"), (_D[2], "8"), size=SMALL),
-    row((_D[0], "OGS-5520"), (_D[1], "Wheelbarrow, 90 litre, pneumatic tyre"), (_D[2], "1"), size=SMALL,
-        rule_below=True),
+    row(
+        (_D[0], "OGS-5520"), (_D[1], "Wheelbarrow, 90 litre, pneumatic tyre"), (_D[2], "1"), size=SMALL, rule_below=True
+    ),
     BLANK,
     line("Goods remain the property of Oakridge Garden Supplies until paid for in full.", SMALL),
     line("Please check the goods on arrival and report any damage within 48 hours.", SMALL),

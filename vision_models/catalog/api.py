@@ -12,7 +12,8 @@ from typing import Any, cast
 import pandas as pd
 
 from ..http.cache import DEFAULT_EXPIRE_SECONDS, body_digest
-from ..http.client import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, age_seconds, get_session, holds_surrogate_escapes
+from ..http.client import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, age_seconds, holds_surrogate_escapes
+from ..http.sessions import get_session
 from . import memo
 from .frame import entry_problems, models_frame
 from .source import RawCatalog, get_source, is_remote, load_raw, peek_fresh
@@ -153,7 +154,9 @@ def catalog_as_of(
 
     check_rules(rules)
     if source is not None and get_source(source) != "openrouter":
-        raise ValueError(f"as_of reads the history of OpenRouter's catalog; it cannot be combined with source={str(source)!r}")
+        raise ValueError(
+            f"as_of reads the history of OpenRouter's catalog; it cannot be combined with source={str(source)!r}"
+        )
     entries, snapshot = history.entries_as_of(as_of, path=history_path)
     label = as_of.isoformat() if isinstance(as_of, (datetime, date)) else str(as_of).strip()
     taken = snapshot.isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -172,7 +175,9 @@ def _fetch(source, *, rules: str, vision_only: bool, refresh: bool, **options) -
     if fresh is not None:
         models = memo.load_frame(session, memo.memo_key(fresh.digest, rules, vision_only))
         if models is not None:
-            return CatalogResult(models=models, source=fresh.source, cached=True, cache_age=age_seconds(fresh.fetched_at))
+            return CatalogResult(
+                models=models, source=fresh.source, cached=True, cache_age=age_seconds(fresh.fetched_at)
+            )
     raw = load_raw(source, refresh=refresh, session=session, **options)
     if raw.downloaded and raw.source == "openrouter":
         _record(raw)

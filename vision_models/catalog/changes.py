@@ -138,4 +138,3 @@ def _empty_prices() -> pd.DataFrame:
     text = pd.array([], dtype="str")
     frame = pd.DataFrame({"date": _utc(np.array([], dtype="int64")), "id": text, "name": text})
     return frame.assign(**{p: np.array([], dtype="float64") for p in PRICES})
-

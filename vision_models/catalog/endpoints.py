@@ -7,7 +7,7 @@ headline price is one of them; the provider that serves a request decides
 what it costs. :func:`fetch_endpoints` gives one row per endpoint.
 
 It works like the catalog fetch: the same requests-cache session and expiry
-(:func:`vision_models.http.client.get_session`, with its retries and time-outs),
+(:func:`vision_models.http.sessions.get_session`, with its retries and time-outs),
 failures that never raise but are reported (``frame.attrs["errors"]`` and a
 warning), the cached copy served ``stale`` when asking again fails, and a
 200 whose body is not an endpoints answer refused by a response hook before
@@ -38,7 +38,8 @@ import pandas as pd
 from requests_cache import CachedSession
 
 from ..http.cache import DEFAULT_EXPIRE_SECONDS
-from ..http.client import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, fetch_json, get_session, parse_json, reset_session
+from ..http.client import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, fetch_json, parse_json
+from ..http.sessions import get_session, reset_session
 from .frame import _count, _lists, _numbers, _price, _provider, _text
 from .source import get_api_key, get_base_url
 
@@ -138,7 +139,13 @@ def fetch_endpoints(
     ``discount``.
     """
     wanted = check_endpoint_ids(
-        ids, models, base_url=base_url, api_key=api_key, cache_path=cache_path, expire_after=expire_after, timeout=timeout
+        ids,
+        models,
+        base_url=base_url,
+        api_key=api_key,
+        cache_path=cache_path,
+        expire_after=expire_after,
+        timeout=timeout,
     )
     workers = _check_workers(max_workers)
     ask = partial(
@@ -176,7 +183,9 @@ def check_endpoint_ids(
         raise ValueError("no model ids given: pass at least one id, such as 'openai/gpt-4o-mini'")
     for model_id in wanted:
         if not isinstance(model_id, str) or "/" not in model_id.strip("/"):
-            raise ValueError(f"bad model id {model_id!r}: expected OpenRouter's author/slug, such as 'openai/gpt-4o-mini'")
+            raise ValueError(
+                f"bad model id {model_id!r}: expected OpenRouter's author/slug, such as 'openai/gpt-4o-mini'"
+            )
     if models is None:
         from .api import fetch_catalog
 
@@ -255,11 +264,16 @@ def endpoints_frame(answers: Sequence[EndpointsAnswer]) -> pd.DataFrame:
             columns[name] = _numbers([s.get(percentile) for s in stats])
     columns["supported_parameters"] = _lists([e.get("supported_parameters") for e in ends])
     caching = [e.get("supports_implicit_caching") for e in ends]
-    columns["supports_implicit_caching"] = pd.array([v if isinstance(v, bool) else None for v in caching], dtype="boolean")
+    columns["supports_implicit_caching"] = pd.array(
+        [v if isinstance(v, bool) else None for v in caching], dtype="boolean"
+    )
     columns["fetched_at"] = pd.DatetimeIndex(pd.to_datetime([a.fetched_at for a, _ in rows], utc=True)).as_unit("us")
     columns["cached"] = np.array([a.cached for a, _ in rows], dtype=bool)
     columns["stale"] = np.array([a.stale for a, _ in rows], dtype=bool)
-    keys = [(order[i], p.lower(), t.lower(), n) for n, (i, p, t) in enumerate(zip(ids, columns["provider_name"], columns["tag"]))]
+    keys = [
+        (order[i], p.lower(), t.lower(), n)
+        for n, (i, p, t) in enumerate(zip(ids, columns["provider_name"], columns["tag"]))
+    ]
     rank = np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.intp)
     return pd.DataFrame({name: values[rank] for name, values in columns.items()}, index=pd.RangeIndex(len(rank)))
 
@@ -313,7 +327,9 @@ def _explain(error: str, *, sent_key: bool) -> str:
     return error
 
 
-def _map(fn: Callable[[str], EndpointsAnswer], ids: list[str], workers: int, progress: bool | None) -> list[EndpointsAnswer]:
+def _map(
+    fn: Callable[[str], EndpointsAnswer], ids: list[str], workers: int, progress: bool | None
+) -> list[EndpointsAnswer]:
     """``fn`` over ``ids``, at most ``workers`` at once, answers in the order of ``ids``."""
     with ThreadPoolExecutor(max_workers=min(workers, len(ids)), thread_name_prefix="endpoints") as pool:
         answers: Iterable[EndpointsAnswer] = pool.map(fn, ids)

@@ -104,7 +104,9 @@ def vision_rows(models: list[dict], arch: list[dict], inputs: np.ndarray, rules:
     return keep
 
 
-def model_columns(models: list[dict], arch: list[dict] | None = None, inputs: np.ndarray | None = None) -> dict[str, Any]:
+def model_columns(
+    models: list[dict], arch: list[dict] | None = None, inputs: np.ndarray | None = None
+) -> dict[str, Any]:
     """The columns of usable entries (dicts with a unique string ``id``).
 
     ``arch`` and ``inputs``: their parsed ``architecture`` and input modalities, when already at hand.
@@ -139,7 +141,9 @@ def model_columns(models: list[dict], arch: list[dict] | None = None, inputs: np
         "image_token_usd_per_mtok": _price(_field(pricing, "image_token"), _PER_MILLION),
         "image_output_usd_per_image": _price(_field(pricing, "image_output")),
         "supported_parameters": parameters,
-        "structured_outputs": np.array([not STRUCTURED_OUTPUT_PARAMETERS.isdisjoint(x) for x in parameters], dtype=bool),
+        "structured_outputs": np.array(
+            [not STRUCTURED_OUTPUT_PARAMETERS.isdisjoint(x) for x in parameters], dtype=bool
+        ),
         "takes_files": np.array(["file" in x for x in inputs], dtype=bool),
         "expiration_date": expiration,
         "expiring": np.asarray(expiration.notna()),
@@ -173,7 +177,9 @@ def alias_columns(ids: list[str], canonical: list[Any]) -> dict[str, Any]:
     the latest model" of a family), so ``alias_of`` is missing on all of them.
     """
     alias = is_alias_id(ids)
-    named = [c if a and isinstance(c, str) and c and c != i else None for a, c, i in zip(alias.tolist(), canonical, ids)]
+    named = [
+        c if a and isinstance(c, str) and c and c != i else None for a, c, i in zip(alias.tolist(), canonical, ids)
+    ]
     return {"is_alias": alias, "alias_of": optional_text(named)}
 
 

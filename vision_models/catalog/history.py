@@ -158,7 +158,9 @@ def import_files(
             except sqlite.StoreUnavailable as exc:
                 raise ImportStopped(results, file, str(exc)) from None
             except sqlite3.OperationalError as exc:  # a full disk half-way: that file was rolled back
-                raise ImportStopped(results, file, str(sqlite.unavailable(target, "write the history database", exc))) from None
+                raise ImportStopped(
+                    results, file, str(sqlite.unavailable(target, "write the history database", exc))
+                ) from None
     return results
 
 
@@ -297,7 +299,9 @@ def entries_as_of(
     variable (``"-1"``, a router), which is what such rows are in real catalogs. No snapshot at or before ``moment`` is a
     :class:`NoSnapshot` (a ``ValueError``) naming the first date the history holds, or saying there is no history.
     """
-    wanted = _query_instant(moment, "as_of", end_of_day=True, warn_early=False)  # too early: refused below, naming the start
+    wanted = _query_instant(
+        moment, "as_of", end_of_day=True, warn_early=False
+    )  # too early: refused below, naming the start
     file = get_history_path(path)
     with _reader(file) as conn:
         first = None if conn is None else conn.execute("SELECT MIN(fetched_at) FROM snapshots").fetchone()[0]
@@ -312,6 +316,8 @@ def entries_as_of(
             raise NoSnapshot(f"no catalog recorded at or before {moment!s}: the history starts on {start}")
         rows = conn.execute(_AS_OF_SQL, (snapshot, snapshot)).fetchall()
     return [_entry(row) for row in rows], _datetime(snapshot)
+
+
 _PER_TOKEN = 1_000_000
 
 
@@ -321,7 +327,10 @@ def _entry(row: tuple) -> dict[str, Any]:
     architecture = {"modality": modality, "input_modalities": json.loads(listed)}
     if "->" in modality:  # the output side of "text+image->text+image": what the cost table needs to spot generators
         architecture["output_modalities"] = [m for m in modality.split("->", 1)[1].split("+") if m]
-    per_unit: dict[str, float | str | None] = {"prompt": _per(prompt, _PER_TOKEN), "completion": _per(completion, _PER_TOKEN)}
+    per_unit: dict[str, float | str | None] = {
+        "prompt": _per(prompt, _PER_TOKEN),
+        "completion": _per(completion, _PER_TOKEN),
+    }
     if prompt is None and completion is None:  # stored NULL is "-1" or unlisted; real catalogs list both but on routers
         per_unit.update(prompt="-1", completion="-1")
     per_unit.update(image=_per(image, 1), request=_per(request, 1))

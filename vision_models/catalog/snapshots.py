@@ -223,4 +223,3 @@ def _sha256(body: bytes | str | None, entries: list[Any]) -> str:
     if body is None:
         body = json.dumps({"data": entries}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(body.encode() if isinstance(body, str) else body).hexdigest()
-

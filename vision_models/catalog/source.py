@@ -33,13 +33,11 @@ from ..http.client import (
     DEFAULT_TIMEOUT,
     MAX_BODY_BYTES,
     NotACatalog,
-    _with_retries,
     age_seconds,
     fetch_json,
-    get_session,
     parse_json,
-    reset_session,
 )
+from ..http.sessions import _with_retries, get_session, reset_session
 
 BASE_URL_ENV = "OPENROUTER_BASE_URL"
 API_KEY_ENV = "OPENROUTER_API_KEY"
@@ -332,7 +330,9 @@ def read_file(path: str | os.PathLike, *, max_bytes: int = MAX_BODY_BYTES) -> Ra
         raise ValueError(f"{file} is not an OpenRouter catalog: {exc}") from None
     if not any(isinstance(entry, dict) and isinstance(entry.get("id"), str) for entry in entries):
         # An empty catalog is no data, as an empty answer from OpenRouter is: said in ``error``, not a bad source.
-        held = f"its {len(entries):,} entries hold no model: none has a string 'id'" if entries else "it lists no models"
+        held = (
+            f"its {len(entries):,} entries hold no model: none has a string 'id'" if entries else "it lists no models"
+        )
         return RawCatalog(entries, str(file), error=f"{file}: the catalog is empty ({held})", body=body)
     return RawCatalog(entries, str(file), body=body)
 
@@ -342,4 +342,3 @@ def read_sample() -> RawCatalog:
     body = resources.files("vision_models").joinpath("data", SAMPLE_FILE).read_bytes()
     parsed = json.loads(body)
     return RawCatalog(parsed["data"], f"sample (as of {parsed['as_of']})", body=body)
-

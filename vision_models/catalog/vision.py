@@ -109,7 +109,9 @@ def get_listed_image_input(input_modalities: Any) -> tuple[np.ndarray, np.ndarra
     return _matches(_IMAGE_INPUT, listed), lists_inputs
 
 
-def _supports_images(columns: Mapping[str, Any] | pd.DataFrame, evidence: dict[str, np.ndarray], rules: Rules) -> np.ndarray:
+def _supports_images(
+    columns: Mapping[str, Any] | pd.DataFrame, evidence: dict[str, np.ndarray], rules: Rules
+) -> np.ndarray:
     any_rule = evidence["modality"] | evidence["image_price"] | evidence["name"]
     if rules == "seed":
         return any_rule

@@ -97,4 +97,3 @@ def __getattr__(name: str) -> Any:
             if name in found:
                 return found[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-

@@ -80,7 +80,11 @@ def load_models(args: argparse.Namespace):
         max_prompt_price=args.max_prompt_price,
     )
     if models.empty and not result.error:
-        _say("vision-models: no model matches these filters" if result.count else "vision-models: the catalog has no vision models")
+        _say(
+            "vision-models: no model matches these filters"
+            if result.count
+            else "vision-models: the catalog has no vision models"
+        )
     return result, models
 
 
@@ -89,7 +93,9 @@ def _no_snapshot(exc: ValueError, rules: str):
     from ..catalog.api import CatalogResult
     from ..catalog.frame import models_frame
 
-    return CatalogResult(models=models_frame([], rules, vision_only=True), source="as-of", error=in_flags(_one_line(exc)))
+    return CatalogResult(
+        models=models_frame([], rules, vision_only=True), source="as-of", error=in_flags(_one_line(exc))
+    )
 
 
 def report(result) -> None:
@@ -205,7 +211,9 @@ def run_cost_by_provider(args: argparse.Namespace) -> int:
     _, models = load_models(args)
     if models.empty:
         return EXIT_NO_DATA
-    options = dict(prompt_tokens=args.prompt_tokens, output_tokens=args.output_tokens, detail=args.detail, preset=args.preset)
+    options = dict(
+        prompt_tokens=args.prompt_tokens, output_tokens=args.output_tokens, detail=args.detail, preset=args.preset
+    )
     if args.top:
         cheapest = cost_per_image(models, args.width, args.height, **options).head(args.top)["id"]
         models = models[models["id"].isin(cheapest).to_numpy()]
@@ -316,7 +324,9 @@ def _check_host(host: str) -> None:
     try:
         socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError, ValueError):
-        raise UsageError(f"vision-models: bad --host {host!r}: not an address or a name this machine resolves") from None
+        raise UsageError(
+            f"vision-models: bad --host {host!r}: not an address or a name this machine resolves"
+        ) from None
 
 
 def run_history_import(args: argparse.Namespace) -> int:
@@ -340,7 +350,9 @@ def _print_imports(results) -> None:
             _write(f"{result.path}\t{result.status}\n")
             continue
         when = result.fetched_at.isoformat(timespec="seconds") if result.fetched_at else "-"
-        _write(f"{result.path}\t{result.status}\t{when}\t(date from {result.date_basis})\t{plural(result.models, 'model')}\n")
+        _write(
+            f"{result.path}\t{result.status}\t{when}\t(date from {result.date_basis})\t{plural(result.models, 'model')}\n"
+        )
 
 
 def run_history_info(args: argparse.Namespace) -> int:
@@ -377,4 +389,3 @@ def run_cache(args: argparse.Namespace) -> int:
         return EXIT_OK
     _write("\n".join(get_cache_info(args.cache_path).lines()) + "\n")
     return EXIT_OK
-

@@ -74,4 +74,3 @@ def _warning_line(message, category, filename, lineno, line=None) -> str:
 def _one_line(exc: BaseException) -> str:
     """An exception's text on one line, control characters shown, never a traceback."""
     return terminal_safe(" ".join(str(exc).split()) or type(exc).__name__)
-

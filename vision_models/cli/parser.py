@@ -94,14 +94,18 @@ def _add_cost(commands) -> None:
     cost.add_argument("--format", choices=("table", "csv", "json"), default="table")
     add_as_of_option(cost)
     cost.add_argument(
-        "--by-provider", action="store_true", help="one row per provider endpoint (OpenRouter's endpoints API; with --top N, of the N cheapest)"
+        "--by-provider",
+        action="store_true",
+        help="one row per provider endpoint (OpenRouter's endpoints API; with --top N, of the N cheapest)",
     )
     add_table_options(cost)
     cost.set_defaults(handler=run_cost)
 
 
 def _add_endpoints(commands) -> None:
-    endpoints = commands.add_parser("endpoints", help="every provider endpoint of the given models: prices, limits, uptime")
+    endpoints = commands.add_parser(
+        "endpoints", help="every provider endpoint of the given models: prices, limits, uptime"
+    )
     endpoints.add_argument("ids", nargs="+", metavar="ID", help="model ids, such as openai/gpt-4o-mini")
     endpoints.add_argument("--format", choices=("table", "csv", "json"), default="table")
     endpoints.add_argument("--refresh", action="store_true", help="ask OpenRouter even if the cached copy is fresh")
@@ -116,7 +120,9 @@ def _add_chart(commands) -> None:
     add_source_options(chart)
     add_filter_options(chart)
     add_image_options(chart)
-    chart.add_argument("--top", type=_whole_number(1, LIMITS["top"]), default=25, metavar="N", help="bars to draw (cost chart)")
+    chart.add_argument(
+        "--top", type=_whole_number(1, LIMITS["top"]), default=25, metavar="N", help="bars to draw (cost chart)"
+    )
     chart.set_defaults(handler=run_chart)
 
 
@@ -124,11 +130,16 @@ def _add_serve(commands) -> None:
     serve = commands.add_parser("serve", help="answer GET /api/models over HTTP, as the seed endpoint does")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     serve.add_argument("--port", type=_port, default=3000, help="TCP port, 0-65535 (0: any free port)")
-    serve.add_argument("--cors-origin", metavar="ORIGIN", help="allow this browser origin (Access-Control-Allow-Origin)")
+    serve.add_argument(
+        "--cors-origin", metavar="ORIGIN", help="allow this browser origin (Access-Control-Allow-Origin)"
+    )
     serve.add_argument("--source", help="openrouter (default), sample, an http(s) URL or a .json/.json.gz file")
     serve.add_argument("--cache-path", help="the SQLite cache file")
     serve.add_argument(
-        "--expire-after", type=_whole_number(1, LIMITS["expire_s"]), default=3600, metavar="SECONDS",
+        "--expire-after",
+        type=_whole_number(1, LIMITS["expire_s"]),
+        default=3600,
+        metavar="SECONDS",
         help="catalog freshness (at most 31,536,000: a year)",
     )
     serve.add_argument("--threads", type=_whole_number(1, LIMITS["threads"]), default=8, help="worker threads (1-256)")
@@ -141,7 +152,9 @@ def _add_history(commands) -> None:
     importer = history_commands.add_parser("import", help="backfill saved catalogs (.json / .json.gz)")
     importer.add_argument("files", nargs="+", metavar="FILE")
     importer.add_argument("--fetched-at", metavar="ISO", help="the fetch time of the (single) file")
-    importer.add_argument("--history-path", help="the history file (default: $VISION_MODELS_HISTORY or beside the cache)")
+    importer.add_argument(
+        "--history-path", help="the history file (default: $VISION_MODELS_HISTORY or beside the cache)"
+    )
     importer.set_defaults(handler=run_history_import)
     info = history_commands.add_parser("info", help="where the history is and what it holds")
     info.add_argument("--history-path", help="the history file")
@@ -170,28 +183,48 @@ def add_trial_commands(commands) -> None:
     """``try`` (send pages to models within a budget) and ``trials list|show|export``."""
     attempt = commands.add_parser("try", help="send your pages to chosen models: billed cost, latency, accuracy")
     attempt.add_argument("pages", nargs="+", metavar="PAGE", help="images (PNG, JPEG, WebP, TIFF), PDFs or folders")
-    attempt.add_argument("--model", action="append", required=True, metavar="ID", help="an OpenRouter id or tesseract (repeatable)")
+    attempt.add_argument(
+        "--model", action="append", required=True, metavar="ID", help="an OpenRouter id or tesseract (repeatable)"
+    )
     attempt.add_argument("--prompt", help="the instruction sent with each page")
     attempt.add_argument("--truth", metavar="DIR", help="ground truth: a folder of <page>.txt files")
     attempt.add_argument(
-        "--max-usd", type=_number(0, LIMITS["usd"]), default=1.0, metavar="X",
+        "--max-usd",
+        type=_number(0, LIMITS["usd"]),
+        default=1.0,
+        metavar="X",
         help="hard budget for this run, 0-1,000,000 (default 1.00)",
     )
     attempt.add_argument("--dry-run", action="store_true", help="only estimate: nothing is sent, no key needed")
     attempt.add_argument(
-        "--concurrency", type=_whole_number(1, LIMITS["concurrency"]), default=4, metavar="N", help="requests at once (1-64)"
+        "--concurrency",
+        type=_whole_number(1, LIMITS["concurrency"]),
+        default=4,
+        metavar="N",
+        help="requests at once (1-64)",
     )
     attempt.add_argument(
-        "--max-tokens", type=_whole_number(1, LIMITS["tokens"]), default=2048, metavar="N",
+        "--max-tokens",
+        type=_whole_number(1, LIMITS["tokens"]),
+        default=2048,
+        metavar="N",
         help="answer bound per page (at most 10,000,000)",
     )
-    attempt.add_argument("--dpi", type=_whole_number(1, LIMITS["dpi"]), default=200, help="PDF rendering resolution (1-2,400)")
     attempt.add_argument(
-        "--max-side", type=_whole_number(1, LIMITS["pixels"]), default=2048, metavar="PX",
+        "--dpi", type=_whole_number(1, LIMITS["dpi"]), default=200, help="PDF rendering resolution (1-2,400)"
+    )
+    attempt.add_argument(
+        "--max-side",
+        type=_whole_number(1, LIMITS["pixels"]),
+        default=2048,
+        metavar="PX",
         help="shrink larger pages to this (at most 100,000)",
     )
     attempt.add_argument(
-        "--timeout", type=_number(0, LIMITS["timeout_s"], above=True), default=120.0, metavar="SECONDS",
+        "--timeout",
+        type=_number(0, LIMITS["timeout_s"], above=True),
+        default=120.0,
+        metavar="SECONDS",
         help="per request, such as 2.5 (above 0, at most 86,400: a day)",
     )
     attempt.add_argument("--format", choices=("table", "csv", "json"), default="table")
@@ -262,7 +295,9 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
     """Where the catalog comes from and which rules make a model vision-capable."""
     parser.add_argument("--source", help="openrouter (default), sample, an http(s) URL or a .json/.json.gz file")
     parser.add_argument(
-        "--rules", choices=("seed", "strict"), default="strict",
+        "--rules",
+        choices=("seed", "strict"),
+        default="strict",
         help="strict (default): a model's listed inputs decide; seed: the original endpoint's rules, exactly",
     )
     parser.add_argument("--refresh", action="store_true", help="ask OpenRouter even if the cached copy is fresh")
@@ -271,7 +306,9 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
 
 def add_as_of_option(parser: argparse.ArgumentParser) -> None:
     """The catalog as the history recorded it on a date, instead of today's."""
-    parser.add_argument("--as-of", metavar="DATE", help="the catalog as the history recorded it then (ISO date or datetime, UTC)")
+    parser.add_argument(
+        "--as-of", metavar="DATE", help="the catalog as the history recorded it then (ISO date or datetime, UTC)"
+    )
 
 
 def add_filter_options(parser: argparse.ArgumentParser) -> None:
@@ -281,7 +318,9 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
         "--min-context", type=_whole_number(0, LIMITS["context"]), metavar="N", help="at least N tokens of context"
     )
     parser.add_argument(
-        "--max-prompt-price", type=_number(0, LIMITS["usd"]), metavar="USD_PER_MTOK",
+        "--max-prompt-price",
+        type=_number(0, LIMITS["usd"]),
+        metavar="USD_PER_MTOK",
         help="prompt price at most this (0-1,000,000)",
     )
 
@@ -290,19 +329,33 @@ def add_image_options(parser: argparse.ArgumentParser) -> None:
     """The image and the call being priced."""
     from ..pricing.estimate import PRESETS
 
-    parser.add_argument("--width", type=_whole_number(1, LIMITS["pixels"]), help="image width in pixels (at most 100,000)")
-    parser.add_argument("--height", type=_whole_number(1, LIMITS["pixels"]), help="image height in pixels (at most 100,000)")
-    parser.add_argument("--preset", choices=sorted(PRESETS), help="a common page or photo size instead of --width/--height")
     parser.add_argument(
-        "--prompt-tokens", type=_whole_number(0, LIMITS["tokens"]), default=0, metavar="N", help="instruction tokens (default 0)"
+        "--width", type=_whole_number(1, LIMITS["pixels"]), help="image width in pixels (at most 100,000)"
     )
     parser.add_argument(
-        "--output-tokens", type=_whole_number(0, LIMITS["tokens"]), required=True, metavar="N",
+        "--height", type=_whole_number(1, LIMITS["pixels"]), help="image height in pixels (at most 100,000)"
+    )
+    parser.add_argument(
+        "--preset", choices=sorted(PRESETS), help="a common page or photo size instead of --width/--height"
+    )
+    parser.add_argument(
+        "--prompt-tokens",
+        type=_whole_number(0, LIMITS["tokens"]),
+        default=0,
+        metavar="N",
+        help="instruction tokens (default 0)",
+    )
+    parser.add_argument(
+        "--output-tokens",
+        type=_whole_number(0, LIMITS["tokens"]),
+        required=True,
+        metavar="N",
         help="expected answer tokens (at most 10,000,000)",
     )
     parser.add_argument("--detail", choices=("high", "low"), default="high")
     parser.add_argument(
-        "--include-generators", action="store_true",
+        "--include-generators",
+        action="store_true",
         help="keep models that also generate audio or images (left out by default, with a note on stderr)",
     )
 
@@ -348,4 +401,3 @@ def _number(low: int, high: int, *, above: bool = False):
 
     parse.__name__ = what
     return parse
-

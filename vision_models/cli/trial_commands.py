@@ -142,4 +142,3 @@ def run_trials_export(args: argparse.Namespace) -> int:
     path = write_rows(trial.results, args.path, fmt)
     _say(f"vision-models: wrote {plural(len(trial.results), 'row')} of run {args.run_id} to {path}")
     return EXIT_OK if len(trial.results) else EXIT_NO_DATA
-

@@ -187,14 +187,21 @@ class RedactingSQLiteCache(SQLiteCache):
             redact_response(hop, self._settings.ignored_parameters)
         # requests-cache's save_response, with the body's fingerprint written in the same transaction.
         cache_key = cache_key or self.create_key(response.request)
-        cached = redact_response(CachedResponse.from_response(response, expires=expires), self._settings.ignored_parameters)
+        cached = redact_response(
+            CachedResponse.from_response(response, expires=expires), self._settings.ignored_parameters
+        )
         try:
             with self.responses.connection(commit=True) as con:
                 self.responses[cache_key] = cached
                 con.execute(
                     "INSERT OR REPLACE INTO bodies (key, sha256, created_at, expires, expires_unix) VALUES (?, ?, ?, ?, ?)",
-                    (cache_key, body_digest(cached.content), _timestamp(cached.created_at),
-                     _timestamp(cached.expires), cached.expires_unix),
+                    (
+                        cache_key,
+                        body_digest(cached.content),
+                        _timestamp(cached.created_at),
+                        _timestamp(cached.expires),
+                        cached.expires_unix,
+                    ),
                 )
             if response.history and not cached.revalidated:
                 for hop in response.history:
@@ -234,7 +241,10 @@ class RedactingSQLiteCache(SQLiteCache):
         """Store a built frame's bytes, keeping the newest :data:`FRAMES_KEPT`; a locked or full file skips it quietly."""
         self._write_frames(
             ("INSERT OR REPLACE INTO frames (key, value) VALUES (?, ?)", (key, value)),
-            ("DELETE FROM frames WHERE rowid NOT IN (SELECT rowid FROM frames ORDER BY rowid DESC LIMIT ?)", (FRAMES_KEPT,)),
+            (
+                "DELETE FROM frames WHERE rowid NOT IN (SELECT rowid FROM frames ORDER BY rowid DESC LIMIT ?)",
+                (FRAMES_KEPT,),
+            ),
         )
 
     def delete_frame(self, key: str) -> None:
@@ -276,7 +286,9 @@ class RedactingSQLiteCache(SQLiteCache):
         return response
 
     def _drop_bad_row(self, key: str, problem: str) -> None:
-        warnings.warn(f"an entry of the cache file {self.responses.db_path} could not be read ({problem}); treated as a miss")
+        warnings.warn(
+            f"an entry of the cache file {self.responses.db_path} could not be read ({problem}); treated as a miss"
+        )
         try:
             del self.responses[key]  # deletes by key; no unpickling
         except (sqlite3.Error, KeyError):
@@ -341,7 +353,9 @@ def open_session(
         moved = _move_aside(path, before) if isinstance(exc, sqlite3.DatabaseError) else None
         if moved is not None or (isinstance(exc, sqlite3.DatabaseError) and _identity(path) != before):
             if moved is not None:
-                warnings.warn(f"cache file {path} was unreadable ({exc}); moved it to {moved.name} and started a new one")
+                warnings.warn(
+                    f"cache file {path} was unreadable ({exc}); moved it to {moved.name} and started a new one"
+                )
             try:
                 return _sqlite_session(path, expire_after)
             except (sqlite3.DatabaseError, OSError) as again:

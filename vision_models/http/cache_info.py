@@ -61,7 +61,9 @@ def get_cache_info(cache_path: str | os.PathLike | None = None) -> CacheInfo:
                    "and starts a new one")  # fmt: skip
         return CacheInfo(path, True, size, 0, None, problem=problem)
     if rows is None:
-        return CacheInfo(path, True, size, 0, None, problem="not a cache file: an SQLite database without a responses table")
+        return CacheInfo(
+            path, True, size, 0, None, problem="not a cache file: an SQLite database without a responses table"
+        )
     created, unreadable = [], []
     for value in rows:
         response = _read_back(value)
@@ -72,7 +74,9 @@ def get_cache_info(cache_path: str | os.PathLike | None = None) -> CacheInfo:
             created.append(_aware(response.created_at))
     if unreadable:
         entries = "an entry" if len(unreadable) == 1 else f"{len(unreadable):,} entries"
-        warnings.warn(f"{entries} of the cache file {path} could not be read ({unreadable[0]}); not counted", stacklevel=2)
+        warnings.warn(
+            f"{entries} of the cache file {path} could not be read ({unreadable[0]}); not counted", stacklevel=2
+        )
     return CacheInfo(path, True, size, len(created), max(created) if created else None)
 
 
@@ -110,4 +114,3 @@ def clear_cache(cache_path: str | os.PathLike | None = None) -> Path:
         finally:
             session.close()
     return path
-

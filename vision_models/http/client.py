@@ -13,27 +13,24 @@ refused before the cache stores it. An answer of several pages (``links.next``) 
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
-import threading
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
-from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests_cache import CachedSession
 from urllib3 import exceptions as urllib3_exceptions
-from urllib3.util.retry import Retry
 
 from ..text import has_lone_surrogate, replace_lone_surrogates
-from .cache import DEFAULT_EXPIRE_SECONDS, get_cache_path, memory_session, open_session, recover_session, warn_once
-from .deadline import DeadlineAdapter, FetchTimedOut, _active, _deadline, timed_out_error
+from .cache import warn_once
+from .deadline import FetchTimedOut, _active, _deadline, timed_out_error
+from .sessions import close_sessions, get_session, reset_session  # noqa: F401 (also importable from here)
 
 #: (connect, read) seconds. Reads are not retried, so a server that accepts
 #: the connection and never answers costs one read time-out.
@@ -54,37 +51,6 @@ MAX_PAGES = 200
 _CHUNK = 64 * 1024
 _ACCEPT_ENCODING = "gzip, deflate"
 
-
-class _Retry(Retry):
-    """urllib3's retry policy, but a wait that would pass the fetch's deadline ends the fetch instead."""
-
-    def sleep(self, response=None) -> None:
-        deadline = getattr(_active, "deadline", None)
-        if deadline is not None:
-            wait = self.get_retry_after(response) if (response is not None and self.respect_retry_after_header) else None
-            wait = self.get_backoff_time() if wait is None else wait
-            if wait >= deadline.remaining():
-                raise FetchTimedOut(deadline.seconds)
-        super().sleep(response)
-
-
-#: 429 and 5xx are retried twice with back-off; Retry-After is honoured up to
-#: 8 s a wait, and never past the deadline.
-RETRY = _Retry(
-    total=6,
-    connect=2,
-    read=0,
-    status=2,
-    redirect=4,
-    other=0,
-    backoff_factor=0.5,
-    backoff_max=4,
-    status_forcelist=(429, 500, 502, 503, 504),
-    allowed_methods=("GET", "HEAD"),
-    respect_retry_after_header=True,
-    retry_after_max=8,
-    raise_on_status=False,
-)
 
 NETWORK_ERROR = "Network request failed"
 _ENTRIES = "_vision_models_entries"
@@ -135,7 +101,11 @@ def parse_json(body: bytes | str) -> Any:
 
 def holds_surrogate_escapes(body: bytes | str) -> bool:
     """True when ``body`` may hold a surrogate (an escape such as ``\\ud800``), which parsing replaces with a warning."""
-    found = re.search(rb"\\u[dD][89a-fA-F]", body) if isinstance(body, (bytes, bytearray)) else re.search(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]", body)
+    found = (
+        re.search(rb"\\u[dD][89a-fA-F]", body)
+        if isinstance(body, (bytes, bytearray))
+        else re.search(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]", body)
+    )
     return found is not None
 
 
@@ -424,7 +394,9 @@ def cached_entry(session: CachedSession, url: str, headers: dict) -> Any:
         return None
 
 
-def _cached_fallback(session: CachedSession, url: str, headers: dict, read: Callable[[bytes], Any], error: str) -> JsonAnswer:
+def _cached_fallback(
+    session: CachedSession, url: str, headers: dict, read: Callable[[bytes], Any], error: str
+) -> JsonAnswer:
     """The cached copy, even expired, marked stale with ``error``; or nothing with ``error``."""
     entry = cached_entry(session, url, headers)
     if entry is not None:
@@ -433,65 +405,10 @@ def _cached_fallback(session: CachedSession, url: str, headers: dict, read: Call
         except ValueError:
             pass
         else:
-            return JsonAnswer(value, cached=True, fetched_at=_utc(entry.created_at), error=error, stale=True, body=entry.content)
+            return JsonAnswer(
+                value, cached=True, fetched_at=_utc(entry.created_at), error=error, stale=True, body=entry.content
+            )
     return JsonAnswer(None, error=error)
-
-
-# ---------------------------------------------------------------- sessions
-
-
-_sessions: dict[tuple[str, float], CachedSession] = {}
-_sessions_lock = threading.Lock()
-
-
-def get_session(cache_path: str | os.PathLike | None = None, expire_after: float = DEFAULT_EXPIRE_SECONDS) -> CachedSession:
-    """The process's cached session for this cache file, with time-outs' retry policy mounted.
-
-    Kept per (file, expiry) so repeated calls in a notebook reuse one SQLite
-    connection. When no cache folder can be found (no home directory), the
-    session caches in memory, with a warning.
-    """
-    try:
-        path = str(get_cache_path(cache_path))
-    except ValueError as exc:
-        path = ":memory:"
-        warn_once("no-cache-folder", f"{exc}; caching in memory for this process only")
-    key = (path, float(expire_after))
-    with _sessions_lock:
-        session = _sessions.get(key)
-        if path == ":memory:":
-            if session is None:
-                session = _sessions[key] = _with_retries(memory_session(expire_after))
-            return session
-        if session is None or not Path(path).exists():
-            session = _with_retries(open_session(path, expire_after))
-            if not getattr(session, "in_memory", False):  # a stand-in for an unusable file is not kept
-                _sessions[key] = session
-        return session
-
-
-def reset_session(cache_path: str | os.PathLike | None = None, expire_after: float = DEFAULT_EXPIRE_SECONDS) -> CachedSession:
-    """Move a corrupt cache file aside and return a fresh session on a new one."""
-    key = (str(get_cache_path(cache_path)), float(expire_after))
-    with _sessions_lock:
-        old = _sessions.pop(key, None) or open_session(key[0], expire_after)
-        session = _sessions[key] = _with_retries(recover_session(old))
-        return session
-
-
-def close_sessions() -> None:
-    """Close every cached session this process opened (tests, long-lived servers)."""
-    with _sessions_lock:
-        for session in _sessions.values():
-            session.close()
-        _sessions.clear()
-
-
-def _with_retries(session: CachedSession) -> CachedSession:
-    adapter = DeadlineAdapter(max_retries=RETRY)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
 
 
 def _utc(moment: datetime | None) -> datetime | None:

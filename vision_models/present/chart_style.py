@@ -44,7 +44,18 @@ OTHER_COLOUR = "#a0a0a0"
 FREE_LISTED = 4  # free models named in a cost chart's title before "and N more"
 #: The price history's line colours (matplotlib's qualitative tab10), one per line; past ten, the
 #: colours come round again with the next of :data:`LINE_STYLES`.
-LINE_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+LINE_COLOURS = [
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+]
 LINE_STYLES = ["-", "--", ":", "-."]
 
 _PRICE_WORDS = {
@@ -290,4 +301,3 @@ def _need_columns(frame: pd.DataFrame, columns: list[str]) -> None:
     missing = [c for c in columns if c not in frame]
     if missing:
         raise ValueError(f"not a cost table: missing column(s) {', '.join(missing)}; make it with vm.cost_per_image")
-

@@ -145,7 +145,9 @@ def plot_cost_per_image(costs: pd.DataFrame, top: int = 25, *, ax: Axes | None =
     groups = provider_groups(shown["provider"])
     faces = [group_colour(g) for g in groups]
     bars = ax.barh(positions, values - low, left=low, color=faces, edgecolor="0.25", linewidth=0.6)
-    measured = (shown["method"] == MEASURED_METHOD).to_numpy(dtype=bool) if "method" in shown else np.zeros(len(shown), bool)
+    measured = (
+        (shown["method"] == MEASURED_METHOD).to_numpy(dtype=bool) if "method" in shown else np.zeros(len(shown), bool)
+    )
     for bar, face, uncertain, was_measured in zip(bars, faces, shown["uncertain"].tolist(), measured.tolist()):
         if uncertain:
             bar.set_hatch(UNCERTAIN_HATCH)
@@ -176,7 +178,7 @@ def plot_cost_per_image(costs: pd.DataFrame, top: int = 25, *, ax: Axes | None =
 
 
 def _bars_subtitle(costs: pd.DataFrame, shown: pd.DataFrame, free: pd.DataFrame, priced: pd.DataFrame) -> str:
-    """"cheapest 25 of 140 priced models; 3 free: a, b, c; 2 with unknown price not shown"."""
+    """ "cheapest 25 of 140 priced models; 3 free: a, b, c; 2 with unknown price not shown"."""
     if len(shown) and len(shown) < len(priced):
         parts = [f"cheapest {len(shown)} of {len(priced)} priced models"]
     elif len(shown):
@@ -221,7 +223,9 @@ def plot_cost_vs_context(costs: pd.DataFrame, *, ax: Axes | None = None, label_f
     note = " and ".join(part for part in left_out if part)
     title = f"{cost_title(costs)}\n{plural(len(plotted), 'model')}{f'; {note} not shown' if note else ''}"
     if plotted.empty:
-        message = "No models to show: the cost table is empty." if costs.empty else "No priced model with a known context."
+        message = (
+            "No models to show: the cost table is empty." if costs.empty else "No priced model with a known context."
+        )
         return _nothing_to_draw(ax, message, title)
 
     for group in _legend_order(groups):

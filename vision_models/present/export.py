@@ -142,7 +142,6 @@ class atomic_text_file:
             if not self.file.closed:
                 self.file.close()
 
-
     def _take_over(self) -> None:
         """Give the finished file the old one's mode, then rename it over the target (checked again: it may have changed)."""
         if writable_target(self.path) != self.target:
@@ -200,7 +199,9 @@ def _csv_cells(column: pd.Series, safe: bool) -> pd.Series | list[object]:
     if isinstance(column.dtype, pd.CategoricalDtype):
         codes = column.cat.codes.to_numpy()
         present = codes >= 0  # -1: a missing cell (Index.take's filling differs between pandas 2 and 3: not used)
-        values = pd.Series(column.cat.categories.take(np.where(present, codes, 0)), index=column.index, name=column.name)
+        values = pd.Series(
+            column.cat.categories.take(np.where(present, codes, 0)), index=column.index, name=column.name
+        )
         if pd.api.types.is_integer_dtype(values.dtype):
             values = values.astype("Int64")  # whole numbers stay whole when a cell is missing
         return _csv_cells(values.where(present), safe)
@@ -249,8 +250,7 @@ def export_json(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
 def _text_cells(column: pd.Series, safe: bool) -> list[object]:
     """Lists joined, lone surrogates (which no UTF-8 encoder takes) as U+FFFD, formulas neutralised."""
     values = [
-        LIST_SEPARATOR.join(map(str, v)) if isinstance(v, (list, tuple, np.ndarray)) else v
-        for v in column.tolist()
+        LIST_SEPARATOR.join(map(str, v)) if isinstance(v, (list, tuple, np.ndarray)) else v for v in column.tolist()
     ]
     values = [replace_lone_surrogates(v) if isinstance(v, str) else v for v in values]
     return neutralise_formulas(values) if safe else values

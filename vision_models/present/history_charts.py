@@ -212,4 +212,3 @@ def plot_models_added_per_week(
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
     return ax
-

@@ -46,8 +46,9 @@ def nothing_to_show(why: str) -> None:
     print(f"Nothing to show: {why}")
 
 
-def table(frame: pd.DataFrame | pd.Series, columns: Sequence[str] | None = None, *, head: int | None = None,
-          empty: str) -> pd.DataFrame | pd.Series | None:
+def table(
+    frame: pd.DataFrame | pd.Series, columns: Sequence[str] | None = None, *, head: int | None = None, empty: str
+) -> pd.DataFrame | pd.Series | None:
     """``frame`` (its ``columns``, its first ``head`` rows) to display; when it is empty, print ``empty`` and return None."""
     if len(frame) == 0:
         nothing_to_show(empty)
@@ -200,9 +201,7 @@ def history_findings(moments: Sequence[datetime], changes: pd.DataFrame) -> str:
     added = int(vision["kind"].eq("added").sum())
     removed = int(vision["kind"].eq("removed").sum())
     moved = vision.loc[vision["kind"].eq("price"), "id"].nunique()
-    lines.append(
-        f"Vision models: {added:,} added, {removed:,} removed, {plural(moved, 'model')} with a price change."
-    )
+    lines.append(f"Vision models: {added:,} added, {removed:,} removed, {plural(moved, 'model')} with a price change.")
     return "\n".join(lines)
 
 
@@ -270,7 +269,9 @@ def trial_findings(summary: pd.DataFrame, pages: int) -> str:
     ]
     if len(read) > 1:
         worst = read.loc[read["cer_mean"].idxmax()]
-        lines.append(f"The most errors: {worst['model']}, CER {worst['cer_mean']:.3f}, {_per_1k(worst)} per 1,000 pages.")
+        lines.append(
+            f"The most errors: {worst['model']}, CER {worst['cer_mean']:.3f}, {_per_1k(worst)} per 1,000 pages."
+        )
     return "\n".join(lines)
 
 

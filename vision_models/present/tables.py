@@ -83,7 +83,9 @@ def text_table(models) -> str:
     header = ("id", "name", "context", "$/M in", "$/M out", "evidence")
     rows = zip(
         models["id"].tolist(),
-        models["name"].str.replace(r"^[^:/]{1,40}: ", "", regex=True).tolist(),  # "OpenAI: GPT-4o": the id names the provider
+        models["name"]
+        .str.replace(r"^[^:/]{1,40}: ", "", regex=True)
+        .tolist(),  # "OpenAI: GPT-4o": the id names the provider
         _cells(models["context_length"], "{:,}"),
         _cells(models["prompt_usd_per_mtok"], "{:.4g}"),
         _cells(models["completion_usd_per_mtok"], "{:.4g}"),
@@ -129,7 +131,10 @@ def provider_cost_table(costs) -> str:
     notes = [
         "down" if down else "cheapest" if name == cheapest else "dearest" if name == dearest else ""
         for name, cheapest, dearest, down in zip(
-            costs["provider_name"], costs["cheapest_provider"], costs["dearest_provider"], (costs["status"].fillna(0) < 0)
+            costs["provider_name"],
+            costs["cheapest_provider"],
+            costs["dearest_provider"],
+            (costs["status"].fillna(0) < 0),
         )
     ]
     rows = zip(
@@ -149,7 +154,17 @@ def provider_cost_table(costs) -> str:
 
 def endpoints_table(frame) -> str:
     """One line per provider endpoint: prices, limits and health."""
-    header = ("id", "provider", "quant", "context", "prompt $/Mtok", "completion $/Mtok", "discount", "status", "uptime 30m %")
+    header = (
+        "id",
+        "provider",
+        "quant",
+        "context",
+        "prompt $/Mtok",
+        "completion $/Mtok",
+        "discount",
+        "status",
+        "uptime 30m %",
+    )
     rows = zip(
         _printable(frame["id"]),
         _printable(frame["provider_name"]),
@@ -184,14 +199,18 @@ FIELD_WORDS = {
 def changes_table(changes) -> str:
     """One line per change: date, kind, id, and what moved."""
     what = []
-    for kind, field, old, new, pct in zip(changes["kind"], changes["field"], changes["old"], changes["new"], changes["pct_change"]):
+    for kind, field, old, new, pct in zip(
+        changes["kind"], changes["field"], changes["old"], changes["new"], changes["pct_change"]
+    ):
         if kind in ("added", "removed"):
             what.append("")
         else:
             change = f"{FIELD_WORDS.get(field, field)}: {_value(old)} -> {_value(new)}"
             what.append(change + (f" ({pct:+.1f}%)" if pct == pct else ""))
     rows = zip(changes["date"].dt.strftime("%Y-%m-%d").tolist(), changes["kind"].tolist(), changes["id"].tolist(), what)
-    lines = fixed_width(("date", "kind", "id", "change"), rows, shrink=[2, 3], keep={2: 24, 3: 20})  # what moved matters most
+    lines = fixed_width(
+        ("date", "kind", "id", "change"), rows, shrink=[2, 3], keep={2: 24, 3: 20}
+    )  # what moved matters most
     return "\n".join(lines) + f"\n{plural(len(changes), 'change')}\n"
 
 
@@ -233,7 +252,10 @@ def trial_table(results) -> str:
     from .terminal import cell_text
 
     header = ("page", "model", "status", "billed $", "latency s", "CER", "text / error")
-    notes = [cell_text(e if isinstance(e, str) else t, 60) for e, t in zip(results["error"].tolist(), results["text"].tolist())]
+    notes = [
+        cell_text(e if isinstance(e, str) else t, 60)
+        for e, t in zip(results["error"].tolist(), results["text"].tolist())
+    ]
     rows = zip(
         [cell_text(p, 40) for p in results["page"].tolist()],
         [cell_text(m, 50) for m in results["model"].tolist()],
@@ -268,4 +290,3 @@ def summary_table(summary) -> str:
 
 def _cells(column, spec: str) -> list[str]:
     return ["-" if missing else spec.format(v) for v, missing in zip(column.tolist(), column.isna().tolist())]
-

@@ -52,7 +52,7 @@ def table_width(wide: bool = False) -> int | None:
 
 
 def ellipsis() -> str:
-    """"…" where the output can encode it, else "..."."""
+    """ "…" where the output can encode it, else "..."."""
     try:
         "…".encode(sys.stdout.encoding or "ascii")
     except (UnicodeEncodeError, LookupError):
@@ -67,9 +67,7 @@ def shorten(text: str, width: int, mark: str = "…") -> str:
     return text[: max(width - len(mark), 0)] + mark if width > len(mark) else text[:width]
 
 
-def fit_widths(
-    widths: Sequence[int], limit: int | None, shrink: Sequence[int], minimums: Sequence[int]
-) -> list[int]:
+def fit_widths(widths: Sequence[int], limit: int | None, shrink: Sequence[int], minimums: Sequence[int]) -> list[int]:
     """Column widths that fit ``limit`` with :data:`GAP` between them, taking from ``shrink`` columns in order.
 
     A column gives up characters down to its minimum before the next one is
@@ -109,7 +107,9 @@ def text_table(
     rows = list(rows)
     columns = [list(column) for column in zip(*rows)] if rows else [[] for _ in header]
     heads = [terminal_safe(str(c)) for c in header]
-    return _layout(heads, [_safe_column(column) for column in columns], set(right), width, shrink, keep or {}, list(drop))
+    return _layout(
+        heads, [_safe_column(column) for column in columns], set(right), width, shrink, keep or {}, list(drop)
+    )
 
 
 def _safe_column(values: list) -> list[str]:

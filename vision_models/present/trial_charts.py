@@ -50,7 +50,14 @@ def plot_cost_vs_accuracy(trial, *, ax: Axes | None = None) -> Axes:
     front = accuracy_front(shown)
     on_front = shown["model"].isin(front["model"]).to_numpy()
     if (~on_front).any():
-        ax.scatter(cost[~on_front], cer[~on_front], color="0.6", s=30, label="dominated: another reads better for less", zorder=2)
+        ax.scatter(
+            cost[~on_front],
+            cer[~on_front],
+            color="0.6",
+            s=30,
+            label="dominated: another reads better for less",
+            zorder=2,
+        )
     ax.scatter(cost[on_front], cer[on_front], color="tab:blue", s=45, label="Pareto front", zorder=3)
     ax.plot(front["usd_per_1k_pages"], front["cer_mean"], color="tab:blue", linewidth=1, zorder=1)
     for name, x, y, front_point in zip(shown["model"].tolist(), cost.tolist(), cer.tolist(), on_front.tolist()):
@@ -85,7 +92,9 @@ def plot_cost_vs_accuracy(trial, *, ax: Axes | None = None) -> Axes:
 
 def accuracy_front(summary: pd.DataFrame) -> pd.DataFrame:
     """Models no other beats on both: none reads with a lower CER for at most the cost."""
-    ordered = summary.dropna(subset=["usd_per_1k_pages", "cer_mean"]).sort_values(["usd_per_1k_pages", "cer_mean", "model"])
+    ordered = summary.dropna(subset=["usd_per_1k_pages", "cer_mean"]).sort_values(
+        ["usd_per_1k_pages", "cer_mean", "model"]
+    )
     cer = ordered["cer_mean"].to_numpy()
     best_cheaper = np.minimum.accumulate(np.concatenate([[np.inf], cer[:-1]])) if len(cer) else cer
     return ordered[cer < best_cheaper].reset_index(drop=True)
@@ -134,4 +143,3 @@ def plot_estimate_vs_billed(trial, *, ax: Axes | None = None) -> Axes:
     ax.set_title(f"Estimate against bill per model\nlabel: estimate / billed{note}", fontsize=10)
     ax.legend(fontsize=8, frameon=False, loc="upper left")
     return ax
-

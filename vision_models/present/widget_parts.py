@@ -25,6 +25,20 @@ CHART_DPI = 90
 _CELL = "padding:2px 8px;border-bottom:1px solid #ddd;"
 
 
+#: Columns the controls show.
+COST_COLUMNS = ["id", "image_tokens", "method", "uncertain", "free", "usd_per_1k_images", "context_length"]
+PROVIDER_COLUMNS = [
+    "id",
+    "provider_name",
+    "quantization",
+    "status",
+    "uptime_last_30m",
+    "usd_per_1k_images",
+    "vs_cheapest_pct",
+]
+_WIDE = w.Layout(width="420px")
+
+
 def html_table(frame: pd.DataFrame, columns: Sequence[str] | None = None, *, max_rows: int = 60) -> str:
     """An HTML table of ``frame`` with every cell escaped and formatted for reading.
 
@@ -210,7 +224,9 @@ def default_comparison(models: pd.DataFrame, n: int = 3, *, include_free: bool =
     if models.empty:
         return []
     ranked = rank_costs(cost_per_image(models, **options), include_free=include_free)
-    priced = ranked[ranked["usd_per_1k_images"].notna().to_numpy() & (include_free | ~ranked["free"].to_numpy(dtype=bool))]
+    priced = ranked[
+        ranked["usd_per_1k_images"].notna().to_numpy() & (include_free | ~ranked["free"].to_numpy(dtype=bool))
+    ]
     biggest = models["provider"].value_counts(sort=True).index.tolist()
     cheapest = priced.drop_duplicates("provider").set_index("provider")["id"]  # costs are sorted cheapest first
     return [cheapest[p] for p in biggest if p in cheapest.index][:n]
@@ -218,4 +234,3 @@ def default_comparison(models: pd.DataFrame, n: int = 3, *, include_free: bool =
 
 def _usd(value: float) -> str:
     return "unknown" if pd.isna(value) else f"${value:,.4g}"
-

@@ -186,7 +186,9 @@ def ranking_note(ranked: pd.DataFrame) -> str:
     if variants:
         parts.append(f"{len(variants)} :free variant{'s' if len(variants) != 1 else ''} (include_free=True shows them)")
     if unfit:
-        parts.append(f"{len(unfit)} model{'s' if len(unfit) != 1 else ''} the request does not fit (context or maximum output)")
+        parts.append(
+            f"{len(unfit)} model{'s' if len(unfit) != 1 else ''} the request does not fit (context or maximum output)"
+        )
     return "left out: " + "; ".join(parts) if parts else ""
 
 
@@ -278,4 +280,3 @@ def cost_coverage(costs: pd.DataFrame) -> float:
     if models.empty:
         return float("nan")
     return float((models["method"] != FALLBACK.method).mean())
-

@@ -180,7 +180,9 @@ def image_costs(
     table = table.astype({"id": "str", "name": "str", "provider": "str", "family": "str", "method": "str"})
     table = apply_measurements(table, width, height, measured, prefer_measured=prefer_measured, trials_path=trials_path)
     max_output = _limit(models, "max_completion_tokens")
-    fits, does_not_fit = request_fits(table["image_tokens"], table["context_length"], max_output, prompt_tokens, output_tokens)
+    fits, does_not_fit = request_fits(
+        table["image_tokens"], table["context_length"], max_output, prompt_tokens, output_tokens
+    )
     table = table.assign(fits=fits, does_not_fit=does_not_fit, _unfit=~fits)
     ordered = table.sort_values(["_unfit", "usd_per_image", "id"], na_position="last", kind="stable", ignore_index=True)
     ordered = ordered.drop(columns="_unfit")
@@ -249,7 +251,9 @@ def resolve_size(width: object, height: object, preset: str | None = None) -> tu
         if width is None and height is None:
             return preset_size
         if (width, height) != preset_size:
-            raise ValueError(f"preset {preset!r} is {preset_size[0]}x{preset_size[1]}; do not also give {width}x{height}")
+            raise ValueError(
+                f"preset {preset!r} is {preset_size[0]}x{preset_size[1]}; do not also give {width}x{height}"
+            )
     if width is None or height is None:
         raise ValueError("give the image size: width and height in pixels, or a preset such as 'letter-200dpi'")
     return check_size(width, height)
@@ -279,4 +283,3 @@ def _readings(
     readings[capped] = (per_image_text + "; a ceiling below the family estimate: capped")[capped]
     readings[by_listing] = (per_image_text + "; used: no family rule")[by_listing]
     return readings.tolist()
-

@@ -123,12 +123,8 @@ _OPENAI_PATCH_NOTE = "design note: docs/design-note.md §OpenAI, patch method"
 _OPENAI = f"OpenAI 'Images and vision' guide, 'Calculating costs' ({_OPENAI_NOTE})"
 _OPENAI_PATCHES = f"OpenAI 'Images and vision' guide, 'Calculating costs' ({_OPENAI_PATCH_NOTE})"
 _FORUM = "community.openai.com/t/1377015"  # 'Introducing GPT-5.4 mini and nano': billed image tokens measured
-_GPT5_MINI = (
-    f"OpenAI guide: 1,536 patches, multiplier 1.62; a forum measurement ({_FORUM}, 2026-03) found 1.2 billed"
-)
-_GPT5_NANO = (
-    f"OpenAI guide: 1,536 patches, multiplier 2.46; a forum measurement ({_FORUM}, 2026-03) found 1.5 billed"
-)
+_GPT5_MINI = f"OpenAI guide: 1,536 patches, multiplier 1.62; a forum measurement ({_FORUM}, 2026-03) found 1.2 billed"
+_GPT5_NANO = f"OpenAI guide: 1,536 patches, multiplier 2.46; a forum measurement ({_FORUM}, 2026-03) found 1.5 billed"
 _GPT52 = (
     "OpenAI guide lists gpt-5.2, 5.2-codex, 5.2-chat-latest and 5.3-codex under the 1,536-patch budget without a"
     f" multiplier; 1.2 from litellm 1.110.2 and a forum measurement ({_FORUM}; litellm's 6,144-patch cap is not"
@@ -163,6 +159,8 @@ _GLM: dict[str, Any] = dict(factor=28, min_pixels=112 * 112, max_pixels=28 * 28 
 _GLM46: dict[str, Any] = dict(factor=28, min_pixels=112 * 112, max_pixels=9_633_792, frames=2, enlarge_short=True)
 
 #: Ordered rules; the first whose pattern matches the normalised id wins.
+# The table reads as a table (one rule a line or a short block), so the formatter leaves it alone.
+# fmt: off
 FAMILY_RULES: tuple[FamilyRule, ...] = (
     # OpenAI: minis and nanos before their base models, dated and suffixed variants included.
     _rule("gpt-4o-mini", "openai-tiles", r"/gpt-4o-mini(?:-|$)", False, _OPENAI, base=2833, tile=5667),
@@ -366,14 +364,19 @@ FAMILY_RULES: tuple[FamilyRule, ...] = (
         table=((405_000, 800), (810_000, 1300), (1_170_000, 1800), (1_620_000, 2400), (1_690_000, 2600)),
     ),
 )
+# fmt: on
 
 #: The stated default for an unknown family: the 28 px patch rule, capped at
 #: 16,384 patches (12,845,056 px, the Qwen2/2.5 open-processor maximum).
 FALLBACK = _rule(
-    "unknown", "fallback", r"$^", True,
+    "unknown",
+    "fallback",
+    r"$^",
+    True,
     "no published rule: rough estimate, 28 px patches capped at 16,384"
     " (the design note's default: docs/design-note.md §Others)",
-    patch=28, max_tokens=16_384,
+    patch=28,
+    max_tokens=16_384,
 )
 
 

@@ -21,7 +21,6 @@ _PER_TOKEN_BAND = (0.5, 2.0)
 _USD_DECIMALS = 12
 
 
-
 @lru_cache(maxsize=8192)
 def get_family(model_id: str, name: str = "") -> FamilyRule:
     """The image-token rule of a model: by its id, else by its name written like an id.
@@ -36,7 +35,9 @@ def get_family(model_id: str, name: str = "") -> FamilyRule:
     return rule
 
 
-def get_image_usd_per_1k(models: pd.DataFrame, width: int = REFERENCE_IMAGE[0], height: int = REFERENCE_IMAGE[1]) -> np.ndarray:
+def get_image_usd_per_1k(
+    models: pd.DataFrame, width: int = REFERENCE_IMAGE[0], height: int = REFERENCE_IMAGE[1]
+) -> np.ndarray:
     """USD per 1,000 images as each model's catalog listing prices them; NaN where it does not.
 
     A per-image ``pricing.image`` times 1,000; a per-image-token one (equal to
@@ -131,4 +132,3 @@ def _times(count: int, price: np.ndarray) -> np.ndarray:
 
 def _usd(values: np.ndarray) -> np.ndarray:
     return np.round(values, _USD_DECIMALS)
-

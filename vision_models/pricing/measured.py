@@ -50,16 +50,21 @@ def apply_measurements(
     best = best.drop_duplicates("model").set_index("model")
     tokens = table["id"].map(best["measured_image_tokens"]).to_numpy(dtype="float64", na_value=np.nan)
     table = table.assign(
-        measured_image_tokens=tokens, estimate_ratio=table["id"].map(best["estimate_ratio"]).to_numpy(dtype="float64", na_value=np.nan)
+        measured_image_tokens=tokens,
+        estimate_ratio=table["id"].map(best["estimate_ratio"]).to_numpy(dtype="float64", na_value=np.nan),
     )
     use = ~np.isnan(tokens) if prefer_measured else np.zeros(len(table), dtype=bool)
     if use.any():
         prompt = _per_token(table["prompt_usd_per_mtok"])
         image_usd = np.where(use, _usd(tokens * prompt), table["image_usd"].to_numpy(dtype="float64"))
-        total = _usd(image_usd + table["text_usd"].to_numpy() + table["output_usd"].to_numpy() + table["request_usd"].to_numpy())
+        total = _usd(
+            image_usd + table["text_usd"].to_numpy() + table["output_usd"].to_numpy() + table["request_usd"].to_numpy()
+        )
         counted = table["image_tokens"].to_numpy(dtype="float64", na_value=np.nan)
         table = table.assign(
-            image_tokens=pd.array(np.where(use, np.round(tokens), np.where(np.isnan(counted), None, counted)), dtype="Int64"),
+            image_tokens=pd.array(
+                np.where(use, np.round(tokens), np.where(np.isnan(counted), None, counted)), dtype="Int64"
+            ),
             method=np.where(use, MEASURED_METHOD, table["method"].to_numpy(dtype=object)),
             uncertain=np.where(use, False, table["uncertain"].to_numpy(dtype=bool)),
             image_usd=image_usd,
@@ -85,4 +90,3 @@ def stored_measurements(trials_path: str | os.PathLike | None = None) -> pd.Data
     except (ValueError, OSError, sqlite3.Error) as exc:
         warnings.warn(f"cost table without trial measurements: {exc}", stacklevel=2)
         return None
-

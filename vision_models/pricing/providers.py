@@ -100,12 +100,22 @@ def cost_by_provider(
             "catalog_usd_per_image": catalog["usd_per_image"].reindex(listed["id"]).to_numpy(dtype="float64"),
         }
     )
-    table = _with_spread(table.astype({c: "str" for c in ("id", "name", "provider", "provider_name", "tag", "quantization")}))
-    table.attrs = {"width": width, "height": height, **options, "preset": preset, "errors": endpoints.attrs.get("errors", {})}
+    table = _with_spread(
+        table.astype({c: "str" for c in ("id", "name", "provider", "provider_name", "tag", "quantization")})
+    )
+    table.attrs = {
+        "width": width,
+        "height": height,
+        **options,
+        "preset": preset,
+        "errors": endpoints.attrs.get("errors", {}),
+    }
     return table
 
 
-def _endpoint_costs(listed: pd.DataFrame, models: pd.DataFrame, width: int, height: int, options: _PriceOptions) -> pd.DataFrame:
+def _endpoint_costs(
+    listed: pd.DataFrame, models: pd.DataFrame, width: int, height: int, options: _PriceOptions
+) -> pd.DataFrame:
     """:func:`cost_per_image` of every endpoint, row for row with ``listed``.
 
     Endpoints are priced in rounds holding at most one endpoint per model, so
@@ -192,4 +202,3 @@ def _no_endpoints(endpoints: pd.DataFrame | None) -> pd.DataFrame:
     empty = endpoints_frame([])
     empty.attrs = dict(endpoints.attrs) if endpoints is not None else {}
     return empty
-

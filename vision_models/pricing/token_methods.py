@@ -388,4 +388,3 @@ METHODS: Mapping[str, Callable[..., int]] = MappingProxyType(
         "fallback": patch_grid,
     }
 )
-

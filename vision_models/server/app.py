@@ -85,7 +85,9 @@ def parse_query(query_string: str) -> tuple[tuple, list[str], int | None, float 
         min_context = check_min_context(_one(params, "minContext")) if "minContext" in params else None
         max_price = check_max_price(_one(params, "maxPromptPrice")) if "maxPromptPrice" in params else None
     except ValueError as exc:
-        raise BadQuery(str(exc).replace("min_context", "minContext").replace("max_prompt_price", "maxPromptPrice")) from None
+        raise BadQuery(
+            str(exc).replace("min_context", "minContext").replace("max_prompt_price", "maxPromptPrice")
+        ) from None
     rules = _one(params, "rules") if "rules" in params else DEFAULT_RULES
     if rules not in RULES:
         raise BadQuery(f"bad rules {rules!r}: expected one of {', '.join(RULES)}")
@@ -140,7 +142,9 @@ def check_cors_origin(origin: str | None) -> str | None:
 class ModelsApp:
     """The WSGI application: /api/models, /healthz, and JSON errors for the rest."""
 
-    def __init__(self, catalog: SharedCatalog, *, cors_origin: str | None = None, log: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, catalog: SharedCatalog, *, cors_origin: str | None = None, log: Callable[[str], None] | None = None
+    ) -> None:
         self.catalog = catalog
         self.cors_origin = check_cors_origin(cors_origin)
         self.log = log
@@ -313,7 +317,12 @@ def create_server(
     )
     from .guard import harden
 
-    harden(server, header_timeout=header_timeout, max_client_connections=max_client_connections, cors_origin=app.cors_origin)
+    harden(
+        server,
+        header_timeout=header_timeout,
+        max_client_connections=max_client_connections,
+        cors_origin=app.cors_origin,
+    )
     return server
 
 

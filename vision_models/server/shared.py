@@ -96,7 +96,9 @@ class Snapshot:
     def cache_age(self) -> int:
         return max(0, int((datetime.now(UTC) - self.data_time).total_seconds()))
 
-    def filtered(self, key: tuple, providers: list[str], min_context: int | None, max_price: float | None, rules: str) -> tuple[int, bytes]:
+    def filtered(
+        self, key: tuple, providers: list[str], min_context: int | None, max_price: float | None, rules: str
+    ) -> tuple[int, bytes]:
         """(count, models JSON) for a filtered view: array masks over the precomputed columns, then a join.
 
         The rows pass exactly as :func:`vision_models.catalog.filters.filter_models`
@@ -165,7 +167,9 @@ def build_snapshot(result: CatalogResult, expire_after: float) -> Snapshot:
 class SharedCatalog:
     """The server-side cache: one snapshot for all requests, refreshed by one background thread per expiry."""
 
-    def __init__(self, loader: Loader, expire_after: float = DEFAULT_EXPIRE_SECONDS, *, grace: float = REFRESH_GRACE_SECONDS) -> None:
+    def __init__(
+        self, loader: Loader, expire_after: float = DEFAULT_EXPIRE_SECONDS, *, grace: float = REFRESH_GRACE_SECONDS
+    ) -> None:
         self.loader = loader
         self.expire_after = expire_after
         self.grace = grace
@@ -251,4 +255,3 @@ class SharedCatalog:
 
 def _failed_result(error: str) -> CatalogResult:
     return CatalogResult(models=models_frame([]), source="openrouter", error=error)
-

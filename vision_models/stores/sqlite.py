@@ -198,7 +198,9 @@ def _readable(path: Path, store: Store) -> sqlite3.Connection:
         except sqlite3.DatabaseError:
             return conn  # not a database: schema_version says so by name
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True, timeout=BUSY_TIMEOUT, isolation_level=None)
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?immutable=1", uri=True, timeout=BUSY_TIMEOUT, isolation_level=None
+        )
         conn.execute("PRAGMA user_version").fetchone()
         return conn
     except sqlite3.OperationalError as exc:
@@ -318,7 +320,9 @@ def ensure_schema(conn: sqlite3.Connection, path: Path, store: Store) -> None:
     if schema_version(conn, path, store) == store.version and _marked(conn, store):
         return
     with transaction(conn):
-        version = schema_version(conn, path, store)  # again under the lock: another process may have written it meanwhile
+        version = schema_version(
+            conn, path, store
+        )  # again under the lock: another process may have written it meanwhile
         if version == 0:
             for statement in store.schema:
                 conn.execute(statement)

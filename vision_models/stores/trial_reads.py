@@ -170,7 +170,16 @@ def stored_measurements(path: str | os.PathLike | None = None) -> list[tuple]:
         ).fetchall()
 
 
-MEASURED_COLUMNS = ("model", "width_px", "height_px", "pixels", "pages", "measured_image_tokens", "estimated_image_tokens", "estimate_ratio")
+MEASURED_COLUMNS = (
+    "model",
+    "width_px",
+    "height_px",
+    "pixels",
+    "pages",
+    "measured_image_tokens",
+    "estimated_image_tokens",
+    "estimate_ratio",
+)
 
 
 def measurements(path: str | os.PathLike | None = None, *, models: Sequence[str] | None = None) -> pd.DataFrame:
@@ -182,7 +191,9 @@ def measurements(path: str | os.PathLike | None = None, *, models: Sequence[str]
     an empty frame, and no file is created.
     """
     records = stored_measurements(path)
-    frame = pd.DataFrame.from_records(records, columns=["model", "width_px", "height_px", "page_tokens", "control_tokens", "estimated"])
+    frame = pd.DataFrame.from_records(
+        records, columns=["model", "width_px", "height_px", "page_tokens", "control_tokens", "estimated"]
+    )
     if models is not None:
         frame = frame[frame["model"].isin(list(models))]
     if frame.empty:
@@ -193,7 +204,11 @@ def measurements(path: str | os.PathLike | None = None, *, models: Sequence[str]
     )
     out = (
         frame.groupby(["model", "width_px", "height_px"], sort=True)
-        .agg(pages=("measured", "size"), measured_image_tokens=("measured", "median"), estimated_image_tokens=("estimated", "median"))
+        .agg(
+            pages=("measured", "size"),
+            measured_image_tokens=("measured", "median"),
+            estimated_image_tokens=("estimated", "median"),
+        )
         .reset_index()
     )
     out["pixels"] = out["width_px"].astype("int64") * out["height_px"].astype("int64")
@@ -207,4 +222,3 @@ def measurements(path: str | os.PathLike | None = None, *, models: Sequence[str]
 
 def _empty_runs() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="float64" if c.endswith("usd") else "object") for c in RUN_COLUMNS})
-

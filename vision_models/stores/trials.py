@@ -92,7 +92,9 @@ class TrialStore:
     def __init__(self, path: str | os.PathLike | None = None) -> None:
         self.path = get_trials_path(path)
         self._lock = threading.Lock()
-        self._conn = sqlite.open_writer(self.path, _STORE, shared=True)  # refuses, by name, a file that is not a trials store
+        self._conn = sqlite.open_writer(
+            self.path, _STORE, shared=True
+        )  # refuses, by name, a file that is not a trials store
         self._conn.row_factory = sqlite3.Row
 
     def close(self) -> None:
@@ -123,7 +125,9 @@ class TrialStore:
             )  # fmt: skip
         _ACTIVE_RUNS.add(run_id)
 
-    def finish_run(self, run_id: str, *, state: str, billed_usd: float, requests: int, unknown_usd: float = 0.0) -> None:
+    def finish_run(
+        self, run_id: str, *, state: str, billed_usd: float, requests: int, unknown_usd: float = 0.0
+    ) -> None:
         """Close the run; claims it still holds may have been sent (it was stopped mid-request): ``unknown`` cost."""
         _ACTIVE_RUNS.discard(run_id)
         with self._write() as conn:
@@ -192,7 +196,9 @@ class TrialStore:
                     found[row["key"]] = dict(row)
         return found
 
-    def claim(self, key: str, run_id: str, fields: dict[str, Any], lease_s: float, *, retry_unknown: bool = False) -> Claim:
+    def claim(
+        self, key: str, run_id: str, fields: dict[str, Any], lease_s: float, *, retry_unknown: bool = False
+    ) -> Claim:
         """Take ``key`` for sending, unless it is done or another run is (or was) sending it.
 
         A claim of a run that is no longer alive, or older than its lease, may
@@ -203,10 +209,16 @@ class TrialStore:
         with self._write() as conn:
             row = conn.execute("SELECT * FROM rows WHERE key = ?", (key,)).fetchone()
             if row is not None and row["status"] == "sending":
-                if row["run_id"] != run_id and (row["claimed_at"] or 0) > now - lease_s and self._run_alive(conn, row["run_id"]):
+                if (
+                    row["run_id"] != run_id
+                    and (row["claimed_at"] or 0) > now - lease_s
+                    and self._run_alive(conn, row["run_id"])
+                ):
                     return Claim(busy_run=row["run_id"])
                 orphaned = _orphan_claims(conn, "key = ?", (key,))
-                conn.execute("UPDATE runs SET unknown_usd = unknown_usd + ? WHERE run_id = ?", (orphaned, row["run_id"]))
+                conn.execute(
+                    "UPDATE runs SET unknown_usd = unknown_usd + ? WHERE run_id = ?", (orphaned, row["run_id"])
+                )
                 row = conn.execute("SELECT * FROM rows WHERE key = ?", (key,)).fetchone()
             if row is not None and row["done"] and not (retry_unknown and _is_unknown(row)):
                 return Claim(row=dict(row))
@@ -238,7 +250,9 @@ class TrialStore:
                 (float(row.get("billed_usd") or 0.0), float(row.get("unknown_usd") or 0.0), run_id),
             )
 
-    def note(self, run_id: str, key: str, position: int, run_status: str, page: str | None = None, path: str | None = None) -> None:
+    def note(
+        self, run_id: str, key: str, position: int, run_status: str, page: str | None = None, path: str | None = None
+    ) -> None:
         """Note a row the run covered without sending (cached, skipped)."""
         self.note_many(run_id, [(key, position, run_status, page, path)])
 
@@ -262,7 +276,9 @@ class TrialStore:
 
 def _orphan_claims(conn: sqlite3.Connection, where: str, args: tuple) -> float:
     """Claims left ``sending`` (matching ``where``) become done rows of unknown cost; returns their reserves."""
-    claims = conn.execute(f"SELECT key, reserved_usd, unknown_usd FROM rows WHERE status = 'sending' AND {where}", args).fetchall()
+    claims = conn.execute(
+        f"SELECT key, reserved_usd, unknown_usd FROM rows WHERE status = 'sending' AND {where}", args
+    ).fetchall()
     total = 0.0
     for claim in claims:
         reserved = float(claim["reserved_usd"] or 0.0)
@@ -277,4 +293,6 @@ def _orphan_claims(conn: sqlite3.Connection, where: str, args: tuple) -> float:
 
 def _upsert(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     values = [row.get(name) for name in ROW_FIELDS]
-    conn.execute(f"INSERT OR REPLACE INTO rows ({', '.join(ROW_FIELDS)}) VALUES ({', '.join('?' * len(ROW_FIELDS))})", values)
+    conn.execute(
+        f"INSERT OR REPLACE INTO rows ({', '.join(ROW_FIELDS)}) VALUES ({', '.join('?' * len(ROW_FIELDS))})", values
+    )

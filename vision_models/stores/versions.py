@@ -169,7 +169,9 @@ def _fetch_instant(value: datetime | date | str, what: str) -> int:
     return moment
 
 
-def _query_instant(value: datetime | date | str, what: str, *, end_of_day: bool = False, warn_early: bool = True) -> int:
+def _query_instant(
+    value: datetime | date | str, what: str, *, end_of_day: bool = False, warn_early: bool = True
+) -> int:
     """:func:`_instant` of a query bound, with one warning when it lies where no history can be.
 
     A bound before 2023 or more than a day ahead is not wrong (it means "from
@@ -179,7 +181,9 @@ def _query_instant(value: datetime | date | str, what: str, *, end_of_day: bool 
     moment = _instant(value, what, end_of_day=end_of_day)
     first = (_FIRST_FETCH - _EPOCH) // _MICROSECOND
     if moment < first and warn_early:
-        warnings.warn(f"{what} {value!r} is before 2023, when OpenRouter began: read as the history's first date", stacklevel=3)
+        warnings.warn(
+            f"{what} {value!r} is before 2023, when OpenRouter began: read as the history's first date", stacklevel=3
+        )
     elif moment > _now_us() + _FUTURE_SLACK_US + (_DAY_US if end_of_day else 0):
         warnings.warn(f"{what} {value!r} is in the future: read as the history's latest date", stacklevel=3)
     return moment
@@ -231,4 +235,3 @@ def _timestamp(moment: int) -> pd.Timestamp:
 
 def _utc(moments: np.ndarray) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(moments.astype("datetime64[us]")).tz_localize("UTC")
-

@@ -57,7 +57,9 @@ class Budget:
                     return amount
                 self._cond.wait(timeout=0.5)
 
-    def settle(self, model: str, reserved: float, *, billed: float = 0.0, unknown: float = 0.0, priced: bool = False) -> None:
+    def settle(
+        self, model: str, reserved: float, *, billed: float = 0.0, unknown: float = 0.0, priced: bool = False
+    ) -> None:
         """Replace a reserve by what was billed and what may have been (``priced``: a page answer showed the bill)."""
         with self._cond:
             self.reserved = max(0.0, self.reserved - reserved)
@@ -78,4 +80,3 @@ class Budget:
         with self._cond:
             self.stopped = True
             self._cond.notify_all()
-

@@ -118,7 +118,9 @@ def _read_answer(body: bytes, prices: _Prices) -> _Answer:
     payload = _json(body)
     if not isinstance(payload, dict):
         start = body[:40].decode("utf-8", "replace")
-        return _Answer("error", error=f"malformed answer: not a JSON object (starts {start!r}); cost unknown", paid=True)
+        return _Answer(
+            "error", error=f"malformed answer: not a JSON object (starts {start!r}); cost unknown", paid=True
+        )
     usage = _object(payload.get("usage"))
     prompt_tokens = _sane_tokens(usage.get("prompt_tokens"))
     completion_tokens = _sane_tokens(usage.get("completion_tokens"))
@@ -221,4 +223,3 @@ class _Sender:
         """Abandon every request in flight (their rows become ``unknown`` cost) and send no more."""
         self.stop.set()
         self.watchdog.abort()
-

@@ -162,7 +162,9 @@ def _exchange(conn: http.client.HTTPConnection, path: str, body: bytes, headers:
     if watch.aborted:
         return Outcome(NOT_SENT, "not sent: the run was stopped", latency_s=time.monotonic() - start)
     try:
-        conn.request("POST", path, body=body, headers={**headers, "Connection": "close", "Accept-Encoding": "gzip, deflate"})
+        conn.request(
+            "POST", path, body=body, headers={**headers, "Connection": "close", "Accept-Encoding": "gzip, deflate"}
+        )
         response = conn.getresponse()
         status, answer_headers = response.status, {k.lower(): v for k, v in response.getheaders()}
         data = _read_body(response, answer_headers.get("content-encoding", ""), watch, max_bytes)
@@ -323,7 +325,9 @@ def _tls_context() -> ssl.SSLContext:
     """Certificates as requests finds them: ``REQUESTS_CA_BUNDLE``, ``SSL_CERT_FILE``, else certifi's."""
     global _CONTEXT
     if _CONTEXT is None:
-        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE")
+        bundle = (
+            os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE")
+        )
         if not bundle:
             try:
                 import certifi
@@ -331,5 +335,9 @@ def _tls_context() -> ssl.SSLContext:
                 bundle = certifi.where()
             except ImportError:
                 bundle = None
-        _CONTEXT = ssl.create_default_context(cafile=bundle) if bundle and os.path.isfile(bundle) else ssl.create_default_context()
+        _CONTEXT = (
+            ssl.create_default_context(cafile=bundle)
+            if bundle and os.path.isfile(bundle)
+            else ssl.create_default_context()
+        )
     return _CONTEXT

@@ -177,4 +177,3 @@ def _grey_if_colourless(image: Image.Image) -> Image.Image:
     if ImageChops.difference(red, green).getbbox() or ImageChops.difference(green, blue).getbbox():
         return image
     return red
-

@@ -88,4 +88,3 @@ def _is_pdf(path: Path) -> bool:
             return fh.read(5) == b"%PDF-"
     except OSError as exc:
         raise ValueError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
-

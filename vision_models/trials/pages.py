@@ -295,7 +295,9 @@ def _image_frames(path: Path, name: str) -> Iterator[_Frame]:
             number = index + 1 if frames > 1 else None
             with _read_errors(path):
                 im.seek(index)
-            yield _Frame(index, f"{name}#p{number}" if number else name, _page_hash(digest, number), im, fmt, whole_file)
+            yield _Frame(
+                index, f"{name}#p{number}" if number else name, _page_hash(digest, number), im, fmt, whole_file
+            )
 
 
 def _scan_image(path: Path, name: str, *, dpi: int, max_side: int) -> Iterator[Page]:
@@ -401,7 +403,10 @@ def _scan_pdf(path: Path, name: str, *, dpi: int, max_side: int) -> Iterator[Pag
     with _RENDER_LOCK:
         doc = _open_pdf(path)
         try:
-            sizes = [_pdf_page_size(doc, index, f"page {index + 1} of {str(path)!r}", dpi, max_side) for index in range(len(doc))]
+            sizes = [
+                _pdf_page_size(doc, index, f"page {index + 1} of {str(path)!r}", dpi, max_side)
+                for index in range(len(doc))
+            ]
         finally:
             doc.close()
     if not sizes:
@@ -438,7 +443,9 @@ def _render_pdf(page: LazyPage) -> tuple[bytes, str, int, int]:
     path = Path(source.path)
     doc = _open_pdf(path)
     try:
-        image = _render_pdf_page(doc, source.index, f"page {source.index + 1} of {str(path)!r}", source.dpi, source.max_side)
+        image = _render_pdf_page(
+            doc, source.index, f"page {source.index + 1} of {str(path)!r}", source.dpi, source.max_side
+        )
     finally:
         with _RENDER_LOCK:
             doc.close()

@@ -231,7 +231,12 @@ def _prepare(
                           "height_px": page.height_px}  # fmt: skip
                 estimate = (0.0, 0.0, 0.0, "local", False)
             else:
-                params = {"max_tokens": max_tokens, "temperature": 0, "width_px": page.width_px, "height_px": page.height_px}
+                params = {
+                    "max_tokens": max_tokens,
+                    "temperature": 0,
+                    "width_px": page.width_px,
+                    "height_px": page.height_px,
+                }
                 estimate = estimates[(model, page.width_px, page.height_px)]
             tokens, usd, image_usd, method, uncertain = estimate
             fields = dict(kind="page", page=page.name, path=page.path, page_index=page.page_index, page_sha256=page.sha256,
@@ -239,10 +244,28 @@ def _prepare(
                           params=json.dumps(params, sort_keys=True), estimated_usd=usd,
                           estimated_image_tokens=None if tokens != tokens else int(tokens))  # fmt: skip
             tasks.append(
-                _Task(len(tasks), _key(page.sha256, model, prompt_sha, params), "page", model, page, tokens, usd, image_usd,
-                      UNCERTAIN_MARGIN if uncertain else MARGIN, method, uncertain, fields)  # fmt: skip
+                _Task(
+                    len(tasks),
+                    _key(page.sha256, model, prompt_sha, params),
+                    "page",
+                    model,
+                    page,
+                    tokens,
+                    usd,
+                    image_usd,
+                    UNCERTAIN_MARGIN if uncertain else MARGIN,
+                    method,
+                    uncertain,
+                    fields,
+                )  # fmt: skip
             )
-    params = {"max_tokens": max_tokens, "dpi": dpi, "max_side": max_side, "output_tokens": output_tokens, "temperature": 0}
+    params = {
+        "max_tokens": max_tokens,
+        "dpi": dpi,
+        "max_side": max_side,
+        "output_tokens": output_tokens,
+        "temperature": 0,
+    }
     return _Run(loaded, chosen, prompt, prompt_sha, prompt_bound, prices, tasks, params)
 
 
@@ -341,7 +364,9 @@ def _estimates(
     if not remote:
         return out
     for width, height in sorted(sizes):
-        costs = cost_per_image(table, width, height, prompt_tokens=text_tokens, output_tokens=output_tokens, measured=False)
+        costs = cost_per_image(
+            table, width, height, prompt_tokens=text_tokens, output_tokens=output_tokens, measured=False
+        )
         tokens = costs["image_tokens"].to_numpy(dtype="float64", na_value=np.nan)
         for model, n, usd, image_usd, method, uncertain in zip(
             costs["id"].tolist(), tokens.tolist(), costs["usd_per_image"].tolist(), costs["image_usd"].tolist(),
@@ -391,4 +416,3 @@ def _shown(value: object) -> str:
     if isinstance(value, int) and abs(value) >= 10**40:
         return "a number with over 40 digits"
     return f"{value!r:.40}"
-

@@ -61,7 +61,9 @@ class Trial:
 # ---------------------------------------------------------------- results
 
 
-def results_frame(rows: Sequence[dict], *, run_id: str, truths: Mapping[str, str] | None = None, casefold: bool = False) -> pd.DataFrame:
+def results_frame(
+    rows: Sequence[dict], *, run_id: str, truths: Mapping[str, str] | None = None, casefold: bool = False
+) -> pd.DataFrame:
     """The page rows as the ``results`` frame (controls give measured image tokens, then are left out)."""
     controls = {r["model"]: r.get("prompt_tokens") for r in rows if r.get("_kind", r.get("kind")) == "control"
                 and r.get("prompt_tokens") is not None and r.get("error") is None}  # fmt: skip
@@ -84,7 +86,11 @@ def results_frame(rows: Sequence[dict], *, run_id: str, truths: Mapping[str, str
             wers.append(np.nan)
     data = {
         "run_id": [run_id] * len(pages),
-        **{name: [r.get(name) for r in pages] for name in RESULT_COLUMNS if name not in ("run_id", "measured_image_tokens", "cer", "wer")},
+        **{
+            name: [r.get(name) for r in pages]
+            for name in RESULT_COLUMNS
+            if name not in ("run_id", "measured_image_tokens", "cer", "wer")
+        },
         "measured_image_tokens": measured,
         "cer": cers,
         "wer": wers,
@@ -93,7 +99,14 @@ def results_frame(rows: Sequence[dict], *, run_id: str, truths: Mapping[str, str
     frame["finished_at"] = pd.to_datetime(pd.Series(frame["finished_at"], dtype="float64"), unit="s", utc=True)
     for name in ("billed_usd", "unknown_usd", "estimated_usd", "latency_s", "cer", "wer"):
         frame[name] = pd.to_numeric(pd.Series(frame[name], dtype="object"), errors="coerce").astype("float64")
-    for name in ("width_px", "height_px", "prompt_tokens", "completion_tokens", "estimated_image_tokens", "measured_image_tokens"):
+    for name in (
+        "width_px",
+        "height_px",
+        "prompt_tokens",
+        "completion_tokens",
+        "estimated_image_tokens",
+        "measured_image_tokens",
+    ):
         frame[name] = pd.array([None if v is None or v != v else int(v) for v in frame[name].tolist()], dtype="Int64")
     frame = frame.astype({name: dtype for name, dtype in RESULT_COLUMNS.items() if dtype in ("str",)})
     frame["finished_at"] = frame["finished_at"].astype("datetime64[ns, UTC]")
@@ -164,7 +177,10 @@ def load_trial(run_id: str, *, trials_path: str | os.PathLike | None = None, tru
         if row["status"] not in ("ok", "cached") and row["run_id"] != run_id:  # a later run has answered it since
             row.update(text=None, prompt_tokens=None, completion_tokens=None, billed_usd=None, billed_source=None,
                        latency_s=None, error=f"{row['status']} in this run; answered since by run {row['run_id']}")  # fmt: skip
-    controls = [dict(model=m, prompt_tokens=t, _kind="control", error=None) for m, t in store.controls_for_run(run_id, trials_path)]
+    controls = [
+        dict(model=m, prompt_tokens=t, _kind="control", error=None)
+        for m, t in store.controls_for_run(run_id, trials_path)
+    ]
     truths = {}
     if truth is not None:
         from .pages import load_truth
@@ -185,7 +201,9 @@ def _truth_by_name(truth: Any, rows: Sequence[dict], load_truth) -> dict[str, st
     return load_truth(truth, list(stand_ins.values()))
 
 
-def measured_image_tokens(*, trials_path: str | os.PathLike | None = None, models: Sequence[str] | None = None) -> pd.DataFrame:
+def measured_image_tokens(
+    *, trials_path: str | os.PathLike | None = None, models: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Per model and size sent: the median measured image tokens (billed prompt tokens minus the control's).
 
     ``estimate_ratio`` is the median estimate over the median measurement at
@@ -234,4 +252,3 @@ def _cell(text: str, limit: int, cer: float | None) -> str:
     shown = text if len(text) <= limit else text[:limit] + "…"
     score = f"<br><small>CER {cer:.3f}</small>" if cer is not None and cer == cer else ""
     return f"<td{_LEFT}><pre style='{_PRE}'>{html.escape(shown)}</pre>{score}</td>"
-

@@ -103,7 +103,9 @@ def run_trial(
     key = get_api_key(api_key)
     key = key.strip() if key else None
     if any(m != TESSERACT for m in chosen) and not key:
-        raise ValueError("no OpenRouter API key: set OPENROUTER_API_KEY or pass api_key= (a dry run and 'tesseract' need none)")
+        raise ValueError(
+            "no OpenRouter API key: set OPENROUTER_API_KEY or pass api_key= (a dry run and 'tesseract' need none)"
+        )
     run = _prepare(pages, chosen, prompt=prompt, max_tokens=max_tokens, output_tokens=output_tokens, dpi=dpi,
                    max_side=max_side, catalog=catalog, source=source, base_url=base_url, api_key=key,
                    cache_path=cache_path, lang=lang)  # fmt: skip
@@ -144,7 +146,9 @@ def _warn_retry_unknown(run: _Run, db: store.TrialStore, key: str | None) -> Non
     if not unknown:
         return
     tasks = {t.key: t for t in run.tasks if t.key in unknown}
-    worst = sum(_worst_case(t, run.prices.get(t.model), int(run.params["max_tokens"]), run.prompt_bound) for t in tasks.values())
+    worst = sum(
+        _worst_case(t, run.prices.get(t.model), int(run.params["max_tokens"]), run.prompt_bound) for t in tasks.values()
+    )
     warnings.warn(f"retry_unknown: sending again {len(tasks)} request{'s' if len(tasks) != 1 else ''} that may have been "
                   f"billed already; they may spend up to ${_amount(worst)} more (within the budget)", stacklevel=3)  # fmt: skip
 
@@ -250,7 +254,9 @@ def _drain(work: queue.SimpleQueue, finished: queue.SimpleQueue, worker: _Worker
         finished.put((task, row))
 
 
-def _finish_run(db: store.TrialStore, worker: _Worker, run_id: str, *, state: str, budget: Budget, requests: int) -> None:
+def _finish_run(
+    db: store.TrialStore, worker: _Worker, run_id: str, *, state: str, budget: Budget, requests: int
+) -> None:
     """Close the run in the store: its totals, and claims still in flight recorded as ``unknown`` cost."""
     worker.flush()
     try:
@@ -269,14 +275,23 @@ def _followers(followers: list[_Task], leads: dict[str, _Task], rows: dict[int, 
         if lead is None:
             continue
         status = "cached" if lead["status"] in ("ok", "cached") else lead["status"]
-        out[task.position] = {**lead, **_identity(task), "status": status, "_kind": task.kind, "duplicate_of": lead.get("page")}
+        out[task.position] = {
+            **lead,
+            **_identity(task),
+            "status": status,
+            "_kind": task.kind,
+            "duplicate_of": lead.get("page"),
+        }
     return out
 
 
 @contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM stops a run as Ctrl-C does (on the main thread, where no one else handles it)."""
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None):
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) not in (
+        signal.SIG_DFL,
+        None,
+    ):
         yield
         return
 

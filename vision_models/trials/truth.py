@@ -65,4 +65,3 @@ def _truth_from_mapping(truth: Mapping[Any, str], pages: Sequence[Page]) -> dict
         for page in matched:
             out[page.name] = text
     return out
-

@@ -80,7 +80,9 @@ class _Worker:
 
     def __call__(self, task: _Task) -> dict:
         if self.budget.stopped:
-            return self._finish(task, _Answer("error", error="not sent: the run was interrupted"), "error", store_row=False)
+            return self._finish(
+                task, _Answer("error", error="not sent: the run was interrupted"), "error", store_row=False
+            )
         if task.model == TESSERACT:
             claim = self.db.claim(task.key, self.run_id, task.fields, self.lease)
             if claim.row is not None or claim.busy_run is not None:
@@ -159,7 +161,9 @@ class _Worker:
                 continue
             break
         answer.billed_usd = billed if billed_any else None
-        answer.billed_source = answer.billed_source if answer.billed_source else (BILLED_FROM_COST if billed_any else None)
+        answer.billed_source = (
+            answer.billed_source if answer.billed_source else (BILLED_FROM_COST if billed_any else None)
+        )
         answer.unknown_usd = unknown
         answer.attempts = attempts
         answer.sent = sent
@@ -177,7 +181,9 @@ class _Worker:
 
     def _not_reserved(self, task: _Task, prices: _Prices) -> dict:
         if self.budget.stopped:
-            return self._finish(task, _Answer("error", error="not sent: the run was interrupted"), "error", store_row=False)
+            return self._finish(
+                task, _Answer("error", error="not sent: the run was interrupted"), "error", store_row=False
+            )
         return self._finish(task, _Answer("error", error=self._why_not(task, prices)), "skipped-budget")
 
     def _why_not(self, task: _Task, prices: _Prices) -> str:
@@ -245,9 +251,18 @@ class _Worker:
         try:
             return self._finish(task, _Answer("error", error=error), "error", store_row=False)
         except Exception:
-            return {**task.fields, "key": task.key, "status": "error", "error": error, "run_id": self.run_id, "_kind": task.kind}
+            return {
+                **task.fields,
+                "key": task.key,
+                "status": "error",
+                "error": error,
+                "run_id": self.run_id,
+                "_kind": task.kind,
+            }
 
-    def _finish(self, task: _Task, answer: _Answer, status: str | None, *, reserved: float = 0.0, store_row: bool = True) -> dict:
+    def _finish(
+        self, task: _Task, answer: _Answer, status: str | None, *, reserved: float = 0.0, store_row: bool = True
+    ) -> dict:
         status = status or answer.status
         row = {
             **task.fields,
@@ -335,4 +350,3 @@ def _redacted(row: dict[str, Any], key: str | None) -> dict[str, Any]:
     if not key:
         return row
     return {name: _redact(value, key) if isinstance(value, str) else value for name, value in row.items()}
-
