@@ -117,6 +117,76 @@ def load_per_connection(port: int, clients: int = CLIENTS, per_client: int = PER
     return _run_clients([threading.Thread(target=client) for _ in range(clients)], latencies, errors)
 
 
+def load_raw_per_connection(port: int, clients: int = CLIENTS, per_client: int = PER_CLIENT) -> dict:
+    """A new ``http.client`` connection for every request: the same server work as urllib, less client work."""
+
+    def fresh_request(me: int, i: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            conn.request("GET", "/api/models", headers={"Connection": "close"})
+            response = conn.getresponse()
+            body = response.read()
+            if response.status != 200 or not body.endswith(b"}"):
+                raise OSError(f"status {response.status}")
+        finally:
+            conn.close()
+
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(clients)
+
+    def client(me: int):
+        mine, bad = [], []
+        barrier.wait()
+        for i in range(per_client):
+            start = time.perf_counter()
+            try:
+                fresh_request(me, i)
+            except (OSError, http.client.HTTPException) as exc:
+                bad.append(str(exc) or type(exc).__name__)
+            mine.append(time.perf_counter() - start)
+        with lock:
+            latencies.extend(mine)
+            errors.extend(bad)
+
+    return _run_clients([threading.Thread(target=client, args=(n,)) for n in range(clients)], latencies, errors)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds a process has used so far (Linux /proc), or NaN elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def with_server_cpu(pid: int, run) -> dict:
+    """``run()``'s summary plus the server's and the clients' CPU milliseconds per request over it.
+
+    Clients and server share the machine's two cores, so the rate falls when either side's work per request
+    grows: the two figures say which side a gap between keep-alive and a connection per request comes from.
+    """
+    before, clients_before = cpu_seconds(pid), cpu_seconds(os.getpid())
+    result = run()
+    n = max(result["requests"], 1)
+    result["server_cpu_ms"] = (cpu_seconds(pid) - before) * 1e3 / n
+    result["client_cpu_ms"] = (cpu_seconds(os.getpid()) - clients_before) * 1e3 / n
+    return result
+
+
+def cpu_note(result: dict, base: dict | None = None) -> str:
+    """CPU per request on each side, and against ``base`` (keep-alive) when given."""
+    note = f"; CPU a request: server {result['server_cpu_ms']:.2f} ms, clients {result['client_cpu_ms']:.2f} ms"
+    if base is not None:
+        note += (
+            f" ({result['server_cpu_ms'] / base['server_cpu_ms']:.2f}x and"
+            f" {result['client_cpu_ms'] / base['client_cpu_ms']:.2f}x keep-alive's)"
+        )
+    return note
+
+
 def _run_clients(threads: list[threading.Thread], latencies: list[float], errors: list[str]) -> dict:
     """Start the client threads together, wait for them, and summarise what they recorded."""
     started = time.perf_counter()
@@ -281,18 +351,24 @@ def main(only_warm: bool = False) -> int:
             conn.request("GET", "/api/models")
             size = len(conn.getresponse().read())
             before = count_upstream()
-            result = load(port)
+            result = with_server_cpu(process.pid, lambda: load(port))
             report(
                 f"warm server, {CLIENTS} clients ({size / 1024:.0f} KiB each)",
                 result,
-                f"; {count_upstream() - before} upstream requests (targets: 0 errors, 0 upstream, >= 800/s, p99 < 150 ms)",
+                f"; {count_upstream() - before} upstream requests{cpu_note(result)} (targets: 0 errors, 0 upstream, >= 800/s, p99 < 150 ms)",
             )
-            fresh = load_per_connection(port)
+            fresh = with_server_cpu(process.pid, lambda: load_per_connection(port))
             report(
                 f"warm server, {CLIENTS} clients, a new connection per request (urllib)",
                 fresh,
-                f"; keep-alive/new-connection rate {result['rps'] / fresh['rps']:.2f}x "
-                "(targets: <= 1.3x, >= 1,500/s, p99 < 100 ms)",
+                f"; keep-alive/new-connection rate {result['rps'] / fresh['rps']:.2f}x{cpu_note(fresh, result)}"
+                " (targets: <= 1.3x, >= 1,500/s, p99 < 100 ms)",
+            )
+            raw = with_server_cpu(process.pid, lambda: load_raw_per_connection(port))
+            report(
+                f"warm server, {CLIENTS} clients, a new connection per request (http.client)",
+                raw,
+                f"; keep-alive/new-connection rate {result['rps'] / raw['rps']:.2f}x{cpu_note(raw, result)}",
             )
         finally:
             process.terminate()
