@@ -194,6 +194,56 @@ def test_no_module_is_over_500_lines(package):
     assert still_listed == [], "split since: take them off TOO_LONG"
 
 
+#: Pricing is pure: what its modules may reach in the package besides pricing itself (pure catalog helpers only).
+PURE_FOR_PRICING = ("vision_models.catalog.frame", "vision_models.catalog.vision", "vision_models.text")
+#: Modules outside the package that do I/O (files, network, databases, processes, the environment).
+IO_MODULES = (
+    "os", "io", "pathlib", "sqlite3", "socket", "ssl", "shutil", "tempfile", "subprocess", "urllib", "http",
+    "requests", "requests_cache", "urllib3", "glob", "gzip", "json", "pickle", "concurrent", "threading", "asyncio",
+)  # fmt: skip
+
+
+def outside_imports(source: str) -> set[str]:
+    """The top-level names of what ``source`` imports from outside the package (also inside functions)."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module.split(".")[0])
+    return found - {"vision_models"}
+
+
+def reachable(graph: Mapping[str, Iterable[str]], start: Iterable[str]) -> set[str]:
+    """Every module ``start`` imports, directly or through others (imports inside functions count)."""
+    seen: set[str] = set()
+    todo = list(start)
+    while todo:
+        for target in graph.get(todo.pop(), ()):
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+def test_pricing_imports_nothing_that_does_io(graph, package):
+    edges, _ = graph
+    pricing = [name for name in package if layer_of(name) == layer_of("vision_models.pricing")]
+    reached = reachable(edges, pricing) - set(pricing)
+    assert sorted(reached - set(PURE_FOR_PRICING)) == []  # no http, stores, catalog.api / endpoints / source, ...
+    doing_io = {name: sorted(outside_imports(package[name][1]) & set(IO_MODULES)) for name in [*pricing, *reached]}
+    assert {name: found for name, found in doing_io.items() if found} == {}
+
+
+def test_the_purity_check_sees_io_and_the_stores():
+    assert outside_imports("def f():\n    import sqlite3\n    from requests_cache import CachedSession\n") == {
+        "sqlite3",
+        "requests_cache",
+    }
+    graph = {"vision_models.pricing.x": {"vision_models.catalog.frame"}, "vision_models.catalog.frame": {"s"}}
+    assert reachable(graph, ["vision_models.pricing.x"]) == {"vision_models.catalog.frame", "s"}
+
+
 def test_the_checks_fail_on_a_cycle_and_on_an_upward_import():
     a, b, c = "vision_models.catalog.a", "vision_models.catalog.b", "vision_models.catalog.c"
     cyclic = {a: {b}, b: {c}, c: {a}, "vision_models.text": set()}

@@ -616,10 +616,10 @@ def test_ctrl_c_during_a_fetch_is_one_line_and_exit_130(tmp_path):
 
 
 def test_every_submodule_is_reachable_after_import_vision_models():
-    code = "import vision_models as vm; print(vm.cost.cost_per_image.__name__, vm.pages.load_pages.__name__, vm.accuracy.cer.__name__)"
+    code = "import vision_models as vm; print(vm.cost.price_images.__name__, vm.pages.load_pages.__name__, vm.accuracy.cer.__name__)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["cost_per_image", "load_pages", "cer"]
+    assert done.stdout.split() == ["price_images", "load_pages", "cer"]
 
 
 @pytest.mark.parametrize("missing", ["PIL", "pypdfium2", "rapidfuzz"])

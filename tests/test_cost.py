@@ -15,9 +15,9 @@ from vision_models.pricing.cost import (
     PRESETS,
     compare,
     cost_coverage,
-    cost_per_image,
     get_preset,
     left_out_note,
+    price_images,
 )
 
 VISION = ("text", "image")
@@ -27,7 +27,7 @@ def _costs(*entries, **options):
     options.setdefault("width", 1700)
     options.setdefault("height", 2200)
     width, height = options.pop("width"), options.pop("height")
-    return cost_per_image(models_frame(list(entries)), width, height, **options).set_index("id")
+    return price_images(models_frame(list(entries)), width, height, **options).set_index("id")
 
 
 def test_gpt4o_letter_page_by_hand():
@@ -69,7 +69,7 @@ def test_every_family_example_of_the_design_note_reaches_the_table():
 
 
 def test_cheapest_first_unknown_last_free_is_zero_and_marked():
-    costs = cost_per_image(
+    costs = price_images(
         models_frame(
             [
                 model("openrouter/auto", pricing={"prompt": "-1", "completion": "-1"}, inputs=VISION),
@@ -186,7 +186,7 @@ def test_presets_are_the_paper_sizes_at_their_resolution():
     assert get_preset("screenshot-1080p") == (1920, 1080)
     assert {"a4-200dpi", "letter-150dpi", "phone-12mp"} <= set(PRESETS)
     frame = models_frame([model("openai/gpt-4o", inputs=VISION)])
-    by_preset = cost_per_image(frame, preset="letter-200dpi")
+    by_preset = price_images(frame, preset="letter-200dpi")
     assert by_preset.loc[0, "image_tokens"] == 765
     assert by_preset.attrs["preset"] == "letter-200dpi" and by_preset.attrs["width"] == 1700
 
@@ -205,7 +205,7 @@ def test_presets_are_the_paper_sizes_at_their_resolution():
 def test_bad_sizes_name_the_value(width, height, needle):
     frame = models_frame([model("openai/gpt-4o", inputs=VISION)])
     with pytest.raises(ValueError, match=needle) as error:
-        cost_per_image(frame, width, height)
+        price_images(frame, width, height)
     assert "\n" not in str(error.value)
 
 
@@ -222,7 +222,7 @@ def test_bad_options_name_the_value(options, needle):
     frame = models_frame([model("openai/gpt-4o", inputs=VISION)])
     size = {} if "preset" in options else {"width": 1700, "height": 2200}
     with pytest.raises(ValueError, match=needle):
-        cost_per_image(frame, **size, **options)
+        price_images(frame, **size, **options)
 
 
 def test_an_enormous_image_is_scaled_by_each_rule_not_overflowed():
@@ -251,7 +251,7 @@ def test_compare_side_by_side_in_the_order_given():
     )
     # Image tokens from the design note's worked examples.
     assert side.loc["image_tokens"].tolist() == [25_501, 2322, 4819]
-    single = cost_per_image(frame, 1700, 2200, output_tokens=700).set_index("id")
+    single = price_images(frame, 1700, 2200, output_tokens=700).set_index("id")
     for model_id in ids:
         assert side.loc["usd_per_image", model_id] == single.loc[model_id, "usd_per_image"]
 
@@ -266,7 +266,7 @@ def test_compare_unknown_id_names_it_with_close_matches():
 
 def test_real_catalog_coverage_and_gemini_sanity(catalog_2026_05_01):
     models = fetch_vision_models(catalog_2026_05_01).models
-    costs = cost_per_image(models, preset="letter-200dpi", prompt_tokens=60, output_tokens=700)
+    costs = price_images(models, preset="letter-200dpi", prompt_tokens=60, output_tokens=700)
     assert len(models) == 166  # strict rules: the catalog README's vision count
     assert cost_coverage(costs) >= 0.85
     gemini = costs[costs["id"].str.startswith("google/gemini")]
@@ -278,7 +278,7 @@ def test_real_catalog_coverage_and_gemini_sanity(catalog_2026_05_01):
 
 def test_2025_catalog_listed_prices_are_read_as_prices_per_image():
     path = shared_catalog("openrouter-2025-05-23.json")
-    costs = cost_per_image(fetch_vision_models(path).models, 1700, 2200).set_index("id")
+    costs = price_images(fetch_vision_models(path).models, 1700, 2200).set_index("id")
     reading = costs["listed_price_reading"]
     # The design note: in 2025, image / prompt gives OpenRouter's tokens per image (Claude 1600, gpt-4o 1445).
     assert reading["anthropic/claude-3.7-sonnet"].startswith("per image: 1,600 tokens")
@@ -288,7 +288,7 @@ def test_2025_catalog_listed_prices_are_read_as_prices_per_image():
 
 
 def test_empty_models_give_an_empty_table_with_columns():
-    costs = cost_per_image(models_frame([]), 1700, 2200)
+    costs = price_images(models_frame([]), 1700, 2200)
     assert costs.empty and list(costs.columns) == COST_COLUMNS
     assert isinstance(costs, pd.DataFrame)
 
@@ -342,7 +342,7 @@ def _job_frame():
 
 
 def test_generators_are_left_out_with_a_note_and_come_back_on_request():
-    costs = cost_per_image(_job_frame(), 1700, 2200, output_tokens=700)
+    costs = price_images(_job_frame(), 1700, 2200, output_tokens=700)
     assert set(costs["id"]) == {"google/gemma-3-27b-it:free", "openai/gpt-4o", "openrouter/free"}
     assert costs.attrs["left_out"] == {
         "google/lyria-3-clip-preview": "text+audio",
@@ -351,14 +351,14 @@ def test_generators_are_left_out_with_a_note_and_come_back_on_request():
     note = left_out_note(costs)
     assert note.startswith("left out 2 models that also generate audio or images")
     assert "google/lyria-3-clip-preview" in note and "include_generators=True" in note
-    everything = cost_per_image(_job_frame(), 1700, 2200, output_tokens=700, include_generators=True)
+    everything = price_images(_job_frame(), 1700, 2200, output_tokens=700, include_generators=True)
     assert len(everything) == 5 and everything.attrs["left_out"] == {} and left_out_note(everything) == ""
     lyria = everything.set_index("id").loc["google/lyria-3-clip-preview"]
     assert lyria["free"]  # kept on request, it is what its listing says
 
 
 def test_routers_are_labelled_with_no_cost_and_free_means_every_price_zero():
-    costs = cost_per_image(_job_frame(), 1700, 2200, output_tokens=700).set_index("id")
+    costs = price_images(_job_frame(), 1700, 2200, output_tokens=700).set_index("id")
     router = costs.loc["openrouter/free"]
     assert router["method"] == "router" and not router["free"] and math.isnan(router["usd_per_image"])
     assert pd.isna(router["image_tokens"]) and not router["uncertain"]
@@ -382,7 +382,7 @@ def test_compare_keeps_a_generator_that_was_asked_for():
 
 def test_include_generators_must_be_a_bool():
     with pytest.raises(ValueError, match="'yes'"):
-        cost_per_image(_job_frame(), 1700, 2200, include_generators="yes")
+        price_images(_job_frame(), 1700, 2200, include_generators="yes")
 
 
 def test_a_listed_zero_image_price_does_not_make_images_free():
@@ -429,7 +429,7 @@ def test_real_catalogs_leave_out_generators_and_label_routers(name, generators, 
         if set(m["architecture"]["output_modalities"]) - {"text"} and m["architecture"].get("tokenizer") != "Router"
     }
     assert len(expected_left) == generators
-    costs = cost_per_image(fetch_vision_models(path).models, preset="letter-200dpi", output_tokens=700)
+    costs = price_images(fetch_vision_models(path).models, preset="letter-200dpi", output_tokens=700)
     assert set(costs.attrs["left_out"]) == expected_left
     assert not set(costs["id"]) & expected_left
     assert (costs["method"] == "router").sum() == routers
@@ -540,7 +540,7 @@ def test_a_router_has_no_image_tokens_so_only_the_text_is_counted():
 def test_rankings_leave_out_free_variants_and_requests_that_do_not_fit():
     from vision_models.pricing.cost import rank_costs, ranking_note
 
-    costs = cost_per_image(
+    costs = price_images(
         models_frame(
             [
                 model("google/gemma-3-27b-it:free", prompt="0", completion="0", inputs=VISION),
@@ -593,7 +593,7 @@ def test_the_real_2026_05_01_ranking_starts_with_paid_models(catalog_2026_05_01)
     raw = json.loads(catalog_2026_05_01.read_text())["data"]
     suffixed = {m["id"] for m in raw if m["id"].endswith(":free")}
     models = models_frame(raw, vision_only=True)
-    costs = cost_per_image(models, preset="letter-200dpi", prompt_tokens=60, output_tokens=700)
+    costs = price_images(models, preset="letter-200dpi", prompt_tokens=60, output_tokens=700)
     # The whole table: 8 of its 10 cheapest rows are :free variants (the complaint).
     assert sum(i in suffixed for i in costs["id"].head(10)) == 8
     ranked = rank_costs(costs)
@@ -622,7 +622,7 @@ def test_each_provider_endpoint_is_checked_against_its_own_limits():
             )
         ]
     )
-    costs = cost_per_image(models, 1700, 2200, output_tokens=700, by_provider=True, endpoints=eps).set_index(
+    costs = price_images(models, 1700, 2200, output_tokens=700, by_provider=True, endpoints=eps).set_index(
         "provider_name"
     )
     assert costs["fits"].to_dict() == {"OpenAI": True, "Azure": False}

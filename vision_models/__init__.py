@@ -27,7 +27,8 @@ from .catalog.vision import get_name_only_vision, get_supports_images
 _LAZY = {
     "PRESETS": "pricing.cost",
     "compare": "pricing.cost",
-    "cost_per_image": "pricing.cost",
+    "cost_per_image": "present.cost_tables",
+    "price_images": "pricing.cost",
     "export_csv": "present.export",
     "plot_cost_per_image": "present.charts",
     "plot_cost_vs_context": "present.charts",

@@ -31,7 +31,8 @@ def export_format(path: str, chosen: str | None) -> str:
 
 def load_costs(args: argparse.Namespace):
     """The cost table for the command line's models and image; None when there is no data."""
-    from ..pricing.cost import cost_per_image, left_out_note
+    from ..present.cost_tables import cost_per_image
+    from ..pricing.cost import left_out_note
     from ..pricing.estimate import resolve_size
 
     resolve_size(args.width, args.height, args.preset)  # a bad size is a usage error: say so before fetching
@@ -202,7 +203,7 @@ def run_cost(args: argparse.Namespace) -> int:
 
 def run_cost_by_provider(args: argparse.Namespace) -> int:
     """Cost per provider endpoint of the filtered models (of the ``--top`` N cheapest when given)."""
-    from ..pricing.cost import cost_per_image
+    from ..pricing.cost import price_images
     from ..pricing.estimate import resolve_size
 
     if args.as_of:
@@ -215,10 +216,10 @@ def run_cost_by_provider(args: argparse.Namespace) -> int:
         prompt_tokens=args.prompt_tokens, output_tokens=args.output_tokens, detail=args.detail, preset=args.preset
     )
     if args.top:
-        cheapest = cost_per_image(models, args.width, args.height, **options).head(args.top)["id"]
+        cheapest = price_images(models, args.width, args.height, **options).head(args.top)["id"]
         models = models[models["id"].isin(cheapest).to_numpy()]
     endpoints = _endpoints(models["id"].tolist(), args, models=models)
-    costs = cost_per_image(models, args.width, args.height, by_provider=True, endpoints=endpoints, **options)
+    costs = price_images(models, args.width, args.height, by_provider=True, endpoints=endpoints, **options)
     if costs.empty:
         _say("vision-models: no provider endpoints to price")
         return EXIT_NO_DATA

@@ -13,9 +13,10 @@ import ipywidgets as w
 import numpy as np
 import pandas as pd
 
-from ..pricing.cost import check_model_ids, compare, cost_per_image, is_free_variant
+from ..pricing.cost import check_model_ids, compare, is_free_variant, price_images
 from ..text import NO_MATH
 from .charts import plot_cost_per_image
+from .cost_tables import cost_per_image
 from .widget_parts import (  # noqa: F401 (html_table, message_html, ... are vm.widgets' names too)
     CHART_DPI,
     PROVIDER_COLUMNS,
@@ -163,7 +164,7 @@ class ModelComparison(_Displayed):
             return
         self.compared = compare(self.models, self.chosen, **self.options)
         chosen = self.models.set_index("id").loc[self.chosen].reset_index()
-        self.costs = cost_per_image(chosen, **self.options)
+        self.costs = cost_per_image(chosen, **self.options)  # with the trials store's measurements
         unfit = self.costs.loc[~self.costs["fits"].to_numpy(dtype=bool), ["id", "does_not_fit"]]
         notes = "".join(
             message_html(f"{model_id} is too small for this request: {why}.")
@@ -188,7 +189,7 @@ class ModelComparison(_Displayed):
             self.providers.value = ""
             return
         chosen = self.models.set_index("id").loc[self.chosen].reset_index()
-        self.by_provider = cost_per_image(chosen, by_provider=True, endpoints=self.endpoints, **self.options)
+        self.by_provider = price_images(chosen, by_provider=True, endpoints=self.endpoints, **self.options)
         if self.by_provider.empty:
             self.providers.value = message_html("No provider endpoints for these models.")
         else:

@@ -9,7 +9,7 @@ Units keep the seed's names for compatibility: ``promptPer1k`` and
 thousand images, always: a per-image ``pricing.image`` times 1,000, a
 per-image-token one (equal to the prompt price, Gemini in 2026) times the
 family's tokens for a 1024x1024 image times 1,000 (see
-:func:`vision_models.pricing.cost.get_image_usd_per_1k`). Unknown is null, and so is a
+:func:`vision_models.pricing.listing.get_image_usd_per_1k`). Unknown is null, and so is a
 listed ``"0"``: images are then billed as prompt tokens, not free.
 """
 

@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from ..catalog.filters import filter_models
-from ..pricing.cost import cost_per_image, rank_costs
+from ..pricing.cost import rank_costs
 from ..text import NO_MATH
+from .cost_tables import cost_per_image
 
 CHART_DPI = 90
 _CELL = "padding:2px 8px;border-bottom:1px solid #ddd;"

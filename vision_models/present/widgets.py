@@ -24,10 +24,11 @@ import pandas as pd
 
 from ..catalog.filters import filter_models
 from ..catalog.vision import DEFAULT_RULES, get_supports_images
-from ..pricing.cost import cost_per_image, rank_costs
+from ..pricing.cost import rank_costs
 from ..pricing.estimate import PRESETS
 from ..text import NO_MATH, no_math
 from .charts import cost_title, plot_cost_per_image, plural
+from .cost_tables import cost_per_image
 from .widget_parts import (  # noqa: F401 (CHART_DPI, default_comparison, format_cell, html_table, ... are vm.widgets' names)
     _WIDE,
     CHART_DPI,

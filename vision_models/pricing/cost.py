@@ -29,13 +29,20 @@ what a ranking ranks: it leaves out those rows and the ``:free`` variants.
 
 Tokens are counted once per family, then every column is whole-array
 arithmetic over the models.
+
+Pure: :func:`price_images` reads nothing and fetches nothing; trial
+measurements (``measured=``) and provider endpoints (``endpoints=``) are
+arguments. :func:`vision_models.cost_per_image` (in
+:mod:`vision_models.present.cost_tables`) is the convenience that reads the
+trials store and fetches the endpoints, then calls :func:`price_images`.
 """
 
 from __future__ import annotations
 
 import difflib
-import os
+import warnings
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -54,11 +61,11 @@ from .estimate import (  # noqa: F401 (the public names of vm.cost, which this m
 )
 from .image_tokens import FALLBACK
 from .listing import REFERENCE_IMAGE, get_family, get_image_usd_per_1k  # noqa: F401
-from .measured import COMPARABLE_AREA, MEASURED_METHOD, apply_measurements, stored_measurements  # noqa: F401
+from .measured import COMPARABLE_AREA, MEASURED_METHOD, apply_measurements  # noqa: F401
 from .providers import PROVIDER_COST_COLUMNS, cost_by_provider  # noqa: F401
 
 
-def cost_per_image(
+def price_images(
     models: pd.DataFrame,
     width: int | None = None,
     height: int | None = None,
@@ -72,9 +79,8 @@ def cost_per_image(
     endpoints: pd.DataFrame | None = None,
     measured: pd.DataFrame | bool | None = None,
     prefer_measured: bool = False,
-    trials_path: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
-    """One row per model: the image's tokens and the USD cost of one call, cheapest first.
+    """One row per model: the image's tokens and the USD cost of one call, cheapest first. Reads and fetches nothing.
 
     ``width``/``height`` in pixels, or a ``preset`` (see ``PRESETS``);
     ``prompt_tokens``: the instruction sent with the image; ``output_tokens``:
@@ -99,15 +105,15 @@ def cost_per_image(
 
     ``by_provider=True``: one row per (model, provider endpoint) instead,
     priced at that endpoint's own prices; see :func:`cost_by_provider`
-    (``endpoints``: a :func:`vision_models.fetch_endpoints` frame, fetched
-    for the models' ids when not given).
+    (``endpoints``: a :func:`vision_models.fetch_endpoints` frame, required:
+    None is a ``ValueError``; :func:`vision_models.cost_per_image` fetches it).
 
-    ``measured``: trial measurements (:func:`vision_models.measured_image_tokens`;
-    None reads the trials store at ``trials_path`` (default: the usual one) if
-    there is one; False reads none). With any, the columns
+    ``measured``: trial measurements (a :func:`vision_models.measured_image_tokens`
+    frame; None or False: none). With a frame, the columns
     ``measured_image_tokens`` and ``estimate_ratio`` are added (see
-    :func:`apply_measurements`); ``prefer_measured`` prices from them. A
-    trials store that cannot be read is one warning: the table goes on without it.
+    :func:`apply_measurements`); ``prefer_measured`` prices from them.
+    :func:`vision_models.cost_per_image` is this function with the trials store
+    read when ``measured`` is None.
     """
     if by_provider:
         return cost_by_provider(
@@ -131,8 +137,20 @@ def cost_per_image(
         include_generators=include_generators,
         measured=measured,
         prefer_measured=prefer_measured,
-        trials_path=trials_path,
     )
+
+
+def __getattr__(name: str) -> Any:
+    """``cost_per_image`` from this module: the pure :func:`price_images`, with a warning that it reads nothing."""
+    if name == "cost_per_image":
+        warnings.warn(
+            "vision_models.pricing.cost.cost_per_image is the pure price_images now: it reads no trials store and "
+            "fetches no endpoints; vision_models.cost_per_image does both",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return price_images
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 #: What ends the id of a ``:free`` variant: the free, rate-limited listing of a model (``google/gemma-3-27b-it:free``).
@@ -145,7 +163,7 @@ def is_free_variant(ids: Iterable[str]) -> np.ndarray:
 
 
 def rank_costs(costs: pd.DataFrame, *, include_free: bool = False, include_unfit: bool = False) -> pd.DataFrame:
-    """The rows of a :func:`cost_per_image` table that a ranking ranks, in the table's order (cheapest first).
+    """The rows of a cost table (:func:`price_images`) that a ranking ranks, in the table's order (cheapest first).
 
     Left out by default, and named in ``.attrs["ranking_left_out"]``
     (``{"free_variants": [...], "does_not_fit": [...]}``):
@@ -226,7 +244,7 @@ def compare(
     """
     chosen = check_model_ids(models, ids)
     subset = models.set_index("id").loc[chosen]
-    costs = cost_per_image(
+    costs = price_images(
         subset.reset_index(),
         width,
         height,

@@ -1,13 +1,13 @@
 """The cost table of one image on each model: tokens by family rule, capped by a per-image listing, priced.
 
-:func:`image_costs` is :func:`vision_models.pricing.cost.cost_per_image` without ``by_provider`` (which prices
+:func:`image_costs` is :func:`vision_models.pricing.cost.price_images` without ``by_provider`` (which prices
 each provider's endpoints, :mod:`.providers`); the sizes, presets and the fit of a request live here too.
+Pure: no store, network, environment or file; measurements are an argument.
 """
 
 from __future__ import annotations
 
 import difflib
-import os
 
 import numpy as np
 import pandas as pd
@@ -93,9 +93,8 @@ def image_costs(
     include_generators: bool = False,
     measured: pd.DataFrame | bool | None = None,
     prefer_measured: bool = False,
-    trials_path: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
-    """One row per model: the image's tokens and the USD cost of one call, cheapest first (see :func:`cost_per_image`)."""
+    """One row per model: the image's tokens and the USD cost of one call, cheapest first (see :func:`price_images`)."""
     width, height = resolve_size(width, height, preset)
     prompt_tokens = _token_count("prompt_tokens", prompt_tokens)
     output_tokens = _token_count("output_tokens", output_tokens)
@@ -178,7 +177,7 @@ def image_costs(
         }
     )
     table = table.astype({"id": "str", "name": "str", "provider": "str", "family": "str", "method": "str"})
-    table = apply_measurements(table, width, height, measured, prefer_measured=prefer_measured, trials_path=trials_path)
+    table = apply_measurements(table, width, height, measured, prefer_measured=prefer_measured)
     max_output = _limit(models, "max_completion_tokens")
     fits, does_not_fit = request_fits(
         table["image_tokens"], table["context_length"], max_output, prompt_tokens, output_tokens

@@ -1,10 +1,10 @@
-"""Trial measurements beside the estimates: what the bills said an image of a size costs on a model."""
+"""Trial measurements beside the estimates: what the bills said an image of a size costs on a model.
+
+Pure: the measurements are an argument. Reading them from the trials store is the caller's
+(:func:`vision_models.cost_per_image`, :mod:`vision_models.present.cost_tables`).
+"""
 
 from __future__ import annotations
-
-import os
-import sqlite3
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,6 @@ def apply_measurements(
     measured: pd.DataFrame | bool | None,
     *,
     prefer_measured: bool = False,
-    trials_path: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
     """Trial measurements next to the estimates: what the bills said an image of this size costs.
 
@@ -34,15 +33,13 @@ def apply_measurements(
     the rule counts too many); both NaN where there is none. With
     ``prefer_measured``, those rows are priced from the measurement:
     ``method="measured"``, not uncertain. No measurements: the table unchanged.
-    ``measured`` None reads them from the trials store at ``trials_path``; False: none.
+    ``measured`` None or False: none (this function reads nothing).
     """
-    if measured is None:
-        measured = stored_measurements(trials_path)
-    elif measured is False:
-        measured = None
-    elif not isinstance(measured, pd.DataFrame):
+    if measured is None or measured is False:
+        return table
+    if not isinstance(measured, pd.DataFrame):
         raise ValueError(f"bad measured {measured!r}: expected a measured_image_tokens() frame, None or False")
-    if measured is None or measured.empty:
+    if measured.empty:
         return table
     area = width * height
     near = measured[(measured["pixels"] - area).abs() <= COMPARABLE_AREA * area]
@@ -72,21 +69,3 @@ def apply_measurements(
             usd_per_1k_images=_usd(total * 1000),
         ).astype({"method": "str"})
     return table
-
-
-def stored_measurements(trials_path: str | os.PathLike | None = None) -> pd.DataFrame | None:
-    """The measurements in the trials store; None when there is none, or it cannot be read.
-
-    A cost table never needs the store, so a store that cannot be read (a
-    directory, another file, a newer schema) is one warning, not an error.
-    """
-    from ..stores.trials import get_trials_path, measurements
-
-    path = get_trials_path(trials_path)
-    if not path.exists():
-        return None
-    try:
-        return measurements(path)
-    except (ValueError, OSError, sqlite3.Error) as exc:
-        warnings.warn(f"cost table without trial measurements: {exc}", stacklevel=2)
-        return None

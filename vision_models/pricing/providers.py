@@ -1,6 +1,7 @@
 """What one image costs at each provider's endpoint of a model, and each model's spread between its providers.
 
-The endpoints are passed in, or fetched for the models given (one request each).
+Pure: the endpoints are an argument (a :func:`vision_models.fetch_endpoints` frame). Fetching them is the
+caller's: :func:`vision_models.cost_per_image` with ``by_provider=True`` fetches them when not given.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class _PriceOptions(TypedDict):
 
 def cost_by_provider(
     models: pd.DataFrame,
-    endpoints: pd.DataFrame | None = None,
+    endpoints: pd.DataFrame | None,
     width: int | None = None,
     height: int | None = None,
     *,
@@ -59,7 +60,7 @@ def cost_by_provider(
 ) -> pd.DataFrame:
     """One row per (model, provider endpoint): one image's cost at that endpoint's prices, and each model's spread.
 
-    Each endpoint is priced as :func:`cost_per_image` prices a model, with the
+    Each endpoint is priced as :func:`price_images` prices a model, with the
     endpoint's prompt, completion, image and request prices after its
     ``discount`` (price x (1 - discount)), its image price read against its
     prompt price as for the catalog, and its own context length. Per model:
@@ -70,22 +71,25 @@ def cost_by_provider(
     premium over that minimum; ``catalog_usd_per_image`` is the model's cost at
     the catalog's headline prices. Sorted by the model's cheapest endpoint,
     then id, then cost (endpoints that are down last). ``endpoints``: a
-    :func:`vision_models.fetch_endpoints` frame; when None it is fetched for
-    every model of ``models`` (one request each: filter first). Models without
+    :func:`vision_models.fetch_endpoints` frame, required (this function fetches
+    nothing; :func:`vision_models.cost_per_image` does). Models without
     endpoints have no rows (``attrs["errors"]`` says why, when a fetch failed).
     """
+    if endpoints is not None and not isinstance(endpoints, pd.DataFrame):
+        raise TypeError(f"bad endpoints {type(endpoints).__name__}: expected a fetch_endpoints() frame")
+    if endpoints is None:
+        raise ValueError(
+            "endpoints=None: pricing by provider needs a fetch_endpoints() frame; "
+            "vision_models.cost_per_image(by_provider=True) fetches it"
+        )
     width, height = resolve_size(width, height, preset)
     options = _PriceOptions(
         prompt_tokens=_token_count("prompt_tokens", prompt_tokens),
         output_tokens=_token_count("output_tokens", output_tokens),
         detail=check_detail(detail),
     )
-    if endpoints is None:
-        from ..catalog.endpoints import fetch_endpoints
-
-        endpoints = fetch_endpoints(models["id"].tolist(), models=models) if len(models) else None
     catalog = image_costs(models, width, height, measured=False, **options).drop_duplicates("id").set_index("id")
-    if endpoints is None or endpoints.empty:
+    if endpoints.empty:
         endpoints = _no_endpoints(endpoints)
     listed = endpoints[endpoints["id"].isin(catalog.index).to_numpy()].reset_index(drop=True)
     priced = _endpoint_costs(listed, models, width, height, options)
@@ -116,7 +120,7 @@ def cost_by_provider(
 def _endpoint_costs(
     listed: pd.DataFrame, models: pd.DataFrame, width: int, height: int, options: _PriceOptions
 ) -> pd.DataFrame:
-    """:func:`cost_per_image` of every endpoint, row for row with ``listed``.
+    """:func:`price_images` of every endpoint, row for row with ``listed``.
 
     Endpoints are priced in rounds holding at most one endpoint per model, so
     each round's rows are found again by id. A model keeps its catalog name
@@ -195,10 +199,16 @@ def _pct_over(values: np.ndarray, base: np.ndarray) -> np.ndarray:
         return np.where(base > 0, np.round((values / base - 1) * 100, 6), np.nan)
 
 
-def _no_endpoints(endpoints: pd.DataFrame | None) -> pd.DataFrame:
+def _no_endpoints(endpoints: pd.DataFrame) -> pd.DataFrame:
     """An empty endpoints frame with the columns the pricing reads (and the fetch's errors, if any)."""
-    from ..catalog.endpoints import endpoints_frame
-
-    empty = endpoints_frame([])
-    empty.attrs = dict(endpoints.attrs) if endpoints is not None else {}
+    text = ("id", "name", "provider", "provider_name", "tag", "quantization")
+    numbers = ("uptime_last_30m", "discount", *_ENDPOINT_PRICES)
+    empty = pd.DataFrame(
+        {
+            **{c: pd.Series([], dtype="str") for c in text},
+            **{c: pd.Series([], dtype="float64") for c in numbers},
+            **{c: pd.Series([], dtype="Int64") for c in ("context_length", "max_completion_tokens", "status")},
+        }
+    )
+    empty.attrs = dict(endpoints.attrs)
     return empty

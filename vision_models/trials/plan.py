@@ -357,14 +357,14 @@ def _model_prices(table: pd.DataFrame, model: str) -> _Prices:
 def _estimates(
     table: pd.DataFrame, remote: Sequence[str], sizes: set[tuple[int, int]], text_tokens: int, output_tokens: int
 ) -> dict[tuple[str, int, int], tuple[float, float, float, str, bool]]:
-    """(model, width, height) -> (image tokens, estimated USD, image USD, method, uncertain), via cost_per_image."""
-    from ..pricing.cost import cost_per_image
+    """(model, width, height) -> (image tokens, estimated USD, image USD, method, uncertain), via price_images."""
+    from ..pricing.cost import price_images
 
     out: dict[tuple[str, int, int], tuple[float, float, float, str, bool]] = {}
     if not remote:
         return out
     for width, height in sorted(sizes):
-        costs = cost_per_image(
+        costs = price_images(
             table, width, height, prompt_tokens=text_tokens, output_tokens=output_tokens, measured=False
         )
         tokens = costs["image_tokens"].to_numpy(dtype="float64", na_value=np.nan)
