@@ -1,6 +1,6 @@
 """Catalog history: every fetch leaves a record, and what changed can be asked later.
 
-One SQLite file (``history.sqlite`` beside the HTTP cache, ``$VISION_MODELS_HISTORY``
+One SQLite file (``history.sqlite`` beside the HTTP cache, ``$VISION_MODELS_HISTORY``, ``settings.history_path``
 or ``path=``) holds two tables:
 
 ``snapshots``
