@@ -417,7 +417,9 @@ def test_serve_sample_is_announced(monkeypatch):
     from vision_models.server import app as server
 
     served = []
-    monkeypatch.setattr(server, "serve", lambda *a, **k: served.append(k["source"]))  # said before serving starts
+    monkeypatch.setattr(
+        server, "serve", lambda *a, **k: served.append(k["settings"].source)
+    )  # said before serving starts
     out = run("serve", "--source", "sample", "--port", "0")
     assert out.returncode == 0 and served == ["sample"]
     first = out.stderr.splitlines()[0]

@@ -22,6 +22,7 @@ from .catalog.api import CatalogResult, fetch_catalog, fetch_vision_models
 from .catalog.filters import filter_models
 from .catalog.frame import sort_models
 from .catalog.vision import get_name_only_vision, get_supports_images
+from .settings import Settings
 
 #: Public names that live in modules loaded on first use: name -> module.
 _LAZY = {
@@ -65,6 +66,7 @@ _SUBMODULES = {
 __all__ = [
     "PRESETS",
     "CatalogResult",
+    "Settings",
     "compare",
     "cost_per_image",
     "export_csv",

@@ -11,9 +11,10 @@ from typing import Any, cast
 
 import pandas as pd
 
-from ..http.cache import DEFAULT_EXPIRE_SECONDS, body_digest
-from ..http.client import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, age_seconds, holds_surrogate_escapes
+from ..http.cache import body_digest
+from ..http.client import age_seconds, holds_surrogate_escapes
 from ..http.sessions import get_session
+from ..settings import Settings, resolve
 from . import memo
 from .frame import entry_problems, models_frame
 from .source import RawCatalog, get_source, is_remote, load_raw, peek_fresh
@@ -65,11 +66,12 @@ def fetch_catalog(
     base_url: str | None = None,
     api_key: str | None = None,
     cache_path: str | os.PathLike | None = None,
-    expire_after: float = DEFAULT_EXPIRE_SECONDS,
+    expire_after: float | None = None,
     refresh: bool = False,
-    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-    deadline: float = DEFAULT_DEADLINE,
+    timeout: tuple[float, float] | float | None = None,
+    deadline: float | None = None,
     as_of: datetime | date | str | None = None,
+    settings: Settings | None = None,
 ) -> CatalogResult:
     """Every model of the catalog, sorted, with ``is_vision`` under ``rules``.
 
@@ -86,21 +88,23 @@ def fetch_catalog(
     history as it stood then (the latest snapshot at or before it; a date
     alone means the end of that day), with the same columns, rules and sort;
     nothing is fetched. See :func:`catalog_as_of`.
+
+    ``settings``: a :class:`vision_models.Settings` for every connection option at once (default: the
+    environment, read now); each keyword given here overrides its field.
     """
     if as_of is not None:
-        return catalog_as_of(as_of, rules=rules, source=source)
-    return _fetch(
-        source,
-        rules=rules,
-        vision_only=False,
+        return catalog_as_of(as_of, rules=rules, source=source, settings=settings)
+    chosen = resolve(
+        settings,
+        source=source,
         base_url=base_url,
         api_key=api_key,
         cache_path=cache_path,
         expire_after=expire_after,
-        refresh=refresh,
         timeout=timeout,
         deadline=deadline,
     )
+    return _fetch(chosen, rules=rules, vision_only=False, refresh=refresh)
 
 
 def fetch_vision_models(
@@ -110,27 +114,27 @@ def fetch_vision_models(
     base_url: str | None = None,
     api_key: str | None = None,
     cache_path: str | os.PathLike | None = None,
-    expire_after: float = DEFAULT_EXPIRE_SECONDS,
+    expire_after: float | None = None,
     refresh: bool = False,
-    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-    deadline: float = DEFAULT_DEADLINE,
+    timeout: tuple[float, float] | float | None = None,
+    deadline: float | None = None,
     as_of: datetime | date | str | None = None,
+    settings: Settings | None = None,
 ) -> CatalogResult:
     """The vision-capable models only; same arguments and columns as :func:`fetch_catalog`."""
     if as_of is not None:
-        return catalog_as_of(as_of, rules=rules, source=source, vision_only=True)
-    return _fetch(
-        source,
-        rules=rules,
-        vision_only=True,
+        return catalog_as_of(as_of, rules=rules, source=source, vision_only=True, settings=settings)
+    chosen = resolve(
+        settings,
+        source=source,
         base_url=base_url,
         api_key=api_key,
         cache_path=cache_path,
         expire_after=expire_after,
-        refresh=refresh,
         timeout=timeout,
         deadline=deadline,
     )
+    return _fetch(chosen, rules=rules, vision_only=True, refresh=refresh)
 
 
 def catalog_as_of(
@@ -140,6 +144,7 @@ def catalog_as_of(
     source: str | os.PathLike | None = None,
     vision_only: bool = False,
     history_path: str | os.PathLike | None = None,
+    settings: Settings | None = None,
 ) -> CatalogResult:
     """The catalog as the history recorded it at ``as_of``, as a result that answers like a file source.
 
@@ -149,6 +154,7 @@ def catalog_as_of(
     ``output_modalities`` ``[]``, ``max_completion_tokens`` ``<NA>``,
     ``created`` ``NaT``. A ``source`` other than OpenRouter is a ``ValueError``
     (the history records OpenRouter only), as is a date before the first snapshot.
+    ``history_path`` overrides ``settings.history_path`` (see :func:`vision_models.stores.versions.get_history_path`).
     """
     from . import history
 
@@ -157,7 +163,7 @@ def catalog_as_of(
         raise ValueError(
             f"as_of reads the history of OpenRouter's catalog; it cannot be combined with source={str(source)!r}"
         )
-    entries, snapshot = history.entries_as_of(as_of, path=history_path)
+    entries, snapshot = history.entries_as_of(as_of, path=history_path, settings=settings)
     label = as_of.isoformat() if isinstance(as_of, (datetime, date)) else str(as_of).strip()
     taken = snapshot.isoformat(timespec="seconds").replace("+00:00", "Z")
     return CatalogResult(
@@ -166,42 +172,42 @@ def catalog_as_of(
     )
 
 
-def _fetch(source, *, rules: str, vision_only: bool, refresh: bool, **options) -> CatalogResult:
+def _fetch(settings: Settings, *, rules: str, vision_only: bool, refresh: bool) -> CatalogResult:
     """The frame of a source; from a fresh cached body, the frame built from it before (see :mod:`vision_models.catalog.memo`)."""
     check_rules(rules)  # a bad rule set is a usage error: say so before any network work
-    session = _session(source, options["cache_path"], options["expire_after"])
-    locate = {"session": session, "base_url": options["base_url"], "api_key": options["api_key"]}
-    fresh = peek_fresh(source, **locate) if session is not None and not refresh else None
+    session = _session(settings)
+    locate = {"session": session, "settings": settings}
+    fresh = peek_fresh(**locate) if session is not None and not refresh else None
     if fresh is not None:
         models = memo.load_frame(session, memo.memo_key(fresh.digest, rules, vision_only))
         if models is not None:
             return CatalogResult(
                 models=models, source=fresh.source, cached=True, cache_age=age_seconds(fresh.fetched_at)
             )
-    raw = load_raw(source, refresh=refresh, session=session, **options)
+    raw = load_raw(settings=settings, refresh=refresh, session=session)
     if raw.downloaded and raw.source == "openrouter":
-        _record(raw)
+        _record(raw, settings)
     models = models_frame(raw.entries, rules, vision_only=vision_only)
     if session is not None and (raw.cached or raw.downloaded) and not raw.error and raw.body is not None:
-        _remember(source, locate, raw, rules, vision_only, models)
+        _remember(locate, raw, rules, vision_only, models)
     return _result(raw, models)
 
 
-def _session(source, cache_path, expire_after: float):
+def _session(settings: Settings):
     """The cache's session for a remote source, opened once for the whole call (None for a file or the sample)."""
-    if not is_remote(source):
+    if not is_remote(settings.source):
         return None
     try:
-        return get_session(cache_path, expire_after)
+        return get_session(settings.cache_path, settings.expire_after)
     except sqlite3.Error:  # load_raw opens it again, and recovers or says why
         return None
 
 
-def _remember(source, locate: dict, raw: RawCatalog, rules: str, vision_only: bool, models: pd.DataFrame) -> None:
+def _remember(locate: dict, raw: RawCatalog, rules: str, vision_only: bool, models: pd.DataFrame) -> None:
     """Store the frame built from a cached or downloaded body, when that body is what the cache now holds."""
     if not _builds_quietly(raw):
         return
-    fresh = peek_fresh(source, **locate)
+    fresh = peek_fresh(**locate)
     digest = body_digest(raw.body)
     if fresh is not None and fresh.digest == digest:
         memo.save_frame(locate["session"], memo.memo_key(digest, rules, vision_only), models)
@@ -213,7 +219,7 @@ def _builds_quietly(raw: RawCatalog) -> bool:
     return not holds_surrogate_escapes(body) and not entry_problems(raw.entries)
 
 
-def _record(raw: RawCatalog) -> None:
+def _record(raw: RawCatalog, settings: Settings) -> None:
     """Every catalog downloaded from OpenRouter (not a cache hit) leaves a record in the history.
 
     The history is a by-product: a problem with it warns and never costs the user the catalog.
@@ -221,7 +227,9 @@ def _record(raw: RawCatalog) -> None:
     from . import history
 
     try:
-        history.record_fetch(raw.entries, fetched_at=raw.fetched_at, source=raw.source, body=raw.body)
+        history.record_fetch(
+            raw.entries, fetched_at=raw.fetched_at, source=raw.source, body=raw.body, settings=settings
+        )
     except (sqlite3.Error, OSError, ValueError) as exc:
         warnings.warn(f"could not record this catalog in the history: {exc}", stacklevel=4)
 

@@ -37,11 +37,10 @@ import numpy as np
 import pandas as pd
 from requests_cache import CachedSession
 
-from ..http.cache import DEFAULT_EXPIRE_SECONDS
-from ..http.client import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, fetch_json, parse_json
+from ..http.client import fetch_json, parse_json
 from ..http.sessions import get_session, reset_session
+from ..settings import Settings, resolve
 from .frame import _count, _lists, _numbers, _price, _provider, _text
-from .source import get_api_key, get_base_url
 
 #: Uptime windows the API documents (percent of successful requests); others found are added.
 UPTIME_WINDOWS = ("uptime_last_5m", "uptime_last_30m", "uptime_last_1d")
@@ -118,12 +117,13 @@ def fetch_endpoints(
     base_url: str | None = None,
     api_key: str | None = None,
     cache_path: str | os.PathLike | None = None,
-    expire_after: float = DEFAULT_EXPIRE_SECONDS,
+    expire_after: float | None = None,
     refresh: bool = False,
-    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-    deadline: float = DEFAULT_DEADLINE,
+    timeout: tuple[float, float] | float | None = None,
+    deadline: float | None = None,
     max_workers: int = DEFAULT_WORKERS,
     progress: bool | None = None,
+    settings: Settings | None = None,
 ) -> pd.DataFrame:
     """One row per (model, provider endpoint) of ``ids``, in the order given, then by provider and tag.
 
@@ -136,26 +136,22 @@ def fetch_endpoints(
     than five ids. Failures do not raise: ``frame.attrs["errors"]`` maps
     each failed id to its message (a warning says the same); a stale cached
     copy keeps its rows with ``stale`` set. Prices are as listed, before
-    ``discount``.
+    ``discount``. ``settings``: a :class:`vision_models.Settings` (default: the environment, read now);
+    each keyword given here overrides its field (``source`` is not used: endpoints come from OpenRouter).
     """
-    wanted = check_endpoint_ids(
-        ids,
-        models,
+    chosen = resolve(
+        settings,
         base_url=base_url,
         api_key=api_key,
         cache_path=cache_path,
         expire_after=expire_after,
         timeout=timeout,
-    )
-    workers = _check_workers(max_workers)
-    ask = partial(
-        _fetch_one,
-        base=get_base_url(base_url),
-        api_key=get_api_key(api_key),
-        refresh=refresh,
-        timeout=timeout,
         deadline=deadline,
     )
+    wanted = check_endpoint_ids(ids, models, settings=chosen)
+    workers = _check_workers(max_workers)
+    ask = partial(_fetch_one, settings=chosen, refresh=refresh)
+    cache_path, expire_after = chosen.cache_path, chosen.expire_after
     try:
         answers = _map(partial(ask, get_session(cache_path, expire_after)), wanted, workers, progress)
     except sqlite3.DatabaseError:  # the cache file broke while in use: start a new one, ask again
@@ -171,9 +167,13 @@ def fetch_endpoints(
 def check_endpoint_ids(
     ids: str | Iterable[str],
     models: pd.DataFrame | None = None,
+    *,
+    settings: Settings | None = None,
     **catalog_options: Any,
 ) -> list[str]:
     """The ids, each once, checked against ``models`` (default: the OpenRouter catalog); else ``ValueError``.
+
+    The catalog is fetched with ``settings`` and ``catalog_options`` (keywords of :func:`fetch_catalog`).
 
     When no catalog can be had at all (offline, nothing cached), the ids are
     not checked here: OpenRouter's 404 will say which it does not know.
@@ -189,7 +189,7 @@ def check_endpoint_ids(
     if models is None:
         from .api import fetch_catalog
 
-        models = fetch_catalog("openrouter", rules="seed", **catalog_options).models
+        models = fetch_catalog("openrouter", rules="seed", settings=settings, **catalog_options).models
         if models.empty:
             return list(dict.fromkeys(wanted))
     known = models["id"].tolist()
@@ -281,16 +281,7 @@ def endpoints_frame(answers: Sequence[EndpointsAnswer]) -> pd.DataFrame:
 # ---------------------------------------------------------------- fetching
 
 
-def _fetch_one(
-    session: CachedSession,
-    model_id: str,
-    *,
-    base: str,
-    api_key: str | None,
-    refresh: bool,
-    timeout: tuple[float, float],
-    deadline: float = DEFAULT_DEADLINE,
-) -> EndpointsAnswer:
+def _fetch_one(session: CachedSession, model_id: str, *, settings: Settings, refresh: bool) -> EndpointsAnswer:
     """One model's endpoints through :func:`vision_models.http.client.fetch_json`.
 
     So the catalog's rules hold here too: one deadline over the whole fetch, a
@@ -298,16 +289,16 @@ def _fetch_one(
     cache stores it, and on failure the cached copy, stale.
     """
     answer = fetch_json(
-        endpoints_url(base, model_id),
+        endpoints_url(settings.base_url, model_id),
         session=session,
         read=endpoints_answer,
-        api_key=api_key,
+        api_key=settings.api_key,
         refresh=refresh,
-        timeout=timeout,
-        deadline=deadline,
+        timeout=settings.timeout,
+        deadline=settings.deadline,
         what="endpoints",
     )
-    error = _explain(answer.error, sent_key=bool(api_key)) if answer.error else None
+    error = _explain(answer.error, sent_key=bool(settings.api_key)) if answer.error else None
     if answer.value is None:
         return EndpointsAnswer(model_id, error=error)
     model, endpoints = answer.value

@@ -1,6 +1,6 @@
 """Catalog history: every fetch leaves a record, and what changed can be asked later.
 
-One SQLite file (``history.sqlite`` beside the HTTP cache, ``$VISION_MODELS_HISTORY``
+One SQLite file (``history.sqlite`` beside the HTTP cache, ``$VISION_MODELS_HISTORY``, ``settings.history_path``
 or ``path=``) holds two tables:
 
 ``snapshots``
@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..settings import Settings
 from ..stores import sqlite
 from ..stores.versions import (  # noqa: F401 (the public names the history module has always had)
     _AS_OF_SQL,
@@ -114,6 +115,7 @@ def record_fetch(
     source: str,
     body: bytes | str | None,
     path: str | os.PathLike | None = None,
+    settings: Settings | None = None,
 ) -> bool:
     """Record one catalog that reached OpenRouter (not a cache hit); True when a new snapshot was stored.
 
@@ -125,7 +127,7 @@ def record_fetch(
     models = models_frame(entries, "seed")  # the stored is_vision keeps the seed's meaning
     if models.empty:
         return False
-    with _writer(get_history_path(path)) as conn:
+    with _writer(get_history_path(path, settings)) as conn:
         status = _store(conn, _Snapshot(moment, _sha256(body, entries), source, "fetch", models))
     return status == "imported"
 
@@ -135,6 +137,7 @@ def import_files(
     fetched_at: datetime | date | str | None = None,
     *,
     path: str | os.PathLike | None = None,
+    settings: Settings | None = None,
 ) -> list[ImportResult]:
     """Backfill saved catalogs (``.json`` / ``.json.gz``), in any order; one result per file.
 
@@ -150,7 +153,7 @@ def import_files(
     if explicit is not None and len(set(paths)) > 1:
         raise ValueError(f"fetched_at={fetched_at!r} can date one file only, got {len(set(paths))} files")
     results: list[ImportResult] = []
-    target = get_history_path(path)
+    target = get_history_path(path, settings)
     with _writer(target) as conn:
         for file in paths:
             try:
@@ -188,6 +191,7 @@ def catalog_changes(
     *,
     vision_only: bool = False,
     path: str | os.PathLike | None = None,
+    settings: Settings | None = None,
 ) -> pd.DataFrame:
     """One row per change between consecutive snapshots, dated by the first snapshot showing it.
 
@@ -208,7 +212,7 @@ def catalog_changes(
     high = None if until is None else _query_instant(until, "until", end_of_day=True)
     if low is not None and high is not None and low > high:
         raise ValueError(f"the range is reversed: since {since} is after until {until}")
-    with _reader(get_history_path(path)) as conn:
+    with _reader(get_history_path(path, settings)) as conn:
         if conn is None:
             return _empty_changes()
         first, last = conn.execute("SELECT MIN(fetched_at), MAX(fetched_at) FROM snapshots").fetchone()
@@ -252,6 +256,7 @@ def price_history(
     until: datetime | date | str | None = None,
     *,
     path: str | os.PathLike | None = None,
+    settings: Settings | None = None,
 ) -> pd.DataFrame:
     """Tidy prices: one row per snapshot per model of ``ids`` present in it, sorted by date then id.
 
@@ -263,7 +268,7 @@ def price_history(
         return _empty_prices()
     low = None if since is None else _query_instant(since, "since")
     high = None if until is None else _query_instant(until, "until", end_of_day=True)
-    with _reader(get_history_path(path)) as conn:
+    with _reader(get_history_path(path, settings)) as conn:
         if conn is None:
             return _empty_prices()
         _check_known(conn, wanted)
@@ -284,6 +289,7 @@ def entries_as_of(
     moment: datetime | date | str,
     *,
     path: str | os.PathLike | None = None,
+    settings: Settings | None = None,
 ) -> tuple[list[dict[str, Any]], datetime]:
     """The catalog as the history recorded it at ``moment``: its entries and the snapshot's fetch time.
 
@@ -302,7 +308,7 @@ def entries_as_of(
     wanted = _query_instant(
         moment, "as_of", end_of_day=True, warn_early=False
     )  # too early: refused below, naming the start
-    file = get_history_path(path)
+    file = get_history_path(path, settings)
     with _reader(file) as conn:
         first = None if conn is None else conn.execute("SELECT MIN(fetched_at) FROM snapshots").fetchone()[0]
         if first is None:
@@ -347,9 +353,9 @@ def _per(value: float | None, scale: int) -> float | None:
     return None if value is None else value / scale
 
 
-def history_info(path: str | os.PathLike | None = None) -> HistoryInfo:
+def history_info(path: str | os.PathLike | None = None, settings: Settings | None = None) -> HistoryInfo:
     """Where the history is, how many snapshots and model versions it holds, and its size."""
-    file = get_history_path(path)
+    file = get_history_path(path, settings)
     size = sum(p.stat().st_size for p in (file, Path(f"{file}-wal")) if p.exists())
     with _reader(file) as conn:
         if conn is None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import re
 import sqlite3
 import warnings
 import zlib
@@ -21,12 +20,11 @@ from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypedDict
-from urllib.parse import urlsplit
 
 import requests
 from requests_cache import CachedSession
 
-from ..http.cache import DEFAULT_EXPIRE_SECONDS, is_corrupt_error, memory_session
+from ..http.cache import is_corrupt_error, memory_session
 from ..http.client import (
     _ACCEPT_ENCODING,
     DEFAULT_DEADLINE,
@@ -38,11 +36,19 @@ from ..http.client import (
     parse_json,
 )
 from ..http.sessions import _with_retries, get_session, reset_session
+from ..settings import (  # noqa: F401 (the names' old home: still importable here)
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DEFAULT_BASE_URL,
+    SOURCE_ENV,
+    Settings,
+    check_api_key,
+    check_base_url,
+    env_value,
+    resolve,
+    shown_url,
+)
 
-BASE_URL_ENV = "OPENROUTER_BASE_URL"
-API_KEY_ENV = "OPENROUTER_API_KEY"
-SOURCE_ENV = "VISION_MODELS_SOURCE"
-DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 SAMPLE_FILE = "sample_catalog.json"
 
 
@@ -71,22 +77,8 @@ def get_base_url(base_url: str | None = None) -> str:
     A value that is not an http(s) URL is a ``ValueError`` that names it and
     where it came from (with any credentials in it masked), not a network failure.
     """
-    url = (base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).strip().rstrip("/")
-    parts = urlsplit(url)
-    try:
-        parts.port  # noqa: B018 (a port that is not a number raises here)
-        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and not any(ch.isspace() for ch in url)
-    except ValueError:
-        ok = False
-    if not ok:
-        where = "base_url" if base_url else f"${BASE_URL_ENV}"
-        raise ValueError(f"{where} is not an http(s) URL: {shown_url(url)!r}")
-    return url
-
-
-def shown_url(url: str) -> str:
-    """The URL as a message may show it: any ``user:password@`` masked."""
-    return re.sub(r"(?<=://)[^/@]*@", "***@", url, count=1)
+    where = "base_url" if base_url else f"${BASE_URL_ENV}"
+    return check_base_url(base_url or env_value("base_url") or DEFAULT_BASE_URL, where)
 
 
 def get_api_key(api_key: str | None = None) -> str | None:
@@ -96,37 +88,29 @@ def get_api_key(api_key: str | None = None) -> str | None:
     leaves a CR). A key that still holds a space or control character is a
     ``ValueError`` that says where it came from, never what it is.
     """
-    chosen = api_key if api_key else os.environ.get(API_KEY_ENV)
-    if not chosen:
-        return None
-    key = chosen.strip()
-    if not key:
-        return None
-    if any(not ("\x21" <= ch <= "\x7e") for ch in key):
-        where = "api_key" if api_key else f"${API_KEY_ENV}"
-        raise ValueError(f"the API key in {where} holds a space, a control or a non-ASCII character: check it")
-    return key
+    where = "api_key" if api_key else f"${API_KEY_ENV}"
+    return check_api_key(api_key or env_value("api_key"), where)
 
 
 def get_source(source: str | os.PathLike | None = None) -> str:
     """``source``, else ``$VISION_MODELS_SOURCE``, else ``"openrouter"``."""
-    return str(source or os.environ.get(SOURCE_ENV) or "openrouter")
+    return str(source or env_value("source") or "openrouter")
 
 
-def check_source(source: str | os.PathLike | None = None) -> str:
+def check_source(source: str | os.PathLike | None = None, *, settings: Settings | None = None) -> str:
     """The source, checked without any network work: a local file must be a readable catalog."""
-    chosen = get_source(source)
-    if chosen not in ("sample", "openrouter") and not chosen.startswith(("http://", "https://")):
-        _read_source_file(chosen, source)
-    return chosen
+    chosen = resolve(settings, source=source)
+    if chosen.source not in ("sample", "openrouter") and not chosen.source.startswith(("http://", "https://")):
+        _read_source_file(chosen)
+    return chosen.source
 
 
-def _read_source_file(chosen: str, source: str | os.PathLike | None) -> RawCatalog:
+def _read_source_file(settings: Settings) -> RawCatalog:
     """``read_file``, its error saying when the file was named by ``$VISION_MODELS_SOURCE``."""
     try:
-        return read_file(chosen)
+        return read_file(settings.source)
     except ValueError as exc:
-        if source:
+        if not settings.origin("source").startswith("$"):
             raise
         raise ValueError(f"{exc} (set by ${SOURCE_ENV})") from None
 
@@ -167,32 +151,51 @@ def load_raw(
     base_url: str | None = None,
     api_key: str | None = None,
     cache_path: str | os.PathLike | None = None,
-    expire_after: float = DEFAULT_EXPIRE_SECONDS,
+    expire_after: float | None = None,
     refresh: bool = False,
-    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-    deadline: float = DEFAULT_DEADLINE,
+    timeout: tuple[float, float] | float | None = None,
+    deadline: float | None = None,
     session: CachedSession | None = None,
+    settings: Settings | None = None,
 ) -> RawCatalog:
     """Read the catalog from ``source`` (see :func:`get_source`); remote sources through ``session`` when given.
 
-    (A caller that has opened the cache's session passes it on, so that a cache
-    file that cannot be used is tried, and warned about, once per call.)
+    The keywords override ``settings`` (default: :meth:`Settings.from_env`). (A caller
+    that has opened the cache's session passes it on, so that a cache file that
+    cannot be used is tried, and warned about, once per call.)
     """
-    chosen = get_source(source)
-    if chosen == "sample":
+    chosen = resolve(
+        settings,
+        source=source,
+        base_url=base_url,
+        api_key=api_key,
+        cache_path=cache_path,
+        expire_after=expire_after,
+        timeout=timeout,
+        deadline=deadline,
+    )
+    return load_with(chosen, refresh=refresh, session=session)
+
+
+def load_with(settings: Settings, *, refresh: bool = False, session: CachedSession | None = None) -> RawCatalog:
+    """:func:`load_raw` with its settings resolved: the sample, a file, or a remote source through the cache."""
+    if settings.source == "sample":
         return read_sample()
-    target = _remote_target(chosen, base_url, api_key)
+    target = _remote_target(settings)
     if target is None:
-        return _read_source_file(chosen, source)
+        return _read_source_file(settings)
     url, key, label = target
-    options = _FetchOptions(api_key=key, refresh=refresh, timeout=timeout, label=label, deadline=deadline)
+    options = _FetchOptions(
+        api_key=key, refresh=refresh, timeout=settings.timeout, label=label, deadline=settings.deadline
+    )
+    cache_path, expire_after = settings.cache_path, settings.expire_after
     try:
         return fetch_remote(url, session=session or get_session(cache_path, expire_after), **options)
     except sqlite3.DatabaseError as exc:
         if is_corrupt_error(exc):  # the file broke after it was opened: start a new one
             return fetch_remote(url, session=reset_session(cache_path, expire_after), **options)
         # any other trouble with the file (I/O, permissions): this call goes on without the cache
-        warnings.warn(f"cannot use the cache file ({exc}); fetching without it", stacklevel=2)
+        warnings.warn(f"cannot use the cache file ({exc}); fetching without it", stacklevel=3)
         return fetch_remote(url, session=_with_retries(memory_session(expire_after)), **options)
 
 
@@ -206,12 +209,12 @@ class _FetchOptions(TypedDict):
     deadline: float
 
 
-def _remote_target(chosen: str, base_url: str | None, api_key: str | None) -> tuple[str, str | None, str] | None:
+def _remote_target(settings: Settings) -> tuple[str, str | None, str] | None:
     """(URL, API key, label) of a remote source; None for a file or the sample."""
-    if chosen == "openrouter":
-        return f"{get_base_url(base_url)}/models", get_api_key(api_key), "openrouter"
-    if chosen.startswith(("http://", "https://")):
-        return chosen, None, chosen  # never send the OpenRouter key elsewhere
+    if settings.source == "openrouter":
+        return f"{settings.base_url}/models", settings.api_key, "openrouter"
+    if settings.source.startswith(("http://", "https://")):
+        return settings.source, None, settings.source  # never send the OpenRouter key elsewhere
     return None
 
 
@@ -237,6 +240,7 @@ def peek_fresh(
     session: CachedSession,
     base_url: str | None = None,
     api_key: str | None = None,
+    settings: Settings | None = None,
 ) -> FreshCopy | None:
     """What a fetch through ``session`` would serve from its cache without asking, when fresh; never any network work.
 
@@ -246,10 +250,9 @@ def peek_fresh(
     an entry without a fingerprint, an unreadable cache) is None: the caller
     then goes the whole way through :func:`load_raw`, which says what is wrong.
     """
-    chosen = get_source(source)
     try:
-        target = _remote_target(chosen, base_url, api_key)
-    except ValueError:
+        target = _remote_target(resolve(settings, source=source, base_url=base_url, api_key=api_key))
+    except (ValueError, TypeError):
         return None
     if target is None:
         return None

@@ -29,6 +29,14 @@ def export_format(path: str, chosen: str | None) -> str:
     return chosen or named or "csv"  # (one of them is set: checked above)
 
 
+def cli_settings(args: argparse.Namespace):
+    """One :class:`vision_models.Settings` from the command's flags over the environment (read now, once)."""
+    from ..settings import Settings
+
+    flags = ("source", "cache_path", "expire_after", "history_path", "trials_path")
+    return Settings.from_env(**{name: getattr(args, name, None) for name in flags})
+
+
 def load_costs(args: argparse.Namespace):
     """The cost table for the command line's models and image; None when there is no data."""
     from ..present.cost_tables import cost_per_image
@@ -65,8 +73,8 @@ def load_models(args: argparse.Namespace):
 
     as_of = getattr(args, "as_of", None)
     try:
-        result = fetch_vision_models(args.source, rules=args.rules, refresh=args.refresh, cache_path=args.cache_path,
-                                     as_of=as_of)  # fmt: skip
+        result = fetch_vision_models(args.source, rules=args.rules, refresh=args.refresh, as_of=as_of,
+                                     settings=cli_settings(args))  # fmt: skip
     except ValueError as exc:
         from ..catalog.history import NoSnapshot
 
@@ -243,7 +251,7 @@ def _endpoints(ids, args: argparse.Namespace, models=None):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        frame = fetch_endpoints(ids, models=models, cache_path=args.cache_path, refresh=args.refresh)
+        frame = fetch_endpoints(ids, models=models, refresh=args.refresh, settings=cli_settings(args))
     failed: dict[tuple[str, bool], list[str]] = {}  # the same error for several ids is said once, naming them all
     for model_id, error in frame.attrs.get("errors", {}).items():
         stale = bool(frame.loc[frame["id"] == model_id, "stale"].any())
@@ -289,16 +297,13 @@ def run_chart(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from ..catalog.source import check_source, get_api_key
+    from ..catalog.source import check_source
     from ..server.app import serve
 
-    get_api_key()  # a key that cannot be sent (a line break inside): said once, never per request
+    # A key that cannot be sent (a line break inside) or an $OPENROUTER_BASE_URL that is no URL: said once, now.
+    settings = cli_settings(args)
     _check_host(args.host)
-    chosen = check_source(args.source)  # an unreadable source is a usage error now, not a 502 per request
-    if chosen == "openrouter":
-        from ..catalog.source import get_base_url
-
-        get_base_url()  # so is an $OPENROUTER_BASE_URL that is no URL
+    chosen = check_source(settings=settings)  # an unreadable source is a usage error now, not a 502 per request
     if chosen == "sample":
         from ..catalog.source import read_sample
 
@@ -308,9 +313,7 @@ def run_serve(args: argparse.Namespace) -> int:
             args.host,
             args.port,
             threads=args.threads,
-            source=args.source,
-            cache_path=args.cache_path,
-            expire_after=args.expire_after,
+            settings=settings,
             cors_origin=args.cors_origin,
         )
     except OSError as exc:

@@ -16,7 +16,7 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 #: The library's parameters that the command line takes as flags: ``max_side`` is ``--max-side``.
 _PARAMETERS = (
-    "fetched_at", "as_of", "since", "until", "source", "rules", "refresh", "cache_path", "history_path", "trials_path",
+    "fetched_at", "as_of", "since", "until", "source", "rules", "refresh", "cache_path", "expire_after", "history_path", "trials_path",
     "provider", "min_context", "max_prompt_price", "width", "height", "preset", "detail", "prompt_tokens",
     "output_tokens", "include_generators", "top", "prompt", "truth", "max_usd", "max_tokens", "dpi", "max_side",
     "concurrency", "timeout", "retry_unknown", "new_budget",

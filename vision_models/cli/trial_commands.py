@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..present.tables import _cells, fixed_width, plan_table, plural, render, trial_output, usd
-from .commands import check_export_path, export_format, report, write_rows
+from .commands import check_export_path, cli_settings, export_format, report, write_rows
 from .messages import EXIT_INTERRUPTED, EXIT_NO_DATA, EXIT_OK, UsageError, _say, _write
 
 
@@ -82,7 +82,7 @@ def _trial_catalog(args: argparse.Namespace):
     """The catalog whose prices a trial estimates and budgets with, reported as ``list`` reports it; None without one."""
     from ..catalog.api import fetch_catalog
 
-    result = fetch_catalog(args.source, cache_path=args.cache_path)
+    result = fetch_catalog(settings=cli_settings(args))
     report(result)  # the sample announced (once), a stale copy said, a failure with what to do next
     if result.models.empty:
         if not result.error:

@@ -39,10 +39,10 @@ from requests_cache.backends.sqlite import SQLiteDict
 from requests_cache.cache_keys import redact_response
 from requests_cache.policy.settings import DEFAULT_IGNORED_PARAMS
 
-CACHE_ENV = "VISION_MODELS_CACHE"
+from ..settings import CACHE_ENV, DEFAULT_EXPIRE_SECONDS, env_value  # noqa: F401 (their old home: still importable here)
+
 APP_NAME = "vision-models"
 CACHE_FILE = "http_cache.sqlite"
-DEFAULT_EXPIRE_SECONDS = 3600
 #: Seconds a cache read or write waits for another process's lock before going on without the cache.
 LOCK_WAIT_SECONDS = 3.0
 #: Built frames kept in the cache file (a few sources and rule sets; each about 1 MB at 4,000 models).
@@ -59,7 +59,7 @@ def get_cache_path(cache_path: str | os.PathLike | None = None) -> Path:
     A ``ValueError`` says so when there is no user cache folder (no ``HOME``
     and no home directory for this user) rather than using a relative ``~``.
     """
-    chosen = cache_path or os.environ.get(CACHE_ENV)
+    chosen = cache_path or env_value("cache_path")
     if not chosen:
         from platformdirs import user_cache_dir
 

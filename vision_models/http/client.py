@@ -27,18 +27,11 @@ import requests
 from requests_cache import CachedSession
 from urllib3 import exceptions as urllib3_exceptions
 
+from ..settings import DEFAULT_DEADLINE, DEFAULT_TIMEOUT  # noqa: F401 (their old home: still importable here)
 from ..text import has_lone_surrogate, replace_lone_surrogates
 from .cache import warn_once
 from .deadline import FetchTimedOut, _active, _deadline, timed_out_error
 from .sessions import close_sessions, get_session, reset_session  # noqa: F401 (also importable from here)
-
-#: (connect, read) seconds. Reads are not retried, so a server that accepts
-#: the connection and never answers costs one read time-out.
-DEFAULT_TIMEOUT = (5.0, 10.0)
-
-#: Seconds one whole fetch may take: connecting, every read, every page, the
-#: retries and their waits. A server that sends slowly is cut off here.
-DEFAULT_DEADLINE = 30.0
 
 #: Largest decoded body accepted, summed over a catalog's pages. Today's catalog
 #: is under 1 MB (about 400 models); the tool is built for ten times that (about

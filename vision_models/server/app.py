@@ -40,8 +40,9 @@ from urllib.parse import parse_qs, quote, urlsplit
 from ..catalog.api import CatalogResult, fetch_catalog
 from ..catalog.filters import check_max_price, check_min_context
 from ..catalog.vision import DEFAULT_RULES, RULES
-from ..http.cache import DEFAULT_EXPIRE_SECONDS
+from ..http.cache import DEFAULT_EXPIRE_SECONDS  # noqa: F401 (importable from here, as before)
 from ..present.payload import payload_envelope
+from ..settings import FIELDS, Settings, resolve
 from ..text import terminal_safe
 from .shared import (  # noqa: F401 (the names vision_models.server has always had)
     FILTERED_MEMO_BYTES,
@@ -269,17 +270,24 @@ def make_app(
     *,
     source: str | None = None,
     cache_path: str | None = None,
-    expire_after: float = DEFAULT_EXPIRE_SECONDS,
+    expire_after: float | None = None,
     cors_origin: str | None = None,
     log: Callable[[str], None] | None = None,
+    settings: Settings | None = None,
     **fetch_options: Any,
 ) -> ModelsApp:
-    """The WSGI app over :func:`fetch_catalog` (every model; vision by the default, strict, rules)."""
+    """The WSGI app over :func:`fetch_catalog` (every model; vision by the default, strict, rules).
+
+    ``settings`` (default: the environment, read now) with the keywords as overrides, those of
+    :class:`vision_models.Settings` among ``fetch_options`` too, is resolved once and used for every fetch.
+    """
+    given = {name: fetch_options.pop(name) for name in FIELDS if name in fetch_options}
+    chosen = resolve(settings, source=source, cache_path=cache_path, expire_after=expire_after, **given)
 
     def load() -> CatalogResult:
-        return fetch_catalog(source, cache_path=cache_path, expire_after=expire_after, **fetch_options)
+        return fetch_catalog(settings=chosen, **fetch_options)
 
-    return ModelsApp(SharedCatalog(load, expire_after), cors_origin=cors_origin, log=log)
+    return ModelsApp(SharedCatalog(load, chosen.expire_after), cors_origin=cors_origin, log=log)
 
 
 def create_server(

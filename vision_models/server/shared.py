@@ -21,8 +21,8 @@ import pandas as pd
 from ..catalog.api import CatalogResult
 from ..catalog.frame import models_frame
 from ..catalog.vision import DEFAULT_RULES, get_supports_images
-from ..http.cache import DEFAULT_EXPIRE_SECONDS
 from ..present.payload import api_models
+from ..settings import DEFAULT_EXPIRE_SECONDS
 
 #: After a failed refresh, keep serving what we have this long before asking again.
 RETRY_AFTER_FAILURE_SECONDS = 30

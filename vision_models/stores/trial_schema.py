@@ -10,9 +10,9 @@ import sqlite3
 from pathlib import Path
 
 from ..http.cache import get_cache_path
+from ..settings import TRIALS_ENV, Settings, env_value  # noqa: F401 (TRIALS_ENV: its old home, still importable here)
 from . import sqlite
 
-TRIALS_ENV = "VISION_MODELS_TRIALS"
 TRIALS_FILE = "trials.sqlite"
 SCHEMA_VERSION = 2
 
@@ -122,12 +122,16 @@ RUN_COLUMNS = (
 )  # fmt: skip
 
 
-def get_trials_path(path: str | os.PathLike | None = None) -> Path:
-    """The trials file: ``path``, else ``$VISION_MODELS_TRIALS``, else ``trials.sqlite`` beside the HTTP cache."""
-    chosen = path or os.environ.get(TRIALS_ENV)
+def get_trials_path(path: str | os.PathLike | None = None, settings: Settings | None = None) -> Path:
+    """The trials file: ``path``, else ``settings.trials_path`` (no settings: ``$VISION_MODELS_TRIALS``),
+    else ``trials.sqlite`` beside the HTTP cache."""
+    if settings is None:  # only the variables this needs: a bad $OPENROUTER_BASE_URL is no concern of a file's
+        chosen, cache = path or env_value("trials_path"), None
+    else:
+        chosen, cache = path or settings.trials_path, settings.cache_path
     if chosen:
         return Path(chosen).expanduser()
-    return get_cache_path().with_name(TRIALS_FILE)
+    return get_cache_path(cache).with_name(TRIALS_FILE)
 
 
 def _owner_alive(run_id: str, host: str, pid: int) -> bool:

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 from ..http.cache import get_cache_path
+from ..settings import HISTORY_ENV, Settings, env_value  # noqa: F401 (HISTORY_ENV: its old home, still importable here)
 from . import sqlite
 
-HISTORY_ENV = "VISION_MODELS_HISTORY"
 HISTORY_FILE = "history.sqlite"
 SCHEMA_VERSION = 1
 
@@ -71,12 +71,16 @@ _SCHEMA = (
 _STORE = sqlite.Store("history", SCHEMA_VERSION, _SCHEMA)
 
 
-def get_history_path(path: str | os.PathLike | None = None) -> Path:
-    """The history file: ``path``, else ``$VISION_MODELS_HISTORY``, else ``history.sqlite`` beside the HTTP cache."""
-    chosen = path or os.environ.get(HISTORY_ENV)
+def get_history_path(path: str | os.PathLike | None = None, settings: Settings | None = None) -> Path:
+    """The history file: ``path``, else ``settings.history_path`` (no settings: ``$VISION_MODELS_HISTORY``),
+    else ``history.sqlite`` beside the HTTP cache."""
+    if settings is None:  # only the variables this needs: a bad $OPENROUTER_BASE_URL is no concern of a file's
+        chosen, cache = path or env_value("history_path"), None
+    else:
+        chosen, cache = path or settings.history_path, settings.cache_path
     if chosen:
         return Path(chosen).expanduser()
-    return get_cache_path().with_name(HISTORY_FILE)
+    return get_cache_path(cache).with_name(HISTORY_FILE)
 
 
 _AS_OF_SQL = (
