@@ -128,6 +128,8 @@ _PUBLIC = {
     "RESULT_COLUMNS": "plan",
     "RETRY_STATUSES": "plan",
     "TESSERACT": "plan",
+    "ControlTask": "plan",
+    "PageTask": "plan",
     "TrialRow": "plan",
     "UNCERTAIN_MARGIN": "plan",
     "estimate_trial": "plan",
