@@ -29,6 +29,8 @@ or ``path=``) holds three tables:
 Each file carries the store's ``application_id``; a file of version 1 is
 brought to version 2 on its first open.
 
+Rows go in and come out as :class:`~vision_models.stores.trial_schema.TrialRow` (a field per column).
+
 Never stored: the API key, request headers, image bytes. Stored: the page's
 content hash, its path and index, the size sent, and the model's answer.
 Writes take ``BEGIN IMMEDIATE`` on a WAL database with a busy timeout
