@@ -20,7 +20,7 @@ import vision_models as vm
 from vision_models import trials
 from vision_models.catalog.frame import models_frame
 from vision_models.present.terminal import cell_text
-from vision_models.trials import runner, worker
+from vision_models.trials import worker
 from vision_models.trials.pages import load_pages
 
 MINI, FLASH, ODD = "openai/gpt-4o-mini", "google/gemini-2.5-flash", "acme/reader-x"
@@ -288,7 +288,7 @@ def test_the_key_never_lands_in_the_store(standin, catalog, env):
         assert b"data:image/png;base64" not in data  # nor the image bytes
 
 
-def test_an_interrupted_run_resumes_with_only_the_missing_rows(standin, catalog, env, monkeypatch):
+def test_an_interrupted_run_resumes_with_only_the_missing_rows(standin, catalog, env):
     pages = make_pages(env / "pages", 4)
     calls = []
 
@@ -297,12 +297,10 @@ def test_an_interrupted_run_resumes_with_only_the_missing_rows(standin, catalog,
         if len(calls) == 3:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(runner, "_row_finished", interrupt)
     with pytest.raises(KeyboardInterrupt):
-        run(standin, catalog, pages, [MINI, FLASH], concurrency=1)
+        run(standin, catalog, pages, [MINI, FLASH], concurrency=1, on_row=interrupt)
     sent_first = len(page_requests(standin))
     assert 3 <= sent_first < 8
-    monkeypatch.setattr(runner, "_row_finished", lambda row: None)
 
     before = len(page_requests(standin))
     resumed = run(standin, catalog, pages, [MINI, FLASH], concurrency=2)
@@ -470,10 +468,18 @@ def test_a_model_without_a_known_price_is_never_sent(standin, env):
 
 
 def test_a_claim_of_a_run_that_ended_is_void(env):
-    from vision_models.stores.trials import TrialStore
+    from vision_models.stores.trials import TrialRow, TrialStore
 
-    fields = dict(
-        kind="page", page="p", path="p", page_index=0, page_sha256="x", model=MINI, prompt_sha256="y", params="{}"
+    fields = TrialRow(
+        key="k",
+        kind="page",
+        page="p",
+        path="p",
+        page_index=0,
+        page_sha256="x",
+        model=MINI,
+        prompt_sha256="y",
+        params="{}",
     )
     with TrialStore() as db:
         db.start_run("first", prompt="p", params={}, models=[MINI], pages=1, max_usd=1.0)

@@ -28,7 +28,7 @@ from test_trials import FLASH, KEY, MINI, PRICES, bills, make_pages, page_reques
 import vision_models as vm
 from vision_models import trials
 from vision_models.stores import trials as store
-from vision_models.trials import runner, worker
+from vision_models.trials import worker
 
 FREE = "acme/reader-x:free"
 TESTS = Path(__file__).resolve().parent
@@ -387,13 +387,8 @@ def test_a_resumed_run_spends_only_what_is_left_of_its_budget(standin, catalog, 
             raise KeyboardInterrupt
 
     max_usd = 0.1
-    original = runner._row_finished
-    runner._row_finished = interrupt
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            run(standin, catalog, pages, [MINI], max_usd=max_usd, concurrency=1)
-    finally:
-        runner._row_finished = original
+    with pytest.raises(KeyboardInterrupt):
+        run(standin, catalog, pages, [MINI], max_usd=max_usd, concurrency=1, on_row=interrupt)
     spent_first = standin.billed_usd
     assert 0 < spent_first < max_usd
     second = run(standin, catalog, pages, [MINI], max_usd=max_usd, concurrency=1)
@@ -415,7 +410,7 @@ def test_a_save_that_fails_for_a_while_is_retried_and_the_bill_kept(standin, cat
     failures = {"left": 3}
 
     def flaky(self, row, **kwargs):
-        if row.get("kind") == "page" and failures["left"] > 0:
+        if row.kind == "page" and failures["left"] > 0:
             failures["left"] -= 1
             raise sqlite3.OperationalError("database is locked")
         return real(self, row, **kwargs)
@@ -431,7 +426,7 @@ def test_a_save_that_keeps_failing_stops_the_run_with_one_line_and_keeps_the_row
     real = store.TrialStore.save
 
     def full(self, row, **kwargs):
-        if row.get("kind") == "page":
+        if row.kind == "page":
             raise sqlite3.OperationalError("database or disk is full")
         return real(self, row, **kwargs)
 
@@ -442,11 +437,11 @@ def test_a_save_that_keeps_failing_stops_the_run_with_one_line_and_keeps_the_row
     message = str(info.value)
     assert "\n" not in message and str(env / "trials.sqlite") in message and "database or disk is full" in message
     assert "cannot rollback" not in message
-    assert info.value.rows and all(r["billed_usd"] for r in info.value.rows)
+    assert info.value.rows and all(r.billed_usd for r in info.value.rows)
     # The run stopped: not every page was sent.
     assert len(page_requests(standin, MINI)) < 6
     billed_pages = sum(e["cost"] for e in standin.ledger if e["images"])
-    assert sum(r["billed_usd"] for r in info.value.rows) == pytest.approx(billed_pages, abs=1e-12)
+    assert sum(r.billed_usd for r in info.value.rows) == pytest.approx(billed_pages, abs=1e-12)
 
 
 def test_a_real_lock_held_past_the_wait_stops_the_run_naming_the_file(standin, catalog, env, monkeypatch):
@@ -513,10 +508,9 @@ def test_a_version_1_store_is_upgraded_and_its_lost_requests_are_unknown_cost(st
     """A v1 store: one page timed out (done, no bill), one left 'sending' by a run whose process is gone."""
     pages = make_pages(env / "pages", 3)
     plan = vm.estimate_trial(pages, [MINI], catalog=catalog)  # the keys this plan uses, from a fresh store
-    keys = [t.key for t in trials._prepare(pages, [MINI], prompt=trials.DEFAULT_PROMPT, max_tokens=trials.DEFAULT_MAX_TOKENS,
-                                           output_tokens=trials.DEFAULT_OUTPUT_TOKENS, dpi=200, max_side=2048,
-                                           catalog=catalog, source=None, base_url=None, api_key=None,
-                                           cache_path=None).tasks if t.kind == "page"]  # fmt: skip
+    keys = [t.key for t in trials._prepare(pages, [MINI], trials.TrialOptions(), catalog=catalog, source=None,
+                                           base_url=None, api_key=None, cache_path=None).tasks
+            if isinstance(t, trials.PageTask)]  # fmt: skip
     assert len(plan) == 3
     path = env / "trials.sqlite"
     conn = sqlite3.connect(path)

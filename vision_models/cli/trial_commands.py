@@ -22,6 +22,7 @@ def _need_trials_extra(command: str) -> None:
 
 def run_try(args: argparse.Namespace) -> int:
     _need_trials_extra("try")
+    from ..trials.options import TrialOptions
     from ..trials.pages import scan_pages
     from ..trials.plan import DEFAULT_PROMPT, TESSERACT, estimate_trial
     from ..trials.runner import run_trial
@@ -29,6 +30,13 @@ def run_try(args: argparse.Namespace) -> int:
     prompt = args.prompt if args.prompt is not None else DEFAULT_PROMPT
     if not prompt.strip():
         raise UsageError(f"vision-models: error: --prompt must be non-empty text, not {prompt!r:.80}")
+    try:
+        options = TrialOptions(prompt=prompt, max_usd=args.max_usd, max_tokens=args.max_tokens, dpi=args.dpi,
+                               max_side=args.max_side, concurrency=args.concurrency, timeout=float(args.timeout),
+                               progress=False if args.no_progress else None, retry_unknown=args.retry_unknown,
+                               new_budget=args.new_budget)  # fmt: skip
+    except ValueError as exc:
+        raise UsageError(f"vision-models: error: {exc}") from None
     remote = [m for m in args.model if m != TESSERACT]
     if remote and not args.dry_run:
         _need_api_key()
@@ -38,10 +46,8 @@ def run_try(args: argparse.Namespace) -> int:
     if remote and catalog is None:
         return EXIT_NO_DATA
     if args.dry_run:
-        plan = estimate_trial(pages, args.model, prompt=prompt, max_tokens=args.max_tokens, dpi=args.dpi,
-                              max_side=args.max_side, catalog=catalog, source=args.source, cache_path=args.cache_path,
-                              trials_path=args.trials_path, max_usd=args.max_usd,
-                              retry_unknown=args.retry_unknown)  # fmt: skip
+        plan = estimate_trial(pages, args.model, options=options, catalog=catalog, source=args.source,
+                              cache_path=args.cache_path, trials_path=args.trials_path)  # fmt: skip
         _write(render(plan, args.format, plan_table))
         totals = plan.attrs
         fits = "fits" if totals["worst_case_usd"] <= args.max_usd else "does not fit: some rows would be skipped"
@@ -50,11 +56,8 @@ def run_try(args: argparse.Namespace) -> int:
              f"{fits} in the budget {usd(args.max_usd)}")  # fmt: skip
         return EXIT_OK
     try:
-        trial = run_trial(pages, args.model, prompt=prompt, truth=args.truth, max_usd=args.max_usd,
-                          max_tokens=args.max_tokens, dpi=args.dpi, max_side=args.max_side, concurrency=args.concurrency,
-                          timeout=float(args.timeout), catalog=catalog, source=args.source, cache_path=args.cache_path,
-                          trials_path=args.trials_path, progress=False if args.no_progress else None,
-                          retry_unknown=args.retry_unknown, new_budget=args.new_budget)  # fmt: skip
+        trial = run_trial(pages, args.model, options=options, truth=args.truth, catalog=catalog, source=args.source,
+                          cache_path=args.cache_path, trials_path=args.trials_path)  # fmt: skip
     except KeyboardInterrupt:
         _say("vision-models: interrupted; the finished rows are stored (requests in flight as unknown cost): "
              "run the same command again to resume")  # fmt: skip

@@ -11,13 +11,12 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from . import sqlite
-from .trial_schema import _STORE, RUN_COLUMNS, SCHEMA_VERSION, _done_sql, _owner_alive, get_trials_path
+from .trial_schema import _STORE, RUN_COLUMNS, SCHEMA_VERSION, TrialRow, _done_sql, _owner_alive, get_trials_path
 
 # ---------------------------------------------------------------- reading
 
@@ -81,8 +80,8 @@ def list_runs(path: str | os.PathLike | None = None) -> pd.DataFrame:
                         "requests": "int64"})  # fmt: skip
 
 
-def run_rows(run_id: str, path: str | os.PathLike | None = None) -> list[dict[str, Any]]:
-    """The stored page rows of one run, in its order, with the status they had in that run.
+def run_rows(run_id: str, path: str | os.PathLike | None = None) -> list[TrialRow]:
+    """The stored page rows of one run, in its order, with the status they had in that run (``status``).
 
     An unknown run is a ``ValueError`` naming it.
     """
@@ -96,15 +95,17 @@ def run_rows(run_id: str, path: str | os.PathLike | None = None) -> list[dict[st
             " WHERE run_rows.run_id = ? AND rows.kind = 'page' ORDER BY run_rows.position",
             (run_id,),
         ).fetchall()
-    return [_as_covered(dict(r)) for r in records]
+    return [_as_covered(r) for r in records]
 
 
-def _as_covered(row: dict[str, Any]) -> dict[str, Any]:
+def _as_covered(record: sqlite3.Row) -> TrialRow:
     """A stored row under the name the run gave it (an identical page file of another name shares the row)."""
-    page, path = row.pop("run_page"), row.pop("run_path")
-    row["duplicate_of"] = row["page"] if page is not None and page != row["page"] else None
+    row = TrialRow.from_mapping(record)
+    page, path = record["run_page"], record["run_path"]
+    row.status = record["run_status"]
+    row.duplicate_of = row.page if page is not None and page != row.page else None
     if page is not None:
-        row["page"], row["path"] = page, path
+        row.page, row.path = page, path
     return row
 
 

@@ -7,7 +7,10 @@ from __future__ import annotations
 import os
 import socket
 import sqlite3
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from ..http.cache import get_cache_path
 from ..settings import TRIALS_ENV, Settings, env_value  # noqa: F401 (TRIALS_ENV: its old home, still importable here)
@@ -23,6 +26,62 @@ ROW_FIELDS = (
     "billed_usd", "billed_source", "estimated_usd", "estimated_image_tokens", "reserved_usd", "latency_s",
     "attempts", "generation_id", "run_id", "claimed_at", "finished_at", "unknown_usd", "cost_status", "finish_reason",
 )  # fmt: skip
+
+
+@dataclass(slots=True)
+class TrialRow:
+    """One request's row: a column of ``rows`` per field (:data:`ROW_FIELDS`), and, as a run shows it,
+    ``duplicate_of`` (the earlier page an identical file repeats; not stored).
+
+    ``kind`` is ``page`` or ``control``; ``status`` is the row's own, or, in a run's rows, what it was in that run.
+    """
+
+    key: str = ""
+    kind: str = "page"
+    page: str = ""
+    path: str = ""
+    page_index: int | None = None
+    page_sha256: str = ""
+    width_px: int | None = None
+    height_px: int | None = None
+    model: str = ""
+    prompt_sha256: str = ""
+    params: str = "{}"
+    status: str | None = None
+    done: int = 0
+    error: str | None = None
+    text: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    billed_usd: float | None = None
+    billed_source: str | None = None
+    estimated_usd: float | None = None
+    estimated_image_tokens: int | None = None
+    reserved_usd: float | None = None
+    latency_s: float | None = None
+    attempts: int | None = None
+    generation_id: str | None = None
+    run_id: str | None = None
+    claimed_at: float | None = None
+    finished_at: float | None = None
+    unknown_usd: float | None = None
+    cost_status: str | None = None
+    finish_reason: str | None = None
+    duplicate_of: str | None = None
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any] | sqlite3.Row) -> TrialRow:
+        """A row from a stored record (or any mapping): the fields it names; other keys are left out."""
+        given = set(values.keys())
+        return cls(**{name: values[name] for name in _ROW_NAMES if name in given})
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def stored_values(self) -> list[Any]:
+        """The values of :data:`ROW_FIELDS`, in order (what ``rows`` holds)."""
+        return [getattr(self, name) for name in ROW_FIELDS]
+
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS rows (
@@ -111,6 +170,7 @@ _MIGRATIONS = {
         "ALTER TABLE run_rows_2 RENAME TO run_rows",
     ),
 }
+_ROW_NAMES = tuple(f.name for f in fields(TrialRow))
 _STORE = sqlite.Store("trials", SCHEMA_VERSION, _SCHEMA, _MIGRATIONS)
 
 #: Runs of this process still sending: a claim of a run of this process that is not here is void.

@@ -29,6 +29,8 @@ or ``path=``) holds three tables:
 Each file carries the store's ``application_id``; a file of version 1 is
 brought to version 2 on its first open.
 
+Rows go in and come out as :class:`~vision_models.stores.trial_schema.TrialRow` (a field per column).
+
 Never stored: the API key, request headers, image bytes. Stored: the page's
 content hash, its path and index, the size sent, and the model's answer.
 Writes take ``BEGIN IMMEDIATE`` on a WAL database with a busy timeout
@@ -45,8 +47,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 
 from . import sqlite
 from .trial_reads import (  # noqa: F401 (the store's reading side, under the names it has always had)
@@ -68,6 +69,7 @@ from .trial_schema import (  # noqa: F401
     SCHEMA_VERSION,
     TRIALS_ENV,
     TRIALS_FILE,
+    TrialRow,
     _done_sql,
     _is_unknown,
     _owner_alive,
@@ -82,7 +84,7 @@ _ORPHAN_ERROR = "the run stopped while this request was in flight (killed?): it 
 class Claim:
     """What :meth:`TrialStore.claim` found: a done row to reuse, another run's claim, or the go-ahead."""
 
-    row: dict[str, Any] | None = None  # the stored row, when it is done
+    row: TrialRow | None = None  # the stored row, when it is done
     busy_run: str | None = None  # another live run is sending it
 
 
@@ -184,22 +186,20 @@ class TrialStore:
 
     # ---------------------------------------------------------------- rows
 
-    def done_rows(self, keys: Sequence[str], *, retry_unknown: bool = False) -> dict[str, dict[str, Any]]:
+    def done_rows(self, keys: Sequence[str], *, retry_unknown: bool = False) -> dict[str, TrialRow]:
         """The stored rows among ``keys`` that need no sending: key -> row (``retry_unknown``: not those of unknown cost)."""
-        found: dict[str, dict[str, Any]] = {}
+        found: dict[str, TrialRow] = {}
         done = _done_sql(retry_unknown)
         with self._lock:
             for start in range(0, len(keys), 500):
                 chunk = list(keys[start : start + 500])
                 marks = ",".join("?" * len(chunk))
                 for row in self._conn.execute(f"SELECT * FROM rows WHERE {done} AND key IN ({marks})", chunk):
-                    found[row["key"]] = dict(row)
+                    found[row["key"]] = TrialRow.from_mapping(row)
         return found
 
-    def claim(
-        self, key: str, run_id: str, fields: dict[str, Any], lease_s: float, *, retry_unknown: bool = False
-    ) -> Claim:
-        """Take ``key`` for sending, unless it is done or another run is (or was) sending it.
+    def claim(self, key: str, run_id: str, row: TrialRow, lease_s: float, *, retry_unknown: bool = False) -> Claim:
+        """Take ``key`` for sending (``row`` as it is claimed), unless it is done or another run is (or was) sending it.
 
         A claim of a run that is no longer alive, or older than its lease, may
         have reached the provider: it becomes a done row of ``unknown`` cost and
@@ -207,47 +207,46 @@ class TrialStore:
         """
         now = time.time()
         with self._write() as conn:
-            row = conn.execute("SELECT * FROM rows WHERE key = ?", (key,)).fetchone()
-            if row is not None and row["status"] == "sending":
+            old = conn.execute("SELECT * FROM rows WHERE key = ?", (key,)).fetchone()
+            if old is not None and old["status"] == "sending":
                 if (
-                    row["run_id"] != run_id
-                    and (row["claimed_at"] or 0) > now - lease_s
-                    and self._run_alive(conn, row["run_id"])
+                    old["run_id"] != run_id
+                    and (old["claimed_at"] or 0) > now - lease_s
+                    and self._run_alive(conn, old["run_id"])
                 ):
-                    return Claim(busy_run=row["run_id"])
+                    return Claim(busy_run=old["run_id"])
                 orphaned = _orphan_claims(conn, "key = ?", (key,))
                 conn.execute(
-                    "UPDATE runs SET unknown_usd = unknown_usd + ? WHERE run_id = ?", (orphaned, row["run_id"])
+                    "UPDATE runs SET unknown_usd = unknown_usd + ? WHERE run_id = ?", (orphaned, old["run_id"])
                 )
-                row = conn.execute("SELECT * FROM rows WHERE key = ?", (key,)).fetchone()
-            if row is not None and row["done"] and not (retry_unknown and _is_unknown(row)):
-                return Claim(row=dict(row))
-            prior = row["unknown_usd"] if row is not None else None  # spent by an earlier attempt of unknown cost
-            claimed = {**dict.fromkeys(ROW_FIELDS), "unknown_usd": prior, **fields, "key": key, "status": "sending", "done": 0,
-                       "run_id": run_id, "claimed_at": now}  # fmt: skip
-            _upsert(conn, claimed)
+                old = conn.execute("SELECT * FROM rows WHERE key = ?", (key,)).fetchone()
+            if old is not None and old["done"] and not (retry_unknown and _is_unknown(old)):
+                return Claim(row=TrialRow.from_mapping(old))
+            prior = old["unknown_usd"] if old is not None else None  # spent by an earlier attempt of unknown cost
+            _upsert(
+                conn, replace(row, unknown_usd=prior, key=key, status="sending", done=0, run_id=run_id, claimed_at=now)
+            )
         return Claim()
 
-    def save(self, row: dict[str, Any], *, run_id: str, position: int, run_status: str) -> None:
+    def save(self, row: TrialRow, *, run_id: str, position: int, run_status: str) -> None:
         """Store a finished row, note it in the run and add its cost to the run's totals (one transaction).
 
         A done row is never replaced by a failure; a row sent again after an
         unknown cost keeps the earlier unknown amount (it was spent too).
         """
         with self._write() as conn:
-            old = conn.execute("SELECT * FROM rows WHERE key = ?", (row["key"],)).fetchone()
-            if not (old is not None and old["done"] and not row.get("done")):
+            old = conn.execute("SELECT * FROM rows WHERE key = ?", (row.key,)).fetchone()
+            if not (old is not None and old["done"] and not row.done):
                 carried = float(old["unknown_usd"] or 0.0) if old is not None and old["status"] == "sending" else 0.0
-                unknown = float(row.get("unknown_usd") or 0.0) + carried
-                _upsert(conn, {**dict.fromkeys(ROW_FIELDS), **row, "unknown_usd": unknown or None, "run_id": run_id,
-                               "claimed_at": None})  # fmt: skip
+                unknown = float(row.unknown_usd or 0.0) + carried
+                _upsert(conn, replace(row, unknown_usd=unknown or None, run_id=run_id, claimed_at=None))
             conn.execute(
                 "INSERT OR REPLACE INTO run_rows (run_id, key, position, status, page, path) VALUES (?, ?, ?, ?, ?, ?)",
-                (run_id, row["key"], position, run_status, row.get("page"), row.get("path")),
+                (run_id, row.key, position, run_status, row.page, row.path),
             )
             conn.execute(
                 "UPDATE runs SET billed_usd = billed_usd + ?, unknown_usd = unknown_usd + ? WHERE run_id = ?",
-                (float(row.get("billed_usd") or 0.0), float(row.get("unknown_usd") or 0.0), run_id),
+                (float(row.billed_usd or 0.0), float(row.unknown_usd or 0.0), run_id),
             )
 
     def note(
@@ -291,8 +290,8 @@ def _orphan_claims(conn: sqlite3.Connection, where: str, args: tuple) -> float:
     return total
 
 
-def _upsert(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
-    values = [row.get(name) for name in ROW_FIELDS]
+def _upsert(conn: sqlite3.Connection, row: TrialRow) -> None:
+    values = row.stored_values()
     conn.execute(
         f"INSERT OR REPLACE INTO rows ({', '.join(ROW_FIELDS)}) VALUES ({', '.join('?' * len(ROW_FIELDS))})", values
     )

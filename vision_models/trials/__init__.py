@@ -84,7 +84,9 @@ Measured image tokens
     measured image tokens are its billed prompt tokens minus the control's.
 
 Where things are
-    :mod:`.plan` (the requests and their estimates, :func:`estimate_trial`), :mod:`.budget`, :mod:`.chat`
+    :mod:`.options` (:class:`TrialOptions`: what a trial sends and how), :mod:`.plan` (the requests, typed
+    :class:`~.plan.PageTask` and :class:`~.plan.ControlTask`, and their estimates, :func:`estimate_trial`;
+    each request's row is a :class:`TrialRow`), :mod:`.budget`, :mod:`.chat`
     (the request body, the sender, reading a bill), :mod:`.worker` (one task at a time), :mod:`.runner`
     (:func:`run_trial`), :mod:`.results` (frames, summaries, :func:`load_trial`); :mod:`.pages`,
     :mod:`.tesseract` and :mod:`.accuracy` beside them. Every public name is re-exported here.
@@ -125,10 +127,14 @@ _PUBLIC = {
     "PROMPT_OVERHEAD_TOKENS": "plan",
     "RESULT_COLUMNS": "plan",
     "RETRY_STATUSES": "plan",
-    "STATUSES": "plan",
     "TESSERACT": "plan",
+    "ControlTask": "plan",
+    "PageTask": "plan",
+    "TrialRow": "plan",
     "UNCERTAIN_MARGIN": "plan",
     "estimate_trial": "plan",
+    "TrialOptions": "options",
+    "trial_options": "options",
     "SUMMARY_COLUMNS": "results",
     "Trial": "results",
     "load_trial": "results",
@@ -143,9 +149,15 @@ _PUBLIC = {
 }
 
 #: Where the flat module's other names (``_prepare``, ``store``) are looked for, in this order.
-_HOMES = ("plan", "budget", "chat", "worker", "runner", "results")
+_HOMES = ("plan", "options", "budget", "chat", "worker", "runner", "results")
 
 __all__ = sorted(_PUBLIC)
+
+#: Names that are going away: name -> (their value, what to say).
+_DEPRECATED = {
+    "STATUSES": (("ok", "error", "skipped-budget", "cached"), "vision_models.trials.STATUSES is unused and will be "
+                 "removed; a row's statuses are listed in docs/api.md"),
+}  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:
@@ -153,6 +165,12 @@ def __getattr__(name: str) -> Any:
     that has it."""
     if name in _PUBLIC:
         return getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)
+    if name in _DEPRECATED:
+        import warnings
+
+        value, message = _DEPRECATED[name]
+        warnings.warn(message, DeprecationWarning, stacklevel=2)
+        return value
     if name.startswith("__"):
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     if importlib.util.find_spec(f"{__name__}.{name}") is not None:

@@ -11,18 +11,18 @@ import json
 import math
 import threading
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from . import client as sending
-from .pages import Page
 from .plan import (
     BILLED_FROM_COST,
     BILLED_FROM_TOKENS,
     CONNECT_TIMEOUT,
     CONTROL_MAX_TOKENS,
     MAX_ERROR_CHARS,
+    PageTask,
+    Task,
     _Prices,
-    _Task,
 )
 
 # ---------------------------------------------------------------- answers
@@ -180,15 +180,14 @@ def _content_text(content: object) -> str | None:
     return None
 
 
-def _body(task: _Task, prompt: str, max_tokens: int) -> dict:
+def _body(task: Task, prompt: str, max_tokens: int) -> dict:
     content: list[dict] = [{"type": "text", "text": prompt}]
-    if task.kind == "page":
-        page = cast(Page, task.page)  # a page task carries its page
-        content.append({"type": "image_url", "image_url": {"url": page.data_url()}})
+    if isinstance(task, PageTask):
+        content.append({"type": "image_url", "image_url": {"url": task.page.data_url()}})
     return {
         "model": task.model,
         "messages": [{"role": "user", "content": content}],
-        "max_tokens": CONTROL_MAX_TOKENS if task.kind == "control" else max_tokens,
+        "max_tokens": max_tokens if isinstance(task, PageTask) else CONTROL_MAX_TOKENS,
         "temperature": 0,
     }
 

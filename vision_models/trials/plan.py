@@ -11,25 +11,36 @@ import json
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from ..stores import trials as store
+from ..stores.trial_schema import TrialRow
+from .options import (  # noqa: F401 (the defaults and limits, under the names they have always had here)
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_MAX_USD,
+    DEFAULT_OUTPUT_TOKENS,
+    DEFAULT_PROMPT,
+    DEFAULT_RETRIES,
+    DEFAULT_RETRY_WINDOW,
+    DEFAULT_TIMEOUT,
+    MAX_BUDGET_USD,
+    MAX_CONCURRENCY,
+    MAX_SECONDS,
+    TrialOptions,
+    _check_count,
+    _check_number,
+    _shown,
+    trial_options,
+)
 from .pages import Page
 
 TESSERACT = "tesseract"
-DEFAULT_PROMPT = "Transcribe all text on this page as plain text. Keep the reading order; output only the text."
-DEFAULT_MAX_USD = 1.00
-DEFAULT_MAX_TOKENS = 2048
-DEFAULT_OUTPUT_TOKENS = 700
-DEFAULT_CONCURRENCY = 4
-DEFAULT_TIMEOUT = 120.0
 CONNECT_TIMEOUT = 10.0
-DEFAULT_RETRIES = 3
-DEFAULT_RETRY_WINDOW = 120.0
 #: Safety margins on the image estimate when reserving the budget.
 MARGIN = 1.5
 UNCERTAIN_MARGIN = 3.0
@@ -39,7 +50,6 @@ OBSERVED_PRICE_MARGIN = 1.1
 PROMPT_OVERHEAD_TOKENS = 32
 CONTROL_MAX_TOKENS = 16
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-STATUSES = ("ok", "error", "skipped-budget", "cached")
 BILLED_FROM_COST = "usage.cost"
 BILLED_FROM_TOKENS = "tokens x catalog prices"
 MAX_ERROR_CHARS = 300
@@ -90,33 +100,49 @@ class _Prices:
     request: float
 
 
-@dataclass
-class _Task:
-    """One request to make (or reuse): a page for a model, or a model's text-only control."""
+@dataclass(slots=True)
+class ControlTask:
+    """A model's text-only control request (the prompt without an image, ``max_tokens`` 16): it has no page."""
 
     position: int
     key: str
-    kind: str  # "page" | "control"
     model: str
-    page: Page | None
+    row: TrialRow  # the row as it is claimed and stored
+    kind: ClassVar[str] = "control"
+
+
+@dataclass(slots=True)
+class PageTask:
+    """One page for one model, with its estimate (``image_usd``: the image part, before ``margin``)."""
+
+    position: int
+    key: str
+    model: str
+    row: TrialRow  # the row as it is claimed and stored
+    page: Page
     estimated_image_tokens: float = 0.0
     estimated_usd: float = 0.0
-    image_usd: float = 0.0  # the image part of the estimate, before margins
+    image_usd: float = 0.0
     margin: float = MARGIN
     method: str = ""
     uncertain: bool = False
-    fields: dict[str, Any] = field(default_factory=dict)
+    kind: ClassVar[str] = "page"
+
+
+#: One request to make (or reuse).
+Task = PageTask | ControlTask
 
 
 def estimate_trial(
     pages: Sequence[Any] | Any,
     models: Sequence[str] | str,
     *,
-    prompt: str = DEFAULT_PROMPT,
-    max_tokens: int = DEFAULT_MAX_TOKENS,
-    output_tokens: int = DEFAULT_OUTPUT_TOKENS,
-    dpi: int = 200,
-    max_side: int = 2048,
+    options: TrialOptions | None = None,
+    prompt: str | None = None,
+    max_tokens: int | None = None,
+    output_tokens: int | None = None,
+    dpi: int | None = None,
+    max_side: int | None = None,
     catalog: pd.DataFrame | None = None,
     source: str | None = None,
     base_url: str | None = None,
@@ -124,30 +150,32 @@ def estimate_trial(
     cache_path: str | os.PathLike | None = None,
     trials_path: str | os.PathLike | None = None,
     max_usd: float | None = None,
-    retry_unknown: bool = False,
+    retry_unknown: bool | None = None,
 ) -> pd.DataFrame:
     """A dry run: one row per (page, model) with the estimate and the worst case the budget would reserve.
 
-    Nothing is sent and no key is needed. ``cached`` marks rows the trials
-    store already holds (they would cost nothing; with ``retry_unknown``, rows
-    of unknown cost are to be sent again); ``duplicate_of`` names the earlier
-    page a page is identical to (sent once). ``.attrs`` holds the totals over
-    the rows to send, the control requests' worst case, and the budget
-    (``max_usd``) when given.
+    Nothing is sent and no key is needed. ``options`` (a :class:`TrialOptions`)
+    holds what to send; a keyword given beside it wins. ``cached`` marks rows
+    the trials store already holds (they would cost nothing; with
+    ``retry_unknown``, rows of unknown cost are to be sent again);
+    ``duplicate_of`` names the earlier page a page is identical to (sent
+    once). ``.attrs`` holds the totals over the rows to send, the control
+    requests' worst case, and the budget (``max_usd``) when given.
     """
-    run = _prepare(pages, models, prompt=prompt, max_tokens=max_tokens, output_tokens=output_tokens, dpi=dpi,
-                   max_side=max_side, catalog=catalog, source=source, base_url=base_url, api_key=api_key,
+    chosen = trial_options(options, prompt=prompt, max_tokens=max_tokens, output_tokens=output_tokens, dpi=dpi,
+                           max_side=max_side, max_usd=max_usd, retry_unknown=retry_unknown)  # fmt: skip
+    run = _prepare(pages, models, chosen, catalog=catalog, source=source, base_url=base_url, api_key=api_key,
                    cache_path=cache_path)  # fmt: skip
-    done = store.done_keys([t.key for t in run.tasks], trials_path, retry_unknown=retry_unknown)
+    done = store.done_keys([t.key for t in run.tasks], trials_path, retry_unknown=chosen.retry_unknown)
     records = []
     control_worst = 0.0
     first_page: dict[str, str] = {}
     for task in run.tasks:
-        worst = _worst_case(task, run.prices.get(task.model), max_tokens, run.prompt_bound)
-        if task.kind == "control":
+        worst = _worst_case(task, run.prices.get(task.model), chosen.max_tokens, run.prompt_bound)
+        if isinstance(task, ControlTask):
             control_worst += 0.0 if task.key in done else worst
             continue
-        page = cast(Page, task.page)  # a page task carries its page
+        page = task.page
         lead = first_page.setdefault(task.key, page.name)
         records.append((page.name, page.sha256, page.width_px, page.height_px, task.model, task.method, task.uncertain,
                         task.estimated_image_tokens, task.estimated_usd, worst, task.key in done,
@@ -163,9 +191,9 @@ def estimate_trial(
         "estimated_usd": float(plan["estimated_usd"].to_numpy()[to_send].sum()),
         "worst_case_usd": float(plan["worst_case_usd"].to_numpy()[to_send].sum()) + control_worst,
         "control_worst_case_usd": control_worst,
-        "max_usd": max_usd,
-        "prompt": prompt,
-        "max_tokens": max_tokens,
+        "max_usd": max_usd if max_usd is not None or options is None else chosen.max_usd,
+        "prompt": chosen.prompt,
+        "max_tokens": chosen.max_tokens,
     }
     return plan
 
@@ -178,33 +206,26 @@ class _Run:
     prompt_sha256: str
     prompt_bound: int
     prices: dict[str, _Prices]
-    tasks: list[_Task]
+    tasks: list[Task]
     params: dict[str, Any]
+    options: TrialOptions
 
 
 def _prepare(
     pages: Any,
     models: Sequence[str] | str,
+    options: TrialOptions,
     *,
-    prompt: str,
-    max_tokens: int,
-    output_tokens: int,
-    dpi: int,
-    max_side: int,
     catalog: pd.DataFrame | None,
     source: str | None,
     base_url: str | None,
     api_key: str | None,
     cache_path: str | os.PathLike | None,
-    lang: str = "eng",
 ) -> _Run:
-    """Check the arguments, load the pages, price the models and list the tasks (controls first)."""
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise ValueError(f"prompt must be non-empty text, not {prompt!r:.80}")
-    _check_count("max_tokens", max_tokens, minimum=1)
-    _check_count("output_tokens", output_tokens, minimum=0)
+    """Load the pages, price the models and list the tasks (controls first); ``options`` were checked when made."""
+    prompt, max_tokens, output_tokens = options.prompt, options.max_tokens, options.output_tokens
     chosen = _check_models(models)
-    loaded = _load(pages, dpi=dpi, max_side=max_side)
+    loaded = _load(pages, dpi=options.dpi, max_side=options.max_side)
     remote = [m for m in chosen if m != TESSERACT]
     table = _catalog(catalog, remote, source=source, base_url=base_url, api_key=api_key, cache_path=cache_path)
     prices = {m: _model_prices(table, m) for m in remote}
@@ -218,16 +239,16 @@ def _prepare(
         from .tesseract import tesseract_version
 
         ocr_version = tesseract_version()  # another Tesseract reads differently: another row
-    tasks: list[_Task] = []
+    tasks: list[Task] = []
     for model in remote:
         key = _key("", model, prompt_sha, {"control": True, "max_tokens": CONTROL_MAX_TOKENS, "temperature": 0})
-        fields = dict(kind="control", page="", path="", page_index=-1, page_sha256="", model=model,
-                      prompt_sha256=prompt_sha, params=json.dumps({"control": True, "max_tokens": CONTROL_MAX_TOKENS}))  # fmt: skip
-        tasks.append(_Task(len(tasks), key, "control", model, None, fields=fields))
+        row = TrialRow(key=key, kind="control", page="", path="", page_index=-1, page_sha256="", model=model,
+                       prompt_sha256=prompt_sha, params=json.dumps({"control": True, "max_tokens": CONTROL_MAX_TOKENS}))  # fmt: skip
+        tasks.append(ControlTask(len(tasks), key, model, row))
     for page in loaded:
         for model in chosen:
             if model == TESSERACT:
-                params = {"engine": TESSERACT, "version": ocr_version, "lang": lang, "width_px": page.width_px,
+                params = {"engine": TESSERACT, "version": ocr_version, "lang": options.lang, "width_px": page.width_px,
                           "height_px": page.height_px}  # fmt: skip
                 estimate = (0.0, 0.0, 0.0, "local", False)
             else:
@@ -239,34 +260,21 @@ def _prepare(
                 }
                 estimate = estimates[(model, page.width_px, page.height_px)]
             tokens, usd, image_usd, method, uncertain = estimate
-            fields = dict(kind="page", page=page.name, path=page.path, page_index=page.page_index, page_sha256=page.sha256,
-                          width_px=page.width_px, height_px=page.height_px, model=model, prompt_sha256=prompt_sha,
-                          params=json.dumps(params, sort_keys=True), estimated_usd=usd,
-                          estimated_image_tokens=None if tokens != tokens else int(tokens))  # fmt: skip
-            tasks.append(
-                _Task(
-                    len(tasks),
-                    _key(page.sha256, model, prompt_sha, params),
-                    "page",
-                    model,
-                    page,
-                    tokens,
-                    usd,
-                    image_usd,
-                    UNCERTAIN_MARGIN if uncertain else MARGIN,
-                    method,
-                    uncertain,
-                    fields,
-                )  # fmt: skip
-            )
+            key = _key(page.sha256, model, prompt_sha, params)
+            row = TrialRow(key=key, kind="page", page=page.name, path=page.path, page_index=page.page_index,
+                           page_sha256=page.sha256, width_px=page.width_px, height_px=page.height_px, model=model,
+                           prompt_sha256=prompt_sha, params=json.dumps(params, sort_keys=True), estimated_usd=usd,
+                           estimated_image_tokens=None if tokens != tokens else int(tokens))  # fmt: skip
+            tasks.append(PageTask(len(tasks), key, model, row, page, tokens, usd, image_usd,
+                                  UNCERTAIN_MARGIN if uncertain else MARGIN, method, uncertain))  # fmt: skip
     params = {
         "max_tokens": max_tokens,
-        "dpi": dpi,
-        "max_side": max_side,
+        "dpi": options.dpi,
+        "max_side": options.max_side,
         "output_tokens": output_tokens,
         "temperature": 0,
     }
-    return _Run(loaded, chosen, prompt, prompt_sha, prompt_bound, prices, tasks, params)
+    return _Run(loaded, chosen, prompt, prompt_sha, prompt_bound, prices, tasks, params, options)
 
 
 def _key(page_sha: str, model: str, prompt_sha: str, params: Mapping[str, Any]) -> str:
@@ -282,11 +290,6 @@ def _check_models(models: Sequence[str] | str) -> list[str]:
         if not isinstance(model, str) or not model.strip():
             raise ValueError(f"a model must be an OpenRouter id or 'tesseract', not {model!r}")
     return list(dict.fromkeys(m.strip() for m in wanted))
-
-
-def _check_count(name: str, value: object, *, minimum: int, maximum: int = 10_000_000) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not minimum <= value <= maximum:
-        raise ValueError(f"bad {name} {_shown(value)}: expected a whole number from {minimum:,} to {maximum:,}")
 
 
 def _load(pages: Any, *, dpi: int, max_side: int) -> list[Page]:
@@ -376,43 +379,14 @@ def _estimates(
     return out
 
 
-def _worst_case(task: _Task, prices: _Prices | None, max_tokens: int, prompt_bound: int,
+def _worst_case(task: Task, prices: _Prices | None, max_tokens: int, prompt_bound: int,
                 token_factor: float = 0.0, price_factor: float = 0.0) -> float:  # fmt: skip
     """The most this request may cost, as the budget reserves it (see the module's docstring)."""
     if task.model == TESSERACT or prices is None:
         return 0.0
-    if task.kind == "control":
+    if isinstance(task, ControlTask):
         worst = prompt_bound * prices.prompt + CONTROL_MAX_TOKENS * prices.completion + prices.request
     else:
         margin = max(task.margin, OBSERVED_TOKEN_MARGIN * token_factor)
         worst = task.image_usd * margin + prompt_bound * prices.prompt + max_tokens * prices.completion + prices.request
     return worst * max(1.0, OBSERVED_PRICE_MARGIN * price_factor)
-
-
-#: The most requests a run keeps in flight.
-MAX_CONCURRENCY = 64
-#: The longest time-out or retry window a run accepts (seconds): a day.
-MAX_SECONDS = 86_400.0
-#: The largest budget a run accepts (USD).
-MAX_BUDGET_USD = 1_000_000.0
-
-
-def _check_number(name: str, value: object, *, high: float, unit: str, above_zero: bool = False) -> None:
-    """A real number from 0 (or above it) to ``high``; else a one-line ``ValueError`` naming it."""
-    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
-    if ok:
-        try:
-            number = float(value)  # type: ignore[arg-type]
-            ok = (number > 0 if above_zero else number >= 0) and number <= high
-        except OverflowError:
-            ok = False
-    if not ok:
-        low = "above 0" if above_zero else "from 0"
-        raise ValueError(f"bad {name} {_shown(value)}: expected a number of {unit} {low} to {high:,.0f}")
-
-
-def _shown(value: object) -> str:
-    """A bad value as a message quotes it: its repr, cut at 40 characters (a 400-digit number is not printed)."""
-    if isinstance(value, int) and abs(value) >= 10**40:
-        return "a number with over 40 digits"
-    return f"{value!r:.40}"

@@ -7,13 +7,14 @@ from __future__ import annotations
 import html
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..stores import trials as store
+from ..stores.trial_schema import TrialRow
 from ..text import no_math
 from .pages import Page
 from .plan import _EPS, RESULT_COLUMNS, TESSERACT
@@ -62,12 +63,17 @@ class Trial:
 
 
 def results_frame(
-    rows: Sequence[dict], *, run_id: str, truths: Mapping[str, str] | None = None, casefold: bool = False
+    rows: Sequence[TrialRow | Mapping[str, Any]],
+    *,
+    run_id: str,
+    truths: Mapping[str, str] | None = None,
+    casefold: bool = False,
 ) -> pd.DataFrame:
     """The page rows as the ``results`` frame (controls give measured image tokens, then are left out)."""
-    controls = {r["model"]: r.get("prompt_tokens") for r in rows if r.get("_kind", r.get("kind")) == "control"
-                and r.get("prompt_tokens") is not None and r.get("error") is None}  # fmt: skip
-    pages = [r for r in rows if r.get("_kind", r.get("kind")) == "page"]
+    records = [r.as_dict() if isinstance(r, TrialRow) else TrialRow.from_mapping(r).as_dict() for r in rows]
+    controls = {r["model"]: r["prompt_tokens"] for r in records if r["kind"] == "control"
+                and r["prompt_tokens"] is not None and r["error"] is None}  # fmt: skip
+    pages = [r for r in records if r["kind"] == "page"]
     truths = truths or {}
     cers, wers, measured = [], [], []
     if truths:
@@ -168,18 +174,11 @@ def _median(column: pd.Series) -> float:
 
 def load_trial(run_id: str, *, trials_path: str | os.PathLike | None = None, truth: Any = None) -> Trial:
     """A stored run as a :class:`Trial` (its rows as they are now in the store; CER / WER need ``truth``)."""
-    rows = store.run_rows(run_id, trials_path)
+    rows = [_as_in_run(row, run_id) for row in store.run_rows(run_id, trials_path)]
     runs = store.list_runs(trials_path)
     info = runs.loc[runs["run_id"] == run_id].iloc[0]
-    for row in rows:
-        row["status"] = row.pop("run_status")
-        row["_kind"] = "page"
-        if row["status"] not in ("ok", "cached") and row["run_id"] != run_id:  # a later run has answered it since
-            row.update(text=None, prompt_tokens=None, completion_tokens=None, billed_usd=None, billed_source=None,
-                       latency_s=None, error=f"{row['status']} in this run; answered since by run {row['run_id']}")  # fmt: skip
     controls = [
-        dict(model=m, prompt_tokens=t, _kind="control", error=None)
-        for m, t in store.controls_for_run(run_id, trials_path)
+        TrialRow(kind="control", model=m, prompt_tokens=t) for m, t in store.controls_for_run(run_id, trials_path)
     ]
     truths = {}
     if truth is not None:
@@ -193,11 +192,19 @@ def load_trial(run_id: str, *, trials_path: str | os.PathLike | None = None, tru
                  unknown_usd=float(info["unknown_usd"]), budget_usd=float(info["budget_usd"]))  # fmt: skip
 
 
-def _truth_by_name(truth: Any, rows: Sequence[dict], load_truth) -> dict[str, str]:
+def _as_in_run(row: TrialRow, run_id: str) -> TrialRow:
+    """A stored row as run ``run_id`` left it: a failure since answered by a later run shows no answer."""
+    if row.status in ("ok", "cached") or row.run_id == run_id:
+        return row
+    return replace(row, text=None, prompt_tokens=None, completion_tokens=None, billed_usd=None, billed_source=None,
+                   latency_s=None, error=f"{row.status} in this run; answered since by run {row.run_id}")  # fmt: skip
+
+
+def _truth_by_name(truth: Any, rows: Sequence[TrialRow], load_truth) -> dict[str, str]:
     """Ground truth for stored rows: a dict keyed by page name, or a folder read for stand-in pages."""
     if isinstance(truth, Mapping):
         return {str(k): v for k, v in truth.items()}
-    stand_ins = {r["page"]: Page(r["page"], r["path"], r["page_index"], r["page_sha256"], b"", "", 1, 1) for r in rows}
+    stand_ins = {r.page: Page(r.page, r.path, int(r.page_index or 0), r.page_sha256, b"", "", 1, 1) for r in rows}
     return load_truth(truth, list(stand_ins.values()))
 
 

@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -26,65 +26,57 @@ import pandas as pd
 
 from ..catalog.source import get_api_key, get_base_url
 from ..stores import trials as store
+from ..stores.trial_schema import TrialRow
 from .budget import Budget
 from .chat import _Sender
-from .plan import (
-    DEFAULT_CONCURRENCY,
-    DEFAULT_MAX_TOKENS,
-    DEFAULT_MAX_USD,
-    DEFAULT_OUTPUT_TOKENS,
-    DEFAULT_PROMPT,
-    DEFAULT_RETRIES,
-    DEFAULT_RETRY_WINDOW,
-    DEFAULT_TIMEOUT,
-    MAX_BUDGET_USD,
-    MAX_CONCURRENCY,
-    MAX_SECONDS,
-    TESSERACT,
-    _check_count,
-    _check_models,
-    _check_number,
-    _prepare,
-    _Run,
-    _Task,
-    _worst_case,
-)
+from .options import TrialOptions, trial_options
+from .plan import TESSERACT, PageTask, Task, _check_models, _prepare, _Run, _worst_case
 from .results import Trial, results_frame
-from .worker import _identity, _Worker
+from .worker import _as_task, _Worker
+
+#: What ``on_row`` is called with: each page row, on the calling thread, once it is stored.
+RowCallback = Callable[[TrialRow], None]
 
 
 def run_trial(
     pages: Sequence[Any] | Any,
     models: Sequence[str] | str,
     *,
-    prompt: str = DEFAULT_PROMPT,
+    options: TrialOptions | None = None,
     truth: Any = None,
-    max_usd: float = DEFAULT_MAX_USD,
-    max_tokens: int = DEFAULT_MAX_TOKENS,
-    output_tokens: int = DEFAULT_OUTPUT_TOKENS,
-    dpi: int = 200,
-    max_side: int = 2048,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    timeout: float = DEFAULT_TIMEOUT,
-    retries: int = DEFAULT_RETRIES,
-    retry_window_s: float = DEFAULT_RETRY_WINDOW,
-    casefold: bool = False,
-    lang: str = "eng",
     catalog: pd.DataFrame | None = None,
     source: str | None = None,
     base_url: str | None = None,
     api_key: str | None = None,
     cache_path: str | os.PathLike | None = None,
     trials_path: str | os.PathLike | None = None,
+    on_row: RowCallback | None = None,
+    prompt: str | None = None,
+    max_usd: float | None = None,
+    max_tokens: int | None = None,
+    output_tokens: int | None = None,
+    dpi: int | None = None,
+    max_side: int | None = None,
+    concurrency: int | None = None,
+    timeout: float | None = None,
+    retries: int | None = None,
+    retry_window_s: float | None = None,
+    casefold: bool | None = None,
+    lang: str | None = None,
     progress: bool | None = None,
-    retry_unknown: bool = False,
-    new_budget: bool = False,
+    retry_unknown: bool | None = None,
+    new_budget: bool | None = None,
 ) -> Trial:
     """Send every page to every model within ``max_usd``; rows already in the store come back ``cached``.
 
     ``pages``: image / PDF paths, a folder, or :class:`~vision_models.trials.pages.Page`
     objects; ``models``: OpenRouter ids and/or ``"tesseract"`` (local OCR, free);
+    ``options``: a :class:`~vision_models.trials.options.TrialOptions` (what to
+    send and how: the prompt, the budget, ...); each option may also be given
+    as a keyword, which wins over ``options`` (None: as in ``options``).
     ``truth``: a folder of ``<page>.txt`` files or a dict, for CER / WER;
+    ``on_row``: called with each page row once it is stored, on the calling
+    thread (raising ``KeyboardInterrupt`` there stops the run as Ctrl-C does).
     ``progress``: a bar (tqdm.auto) when True, none when False, and by default
     one only in Jupyter or on a terminal. ``retry_unknown``: send again the
     rows a provider may have billed without saying what (a warning says how
@@ -94,11 +86,10 @@ def run_trial(
     docstring for the budget, retries and storage rules. A remote model without
     a key is a ``ValueError`` before anything is sent.
     """
-    _check_number("max_usd", max_usd, high=MAX_BUDGET_USD, unit="USD")
-    _check_count("concurrency", concurrency, minimum=1, maximum=MAX_CONCURRENCY)
-    _check_count("retries", retries, minimum=0, maximum=100)
-    _check_number("timeout", timeout, high=MAX_SECONDS, unit="seconds", above_zero=True)
-    _check_number("retry_window_s", retry_window_s, high=MAX_SECONDS, unit="seconds", above_zero=True)
+    opts = trial_options(options, prompt=prompt, max_usd=max_usd, max_tokens=max_tokens, output_tokens=output_tokens,
+                         dpi=dpi, max_side=max_side, concurrency=concurrency, timeout=timeout, retries=retries,
+                         retry_window_s=retry_window_s, casefold=casefold, lang=lang, progress=progress,
+                         retry_unknown=retry_unknown, new_budget=new_budget)  # fmt: skip
     chosen = _check_models(models)
     key = get_api_key(api_key)
     key = key.strip() if key else None
@@ -106,32 +97,30 @@ def run_trial(
         raise ValueError(
             "no OpenRouter API key: set OPENROUTER_API_KEY or pass api_key= (a dry run and 'tesseract' need none)"
         )
-    run = _prepare(pages, chosen, prompt=prompt, max_tokens=max_tokens, output_tokens=output_tokens, dpi=dpi,
-                   max_side=max_side, catalog=catalog, source=source, base_url=base_url, api_key=key,
-                   cache_path=cache_path, lang=lang)  # fmt: skip
+    run = _prepare(pages, chosen, opts, catalog=catalog, source=source, base_url=base_url, api_key=key,
+                   cache_path=cache_path)  # fmt: skip
     from .pages import load_truth
 
     truths = load_truth(truth, run.pages) if truth is not None else {}
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
     stop = threading.Event()
-    sender = _Sender(base_url=get_base_url(base_url), api_key=key, timeout=float(timeout), retries=retries,
-                     retry_window_s=float(retry_window_s), stop=stop)  # fmt: skip
-    lease = float(timeout) * (retries + 1) + float(retry_window_s) + 60.0
+    timeout_s, window_s, max_usd_f = float(opts.timeout), float(opts.retry_window_s), float(opts.max_usd)
+    sender = _Sender(base_url=get_base_url(base_url), api_key=key, timeout=timeout_s, retries=opts.retries,
+                     retry_window_s=window_s, stop=stop)  # fmt: skip
+    lease = timeout_s * (opts.retries + 1) + window_s + 60.0
     with store.TrialStore(trials_path) as db:
         db.recover()
         plan_sha = _plan_sha(run)
-        left = float(max_usd) if new_budget else db.budget_left(plan_sha, float(max_usd))
+        left = max_usd_f if opts.new_budget else db.budget_left(plan_sha, max_usd_f)
         budget = Budget(left)
-        if retry_unknown:
+        if opts.retry_unknown:
             _warn_retry_unknown(run, db, key)
-        db.start_run(run_id, prompt=prompt, params=run.params, models=chosen, pages=len(run.pages), max_usd=float(max_usd),
+        db.start_run(run_id, prompt=opts.prompt, params=run.params, models=chosen, pages=len(run.pages), max_usd=max_usd_f,
                      plan_sha256=plan_sha, cap_usd=left)  # fmt: skip
-        worker = _Worker(run, db, budget, sender, run_id=run_id, max_tokens=max_tokens, lease=lease, lang=lang, key=key,
-                         retry_unknown=retry_unknown)  # fmt: skip
-        rows = _execute(run, db, worker, budget, stop, run_id=run_id, concurrency=concurrency, progress=progress,
-                        sender=sender)  # fmt: skip
-    results = results_frame(rows, run_id=run_id, truths=truths, casefold=casefold)
-    return Trial(run_id, results, prompt, float(max_usd), round(budget.billed, 12), sender.requests, str(db.path), truths,
+        worker = _Worker(run, db, budget, sender, run_id=run_id, lease=lease, key=key)
+        rows = _execute(run, db, worker, budget, stop, run_id=run_id, sender=sender, on_row=on_row)
+    results = results_frame(rows, run_id=run_id, truths=truths, casefold=opts.casefold)
+    return Trial(run_id, results, opts.prompt, max_usd_f, round(budget.billed, 12), sender.requests, str(db.path), truths,
                  unknown_usd=round(budget.unknown, 12), budget_usd=left)  # fmt: skip
 
 
@@ -147,7 +136,7 @@ def _warn_retry_unknown(run: _Run, db: store.TrialStore, key: str | None) -> Non
         return
     tasks = {t.key: t for t in run.tasks if t.key in unknown}
     worst = sum(
-        _worst_case(t, run.prices.get(t.model), int(run.params["max_tokens"]), run.prompt_bound) for t in tasks.values()
+        _worst_case(t, run.prices.get(t.model), run.options.max_tokens, run.prompt_bound) for t in tasks.values()
     )
     warnings.warn(f"retry_unknown: sending again {len(tasks)} request{'s' if len(tasks) != 1 else ''} that may have been "
                   f"billed already; they may spend up to ${_amount(worst)} more (within the budget)", stacklevel=3)  # fmt: skip
@@ -163,7 +152,7 @@ STOP_GRACE_S = 1.5
 
 
 def _execute(run: _Run, db: store.TrialStore, worker: _Worker, budget: Budget, stop: threading.Event, *, run_id: str,  # noqa: C901
-             concurrency: int, progress: bool | None, sender: _Sender) -> list[dict]:  # fmt: skip
+             sender: _Sender, on_row: RowCallback | None) -> list[TrialRow]:  # fmt: skip
     """Reuse the stored rows, send the others from daemon threads; on any interruption, keep what finished.
 
     The first Ctrl-C (or SIGTERM) stops sending, abandons what is in flight
@@ -172,11 +161,11 @@ def _execute(run: _Run, db: store.TrialStore, worker: _Worker, budget: Budget, s
     them), and what they held is recorded as ``unknown`` on the next start.
     """
     done = db.done_rows([t.key for t in run.tasks], retry_unknown=worker.retry_unknown)
-    rows: dict[int, dict] = {}
-    pending: list[_Task] = []
+    rows: dict[int, TrialRow] = {}
+    pending: list[Task] = []
     noted: list[tuple[str, int, str, str, str]] = []
-    leads: dict[str, _Task] = {}
-    followers: list[_Task] = []
+    leads: dict[str, Task] = {}
+    followers: list[Task] = []
     for task in run.tasks:
         if task.key in leads:  # the same request again (identical page files): paid once, shown twice
             followers.append(task)
@@ -184,21 +173,21 @@ def _execute(run: _Run, db: store.TrialStore, worker: _Worker, budget: Budget, s
         leads[task.key] = task
         stored = done.get(task.key)
         if stored is not None:
-            rows[task.position] = {**stored, "status": "cached", "_kind": task.kind, **_identity(task)}
-            noted.append((task.key, task.position, "cached", task.fields["page"], task.fields["path"]))
+            rows[task.position] = _as_task(stored, task, "cached")
+            noted.append((task.key, task.position, "cached", task.row.page, task.row.path))
         else:
             pending.append(task)
     db.note_many(run_id, noted)
     worker.know_controls(rows.values())
-    bar = _progress_bar(sum(t.kind == "page" for t in run.tasks), progress)
-    bar.update(sum(1 for t in run.tasks if t.kind == "page" and t.position in rows))
+    bar = _progress_bar(sum(isinstance(t, PageTask) for t in run.tasks), run.options.progress)
+    bar.update(sum(1 for t in run.tasks if isinstance(t, PageTask) and t.position in rows))
     state = "interrupted"
-    work: queue.SimpleQueue[_Task] = queue.SimpleQueue()
+    work: queue.SimpleQueue[Task] = queue.SimpleQueue()
     for task in pending:
         work.put(task)
-    finished: queue.SimpleQueue[tuple[_Task, dict]] = queue.SimpleQueue()
+    finished: queue.SimpleQueue[tuple[Task, TrialRow]] = queue.SimpleQueue()
     threads = [threading.Thread(target=_drain, args=(work, finished, worker, stop), name=f"vision-models-trial-{i}", daemon=True)
-               for i in range(min(concurrency, len(pending)))]  # fmt: skip
+               for i in range(min(run.options.concurrency, len(pending)))]  # fmt: skip
     try:
         with _sigterm_as_interrupt():
             for thread in threads:
@@ -213,9 +202,10 @@ def _execute(run: _Run, db: store.TrialStore, worker: _Worker, budget: Budget, s
                     continue
                 received += 1
                 rows[task.position] = row
-                if task.kind == "page":
+                if isinstance(task, PageTask):
                     bar.update(1)
-                    _row_finished(rows[task.position])
+                    if on_row is not None:
+                        on_row(row)
             state = "stopped" if worker.save_error is not None else "finished"
     finally:
         try:
@@ -233,7 +223,7 @@ def _execute(run: _Run, db: store.TrialStore, worker: _Worker, budget: Budget, s
             _finish_run(db, worker, run_id, state="finished" if state == "finished" else "interrupted", budget=budget,
                         requests=sender.requests)  # fmt: skip
     rows.update(_followers(followers, leads, rows))
-    db.note_many(run_id, [(t.key, t.position, rows[t.position]["status"], t.fields["page"], t.fields["path"])
+    db.note_many(run_id, [(t.key, t.position, rows[t.position].status, t.row.page, t.row.path)
                           for t in followers if t.position in rows])  # fmt: skip
     if worker.save_error is not None:
         raise worker.store_error()
@@ -267,21 +257,15 @@ def _finish_run(
             worker.save_error = exc
 
 
-def _followers(followers: list[_Task], leads: dict[str, _Task], rows: dict[int, dict]) -> dict[int, dict]:
+def _followers(followers: list[Task], leads: dict[str, Task], rows: dict[int, TrialRow]) -> dict[int, TrialRow]:
     """Rows of pages identical to an earlier one: the earlier row's answer, shown under their own name, not paid again."""
-    out: dict[int, dict] = {}
+    out: dict[int, TrialRow] = {}
     for task in followers:
         lead = rows.get(leads[task.key].position)
         if lead is None:
             continue
-        status = "cached" if lead["status"] in ("ok", "cached") else lead["status"]
-        out[task.position] = {
-            **lead,
-            **_identity(task),
-            "status": status,
-            "_kind": task.kind,
-            "duplicate_of": lead.get("page"),
-        }
+        status = "cached" if lead.status in ("ok", "cached") else str(lead.status)
+        out[task.position] = _as_task(lead, task, status, duplicate_of=lead.page)
     return out
 
 
@@ -303,10 +287,6 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def _row_finished(row: dict) -> None:
-    """Called on the main thread after each page row is stored (a seam for progress and for tests)."""
 
 
 class _NoBar:

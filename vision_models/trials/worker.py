@@ -12,16 +12,28 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import fields, replace
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from ..stores import trials as store
+from ..stores.trial_schema import TrialRow
 from . import client as sending
 from .budget import Budget
 from .chat import _Answer, _body, _error_message, _json, _read_answer, _Sender, _usage_cost
-from .pages import Page
-from .plan import BILLED_FROM_COST, MAX_ERROR_CHARS, RETRY_STATUSES, TESSERACT, _Prices, _Run, _Task, _worst_case
+from .plan import (
+    BILLED_FROM_COST,
+    MAX_ERROR_CHARS,
+    RETRY_STATUSES,
+    TESSERACT,
+    ControlTask,
+    PageTask,
+    Task,
+    _Prices,
+    _Run,
+    _worst_case,
+)
 
 
 def _backoff(attempt: int) -> float:
@@ -50,14 +62,17 @@ def _retry_after(headers: Mapping[str, str], attempt: int) -> float:
 class TrialStoreError(store.sqlite.StoreUnavailable):
     """Answers that were billed could not be recorded in the trials store; ``rows`` holds them."""
 
-    def __init__(self, message: str, rows: list[dict]) -> None:
+    def __init__(self, message: str, rows: list[TrialRow]) -> None:
         super().__init__(message)
         self.rows = rows
 
 
-def _identity(task: _Task) -> dict[str, Any]:
-    """The fields that name a task's page (a stored row may have been made for an identical file of another name)."""
-    return {name: task.fields.get(name) for name in ("page", "path", "page_index")}
+def _as_task(row: TrialRow, task: Task, status: str, *, duplicate_of: str | None = None) -> TrialRow:
+    """A stored row shown for ``task`` (it may have been made for an identical file of another name), with ``status``."""
+    own = task.row
+    return replace(
+        row, page=own.page, path=own.path, page_index=own.page_index, status=status, duplicate_of=duplicate_of
+    )
 
 
 #: How long a row's save is retried (seconds) before the run stops.
@@ -67,33 +82,34 @@ SAVE_RETRY_S = 5.0
 class _Worker:
     """Runs one task on a pool thread: reserve, claim, send (or OCR), settle, store."""
 
-    def __init__(self, run: _Run, db: store.TrialStore, budget: Budget, sender: _Sender, *, run_id: str, max_tokens: int,
-                 lease: float, lang: str, key: str | None, retry_unknown: bool = False) -> None:  # fmt: skip
+    def __init__(self, run: _Run, db: store.TrialStore, budget: Budget, sender: _Sender, *, run_id: str, lease: float,
+                 key: str | None) -> None:  # fmt: skip
         self.run, self.db, self.budget, self.sender = run, db, budget, sender
-        self.run_id, self.max_tokens, self.lease, self.lang, self.key = run_id, max_tokens, lease, lang, key
-        self.retry_unknown = retry_unknown
+        self.run_id, self.lease, self.key = run_id, lease, key
+        self.max_tokens, self.lang = run.options.max_tokens, run.options.lang
+        self.retry_unknown = run.options.retry_unknown
         self._factors: dict[str, tuple[float, float]] = {}  # model -> (image token factor, price factor) seen
         self._controls: dict[str, int] = {}  # model -> control prompt tokens
         self._lock = threading.Lock()
-        self.unsaved: list[tuple[dict, int, str]] = []  # rows whose save failed: (row, position, status)
+        self.unsaved: list[tuple[TrialRow, int, str]] = []  # rows whose save failed: (row, position, status)
         self.save_error: BaseException | None = None
 
-    def __call__(self, task: _Task) -> dict:
+    def __call__(self, task: Task) -> TrialRow:
         if self.budget.stopped:
             return self._finish(
                 task, _Answer("error", error="not sent: the run was interrupted"), "error", store_row=False
             )
-        if task.model == TESSERACT:
-            claim = self.db.claim(task.key, self.run_id, task.fields, self.lease)
+        if isinstance(task, PageTask) and task.model == TESSERACT:
+            claim = self.db.claim(task.key, self.run_id, task.row, self.lease)
             if claim.row is not None or claim.busy_run is not None:
                 return self._claimed_elsewhere(task, claim)
             return self._finish(task, self._ocr(task), None)
         prices = self.run.prices[task.model]
         return self._send(task, prices)
 
-    def _send(self, task: _Task, prices: _Prices) -> dict:  # noqa: C901 (the billing rules, in order)
+    def _send(self, task: Task, prices: _Prices) -> TrialRow:  # noqa: C901 (the billing rules, in order)
         """Reserve, claim, then attempt (retrying what may be retried, each retry reserved anew)."""
-        page = task.kind == "page"
+        page = isinstance(task, PageTask)
         answer = _Answer("error")
         billed, billed_any, unknown, attempts, sent = 0.0, False, 0.0, 0, False
         start = time.monotonic()
@@ -111,7 +127,7 @@ class _Worker:
                 answer.error = f"{answer.error}; not retried: {self._why_not(task, prices)}"
                 break
             if attempts == 0:
-                claim = self.db.claim(task.key, self.run_id, {**task.fields, "reserved_usd": reserved}, self.lease,
+                claim = self.db.claim(task.key, self.run_id, replace(task.row, reserved_usd=reserved), self.lease,
                                       retry_unknown=self.retry_unknown)  # fmt: skip
                 if claim.row is not None or claim.busy_run is not None:
                     self.budget.settle(task.model, reserved)
@@ -179,14 +195,14 @@ class _Worker:
             return False
         return not self.sender.stop.wait(wait)
 
-    def _not_reserved(self, task: _Task, prices: _Prices) -> dict:
+    def _not_reserved(self, task: Task, prices: _Prices) -> TrialRow:
         if self.budget.stopped:
             return self._finish(
                 task, _Answer("error", error="not sent: the run was interrupted"), "error", store_row=False
             )
         return self._finish(task, _Answer("error", error=self._why_not(task, prices)), "skipped-budget")
 
-    def _why_not(self, task: _Task, prices: _Prices) -> str:
+    def _why_not(self, task: Task, prices: _Prices) -> str:
         if self.budget.stopped:
             return "the run was interrupted"
         if task.model in self.budget.blocked:
@@ -197,29 +213,29 @@ class _Worker:
         left = max(0.0, self.budget.max_usd - self.budget.spent)
         return f"worst case ${worst:.6f} does not fit the budget (${left:.6f} left)"
 
-    def _claimed_elsewhere(self, task: _Task, claim: store.Claim) -> dict:
+    def _claimed_elsewhere(self, task: Task, claim: store.Claim) -> TrialRow:
         if claim.row is not None:  # another run finished it meanwhile (or it was left of unknown cost)
-            self.db.note(self.run_id, task.key, task.position, "cached", task.fields["page"], task.fields["path"])
-            return {**claim.row, "status": "cached", "_kind": task.kind, **_identity(task)}
+            self.db.note(self.run_id, task.key, task.position, "cached", task.row.page, task.row.path)
+            return _as_task(claim.row, task, "cached")
         answer = _Answer("error", error=f"being sent by run {claim.busy_run}; run again to collect it")
         return self._finish(task, answer, "error", store_row=False)
 
-    def know_controls(self, rows) -> None:
+    def know_controls(self, rows: Iterable[TrialRow]) -> None:
         """Control answers already stored: their prompt tokens measure the next pages' image tokens."""
         for row in rows:
-            if row.get("_kind") == "control" and row.get("prompt_tokens") is not None:
-                self._controls[row["model"]] = int(row["prompt_tokens"])
+            if row.kind == "control" and row.prompt_tokens is not None:
+                self._controls[row.model] = int(row.prompt_tokens)
 
-    def _worst(self, task: _Task, prices: _Prices) -> float:
+    def _worst(self, task: Task, prices: _Prices) -> float:
         token_factor, price_factor = self._factors.get(task.model, (0.0, 0.0))
         return _worst_case(task, prices, self.max_tokens, self.run.prompt_bound, token_factor, price_factor)
 
-    def _learn(self, task: _Task, prices: _Prices, answer: _Answer) -> None:
+    def _learn(self, task: Task, prices: _Prices, answer: _Answer) -> None:
         """Grow the model's reserves by what its bills showed beyond the catalog; stop a 'free' model that bills."""
         with self._lock:
             token_factor, price_factor = self._factors.get(task.model, (0.0, 0.0))
             if answer.prompt_tokens is not None and answer.unknown_usd == 0:
-                if task.kind == "control":
+                if isinstance(task, ControlTask):
                     self._controls[task.model] = answer.prompt_tokens
                 elif task.estimated_image_tokens and task.estimated_image_tokens == task.estimated_image_tokens:
                     text = self._controls.get(task.model, 0)
@@ -234,70 +250,64 @@ class _Worker:
                     price_factor = max(price_factor, answer.billed_usd / catalog_usd)
             self._factors[task.model] = (token_factor, price_factor)
 
-    def _ocr(self, task: _Task) -> _Answer:
+    def _ocr(self, task: PageTask) -> _Answer:
         from .tesseract import read_page
 
         start = time.monotonic()
         try:
-            text = read_page(cast(Page, task.page), lang=self.lang)  # a page task carries its page
+            text = read_page(task.page, lang=self.lang)
         except (RuntimeError, ValueError, OSError) as exc:
             return _Answer("error", error=str(exc)[:MAX_ERROR_CHARS], latency_s=time.monotonic() - start)
         return _Answer("ok", text=text, billed_usd=0.0, billed_source="local", paid=True, latency_s=time.monotonic() - start,
                        attempts=1)  # fmt: skip
 
-    def crashed(self, task: _Task, exc: BaseException) -> dict:
+    def crashed(self, task: Task, exc: BaseException) -> TrialRow:
         """A task that raised: recorded as an error; if it may have been sent, its cost is unknown."""
         error = f"internal error: {type(exc).__name__}: {str(exc)[:200]}"
         try:
             return self._finish(task, _Answer("error", error=error), "error", store_row=False)
         except Exception:
-            return {
-                **task.fields,
-                "key": task.key,
-                "status": "error",
-                "error": error,
-                "run_id": self.run_id,
-                "_kind": task.kind,
-            }
+            return replace(task.row, status="error", error=error, run_id=self.run_id)
 
     def _finish(
-        self, task: _Task, answer: _Answer, status: str | None, *, reserved: float = 0.0, store_row: bool = True
-    ) -> dict:
+        self, task: Task, answer: _Answer, status: str | None, *, reserved: float = 0.0, store_row: bool = True
+    ) -> TrialRow:
         status = status or answer.status
-        row = {
-            **task.fields,
-            "key": task.key,
-            "status": status,
-            "done": int(answer.status == "ok" or answer.paid),
-            "error": answer.error,
-            "text": answer.text,
-            "prompt_tokens": answer.prompt_tokens,
-            "completion_tokens": answer.completion_tokens,
-            "billed_usd": answer.billed_usd,
-            "billed_source": answer.billed_source,
-            "unknown_usd": answer.unknown_usd or None,
-            "cost_status": answer.cost_status,
-            "reserved_usd": reserved,
-            "latency_s": answer.latency_s,
-            "attempts": answer.attempts,
-            "generation_id": answer.generation_id,
-            "finish_reason": answer.finish_reason,
-            "finished_at": time.time(),
-        }
+        row = replace(
+            task.row,
+            key=task.key,
+            status=status,
+            done=int(answer.status == "ok" or answer.paid),
+            error=answer.error,
+            text=answer.text,
+            prompt_tokens=answer.prompt_tokens,
+            completion_tokens=answer.completion_tokens,
+            billed_usd=answer.billed_usd,
+            billed_source=answer.billed_source,
+            unknown_usd=answer.unknown_usd or None,
+            cost_status=answer.cost_status,
+            reserved_usd=reserved,
+            latency_s=answer.latency_s,
+            attempts=answer.attempts,
+            generation_id=answer.generation_id,
+            finish_reason=answer.finish_reason,
+            finished_at=time.time(),
+            run_id=self.run_id,
+        )
         row = _redacted(row, self.key)
         if store_row:
             self._save(row, task.position, status)
         else:
             self._note(task, status)
-        return {**row, "run_id": self.run_id, "_kind": task.kind}
+        return row
 
-    def _note(self, task: _Task, status: str) -> None:
+    def _note(self, task: Task, status: str) -> None:
         try:
-            self.db.note(self.run_id, task.key, task.position, status, task.fields["page"], task.fields["path"])
+            self.db.note(self.run_id, task.key, task.position, status, task.row.page, task.row.path)
         except (sqlite3.Error, OSError, ValueError):
             pass  # a note records no money: the row stays unsent and is sent by the next run
 
-    def _save(self, row: dict, position: int, status: str) -> None:
+    def _save(self, row: TrialRow, position: int, status: str) -> None:
         """Store a row; a failing store is retried for :data:`SAVE_RETRY_S`, then the row is kept and the run stops."""
         deadline = time.monotonic() + SAVE_RETRY_S
         wait = 0.05
@@ -333,7 +343,7 @@ class _Worker:
         cause = self.save_error
         reason = getattr(cause, "strerror", None) or (str(cause).splitlines() or [type(cause).__name__])[0]
         rows = [row for row, _, _ in self.unsaved]
-        money = sum((r.get("billed_usd") or 0.0) + (r.get("unknown_usd") or 0.0) for r in rows)
+        money = sum((r.billed_usd or 0.0) + (r.unknown_usd or 0.0) for r in rows)
         lost = (f"; {len(rows)} answer{'s' if len(rows) != 1 else ''} (${money:.6f}) could not be stored: see the error's .rows"
                 if rows else "; every answer was stored in the end")  # fmt: skip
         return TrialStoreError(f"the trial stopped: cannot record results in {self.db.path}: {reason}{lost}", rows)
@@ -345,8 +355,13 @@ def _redact(text: str | None, key: str | None) -> str | None:
     return text.replace(key, "[redacted]")
 
 
-def _redacted(row: dict[str, Any], key: str | None) -> dict[str, Any]:
+def _redacted(row: TrialRow, key: str | None) -> TrialRow:
     """The row with the key taken out of every text field (an answer's id or text may echo it)."""
     if not key:
         return row
-    return {name: _redact(value, key) if isinstance(value, str) else value for name, value in row.items()}
+    changes: dict[str, Any] = {}
+    for f in fields(row):
+        value = getattr(row, f.name)
+        if isinstance(value, str):
+            changes[f.name] = _redact(value, key)
+    return replace(row, **changes)
