@@ -143,3 +143,23 @@ def test_a_trial_row_has_a_field_for_every_column_the_store_keeps(env):
 def test_statuses_still_answers_with_a_deprecation_warning():
     with pytest.warns(DeprecationWarning, match="STATUSES is unused"):
         assert trials.STATUSES == ("ok", "error", "skipped-budget", "cached")
+
+
+def test_settings_carry_the_connection_and_a_keyword_wins_over_them(standin, catalog, env, monkeypatch):
+    monkeypatch.delenv("OPENROUTER_API_KEY")
+    pages = make_pages(env / "pages", 1)
+    settings = vm.Settings(base_url=standin.base_url, api_key="sk-or-v1-from-settings", trials_path=env / "s.db")
+    trial = vm.run_trial(pages, [MINI], settings=settings, catalog=catalog, progress=False)
+    assert trial.billed_usd == pytest.approx(standin.billed_usd, abs=1e-12) and standin.billed_usd > 0
+    assert {r["auth"] for r in standin.requests} == {"Bearer sk-or-v1-from-settings"}
+    assert (env / "s.db").exists()  # the trials file of the settings
+    # The keyword key wins; the rows of the settings' trials file are done, so a second file is used to send again.
+    vm.run_trial(pages, [MINI], settings=settings, api_key="sk-or-v1-keyword", trials_path=env / "k.db",
+                 catalog=catalog, progress=False)  # fmt: skip
+    assert standin.requests[-1]["auth"] == "Bearer sk-or-v1-keyword"
+    # The dry run reads the same trials file: the row sent above is cached there, not in another file.
+    planned = vm.estimate_trial(pages, [MINI], settings=settings, catalog=catalog)
+    assert planned["cached"].tolist() == [True]
+    assert vm.estimate_trial(pages, [MINI], catalog=catalog)["cached"].tolist() == [False]
+    with pytest.raises(TypeError, match="bad settings"):
+        vm.estimate_trial(pages, [MINI], settings={"base_url": standin.base_url}, catalog=catalog)

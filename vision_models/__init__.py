@@ -41,6 +41,7 @@ _LAZY = {
     "price_history": "catalog.history",
     "fetch_endpoints": "catalog.endpoints",
     "estimate_trial": "trials.plan",
+    "TrialOptions": "trials.options",
     "run_trial": "trials.runner",
     "load_trial": "trials.results",
     "measured_image_tokens": "trials.results",

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from ..settings import Settings
+
 DEFAULT_PROMPT = "Transcribe all text on this page as plain text. Keep the reading order; output only the text."
 DEFAULT_MAX_USD = 1.00
 DEFAULT_MAX_TOKENS = 2048
@@ -124,3 +126,17 @@ def _shown(value: object) -> str:
     if isinstance(value, int) and abs(value) >= 10**40:
         return "a number with over 40 digits"
     return f"{value!r:.40}"
+
+
+def connection(settings: Settings | None, **given: Any) -> dict[str, Any]:
+    """The connection keywords a trial passes on: each one given, else the ``settings`` field of that name.
+
+    A keyword wins over ``settings``; with neither, None (the environment, then the default, decides where the
+    value is used, as before ``settings=`` existed).
+    """
+    if settings is not None and not isinstance(settings, Settings):
+        raise TypeError(f"bad settings {settings!r}: expected a vision_models.Settings")
+    return {
+        name: value if value is not None or settings is None else getattr(settings, name)
+        for name, value in given.items()
+    }

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from ..settings import Settings
 from ..stores import trials as store
 from ..stores.trial_schema import TrialRow
 from .options import (  # noqa: F401 (the defaults and limits, under the names they have always had here)
@@ -35,6 +36,7 @@ from .options import (  # noqa: F401 (the defaults and limits, under the names t
     _check_count,
     _check_number,
     _shown,
+    connection,
     trial_options,
 )
 from .pages import Page
@@ -151,11 +153,14 @@ def estimate_trial(
     trials_path: str | os.PathLike | None = None,
     max_usd: float | None = None,
     retry_unknown: bool | None = None,
+    settings: Settings | None = None,
 ) -> pd.DataFrame:
     """A dry run: one row per (page, model) with the estimate and the worst case the budget would reserve.
 
     Nothing is sent and no key is needed. ``options`` (a :class:`TrialOptions`)
-    holds what to send; a keyword given beside it wins. ``cached`` marks rows
+    holds what to send; a keyword given beside it wins. ``settings`` (a
+    :class:`~vision_models.Settings`) holds the connection; the connection
+    keywords win over it. ``cached`` marks rows
     the trials store already holds (they would cost nothing; with
     ``retry_unknown``, rows of unknown cost are to be sent again);
     ``duplicate_of`` names the earlier page a page is identical to (sent
@@ -164,6 +169,9 @@ def estimate_trial(
     """
     chosen = trial_options(options, prompt=prompt, max_tokens=max_tokens, output_tokens=output_tokens, dpi=dpi,
                            max_side=max_side, max_usd=max_usd, retry_unknown=retry_unknown)  # fmt: skip
+    conn = connection(settings, source=source, base_url=base_url, api_key=api_key, cache_path=cache_path,
+                      trials_path=trials_path)  # fmt: skip
+    source, base_url, api_key, cache_path, trials_path = (conn[k] for k in conn)
     run = _prepare(pages, models, chosen, catalog=catalog, source=source, base_url=base_url, api_key=api_key,
                    cache_path=cache_path)  # fmt: skip
     done = store.done_keys([t.key for t in run.tasks], trials_path, retry_unknown=chosen.retry_unknown)

@@ -25,11 +25,12 @@ import numpy as np
 import pandas as pd
 
 from ..catalog.source import get_api_key, get_base_url
+from ..settings import Settings
 from ..stores import trials as store
 from ..stores.trial_schema import TrialRow
 from .budget import Budget
 from .chat import _Sender
-from .options import TrialOptions, trial_options
+from .options import TrialOptions, connection, trial_options
 from .plan import TESSERACT, PageTask, Task, _check_models, _prepare, _Run, _worst_case
 from .results import Trial, results_frame
 from .worker import _as_task, _Worker
@@ -50,6 +51,7 @@ def run_trial(
     api_key: str | None = None,
     cache_path: str | os.PathLike | None = None,
     trials_path: str | os.PathLike | None = None,
+    settings: Settings | None = None,
     on_row: RowCallback | None = None,
     prompt: str | None = None,
     max_usd: float | None = None,
@@ -74,6 +76,9 @@ def run_trial(
     ``options``: a :class:`~vision_models.trials.options.TrialOptions` (what to
     send and how: the prompt, the budget, ...); each option may also be given
     as a keyword, which wins over ``options`` (None: as in ``options``).
+    ``settings``: a :class:`~vision_models.Settings` for the connection
+    (base URL, key, cache and trials files); ``source``, ``base_url``,
+    ``api_key``, ``cache_path`` and ``trials_path`` given as keywords win.
     ``truth``: a folder of ``<page>.txt`` files or a dict, for CER / WER;
     ``on_row``: called with each page row once it is stored, on the calling
     thread (raising ``KeyboardInterrupt`` there stops the run as Ctrl-C does).
@@ -90,6 +95,9 @@ def run_trial(
                          dpi=dpi, max_side=max_side, concurrency=concurrency, timeout=timeout, retries=retries,
                          retry_window_s=retry_window_s, casefold=casefold, lang=lang, progress=progress,
                          retry_unknown=retry_unknown, new_budget=new_budget)  # fmt: skip
+    conn = connection(settings, source=source, base_url=base_url, api_key=api_key, cache_path=cache_path,
+                      trials_path=trials_path)  # fmt: skip
+    source, base_url, api_key, cache_path, trials_path = (conn[k] for k in conn)
     chosen = _check_models(models)
     key = get_api_key(api_key)
     key = key.strip() if key else None
