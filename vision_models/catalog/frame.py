@@ -18,7 +18,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .vision import DEFAULT_RULES, check_rules, get_listed_image_input, vision_columns
+from .vision import (
+    DEFAULT_RULES,
+    Rules,
+    any_rule_matched,
+    check_rules,
+    decide_vision,
+    get_vision_evidence,
+    vision_columns,
+)
 
 #: Columns of the catalog frame, in order (``is_vision`` and
 #: ``vision_evidence`` are added by :mod:`vision_models.catalog.vision`).
@@ -75,33 +83,28 @@ def catalog_columns(entries: list[Any]) -> dict[str, Any]:
     return model_columns(_usable_entries(entries))
 
 
-def vision_rows(models: list[dict], arch: list[dict], inputs: np.ndarray, rules: str) -> np.ndarray:
+def vision_rows(models: list[dict], arch: list[dict], inputs: np.ndarray, rules: Rules) -> np.ndarray:
     """Which usable entries read images under ``rules``, parsing as little as the rules need.
 
-    Under strict rules a model's listed inputs decide; only the models that
-    list none are read further (image price, name).
+    The rule is :func:`~vision_models.catalog.vision.decide_vision`'s; here only
+    the models it asks about (under strict rules, those listing no inputs) have
+    their image price and name read.
     """
-    if rules == "strict":
-        keep, lists_inputs = get_listed_image_input(inputs)
-        rest = np.flatnonzero(~lists_inputs)
-        if len(rest) == 0:
-            return keep
-        models, arch, inputs = [models[i] for i in rest], [arch[i] for i in rest], inputs[rest]
-    else:
-        keep, rest = None, None
-    ids = _field(models, "id")
-    probe = {
-        "id": ids,
-        "name": [v if isinstance(v, str) else i for v, i in zip(_field(models, "name"), ids)],
-        "modality": _strings(_field(arch, "modality")),
-        "input_modalities": inputs,
-        "image_price": _price(_field(_mappings(_field(models, "pricing")), "image")),
-    }
-    decided = vision_columns(probe, rules)["is_vision"]
-    if keep is None:
-        return decided
-    keep[rest] = decided
-    return keep
+
+    def any_rule(rows: np.ndarray | None) -> np.ndarray:
+        some = models if rows is None else [models[i] for i in rows]
+        some_arch = arch if rows is None else [arch[i] for i in rows]
+        ids = _field(some, "id")
+        probe = {
+            "id": ids,
+            "name": [v if isinstance(v, str) else i for v, i in zip(_field(some, "name"), ids)],
+            "modality": _strings(_field(some_arch, "modality")),
+            "input_modalities": inputs if rows is None else inputs[rows],
+            "image_price": _price(_field(_mappings(_field(some, "pricing")), "image")),
+        }
+        return any_rule_matched(get_vision_evidence(probe))
+
+    return decide_vision(inputs, rules, any_rule)
 
 
 def model_columns(

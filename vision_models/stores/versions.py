@@ -17,9 +17,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import overload
 
-import numpy as np
 import pandas as pd
 
+from ..common import as_utc
 from ..http.cache import get_cache_path
 from . import sqlite
 
@@ -211,7 +211,7 @@ def _instant(value: datetime | date | str, what: str, *, end_of_day: bool = Fals
         start = (datetime(moment.year, moment.month, moment.day, tzinfo=UTC) - _EPOCH) // _MICROSECOND
         return start + _DAY_US - 1 if end_of_day else start
     try:
-        aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        aware = as_utc(moment)
     except OverflowError:  # 9999-12-31T23:59:59-23:59 is after the last datetime in UTC
         raise ValueError(f"bad {what} {value!r}: outside the dates Python can hold once moved to UTC") from None
     return (aware - _EPOCH) // _MICROSECOND
@@ -231,7 +231,3 @@ def _datetime(moment: int | None) -> datetime | None:
 
 def _timestamp(moment: int) -> pd.Timestamp:
     return pd.Timestamp(moment, unit="us", tz="UTC")
-
-
-def _utc(moments: np.ndarray) -> pd.DatetimeIndex:
-    return pd.DatetimeIndex(moments.astype("datetime64[us]")).tz_localize("UTC")
