@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from requests_cache import CachedSession
 
+from ..common import progress_bar
 from ..http.cache import DEFAULT_EXPIRE_SECONDS
 from ..http.client import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, fetch_json, parse_json
 from ..http.sessions import get_session, reset_session
@@ -332,23 +333,16 @@ def _map(
 ) -> list[EndpointsAnswer]:
     """``fn`` over ``ids``, at most ``workers`` at once, answers in the order of ``ids``."""
     with ThreadPoolExecutor(max_workers=min(workers, len(ids)), thread_name_prefix="endpoints") as pool:
-        answers: Iterable[EndpointsAnswer] = pool.map(fn, ids)
-        bar = _progress_bar(progress, len(ids))
-        if bar is not None:
-            answers = bar(answers, total=len(ids), desc="endpoints", unit="model", file=sys.stderr)
-        return list(answers)
-
-
-def _progress_bar(progress: bool | None, count: int):
-    """tqdm.auto's bar when asked for (or, by default, on a terminal for more than five ids) and installed."""
-    wanted = progress if progress is not None else (count > 5 and sys.stderr.isatty())
-    if not wanted:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm
+        show = progress if progress is not None else (len(ids) > 5 and sys.stderr.isatty())
+        bar = progress_bar(len(ids), desc="endpoints", unit="model", show=show)
+        answers = []
+        try:
+            for answer in pool.map(fn, ids):
+                answers.append(answer)
+                bar.update(1)
+        finally:
+            bar.close()
+        return answers
 
 
 def _check_workers(value: object) -> int:

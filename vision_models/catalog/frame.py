@@ -379,6 +379,73 @@ def models_frame(entries: list[Any], rules: str = DEFAULT_RULES, *, vision_only:
     return pd.DataFrame({name: values[rows] for name, values in columns.items()}, index=pd.RangeIndex(len(rows)))
 
 
+def stored_models_frame(
+    stored: Mapping[str, list[Any]], rules: str = DEFAULT_RULES, *, vision_only: bool = False
+) -> pd.DataFrame:
+    """The sorted catalog frame of a store's columns, equal to what :func:`models_frame` makes of the same models.
+
+    ``stored``: ``id``, ``name``, ``context_length``, ``prompt_usd_per_mtok``,
+    ``completion_usd_per_mtok``, ``image_price``, ``request_usd``, ``modality``
+    and ``input_modalities`` (lists of text), as the history keeps them. What is
+    not stored is empty (no description, creation time, limit, parameters).
+    Neither a prompt nor a completion price stored is a variable price: a router.
+    """
+    ids = list(stored["id"])
+    none = [None] * len(ids)
+    modality = _strings(list(stored["modality"]))
+    inputs = _lists(list(stored["input_modalities"]))
+    prompt, completion = _per_mtok(stored["prompt_usd_per_mtok"]), _per_mtok(stored["completion_usd_per_mtok"])
+    variable = np.isnan(prompt) & np.isnan(completion)
+    prompt[variable] = completion[variable] = -1.0
+    image, request = _price(list(stored["image_price"])), _price(list(stored["request_usd"]))
+    router = (prompt < 0) | (completion < 0)  # no tokenizer is stored: only a variable price names a router
+    others_zero = (np.isnan(image) | (image == 0)) & (np.isnan(request) | (request == 0))
+    expiration = _dates(none)
+    columns: dict[str, Any] = {
+        "id": _text(ids),
+        "name": _text(list(stored["name"])),
+        "description": _text([""] * len(ids)),
+        "provider": _text([_provider(i) for i in ids]),
+        "context_length": _count(list(stored["context_length"])),
+        "modality": _text(modality),
+        "input_modalities": inputs,
+        "output_modalities": _lists(
+            [[m for m in x.split("->", 1)[1].split("+") if m] if "->" in x else [] for x in modality]
+        ),
+        "prompt_usd_per_mtok": _scaled_price(prompt, _PER_MILLION),
+        "completion_usd_per_mtok": _scaled_price(completion, _PER_MILLION),
+        "image_price": image,
+        "request_usd": request,
+        "max_completion_tokens": _count(none),
+        "created": _timestamps(none),
+        "cache_read_usd_per_mtok": _price(none, _PER_MILLION),
+        "discount": _fraction(none),
+        "image_token_usd_per_mtok": _price(none, _PER_MILLION),
+        "image_output_usd_per_image": _price(none),
+        "supported_parameters": _lists(none),
+        "structured_outputs": np.zeros(len(ids), dtype=bool),
+        "takes_files": np.array(["file" in x for x in inputs], dtype=bool),
+        "expiration_date": expiration,
+        "expiring": np.asarray(expiration.notna()),
+        "is_router": router,
+        "free": (prompt == 0) & (completion == 0) & ~router & others_zero,
+        **alias_columns(ids, none),
+    }
+    columns.update(vision_columns(columns, rules))
+    rows = sort_order(columns)
+    if vision_only:
+        rows = rows[columns["is_vision"][rows]]
+    return pd.DataFrame({name: values[rows] for name, values in columns.items()}, index=pd.RangeIndex(len(rows)))
+
+
+def _per_mtok(stored: Any) -> np.ndarray:
+    """Stored USD per million tokens as the per-token price a catalog lists (NULL: NaN).
+
+    Dividing here and multiplying back in :func:`_scaled_price` rounds exactly as a download's prices do.
+    """
+    return _numbers(list(stored)) / _PER_MILLION
+
+
 def sort_models(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` by provider, then name, both case-insensitive, then id; a fresh 0..n-1 index."""
     ordered = frame.take(sort_order(frame))

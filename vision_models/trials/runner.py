@@ -11,7 +11,6 @@ import os
 import queue
 import signal
 import sqlite3
-import sys
 import threading
 import time
 import uuid
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..catalog.source import get_api_key, get_base_url
+from ..common import progress_bar
 from ..stores import trials as store
 from .budget import Budget
 from .chat import _Sender
@@ -190,7 +190,7 @@ def _execute(run: _Run, db: store.TrialStore, worker: _Worker, budget: Budget, s
             pending.append(task)
     db.note_many(run_id, noted)
     worker.know_controls(rows.values())
-    bar = _progress_bar(sum(t.kind == "page" for t in run.tasks), progress)
+    bar = progress_bar(sum(t.kind == "page" for t in run.tasks), desc="trial", unit="page", show=progress)
     bar.update(sum(1 for t in run.tasks if t.kind == "page" and t.position in rows))
     state = "interrupted"
     work: queue.SimpleQueue[_Task] = queue.SimpleQueue()
@@ -307,32 +307,3 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 def _row_finished(row: dict) -> None:
     """Called on the main thread after each page row is stored (a seam for progress and for tests)."""
-
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress_bar(total: int, progress: bool | None):
-    """tqdm.auto's bar (a widget in Jupyter, stderr on a terminal); nothing when off or not interactive."""
-    if progress is None:
-        progress = sys.stderr.isatty() or _in_jupyter()
-    if not progress:
-        return _NoBar()
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return _NoBar()
-    return tqdm(total=total, desc="trial", unit="page")
-
-
-def _in_jupyter() -> bool:
-    shell = sys.modules.get("IPython")
-    if shell is None:
-        return False
-    ip = shell.get_ipython() if hasattr(shell, "get_ipython") else None
-    return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
