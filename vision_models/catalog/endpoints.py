@@ -41,7 +41,7 @@ from ..common import progress_bar
 from ..http.cache import DEFAULT_EXPIRE_SECONDS
 from ..http.client import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, fetch_json, parse_json
 from ..http.sessions import get_session, reset_session
-from .frame import _count, _lists, _numbers, _price, _provider, _text
+from .frame import _count, _fraction, _lists, _numbers, _price, _provider, _text
 from .source import get_api_key, get_base_url
 
 #: Uptime windows the API documents (percent of successful requests); others found are added.
@@ -352,13 +352,6 @@ def _check_workers(value: object) -> int:
 
 
 # ---------------------------------------------------------------- columns
-
-
-def _fraction(values: list[Any]) -> np.ndarray:
-    """A discount: a fraction from 0 to 1 taken off the prices; anything else is NaN (no discount known)."""
-    numbers = _numbers(values)
-    numbers[(numbers < 0) | (numbers > 1)] = np.nan
-    return numbers
 
 
 def _whole(values: list[Any]) -> pd.arrays.IntegerArray:

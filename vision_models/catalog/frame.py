@@ -69,20 +69,6 @@ _PER_MILLION = 1_000_000
 _PRICE_DECIMALS = 10
 
 
-def build_frame(entries: list[Any]) -> pd.DataFrame:
-    """Return one row per model of a catalog's ``data`` list, columns as in ``BASE_COLUMNS``."""
-    return pd.DataFrame(catalog_columns(entries), copy=False)
-
-
-def catalog_columns(entries: list[Any]) -> dict[str, Any]:
-    """The catalog's columns as typed arrays, ready for one ``DataFrame`` call.
-
-    Entries that are not objects or have no string ``id`` cannot be models and
-    are skipped; a repeated id keeps its first entry. Both cases warn.
-    """
-    return model_columns(_usable_entries(entries))
-
-
 def vision_rows(models: list[dict], arch: list[dict], inputs: np.ndarray, rules: Rules) -> np.ndarray:
     """Which usable entries read images under ``rules``, parsing as little as the rules need.
 
