@@ -12,7 +12,7 @@ from factories import model
 
 from vision_models.catalog.filters import check_max_price, check_min_context, filter_mask
 from vision_models.catalog.frame import models_frame
-from vision_models.common import NoBar, as_utc, check_number, progress_bar, utc_index, warn_once
+from vision_models.common import NoBar, as_utc, check_known, check_number, progress_bar, utc_index, warn_once
 
 
 @pytest.mark.parametrize(
@@ -100,3 +100,12 @@ def test_warn_once_says_a_topic_once():
 def test_no_bar_when_not_asked_or_not_interactive():
     assert isinstance(progress_bar(10, desc="x", unit="y", show=False), NoBar)
     assert isinstance(progress_bar(3, desc="x", unit="y", more_than=5), NoBar)
+
+
+def test_check_known_names_the_value_and_offers_close_matches():
+    known = ["openai/gpt-4o", "openai/gpt-4o-mini", "google/gemini-2.5-pro"]
+    check_known(["openai/gpt-4o"], known)  # known: no error
+    with pytest.raises(ValueError, match=r"^unknown model id 'openai/gpt4o'; close matches: openai/gpt-4o\b"):
+        check_known(["openai/gpt-4o", "openai/gpt4o"], known)
+    with pytest.raises(ValueError, match=r"^unknown model id 'zzz': not in the history$"):
+        check_known(["zzz"], known, where=": not in the history")

@@ -1,4 +1,5 @@
-"""Small rules every layer shares, kept once at the bottom: number checks, UTC moments, warn once, progress bars.
+"""Small rules every layer shares, kept once at the bottom: number and unknown-value checks, UTC moments, warn once,
+progress bars.
 
 Each interface (the Python API, the CLI, the server's query string) words a
 parameter its own way (``min_context``, ``--min-context``, ``minContext``), so
@@ -8,15 +9,20 @@ the checks take the parameter's name and every message has one shape:
 
 from __future__ import annotations
 
+import difflib
 import math
 import sys
 import threading
 import warnings
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+#: How alike (``difflib`` ratio, 0-1) a known value must be to an unknown one to be offered as a close match.
+CLOSE_MATCH_CUTOFF = 0.5
 
 
 def check_number(
@@ -111,3 +117,18 @@ def in_jupyter() -> bool:
         return False
     ip = shell.get_ipython() if hasattr(shell, "get_ipython") else None
     return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
+
+
+def check_known(values: Iterable[object], known: Sequence[str], what: str = "model id", where: str = "") -> None:
+    """A ``ValueError`` for the first of ``values`` not in ``known``, with up to three close matches.
+
+    ``what`` names the kind of value (``"model id"``), ``where`` says what
+    ``known`` is (``": not in the history"``), so every interface says it alike:
+    ``unknown model id 'openai/gpt4o': not in the history; close matches: openai/gpt-4o``.
+    """
+    present = set(known)
+    for value in values:
+        if value not in present:
+            close = difflib.get_close_matches(str(value), list(known), n=3, cutoff=CLOSE_MATCH_CUTOFF)
+            hint = f"; close matches: {', '.join(close)}" if close else ""
+            raise ValueError(f"unknown {what} {value!r}{where}{hint}")

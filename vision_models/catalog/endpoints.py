@@ -19,7 +19,6 @@ matches, raised before any endpoint is asked for.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import sqlite3
@@ -37,7 +36,7 @@ import numpy as np
 import pandas as pd
 from requests_cache import CachedSession
 
-from ..common import progress_bar
+from ..common import check_known, progress_bar
 from ..http.cache import DEFAULT_EXPIRE_SECONDS
 from ..http.client import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, fetch_json, parse_json
 from ..http.sessions import get_session, reset_session
@@ -193,13 +192,7 @@ def check_endpoint_ids(
         models = fetch_catalog("openrouter", rules="seed", **catalog_options).models
         if models.empty:
             return list(dict.fromkeys(wanted))
-    known = models["id"].tolist()
-    present = set(known)
-    for model_id in wanted:
-        if model_id not in present:
-            close = difflib.get_close_matches(model_id, known, n=3, cutoff=0.5)
-            hint = f"; close matches: {', '.join(close)}" if close else ""
-            raise ValueError(f"unknown model id {model_id!r}{hint}")
+    check_known(wanted, models["id"].tolist())
     return list(dict.fromkeys(wanted))
 
 

@@ -7,7 +7,6 @@ One row of ``versions`` is a run of one model's attributes (``ATTRIBUTES``) from
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import sqlite3
@@ -19,7 +18,7 @@ from typing import overload
 
 import pandas as pd
 
-from ..common import as_utc
+from ..common import as_utc, check_known
 from ..http.cache import get_cache_path
 from . import sqlite
 
@@ -114,12 +113,7 @@ def _check_known(conn: sqlite3.Connection, wanted: list[str]) -> None:
     known = [row[0] for row in conn.execute("SELECT DISTINCT model_id FROM versions")]
     if not known:
         return
-    seen = set(known)
-    for model_id in wanted:
-        if model_id not in seen:
-            close = difflib.get_close_matches(model_id, known, n=3, cutoff=0.6)
-            hint = f"; close matches: {', '.join(close)}" if close else ""
-            raise ValueError(f"unknown model id {model_id!r}: not in the history{hint}")
+    check_known(wanted, known, where=": not in the history")
 
 
 # ---------------------------------------------------------------- files and transactions
