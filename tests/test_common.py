@@ -109,3 +109,11 @@ def test_check_known_names_the_value_and_offers_close_matches():
         check_known(["openai/gpt-4o", "openai/gpt4o"], known)
     with pytest.raises(ValueError, match=r"^unknown model id 'zzz': not in the history$"):
         check_known(["zzz"], known, where=": not in the history")
+
+
+def test_a_huge_or_long_bad_value_is_quoted_short():
+    with pytest.raises(ValueError, match="^bad n a number with over 40 digits: expected a finite number$"):
+        check_number(10**400, "n")
+    with pytest.raises(ValueError) as caught:
+        check_number("x" * 1000, "n")
+    assert len(str(caught.value)) < 100

@@ -45,9 +45,9 @@ def check_number(
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"bad {name} {value!r}: expected {want}") from None
+        raise ValueError(f"bad {name} {shown(value)}: expected {want}") from None
     if isinstance(value, bool) or not math.isfinite(number):
-        raise ValueError(f"bad {name} {value!r}: expected {want}")
+        raise ValueError(f"bad {name} {shown(value)}: expected {want}")
     out_of_range = (
         (low is not None and number < low)
         or (high is not None and number > high)
@@ -55,8 +55,15 @@ def check_number(
         or (whole and not number.is_integer())
     )
     if out_of_range:
-        raise ValueError(f"bad {name} {value!r}: expected {want}")
+        raise ValueError(f"bad {name} {shown(value)}: expected {want}")
     return number
+
+
+def shown(value: object) -> str:
+    """A bad value as a message quotes it: its repr, cut at 40 characters (a 400-digit number is not printed)."""
+    if isinstance(value, int) and abs(value) >= 10**40:
+        return "a number with over 40 digits"
+    return f"{value!r:.40}"
 
 
 def as_utc(moment: datetime) -> datetime:
