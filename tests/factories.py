@@ -1,14 +1,20 @@
-"""Catalog entries and paths for tests: hand-made models in OpenRouter's shape, the real catalogs.
+"""Catalog entries and paths for tests: hand-made models in OpenRouter's shape, the real catalogs, the one CLI runner.
 
 Imported by test modules by name (``from factories import model``); the
-fixtures live in conftest.py, which test modules never import.
+fixtures live in conftest.py, which test modules never import. Test modules
+never import each other: what two of them share lives here.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import sqlite3
+import subprocess
+import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC
@@ -183,3 +189,65 @@ def expire_cached_copies() -> None:
 
     for session in list(_sessions.values()):
         session.cache.reset_expiration(datetime.now(UTC) - timedelta(seconds=5))
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``vision-models ARGS`` run in this process through ``main(argv)``, with the test's environment and streams.
+
+    Warnings go to stderr as a process shows them. What a process boundary is
+    for (a signal, bytecode, the console script) is tested with :func:`run_cli_process`.
+    """
+    from vision_models.cli import main
+
+    saved = dict(os.environ)
+    os.environ.update(env or {})
+    out, err = (io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="") for _ in range(2))  # as a UTF-8 pipe
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = _show_warning  # as a process shows them (pytest's recorder would keep them)
+            try:
+                status = main(list(args))
+            except SystemExit as exit_:  # --help, --version
+                status = exit_.code if isinstance(exit_.code, int) else 0
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    texts = []
+    for stream in (out, err):
+        stream.flush()
+        texts.append(stream.buffer.getvalue().decode("utf-8"))
+    return subprocess.CompletedProcess(["vision-models", *args], status, *texts)
+
+
+def run_cli_captured(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
+    """``vision-models ARGS`` in this process, read through pytest's ``capsys``: (status, stdout, stderr).
+
+    For tests that also print or read the streams themselves; warnings on stderr, as in :func:`run_cli`.
+    """
+    from vision_models.cli import main
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = _show_warning
+        status = main(list(args))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def run_cli_process(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """``vision-models ARGS`` in a fresh process (``python -m vision_models.cli``), with the test's environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "vision_models.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )

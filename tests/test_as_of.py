@@ -9,12 +9,11 @@ hand-made cases run without the archive.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from factories import SHARED_CATALOGS, catalog_body, copy_of_daily_history, model
+from factories import SHARED_CATALOGS, catalog_body, copy_of_daily_history, model, run_cli
 
 from vision_models import cost_per_image, fetch_catalog, fetch_vision_models
 from vision_models.catalog import history
@@ -229,11 +228,7 @@ def test_bad_rules_are_checked_first(tmp_path):
 # ---------------------------------------------------------------- command line
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
-    """The command line in this process (``main(argv)``): exit status, stdout and stderr."""
-    from test_cli import run
-
-    return run(*args)
+cli = run_cli
 
 
 def test_cli_list_cost_and_export_as_of(tmp_path, monkeypatch):

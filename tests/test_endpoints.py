@@ -22,7 +22,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from factories import catalog_body, model
+from factories import catalog_body, model, run_cli
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
@@ -573,9 +573,7 @@ class socket_closed_port:
 
 def cli(httpserver, *args: str) -> subprocess.CompletedProcess:
     """``vision-models ARGS`` against the loopback server, in this process (``main(argv)``, as test_cli runs it)."""
-    from test_cli import run
-
-    return run(*args, env={"OPENROUTER_BASE_URL": httpserver.url_for("/")})
+    return run_cli(*args, env={"OPENROUTER_BASE_URL": httpserver.url_for("/")})
 
 
 def serve_catalog(httpserver) -> None:

@@ -14,7 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from factories import SMALL_CATALOG, catalog_body, model
+from factories import SMALL_CATALOG, catalog_body, model, run_cli_process
 
 from vision_models.server.app import create_server, make_app
 
@@ -244,12 +244,14 @@ def test_a_good_cors_origin_is_sent_as_browsers_write_it(given, sent):
 
 
 def test_serve_with_a_bad_cors_origin_is_one_line_and_exit_2(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-m", "vision_models.cli", "serve", "--port", "0", "--cors-origin", "https://app.example/x"],
-        capture_output=True,
-        text=True,
-        timeout=30,
+    done = run_cli_process(
+        "serve",
+        "--port",
+        "0",
+        "--cors-origin",
+        "https://app.example/x",
         env={**os.environ, "VISION_MODELS_CACHE": str(tmp_path / "c.sqlite")},
+        timeout=30,
     )
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "'https://app.example/x'" in done.stderr and "Traceback" not in done.stderr
@@ -355,12 +357,7 @@ def test_serve_command_binds_loopback_and_stops_on_sigterm(tmp_path):
 
 
 def test_serve_with_an_unreadable_source_is_exit_2(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-m", "vision_models.cli", "serve", "--source", str(tmp_path / "nope.json")],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    done = run_cli_process("serve", "--source", str(tmp_path / "nope.json"), timeout=30)
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
 
 

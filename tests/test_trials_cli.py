@@ -7,7 +7,7 @@ import io
 import json
 
 import pytest
-from factories import catalog_body, model
+from factories import catalog_body, model, run_cli_captured
 from openrouter_standin import ModelBill, StandIn, serve
 from PIL import Image
 
@@ -34,10 +34,7 @@ def setup(tmp_path, monkeypatch):
     server.server_close()
 
 
-def cli(capsys, *argv):
-    status = main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
+cli = run_cli_captured
 
 
 def test_dry_run_needs_no_key_and_sends_nothing(setup, capsys):
