@@ -8,12 +8,11 @@ from the trial code.
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
 
 import pytest
 from factories import TRIAL_KEY as KEY
 from factories import model
-from openrouter_standin import ModelBill, StandIn, serve
+from openrouter_standin import ModelBill, StandIn, serving
 from PIL import Image, ImageDraw
 
 import vision_models as vm
@@ -38,18 +37,6 @@ def trial_catalog(*extra: dict):
 def bills() -> dict[str, ModelBill]:
     """How the stand-in bills the test models: at ``PRICES``, 1,000 tokens an image."""
     return {m: ModelBill(p, c, image_tokens=1000) for m, (p, c) in PRICES.items()}
-
-
-@contextmanager
-def serving(stand: StandIn):
-    """The stand-in on a loopback port (``stand.base_url``) for the block's length."""
-    server, base = serve(stand)
-    stand.base_url = base
-    try:
-        yield stand
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
@@ -615,13 +602,8 @@ def test_a_dry_run_of_a_2000_page_pdf_renders_nothing_and_stays_small(long_pdf):
 
 @pytest.mark.slow
 def test_a_trial_of_a_2000_page_pdf_holds_a_few_pages_at_a_time(long_pdf):
-    stand = StandIn({CHEAP: ModelBill(1e-7, 1e-7, image_tokens=1000)}, keep_bodies=False)
-    server, base = serve(stand)
-    try:
-        measured = measured_run(long_pdf, "trial", base)
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(StandIn({CHEAP: ModelBill(1e-7, 1e-7, image_tokens=1000)}, keep_bodies=False)) as stand:
+        measured = measured_run(long_pdf, "trial", stand.base_url)
     assert measured["rows"] == LONG_PDF_PAGES
     assert len(page_requests(stand)) == LONG_PDF_PAGES  # each page sent once
     assert measured["peak_mb"] < PEAK_RSS_MB, measured

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 from factories import model
-from openrouter_standin import ModelBill, StandIn
-from test_trials import FLASH, KEY, MINI, PRICES, bills, make_pages, page_requests, run, serving, trial_catalog
+from openrouter_standin import ModelBill, StandIn, serving
+from test_trials import FLASH, KEY, MINI, PRICES, bills, make_pages, page_requests, run, trial_catalog
 
 import vision_models as vm
 from vision_models import trials
