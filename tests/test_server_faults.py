@@ -13,9 +13,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from factories import SMALL_CATALOG, model
+from factories import SMALL_CATALOG, Running, model, upstream_requests
 from slow_servers import Trickler
-from test_server import Running, _upstream_requests
 from werkzeug import Request, Response
 
 from vision_models.catalog.api import CatalogResult
@@ -68,7 +67,7 @@ def test_a_304_at_expiry_makes_the_snapshot_fresh_for_the_whole_period(httpserve
         _, _, body = server.get_json()
         assert body["cached"] is True and body["cacheAge"] <= 1  # counted from the 304
     assert server.app.catalog.loads == loads == 2  # no reload per request after the 304
-    assert _upstream_requests(httpserver) == 2
+    assert upstream_requests(httpserver) == 2
 
 
 def slow_upstream(limit: float = 15.0) -> Trickler:
@@ -128,7 +127,7 @@ def test_a_deeply_nested_upstream_body_is_a_502_json_error_and_is_not_retried_pe
             "error": "Failed to fetch models: the body is JSON nested too deeply to be a catalog",
             "models": [],
         }
-    assert _upstream_requests(httpserver) == 1  # 30 s before asking again
+    assert upstream_requests(httpserver) == 1  # 30 s before asking again
 
 
 def test_a_stale_answer_whose_filter_matches_nothing_keeps_the_stale_shape(httpserver, servers):

@@ -10,8 +10,9 @@ from __future__ import annotations
 import threading
 
 import pytest
+from factories import FLASH, MINI, ODD, bills, make_pages, model, page_requests, trial_catalog
 from factories import TRIAL_KEY as KEY
-from factories import model
+from factories import run_on_standin as run
 from openrouter_standin import ModelBill, StandIn, serving
 from PIL import Image, ImageDraw
 
@@ -21,22 +22,6 @@ from vision_models.catalog.frame import models_frame
 from vision_models.present.terminal import cell_text
 from vision_models.trials import runner, worker
 from vision_models.trials.pages import load_pages
-
-MINI, FLASH, ODD = "openai/gpt-4o-mini", "google/gemini-2.5-flash", "acme/reader-x"
-PRICES = {MINI: (1e-5, 4e-5), FLASH: (3e-6, 2.5e-5), ODD: (2e-6, 2e-6)}
-
-
-def trial_catalog(*extra: dict):
-    """The catalog of the test models at ``PRICES``, and any ``extra`` entries."""
-    entries = [
-        model(m, prompt=f"{p:.10f}", completion=f"{c:.10f}", inputs=("text", "image")) for m, (p, c) in PRICES.items()
-    ]
-    return models_frame([*entries, *extra])
-
-
-def bills() -> dict[str, ModelBill]:
-    """How the stand-in bills the test models: at ``PRICES``, 1,000 tokens an image."""
-    return {m: ModelBill(p, c, image_tokens=1000) for m, (p, c) in PRICES.items()}
 
 
 @pytest.fixture
@@ -48,28 +33,6 @@ def catalog():
 def standin():
     with serving(StandIn(bills())) as stand:
         yield stand
-
-
-def make_pages(folder, count=3, size=(400, 300)):
-    """``count`` different PNG pages with a line of text each."""
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i in range(count):
-        image = Image.new("RGB", size, "white")
-        ImageDraw.Draw(image).text((20, 20 + 10 * i), f"Page {i} of the test", fill="black")
-        path = folder / f"page{i}.png"
-        image.save(path)
-        paths.append(path)
-    return paths
-
-
-def run(standin, catalog, pages, models, **options):
-    options.setdefault("max_usd", 1.0)
-    return vm.run_trial(pages, models, catalog=catalog, base_url=standin.base_url, progress=False, **options)
-
-
-def page_requests(standin, model_id=None):
-    return [r for r in standin.requests if r["images"] and (model_id is None or r["model"] == model_id)]
 
 
 def test_billed_totals_equal_what_the_stand_in_billed(standin, catalog, env):
