@@ -5,6 +5,10 @@
    (target: every call under 100 ms).
 2. For contrast, loading the same day's archived file
    (``fetch_vision_models(FILE)``: read, gunzip, parse, frame), run alternately.
+3. The frame built from the stored columns (``history.frame_as_of``, what
+   ``as_of`` does) against the old way, OpenRouter's JSON rebuilt from the stored
+   rows and parsed again (``models_frame(entries_as_of(...))``), run
+   alternately on every archived day; the two frames must be equal.
 
 Run: ``python benchmarks/bench_as_of.py`` (needs ../shared/catalogs/daily beside the checkout).
 """
@@ -18,6 +22,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from timing import CATALOGS, median_time
@@ -72,7 +77,33 @@ def main() -> int:
         )
         count = vm.fetch_vision_models(as_of=day, rules="seed").count
         print(f"({count} vision models that day)")
+        compare_with_rebuilt_entries(history, days)
     return 0
+
+
+def compare_with_rebuilt_entries(history, days: list[str]) -> None:
+    """Section 3: direct frame vs rebuilt entries, each day alternately (median of 5), frames checked equal."""
+    import pandas as pd
+
+    from vision_models.catalog.frame import models_frame
+
+    def rebuilt(day: str, rules: str, vision_only: bool) -> pd.DataFrame:
+        return models_frame(history.entries_as_of(day)[0], rules, vision_only=vision_only)
+
+    def direct(day: str, rules: str, vision_only: bool) -> pd.DataFrame:
+        return history.frame_as_of(day, rules, vision_only=vision_only)[0]
+
+    for rules, vision_only in (("seed", True), ("strict", False)):
+        t_old, t_new = [], []
+        for day in days:
+            pd.testing.assert_frame_equal(direct(day, rules, vision_only), rebuilt(day, rules, vision_only))
+            t_old.append(median_time(partial(rebuilt, day, rules, vision_only), 5))
+            t_new.append(median_time(partial(direct, day, rules, vision_only), 5))
+        old, new = statistics.median(t_old), statistics.median(t_new)
+        print(
+            f"rules={rules}, vision_only={vision_only}, {len(days)} days, frames equal: rebuilt entries "
+            f"{old * 1000:.1f} ms, stored columns {new * 1000:.1f} ms (median per day; old/new {old / new:.2f}x)"
+        )
 
 
 if __name__ == "__main__":

@@ -1,14 +1,21 @@
-"""Catalog entries and paths for tests: hand-made models in OpenRouter's shape, the real catalogs.
+"""Catalog entries and paths for tests: hand-made models in OpenRouter's shape, the real catalogs, the one CLI runner.
 
 Imported by test modules by name (``from factories import model``); the
-fixtures live in conftest.py, which test modules never import.
+fixtures live in conftest.py, which test modules never import. Test modules
+never import each other: what two of them share lives here.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import sqlite3
+import subprocess
+import sys
+import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC
@@ -183,3 +190,164 @@ def expire_cached_copies() -> None:
 
     for session in list(_sessions.values()):
         session.cache.reset_expiration(datetime.now(UTC) - timedelta(seconds=5))
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``vision-models ARGS`` run in this process through ``main(argv)``, with the test's environment and streams.
+
+    Warnings go to stderr as a process shows them. What a process boundary is
+    for (a signal, bytecode, the console script) is tested with :func:`run_cli_process`.
+    """
+    from vision_models.cli import main
+
+    saved = dict(os.environ)
+    os.environ.update(env or {})
+    out, err = (io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="") for _ in range(2))  # as a UTF-8 pipe
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = _show_warning  # as a process shows them (pytest's recorder would keep them)
+            try:
+                status = main(list(args))
+            except SystemExit as exit_:  # --help, --version
+                status = exit_.code if isinstance(exit_.code, int) else 0
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    texts = []
+    for stream in (out, err):
+        stream.flush()
+        texts.append(stream.buffer.getvalue().decode("utf-8"))
+    return subprocess.CompletedProcess(["vision-models", *args], status, *texts)
+
+
+def run_cli_captured(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
+    """``vision-models ARGS`` in this process, read through pytest's ``capsys``: (status, stdout, stderr).
+
+    For tests that also print or read the streams themselves; warnings on stderr, as in :func:`run_cli`.
+    """
+    from vision_models.cli import main
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = _show_warning
+        status = main(list(args))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def run_cli_process(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """``vision-models ARGS`` in a fresh process (``python -m vision_models.cli``), with the test's environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "vision_models.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )
+
+
+# ---------------------------------------------------------------- trials against the OpenRouter stand-in
+
+MINI, FLASH, ODD = "openai/gpt-4o-mini", "google/gemini-2.5-flash", "acme/reader-x"
+PRICES = {MINI: (1e-5, 4e-5), FLASH: (3e-6, 2.5e-5), ODD: (2e-6, 2e-6)}
+
+
+def trial_catalog(*extra: dict):
+    """The catalog of the test models at ``PRICES``, and any ``extra`` entries."""
+    entries = [
+        model(m, prompt=f"{p:.10f}", completion=f"{c:.10f}", inputs=("text", "image")) for m, (p, c) in PRICES.items()
+    ]
+    from vision_models.catalog.frame import models_frame
+
+    return models_frame([*entries, *extra])
+
+
+def bills() -> dict:
+    """How the stand-in bills the test models: at ``PRICES``, 1,000 tokens an image."""
+    from openrouter_standin import ModelBill
+
+    return {m: ModelBill(p, c, image_tokens=1000) for m, (p, c) in PRICES.items()}
+
+
+def make_pages(folder, count=3, size=(400, 300)):
+    """``count`` different PNG pages with a line of text each."""
+    from PIL import Image, ImageDraw
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        image = Image.new("RGB", size, "white")
+        ImageDraw.Draw(image).text((20, 20 + 10 * i), f"Page {i} of the test", fill="black")
+        path = folder / f"page{i}.png"
+        image.save(path)
+        paths.append(path)
+    return paths
+
+
+def run_on_standin(standin, catalog, pages, models, **options):
+    """``vm.run_trial`` against the stand-in (``max_usd`` 1.0 unless given), with no progress bar."""
+    import vision_models as vm
+
+    options.setdefault("max_usd", 1.0)
+    return vm.run_trial(pages, models, catalog=catalog, base_url=standin.base_url, progress=False, **options)
+
+
+def page_requests(standin, model_id=None):
+    """The requests the stand-in saw that carried a page (an image), of one model or of all."""
+    return [r for r in standin.requests if r["images"] and (model_id is None or r["model"] == model_id)]
+
+
+# ---------------------------------------------------------------- the server
+
+
+class Running:
+    """The app on a waitress server on a free loopback port, in a thread."""
+
+    def __init__(self, **options):
+        from vision_models.server.app import create_server, make_app
+
+        self.lines: list[str] = []
+        self.app = make_app(log=self.lines.append, **options)
+        self.server = create_server(self.app, "127.0.0.1", 0)
+        self.port = self.server.effective_port
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+
+    def request(self, method="GET", path="/api/models", headers=None):
+        import http.client
+
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request(method, path, headers=headers or {})
+            response = conn.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            conn.close()
+
+    def get_json(self, path="/api/models"):
+        status, headers, body = self.request("GET", path)
+        return status, headers, json.loads(body)
+
+    def close(self):
+        """Close every channel from inside the server's own loop, which then ends; no fd races."""
+
+        def close_all():
+            for dispatcher in list(self.server._map.values()):
+                dispatcher.close()
+
+        self.server.trigger.pull_trigger(close_all)
+        self.thread.join(timeout=5)
+        self.server.task_dispatcher.shutdown()
+
+
+def upstream_requests(httpserver) -> int:
+    """How many catalog requests (``/models``) the loopback upstream has answered."""
+    return sum(1 for request, _ in httpserver.log if request.path == "/models")

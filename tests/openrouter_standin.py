@@ -39,6 +39,8 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -71,6 +73,7 @@ class StandIn:
     max_in_flight: int = 0
     ledger: list[dict] = field(default_factory=list)
     finished: list[dict] = field(default_factory=list)  # (model, images, at) as each answer began to be written
+    base_url: str = ""  # set by serving(): ".../api/v1" on a loopback port
 
     def text_tokens(self, text: str) -> int:
         return len(text) // 4 + 7
@@ -258,3 +261,15 @@ def serve(standin: StandIn) -> tuple[ThreadingHTTPServer, str]:
     server.request_queue_size = 64
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/api/v1"
+
+
+@contextmanager
+def serving(standin: StandIn) -> Iterator[StandIn]:
+    """The stand-in on a loopback port (``standin.base_url``) for the block's length: the one way tests start it."""
+    server, base = serve(standin)
+    standin.base_url = base
+    try:
+        yield standin
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -18,7 +18,7 @@ MAX_LINES = 500
 
 #: The layers, bottom first: a module may import its own layer and those below it, never one above.
 LAYERS = (
-    ("vision_models.text", "vision_models.settings"),
+    ("vision_models.text", "vision_models.settings", "vision_models.common"),
     ("vision_models.http",),
     ("vision_models.stores",),
     ("vision_models.catalog",),

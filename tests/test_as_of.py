@@ -9,15 +9,15 @@ hand-made cases run without the archive.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from factories import SHARED_CATALOGS, catalog_body, copy_of_daily_history, model
+from factories import SHARED_CATALOGS, catalog_body, copy_of_daily_history, model, run_cli
 
 from vision_models import cost_per_image, fetch_catalog, fetch_vision_models
 from vision_models.catalog import history
+from vision_models.catalog.frame import models_frame
 
 DAILY = SHARED_CATALOGS / "daily"
 #: The columns the history stores, and those computed from them (provider, vision).
@@ -171,6 +171,35 @@ def test_columns_the_history_does_not_store_are_empty_not_invented(tmp_path, mon
     assert models["input_modalities"].tolist() == [["text", "image"], ["text", "image"]]
 
 
+def test_routers_free_models_and_generators_read_back_from_the_stored_columns(tmp_path):
+    """Hand-made rows whose derived columns depend on what is stored: a router, a free model, an image maker."""
+    path = tmp_path / "h.sqlite"
+    body = catalog_body(
+        model("openrouter/auto", prompt="-1", completion="-1", inputs=("text", "image")),
+        model("p/free", prompt="0", completion="0", inputs=("text", "image")),
+        model("p/free-but-image-priced", pricing={"prompt": "0", "completion": "0", "image": "0.001"}),
+        model("p/painter", architecture={"modality": "text->image", "input_modalities": ["text"]}),
+        model("p/cheap", prompt="0.0000003", completion="0.0000009", inputs=("text", "image", "file")),
+    )
+    history.record_fetch(
+        json.loads(body)["data"], fetched_at="2026-03-01T00:00Z", source="openrouter", body=body, path=path
+    )
+    frame, when = history.frame_as_of("2026-03-02", "seed", path=path)
+    rows = frame.set_index("id")
+    assert str(when) == "2026-03-01 00:00:00+00:00"
+    assert rows["is_router"].to_dict()["openrouter/auto"] and not rows["is_router"].to_dict()["p/free"]
+    assert rows.loc["openrouter/auto", ["prompt_usd_per_mtok", "completion_usd_per_mtok"]].isna().all()
+    assert rows["free"][rows["free"]].index.tolist() == ["p/free"]
+    assert rows.loc["p/painter", "output_modalities"] == ["image"]
+    assert rows.loc["p/cheap", ["prompt_usd_per_mtok", "completion_usd_per_mtok"]].tolist() == [0.3, 0.9]
+    assert rows["takes_files"][rows["takes_files"]].index.tolist() == ["p/cheap"]
+    for rules in ("seed", "strict"):
+        for vision_only in (False, True):
+            direct, _ = history.frame_as_of("2026-03-02", rules, vision_only=vision_only, path=path)
+            entries, _ = history.entries_as_of("2026-03-02", path=path)
+            pd.testing.assert_frame_equal(direct, models_frame(entries, rules, vision_only=vision_only))
+
+
 def test_an_empty_history_says_how_to_build_one(tmp_path, monkeypatch):
     monkeypatch.setenv("VISION_MODELS_HISTORY", str(tmp_path / "none.sqlite"))
     with pytest.raises(ValueError, match="no catalog history at .*none.sqlite.*history import"):
@@ -199,11 +228,7 @@ def test_bad_rules_are_checked_first(tmp_path):
 # ---------------------------------------------------------------- command line
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
-    """The command line in this process (``main(argv)``): exit status, stdout and stderr."""
-    from test_cli import run
-
-    return run(*args)
+cli = run_cli
 
 
 def test_cli_list_cost_and_export_as_of(tmp_path, monkeypatch):

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from factories import run_cli_process  # noqa: E402
 
 import vision_models as vm  # noqa: E402
 from vision_models.present.charts import UNCERTAIN_HATCH, pareto_front  # noqa: E402
@@ -100,24 +101,8 @@ def test_a_frame_that_is_not_a_cost_table_is_refused():
 @pytest.mark.parametrize("kind", ["cost", "context"])
 def test_cli_writes_png(tmp_path, kind):
     out = tmp_path / f"{kind}.png"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vision_models.cli",
-            "chart",
-            kind,
-            "--out",
-            str(out),
-            "--source",
-            "sample",
-            "--preset",
-            "letter-200dpi",
-            "--output-tokens",
-            "700",
-        ],
-        capture_output=True,
-        text=True,
+    done = run_cli_process(
+        "chart", kind, "--out", str(out), "--source", "sample", "--preset", "letter-200dpi", "--output-tokens", "700"
     )
     assert done.returncode == 0, done.stderr
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -2,61 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
-import os
 import re
-import subprocess
-import sys
-import warnings
 
 import pytest
-from factories import SMALL_CATALOG, catalog_body, model
+from factories import SMALL_CATALOG, catalog_body, model, run_cli, run_cli_process
 
-
-def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    """``vision-models ARGS`` run in this process through ``main(argv)``, with the test's environment and streams.
-
-    What a process boundary is for (a signal, bytecode, the console script) is tested with ``run_process``.
-    """
-    from vision_models.cli import main
-
-    saved = dict(os.environ)
-    os.environ.update(env or {})
-    out, err = (io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="") for _ in range(2))  # as a UTF-8 pipe
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
-            warnings.simplefilter("default")
-            warnings.showwarning = _show_warning  # as a process shows them (pytest's recorder would keep them)
-            try:
-                status = main(list(args))
-            except SystemExit as exit_:  # --help, --version
-                status = exit_.code if isinstance(exit_.code, int) else 0
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    texts = []
-    for stream in (out, err):
-        stream.flush()
-        texts.append(stream.buffer.getvalue().decode("utf-8"))
-    return subprocess.CompletedProcess(["vision-models", *args], status, *texts)
-
-
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
-
-
-def run_process(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    """``vision-models ARGS`` in a fresh process, with the test's isolated environment."""
-    return subprocess.run(
-        [sys.executable, "-m", "vision_models.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=120,
-    )
+run = run_cli  # the names this module has always used
+run_process = run_cli_process
 
 
 @pytest.fixture

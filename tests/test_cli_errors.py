@@ -12,29 +12,17 @@ import re
 import shutil
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import pytest
-from factories import catalog_body, model
+from factories import catalog_body, model, run_cli_captured
 
 from vision_models.cli import main
 
 VISION = ("text", "image")
 
 
-def _run(capsys, *argv) -> tuple[int, str, str]:
-    """``vision-models ARGV`` in this process: status, stdout, stderr (warnings on stderr, as a process shows them)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("default")
-        warnings.showwarning = _show_warning
-        status = main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+_run = run_cli_captured
 
 
 def _one_line_error(err: str) -> str:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from factories import model, shared_catalog
+from factories import model, run_cli_process, shared_catalog
 
 from vision_models import export_csv, fetch_vision_models
 from vision_models.catalog.api import models_frame
@@ -117,19 +117,7 @@ def test_cli_export_writes_the_filtered_models_without_secrets(tmp_path):
 
 
 def test_cli_export_to_an_unwritable_place_is_exit_2(tmp_path):
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vision_models.cli",
-            "export",
-            str(tmp_path / "no" / "such" / "dir.csv"),
-            "--source",
-            "sample",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    done = run_cli_process("export", str(tmp_path / "no" / "such" / "dir.csv"), "--source", "sample")
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.strip().splitlines()[-1].startswith("vision-models: cannot write")
 

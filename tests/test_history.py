@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from factories import REPO, SHARED_CATALOGS, catalog_body, copy_of_daily_history, model
+from factories import REPO, SHARED_CATALOGS, catalog_body, copy_of_daily_history, model, run_cli_process
 
 from vision_models.catalog import history, snapshots
 from vision_models.catalog.history import (
@@ -696,12 +696,7 @@ def test_query_bounds_where_no_history_can_be_warn_once_and_read_as_the_ends():
 
 def test_cli_history_import_with_a_future_fetched_at_is_one_line_and_exit_2(tmp_path):
     one = write_catalog(tmp_path, "catalog.json", model("p/a"))
-    done = subprocess.run(
-        [sys.executable, "-m", "vision_models.cli", "history", "import", str(one), "--fetched-at", "2999-01-01"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_cli_process("history", "import", str(one), "--fetched-at", "2999-01-01", timeout=60)
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
     assert "'2999-01-01'" in lines[0] and "future" in lines[0]
@@ -710,12 +705,7 @@ def test_cli_history_import_with_a_future_fetched_at_is_one_line_and_exit_2(tmp_
 def test_cli_changes_since_year_one_warns_in_one_line(tmp_path):
     record("2026-03-01", model("p/a"))
     record("2026-03-02", model("p/a"), model("p/b"))
-    done = subprocess.run(
-        [sys.executable, "-m", "vision_models.cli", "changes", "--since", "0001-01-01", "--format", "csv"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_cli_process("changes", "--since", "0001-01-01", "--format", "csv", timeout=60)
     assert done.returncode == 0 and "p/b" in done.stdout, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "'0001-01-01' is before 2023" in lines[0], done.stderr

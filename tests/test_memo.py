@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 import time
 import warnings
 
 import pytest
-from factories import SMALL_CATALOG, catalog_body, model
+from factories import SMALL_CATALOG, catalog_body, model, run_cli_process
 
 from vision_models import fetch_catalog, fetch_vision_models
 from vision_models.catalog import api as catalog
@@ -183,11 +181,7 @@ def test_cache_clear_forgets_frames_and_fingerprints(httpserver, cache_file):
             1,
             1,
         ]
-    subprocess.run(
-        [sys.executable, "-m", "vision_models.cli", "cache", "clear", "--cache-path", str(cache_file)],
-        check=True,
-        capture_output=True,
-    )
+    run_cli_process("cache", "clear", "--cache-path", str(cache_file)).check_returncode()
     with sqlite3.connect(cache_file) as con:
         assert [con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("responses", "bodies", "frames")] == [
             0,

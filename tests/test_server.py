@@ -14,45 +14,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from factories import SMALL_CATALOG, catalog_body, model
+from factories import SMALL_CATALOG, Running, catalog_body, model, run_cli_process, upstream_requests
 
-from vision_models.server.app import create_server, make_app
-
-
-class Running:
-    """The app on a waitress server on a free loopback port, in a thread."""
-
-    def __init__(self, **options):
-        self.lines: list[str] = []
-        self.app = make_app(log=self.lines.append, **options)
-        self.server = create_server(self.app, "127.0.0.1", 0)
-        self.port = self.server.effective_port
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-
-    def request(self, method="GET", path="/api/models", headers=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            conn.request(method, path, headers=headers or {})
-            response = conn.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
-        finally:
-            conn.close()
-
-    def get_json(self, path="/api/models"):
-        status, headers, body = self.request("GET", path)
-        return status, headers, json.loads(body)
-
-    def close(self):
-        """Close every channel from inside the server's own loop, which then ends; no fd races."""
-
-        def close_all():
-            for dispatcher in list(self.server._map.values()):
-                dispatcher.close()
-
-        self.server.trigger.pull_trigger(close_all)
-        self.thread.join(timeout=5)
-        self.server.task_dispatcher.shutdown()
+from vision_models.server.app import make_app
 
 
 @pytest.fixture
@@ -76,10 +40,6 @@ def running(upstream):
         server.close()
 
 
-def _upstream_requests(httpserver) -> int:
-    return sum(1 for request, _ in httpserver.log if request.path == "/models")
-
-
 def test_first_request_fetches_then_everyone_reads_the_shared_copy(running, upstream):
     server = running()
     status, headers, first = server.get_json()
@@ -91,14 +51,14 @@ def test_first_request_fetches_then_everyone_reads_the_shared_copy(running, upst
     status, _, second = server.get_json()
     assert status == 200 and second["cached"] is True and second["cacheAge"] >= 1 and "count" not in second
     assert second["models"] == first["models"]
-    assert _upstream_requests(upstream) == 1
+    assert upstream_requests(upstream) == 1
 
 
 def test_a_restart_within_the_hour_does_not_refetch(running, upstream, cache_file):
     running().get_json()
     _, _, answer = running().get_json()  # a second server process, same SQLite cache
     assert answer["cached"] is True and "cacheAge" in answer
-    assert _upstream_requests(upstream) == 1
+    assert upstream_requests(upstream) == 1
 
 
 def test_other_paths_methods_and_head(running):
@@ -119,7 +79,7 @@ def test_health_check_does_not_fetch(running, upstream):
     server = running()
     status, _, health = server.get_json("/healthz")
     assert status == 503 and health == {"status": "unavailable", "loaded": False, "reason": "no catalog loaded yet"}
-    assert _upstream_requests(upstream) == 0
+    assert upstream_requests(upstream) == 0
     server.get_json()
     status, _, health = server.get_json("/healthz")
     assert status == 200 and health["status"] == "ok" and health["models"] == 2
@@ -244,12 +204,14 @@ def test_a_good_cors_origin_is_sent_as_browsers_write_it(given, sent):
 
 
 def test_serve_with_a_bad_cors_origin_is_one_line_and_exit_2(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-m", "vision_models.cli", "serve", "--port", "0", "--cors-origin", "https://app.example/x"],
-        capture_output=True,
-        text=True,
-        timeout=30,
+    done = run_cli_process(
+        "serve",
+        "--port",
+        "0",
+        "--cors-origin",
+        "https://app.example/x",
         env={**os.environ, "VISION_MODELS_CACHE": str(tmp_path / "c.sqlite")},
+        timeout=30,
     )
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "'https://app.example/x'" in done.stderr and "Traceback" not in done.stderr
@@ -290,7 +252,7 @@ def test_200_requests_at_expiry_cause_exactly_one_upstream_request(running, upst
     time.sleep(1.2)
     answers = _burst(server)
     _wait_for_refresh(server)  # the refresh runs behind the copy in memory
-    assert _upstream_requests(upstream) == 2  # the warm-up and one refresh
+    assert upstream_requests(upstream) == 2  # the warm-up and one refresh
     assert server.app.catalog.loads == 2  # one reload in memory too, not one per waiting request
     assert all(status == 200 for status, _ in answers)
     assert all(len(body["models"]) == 2 and "error" not in body for _, body in answers)
@@ -355,12 +317,7 @@ def test_serve_command_binds_loopback_and_stops_on_sigterm(tmp_path):
 
 
 def test_serve_with_an_unreadable_source_is_exit_2(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-m", "vision_models.cli", "serve", "--source", str(tmp_path / "nope.json")],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    done = run_cli_process("serve", "--source", str(tmp_path / "nope.json"), timeout=30)
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
 
 

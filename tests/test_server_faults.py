@@ -13,13 +13,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from factories import SMALL_CATALOG
+from factories import SMALL_CATALOG, Running, model, upstream_requests
 from slow_servers import Trickler
-from test_server import Running, _upstream_requests
 from werkzeug import Request, Response
 
-from vision_models.catalog.api import fetch_catalog
-from vision_models.catalog.filters import filter_models
+from vision_models.catalog.api import CatalogResult
+from vision_models.catalog.frame import models_frame
 from vision_models.server.app import build_snapshot, create_server, make_app, parse_query
 
 
@@ -68,7 +67,7 @@ def test_a_304_at_expiry_makes_the_snapshot_fresh_for_the_whole_period(httpserve
         _, _, body = server.get_json()
         assert body["cached"] is True and body["cacheAge"] <= 1  # counted from the 304
     assert server.app.catalog.loads == loads == 2  # no reload per request after the 304
-    assert _upstream_requests(httpserver) == 2
+    assert upstream_requests(httpserver) == 2
 
 
 def slow_upstream(limit: float = 15.0) -> Trickler:
@@ -128,7 +127,7 @@ def test_a_deeply_nested_upstream_body_is_a_502_json_error_and_is_not_retried_pe
             "error": "Failed to fetch models: the body is JSON nested too deeply to be a catalog",
             "models": [],
         }
-    assert _upstream_requests(httpserver) == 1  # 30 s before asking again
+    assert upstream_requests(httpserver) == 1  # 30 s before asking again
 
 
 def test_a_stale_answer_whose_filter_matches_nothing_keeps_the_stale_shape(httpserver, servers):
@@ -202,28 +201,33 @@ def test_the_task_queue_depth_warning_is_silenced(servers):
     assert not logging.getLogger("waitress.queue").isEnabledFor(logging.WARNING)
 
 
-def test_fast_filters_keep_exactly_the_rows_filter_models_keeps():
-    result = fetch_catalog("sample")
-    snapshot = build_snapshot(result, 3600)
-    providers = sorted(set(result.models["provider"]))
-    queries = ["", "rules=strict"]
-    queries += [f"provider={p}" for p in providers[:6]]
-    queries += [
-        f"minContext={c}&maxPromptPrice={m}&rules={r}"
-        for c in (0, 100_000, 1_000_000)
-        for m in (0, 0.5, 3)
-        for r in ("seed", "strict")
+def test_server_filters_keep_the_hand_picked_rows():
+    """The server filters with catalog.filters' mask: each query's rows worked out by hand from five models."""
+    entries = [
+        model("openai/cheap-eye", inputs=("text", "image"), prompt="0.0000005", context_length=200_000),
+        model("openai/dear-eye", inputs=("text", "image"), prompt="0.000003", context_length=100_000),
+        model("google/eye", inputs=("text", "image"), prompt="0.000001", context_length=None),  # unknown context
+        model("x/blind", inputs=("text",), prompt="0"),
+        model("x/gpt-4o-named", inputs=("text",), prompt="0"),  # the name rule only: seed, not strict
     ]
-    queries += ["provider=openai,google&minContext=128000", "provider=nobody"]
-    from vision_models.catalog.vision import get_supports_images
-
-    for query in queries:
+    result = CatalogResult(models=models_frame(entries, "strict"), source="test")
+    snapshot = build_snapshot(result, 3600)
+    expected = {
+        "": ["google/eye", "openai/cheap-eye", "openai/dear-eye"],
+        "rules=seed": ["google/eye", "openai/cheap-eye", "openai/dear-eye", "x/gpt-4o-named"],
+        "provider=OpenAI": ["openai/cheap-eye", "openai/dear-eye"],
+        "provider=google,x&rules=seed": ["google/eye", "x/gpt-4o-named"],
+        "minContext=150000": ["openai/cheap-eye"],  # google/eye's unknown context never passes
+        "maxPromptPrice=1": ["google/eye", "openai/cheap-eye"],
+        "maxPromptPrice=0&rules=seed": ["x/gpt-4o-named"],
+        "minContext=0&maxPromptPrice=3": ["openai/cheap-eye", "openai/dear-eye"],
+        "provider=nobody": [],
+    }
+    for query, ids in expected.items():
         key, wanted, min_context, max_price, rules = parse_query(query)
         count, text = snapshot.filtered(key, wanted, min_context, max_price, rules)
-        base = result.models[get_supports_images(result.models, rules).to_numpy()]
-        expected = filter_models(base, providers=wanted or None, min_context=min_context, max_prompt_price=max_price)
-        assert [m["id"] for m in json.loads(text)] == expected["id"].tolist(), query
-        assert count == len(expected)
+        assert [m["id"] for m in json.loads(text)] == ids, query
+        assert count == len(ids)
 
 
 def test_slowloris_never_keeps_the_health_check_from_answering(servers):

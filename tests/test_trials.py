@@ -8,12 +8,12 @@ from the trial code.
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
 
 import pytest
+from factories import FLASH, MINI, ODD, bills, make_pages, model, page_requests, trial_catalog
 from factories import TRIAL_KEY as KEY
-from factories import model
-from openrouter_standin import ModelBill, StandIn, serve
+from factories import run_on_standin as run
+from openrouter_standin import ModelBill, StandIn, serving
 from PIL import Image, ImageDraw
 
 import vision_models as vm
@@ -22,34 +22,6 @@ from vision_models.catalog.frame import models_frame
 from vision_models.present.terminal import cell_text
 from vision_models.trials import worker
 from vision_models.trials.pages import load_pages
-
-MINI, FLASH, ODD = "openai/gpt-4o-mini", "google/gemini-2.5-flash", "acme/reader-x"
-PRICES = {MINI: (1e-5, 4e-5), FLASH: (3e-6, 2.5e-5), ODD: (2e-6, 2e-6)}
-
-
-def trial_catalog(*extra: dict):
-    """The catalog of the test models at ``PRICES``, and any ``extra`` entries."""
-    entries = [
-        model(m, prompt=f"{p:.10f}", completion=f"{c:.10f}", inputs=("text", "image")) for m, (p, c) in PRICES.items()
-    ]
-    return models_frame([*entries, *extra])
-
-
-def bills() -> dict[str, ModelBill]:
-    """How the stand-in bills the test models: at ``PRICES``, 1,000 tokens an image."""
-    return {m: ModelBill(p, c, image_tokens=1000) for m, (p, c) in PRICES.items()}
-
-
-@contextmanager
-def serving(stand: StandIn):
-    """The stand-in on a loopback port (``stand.base_url``) for the block's length."""
-    server, base = serve(stand)
-    stand.base_url = base
-    try:
-        yield stand
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
@@ -61,28 +33,6 @@ def catalog():
 def standin():
     with serving(StandIn(bills())) as stand:
         yield stand
-
-
-def make_pages(folder, count=3, size=(400, 300)):
-    """``count`` different PNG pages with a line of text each."""
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i in range(count):
-        image = Image.new("RGB", size, "white")
-        ImageDraw.Draw(image).text((20, 20 + 10 * i), f"Page {i} of the test", fill="black")
-        path = folder / f"page{i}.png"
-        image.save(path)
-        paths.append(path)
-    return paths
-
-
-def run(standin, catalog, pages, models, **options):
-    options.setdefault("max_usd", 1.0)
-    return vm.run_trial(pages, models, catalog=catalog, base_url=standin.base_url, progress=False, **options)
-
-
-def page_requests(standin, model_id=None):
-    return [r for r in standin.requests if r["images"] and (model_id is None or r["model"] == model_id)]
 
 
 def test_billed_totals_equal_what_the_stand_in_billed(standin, catalog, env):
@@ -621,13 +571,8 @@ def test_a_dry_run_of_a_2000_page_pdf_renders_nothing_and_stays_small(long_pdf):
 
 @pytest.mark.slow
 def test_a_trial_of_a_2000_page_pdf_holds_a_few_pages_at_a_time(long_pdf):
-    stand = StandIn({CHEAP: ModelBill(1e-7, 1e-7, image_tokens=1000)}, keep_bodies=False)
-    server, base = serve(stand)
-    try:
-        measured = measured_run(long_pdf, "trial", base)
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(StandIn({CHEAP: ModelBill(1e-7, 1e-7, image_tokens=1000)}, keep_bodies=False)) as stand:
+        measured = measured_run(long_pdf, "trial", stand.base_url)
     assert measured["rows"] == LONG_PDF_PAGES
     assert len(page_requests(stand)) == LONG_PDF_PAGES  # each page sent once
     assert measured["peak_mb"] < PEAK_RSS_MB, measured

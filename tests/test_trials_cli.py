@@ -7,8 +7,8 @@ import io
 import json
 
 import pytest
-from factories import catalog_body, model
-from openrouter_standin import ModelBill, StandIn, serve
+from factories import catalog_body, model, run_cli_captured
+from openrouter_standin import ModelBill, StandIn, serving
 from PIL import Image
 
 from vision_models.cli import main
@@ -19,25 +19,19 @@ MINI = "openai/gpt-4o-mini"
 
 @pytest.fixture
 def setup(tmp_path, monkeypatch):
-    stand = StandIn({MINI: ModelBill(1e-5, 4e-5, reply='=HYPERLINK("http://x")\x1b[2J<b>bold</b>')})
-    server, base = serve(stand)
-    monkeypatch.setenv("OPENROUTER_BASE_URL", base)
-    catalog = tmp_path / "catalog.json"
-    catalog.write_text(catalog_body(model(MINI, prompt="0.00001", completion="0.00004", inputs=("text", "image"))))
-    pages = []
-    for i in range(2):
-        path = tmp_path / f"scan{i}.png"
-        Image.new("RGB", (300 + i, 200), "white").save(path)
-        pages.append(str(path))
-    yield stand, str(catalog), pages, tmp_path
-    server.shutdown()
-    server.server_close()
+    with serving(StandIn({MINI: ModelBill(1e-5, 4e-5, reply='=HYPERLINK("http://x")\x1b[2J<b>bold</b>')})) as stand:
+        monkeypatch.setenv("OPENROUTER_BASE_URL", stand.base_url)
+        catalog = tmp_path / "catalog.json"
+        catalog.write_text(catalog_body(model(MINI, prompt="0.00001", completion="0.00004", inputs=("text", "image"))))
+        pages = []
+        for i in range(2):
+            path = tmp_path / f"scan{i}.png"
+            Image.new("RGB", (300 + i, 200), "white").save(path)
+            pages.append(str(path))
+        yield stand, str(catalog), pages, tmp_path
 
 
-def cli(capsys, *argv):
-    status = main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
+cli = run_cli_captured
 
 
 def test_dry_run_needs_no_key_and_sends_nothing(setup, capsys):

@@ -21,9 +21,10 @@ import time
 from pathlib import Path
 
 import pytest
-from factories import model
-from openrouter_standin import ModelBill, StandIn
-from test_trials import FLASH, KEY, MINI, PRICES, bills, make_pages, page_requests, run, serving, trial_catalog
+from factories import FLASH, MINI, PRICES, bills, make_pages, model, page_requests, trial_catalog
+from factories import TRIAL_KEY as KEY
+from factories import run_on_standin as run
+from openrouter_standin import ModelBill, StandIn, serving
 
 import vision_models as vm
 from vision_models import trials

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from factories import model
-from openrouter_standin import ModelBill, StandIn, serve
+from openrouter_standin import ModelBill, StandIn, serving
 from PIL import Image
 
 import vision_models as vm
@@ -89,15 +89,12 @@ def test_only_a_comparable_size_is_used(catalog):
 
 
 def test_the_default_reads_the_trials_store(catalog, tmp_path, monkeypatch):
-    stand = StandIn({MINI: ModelBill(0.15e-6, 0.6e-6, image_tokens=2_900)})
-    server, base = serve(stand)
-    try:
+    with serving(StandIn({MINI: ModelBill(0.15e-6, 0.6e-6, image_tokens=2_900)})) as stand:
         path = tmp_path / "page.png"
         Image.new("RGB", (1700, 2200), "white").save(path)
-        vm.run_trial([path], [MINI], catalog=catalog, base_url=base, api_key="sk-test", progress=False, max_side=4096)
-    finally:
-        server.shutdown()
-        server.server_close()
+        vm.run_trial(
+            [path], [MINI], catalog=catalog, base_url=stand.base_url, api_key="sk-test", progress=False, max_side=4096
+        )
     measured = vm.measured_image_tokens()
     assert measured[["model", "width_px", "height_px", "pages", "measured_image_tokens"]].values.tolist() == [
         [MINI, 1700, 2200, 1, 2_900.0]
@@ -165,16 +162,11 @@ def test_the_trials_path_given_is_the_one_read(catalog, tmp_path, monkeypatch):
     import warnings
 
     mine = tmp_path / "mine.sqlite"
-    stand = StandIn({MINI: ModelBill(0.15e-6, 0.6e-6, image_tokens=2_900)})
-    server, base = serve(stand)
-    try:
+    with serving(StandIn({MINI: ModelBill(0.15e-6, 0.6e-6, image_tokens=2_900)})) as stand:
         page = tmp_path / "page.png"
         Image.new("RGB", (1700, 2200), "white").save(page)
-        vm.run_trial([page], [MINI], catalog=catalog, base_url=base, api_key="sk-test", progress=False, max_side=4096,
-                     trials_path=mine)  # fmt: skip
-    finally:
-        server.shutdown()
-        server.server_close()
+        vm.run_trial([page], [MINI], catalog=catalog, base_url=stand.base_url, api_key="sk-test", progress=False,
+                     max_side=4096, trials_path=mine)  # fmt: skip
     monkeypatch.setenv("VISION_MODELS_TRIALS", str(_bad_stores(tmp_path)["directory"]))
     with warnings.catch_warnings():
         warnings.simplefilter("error")

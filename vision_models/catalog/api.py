@@ -163,11 +163,11 @@ def catalog_as_of(
         raise ValueError(
             f"as_of reads the history of OpenRouter's catalog; it cannot be combined with source={str(source)!r}"
         )
-    entries, snapshot = history.entries_as_of(as_of, path=history_path, settings=settings)
+    models, snapshot = history.frame_as_of(as_of, rules, vision_only=vision_only, path=history_path, settings=settings)
     label = as_of.isoformat() if isinstance(as_of, (datetime, date)) else str(as_of).strip()
     taken = snapshot.isoformat(timespec="seconds").replace("+00:00", "Z")
     return CatalogResult(
-        models=models_frame(entries, rules, vision_only=vision_only),
+        models=models,
         source=f"history (as of {label}; snapshot of {taken})",
     )
 

@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from ..stores.versions import ATTRIBUTES, PRICES, _utc
+from ..common import utc_index
+from ..stores.versions import ATTRIBUTES, PRICES
 from .snapshots import _same, _text, _typed
 
 CHANGE_COLUMNS = ("date", "id", "name", "kind", "field", "old", "new", "pct_change", "is_vision")
@@ -101,7 +102,7 @@ def _joined(listed: pd.Series) -> pd.Series:
 def _finish_changes(changes: pd.DataFrame) -> pd.DataFrame:
     """Final dtypes: UTC datetimes, text columns as ``str``, old/new as objects."""
     return changes.assign(
-        date=_utc(changes["date"].to_numpy(dtype="int64")),
+        date=utc_index(changes["date"].to_numpy(dtype="int64")),
         id=_text(changes["id"]),
         name=_text(changes["name"]),
         kind=_text(changes["kind"]),
@@ -131,10 +132,10 @@ def _prices_frame(runs: list[tuple], times: np.ndarray) -> pd.DataFrame:
     starts = joined["valid_from"].to_numpy(dtype="float64", na_value=np.nan)
     present = np.isfinite(starts) & (joined["at"].to_numpy() < ends)
     rows = joined.loc[present].sort_values(["at", "id"], ignore_index=True)
-    return rows.assign(date=_utc(rows["at"].to_numpy(dtype="int64")))[list(PRICE_HISTORY_COLUMNS)]
+    return rows.assign(date=utc_index(rows["at"].to_numpy(dtype="int64")))[list(PRICE_HISTORY_COLUMNS)]
 
 
 def _empty_prices() -> pd.DataFrame:
     text = pd.array([], dtype="str")
-    frame = pd.DataFrame({"date": _utc(np.array([], dtype="int64")), "id": text, "name": text})
+    frame = pd.DataFrame({"date": utc_index(np.array([], dtype="int64")), "id": text, "name": text})
     return frame.assign(**{p: np.array([], dtype="float64") for p in PRICES})

@@ -19,7 +19,6 @@ matches, raised before any endpoint is asked for.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import sqlite3
@@ -37,10 +36,11 @@ import numpy as np
 import pandas as pd
 from requests_cache import CachedSession
 
+from ..common import check_known, progress_bar
 from ..http.client import fetch_json, parse_json
 from ..http.sessions import get_session, reset_session
 from ..settings import Settings, resolve
-from .frame import _count, _lists, _numbers, _price, _provider, _text
+from .frame import _count, _fraction, _lists, _numbers, _price, _provider, _text
 
 #: Uptime windows the API documents (percent of successful requests); others found are added.
 UPTIME_WINDOWS = ("uptime_last_5m", "uptime_last_30m", "uptime_last_1d")
@@ -192,13 +192,7 @@ def check_endpoint_ids(
         models = fetch_catalog("openrouter", rules="seed", settings=settings, **catalog_options).models
         if models.empty:
             return list(dict.fromkeys(wanted))
-    known = models["id"].tolist()
-    present = set(known)
-    for model_id in wanted:
-        if model_id not in present:
-            close = difflib.get_close_matches(model_id, known, n=3, cutoff=0.5)
-            hint = f"; close matches: {', '.join(close)}" if close else ""
-            raise ValueError(f"unknown model id {model_id!r}{hint}")
+    check_known(wanted, models["id"].tolist())
     return list(dict.fromkeys(wanted))
 
 
@@ -323,23 +317,16 @@ def _map(
 ) -> list[EndpointsAnswer]:
     """``fn`` over ``ids``, at most ``workers`` at once, answers in the order of ``ids``."""
     with ThreadPoolExecutor(max_workers=min(workers, len(ids)), thread_name_prefix="endpoints") as pool:
-        answers: Iterable[EndpointsAnswer] = pool.map(fn, ids)
-        bar = _progress_bar(progress, len(ids))
-        if bar is not None:
-            answers = bar(answers, total=len(ids), desc="endpoints", unit="model", file=sys.stderr)
-        return list(answers)
-
-
-def _progress_bar(progress: bool | None, count: int):
-    """tqdm.auto's bar when asked for (or, by default, on a terminal for more than five ids) and installed."""
-    wanted = progress if progress is not None else (count > 5 and sys.stderr.isatty())
-    if not wanted:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm
+        show = progress if progress is not None else (len(ids) > 5 and sys.stderr.isatty())
+        bar = progress_bar(len(ids), desc="endpoints", unit="model", show=show)
+        answers = []
+        try:
+            for answer in pool.map(fn, ids):
+                answers.append(answer)
+                bar.update(1)
+        finally:
+            bar.close()
+        return answers
 
 
 def _check_workers(value: object) -> int:
@@ -349,13 +336,6 @@ def _check_workers(value: object) -> int:
 
 
 # ---------------------------------------------------------------- columns
-
-
-def _fraction(values: list[Any]) -> np.ndarray:
-    """A discount: a fraction from 0 to 1 taken off the prices; anything else is NaN (no discount known)."""
-    numbers = _numbers(values)
-    numbers[(numbers < 0) | (numbers > 1)] = np.nan
-    return numbers
 
 
 def _whole(values: list[Any]) -> pd.arrays.IntegerArray:

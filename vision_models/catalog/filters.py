@@ -6,11 +6,13 @@ An unknown price or context never passes a bound on it: unknown is not cheap.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
+
+from ..common import check_number
 
 
 def filter_models(
@@ -27,18 +29,41 @@ def filter_models(
     tokens; ``max_prompt_price``: USD per million prompt tokens; ``search``:
     case-insensitive plain text found in the id or the name.
     """
-    keep = pd.Series(True, index=frame.index)
+    keep = filter_mask(
+        frame, providers=providers, min_context=min_context, max_prompt_price=max_prompt_price, search=search
+    )
+    return frame[keep]
+
+
+def filter_mask(
+    frame: pd.DataFrame,
+    *,
+    providers: Iterable[str] | str | None = None,
+    min_context: int | None = None,
+    max_prompt_price: float | None = None,
+    search: str | None = None,
+) -> np.ndarray:
+    """Which rows of ``frame`` pass every given filter (a boolean array): the one rule behind every filter.
+
+    The frame needs only the columns a given filter reads (``provider``,
+    ``context_length``, ``prompt_usd_per_mtok``, ``id`` and ``name``), so the
+    server can keep a small frame of them and ask again for each query.
+    """
+    keep = np.ones(len(frame), dtype=bool)
     wanted = check_providers(providers)
     if wanted:
-        keep &= frame["provider"].str.lower().isin(wanted)
+        keep &= frame["provider"].str.lower().isin(wanted).to_numpy(dtype=bool)
     if min_context is not None:
-        keep &= frame["context_length"].ge(check_min_context(min_context)).fillna(False).astype(bool)
+        context = frame["context_length"].to_numpy(dtype="float64", na_value=np.nan)
+        keep &= context >= check_min_context(min_context)  # NaN (unknown) compares False
     if max_prompt_price is not None:
-        keep &= frame["prompt_usd_per_mtok"].le(check_max_price(max_prompt_price))
+        price = frame["prompt_usd_per_mtok"].to_numpy(dtype="float64", na_value=np.nan)
+        keep &= price <= check_max_price(max_prompt_price)
     if search and search.strip():
         needle = re.escape(search.strip())
-        keep &= (frame["id"] + " " + frame["name"]).str.contains(needle, case=False)
-    return frame[keep.to_numpy()]
+        found = (frame["id"] + " " + frame["name"]).str.contains(needle, case=False)
+        keep &= found.fillna(False).to_numpy(dtype=bool)
+    return keep
 
 
 def check_providers(providers: Iterable[str] | str | None) -> list[str]:
@@ -52,27 +77,11 @@ def check_providers(providers: Iterable[str] | str | None) -> list[str]:
     return [name.strip().lower() for name in names]
 
 
-def check_min_context(value: object) -> int:
-    """A whole, non-negative number of tokens."""
-    number = _number(value, "min_context")
-    if number < 0 or number != int(number):
-        raise ValueError(f"bad min_context {value!r}: expected a whole number of tokens >= 0")
-    return int(number)
+def check_min_context(value: object, name: str = "min_context") -> int:
+    """A whole, non-negative number of tokens; ``name`` is the parameter as the caller's interface spells it."""
+    return int(check_number(value, name, low=0, whole=True, expected="a whole number of tokens >= 0"))
 
 
-def check_max_price(value: object) -> float:
-    """A non-negative USD amount per million prompt tokens."""
-    number = _number(value, "max_prompt_price")
-    if number < 0:
-        raise ValueError(f"bad max_prompt_price {value!r}: expected USD per million tokens >= 0")
-    return number
-
-
-def _number(value: object, name: str) -> float:
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"bad {name} {value!r}: expected a number") from None
-    if isinstance(value, bool) or not math.isfinite(number):
-        raise ValueError(f"bad {name} {value!r}: expected a finite number")
-    return number
+def check_max_price(value: object, name: str = "max_prompt_price") -> float:
+    """A non-negative USD amount per million prompt tokens; ``name`` as in :func:`check_min_context`."""
+    return check_number(value, name, low=0, expected="USD per million tokens >= 0")

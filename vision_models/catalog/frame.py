@@ -18,7 +18,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .vision import DEFAULT_RULES, check_rules, get_listed_image_input, vision_columns
+from .vision import (
+    DEFAULT_RULES,
+    Rules,
+    any_rule_matched,
+    check_rules,
+    decide_vision,
+    get_vision_evidence,
+    vision_columns,
+)
 
 #: Columns of the catalog frame, in order (``is_vision`` and
 #: ``vision_evidence`` are added by :mod:`vision_models.catalog.vision`).
@@ -61,47 +69,28 @@ _PER_MILLION = 1_000_000
 _PRICE_DECIMALS = 10
 
 
-def build_frame(entries: list[Any]) -> pd.DataFrame:
-    """Return one row per model of a catalog's ``data`` list, columns as in ``BASE_COLUMNS``."""
-    return pd.DataFrame(catalog_columns(entries), copy=False)
-
-
-def catalog_columns(entries: list[Any]) -> dict[str, Any]:
-    """The catalog's columns as typed arrays, ready for one ``DataFrame`` call.
-
-    Entries that are not objects or have no string ``id`` cannot be models and
-    are skipped; a repeated id keeps its first entry. Both cases warn.
-    """
-    return model_columns(_usable_entries(entries))
-
-
-def vision_rows(models: list[dict], arch: list[dict], inputs: np.ndarray, rules: str) -> np.ndarray:
+def vision_rows(models: list[dict], arch: list[dict], inputs: np.ndarray, rules: Rules) -> np.ndarray:
     """Which usable entries read images under ``rules``, parsing as little as the rules need.
 
-    Under strict rules a model's listed inputs decide; only the models that
-    list none are read further (image price, name).
+    The rule is :func:`~vision_models.catalog.vision.decide_vision`'s; here only
+    the models it asks about (under strict rules, those listing no inputs) have
+    their image price and name read.
     """
-    if rules == "strict":
-        keep, lists_inputs = get_listed_image_input(inputs)
-        rest = np.flatnonzero(~lists_inputs)
-        if len(rest) == 0:
-            return keep
-        models, arch, inputs = [models[i] for i in rest], [arch[i] for i in rest], inputs[rest]
-    else:
-        keep, rest = None, None
-    ids = _field(models, "id")
-    probe = {
-        "id": ids,
-        "name": [v if isinstance(v, str) else i for v, i in zip(_field(models, "name"), ids)],
-        "modality": _strings(_field(arch, "modality")),
-        "input_modalities": inputs,
-        "image_price": _price(_field(_mappings(_field(models, "pricing")), "image")),
-    }
-    decided = vision_columns(probe, rules)["is_vision"]
-    if keep is None:
-        return decided
-    keep[rest] = decided
-    return keep
+
+    def any_rule(rows: np.ndarray | None) -> np.ndarray:
+        some = models if rows is None else [models[i] for i in rows]
+        some_arch = arch if rows is None else [arch[i] for i in rows]
+        ids = _field(some, "id")
+        probe = {
+            "id": ids,
+            "name": [v if isinstance(v, str) else i for v, i in zip(_field(some, "name"), ids)],
+            "modality": _strings(_field(some_arch, "modality")),
+            "input_modalities": inputs if rows is None else inputs[rows],
+            "image_price": _price(_field(_mappings(_field(some, "pricing")), "image")),
+        }
+        return any_rule_matched(get_vision_evidence(probe))
+
+    return decide_vision(inputs, rules, any_rule)
 
 
 def model_columns(
@@ -374,6 +363,73 @@ def models_frame(entries: list[Any], rules: str = DEFAULT_RULES, *, vision_only:
     columns.update(vision_columns(columns, rules))
     rows = sort_order(columns)
     return pd.DataFrame({name: values[rows] for name, values in columns.items()}, index=pd.RangeIndex(len(rows)))
+
+
+def stored_models_frame(
+    stored: Mapping[str, list[Any]], rules: str = DEFAULT_RULES, *, vision_only: bool = False
+) -> pd.DataFrame:
+    """The sorted catalog frame of a store's columns, equal to what :func:`models_frame` makes of the same models.
+
+    ``stored``: ``id``, ``name``, ``context_length``, ``prompt_usd_per_mtok``,
+    ``completion_usd_per_mtok``, ``image_price``, ``request_usd``, ``modality``
+    and ``input_modalities`` (lists of text), as the history keeps them. What is
+    not stored is empty (no description, creation time, limit, parameters).
+    Neither a prompt nor a completion price stored is a variable price: a router.
+    """
+    ids = list(stored["id"])
+    none = [None] * len(ids)
+    modality = _strings(list(stored["modality"]))
+    inputs = _lists(list(stored["input_modalities"]))
+    prompt, completion = _per_mtok(stored["prompt_usd_per_mtok"]), _per_mtok(stored["completion_usd_per_mtok"])
+    variable = np.isnan(prompt) & np.isnan(completion)
+    prompt[variable] = completion[variable] = -1.0
+    image, request = _price(list(stored["image_price"])), _price(list(stored["request_usd"]))
+    router = (prompt < 0) | (completion < 0)  # no tokenizer is stored: only a variable price names a router
+    others_zero = (np.isnan(image) | (image == 0)) & (np.isnan(request) | (request == 0))
+    expiration = _dates(none)
+    columns: dict[str, Any] = {
+        "id": _text(ids),
+        "name": _text(list(stored["name"])),
+        "description": _text([""] * len(ids)),
+        "provider": _text([_provider(i) for i in ids]),
+        "context_length": _count(list(stored["context_length"])),
+        "modality": _text(modality),
+        "input_modalities": inputs,
+        "output_modalities": _lists(
+            [[m for m in x.split("->", 1)[1].split("+") if m] if "->" in x else [] for x in modality]
+        ),
+        "prompt_usd_per_mtok": _scaled_price(prompt, _PER_MILLION),
+        "completion_usd_per_mtok": _scaled_price(completion, _PER_MILLION),
+        "image_price": image,
+        "request_usd": request,
+        "max_completion_tokens": _count(none),
+        "created": _timestamps(none),
+        "cache_read_usd_per_mtok": _price(none, _PER_MILLION),
+        "discount": _fraction(none),
+        "image_token_usd_per_mtok": _price(none, _PER_MILLION),
+        "image_output_usd_per_image": _price(none),
+        "supported_parameters": _lists(none),
+        "structured_outputs": np.zeros(len(ids), dtype=bool),
+        "takes_files": np.array(["file" in x for x in inputs], dtype=bool),
+        "expiration_date": expiration,
+        "expiring": np.asarray(expiration.notna()),
+        "is_router": router,
+        "free": (prompt == 0) & (completion == 0) & ~router & others_zero,
+        **alias_columns(ids, none),
+    }
+    columns.update(vision_columns(columns, rules))
+    rows = sort_order(columns)
+    if vision_only:
+        rows = rows[columns["is_vision"][rows]]
+    return pd.DataFrame({name: values[rows] for name, values in columns.items()}, index=pd.RangeIndex(len(rows)))
+
+
+def _per_mtok(stored: Any) -> np.ndarray:
+    """Stored USD per million tokens as the per-token price a catalog lists (NULL: NaN).
+
+    Dividing here and multiplying back in :func:`_scaled_price` rounds exactly as a download's prices do.
+    """
+    return _numbers(list(stored)) / _PER_MILLION
 
 
 def sort_models(frame: pd.DataFrame) -> pd.DataFrame:

@@ -75,8 +75,9 @@ from .changes import (  # noqa: F401
     _empty_prices,
     _prices_frame,
 )
-from .frame import models_frame
+from .frame import models_frame, stored_models_frame
 from .snapshots import ImportResult, _import_one, _sha256, _Snapshot, _store
+from .vision import DEFAULT_RULES
 
 
 @dataclass(frozen=True)
@@ -305,6 +306,36 @@ def entries_as_of(
     variable (``"-1"``, a router), which is what such rows are in real catalogs. No snapshot at or before ``moment`` is a
     :class:`NoSnapshot` (a ``ValueError``) naming the first date the history holds, or saying there is no history.
     """
+    rows, snapshot = _rows_as_of(moment, path, settings)
+    return [_entry(row) for row in rows], snapshot
+
+
+def frame_as_of(
+    moment: datetime | date | str,
+    rules: str = DEFAULT_RULES,
+    *,
+    vision_only: bool = False,
+    path: str | os.PathLike | None = None,
+    settings: Settings | None = None,
+) -> tuple[pd.DataFrame, datetime]:
+    """The catalog frame as the history recorded it at ``moment``, built from the stored columns, and its snapshot time.
+
+    The frame equals ``models_frame(entries_as_of(moment)[0], rules, vision_only=vision_only)``
+    without rebuilding OpenRouter's JSON in between; ``moment`` and the errors are as in :func:`entries_as_of`.
+    """
+    rows, snapshot = _rows_as_of(moment, path, settings)
+    names = ("id", "name", "context_length", *PRICES, "modality", "input_modalities")
+    stored: dict[str, list[Any]] = (
+        {name: list(column) for name, column in zip(names, zip(*rows))} if rows else {name: [] for name in names}
+    )
+    stored["input_modalities"] = [json.loads(listed) for listed in stored["input_modalities"]]
+    return stored_models_frame(stored, rules, vision_only=vision_only), snapshot
+
+
+def _rows_as_of(
+    moment: datetime | date | str, path: str | os.PathLike | None, settings: Settings | None = None
+) -> tuple[list[tuple], datetime]:
+    """The stored rows of the latest snapshot at or before ``moment``, and that snapshot's time."""
     wanted = _query_instant(
         moment, "as_of", end_of_day=True, warn_early=False
     )  # too early: refused below, naming the start
@@ -321,7 +352,7 @@ def entries_as_of(
             start = _datetime(first).isoformat(timespec="seconds").replace("+00:00", "Z")
             raise NoSnapshot(f"no catalog recorded at or before {moment!s}: the history starts on {start}")
         rows = conn.execute(_AS_OF_SQL, (snapshot, snapshot)).fetchall()
-    return [_entry(row) for row in rows], _datetime(snapshot)
+    return rows, _datetime(snapshot)
 
 
 _PER_TOKEN = 1_000_000

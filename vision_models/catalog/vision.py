@@ -19,7 +19,7 @@ from, so loading a catalog builds its ``DataFrame`` once.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -109,14 +109,35 @@ def get_listed_image_input(input_modalities: Any) -> tuple[np.ndarray, np.ndarra
     return _matches(_IMAGE_INPUT, listed), lists_inputs
 
 
+def decide_vision(
+    input_modalities: Any, rules: Rules, any_rule: Callable[[np.ndarray | None], np.ndarray]
+) -> np.ndarray:
+    """The one place the rule sets are decided: which models read images (a boolean array).
+
+    ``"seed"``: ``any_rule(None)``, whether any of rules 1-3 matched, for
+    every model. ``"strict"``: a model's listed input modalities decide; only
+    the models that list none are asked about (``any_rule(positions)``), so a
+    caller can parse their other fields alone.
+    """
+    if rules == "seed":
+        return any_rule(None)
+    takes_image, lists_inputs = get_listed_image_input(input_modalities)
+    unlisted = np.flatnonzero(~lists_inputs)
+    if len(unlisted):
+        takes_image[unlisted] = any_rule(unlisted)
+    return takes_image
+
+
+def any_rule_matched(evidence: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Whether any of rules 1-3 matched, per model of :func:`get_vision_evidence`'s answer."""
+    return evidence["modality"] | evidence["image_price"] | evidence["name"]
+
+
 def _supports_images(
     columns: Mapping[str, Any] | pd.DataFrame, evidence: dict[str, np.ndarray], rules: Rules
 ) -> np.ndarray:
-    any_rule = evidence["modality"] | evidence["image_price"] | evidence["name"]
-    if rules == "seed":
-        return any_rule
-    takes_image, lists_inputs = get_listed_image_input(columns["input_modalities"])
-    return np.where(lists_inputs, takes_image, any_rule)
+    matched = any_rule_matched(evidence)
+    return decide_vision(columns["input_modalities"], rules, lambda rows: matched if rows is None else matched[rows])
 
 
 def _objects(column: Any) -> np.ndarray:

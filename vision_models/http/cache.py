@@ -25,7 +25,6 @@ import hashlib
 import os
 import secrets
 import sqlite3
-import threading
 import time
 import warnings
 from contextlib import contextmanager
@@ -39,6 +38,7 @@ from requests_cache.backends.sqlite import SQLiteDict
 from requests_cache.cache_keys import redact_response
 from requests_cache.policy.settings import DEFAULT_IGNORED_PARAMS
 
+from ..common import as_utc, warn_once  # noqa: F401 (warn_once: also importable from here)
 from ..settings import CACHE_ENV, DEFAULT_EXPIRE_SECONDS, env_value  # noqa: F401 (their old home: still importable here)
 
 APP_NAME = "vision-models"
@@ -79,19 +79,6 @@ def get_cache_path(cache_path: str | os.PathLike | None = None) -> Path:
     # requests-cache adds ".sqlite" to a name without a suffix; say the same path. A directory is named as it
     # is, whatever its name, so that it is refused (or cached around, in memory) as a directory, never written beside.
     return path if path.suffix or path.is_dir() else path.with_name(path.name + ".sqlite")
-
-
-_said: set[str] = set()
-_said_lock = threading.Lock()
-
-
-def warn_once(topic: str, message: str) -> None:
-    """A warning said once per process per topic: a server would otherwise repeat it on every request."""
-    with _said_lock:
-        if topic in _said:
-            return
-        _said.add(topic)
-    warnings.warn(message, stacklevel=3)
 
 
 class CacheLocked(sqlite3.OperationalError):
@@ -302,7 +289,7 @@ def body_digest(body: bytes | None) -> str:
 
 def _timestamp(moment: datetime | None) -> float | None:
     """Unix seconds of a requests-cache time (naive means UTC), or None."""
-    return None if moment is None else _aware(moment).timestamp()
+    return None if moment is None else as_utc(moment).timestamp()
 
 
 def _unusable(response) -> str | None:
@@ -430,7 +417,3 @@ def _move_aside(path: Path, identity: tuple[int, int] | None) -> Path | None:
     for suffix in ("-wal", "-shm", "-journal"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     return target
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

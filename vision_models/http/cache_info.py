@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from .cache import LOCK_WAIT_SECONDS, _aware, _is_locked, _unusable, get_cache_path, open_session
+from ..common import as_utc
+from .cache import LOCK_WAIT_SECONDS, _is_locked, _unusable, get_cache_path, open_session
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def get_cache_info(cache_path: str | os.PathLike | None = None) -> CacheInfo:
         if why:
             unreadable.append(why)
         else:
-            created.append(_aware(response.created_at))
+            created.append(as_utc(response.created_at))
     if unreadable:
         entries = "an entry" if len(unreadable) == 1 else f"{len(unreadable):,} entries"
         warnings.warn(

@@ -27,9 +27,9 @@ import requests
 from requests_cache import CachedSession
 from urllib3 import exceptions as urllib3_exceptions
 
+from ..common import as_utc, warn_once
 from ..settings import DEFAULT_DEADLINE, DEFAULT_TIMEOUT  # noqa: F401 (their old home: still importable here)
 from ..text import has_lone_surrogate, replace_lone_surrogates
-from .cache import warn_once
 from .deadline import FetchTimedOut, _active, _deadline, timed_out_error
 from .sessions import close_sessions, get_session, reset_session  # noqa: F401 (also importable from here)
 
@@ -407,4 +407,4 @@ def _cached_fallback(
 def _utc(moment: datetime | None) -> datetime | None:
     if not isinstance(moment, datetime):
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return as_utc(moment)

@@ -77,12 +77,6 @@ def group_colour(group: str) -> str:
     return PROVIDER_COLOURS.get(group, OTHER_COLOUR)
 
 
-def provider_colours(providers: Iterable[str]) -> dict[str, str]:
-    """A colour per provider, the same whatever else is in the chart: main providers fixed, the rest grey."""
-    names = list(providers)
-    return {p: group_colour(g) for p, g in zip(names, provider_groups(names))}
-
-
 def plural(count: int, noun: str, plural_form: str | None = None) -> str:
     """``"1 model"``, ``"2 models"``, ``"1,200 models"``: a count with its noun in the right number."""
     return f"{count:,} {noun if count == 1 else plural_form or noun + 's'}"

@@ -182,8 +182,8 @@ def endpoints_table(frame) -> str:
 
 
 def _printable(column) -> list[str]:
-    """Remote text for a terminal: control characters (escape sequences) shown as ``?``."""
-    return ["".join(ch if ch.isprintable() else "?" for ch in str(v)) for v in column.tolist()]
+    """Remote text as text; :func:`fixed_width` escapes it for the terminal (``text.terminal_safe``, the one escaper)."""
+    return [str(v) for v in column.tolist()]
 
 
 #: Short names of changed fields in the changes table (csv and json keep the column names).

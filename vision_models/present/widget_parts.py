@@ -17,7 +17,7 @@ import ipywidgets as w
 import numpy as np
 import pandas as pd
 
-from ..catalog.filters import filter_models
+from ..catalog.filters import filter_mask
 from ..pricing.cost import rank_costs
 from ..text import NO_MATH
 from .cost_tables import cost_per_image
@@ -180,7 +180,7 @@ def search_mask(models: pd.DataFrame, text: str) -> np.ndarray:
     """Which rows a picker's search finds: the id or name contains ``text``, any case (blank: all)."""
     if not text.strip():
         return np.ones(len(models), dtype=bool)
-    return models["id"].isin(filter_models(models, search=text)["id"]).to_numpy(dtype=bool)
+    return filter_mask(models, search=text)
 
 
 def expiry_notes(models: pd.DataFrame) -> list[str]:

@@ -39,7 +39,6 @@ trials store and fetches the endpoints, then calls :func:`price_images`.
 
 from __future__ import annotations
 
-import difflib
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -47,6 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..common import check_known
 from .estimate import (  # noqa: F401 (the public names of vm.cost, which this module was before it was split)
     COST_COLUMNS,
     LISTED_METHOD,
@@ -282,13 +282,7 @@ def check_model_ids(models: pd.DataFrame, ids: Iterable[str] | str) -> list[str]
     wanted = [ids] if isinstance(ids, str) else list(ids)
     if not wanted:
         raise ValueError("no model ids given: pass at least one id, such as 'openai/gpt-4o-mini'")
-    known = models["id"].tolist()
-    present = set(known)
-    for model_id in wanted:
-        if model_id not in present:
-            close = difflib.get_close_matches(str(model_id), known, n=3, cutoff=0.5)
-            hint = f"; close matches: {', '.join(close)}" if close else ""
-            raise ValueError(f"unknown model id {model_id!r}{hint}")
+    check_known(wanted, models["id"].tolist())
     return list(dict.fromkeys(wanted))
 
 

@@ -38,7 +38,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from ..catalog.api import CatalogResult, fetch_catalog
-from ..catalog.filters import check_max_price, check_min_context
+from ..catalog.filters import check_max_price, check_min_context, check_providers
 from ..catalog.vision import DEFAULT_RULES, RULES
 from ..http.cache import DEFAULT_EXPIRE_SECONDS  # noqa: F401 (importable from here, as before)
 from ..present.payload import payload_envelope
@@ -79,16 +79,14 @@ def parse_query(query_string: str) -> tuple[tuple, list[str], int | None, float 
     unknown = sorted(set(params) - set(QUERY_PARAMETERS))
     if unknown:
         raise BadQuery(f"unknown query parameter {unknown[0]!r}: expected {', '.join(QUERY_PARAMETERS)}")
-    providers = [p.strip().lower() for value in params.get("provider", []) for p in value.split(",")]
-    if any(not p for p in providers):
-        raise BadQuery("bad provider '': expected a provider name such as 'openai'")
     try:
-        min_context = check_min_context(_one(params, "minContext")) if "minContext" in params else None
-        max_price = check_max_price(_one(params, "maxPromptPrice")) if "maxPromptPrice" in params else None
+        providers = check_providers([p for value in params.get("provider", []) for p in value.split(",")])
+        min_context = check_min_context(_one(params, "minContext"), "minContext") if "minContext" in params else None
+        max_price = (
+            check_max_price(_one(params, "maxPromptPrice"), "maxPromptPrice") if "maxPromptPrice" in params else None
+        )
     except ValueError as exc:
-        raise BadQuery(
-            str(exc).replace("min_context", "minContext").replace("max_prompt_price", "maxPromptPrice")
-        ) from None
+        raise BadQuery(str(exc)) from None
     rules = _one(params, "rules") if "rules" in params else DEFAULT_RULES
     if rules not in RULES:
         raise BadQuery(f"bad rules {rules!r}: expected one of {', '.join(RULES)}")

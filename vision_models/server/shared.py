@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..catalog.api import CatalogResult
+from ..catalog.filters import filter_mask
 from ..catalog.frame import models_frame
 from ..catalog.vision import DEFAULT_RULES, get_supports_images
 from ..present.payload import api_models
@@ -85,7 +86,8 @@ class Snapshot:
     data_time: datetime  # when this catalog was downloaded (or read)
     refresh_at: float  # time.monotonic() after which the next request reloads
     rows_json: list[bytes] = field(default_factory=list, repr=False)  # each model's JSON (UTF-8), in frame order
-    columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # vision masks by rules
+    filter_frame: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)  # the columns filters read
     claimed: bool = False  # a request has answered from it as "the request that fetched"
     memo: ByteMemo = field(default_factory=ByteMemo, repr=False)  # filtered answers, bounded in bytes
 
@@ -101,20 +103,16 @@ class Snapshot:
     ) -> tuple[int, bytes]:
         """(count, models JSON) for a filtered view: array masks over the precomputed columns, then a join.
 
-        The rows pass exactly as :func:`vision_models.catalog.filters.filter_models`
-        lets them (unknown context or price never passes a bound); a memo
-        bounded in bytes keeps the recent answers.
+        The rows are those :func:`vision_models.catalog.filters.filter_mask`
+        keeps (the CLI's and the widgets' rule: unknown context or price never
+        passes a bound); a memo bounded in bytes keeps the recent answers.
         """
         hit = self.memo.get(key)
         if hit is not None:
             return hit
-        keep = self._rules_mask(rules).copy()
-        if providers:
-            keep &= np.isin(self.columns["provider"], list(set(providers)))
-        if min_context is not None:
-            keep &= self.columns["context"] >= min_context
-        if max_price is not None:
-            keep &= self.columns["prompt"] <= max_price
+        keep = self._rules_mask(rules) & filter_mask(
+            self.filter_frame, providers=providers or None, min_context=min_context, max_prompt_price=max_price
+        )
         rows = np.flatnonzero(keep)
         text = b"[" + b", ".join([self.rows_json[i] for i in rows]) + b"]"
         value = (len(rows), text)
@@ -140,12 +138,8 @@ def build_snapshot(result: CatalogResult, expire_after: float) -> Snapshot:
     models = result.models
     default_vision = models["is_vision"].to_numpy(dtype=bool)  # as the loader fetched it: DEFAULT_RULES
     rows_json = [json.dumps(row, ensure_ascii=False).encode() for row in api_models(models)]
-    columns = {
-        f"rules:{DEFAULT_RULES}": default_vision,
-        "provider": models["provider"].str.lower().to_numpy(dtype=object),
-        "context": models["context_length"].to_numpy(dtype="float64", na_value=np.nan),
-        "prompt": models["prompt_usd_per_mtok"].to_numpy(dtype="float64", na_value=np.nan),
-    }
+    columns = {f"rules:{DEFAULT_RULES}": default_vision}
+    filter_frame = models[["provider", "context_length", "prompt_usd_per_mtok"]].reset_index(drop=True)
     now = datetime.now(UTC)
     age = result.cache_age if result.cached and result.cache_age is not None else 0
     fresh_for: float
@@ -161,6 +155,7 @@ def build_snapshot(result: CatalogResult, expire_after: float) -> Snapshot:
         refresh_at=time.monotonic() + fresh_for,
         rows_json=rows_json,
         columns=columns,
+        filter_frame=filter_frame,
     )
 
 

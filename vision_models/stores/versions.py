@@ -7,7 +7,6 @@ One row of ``versions`` is a run of one model's attributes (``ATTRIBUTES``) from
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import sqlite3
@@ -17,9 +16,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import overload
 
-import numpy as np
 import pandas as pd
 
+from ..common import as_utc, check_known
 from ..http.cache import get_cache_path
 from ..settings import HISTORY_ENV, Settings, env_value  # noqa: F401 (HISTORY_ENV: its old home, still importable here)
 from . import sqlite
@@ -118,12 +117,7 @@ def _check_known(conn: sqlite3.Connection, wanted: list[str]) -> None:
     known = [row[0] for row in conn.execute("SELECT DISTINCT model_id FROM versions")]
     if not known:
         return
-    seen = set(known)
-    for model_id in wanted:
-        if model_id not in seen:
-            close = difflib.get_close_matches(model_id, known, n=3, cutoff=0.6)
-            hint = f"; close matches: {', '.join(close)}" if close else ""
-            raise ValueError(f"unknown model id {model_id!r}: not in the history{hint}")
+    check_known(wanted, known, where=": not in the history")
 
 
 # ---------------------------------------------------------------- files and transactions
@@ -215,7 +209,7 @@ def _instant(value: datetime | date | str, what: str, *, end_of_day: bool = Fals
         start = (datetime(moment.year, moment.month, moment.day, tzinfo=UTC) - _EPOCH) // _MICROSECOND
         return start + _DAY_US - 1 if end_of_day else start
     try:
-        aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        aware = as_utc(moment)
     except OverflowError:  # 9999-12-31T23:59:59-23:59 is after the last datetime in UTC
         raise ValueError(f"bad {what} {value!r}: outside the dates Python can hold once moved to UTC") from None
     return (aware - _EPOCH) // _MICROSECOND
@@ -235,7 +229,3 @@ def _datetime(moment: int | None) -> datetime | None:
 
 def _timestamp(moment: int) -> pd.Timestamp:
     return pd.Timestamp(moment, unit="us", tz="UTC")
-
-
-def _utc(moments: np.ndarray) -> pd.DatetimeIndex:
-    return pd.DatetimeIndex(moments.astype("datetime64[us]")).tz_localize("UTC")

@@ -11,7 +11,6 @@ import os
 import queue
 import signal
 import sqlite3
-import sys
 import threading
 import time
 import uuid
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..catalog.source import get_api_key, get_base_url
+from ..common import progress_bar
 from ..settings import Settings
 from ..stores import trials as store
 from ..stores.trial_schema import TrialRow
@@ -187,7 +187,8 @@ def _execute(run: _Run, db: store.TrialStore, worker: _Worker, budget: Budget, s
             pending.append(task)
     db.note_many(run_id, noted)
     worker.know_controls(rows.values())
-    bar = _progress_bar(sum(isinstance(t, PageTask) for t in run.tasks), run.options.progress)
+    bar = progress_bar(sum(isinstance(t, PageTask) for t in run.tasks), desc="trial", unit="page",
+                       show=run.options.progress)  # fmt: skip
     bar.update(sum(1 for t in run.tasks if isinstance(t, PageTask) and t.position in rows))
     state = "interrupted"
     work: queue.SimpleQueue[Task] = queue.SimpleQueue()
@@ -295,32 +296,3 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress_bar(total: int, progress: bool | None):
-    """tqdm.auto's bar (a widget in Jupyter, stderr on a terminal); nothing when off or not interactive."""
-    if progress is None:
-        progress = sys.stderr.isatty() or _in_jupyter()
-    if not progress:
-        return _NoBar()
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return _NoBar()
-    return tqdm(total=total, desc="trial", unit="page")
-
-
-def _in_jupyter() -> bool:
-    shell = sys.modules.get("IPython")
-    if shell is None:
-        return False
-    ip = shell.get_ipython() if hasattr(shell, "get_ipython") else None
-    return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"

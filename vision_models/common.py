@@ -1,0 +1,141 @@
+"""Small rules every layer shares, kept once at the bottom: number and unknown-value checks, UTC moments, warn once,
+progress bars.
+
+Each interface (the Python API, the CLI, the server's query string) words a
+parameter its own way (``min_context``, ``--min-context``, ``minContext``), so
+the checks take the parameter's name and every message has one shape:
+``bad NAME VALUE: expected WHAT``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import sys
+import threading
+import warnings
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: How alike (``difflib`` ratio, 0-1) a known value must be to an unknown one to be offered as a close match.
+CLOSE_MATCH_CUTOFF = 0.5
+
+
+def check_number(
+    value: object,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    above_zero: bool = False,
+    whole: bool = False,
+    expected: str | None = None,
+) -> float:
+    """``value`` as a finite ``float`` within the bounds, else a one-line ``ValueError`` naming ``name``.
+
+    ``low``/``high``: inclusive bounds; ``above_zero``: 0 itself is refused;
+    ``whole``: no fraction. ``True`` and ``False`` are not numbers here, and
+    neither are text that does not read as one, NaN or infinity.
+    """
+    want = expected or "a finite number"
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"bad {name} {shown(value)}: expected {want}") from None
+    if isinstance(value, bool) or not math.isfinite(number):
+        raise ValueError(f"bad {name} {shown(value)}: expected {want}")
+    out_of_range = (
+        (low is not None and number < low)
+        or (high is not None and number > high)
+        or (above_zero and number <= 0)
+        or (whole and not number.is_integer())
+    )
+    if out_of_range:
+        raise ValueError(f"bad {name} {shown(value)}: expected {want}")
+    return number
+
+
+def shown(value: object) -> str:
+    """A bad value as a message quotes it: its repr, cut at 40 characters (a 400-digit number is not printed)."""
+    if isinstance(value, int) and abs(value) >= 10**40:
+        return "a number with over 40 digits"
+    return f"{value!r:.40}"
+
+
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` as an aware UTC ``datetime``; a naive one is read as UTC (what requests-cache and SQLite store)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def utc_index(microseconds: np.ndarray) -> pd.DatetimeIndex:
+    """Microseconds since the epoch (how the stores keep moments) as a UTC ``DatetimeIndex``."""
+    return pd.DatetimeIndex(np.asarray(microseconds).astype("datetime64[us]")).tz_localize("UTC")
+
+
+_said: set[str] = set()
+_said_lock = threading.Lock()
+
+
+def warn_once(topic: str, message: str) -> None:
+    """A warning said once per process per topic: a server would otherwise repeat it on every request."""
+    with _said_lock:
+        if topic in _said:
+            return
+        _said.add(topic)
+    warnings.warn(message, stacklevel=3)
+
+
+class NoBar:
+    """What :func:`progress_bar` answers when no bar is shown: the same calls, doing nothing."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def progress_bar(total: int, *, desc: str, unit: str, show: bool | None = None, more_than: int = 0) -> Any:
+    """tqdm.auto's bar (a widget in Jupyter, stderr on a terminal), or a :class:`NoBar`.
+
+    ``show``: True or False decides; ``None`` shows one when the session is
+    interactive and ``total`` is over ``more_than``. Without tqdm installed,
+    never a bar.
+    """
+    if show is None:
+        show = total > more_than and (sys.stderr.isatty() or in_jupyter())
+    if not show:
+        return NoBar()
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return NoBar()
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr)
+
+
+def in_jupyter() -> bool:
+    """True inside a Jupyter kernel (where tqdm.auto draws a widget)."""
+    shell = sys.modules.get("IPython")
+    if shell is None:
+        return False
+    ip = shell.get_ipython() if hasattr(shell, "get_ipython") else None
+    return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
+
+
+def check_known(values: Iterable[object], known: Sequence[str], what: str = "model id", where: str = "") -> None:
+    """A ``ValueError`` for the first of ``values`` not in ``known``, with up to three close matches.
+
+    ``what`` names the kind of value (``"model id"``), ``where`` says what
+    ``known`` is (``": not in the history"``), so every interface says it alike:
+    ``unknown model id 'openai/gpt4o': not in the history; close matches: openai/gpt-4o``.
+    """
+    present = set(known)
+    for value in values:
+        if value not in present:
+            close = difflib.get_close_matches(str(value), list(known), n=3, cutoff=CLOSE_MATCH_CUTOFF)
+            hint = f"; close matches: {', '.join(close)}" if close else ""
+            raise ValueError(f"unknown {what} {value!r}{where}{hint}")
