@@ -12,7 +12,8 @@ from factories import model
 
 from vision_models.catalog.filters import check_max_price, check_min_context, filter_mask
 from vision_models.catalog.frame import models_frame
-from vision_models.common import NoBar, as_utc, check_known, check_number, progress_bar, utc_index, warn_once
+from vision_models.common import as_utc, check_known, check_number, utc_index
+from vision_models.notices import NoBar, progress_bar, warn_once
 
 
 @pytest.mark.parametrize(

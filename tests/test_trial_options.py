@@ -11,8 +11,8 @@ import sqlite3
 
 import pandas as pd
 import pytest
-from openrouter_standin import StandIn
-from test_trials import FLASH, MINI, PRICES, bills, make_pages, page_requests, serving, trial_catalog
+from factories import FLASH, MINI, PRICES, bills, make_pages, page_requests, trial_catalog
+from openrouter_standin import StandIn, serving
 
 import vision_models as vm
 from vision_models import trials

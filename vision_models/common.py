@@ -1,5 +1,6 @@
-"""Small rules every layer shares, kept once at the bottom: number and unknown-value checks, UTC moments, warn once,
-progress bars.
+"""Small pure rules every layer shares, kept once at the bottom: number and unknown-value checks, UTC moments.
+
+What talks to the user as work goes (warn once, progress bars) is in :mod:`vision_models.notices`.
 
 Each interface (the Python API, the CLI, the server's query string) words a
 parameter its own way (``min_context``, ``--min-context``, ``minContext``), so
@@ -11,12 +12,8 @@ from __future__ import annotations
 
 import difflib
 import math
-import sys
-import threading
-import warnings
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -74,56 +71,6 @@ def as_utc(moment: datetime) -> datetime:
 def utc_index(microseconds: np.ndarray) -> pd.DatetimeIndex:
     """Microseconds since the epoch (how the stores keep moments) as a UTC ``DatetimeIndex``."""
     return pd.DatetimeIndex(np.asarray(microseconds).astype("datetime64[us]")).tz_localize("UTC")
-
-
-_said: set[str] = set()
-_said_lock = threading.Lock()
-
-
-def warn_once(topic: str, message: str) -> None:
-    """A warning said once per process per topic: a server would otherwise repeat it on every request."""
-    with _said_lock:
-        if topic in _said:
-            return
-        _said.add(topic)
-    warnings.warn(message, stacklevel=3)
-
-
-class NoBar:
-    """What :func:`progress_bar` answers when no bar is shown: the same calls, doing nothing."""
-
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def progress_bar(total: int, *, desc: str, unit: str, show: bool | None = None, more_than: int = 0) -> Any:
-    """tqdm.auto's bar (a widget in Jupyter, stderr on a terminal), or a :class:`NoBar`.
-
-    ``show``: True or False decides; ``None`` shows one when the session is
-    interactive and ``total`` is over ``more_than``. Without tqdm installed,
-    never a bar.
-    """
-    if show is None:
-        show = total > more_than and (sys.stderr.isatty() or in_jupyter())
-    if not show:
-        return NoBar()
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return NoBar()
-    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr)
-
-
-def in_jupyter() -> bool:
-    """True inside a Jupyter kernel (where tqdm.auto draws a widget)."""
-    shell = sys.modules.get("IPython")
-    if shell is None:
-        return False
-    ip = shell.get_ipython() if hasattr(shell, "get_ipython") else None
-    return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
 
 
 def check_known(values: Iterable[object], known: Sequence[str], what: str = "model id", where: str = "") -> None:

@@ -36,9 +36,10 @@ import numpy as np
 import pandas as pd
 from requests_cache import CachedSession
 
-from ..common import check_known, progress_bar
+from ..common import check_known
 from ..http.client import fetch_json, parse_json
 from ..http.sessions import get_session, reset_session
+from ..notices import progress_bar
 from ..settings import Settings, resolve
 from .frame import _count, _fraction, _lists, _numbers, _price, _provider, _text
 

@@ -38,7 +38,8 @@ from requests_cache.backends.sqlite import SQLiteDict
 from requests_cache.cache_keys import redact_response
 from requests_cache.policy.settings import DEFAULT_IGNORED_PARAMS
 
-from ..common import as_utc, warn_once  # noqa: F401 (warn_once: also importable from here)
+from ..common import as_utc
+from ..notices import warn_once  # noqa: F401 (also importable from here)
 from ..settings import CACHE_ENV, DEFAULT_EXPIRE_SECONDS, env_value  # noqa: F401 (their old home: still importable here)
 
 APP_NAME = "vision-models"

@@ -27,7 +27,8 @@ import requests
 from requests_cache import CachedSession
 from urllib3 import exceptions as urllib3_exceptions
 
-from ..common import as_utc, warn_once
+from ..common import as_utc
+from ..notices import warn_once
 from ..settings import DEFAULT_DEADLINE, DEFAULT_TIMEOUT  # noqa: F401 (their old home: still importable here)
 from ..text import has_lone_surrogate, replace_lone_surrogates
 from .deadline import FetchTimedOut, _active, _deadline, timed_out_error

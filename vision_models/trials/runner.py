@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..catalog.source import get_api_key, get_base_url
-from ..common import progress_bar
+from ..notices import progress_bar
 from ..settings import Settings
 from ..stores import trials as store
 from ..stores.trial_schema import TrialRow
