@@ -194,6 +194,44 @@ def test_no_module_is_over_500_lines(package):
     assert still_listed == [], "split since: take them off TOO_LONG"
 
 
+#: Lines of logic (distinct source lines holding a statement or expression, the docstring left out) a function may
+#: have before its docstring must say why it is long, in a sentence that starts "Long because".
+MAX_FUNCTION_LINES = 60
+LONG_REASON = "Long because"
+
+
+def logic_lines(function: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """Distinct source lines of a function's body that hold code (its docstring and blank lines not counted)."""
+    body = function.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    return len({node.lineno for statement in body for node in ast.walk(statement) if hasattr(node, "lineno")})
+
+
+def long_functions(source: str) -> list[tuple[str, int]]:
+    """The functions of ``source`` over :data:`MAX_FUNCTION_LINES` whose docstring gives no reason."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            count = logic_lines(node)
+            if count > MAX_FUNCTION_LINES and LONG_REASON not in (ast.get_docstring(node) or ""):
+                found.append((node.name, count))
+    return found
+
+
+def test_a_long_function_says_why_in_its_docstring(package):
+    found = {name: long for name, (_, source) in package.items() if (long := long_functions(source))}
+    assert found == {}, f"over {MAX_FUNCTION_LINES} lines of logic without '{LONG_REASON} ...' in the docstring"
+
+
+def test_the_function_length_check_counts_logic_not_the_docstring():
+    code = "\n".join(f"    x{i} = {i}" for i in range(61))
+    plain = f'def f():\n    """Doc\n\n    on lines.\n    """\n{code}\n'
+    assert long_functions(plain) == [("f", 61)]
+    assert long_functions(plain.replace("on lines.", "Long because it is a table.")) == []
+    assert long_functions(plain.replace("    x60 = 60\n", "")) == []  # 60 lines: within the limit
+
+
 #: Pricing is pure: what its modules may reach in the package besides pricing itself (pure catalog helpers only).
 PURE_FOR_PRICING = (
     "vision_models.catalog.frame",

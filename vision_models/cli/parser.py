@@ -180,7 +180,10 @@ def _add_cache(commands) -> None:
 
 
 def add_trial_commands(commands) -> None:
-    """``try`` (send pages to models within a budget) and ``trials list|show|export``."""
+    """``try`` (send pages to models within a budget) and ``trials list|show|export``.
+
+    Long because it is a table: one ``add_argument`` per flag, read top to bottom as ``--help`` prints them.
+    """
     attempt = commands.add_parser("try", help="send your pages to chosen models: billed cost, latency, accuracy")
     attempt.add_argument("pages", nargs="+", metavar="PAGE", help="images (PNG, JPEG, WebP, TIFF), PDFs or folders")
     attempt.add_argument(

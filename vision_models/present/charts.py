@@ -203,7 +203,9 @@ def plot_cost_vs_context(costs: pd.DataFrame, *, ax: Axes | None = None, label_f
     Each axis is logarithmic when its values span more than two decades, else
     linear from 0. The Pareto front (no other model has at least the context
     for less) is joined and labelled. Free models and unknown prices or
-    contexts are left out and counted in the title.
+    contexts are left out and counted in the title. Long because the drawing
+    reads in the order a reader sees it (points, front, labels, axes, title);
+    the rules it draws by are in helpers.
     """
     _need_columns(costs, ["id", "provider", "usd_per_1k_images", "context_length", "uncertain"])
     context = costs["context_length"].astype("float64")

@@ -94,7 +94,11 @@ def image_costs(
     measured: pd.DataFrame | bool | None = None,
     prefer_measured: bool = False,
 ) -> pd.DataFrame:
-    """One row per model: the image's tokens and the USD cost of one call, cheapest first (see :func:`price_images`)."""
+    """One row per model: the image's tokens and the USD cost of one call, cheapest first (see :func:`price_images`).
+
+    Long because it is one column computation in the order of the bill (image, text, answer, fees, discount),
+    each step a whole-column operation that reads best beside the others.
+    """
     width, height = resolve_size(width, height, preset)
     prompt_tokens = _token_count("prompt_tokens", prompt_tokens)
     output_tokens = _token_count("output_tokens", output_tokens)

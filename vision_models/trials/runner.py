@@ -163,6 +163,8 @@ def _execute(run: _Run, db: store.TrialStore, worker: _Worker, budget: Budget, s
              sender: _Sender, on_row: RowCallback | None) -> list[TrialRow]:  # fmt: skip
     """Reuse the stored rows, send the others from daemon threads; on any interruption, keep what finished.
 
+    Long because what happens on an interruption (stop, abandon, record, return) must read in one place.
+
     The first Ctrl-C (or SIGTERM) stops sending, abandons what is in flight
     (recorded as ``unknown`` cost) and returns within :data:`STOP_GRACE_S`; a
     second one leaves at once (the threads are daemons: nothing waits for

@@ -108,7 +108,11 @@ class _Worker:
         return self._send(task, prices)
 
     def _send(self, task: Task, prices: _Prices) -> TrialRow:  # noqa: C901 (the billing rules, in order)
-        """Reserve, claim, then attempt (retrying what may be retried, each retry reserved anew)."""
+        """Reserve, claim, then attempt (retrying what may be retried, each retry reserved anew).
+
+        Long because the billing rules are one sequence (reserve, claim, send, settle, record) whose order is
+        the money guarantee; split, the order would be spread over functions a reader must hold together.
+        """
         page = isinstance(task, PageTask)
         answer = _Answer("error")
         billed, billed_any, unknown, attempts, sent = 0.0, False, 0.0, 0, False
