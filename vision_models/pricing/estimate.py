@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..catalog.frame import optional_text
+from ..catalog.kinds import kind_of
 from .image_tokens import FALLBACK, check_detail, check_size, image_tokens
 from .listing import (
     _discount_factor,
@@ -64,6 +65,8 @@ COST_COLUMNS = [
     "rule_source",
     "fits",
     "does_not_fit",
+    "kind",
+    "variant_of",
 ]
 
 LISTED_METHOD = "listed-image-price"
@@ -182,7 +185,14 @@ def image_costs(
     fits, does_not_fit = request_fits(
         table["image_tokens"], table["context_length"], max_output, prompt_tokens, output_tokens
     )
-    table = table.assign(fits=fits, does_not_fit=does_not_fit, _unfit=~fits)
+    kind, variant_of = kind_of(models)  # what the model is for (catalog.kinds): rankings keep page readers
+    table = table.assign(
+        fits=fits,
+        does_not_fit=does_not_fit,
+        kind=pd.array(kind.tolist(), dtype="str"),
+        variant_of=optional_text(variant_of.tolist()),
+        _unfit=~fits,
+    )
     ordered = table.sort_values(["_unfit", "usd_per_image", "id"], na_position="last", kind="stable", ignore_index=True)
     ordered = ordered.drop(columns="_unfit")
     ordered.attrs = {
