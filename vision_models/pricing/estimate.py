@@ -12,13 +12,13 @@ import difflib
 import numpy as np
 import pandas as pd
 
+from ..catalog.feasibility import request_fits
 from ..catalog.frame import optional_text
 from ..catalog.kinds import kind_of
 from .image_tokens import FALLBACK, check_detail, check_size, image_tokens
 from .listing import (
     _discount_factor,
     _flag,
-    _floats,
     _free,
     _image_token_price,
     _limit,
@@ -205,39 +205,6 @@ def image_costs(
         "left_out": left_out,
     }
     return ordered
-
-
-def request_fits(
-    image_tokens: pd.Series | np.ndarray,
-    context_length: pd.Series | np.ndarray,
-    max_output: pd.Series | np.ndarray,
-    prompt_tokens: int,
-    output_tokens: int,
-) -> tuple[np.ndarray, pd.Series]:
-    """Whether one request fits each model, and what does not where it does not.
-
-    The request needs image tokens + ``prompt_tokens`` + ``output_tokens``
-    within ``context_length``, and ``output_tokens`` within ``max_output``
-    (the most a model answers). Unknown image tokens count as none; an
-    unknown limit is not checked. Returns a bool array and a text column,
-    ``"needs 9,100 tokens; context 8,192"`` and/or ``"answer 700 tokens; max
-    output 512"`` (joined by " / "), missing where the request fits.
-    """
-    image = np.nan_to_num(_floats(image_tokens), nan=0.0)
-    needed = image + prompt_tokens + output_tokens
-    context, most = _floats(context_length), _floats(max_output)
-    too_long = needed > context  # NaN (unknown) compares False
-    too_much = output_tokens > most
-    fits = ~(too_long | too_much)
-    reasons = np.full(len(fits), None, dtype=object)
-    for row in np.flatnonzero(~fits).tolist():  # the few rows that do not fit
-        parts = []
-        if too_long[row]:
-            parts.append(f"needs {needed[row]:,.0f} tokens; context {context[row]:,.0f}")
-        if too_much[row]:
-            parts.append(f"answer {output_tokens:,} tokens; max output {most[row]:,.0f}")
-        reasons[row] = " / ".join(parts)
-    return fits, pd.Series(optional_text(reasons.tolist()), copy=False)
 
 
 def get_generates_media(models: pd.DataFrame) -> pd.Series:
