@@ -88,6 +88,7 @@ def load_models(args: argparse.Namespace):
         min_context=args.min_context,
         max_prompt_price=args.max_prompt_price,
     )
+    models = keep_kind(models, getattr(args, "model_kind", "all"), generators_said=hasattr(args, "include_generators"))
     if models.empty and not result.error:
         _say(
             "vision-models: no model matches these filters"
@@ -95,6 +96,25 @@ def load_models(args: argparse.Namespace):
             else "vision-models: the catalog has no vision models"
         )
     return result, models
+
+
+def keep_kind(models, kind: str, *, generators_said: bool = False):
+    """The models of ``--kind`` (all: every one); the others counted on stderr when page readers were asked for.
+
+    ``generators_said``: the command prices models and says itself which generators it leaves out
+    (``--include-generators`` keeps them), so page readers keep the generators for it to decide.
+    """
+    from ..catalog.kinds import READER, select_kinds
+
+    wanted = (READER, "generator") if kind == READER and generators_said else kind
+    kept = select_kinds(models, wanted)
+    if kind == READER and len(kept) < len(models):
+        others = models["kind"][~models["id"].isin(kept["id"])].value_counts()
+        what = ", ".join(f"{count} {name}" for name, count in others.items())
+        left = len(models) - len(kept)
+        _say(f"vision-models: left out {plural(left, 'model')} that {'does' if left == 1 else 'do'} not read pages "
+             f"into text ({what}); --kind all shows them")  # fmt: skip
+    return kept
 
 
 def _no_snapshot(exc: ValueError, rules: str):

@@ -69,6 +69,7 @@ def _add_list(commands) -> None:
     listing = commands.add_parser("list", help="list the vision models")
     add_source_options(listing)
     add_filter_options(listing)
+    add_kind_option(listing, "all")
     listing.add_argument("--format", choices=("table", "csv", "json", "api"), default="table")
     add_as_of_option(listing)
     add_table_options(listing)
@@ -81,6 +82,7 @@ def _add_export(commands) -> None:
     add_export_format_option(export)
     add_source_options(export)
     add_filter_options(export)
+    add_kind_option(export, "all")
     add_as_of_option(export)
     export.set_defaults(handler=run_export)
 
@@ -89,6 +91,7 @@ def _add_cost(commands) -> None:
     cost = commands.add_parser("cost", help="what one image (a page) costs on each vision model")
     add_source_options(cost)
     add_filter_options(cost)
+    add_kind_option(cost, "reader")
     add_image_options(cost)
     cost.add_argument("--top", type=_whole_number(1, LIMITS["top"]), metavar="N", help="only the N cheapest")
     cost.add_argument("--format", choices=("table", "csv", "json"), default="table")
@@ -322,6 +325,20 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
         type=_number(0, LIMITS["usd"]),
         metavar="USD_PER_MTOK",
         help="prompt price at most this (0-1,000,000)",
+    )
+
+
+def add_kind_option(parser: argparse.ArgumentParser, default: str) -> None:
+    """``--kind``: what the models are for (reader, guard, agent...; catalog/kinds.py), or ``all``."""
+    from ..catalog.kinds import KINDS
+
+    parser.add_argument(
+        "--kind",
+        dest="model_kind",
+        choices=(*KINDS, "all"),
+        default=default,
+        help=f"only models of this kind: reader reads a page into text; guard, agent, router, alias, generator and "
+        f"embedding do not (default: {default})",
     )
 
 

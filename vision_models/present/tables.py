@@ -89,12 +89,22 @@ def text_table(models) -> str:
         _cells(models["context_length"], "{:,}"),
         _cells(models["prompt_usd_per_mtok"], "{:.4g}"),
         _cells(models["completion_usd_per_mtok"], "{:.4g}"),
-        ["+".join(e) + note for e, note in zip(models["vision_evidence"].tolist(), _expiry_notes(models))],
+        [
+            "+".join(e) + note
+            for e, note in zip(models["vision_evidence"].tolist(), _kind_notes(models, _expiry_notes(models)))
+        ],
     )
     # The evidence gives way first, then the name (both go when they must); the id, which other commands take,
     # last and least. Prices are USD per million tokens in and out.
     lines = fixed_width(header, rows, right={2, 3, 4}, shrink=[5, 1, 0], keep={0: 30, 1: 12}, drop=[5, 1])
     return "\n".join(lines) + "\n"
+
+
+def _kind_notes(models, notes: list[str]) -> list[str]:
+    """``notes`` with ``"; guard"`` (the kind) added for a model that does not read pages into text."""
+    if "kind" not in models:
+        return notes
+    return [note if kind == "reader" else f"{note}; {kind}" for note, kind in zip(notes, models["kind"].astype(object))]
 
 
 def _expiry_notes(models) -> list[str]:
@@ -109,7 +119,9 @@ def cost_table(costs) -> str:
     from .charts import cost_title
 
     header = ("id", "tokens", "method", "$/image", "$/1k images", "")
+    kinds = costs["kind"].astype(object).tolist() if "kind" in costs else ["reader"] * len(costs)
     notes = ["free" if free else ("~" if unsure else "") for free, unsure in zip(costs["free"], costs["uncertain"])]
+    notes = [note if kind == "reader" else " ".join(filter(None, (note, kind))) for note, kind in zip(notes, kinds)]
     rows = zip(
         costs["id"].tolist(),
         _cells(costs["image_tokens"], "{:,}"),
