@@ -9,7 +9,8 @@ from factories import model, shared_catalog
 
 from vision_models.catalog.frame import models_frame
 from vision_models.catalog.kinds import KINDS, NAME_PATTERNS, check_kinds, select_kinds, variant_bases
-from vision_models.pricing.cost import cost_per_image, rank_costs, ranking_note
+from vision_models.pricing.cost import price_images as cost_per_image
+from vision_models.pricing.cost import rank_costs, ranking_note
 
 VISION = ("text", "image")
 
