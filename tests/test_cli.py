@@ -771,3 +771,17 @@ def test_kind_filters_list_and_cost_and_shows_in_the_tables(tmp_path):
     assert re.search(r"^meta-llama/llama-guard-4-12b .* guard$", everything.stdout, re.M)
     bad = run("list", "--source", str(path), "--kind", "readers")
     assert bad.returncode == 2 and "invalid choice: 'readers'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_benchmarks_lists_the_published_scores_and_names_a_bad_metric():
+    table = run("benchmarks", "--benchmark", "olmOCR-Bench")
+    assert table.returncode == 0
+    assert re.search(
+        r"^olmOCR-Bench +overall_pass_rate_pct +68\.9 +GPT-4o \(No Anchor\) +openai/gpt-4o ", table.stdout, re.M
+    )
+    rows = json.loads(run("benchmarks", "--format", "json").stdout)
+    assert all(r["source_url"].startswith("https://") for r in rows)
+    retired = [r for r in rows if r["retired"]]
+    assert retired and "(retired)" in run("benchmarks", "--wide").stdout
+    bad = run("benchmarks", "--metric", "cer")
+    assert bad.returncode == 2 and "unknown metric 'cer'" in bad.stderr and "Traceback" not in bad.stderr

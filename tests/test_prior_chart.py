@@ -89,3 +89,17 @@ def test_the_2026_05_01_front_starts_cheap_and_ends_at_the_best_published_score(
     assert front["prior_score"].is_monotonic_increasing and front["usd_per_1k_images"].is_monotonic_increasing
     ax = vm.plot_cost_vs_prior(costs)
     assert any(t.get_text().startswith("no public score (") for t in ax.texts)
+
+
+def test_the_cli_writes_the_prior_chart(tmp_path, capsys):
+    from factories import catalog_body
+
+    from vision_models.cli import main
+
+    path = tmp_path / "catalog.json"
+    path.write_text(catalog_body(model("openai/gpt-4.1", prompt="0.000002", completion="0.000008", inputs=VISION)))
+    out = tmp_path / "prior.png"
+    status = main(["chart", "prior", "--out", str(out), "--source", str(path), "--preset", "letter-200dpi",
+                   "--output-tokens", "700", "--metric", "text_edit_distance"])  # fmt: skip
+    assert status == 0 and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "wrote" in capsys.readouterr().err

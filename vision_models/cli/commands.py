@@ -283,6 +283,23 @@ def _endpoints(ids, args: argparse.Namespace, models=None):
     return frame
 
 
+def run_benchmarks(args: argparse.Namespace) -> int:
+    """The shipped table of published scores (``vm.benchmarks()``), as a table, CSV or JSON."""
+    from ..catalog.benchmarks import benchmarks
+    from ..present.tables import benchmarks_table
+
+    table = benchmarks(args.benchmark, args.metric)
+    _write(render(table, args.format, benchmarks_table))
+    return EXIT_OK
+
+
+def _first_metric(benchmark: str) -> str:
+    """The first metric the table lists for ``benchmark`` (an unknown benchmark is a ``ValueError`` naming it)."""
+    from ..catalog.benchmarks import benchmarks
+
+    return str(benchmarks(benchmark)["metric"].iloc[0])
+
+
 def run_chart(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -303,10 +320,17 @@ def run_chart(args: argparse.Namespace) -> int:
     costs = load_costs(args)
     if costs is None:
         return EXIT_NO_DATA
-    from ..present.charts import plot_cost_per_image, plot_cost_vs_context
+    from ..present.charts import plot_cost_per_image, plot_cost_vs_context, plot_cost_vs_prior
     from ..present.export import atomic_binary_file
 
-    ax = plot_cost_per_image(costs, top=args.top) if args.kind == "cost" else plot_cost_vs_context(costs)
+    if args.kind == "prior":
+        from ..catalog.benchmarks import DEFAULT_PRIOR
+
+        benchmark = args.benchmark or DEFAULT_PRIOR[0]
+        ax = plot_cost_vs_prior(costs, benchmark, args.metric or (DEFAULT_PRIOR[1] if benchmark == DEFAULT_PRIOR[0] else
+                                                                  _first_metric(benchmark)))  # fmt: skip
+    else:
+        ax = plot_cost_per_image(costs, top=args.top) if args.kind == "cost" else plot_cost_vs_context(costs)
     try:  # written beside the target and renamed over it when complete: never a half-written image
         with atomic_binary_file(Path(args.out).expanduser()) as out:
             ax.get_figure().savefig(out, dpi=150, format=kind)  # type: ignore[union-attr]

@@ -11,6 +11,7 @@ from typing import NoReturn
 
 from .. import __version__
 from .commands import (
+    run_benchmarks,
     run_cache,
     run_changes,
     run_chart,
@@ -118,7 +119,11 @@ def _add_endpoints(commands) -> None:
 
 def _add_chart(commands) -> None:
     chart = commands.add_parser("chart", help="save a cost chart as PNG")
-    chart.add_argument("kind", choices=("cost", "context"), help="cost: bars per model; context: cost against context")
+    chart.add_argument(
+        "kind",
+        choices=("cost", "context", "prior"),
+        help="cost: bars per model; context: cost against context; prior: cost against a published score",
+    )
     chart.add_argument("--out", required=True, metavar="PNG", help="where to write the image")
     add_source_options(chart)
     add_filter_options(chart)
@@ -126,7 +131,23 @@ def _add_chart(commands) -> None:
     chart.add_argument(
         "--top", type=_whole_number(1, LIMITS["top"]), default=25, metavar="N", help="bars to draw (cost chart)"
     )
+    add_prior_options(chart)
     chart.set_defaults(handler=run_chart)
+
+
+def add_prior_options(parser: argparse.ArgumentParser) -> None:
+    """Which published score: ``--benchmark`` and ``--metric`` (``vision-models benchmarks`` lists them)."""
+    parser.add_argument("--benchmark", help="prior chart: the benchmark (default: the one scoring the most models)")
+    parser.add_argument("--metric", help="prior chart: its metric (default: that benchmark's overall score)")
+
+
+def _add_benchmarks(commands) -> None:
+    listing = commands.add_parser("benchmarks", help="published document-reading scores, mapped to OpenRouter ids")
+    listing.add_argument("--benchmark", help="only this benchmark")
+    listing.add_argument("--metric", help="only this metric")
+    listing.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    add_table_options(listing)
+    listing.set_defaults(handler=run_benchmarks)
 
 
 def _add_serve(commands) -> None:
@@ -273,6 +294,7 @@ COMMANDS = {
     "cost": _add_cost,
     "endpoints": _add_endpoints,
     "chart": _add_chart,
+    "benchmarks": _add_benchmarks,
     "serve": _add_serve,
     "history": _add_history,
     "changes": _add_changes,

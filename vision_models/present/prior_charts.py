@@ -8,15 +8,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..catalog.benchmarks import prior_scores
+from ..catalog.benchmarks import DEFAULT_PRIOR, prior_scores
 from ..pricing.cost import rank_costs
 from .chart_style import _axis_format, _new_axes, _nothing_to_draw, _spans_decades, plural
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-#: The prior the chart uses unless told: the one that scores the most models of today's catalog.
-DEFAULT_PRIOR = ("OmniDocBench v1.5 (IDP Leaderboard)", "overall")
 #: How many of the cheapest readers without a public score are named on the chart.
 NAMED_WITHOUT_SCORE = 4
 
@@ -161,8 +159,8 @@ def _no_score_band(ax: Axes, unscored: pd.DataFrame) -> None:
 
     band = blended_transform_factory(ax.transData, ax.transAxes)
     ax.fill_between([0, 1], 0, 0.2, transform=ax.transAxes, color="0.93", zorder=0)
-    ax.text(0.005, 0.185, f"no public score ({len(unscored)} readers)", transform=ax.transAxes, fontsize=8,
-            color="0.3", va="top")  # fmt: skip
+    ax.text(0.995, 0.185, f"no public score ({len(unscored)} readers)", transform=ax.transAxes, fontsize=8,
+            color="0.3", va="top", ha="right")  # fmt: skip
     if unscored.empty:
         return
     x = unscored["usd_per_1k_images"].to_numpy(dtype="float64")

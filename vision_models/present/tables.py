@@ -135,6 +135,25 @@ def cost_table(costs) -> str:
     return f"{cost_title(costs)}\n" + "\n".join(lines) + "\n" + legend
 
 
+def benchmarks_table(table) -> str:
+    """Published scores as a fixed-width table: benchmark, metric, score, the source's model name, the OpenRouter id."""
+    header = ("benchmark", "metric", "score", "model (source)", "openrouter id", "date")
+    ids = [
+        "" if _missing(i) else f"{i} (retired)" if retired else i
+        for i, retired in zip(table["openrouter_id"].astype(object), table["retired"])
+    ]
+    dates = ["" if _missing(d) else f"{d:%Y-%m-%d}" for d in table["date"].tolist()]
+    rows = zip(table["benchmark"].tolist(), table["metric"].tolist(), _cells(table["score"], "{:g}"),
+               table["source_model"].tolist(), ids, dates)  # fmt: skip
+    lines = fixed_width(header, rows, right={2}, shrink=[0, 3, 4], keep={4: 24})
+    return "\n".join(lines) + "\nsources: vision-models benchmarks --format csv (source_url, notes)\n"
+
+
+def _missing(value) -> bool:
+    """None, NaN or NaT (without importing pandas: each is unequal to itself or None)."""
+    return value is None or value != value
+
+
 def provider_cost_table(costs) -> str:
     """Cost per provider endpoint, grouped by model; marks the cheapest and dearest, and endpoints that are down."""
     from .charts import cost_title
