@@ -15,7 +15,7 @@ from factories import model, shared_catalog  # noqa: E402
 
 import vision_models as vm  # noqa: E402
 from vision_models.catalog.frame import models_frame  # noqa: E402
-from vision_models.present.charts import prior_front, with_prior  # noqa: E402
+from vision_models.trials.shortlist import prior_front, with_prior  # noqa: E402
 
 OMNI = "OmniDocBench v1.5 (IDP Leaderboard)"
 VISION = ("text", "image")
@@ -103,3 +103,30 @@ def test_the_cli_writes_the_prior_chart(tmp_path, capsys):
                    "--output-tokens", "700", "--metric", "text_edit_distance"])  # fmt: skip
     assert status == 0 and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "wrote" in capsys.readouterr().err
+
+
+def test_shortlist_holds_the_front_the_cheapest_unscored_readers_and_tesseract():
+    models = models_frame(
+        [
+            model("google/gemini-3-flash-preview", prompt="0.0000005", completion="0.000003", inputs=VISION),
+            model("openai/gpt-5-nano", prompt="0.00000005", completion="0.0000004", inputs=VISION),
+            model("openai/gpt-5.2", prompt="0.00000175", completion="0.000014", inputs=VISION),
+            model("acme/cheap-reader", prompt="0.00000001", completion="0.00000002", inputs=VISION),
+            model("acme/dear-reader", prompt="0.00001", completion="0.00004", inputs=VISION),
+            model("meta-llama/llama-guard-4-12b", prompt="0.00000001", completion="0.00000001", inputs=VISION),
+        ]
+    )
+    costs = vm.cost_per_image(models, 1000, 1000, output_tokens=500, measured=False)
+    picked = vm.shortlist(costs, without_prior=1)
+    # Published (IDP Leaderboard, OmniDocBench overall): gpt-5-nano 63.4, gemini-3-flash 90.1, gpt-5.2 88.0.
+    # gpt-5.2 costs more than gemini-3-flash and scores lower: dominated. The guard is no reader.
+    assert picked["id"].tolist() == [
+        "openai/gpt-5-nano",
+        "google/gemini-3-flash-preview",
+        "acme/cheap-reader",
+        "tesseract",
+    ]
+    assert picked["why"].str.len().gt(10).all() and picked.loc[3, "usd_per_1k_images"] == 0.0
+    assert vm.shortlist(costs, without_prior=0, tesseract=False)["id"].tolist() == picked["id"].tolist()[:2]
+    with pytest.raises(ValueError, match="bad without_prior -1"):
+        vm.shortlist(costs, without_prior=-1)

@@ -42,6 +42,7 @@ _LAZY = {
     "price_history": "catalog.history",
     "fetch_endpoints": "catalog.endpoints",
     "estimate_trial": "trials.plan",
+    "shortlist": "trials.shortlist",
     "TrialOptions": "trials.options",
     "run_trial": "trials.runner",
     "load_trial": "trials.results",

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..catalog.benchmarks import DEFAULT_PRIOR, prior_scores
-from ..pricing.cost import rank_costs
+from ..catalog.benchmarks import DEFAULT_PRIOR
+from ..trials.shortlist import prior_front, with_prior
 from .chart_style import _axis_format, _new_axes, _nothing_to_draw, _spans_decades, plural
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -17,31 +17,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: How many of the cheapest readers without a public score are named on the chart.
 NAMED_WITHOUT_SCORE = 4
-
-
-def with_prior(costs: pd.DataFrame, benchmark: str, metric: str) -> pd.DataFrame:
-    """The ranked readers of a cost table (:func:`rank_costs`) with ``prior_score``: the published score, or NaN.
-
-    Ids are matched exactly, as the benchmarks table maps them; a snapshot or
-    variant gets no score from its base model.
-    """
-    scores = prior_scores(benchmark, metric)
-    ranked = rank_costs(costs)
-    ranked = ranked.assign(prior_score=ranked["id"].astype(object).map(scores).astype("float64"))
-    ranked.attrs = {**ranked.attrs, "prior": scores.name, "higher_is_better": scores.attrs["higher_is_better"]}
-    return ranked
-
-
-def prior_front(scored: pd.DataFrame, higher_is_better: bool = True) -> pd.DataFrame:
-    """Rows no other row beats: none has a better ``prior_score`` for at most the cost (cheapest first)."""
-    ordered = scored.dropna(subset=["usd_per_1k_images", "prior_score"])
-    better = ordered["prior_score"] if higher_is_better else -ordered["prior_score"]
-    ordered = ordered.assign(_better=better).sort_values(
-        ["usd_per_1k_images", "_better", "id"], ascending=[True, False, True]
-    )
-    value = ordered["_better"].to_numpy(dtype="float64")
-    best_cheaper = np.maximum.accumulate(np.concatenate([[-np.inf], value[:-1]])) if len(value) else value
-    return ordered[value > best_cheaper].drop(columns="_better").reset_index(drop=True)
 
 
 def plot_cost_vs_prior(
