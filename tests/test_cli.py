@@ -740,3 +740,48 @@ def test_in_flags_names_parameters_as_flags_and_leaves_other_words(library, comm
     from vision_models.cli import in_flags
 
     assert in_flags(library) == command_line
+
+
+def test_kind_filters_list_and_cost_and_shows_in_the_tables(tmp_path):
+    vision = ("text", "image")
+    path = tmp_path / "catalog.json"
+    path.write_text(
+        catalog_body(
+            model("openai/gpt-4o", prompt="0.0000025", completion="0.00001", inputs=vision),
+            model(
+                "meta-llama/llama-guard-4-12b",
+                prompt="0.00000018",
+                completion="0.00000018",
+                inputs=vision,
+                description="Llama Guard 4 is fine-tuned for content safety classification.",
+            ),  # fmt: skip
+        )
+    )
+    guards = run("list", "--source", str(path), "--kind", "guard", "--format", "json")
+    assert [r["id"] for r in json.loads(guards.stdout)] == ["meta-llama/llama-guard-4-12b"]
+    assert json.loads(guards.stdout)[0]["kind"] == "guard"
+    listed = run("list", "--source", str(path), "--wide")
+    assert re.search(r"llama-guard-4-12b .*; guard$", listed.stdout, re.M)  # the kind shown beside the evidence
+    cost = run("cost", "--source", str(path), "--preset", "letter-200dpi", "--output-tokens", "700")
+    assert "llama-guard" not in cost.stdout  # cost ranks page readers by default
+    assert "left out 1 model that does not read pages into text (1 guard); --kind all shows them" in cost.stderr
+    everything = run(
+        "cost", "--source", str(path), "--preset", "letter-200dpi", "--output-tokens", "700", "--kind", "all"
+    )
+    assert re.search(r"^meta-llama/llama-guard-4-12b .* guard$", everything.stdout, re.M)
+    bad = run("list", "--source", str(path), "--kind", "readers")
+    assert bad.returncode == 2 and "invalid choice: 'readers'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_benchmarks_lists_the_published_scores_and_names_a_bad_metric():
+    table = run("benchmarks", "--benchmark", "olmOCR-Bench")
+    assert table.returncode == 0
+    assert re.search(
+        r"^olmOCR-Bench +overall_pass_rate_pct +68\.9 +GPT-4o \(No Anchor\) +openai/gpt-4o ", table.stdout, re.M
+    )
+    rows = json.loads(run("benchmarks", "--format", "json").stdout)
+    assert all(r["source_url"].startswith("https://") for r in rows)
+    retired = [r for r in rows if r["retired"]]
+    assert retired and "(retired)" in run("benchmarks", "--wide").stdout
+    bad = run("benchmarks", "--metric", "cer")
+    assert bad.returncode == 2 and "unknown metric 'cer'" in bad.stderr and "Traceback" not in bad.stderr

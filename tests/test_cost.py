@@ -559,8 +559,10 @@ def test_rankings_leave_out_free_variants_and_requests_that_do_not_fit():
     ranked = rank_costs(costs)
     assert ranked["id"].tolist() == ["qwen/qwen3-vl-235b-a22b-thinking", "google/gemma-3-27b-it"]
     assert ranked.attrs["ranking_left_out"] == {
+        "other_kinds": [],
         "free_variants": ["google/gemma-3-27b-it:free"],
         "does_not_fit": ["openai/gpt-4o-mini:free", "openai/gpt-4o"],  # in the table's order: both free, then by cost
+        "same_base": [],
     }
     assert ranked.attrs["width"] == 1700  # the table's inputs stay for the chart title
     assert ranking_note(ranked) == (

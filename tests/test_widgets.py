@@ -295,24 +295,25 @@ def test_cost_explorer_subtitle_counts_every_qualifying_model(catalog, monkeypat
     # text-only gpt-4o-search-preview): 3 with a variable or unlisted price (openrouter/auto, llava-13b,
     # pixtral-large-2411), 1 :free variant (gemma-3-27b-it:free), 26 priced. llava-13b's 2,048 tokens of
     # context and 400 of output cannot take a Letter page and a 700-token answer; the :free variant is
-    # left out until the box is ticked: 28 ranked.
-    assert "cheapest 5 of 28 models" in explorer.table.value
+    # left out until the box is ticked; openrouter/auto is a router, not a page reader: 27 ranked.
+    assert "cheapest 5 of 27 models" in explorer.table.value
     assert (
         "1 :free variant left out" in explorer.table.value
         and "1 model too small for this request" in explorer.table.value
+        and "1 model that does not read pages left out" in explorer.table.value
     )
-    assert "cheapest 5 of 26 priced models; 2 with unknown price not shown" in titles[-1]
+    assert "cheapest 5 of 26 priced models; 1 with unknown price not shown" in titles[-1]
     assert "free, not drawn" not in titles[-1]
     explorer.include_free.value = True
-    assert "cheapest 5 of 29 models" in explorer.table.value and ":free variant" not in explorer.table.value
+    assert "cheapest 5 of 28 models" in explorer.table.value and ":free variant" not in explorer.table.value
     # The table's five cheapest now hold gemma-3-27b-it:free and four priced models: four bars, counted
     # against all 26 priced models, the free one named.
-    assert "cheapest 4 of 26 priced models; 2 with unknown price not shown" in titles[-1]
+    assert "cheapest 4 of 26 priced models; 1 with unknown price not shown" in titles[-1]
     assert "1 free, not drawn: google/gemma-3-27b-it:free" in titles[-1]
     explorer.top.value = 1  # only the free model: the chart says so instead of drawing an empty bar
     assert "Every model here is free (1): no cost to chart." in titles[-1] and explorer.png is not None
     explorer.min_context.value = 1_000_000
-    qualifying = int((vision["context_length"] >= 1_000_000).sum())
+    qualifying = int(((vision["context_length"] >= 1_000_000) & (vision["kind"] == "reader")).sum())  # not the router
     assert f"of {qualifying} models with at least 1,000,000 tokens of context" in explorer.table.value
 
 
@@ -587,6 +588,7 @@ def test_counts_in_words_are_never_1_models(catalog):
     assert "1 model" in explorer.table.value and "1 models" not in explorer.table.value
     box = ModelFilter(one)
     assert box.count.value.endswith("<b>1</b> of 1 vision model</div>")
-    # The sample's 30 vision models less its one :free variant and the one whose context the request overflows.
-    assert "cheapest 5 of 28 models" in CostExplorer(vision, top=5, chart=False).table.value
+    # The sample's 30 vision models less its one :free variant, the one whose context the request overflows
+    # and its router.
+    assert "cheapest 5 of 27 models" in CostExplorer(vision, top=5, chart=False).table.value
     assert "1 models" not in explorer.static_html()

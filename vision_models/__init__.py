@@ -37,15 +37,18 @@ _LAZY = {
     "plot_price_history": "present.charts",
     "plot_models_added_per_week": "present.charts",
     "models_added_per_week": "present.charts",
+    "benchmarks": "catalog.benchmarks",
     "catalog_changes": "catalog.history",
     "price_history": "catalog.history",
     "fetch_endpoints": "catalog.endpoints",
     "estimate_trial": "trials.plan",
+    "shortlist": "trials.shortlist",
     "TrialOptions": "trials.options",
     "run_trial": "trials.runner",
     "load_trial": "trials.results",
     "measured_image_tokens": "trials.results",
     "plot_cost_vs_accuracy": "present.charts",
+    "plot_cost_vs_prior": "present.charts",
     "plot_estimate_vs_billed": "present.charts",
 }
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .kinds import kind_columns
 from .vision import (
     DEFAULT_RULES,
     Rules,
@@ -58,6 +59,9 @@ BASE_COLUMNS = [
     "free",
     "is_alias",
     "alias_of",
+    "kind",
+    "kind_reason",
+    "variant_of",
 ]
 #: ``supported_parameters`` that mean the model can be held to a JSON schema.
 STRUCTURED_OUTPUT_PARAMETERS = frozenset({"structured_outputs", "response_format"})
@@ -94,11 +98,15 @@ def vision_rows(models: list[dict], arch: list[dict], inputs: np.ndarray, rules:
 
 
 def model_columns(
-    models: list[dict], arch: list[dict] | None = None, inputs: np.ndarray | None = None
+    models: list[dict],
+    arch: list[dict] | None = None,
+    inputs: np.ndarray | None = None,
+    catalog: list[dict] | None = None,
 ) -> dict[str, Any]:
     """The columns of usable entries (dicts with a unique string ``id``).
 
-    ``arch`` and ``inputs``: their parsed ``architecture`` and input modalities, when already at hand.
+    ``arch`` and ``inputs``: their parsed ``architecture`` and input modalities, when already at hand;
+    ``catalog``: every usable entry, when ``models`` are some of them (a variant's base may be among the rest).
     """
     ids = _field(models, "id")
     arch = _mappings(_field(models, "architecture")) if arch is None else arch
@@ -110,6 +118,19 @@ def model_columns(
     parameters = _lists(_field(models, "supported_parameters"))
     expiration = _dates(_field(models, "expiration_date"))
     router = _routers(ids, arch, prompt_listed, completion_listed)
+    outputs = _lists(_field(arch, "output_modalities"))
+    canonical = _field(models, "canonical_slug")
+    aliases = alias_columns(ids, canonical)
+    among = None if catalog is None else (_field(catalog, "id"), _field(catalog, "canonical_slug"))
+    kinds = kind_columns(
+        ids,
+        _field(models, "description"),
+        outputs,
+        router=router,
+        alias=aliases["is_alias"],
+        canonical=canonical,
+        among=among,
+    )
     return {
         "id": _text(ids),
         "name": _text([v if isinstance(v, str) else i for v, i in zip(_field(models, "name"), ids)]),
@@ -118,7 +139,7 @@ def model_columns(
         "context_length": _count(_field(models, "context_length")),
         "modality": _text(_strings(_field(arch, "modality"))),
         "input_modalities": inputs,
-        "output_modalities": _lists(_field(arch, "output_modalities")),
+        "output_modalities": outputs,
         "prompt_usd_per_mtok": _scaled_price(prompt_listed, _PER_MILLION),
         "completion_usd_per_mtok": _scaled_price(completion_listed, _PER_MILLION),
         "image_price": _price(_field(pricing, "image")),
@@ -138,7 +159,9 @@ def model_columns(
         "expiring": np.asarray(expiration.notna()),
         "is_router": router,
         "free": _free(pricing, prompt_listed, completion_listed, router),
-        **alias_columns(ids, _field(models, "canonical_slug")),
+        **aliases,
+        **kinds,
+        "variant_of": optional_text(kinds["variant_of"]),
     }
 
 
@@ -357,7 +380,7 @@ def models_frame(entries: list[Any], rules: str = DEFAULT_RULES, *, vision_only:
         arch = _mappings(_field(models, "architecture"))
         inputs = _lists(_field(arch, "input_modalities"))
         keep = np.flatnonzero(vision_rows(models, arch, inputs, check_rules(rules))).tolist()
-        columns = model_columns([models[i] for i in keep], [arch[i] for i in keep], inputs[keep])
+        columns = model_columns([models[i] for i in keep], [arch[i] for i in keep], inputs[keep], catalog=models)
     else:
         columns = model_columns(models)
     columns.update(vision_columns(columns, rules))
@@ -417,6 +440,8 @@ def stored_models_frame(
         "free": (prompt == 0) & (completion == 0) & ~router & others_zero,
         **alias_columns(ids, none),
     }
+    kinds = kind_columns(ids, none, columns["output_modalities"], router=router, alias=columns["is_alias"])
+    columns.update(kinds, variant_of=optional_text(kinds["variant_of"]))  # no description stored: names decide
     columns.update(vision_columns(columns, rules))
     rows = sort_order(columns)
     if vision_only:

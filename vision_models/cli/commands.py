@@ -88,6 +88,7 @@ def load_models(args: argparse.Namespace):
         min_context=args.min_context,
         max_prompt_price=args.max_prompt_price,
     )
+    models = keep_kind(models, getattr(args, "model_kind", "all"), generators_said=hasattr(args, "include_generators"))
     if models.empty and not result.error:
         _say(
             "vision-models: no model matches these filters"
@@ -95,6 +96,25 @@ def load_models(args: argparse.Namespace):
             else "vision-models: the catalog has no vision models"
         )
     return result, models
+
+
+def keep_kind(models, kind: str, *, generators_said: bool = False):
+    """The models of ``--kind`` (all: every one); the others counted on stderr when page readers were asked for.
+
+    ``generators_said``: the command prices models and says itself which generators it leaves out
+    (``--include-generators`` keeps them), so page readers keep the generators for it to decide.
+    """
+    from ..catalog.kinds import READER, select_kinds
+
+    wanted = (READER, "generator") if kind == READER and generators_said else kind
+    kept = select_kinds(models, wanted)
+    if kind == READER and len(kept) < len(models):
+        others = models["kind"][~models["id"].isin(kept["id"])].value_counts()
+        what = ", ".join(f"{count} {name}" for name, count in others.items())
+        left = len(models) - len(kept)
+        _say(f"vision-models: left out {plural(left, 'model')} that {'does' if left == 1 else 'do'} not read pages "
+             f"into text ({what}); --kind all shows them")  # fmt: skip
+    return kept
 
 
 def _no_snapshot(exc: ValueError, rules: str):
@@ -263,6 +283,23 @@ def _endpoints(ids, args: argparse.Namespace, models=None):
     return frame
 
 
+def run_benchmarks(args: argparse.Namespace) -> int:
+    """The shipped table of published scores (``vm.benchmarks()``), as a table, CSV or JSON."""
+    from ..catalog.benchmarks import benchmarks
+    from ..present.tables import benchmarks_table
+
+    table = benchmarks(args.benchmark, args.metric)
+    _write(render(table, args.format, benchmarks_table))
+    return EXIT_OK
+
+
+def _first_metric(benchmark: str) -> str:
+    """The first metric the table lists for ``benchmark`` (an unknown benchmark is a ``ValueError`` naming it)."""
+    from ..catalog.benchmarks import benchmarks
+
+    return str(benchmarks(benchmark)["metric"].iloc[0])
+
+
 def run_chart(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -283,10 +320,17 @@ def run_chart(args: argparse.Namespace) -> int:
     costs = load_costs(args)
     if costs is None:
         return EXIT_NO_DATA
-    from ..present.charts import plot_cost_per_image, plot_cost_vs_context
+    from ..present.charts import plot_cost_per_image, plot_cost_vs_context, plot_cost_vs_prior
     from ..present.export import atomic_binary_file
 
-    ax = plot_cost_per_image(costs, top=args.top) if args.kind == "cost" else plot_cost_vs_context(costs)
+    if args.kind == "prior":
+        from ..catalog.benchmarks import DEFAULT_PRIOR
+
+        benchmark = args.benchmark or DEFAULT_PRIOR[0]
+        ax = plot_cost_vs_prior(costs, benchmark, args.metric or (DEFAULT_PRIOR[1] if benchmark == DEFAULT_PRIOR[0] else
+                                                                  _first_metric(benchmark)))  # fmt: skip
+    else:
+        ax = plot_cost_per_image(costs, top=args.top) if args.kind == "cost" else plot_cost_vs_context(costs)
     try:  # written beside the target and renamed over it when complete: never a half-written image
         with atomic_binary_file(Path(args.out).expanduser()) as out:
             ax.get_figure().savefig(out, dpi=150, format=kind)  # type: ignore[union-attr]

@@ -11,6 +11,7 @@ from typing import NoReturn
 
 from .. import __version__
 from .commands import (
+    run_benchmarks,
     run_cache,
     run_changes,
     run_chart,
@@ -69,6 +70,7 @@ def _add_list(commands) -> None:
     listing = commands.add_parser("list", help="list the vision models")
     add_source_options(listing)
     add_filter_options(listing)
+    add_kind_option(listing, "all")
     listing.add_argument("--format", choices=("table", "csv", "json", "api"), default="table")
     add_as_of_option(listing)
     add_table_options(listing)
@@ -81,6 +83,7 @@ def _add_export(commands) -> None:
     add_export_format_option(export)
     add_source_options(export)
     add_filter_options(export)
+    add_kind_option(export, "all")
     add_as_of_option(export)
     export.set_defaults(handler=run_export)
 
@@ -89,6 +92,7 @@ def _add_cost(commands) -> None:
     cost = commands.add_parser("cost", help="what one image (a page) costs on each vision model")
     add_source_options(cost)
     add_filter_options(cost)
+    add_kind_option(cost, "reader")
     add_image_options(cost)
     cost.add_argument("--top", type=_whole_number(1, LIMITS["top"]), metavar="N", help="only the N cheapest")
     cost.add_argument("--format", choices=("table", "csv", "json"), default="table")
@@ -115,7 +119,11 @@ def _add_endpoints(commands) -> None:
 
 def _add_chart(commands) -> None:
     chart = commands.add_parser("chart", help="save a cost chart as PNG")
-    chart.add_argument("kind", choices=("cost", "context"), help="cost: bars per model; context: cost against context")
+    chart.add_argument(
+        "kind",
+        choices=("cost", "context", "prior"),
+        help="cost: bars per model; context: cost against context; prior: cost against a published score",
+    )
     chart.add_argument("--out", required=True, metavar="PNG", help="where to write the image")
     add_source_options(chart)
     add_filter_options(chart)
@@ -123,7 +131,23 @@ def _add_chart(commands) -> None:
     chart.add_argument(
         "--top", type=_whole_number(1, LIMITS["top"]), default=25, metavar="N", help="bars to draw (cost chart)"
     )
+    add_prior_options(chart)
     chart.set_defaults(handler=run_chart)
+
+
+def add_prior_options(parser: argparse.ArgumentParser) -> None:
+    """Which published score: ``--benchmark`` and ``--metric`` (``vision-models benchmarks`` lists them)."""
+    parser.add_argument("--benchmark", help="prior chart: the benchmark (default: the one scoring the most models)")
+    parser.add_argument("--metric", help="prior chart: its metric (default: that benchmark's overall score)")
+
+
+def _add_benchmarks(commands) -> None:
+    listing = commands.add_parser("benchmarks", help="published document-reading scores, mapped to OpenRouter ids")
+    listing.add_argument("--benchmark", help="only this benchmark")
+    listing.add_argument("--metric", help="only this metric")
+    listing.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    add_table_options(listing)
+    listing.set_defaults(handler=run_benchmarks)
 
 
 def _add_serve(commands) -> None:
@@ -273,6 +297,7 @@ COMMANDS = {
     "cost": _add_cost,
     "endpoints": _add_endpoints,
     "chart": _add_chart,
+    "benchmarks": _add_benchmarks,
     "serve": _add_serve,
     "history": _add_history,
     "changes": _add_changes,
@@ -325,6 +350,20 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
         type=_number(0, LIMITS["usd"]),
         metavar="USD_PER_MTOK",
         help="prompt price at most this (0-1,000,000)",
+    )
+
+
+def add_kind_option(parser: argparse.ArgumentParser, default: str) -> None:
+    """``--kind``: what the models are for (reader, guard, agent...; catalog/kinds.py), or ``all``."""
+    from ..catalog.kinds import KINDS
+
+    parser.add_argument(
+        "--kind",
+        dest="model_kind",
+        choices=(*KINDS, "all"),
+        default=default,
+        help=f"only models of this kind: reader reads a page into text; guard, agent, router, alias, generator and "
+        f"embedding do not (default: {default})",
     )
 
 

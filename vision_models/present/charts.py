@@ -59,6 +59,7 @@ from .history_charts import (
     plot_models_added_per_week,
     plot_price_history,
 )
+from .prior_charts import plot_cost_vs_prior, prior_front, with_prior
 from .trial_charts import accuracy_front, plot_cost_vs_accuracy, plot_estimate_vs_billed
 
 #: vm.charts: the cost charts here, and every public name the module had before the history, trial and style
@@ -83,13 +84,16 @@ __all__ = [
     "plot_cost_per_image",
     "plot_cost_vs_accuracy",
     "plot_cost_vs_context",
+    "plot_cost_vs_prior",
     "plot_estimate_vs_billed",
     "plot_models_added_per_week",
     "plot_price_history",
     "plural",
+    "prior_front",
     "provider_groups",
     "tokens_tick",
     "usd_ticks",
+    "with_prior",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -89,12 +89,22 @@ def text_table(models) -> str:
         _cells(models["context_length"], "{:,}"),
         _cells(models["prompt_usd_per_mtok"], "{:.4g}"),
         _cells(models["completion_usd_per_mtok"], "{:.4g}"),
-        ["+".join(e) + note for e, note in zip(models["vision_evidence"].tolist(), _expiry_notes(models))],
+        [
+            "+".join(e) + note
+            for e, note in zip(models["vision_evidence"].tolist(), _kind_notes(models, _expiry_notes(models)))
+        ],
     )
     # The evidence gives way first, then the name (both go when they must); the id, which other commands take,
     # last and least. Prices are USD per million tokens in and out.
     lines = fixed_width(header, rows, right={2, 3, 4}, shrink=[5, 1, 0], keep={0: 30, 1: 12}, drop=[5, 1])
     return "\n".join(lines) + "\n"
+
+
+def _kind_notes(models, notes: list[str]) -> list[str]:
+    """``notes`` with ``"; guard"`` (the kind) added for a model that does not read pages into text."""
+    if "kind" not in models:
+        return notes
+    return [note if kind == "reader" else f"{note}; {kind}" for note, kind in zip(notes, models["kind"].astype(object))]
 
 
 def _expiry_notes(models) -> list[str]:
@@ -109,7 +119,9 @@ def cost_table(costs) -> str:
     from .charts import cost_title
 
     header = ("id", "tokens", "method", "$/image", "$/1k images", "")
+    kinds = costs["kind"].astype(object).tolist() if "kind" in costs else ["reader"] * len(costs)
     notes = ["free" if free else ("~" if unsure else "") for free, unsure in zip(costs["free"], costs["uncertain"])]
+    notes = [note if kind == "reader" else " ".join(filter(None, (note, kind))) for note, kind in zip(notes, kinds)]
     rows = zip(
         costs["id"].tolist(),
         _cells(costs["image_tokens"], "{:,}"),
@@ -121,6 +133,25 @@ def cost_table(costs) -> str:
     lines = fixed_width(header, rows, right={1, 3, 4}, shrink=[2, 0], keep={0: 24})
     legend = "~ uncertain estimate\n" if "~" in notes else ""
     return f"{cost_title(costs)}\n" + "\n".join(lines) + "\n" + legend
+
+
+def benchmarks_table(table) -> str:
+    """Published scores as a fixed-width table: benchmark, metric, score, the source's model name, the OpenRouter id."""
+    header = ("benchmark", "metric", "score", "model (source)", "openrouter id", "date")
+    ids = [
+        "" if _missing(i) else f"{i} (retired)" if retired else i
+        for i, retired in zip(table["openrouter_id"].astype(object), table["retired"])
+    ]
+    dates = ["" if _missing(d) else f"{d:%Y-%m-%d}" for d in table["date"].tolist()]
+    rows = zip(table["benchmark"].tolist(), table["metric"].tolist(), _cells(table["score"], "{:g}"),
+               table["source_model"].tolist(), ids, dates)  # fmt: skip
+    lines = fixed_width(header, rows, right={2}, shrink=[0, 3, 4], keep={4: 24})
+    return "\n".join(lines) + "\nsources: vision-models benchmarks --format csv (source_url, notes)\n"
+
+
+def _missing(value) -> bool:
+    """None, NaN or NaT (without importing pandas: each is unequal to itself or None)."""
+    return value is None or value != value
 
 
 def provider_cost_table(costs) -> str:

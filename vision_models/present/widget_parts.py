@@ -199,6 +199,12 @@ def _left_out_text(left_out: dict) -> str:
         parts.append(f"{_count(len(variants), ':free variant')} left out (tick “include free variants” to show them)")
     if unfit:
         parts.append(f"{_count(len(unfit), 'model')} too small for this request left out (context or maximum output)")
+    kinds, same = left_out.get("other_kinds") or [], left_out.get("same_base") or []
+    if kinds:
+        what = "does not read pages" if len(kinds) == 1 else "do not read pages"
+        parts.append(f"{_count(len(kinds), 'model')} that {what} left out (routers, aliases, guards, agents)")
+    if same:
+        parts.append(f"{_count(len(same), 'dearer listing')} of a model already ranked left out (snapshots, variants)")
     return "; ".join(parts) + "." if parts else ""
 
 

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..catalog.kinds import READER, kind_mask, repeated_bases
 from ..common import check_known
 from .estimate import (  # noqa: F401 (the public names of vm.cost, which this module was before it was split)
     COST_COLUMNS,
@@ -162,12 +163,22 @@ def is_free_variant(ids: Iterable[str]) -> np.ndarray:
     return np.array([isinstance(i, str) and i.endswith(FREE_SUFFIX) for i in ids], dtype=bool)
 
 
-def rank_costs(costs: pd.DataFrame, *, include_free: bool = False, include_unfit: bool = False) -> pd.DataFrame:
+def rank_costs(
+    costs: pd.DataFrame,
+    *,
+    include_free: bool = False,
+    include_unfit: bool = False,
+    kinds: str | Sequence[str] | None = (READER,),
+    one_per_base: bool = True,
+) -> pd.DataFrame:
     """The rows of a cost table (:func:`price_images`) that a ranking ranks, in the table's order (cheapest first).
 
     Left out by default, and named in ``.attrs["ranking_left_out"]``
-    (``{"free_variants": [...], "does_not_fit": [...]}``):
+    (``{"other_kinds": [...], "free_variants": [...], "does_not_fit": [...], "same_base": [...]}``):
 
+    - models that are not page readers (``kind`` not in ``kinds``; see
+      :mod:`vision_models.catalog.kinds`): safety classifiers, GUI agents,
+      routers, aliases, generators. ``kinds=None`` keeps every kind.
     - ``:free`` variants (ids ending in ``:free``; ``include_free=True`` keeps
       them). They are the free, rate-limited listing of a model that usually
       also has a paid one, and at $0 they would fill the top of every ranking
@@ -178,20 +189,37 @@ def rank_costs(costs: pd.DataFrame, *, include_free: bool = False, include_unfit
       gives no sign that a paid listing exists.
     - rows whose request does not fit (``fits`` False: context or maximum
       output; ``include_unfit=True`` keeps them).
+    - further listings of a base model already ranked (``variant_of``: dated
+      snapshots, ``:thinking``/``:beta`` listings): each base model keeps its
+      cheapest listing; ``one_per_base=False`` keeps them all. ``:free``
+      variants kept by ``include_free`` are not merged.
 
-    A table without ``fits`` (made by hand) has every row fit. A bad flag is a
-    ``ValueError`` naming it.
+    A table without ``fits`` or ``kind`` (made by hand) has every row fit and
+    read. A bad flag or kind is a ``ValueError`` naming it.
     """
-    for name, value in (("include_free", include_free), ("include_unfit", include_unfit)):
+    for name, value in (
+        ("include_free", include_free),
+        ("include_unfit", include_unfit),
+        ("one_per_base", one_per_base),
+    ):
         if not isinstance(value, (bool, np.bool_)):
             raise ValueError(f"bad {name} {value!r}: expected True or False")
     ids = costs["id"].to_numpy(dtype=object)
     none = np.zeros(len(costs), dtype=bool)
+    other_kind = ~kind_mask(costs, kinds)  # each row is named once, under the first reason that drops it
     unfit = ~costs["fits"].to_numpy(dtype=bool, na_value=False) if "fits" in costs else none
-    drop_unfit = none if include_unfit else unfit
-    drop_variants = none if include_free else is_free_variant(ids.tolist()) & ~drop_unfit  # each row named once
-    ranked = costs[~(drop_unfit | drop_variants)].reset_index(drop=True)
-    left_out = {"free_variants": ids[drop_variants].tolist(), "does_not_fit": ids[drop_unfit].tolist()}
+    drop_unfit = none if include_unfit else unfit & ~other_kind
+    free_variant = is_free_variant(ids.tolist())
+    drop_variants = none if include_free else free_variant & ~drop_unfit & ~other_kind
+    kept = ~(other_kind | drop_unfit | drop_variants)
+    same_base = repeated_bases(costs, kept & ~free_variant) if one_per_base else none
+    ranked = costs[kept & ~same_base].reset_index(drop=True)
+    left_out = {
+        "other_kinds": ids[other_kind].tolist(),
+        "free_variants": ids[drop_variants].tolist(),
+        "does_not_fit": ids[drop_unfit].tolist(),
+        "same_base": ids[same_base].tolist(),
+    }
     ranked.attrs = {**costs.attrs, "ranking_left_out": left_out}
     return ranked
 
@@ -200,13 +228,20 @@ def ranking_note(ranked: pd.DataFrame) -> str:
     """One sentence on what :func:`rank_costs` left out of a ranking; "" when nothing."""
     left_out = ranked.attrs.get("ranking_left_out") or {}
     parts = []
-    variants, unfit = left_out.get("free_variants") or [], left_out.get("does_not_fit") or []
+    kinds, variants = left_out.get("other_kinds") or [], left_out.get("free_variants") or []
+    unfit, same = left_out.get("does_not_fit") or [], left_out.get("same_base") or []
+    if kinds:
+        parts.append(f"{len(kinds)} model{'s' if len(kinds) != 1 else ''} that do not read pages into text "
+                     "(guards, agents, routers, aliases, generators; kinds=None shows them)")  # fmt: skip
     if variants:
         parts.append(f"{len(variants)} :free variant{'s' if len(variants) != 1 else ''} (include_free=True shows them)")
     if unfit:
         parts.append(
             f"{len(unfit)} model{'s' if len(unfit) != 1 else ''} the request does not fit (context or maximum output)"
         )
+    if same:
+        parts.append(f"{len(same)} dearer listing{'s' if len(same) != 1 else ''} of a model already ranked "
+                     "(snapshots, variants; one_per_base=False shows them)")  # fmt: skip
     return "left out: " + "; ".join(parts) if parts else ""
 
 

@@ -12,12 +12,13 @@ import difflib
 import numpy as np
 import pandas as pd
 
+from ..catalog.feasibility import request_fits
 from ..catalog.frame import optional_text
+from ..catalog.kinds import kind_of
 from .image_tokens import FALLBACK, check_detail, check_size, image_tokens
 from .listing import (
     _discount_factor,
     _flag,
-    _floats,
     _free,
     _image_token_price,
     _limit,
@@ -64,6 +65,8 @@ COST_COLUMNS = [
     "rule_source",
     "fits",
     "does_not_fit",
+    "kind",
+    "variant_of",
 ]
 
 LISTED_METHOD = "listed-image-price"
@@ -186,7 +189,14 @@ def image_costs(
     fits, does_not_fit = request_fits(
         table["image_tokens"], table["context_length"], max_output, prompt_tokens, output_tokens
     )
-    table = table.assign(fits=fits, does_not_fit=does_not_fit, _unfit=~fits)
+    kind, variant_of = kind_of(models)  # what the model is for (catalog.kinds): rankings keep page readers
+    table = table.assign(
+        fits=fits,
+        does_not_fit=does_not_fit,
+        kind=pd.array(kind.tolist(), dtype="str"),
+        variant_of=optional_text(variant_of.tolist()),
+        _unfit=~fits,
+    )
     ordered = table.sort_values(["_unfit", "usd_per_image", "id"], na_position="last", kind="stable", ignore_index=True)
     ordered = ordered.drop(columns="_unfit")
     ordered.attrs = {
@@ -199,39 +209,6 @@ def image_costs(
         "left_out": left_out,
     }
     return ordered
-
-
-def request_fits(
-    image_tokens: pd.Series | np.ndarray,
-    context_length: pd.Series | np.ndarray,
-    max_output: pd.Series | np.ndarray,
-    prompt_tokens: int,
-    output_tokens: int,
-) -> tuple[np.ndarray, pd.Series]:
-    """Whether one request fits each model, and what does not where it does not.
-
-    The request needs image tokens + ``prompt_tokens`` + ``output_tokens``
-    within ``context_length``, and ``output_tokens`` within ``max_output``
-    (the most a model answers). Unknown image tokens count as none; an
-    unknown limit is not checked. Returns a bool array and a text column,
-    ``"needs 9,100 tokens; context 8,192"`` and/or ``"answer 700 tokens; max
-    output 512"`` (joined by " / "), missing where the request fits.
-    """
-    image = np.nan_to_num(_floats(image_tokens), nan=0.0)
-    needed = image + prompt_tokens + output_tokens
-    context, most = _floats(context_length), _floats(max_output)
-    too_long = needed > context  # NaN (unknown) compares False
-    too_much = output_tokens > most
-    fits = ~(too_long | too_much)
-    reasons = np.full(len(fits), None, dtype=object)
-    for row in np.flatnonzero(~fits).tolist():  # the few rows that do not fit
-        parts = []
-        if too_long[row]:
-            parts.append(f"needs {needed[row]:,.0f} tokens; context {context[row]:,.0f}")
-        if too_much[row]:
-            parts.append(f"answer {output_tokens:,} tokens; max output {most[row]:,.0f}")
-        reasons[row] = " / ".join(parts)
-    return fits, pd.Series(optional_text(reasons.tolist()), copy=False)
 
 
 def get_generates_media(models: pd.DataFrame) -> pd.Series:
