@@ -32,7 +32,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 from urllib3.poolmanager import PoolManager
 from urllib3.util.retry import Retry
 
-import vision_models.common as common
+import vision_models.notices as notices
 from vision_models.http import cache
 from vision_models.http.deadline import DeadlineAdapter, _WatchedHTTPConnection, _WatchedHTTPPool
 from vision_models.http.sessions import RETRY, _Retry
@@ -101,7 +101,7 @@ def test_a_response_and_its_side_rows_are_one_transaction(backend):
     assert "k" not in backend.responses
     with backend.responses.connection() as con:
         assert con.execute("SELECT COUNT(*) FROM frames").fetchone()[0] == 0
-    common._said.discard(f"write:{backend.responses.db_path}")
+    notices._said.discard(f"write:{backend.responses.db_path}")
 
 
 def test_our_init_sets_what_sqlite_cache_init_sets(tmp_path, backend):

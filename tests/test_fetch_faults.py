@@ -19,7 +19,7 @@ from factories import SMALL_CATALOG, catalog_body, expire_cached_copies, model
 from slow_servers import Trickler
 from werkzeug import Request, Response
 
-import vision_models.common as common
+import vision_models.notices as notices
 from vision_models import fetch_vision_models
 from vision_models.http.cache_info import get_cache_info
 from vision_models.http.client import MAX_BODY_BYTES, close_sessions, fetch_json, get_session, parse_json
@@ -215,7 +215,7 @@ def test_a_lone_surrogate_costs_one_string_not_the_catalog(httpserver):
     assert '"bad \\ud800 name"' in body  # a JSON escape of a lone surrogate, as sent
     httpserver.expect_request("/models").respond_with_data(body, content_type="application/json")
 
-    common._said.discard("surrogates")  # said once per process: start this test's process afresh
+    notices._said.discard("surrogates")  # said once per process: start this test's process afresh
     with pytest.warns(UserWarning, match="lone surrogate"):
         result = _fetch(httpserver.url_for("/"))
     with warnings.catch_warnings():
@@ -387,7 +387,7 @@ def test_a_full_disk_is_said_once_per_process_and_the_catalog_still_arrives(http
     monkeypatch.setattr(cache, "RedactingSQLiteCache", full)
     big = catalog_body(*[model(f"a/m{i}", inputs=("text", "image")) for i in range(40)])  # needs new pages
     httpserver.expect_request("/models").respond_with_data(big, content_type="application/json")
-    common._said.clear()
+    notices._said.clear()
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
         first = _fetch(httpserver.url_for("/"))
