@@ -65,10 +65,49 @@ LONGEST_FIRST = (
 )
 
 
+# The tests mirror the package's layers (docs/architecture.md): each test module is marked with the layer it tests,
+# so `pytest -m pricing` runs the pricing tests; `unit` marks a test that needs no server, process, kernel or
+# browser, `integration` the others (a loopback server, the stand-in, a subprocess, a notebook). A new test module
+# is named here (tests/test_architecture.py checks that every one is).
+LAYER_OF_MODULE = {
+    "base": ("test_settings", "test_common"),
+    "http": ("test_fetch_cache", "test_fetch_faults", "test_contracts"),
+    "catalog": ("test_frame", "test_vision", "test_kinds", "test_feasibility", "test_endpoints", "test_history",
+                "test_as_of", "test_sources_payload", "test_memo"),
+    "pricing": ("test_image_tokens", "test_cost", "test_pure_pricing"),
+    "trials": ("test_trials", "test_trials_faults", "test_trials_measured", "test_trials_store_files", "test_pages",
+               "test_tesseract", "test_accuracy", "test_trial_options"),
+    "present": ("test_charts", "test_widgets", "test_export", "test_notebook_views", "test_prior_chart",
+                "test_trials_charts"),
+    "server": ("test_server", "test_server_faults"),
+    "cli": ("test_cli", "test_cli_errors", "test_trials_cli"),
+    "project": ("test_architecture", "test_docs", "test_readme", "test_project", "test_old_paths", "test_benchmarks",
+                "test_notebooks", "test_browser"),
+}  # fmt: skip
+LAYER = {module: layer for layer, modules in LAYER_OF_MODULE.items() for module in modules}
+#: What makes a test an integration test: a fixture that starts a server or the stand-in, or a module that runs
+#: processes, kernels or a browser for every test.
+INTEGRATION_FIXTURES = {"httpserver", "standin", "upstream", "served", "daily_dbs", "daily_history"}
+INTEGRATION_MODULES = {"test_server", "test_server_faults", "test_cli", "test_cli_errors", "test_trials_cli",
+                       "test_notebooks", "test_browser", "test_readme", "test_benchmarks"}  # fmt: skip
+
+
+def layer_markers(item: pytest.Item) -> list[pytest.MarkDecorator]:
+    """The layer of the item's module and ``unit`` or ``integration`` (none for a notebook or an unnamed module)."""
+    module = item.path.stem
+    if item.path.suffix != ".py" or module not in LAYER:
+        return []
+    fixtures = set(getattr(item, "fixturenames", ()))
+    joined = module in INTEGRATION_MODULES or bool(INTEGRATION_FIXTURES & fixtures)
+    return [getattr(pytest.mark, LAYER[module]), pytest.mark.integration if joined else pytest.mark.unit]
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark the slow tests named above."""
+    """Mark the slow tests named above, and each test's layer and kind (unit or integration)."""
     for item in items:
+        for marker in layer_markers(item):
+            item.add_marker(marker)
         slow_fixture = SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ()))
         named = item.path.name in SLOW_FILES or item.nodeid.startswith(SLOW_TESTS)
         if item.path.suffix == ".ipynb" or named or slow_fixture:

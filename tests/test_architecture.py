@@ -322,3 +322,17 @@ def test_the_graph_is_read_from_the_source_lazy_imports_included(tmp_path):
 def _name(root: Path, path: Path) -> str:
     parts = path.relative_to(root.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_every_test_module_is_marked_with_the_layer_it_tests():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("root_conftest", PACKAGE.parent / "conftest.py")
+    assert spec is not None and spec.loader is not None
+    root = importlib.util.module_from_spec(spec)  # the repository's conftest.py: the layer of each test module
+    spec.loader.exec_module(root)
+    here = Path(__file__).parent
+    modules = sorted(p.stem for p in here.glob("test_*.py"))
+    assert [m for m in modules if m not in root.LAYER] == [], "name the module's layer in conftest.LAYER_OF_MODULE"
+    assert sorted(m for m in root.LAYER if m not in modules) == [], "a module named in conftest.py no longer exists"
+    assert set(root.LAYER_OF_MODULE) - {"base", "project"} <= {p.name for p in PACKAGE.iterdir() if p.is_dir()}
