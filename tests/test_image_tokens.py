@@ -241,9 +241,9 @@ def test_worked_examples_of_the_design_note(model_id, family, page, square):
         ("x-ai/grok-4", (449, 448), "high", 768),
         ("x-ai/grok-4", PAGE, "high", 1792),
         # Nova table: 900x900 -> 1300 as published; 1000x1000 = 1,000,000 px, between 810,000 (1300) and
-        # 1,170,000 (1800): 1300 + 500*190,000/360,000 = 1563.9 -> 1564.
+        # 1400x900 = 1,260,000 (1800): 1300 + 500*190,000/450,000 = 1511.1 -> 1511.
         ("amazon/nova-pro-v1", (900, 900), "high", 1300),
-        ("amazon/nova-pro-v1", (1000, 1000), "high", 1564),
+        ("amazon/nova-pro-v1", (1000, 1000), "high", 1511),
         # Fallback, 28 px patches: 1700x2200 -> 61*79 = 4819 (under the 16,384 cap); 1x1 -> 1.
         ("acme/unknown-vision-model", PAGE, "high", 4819),
         ("acme/unknown-vision-model", (1, 1), "high", 1),
@@ -266,9 +266,9 @@ CAPS = {
     "gpt-5": 70 + 8 * 140,
     "gpt-5.1": 70 + 8 * 140,
     "gpt-4.1-mini": 2489,  # 1536 patches * 1.62 = 2488.32, rounded up
-    "gpt-5-mini": 2489,
+    "gpt-5-mini": 1844,  # 1536 * 1.2 = 1843.2 (billed; docs/cost-evidence.md)
     "gpt-4.1-nano": 3779,  # 1536 * 2.46 = 3778.56
-    "gpt-5-nano": 3779,
+    "gpt-5-nano": 2304,  # 1536 * 1.5 (billed)
     "o4-mini": 2642,  # 1536 * 1.72 = 2641.92
     "gpt-5.2": 1844,  # 1536 * 1.2 = 1843.2
     "gpt-5.4": 3000,  # 2500 * 1.2
@@ -293,6 +293,7 @@ CAPS = {
     "llama-4": 3 + 144 + 16 * 145,
     "grok": 1792,
     "nova": 2600,
+    "nova-2": 230,
     "unknown": 16384,
 }
 
@@ -338,7 +339,9 @@ def test_enormous_examples_by_hand():
         ("openai/o3-deep-research", "o1-o3", True),
         ("openai/o4-mini-high", "o4-mini", False),
         ("openai/gpt-5-codex", "gpt-5", False),
-        ("openai/gpt-5-mini", "gpt-5-mini", True),
+        ("openai/gpt-5-mini", "gpt-5-mini", False),
+        ("openai/gpt-5-nano", "gpt-5-nano", False),
+        ("openai/gpt-5-image-mini", "gpt-5-mini", True),
         ("openai/gpt-5-image", "gpt-5", True),
         ("openai/gpt-5.1", "gpt-5.1", True),
         ("openai/gpt-5.1-codex-max", "gpt-5.1", True),
@@ -374,7 +377,8 @@ def test_enormous_examples_by_hand():
         ("mistralai/pixtral-large-2411", "pixtral-12b", True),
         ("meta-llama/llama-guard-4-12b", "llama-4", False),
         ("x-ai/grok-4.1-fast", "grok", True),
-        ("amazon/nova-2-lite-v1", "nova", True),
+        ("amazon/nova-2-lite-v1", "nova-2", False),
+        ("amazon/nova-pro-v1", "nova", True),
     ],
 )
 def test_find_family_on_real_ids(model_id, family, uncertain):
@@ -464,3 +468,66 @@ def test_unknown_method_is_a_value_error_naming_it():
     rule = FamilyRule("toy", "no-such-method", r"toy/", {}, True, "a test")
     with pytest.raises(ValueError, match="no-such-method"):
         image_tokens(rule, 10, 10)
+
+
+# --- bills over guides: each changed rule against the numbers it cites (docs/cost-evidence.md) -----------------
+
+# Billed image tokens measured by users, each (model, width, height, billed image tokens, source).
+# Forum posts subtract a text-only request's input tokens from the same request with the image.
+BILLED = [
+    # community.openai.com/t/1344040, post of 2026-06-17 ("Independently confirming"): gpt-5-mini, 1.20 a patch.
+    ("openai/gpt-5-mini", 256, 256, 77, "t/1344040 2026-06-17"),  # 64 patches
+    ("openai/gpt-5-mini", 512, 512, 308, "t/1344040 2026-06-17"),  # 256 patches
+    ("openai/gpt-5-mini", 768, 1024, 922, "t/1344040 2026-06-17"),  # 768 patches
+    ("openai/gpt-5-mini", 1280, 720, 1104, "t/1344040 2026-06-17"),  # 920 patches
+    ("openai/gpt-5-mini", 1024, 1024, 1229, "t/1344040 2026-06-17"),  # 1024 patches
+    ("openai/gpt-5-mini", 2048, 768, 1844, "t/1344040 2026-06-17"),  # 1536 patches, at the budget
+    # community.openai.com/t/1377015 (2026-03-18): 1600x1600 on the Responses API, 3,008 input tokens with
+    # 8 of text -> 3,000 = 2,500 patches x 1.2 for gpt-5.4, -mini and -nano.
+    ("openai/gpt-5.4", 1600, 1600, 3000, "t/1377015 2026-03-18"),
+    ("openai/gpt-5.4-mini", 1600, 1600, 3000, "t/1377015 2026-03-18"),
+    ("openai/gpt-5.4-nano", 1600, 1600, 3000, "t/1377015 2026-03-18"),
+]
+
+
+@pytest.mark.parametrize(("model_id", "width", "height", "billed", "source"), BILLED)
+def test_openai_patch_rules_reproduce_billed_measurements(model_id, width, height, billed, source):
+    assert tokens(model_id, width, height) == billed, source
+
+
+@pytest.mark.parametrize(("model_id", "billed_input"), [("openai/gpt-5-mini", 1833), ("openai/gpt-5-nano", 2289)])
+def test_gpt5_mini_and_nano_shrink_1600px_to_the_1536_budget_as_billed(model_id, billed_input):
+    # t/1377015 (2026-03-18): the same 1600x1600 image shrunk to 39 x 39 = 1,521 patches; the Responses API
+    # billed 1,833 (mini) and 2,289 (nano) input tokens, about 8 of them text (the poster's text-only request):
+    # 1521 * 1.2 = 1825.2 and 1521 * 1.5 = 2281.5, within the one token the text overhead leaves open.
+    assert abs(tokens(model_id, 1600, 1600) - (billed_input - 8)) <= 1
+
+
+def test_gpt5_mini_and_nano_take_the_billed_multiplier_not_the_guide():
+    # OpenAI's guide says 1.62 and 2.46; the bills and OpenAI's pricing-page calculator say 1.2 and 1.5.
+    assert find_family("openai/gpt-5-mini").params["multiplier"] == 1.2
+    assert find_family("openai/gpt-5-nano").params["multiplier"] == 1.5
+    # t/1377015: the small image the poster de-multiplied, 432 patches (e.g. 768x576 = 24*18): 1.2 -> 519, 1.5 -> 648.
+    assert tokens("openai/gpt-5-mini", 768, 576) == 519
+    assert tokens("openai/gpt-5-nano", 768, 576) == 648
+    # t/1344040 (2025-08): gpt-5-nano at the 1,536-patch budget: 1536 * 1.5 = 2304 (billed 2,334 with the text).
+    assert tokens("openai/gpt-5-nano", 2048, 768) == 2304
+    # The guide's multipliers stay where no bill disputes them.
+    assert find_family("openai/gpt-4.1-mini").params["multiplier"] == 1.62
+    assert find_family("openai/gpt-4.1-nano").params["multiplier"] == 2.46
+
+
+def test_nova_2_is_a_flat_230_tokens_per_image():
+    # Amazon Nova 2 user guide, "Image-token estimation": "usage is billed at a flat rate of 230 tokens per image".
+    for size in [(1, 1), (900, 450), PAGE, (8000, 8000)]:
+        assert tokens("amazon/nova-2-lite-v1", *size) == 230
+
+
+@pytest.mark.parametrize(
+    ("size", "published"),
+    # Amazon Nova (version 1) user guide, "Image to tokens conversion": the published table, row for row.
+    [((900, 450), 800), ((900, 900), 1300), ((1400, 900), 1800), ((1800, 900), 2400), ((1300, 1300), 2600)],
+)
+def test_nova_table_reproduces_every_published_row(size, published):
+    assert tokens("amazon/nova-pro-v1", *size) == published
+    assert tokens("amazon/nova-lite-v1", *size[::-1]) == published  # "HxW or WxH"

@@ -420,21 +420,22 @@ def make_litellm_refs() -> dict:
         ),
         (
             "openai-patches:gpt-5.2",
-            ["openai/gpt-5.2", "openai/gpt-5.3-codex", "openai/gpt-5.2-codex"],
+            ["openai/gpt-5.2", "openai/gpt-5.3-codex", "openai/gpt-5.2-codex", "openai/gpt-5-mini"],
             1536,
             1.2,
-            "budget 1,536: OpenAI guide (litellm says 6,144); multiplier 1.2: litellm and forum measurements",
+            "budget 1,536: OpenAI guide (litellm says 6,144); multiplier 1.2: litellm and forum measurements"
+            " (gpt-5-mini: billed, docs/cost-evidence.md)",
         ),
         (
             "openai-patches:gpt-4.1-mini",
-            ["openai/gpt-4.1-mini", "openai/gpt-5-mini"],
+            ["openai/gpt-4.1-mini"],
             1536,
             1.62,
             "budget 1,536 and multiplier 1.62: OpenAI guide (litellm caps gpt-4.1-mini at 6,144)",
         ),
         (
             "openai-patches:gpt-4.1-nano",
-            ["openai/gpt-4.1-nano", "openai/gpt-5-nano"],
+            ["openai/gpt-4.1-nano"],
             1536,
             2.46,
             "budget 1,536 and multiplier 2.46: OpenAI guide (litellm has no nano entry)",

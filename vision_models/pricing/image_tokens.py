@@ -123,8 +123,18 @@ _OPENAI_PATCH_NOTE = "design note: docs/design-note.md §OpenAI, patch method"
 _OPENAI = f"OpenAI 'Images and vision' guide, 'Calculating costs' ({_OPENAI_NOTE})"
 _OPENAI_PATCHES = f"OpenAI 'Images and vision' guide, 'Calculating costs' ({_OPENAI_PATCH_NOTE})"
 _FORUM = "community.openai.com/t/1377015"  # 'Introducing GPT-5.4 mini and nano': billed image tokens measured
-_GPT5_MINI = f"OpenAI guide: 1,536 patches, multiplier 1.62; a forum measurement ({_FORUM}, 2026-03) found 1.2 billed"
-_GPT5_NANO = f"OpenAI guide: 1,536 patches, multiplier 2.46; a forum measurement ({_FORUM}, 2026-03) found 1.5 billed"
+_FAQ = "community.openai.com/t/1344040"  # 'GPT-5-mini image input token calculation discrepancy' (2025-08, 2026-06)
+_GPT5_MINI = (
+    "bills over the guide: 1,536 patches x 1.2, as billed in two independent measurements"
+    f" ({_FORUM}, 2026-03: 432 patches billed 519; {_FAQ}, 2026-06: 64..1,536 patches billed 1.20 a patch)"
+    " and as OpenAI's pricing-page calculator computes; the 'Images and vision' guide says 1.62"
+    " (docs/cost-evidence.md)"
+)
+_GPT5_NANO = (
+    "bills over the guide: 1,536 patches x 1.5, as billed in two measurements"
+    f" ({_FORUM}, 2026-03: 432 patches billed 648 + overhead; {_FAQ}, 2025-08: 1,536 patches billed 2,334 with the"
+    " prompt's text, 2,304 + text) and as OpenAI's pricing-page calculator computes; the guide says 2.46 (docs/cost-evidence.md)"
+)
 _GPT52 = (
     "OpenAI guide lists gpt-5.2, 5.2-codex, 5.2-chat-latest and 5.3-codex under the 1,536-patch budget without a"
     f" multiplier; 1.2 from litellm 1.110.2 and a forum measurement ({_FORUM}; litellm's 6,144-patch cap is not"
@@ -188,11 +198,11 @@ FAMILY_RULES: tuple[FamilyRule, ...] = (
     # GPT-5 minis and nanos: the guide's 1,536-patch budget and multipliers; users measured 1.2 and 1.5.
     _rule(
         "gpt-5-mini", "openai-patches", r"/gpt-5-image-mini", True,
-        "GPT-5 Mini paired with image generation: gpt-5-mini's guide rule (1,536 patches, 1.62) assumed",
-        multiplier=1.62,
+        "GPT-5 Mini paired with image generation: gpt-5-mini's billed rule (1,536 patches, 1.2) assumed",
+        multiplier=1.2,
     ),
-    _rule("gpt-5-mini", "openai-patches", r"/gpt-5-mini(?:-|$)", True, _GPT5_MINI, multiplier=1.62),
-    _rule("gpt-5-nano", "openai-patches", r"/gpt-5-nano(?:-|$)", True, _GPT5_NANO, multiplier=2.46),
+    _rule("gpt-5-mini", "openai-patches", r"/gpt-5-mini(?:-|$)", False, _GPT5_MINI, multiplier=1.2),
+    _rule("gpt-5-nano", "openai-patches", r"/gpt-5-nano(?:-|$)", False, _GPT5_NANO, multiplier=1.5),
     _rule(
         "gpt-5.4-mini", "openai-patches", r"/gpt-(?:5\.(?:[4-9]|\d{2,})-mini|mini-latest)(?:-|$)", True,
         _GPT54_SMALL, multiplier=1.2, budget=2500, max_side=2048,
@@ -358,10 +368,15 @@ FAMILY_RULES: tuple[FamilyRule, ...] = (
         "second-hand: (min(6, 448 px tiles) + 1) * 256 (design note: docs/design-note.md §Others)",
     ),
     _rule(
-        "nova", "nova", r"amazon/nova-(?:2-)?(?:lite|pro|premier)", True,
-        "Amazon Nova published size table, interpolated by area (design note: docs/design-note.md §Others);"
-        " Nova 2 assumed alike",
-        table=((405_000, 800), (810_000, 1300), (1_170_000, 1800), (1_620_000, 2400), (1_690_000, 2600)),
+        "nova-2", "fixed", r"amazon/nova-2-", False,
+        "Amazon Nova 2 user guide, 'Image-token estimation': billed at a flat 230 tokens per image whatever its"
+        " size (docs/cost-evidence.md)", "Amazon Nova 2 user guide (no open reference)", tokens=230,
+    ),
+    _rule(
+        "nova", "nova", r"amazon/nova-(?:lite|pro|premier)", True,
+        "Amazon Nova (version 1) published size table, interpolated by area (design note: docs/design-note.md"
+        " §Others); 1400x900 is 1,260,000 px (docs/cost-evidence.md)",
+        table=((405_000, 800), (810_000, 1300), (1_260_000, 1800), (1_620_000, 2400), (1_690_000, 2600)),
     ),
 )
 # fmt: on
