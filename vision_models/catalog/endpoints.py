@@ -68,6 +68,8 @@ ENDPOINT_COLUMNS = [
     "discount",
     "cache_read_usd_per_mtok",
     "cache_write_usd_per_mtok",
+    "web_search_usd",
+    "reasoning_usd_per_mtok",
     "status",
     *UPTIME_WINDOWS,
     *LATENCY_COLUMNS,
@@ -248,6 +250,8 @@ def endpoints_frame(answers: Sequence[EndpointsAnswer]) -> pd.DataFrame:
         "discount": _fraction([p.get("discount") for p in pricing]),
         "cache_read_usd_per_mtok": _price([p.get("input_cache_read") for p in pricing], _PER_MILLION),
         "cache_write_usd_per_mtok": _price([p.get("input_cache_write") for p in pricing], _PER_MILLION),
+        "web_search_usd": _price([p.get("web_search") for p in pricing]),
+        "reasoning_usd_per_mtok": _price([p.get("internal_reasoning") for p in pricing], _PER_MILLION),
         "status": _whole([e.get("status") for e in ends]),
     }
     extra = sorted({k for e in ends for k in e if _UPTIME_KEY.fullmatch(k)} - set(UPTIME_WINDOWS))

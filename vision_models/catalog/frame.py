@@ -50,6 +50,8 @@ BASE_COLUMNS = [
     "discount",
     "image_token_usd_per_mtok",
     "image_output_usd_per_image",
+    "web_search_usd",
+    "reasoning_usd_per_mtok",
     "supported_parameters",
     "structured_outputs",
     "takes_files",
@@ -150,6 +152,8 @@ def model_columns(
         "discount": _fraction(_field(pricing, "discount")),
         "image_token_usd_per_mtok": _price(_field(pricing, "image_token"), _PER_MILLION),
         "image_output_usd_per_image": _price(_field(pricing, "image_output")),
+        "web_search_usd": _price(_field(pricing, "web_search")),
+        "reasoning_usd_per_mtok": _price(_field(pricing, "internal_reasoning"), _PER_MILLION),
         "supported_parameters": parameters,
         "structured_outputs": np.array(
             [not STRUCTURED_OUTPUT_PARAMETERS.isdisjoint(x) for x in parameters], dtype=bool
