@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from factories import model, shared_catalog
 
-from vision_models.catalog.frame import build_frame
+from vision_models.catalog.frame import models_frame
 from vision_models.pricing.fees import cache_saving, searches_every_request, web_search_fee
 from vision_models.pricing.ranges import find_range, token_range
 from vision_models.pricing.reasoning import (
@@ -25,7 +25,9 @@ PAGE = (1700, 2200)
 
 
 def frame(*entries: dict) -> pd.DataFrame:
-    return build_frame(list(entries))
+    """The catalog frame of ``entries``, in their order (the frame sorts its rows)."""
+    ids = [entry["id"] for entry in entries]
+    return models_frame(list(entries)).set_index("id").loc[ids].reset_index()
 
 
 # --- reasoning ----------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from ..catalog.endpoints import endpoints_frame, fetch_endpoints
 from ..pricing.cost import price_images
 from ..pricing.estimate import _token_count, resolve_size
 from ..pricing.image_tokens import check_detail
+from ..pricing.reasoning import DEFAULT_EFFORT
 from ..stores.trials import get_trials_path, measurements
 
 
@@ -36,6 +37,9 @@ def cost_per_image(
     measured: pd.DataFrame | bool | None = None,
     prefer_measured: bool = False,
     trials_path: str | os.PathLike | None = None,
+    reasoning_effort: str = DEFAULT_EFFORT,
+    reasoning_tokens: int | None = None,
+    cached_instruction: bool = False,
 ) -> pd.DataFrame:
     """One row per model: the image's tokens and the USD cost of one call, cheapest first.
 
@@ -69,6 +73,9 @@ def cost_per_image(
         endpoints=endpoints,
         measured=measured,
         prefer_measured=prefer_measured,
+        reasoning_effort=reasoning_effort,
+        reasoning_tokens=reasoning_tokens,
+        cached_instruction=cached_instruction,
     )
 
 

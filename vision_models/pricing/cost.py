@@ -64,6 +64,7 @@ from .image_tokens import FALLBACK
 from .listing import REFERENCE_IMAGE, get_family, get_image_usd_per_1k  # noqa: F401
 from .measured import COMPARABLE_AREA, MEASURED_METHOD, apply_measurements  # noqa: F401
 from .providers import PROVIDER_COST_COLUMNS, cost_by_provider  # noqa: F401
+from .reasoning import DEFAULT_EFFORT
 
 
 def price_images(
@@ -80,6 +81,9 @@ def price_images(
     endpoints: pd.DataFrame | None = None,
     measured: pd.DataFrame | bool | None = None,
     prefer_measured: bool = False,
+    reasoning_effort: str = DEFAULT_EFFORT,
+    reasoning_tokens: int | None = None,
+    cached_instruction: bool = False,
 ) -> pd.DataFrame:
     """One row per model: the image's tokens and the USD cost of one call, cheapest first. Reads and fetches nothing.
 
@@ -115,6 +119,22 @@ def price_images(
     :func:`apply_measurements`); ``prefer_measured`` prices from them.
     :func:`vision_models.cost_per_image` is this function with the trials store
     read when ``measured`` is None.
+
+    The rest of the bill (docs/cost-evidence.md): a model that reasons (its
+    ``supported_parameters`` list ``reasoning``) writes ``reasoning_tokens`` per
+    page, billed as output: the default of ``reasoning_effort``
+    (:data:`~vision_models.pricing.reasoning.REASONING_TOKENS_PER_PAGE`), or the
+    ``reasoning_tokens`` given, or the median a trial measured (a
+    ``reasoning_tokens`` column in ``measured``); ``reasoning_source`` says
+    which. A ``completion_tokens`` column in ``measured`` likewise replaces
+    ``output_tokens`` for its model at a comparable page size. ``request_usd``
+    and ``web_search_usd`` (models that search on every request) are per-call
+    fees. ``image_tokens_low`` / ``_high`` and ``usd_per_image_low`` / ``_high``
+    bound the estimate where public sources disagree (``range_sources`` names
+    them; equal to the point elsewhere, and a measurement replaces them).
+    ``cache_saving_usd_per_1k_images`` is what reading the instruction from the
+    provider's cache would save per 1,000 pages; ``cached_instruction=True``
+    takes it off the total.
     """
     if by_provider:
         return cost_by_provider(
@@ -126,6 +146,9 @@ def price_images(
             output_tokens=output_tokens,
             detail=detail,
             preset=preset,
+            reasoning_effort=reasoning_effort,
+            reasoning_tokens=reasoning_tokens,
+            cached_instruction=cached_instruction,
         )
     return image_costs(
         models,
@@ -138,6 +161,9 @@ def price_images(
         include_generators=include_generators,
         measured=measured,
         prefer_measured=prefer_measured,
+        reasoning_effort=reasoning_effort,
+        reasoning_tokens=reasoning_tokens,
+        cached_instruction=cached_instruction,
     )
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 from ..catalog.feasibility import request_fits
 from ..catalog.frame import optional_text
 from ..catalog.kinds import kind_of
+from .bill import Request, bill_parts
 from .image_tokens import FALLBACK, check_detail, check_size, image_tokens
 from .listing import (
     _discount_factor,
@@ -29,6 +30,7 @@ from .listing import (
     get_family,
 )
 from .measured import apply_measurements
+from .reasoning import DEFAULT_EFFORT, check_effort, check_reasoning_tokens
 
 #: Common inputs: (width, height) in pixels. Paper sizes are portrait.
 PRESETS: dict[str, tuple[int, int]] = {
@@ -53,9 +55,20 @@ COST_COLUMNS = [
     "image_usd",
     "text_usd",
     "output_usd",
+    "output_tokens",
+    "reasoning_tokens",
+    "reasoning_usd",
+    "reasoning_source",
     "request_usd",
+    "web_search_usd",
     "usd_per_image",
     "usd_per_1k_images",
+    "image_tokens_low",
+    "image_tokens_high",
+    "usd_per_image_low",
+    "usd_per_image_high",
+    "range_sources",
+    "cache_saving_usd_per_1k_images",
     "free",
     "listed_image_price",
     "listed_price_reading",
@@ -96,6 +109,9 @@ def image_costs(
     include_generators: bool = False,
     measured: pd.DataFrame | bool | None = None,
     prefer_measured: bool = False,
+    reasoning_effort: str = DEFAULT_EFFORT,
+    reasoning_tokens: int | None = None,
+    cached_instruction: bool = False,
 ) -> pd.DataFrame:
     """One row per model: the image's tokens and the USD cost of one call, cheapest first (see :func:`price_images`).
 
@@ -106,8 +122,13 @@ def image_costs(
     prompt_tokens = _token_count("prompt_tokens", prompt_tokens)
     output_tokens = _token_count("output_tokens", output_tokens)
     detail = check_detail(detail)
-    if not isinstance(include_generators, (bool, np.bool_)):
-        raise ValueError(f"bad include_generators {include_generators!r}: expected True or False")
+    request = Request(
+        width, height, detail, prompt_tokens, output_tokens, check_effort(reasoning_effort),
+        check_reasoning_tokens(reasoning_tokens),
+    )  # fmt: skip
+    for name, flag in (("include_generators", include_generators), ("cached_instruction", cached_instruction)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise ValueError(f"bad {name} {flag!r}: expected True or False")
     router = _flag(models, "is_router")
     generators = get_generates_media(models).to_numpy() & ~router
     left_out = {}
@@ -136,17 +157,30 @@ def image_costs(
     tokens = np.where(use_listed, listed_tokens, rule_tokens)
 
     text_usd = _times(prompt_tokens, prompt)
-    output_usd = _times(output_tokens, completion)
-    request = models["request_usd"].to_numpy(dtype="float64", na_value=np.nan)
-    request_usd = np.where(np.isnan(request), 0.0, request)  # a fee is listed only where there is one
+    fee = models["request_usd"].to_numpy(dtype="float64", na_value=np.nan)
+    request_usd = np.where(np.isnan(fee), 0.0, fee)  # a fee is listed only where there is one
+    parts = bill_parts(
+        models, tokens, ~use_listed, _image_token_price(models, prompt), request,
+        measured if isinstance(measured, pd.DataFrame) else None,
+    )  # fmt: skip
     # A listed discount takes its fraction off every price (OpenRouter: price x (1 - discount)).
     keep = _discount_factor(models)
-    image_usd, text_usd, output_usd, request_usd = (c * keep for c in (image_usd, text_usd, output_usd, request_usd))
+    money = {
+        "image_usd": image_usd, "text_usd": text_usd, "output_usd": parts["output_usd"],
+        "reasoning_usd": parts["reasoning_usd"], "request_usd": request_usd, "web_search_usd": parts["web_search_usd"],
+        "cache_saving_usd": parts["cache_saving_usd"], "low_delta": parts["image_usd_low_delta"],
+        "high_delta": parts["image_usd_high_delta"],
+    }  # fmt: skip
     # A router is not a model: its price is the price of whichever model it picks.
-    image_usd, text_usd, output_usd, request_usd, tokens = (
-        np.where(router, np.nan, column) for column in (image_usd, text_usd, output_usd, request_usd, tokens)
+    money = {name: np.where(router, np.nan, column * keep) for name, column in money.items()}
+    tokens, low, high = (
+        np.where(router, np.nan, c) for c in (tokens, parts["image_tokens_low"], parts["image_tokens_high"])
     )
-    total = _usd(image_usd + text_usd + output_usd + request_usd)
+    saved = np.nan_to_num(money["cache_saving_usd"]) if cached_instruction else 0.0
+    total = _usd(
+        money["image_usd"] + money["text_usd"] + money["output_usd"] + money["reasoning_usd"] + money["request_usd"]
+        + money["web_search_usd"] - saved
+    )  # fmt: skip
 
     method = np.array([rule.method for rule in rules], dtype=object)
     method[by_listing] = LISTED_METHOD
@@ -164,16 +198,26 @@ def image_costs(
             "name": models["name"].to_numpy(),
             "provider": models["provider"].to_numpy(),
             "family": family,
-            # numpy's stubs refuse None as np.where's value; an object array of None and numbers is meant
-            "image_tokens": pd.array(np.where(np.isnan(tokens), None, tokens), dtype="Int64"),  # type: ignore[call-overload]
+            "image_tokens": _whole(tokens),
             "method": method,
             "uncertain": uncertain,
-            "image_usd": _usd(image_usd),
-            "text_usd": _usd(text_usd),
-            "output_usd": _usd(output_usd),
-            "request_usd": _usd(request_usd),
+            "image_usd": _usd(money["image_usd"]),
+            "text_usd": _usd(money["text_usd"]),
+            "output_usd": _usd(money["output_usd"]),
+            "output_tokens": parts["output_tokens"],
+            "reasoning_tokens": np.where(router, np.nan, parts["reasoning_tokens"]),
+            "reasoning_usd": _usd(money["reasoning_usd"]),
+            "reasoning_source": np.where(router, "", parts["reasoning_source"]).astype(object),
+            "request_usd": _usd(money["request_usd"]),
+            "web_search_usd": _usd(money["web_search_usd"]),
             "usd_per_image": total,
             "usd_per_1k_images": _usd(total * 1000),
+            "image_tokens_low": _whole(low),
+            "image_tokens_high": _whole(high),
+            "usd_per_image_low": _usd(total + money["low_delta"]),
+            "usd_per_image_high": _usd(total + money["high_delta"]),
+            "range_sources": parts["range_sources"],
+            "cache_saving_usd_per_1k_images": _usd(money["cache_saving_usd"] * 1000),
             "free": free,
             "listed_image_price": listed,
             "listed_price_reading": _readings(listed, per_token, per_image, listed_tokens, capped, by_listing),
@@ -183,11 +227,15 @@ def image_costs(
             "rule_source": source,
         }
     )
-    table = table.astype({"id": "str", "name": "str", "provider": "str", "family": "str", "method": "str"})
+    table = table.astype(
+        {c: "str" for c in ("id", "name", "provider", "family", "method", "reasoning_source", "range_sources")}
+    )
     table = apply_measurements(table, width, height, measured, prefer_measured=prefer_measured)
     max_output = _limit(models, "max_completion_tokens")
+    # the reasoning allowance counts as output (catalog.feasibility): a model must have room for it
+    reasoning = np.nan_to_num(table["reasoning_tokens"].to_numpy(dtype="float64", na_value=np.nan), nan=0.0)
     fits, does_not_fit = request_fits(
-        table["image_tokens"], table["context_length"], max_output, prompt_tokens, output_tokens
+        table["image_tokens"], table["context_length"], max_output, prompt_tokens, output_tokens, reasoning
     )
     kind, variant_of = kind_of(models)  # what the model is for (catalog.kinds): rankings keep page readers
     table = table.assign(
@@ -204,6 +252,9 @@ def image_costs(
         "height": height,
         "prompt_tokens": prompt_tokens,
         "output_tokens": output_tokens,
+        "reasoning_effort": request.reasoning_effort,
+        "reasoning_tokens": request.reasoning_tokens,
+        "cached_instruction": bool(cached_instruction),
         "detail": detail,
         "preset": preset,
         "left_out": left_out,
@@ -237,6 +288,12 @@ def resolve_size(width: object, height: object, preset: str | None = None) -> tu
     if width is None or height is None:
         raise ValueError("give the image size: width and height in pixels, or a preset such as 'letter-200dpi'")
     return check_size(width, height)
+
+
+def _whole(tokens: np.ndarray) -> pd.arrays.IntegerArray:
+    """Token counts as nullable integers, NaN as missing."""
+    # numpy's stubs refuse None as np.where's value; an object array of None and numbers is meant
+    return pd.array(np.where(np.isnan(tokens), None, tokens), dtype="Int64")  # type: ignore[call-overload]
 
 
 def _token_count(name: str, value: object) -> int:

@@ -53,19 +53,31 @@ def apply_measurements(
     use = ~np.isnan(tokens) if prefer_measured else np.zeros(len(table), dtype=bool)
     if use.any():
         prompt = _per_token(table["prompt_usd_per_mtok"])
-        image_usd = np.where(use, _usd(tokens * prompt), table["image_usd"].to_numpy(dtype="float64"))
-        total = _usd(
-            image_usd + table["text_usd"].to_numpy() + table["output_usd"].to_numpy() + table["request_usd"].to_numpy()
-        )
+        before = table["image_usd"].to_numpy(dtype="float64")
+        image_usd = np.where(use, _usd(tokens * prompt), before)
+        # every other part of the bill (text, answer, reasoning, fees) stays as estimated
+        total = _usd(table["usd_per_image"].to_numpy(dtype="float64") - before + image_usd)
         counted = table["image_tokens"].to_numpy(dtype="float64", na_value=np.nan)
+        whole = pd.array(np.where(use, np.round(tokens), np.where(np.isnan(counted), None, counted)), dtype="Int64")
+        ranged: dict[str, object] = {}
+        if "image_tokens_low" in table:  # a measurement replaces the range
+            ranged = {
+                name: np.where(use, total, table[name].to_numpy(dtype="float64"))
+                for name in ("usd_per_image_low", "usd_per_image_high")
+            }
+            for name in ("image_tokens_low", "image_tokens_high"):
+                kept = table[name].to_numpy(dtype="float64", na_value=np.nan)
+                ranged[name] = pd.array(
+                    np.where(use, np.round(tokens), np.where(np.isnan(kept), None, kept)), dtype="Int64"
+                )
+            ranged["range_sources"] = np.where(use, "", table["range_sources"].to_numpy(dtype=object))
         table = table.assign(
-            image_tokens=pd.array(
-                np.where(use, np.round(tokens), np.where(np.isnan(counted), None, counted)), dtype="Int64"
-            ),
+            **ranged,
+            image_tokens=whole,
             method=np.where(use, MEASURED_METHOD, table["method"].to_numpy(dtype=object)),
             uncertain=np.where(use, False, table["uncertain"].to_numpy(dtype=bool)),
             image_usd=image_usd,
             usd_per_image=total,
             usd_per_1k_images=_usd(total * 1000),
-        ).astype({"method": "str"})
+        ).astype({c: "str" for c in ("method", "range_sources") if c in table})
     return table

@@ -14,6 +14,7 @@ import pandas as pd
 from .estimate import COST_COLUMNS, _token_count, image_costs, resolve_size
 from .image_tokens import check_detail
 from .listing import _usd
+from .reasoning import DEFAULT_EFFORT, check_effort, check_reasoning_tokens
 
 #: Columns of :func:`cost_by_provider`: the endpoint, its cost (as in ``COST_COLUMNS``), the model's spread.
 PROVIDER_COST_COLUMNS = [
@@ -45,6 +46,9 @@ class _PriceOptions(TypedDict):
     prompt_tokens: int
     output_tokens: int
     detail: str
+    reasoning_effort: str
+    reasoning_tokens: int | None
+    cached_instruction: bool
 
 
 def cost_by_provider(
@@ -57,6 +61,9 @@ def cost_by_provider(
     output_tokens: int = 0,
     detail: str = "high",
     preset: str | None = None,
+    reasoning_effort: str = DEFAULT_EFFORT,
+    reasoning_tokens: int | None = None,
+    cached_instruction: bool = False,
 ) -> pd.DataFrame:
     """One row per (model, provider endpoint): one image's cost at that endpoint's prices, and each model's spread.
 
@@ -87,6 +94,9 @@ def cost_by_provider(
         prompt_tokens=_token_count("prompt_tokens", prompt_tokens),
         output_tokens=_token_count("output_tokens", output_tokens),
         detail=check_detail(detail),
+        reasoning_effort=check_effort(reasoning_effort),
+        reasoning_tokens=check_reasoning_tokens(reasoning_tokens),
+        cached_instruction=cached_instruction,
     )
     catalog = image_costs(models, width, height, measured=False, **options).drop_duplicates("id").set_index("id")
     if endpoints.empty:
@@ -136,9 +146,12 @@ def _endpoint_costs(
             "id": listed["id"].to_numpy(),
             "name": np.where(pd.isna(names), listed["name"].to_numpy(dtype=object), names),
             "provider": listed["provider"].to_numpy(),
-            **{c: listed[c].to_numpy(dtype="float64") * keep for c in _ENDPOINT_PRICES},
+            **{c: _endpoint_price(listed, c) * keep for c in _ENDPOINT_PRICES},
             "context_length": pd.array(np.where(own.isna(), inherited, own), dtype="Int64"),
             "max_completion_tokens": listed["max_completion_tokens"].array,  # the endpoint's own limit
+            # the endpoint's own parameters decide whether it reasons; its cache price, as the other prices
+            "supported_parameters": _own_parameters(listed, catalog),
+            "cache_read_usd_per_mtok": _endpoint_price(listed, "cache_read_usd_per_mtok") * keep,
         }
     ).astype({"name": "str"})
     rounds = listed.groupby("id", sort=False).cumcount().to_numpy()
@@ -152,7 +165,24 @@ def _endpoint_costs(
     return pd.concat(pieces).sort_index()
 
 
-_ENDPOINT_PRICES = ("prompt_usd_per_mtok", "completion_usd_per_mtok", "image_price", "request_usd")
+_ENDPOINT_PRICES = (
+    "prompt_usd_per_mtok", "completion_usd_per_mtok", "image_price", "request_usd", "web_search_usd",
+    "reasoning_usd_per_mtok",
+)  # fmt: skip
+
+
+def _endpoint_price(listed: pd.DataFrame, column: str) -> np.ndarray:
+    """An endpoint price column as floats; NaN where the frame lacks it (a frame from before the column existed)."""
+    if column not in listed:
+        return np.full(len(listed), np.nan)
+    return listed[column].to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _own_parameters(listed: pd.DataFrame, catalog: pd.DataFrame) -> list:
+    """Each endpoint's ``supported_parameters``; the model's where the endpoint lists none."""
+    own = listed["supported_parameters"].tolist() if "supported_parameters" in listed else [None] * len(listed)
+    inherited = catalog["supported_parameters"].tolist() if "supported_parameters" in catalog else [None] * len(listed)
+    return [o if isinstance(o, list) and o else i for o, i in zip(own, inherited)]
 
 
 def _with_spread(table: pd.DataFrame) -> pd.DataFrame:

@@ -18,6 +18,8 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from ..catalog.feasibility import REASONING_PARAMETERS, reasons_before_answering
+
 __all__ = [
     "DEFAULT_EFFORT",
     "EFFORTS",
@@ -30,8 +32,6 @@ __all__ = [
     "reasons",
 ]
 
-#: ``supported_parameters`` that mean a model reasons (and bills its reasoning as output).
-REASONING_PARAMETERS = frozenset({"reasoning", "include_reasoning"})
 
 #: OpenRouter's ``reasoning.effort`` values, least to most.
 EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
@@ -72,17 +72,10 @@ def check_reasoning_tokens(value: object) -> int | None:
 def reasons(models: pd.DataFrame) -> np.ndarray:
     """Whether each model reasons: its ``supported_parameters`` list ``reasoning`` or ``include_reasoning``.
 
-    A frame without the column (made by hand) has no reasoning model.
+    The one rule of :func:`vision_models.catalog.feasibility.reasons_before_answering`; a frame without the
+    column (made by hand) has no reasoning model.
     """
-    if "supported_parameters" not in models:
-        return np.zeros(len(models), dtype=bool)
-    lists = models["supported_parameters"].tolist()
-    return np.fromiter(
-        (isinstance(p, (list, tuple, set, frozenset, np.ndarray)) and not REASONING_PARAMETERS.isdisjoint(p)
-         for p in lists),
-        dtype=bool,
-        count=len(lists),
-    )  # fmt: skip
+    return reasons_before_answering(models)
 
 
 def reasoning_allowance(
