@@ -168,7 +168,8 @@ def test_cost_bars_picture_legend_axis_and_free_models(any_costs, tmp_path):
     assert len(ticks) >= 3 and all(t.startswith("$") for t in ticks), ticks
     drawn = {vm.charts.provider_groups([p])[0] for p in expected["provider"]}
     labels = _legend_labels(ax)
-    assert set(labels) - {"uncertain estimate"} == drawn  # the legend lists what is drawn, nothing else
+    # the legend lists what is drawn, nothing else (a whisker is drawn where sources disagree)
+    assert set(labels) - {"uncertain estimate", "range: sources disagree"} == drawn
     colours = {bar.get_facecolor()[:3] for bar in ax.patches}
     assert len(colours) == len(drawn)
     free = any_costs[any_costs["free"]]

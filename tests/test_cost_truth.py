@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 
@@ -157,3 +158,130 @@ def test_the_rules_change_nova_2_on_a_real_catalog():
     rule = find_family(nova["id"])
     assert image_tokens(rule, *PAGE) * float(nova["pricing"]["prompt"]) == pytest.approx(0.000069)
     assert np.isclose(image_tokens(rule, 1, 1), 230)
+
+
+# --- in the cost table, the chart and the command line ----------------------------------------------------
+
+
+def _page_models() -> pd.DataFrame:
+    return frame(
+        # gemini-2.5-flash: $0.30/M prompt, $2.50/M completion (catalog 2026-05-01), reasons.
+        model(
+            "google/gemini-2.5-flash",
+            prompt="0.0000003",
+            completion="0.0000025",
+            inputs=("text", "image"),
+            supported_parameters=["reasoning", "include_reasoning"],
+        ),
+        model(
+            "perplexity/sonar",
+            inputs=("text", "image"),
+            pricing={"prompt": "0.000001", "completion": "0.000001", "web_search": "0.005"},
+        ),
+        model(
+            "openai/gpt-4o",
+            inputs=("text", "image"),
+            pricing={"prompt": "0.0000025", "completion": "0.00001", "input_cache_read": "0.00000125"},
+        ),
+    )
+
+
+def test_cost_per_image_adds_reasoning_fees_range_and_cache_saving():
+    import vision_models as vm
+
+    costs = vm.cost_per_image(_page_models(), *PAGE, prompt_tokens=1000, output_tokens=700, measured=False)
+    row = costs.set_index("id")
+    flash, sonar, gpt4o = row.loc["google/gemini-2.5-flash"], row.loc["perplexity/sonar"], row.loc["openai/gpt-4o"]
+    # gemini-2.5-flash: 2,322 tile tokens (Gemini guide) + 1,000 instruction at $0.30/M; 700 answer + 2,048
+    # reasoning (medium effort's default) at $2.50/M: 0.0009966 + 0.00687 = 0.0078666.
+    assert flash["reasoning_tokens"] == 2048 and flash["reasoning_usd"] == pytest.approx(2048 * 2.5e-6)
+    assert flash["usd_per_image"] == pytest.approx((2322 + 1000) * 0.3e-6 + (700 + 2048) * 2.5e-6)
+    # Its range: 258 flat (python-genai#1349) to the 2,322 of the tiles: (2322 - 258) * $0.30/M lower.
+    assert (flash["image_tokens_low"], flash["image_tokens_high"]) == (258, 2322)
+    assert flash["usd_per_image_low"] == pytest.approx(flash["usd_per_image"] - 2064 * 0.3e-6)
+    assert flash["usd_per_image_high"] == pytest.approx(flash["usd_per_image"])
+    assert "python-genai/issues/1349" in flash["range_sources"]
+    # sonar searches on every request: $0.005 a page on top of its tokens; it does not reason.
+    assert sonar["web_search_usd"] == 0.005 and sonar["reasoning_tokens"] == 0
+    assert sonar["usd_per_image"] == pytest.approx((4819 + 1000) * 1e-6 + 700 * 1e-6 + 0.005)
+    # gpt-4o caches: 1,000 instruction tokens at $2.50 - $1.25 per M -> $1.25 per 1,000 pages, not taken off.
+    assert gpt4o["cache_saving_usd_per_1k_images"] == pytest.approx(1.25)
+    assert gpt4o["usd_per_image"] == pytest.approx((765 + 1000) * 2.5e-6 + 700 * 1e-5)
+    cached = vm.cost_per_image(
+        _page_models(), *PAGE, prompt_tokens=1000, output_tokens=700, measured=False, cached_instruction=True
+    ).set_index("id")
+    assert cached.loc["openai/gpt-4o", "usd_per_image"] == pytest.approx(gpt4o["usd_per_image"] - 0.00125)
+
+
+def test_reasoning_override_none_effort_and_measurements_replace_the_defaults():
+    import vision_models as vm
+
+    models = _page_models()
+    given = vm.cost_per_image(models, *PAGE, output_tokens=700, measured=False, reasoning_tokens=100)
+    assert given.set_index("id").loc["google/gemini-2.5-flash", "reasoning_tokens"] == 100
+    none = vm.cost_per_image(models, *PAGE, output_tokens=700, measured=False, reasoning_effort="none")
+    assert (none["reasoning_tokens"] == 0).all()
+    # A trial measured the model at this size: 2,000 image tokens, answers of 400 and 600, reasoning 300 and 500.
+    measured = pd.DataFrame(
+        {
+            "model": ["google/gemini-2.5-flash"] * 2,
+            "width_px": [1700] * 2,
+            "height_px": [2200] * 2,
+            "pixels": [1700 * 2200] * 2,
+            "pages": [1, 1],
+            "measured_image_tokens": [2000.0, 2000.0],
+            "estimated_image_tokens": [2322.0, 2322.0],
+            "estimate_ratio": [1.161, 1.161],
+            "completion_tokens": [400.0, 600.0],
+            "reasoning_tokens": [300.0, 500.0],
+        }
+    )
+    row = vm.cost_per_image(models, *PAGE, output_tokens=700, measured=measured, prefer_measured=True)
+    row = row.set_index("id").loc["google/gemini-2.5-flash"]
+    assert (row["output_tokens"], row["reasoning_tokens"]) == (500, 400)  # the medians
+    assert row["reasoning_source"].startswith("measured")
+    # The measurement replaces the range: low = high = the measured 2,000 tokens.
+    assert (row["image_tokens"], row["image_tokens_low"], row["image_tokens_high"]) == (2000, 2000, 2000)
+    assert row["usd_per_image_low"] == row["usd_per_image_high"] == row["usd_per_image"]
+    assert row["usd_per_image"] == pytest.approx(2000 * 0.3e-6 + (500 + 400) * 2.5e-6)
+
+
+def test_the_cost_chart_draws_a_whisker_where_sources_disagree(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import vision_models as vm
+
+    costs = vm.cost_per_image(_page_models(), *PAGE, output_tokens=700, measured=False)
+    ax = vm.plot_cost_per_image(costs)
+    segments = [c for c in ax.collections if c.__class__.__name__ == "LineCollection"]
+    assert len(segments) == 1 and len(segments[0].get_segments()) == 1  # one model with a range: gemini-2.5-flash
+    (start, end) = segments[0].get_segments()[0]
+    flash = costs.set_index("id").loc["google/gemini-2.5-flash"]
+    assert start[0] == pytest.approx(flash["usd_per_image_low"] * 1000)
+    assert end[0] == pytest.approx(flash["usd_per_image_high"] * 1000)
+    assert "range: sources disagree" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "medium-effort reasoning" in ax.get_title()
+    ax.figure.savefig(tmp_path / "cost.png")
+
+
+def test_the_command_line_takes_reasoning_tokens_and_writes_the_new_columns(tmp_path, capsys):
+    from vision_models.cli import main
+
+    source = tmp_path / "catalog.json"
+    entries = [
+        model("google/gemini-2.5-flash", prompt="0.0000003", completion="0.0000025", inputs=("text", "image"),
+              supported_parameters=["reasoning"]),
+    ]  # fmt: skip
+    source.write_text(json.dumps({"data": entries}))
+    args = ["cost", "--source", str(source), "--width", "1700", "--height", "2200", "--output-tokens", "700"]
+    assert main([*args, "--reasoning-tokens", "1000", "--format", "csv"]) == 0
+    csv = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert csv.loc[0, "reasoning_tokens"] == 1000
+    assert {"image_tokens_low", "usd_per_image_high", "web_search_usd", "cache_saving_usd_per_1k_images"} <= set(csv)
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "$/1k range" in out and "where public sources disagree" in out
+    assert main([*args, "--reasoning-effort", "extreme"]) == 2  # a usage error, one line, no traceback
+    err = capsys.readouterr().err
+    assert "extreme" in err and "Traceback" not in err

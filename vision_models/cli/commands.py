@@ -56,6 +56,7 @@ def load_costs(args: argparse.Namespace):
         detail=args.detail,
         preset=args.preset,
         include_generators=args.include_generators,
+        **bill_options(args),
     )
     note = in_flags(left_out_note(costs))
     if note:
@@ -64,6 +65,15 @@ def load_costs(args: argparse.Namespace):
         _say("vision-models: no model left to price")
         return None
     return costs
+
+
+def bill_options(args: argparse.Namespace) -> dict:
+    """The reasoning and caching flags, as :func:`cost_per_image` takes them."""
+    return dict(
+        reasoning_effort=args.reasoning_effort,
+        reasoning_tokens=args.reasoning_tokens,
+        cached_instruction=args.cached_instruction,
+    )
 
 
 def load_models(args: argparse.Namespace):
@@ -241,8 +251,9 @@ def run_cost_by_provider(args: argparse.Namespace) -> int:
     if models.empty:
         return EXIT_NO_DATA
     options = dict(
-        prompt_tokens=args.prompt_tokens, output_tokens=args.output_tokens, detail=args.detail, preset=args.preset
-    )
+        prompt_tokens=args.prompt_tokens, output_tokens=args.output_tokens, detail=args.detail, preset=args.preset,
+        **bill_options(args),
+    )  # fmt: skip
     if args.top:
         cheapest = price_images(models, args.width, args.height, **options).head(args.top)["id"]
         models = models[models["id"].isin(cheapest).to_numpy()]

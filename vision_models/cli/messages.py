@@ -19,7 +19,8 @@ _PARAMETERS = (
     "fetched_at", "as_of", "since", "until", "source", "rules", "refresh", "cache_path", "expire_after", "history_path", "trials_path",
     "provider", "min_context", "max_prompt_price", "width", "height", "preset", "detail", "prompt_tokens",
     "output_tokens", "include_generators", "top", "prompt", "truth", "max_usd", "max_tokens", "dpi", "max_side",
-    "concurrency", "timeout", "retry_unknown", "new_budget",
+    "concurrency", "timeout", "retry_unknown", "new_budget", "reasoning_effort", "reasoning_tokens",
+    "cached_instruction",
 )  # fmt: skip
 _NAMES = "|".join(_PARAMETERS)
 #: The library's words for what the command line says with flags, in order (see :func:`in_flags`).

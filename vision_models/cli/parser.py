@@ -370,6 +370,7 @@ def add_kind_option(parser: argparse.ArgumentParser, default: str) -> None:
 def add_image_options(parser: argparse.ArgumentParser) -> None:
     """The image and the call being priced."""
     from ..pricing.estimate import PRESETS
+    from ..pricing.reasoning import DEFAULT_EFFORT, EFFORTS
 
     parser.add_argument(
         "--width", type=_whole_number(1, LIMITS["pixels"]), help="image width in pixels (at most 100,000)"
@@ -395,6 +396,23 @@ def add_image_options(parser: argparse.ArgumentParser) -> None:
         help="expected answer tokens (at most 10,000,000)",
     )
     parser.add_argument("--detail", choices=("high", "low"), default="high")
+    parser.add_argument(
+        "--reasoning-effort",
+        choices=EFFORTS,
+        default=DEFAULT_EFFORT,
+        help=f"reasoning effort priced on models that reason (default {DEFAULT_EFFORT}; none: no reasoning)",
+    )
+    parser.add_argument(
+        "--reasoning-tokens",
+        type=_whole_number(0, LIMITS["tokens"]),
+        metavar="N",
+        help="reasoning tokens per page on models that reason, instead of the effort's default",
+    )
+    parser.add_argument(
+        "--cached-instruction",
+        action="store_true",
+        help="take off what reading the instruction from the provider's cache saves (shown either way)",
+    )
     parser.add_argument(
         "--include-generators",
         action="store_true",

@@ -97,6 +97,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
 
 
@@ -157,6 +158,7 @@ def plot_cost_per_image(costs: pd.DataFrame, top: int = 25, *, ax: Axes | None =
         if was_measured:
             bar.set_edgecolor("black")
             bar.set_linewidth(MEASURED_LINEWIDTH)
+    whiskers, right = _draw_ranges(ax, shown, positions, low, values)
     ax.set_yticks(positions, shown["id"].tolist(), fontsize=8)
     ax.set_ylim(len(shown) - 0.4, -0.6)  # cheapest at the top, no empty rows above or below
     _axis_format(ax, "x", "usd", log, values)
@@ -164,19 +166,56 @@ def plot_cost_per_image(costs: pd.DataFrame, top: int = 25, *, ax: Axes | None =
     ax.set_xlabel("USD per 1,000 images" + (" (log scale)" if log else ""))
     ax.grid(axis="x", alpha=0.3)
     ax.set_axisbelow(True)
-    for position, value, was_measured in zip(positions, values.tolist(), measured.tolist()):
+    for position, value, end, was_measured in zip(positions, values.tolist(), right.tolist(), measured.tolist()):
         note = " measured" if was_measured else ""
-        ax.annotate(f" {_usd_label(value)}{note}", (value, position), va="center", fontsize=7)
+        ax.annotate(f" {_usd_label(value)}{note}", (end, position), va="center", fontsize=7)
     ax.set_title(title, fontsize=10)
-    handles = [Patch(facecolor=group_colour(g), edgecolor="0.25", label=g) for g in _legend_order(groups)]
+    handles: list[Artist] = [Patch(facecolor=group_colour(g), edgecolor="0.25", label=g) for g in _legend_order(groups)]
     if shown["uncertain"].any():
         handles.append(Patch(facecolor="white", edgecolor="0.25", hatch=UNCERTAIN_HATCH, label="uncertain estimate"))
     if measured.any():
         handles.append(
             Patch(facecolor="white", edgecolor="black", linewidth=MEASURED_LINEWIDTH, label="measured in your trials")
         )
+    handles.extend(_range_handles(whiskers))
     ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     return ax
+
+
+def _draw_ranges(
+    ax: Axes, shown: pd.DataFrame, positions: np.ndarray, floor: float, values: np.ndarray
+) -> tuple[int, np.ndarray]:
+    """A whisker from low to high USD per 1,000 images on each bar whose sources disagree.
+
+    Returns how many were drawn, and where each bar's label starts (after its whisker). The x limits are set
+    from the point values, so a whisker beyond them is clipped, never rescaling the chart.
+    """
+    if "usd_per_image_low" not in shown:
+        return 0, values
+    low = shown["usd_per_image_low"].to_numpy(dtype="float64") * 1000
+    high = shown["usd_per_image_high"].to_numpy(dtype="float64") * 1000
+    ranged = low < high  # NaN compares False
+    if not ranged.any():
+        return 0, values
+    ax.hlines(positions[ranged], np.maximum(low[ranged], floor), high[ranged], color="black", linewidth=1.5, zorder=3)
+    for ends in (low, high):
+        ax.plot(
+            np.maximum(ends[ranged], floor),
+            positions[ranged],
+            "|",
+            color="black",
+            markersize=8,
+            markeredgewidth=1.5,
+            zorder=3,
+        )
+    return int(ranged.sum()), np.fmax(values, np.where(ranged, high, values))
+
+
+def _range_handles(whiskers: int) -> list[Artist]:
+    """The legend entry of the whiskers, where any was drawn."""
+    from matplotlib.lines import Line2D
+
+    return [Line2D([], [], color="black", marker="|", linewidth=1, label="range: sources disagree")] if whiskers else []
 
 
 def _bars_subtitle(costs: pd.DataFrame, shown: pd.DataFrame, free: pd.DataFrame, priced: pd.DataFrame) -> str:
@@ -296,13 +335,19 @@ def pareto_front(costs: pd.DataFrame) -> pd.DataFrame:
 
 
 def cost_title(costs: pd.DataFrame) -> str:
-    """The inputs of a cost table in words: image size, instruction and answer length."""
+    """The inputs of a cost table in words: image size, instruction and answer length, reasoning where any model reasons."""
     attrs = costs.attrs
     if not attrs.get("width"):
         return "Cost per image"
     preset = f" ({attrs['preset']})" if attrs.get("preset") else ""
     detail = ", detail=low" if attrs.get("detail") == "low" else ""
+    reasoning = ""
+    reasons = "reasoning_tokens" in costs and bool((costs["reasoning_tokens"] > 0).any())  # said where it counts
+    if reasons and attrs.get("reasoning_tokens") is not None:
+        reasoning = f" + {attrs['reasoning_tokens']:,} reasoning on models that reason"
+    elif reasons and attrs.get("reasoning_effort") not in (None, "none"):
+        reasoning = f" + {attrs['reasoning_effort']}-effort reasoning on models that reason"
     return (
         f"One {attrs['width']}x{attrs['height']} px image{preset}{detail}, "
-        f"{attrs.get('prompt_tokens', 0):,} instruction + {attrs.get('output_tokens', 0):,} answer tokens"
+        f"{attrs.get('prompt_tokens', 0):,} instruction + {attrs.get('output_tokens', 0):,} answer tokens{reasoning}"
     )

@@ -118,20 +118,26 @@ def cost_table(costs) -> str:
     """Cost per model as a fixed-width table; ``~`` marks an uncertain estimate (said under the table)."""
     from .charts import cost_title
 
-    header = ("id", "tokens", "method", "$/image", "$/1k images", "")
+    ranges = _ranges(costs)
+    ranged = any(ranges)  # the column only where some row has a range
+    header = ("id", "tokens", "method", "$/image", "$/1k images", *(("$/1k range",) if ranged else ()), "")
     kinds = costs["kind"].astype(object).tolist() if "kind" in costs else ["reader"] * len(costs)
     notes = ["free" if free else ("~" if unsure else "") for free, unsure in zip(costs["free"], costs["uncertain"])]
     notes = [note if kind == "reader" else " ".join(filter(None, (note, kind))) for note, kind in zip(notes, kinds)]
-    rows = zip(
+    columns = [
         costs["id"].tolist(),
         _cells(costs["image_tokens"], "{:,}"),
         costs["method"].tolist(),
         _cells(costs["usd_per_image"], "{:.5f}"),
         _cells(costs["usd_per_1k_images"], "{:,.2f}"),
+        *([ranges] if ranged else []),
         notes,
-    )
-    lines = fixed_width(header, rows, right={1, 3, 4}, shrink=[2, 0], keep={0: 24})
+    ]
+    right = {1, 3, 4, 5} if ranged else {1, 3, 4}
+    lines = fixed_width(header, zip(*columns), right=right, shrink=[2, 0], keep={0: 24})
     legend = "~ uncertain estimate\n" if "~" in notes else ""
+    if ranged:
+        legend += "$/1k range: where public sources disagree (docs/cost-evidence.md)\n"
     return f"{cost_title(costs)}\n" + "\n".join(lines) + "\n" + legend
 
 
@@ -152,6 +158,15 @@ def benchmarks_table(table) -> str:
 def _missing(value) -> bool:
     """None, NaN or NaT (without importing pandas: each is unequal to itself or None)."""
     return value is None or value != value
+
+
+def _ranges(costs) -> list[str]:
+    """``low-high`` USD per 1,000 images where the table has a range that differs from the point; else ""."""
+    if "usd_per_image_low" not in costs:
+        return [""] * len(costs)
+    low = costs["usd_per_image_low"].to_numpy(dtype="float64") * 1000
+    high = costs["usd_per_image_high"].to_numpy(dtype="float64") * 1000
+    return ["" if not (lo < hi) else f"{lo:,.2f}-{hi:,.2f}" for lo, hi in zip(low.tolist(), high.tolist())]
 
 
 def provider_cost_table(costs) -> str:
