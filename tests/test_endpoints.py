@@ -684,3 +684,25 @@ def test_the_comparison_widget_shows_the_provider_spread_when_given_endpoints(ht
     assert len(widget.by_provider) == 2 and set(widget.by_provider["id"]) == {CLAUDE}
     widget.select.value = ()
     assert widget.by_provider is None and widget.providers.value == ""
+
+
+def test_a_host_that_documents_its_own_rule_prices_its_endpoint_by_it(httpserver):
+    # Alibaba Cloud Model Studio caps a Qwen-VL image at 1,280 tokens of 28x28 px by default (its vision docs):
+    # 1700x2200 -> beta = sqrt(3,740,000 / 1,003,520) = 1.9305; floor(2200/1.9305/28) = 40 rows,
+    # floor(1700/1.9305/28) = 31 columns -> 1,240 tokens. Nebius runs the open processor's limits: 61 x 79 = 4,819.
+    body = answer(
+        QWEN,
+        endpoint("Alibaba", "0.0000008", "0.0000032"),
+        endpoint("Nebius", "0.00000013", "0.0000004"),
+    )
+    serve(httpserver, QWEN, body)
+    eps = fetch(httpserver, ids=(QWEN,))
+    models = catalog_models()
+    costs = cost_per_image(models[models["id"] == QWEN], 1700, 2200, by_provider=True, endpoints=eps)
+    rows = costs.set_index("provider_name")
+    assert rows.loc["Alibaba", "image_tokens"] == 1240
+    assert rows.loc["Alibaba", "rule_of"] == "this host's own rule (qwen2.5-vl@alibaba)"
+    assert "alibabacloud.com" in rows.loc["Alibaba", "rule_source"]
+    assert rows.loc["Nebius", "image_tokens"] == 4819
+    assert rows.loc["Nebius", "rule_of"] == "rule of the model, not of this host"
+    assert rows.loc["Alibaba", "image_usd"] == pytest.approx(1240 * 0.8e-6)

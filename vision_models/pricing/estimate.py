@@ -83,6 +83,8 @@ COST_COLUMNS = [
 ]
 
 LISTED_METHOD = "listed-image-price"
+#: A column of a frame being priced holding, per row, a host's own rule (or None): used by cost_by_provider.
+HOST_RULE_COLUMN = "_host_rule"
 ROUTER_METHOD = "router"
 ROUTER_SOURCE = "a router: each request goes to another model, whose price applies"
 
@@ -140,6 +142,8 @@ def image_costs(
 
     ids = models["id"].tolist()
     rules = [get_family(model_id, name) for model_id, name in zip(ids, models["name"].tolist())]
+    if HOST_RULE_COLUMN in models:  # an endpoint whose host documents its own rule (see .hosts)
+        rules = [own if own is not None else rule for own, rule in zip(models[HOST_RULE_COLUMN].tolist(), rules)]
     counted = {rule: image_tokens(rule, width, height, detail) for rule in set(rules)}
     rule_tokens = np.array([counted[rule] for rule in rules], dtype="float64")
     known = np.array([rule is not FALLBACK for rule in rules], dtype=bool)

@@ -11,7 +11,8 @@ from typing import TypedDict
 import numpy as np
 import pandas as pd
 
-from .estimate import COST_COLUMNS, _token_count, image_costs, resolve_size
+from .estimate import COST_COLUMNS, HOST_RULE_COLUMN, _token_count, image_costs, resolve_size
+from .hosts import host_rules
 from .image_tokens import check_detail
 from .listing import _usd
 from .reasoning import DEFAULT_EFFORT, check_effort, check_reasoning_tokens
@@ -28,6 +29,7 @@ PROVIDER_COST_COLUMNS = [
     "uptime_last_30m",
     "discount",
     *COST_COLUMNS[3:],
+    "rule_of",
     "catalog_usd_per_image",
     "vs_cheapest_pct",
     "providers_priced",
@@ -76,7 +78,9 @@ def cost_by_provider(
     percent) over the endpoints that are priced and not down (``status`` 0 or
     unlisted; negative is degraded or down); ``vs_cheapest_pct`` is a row's
     premium over that minimum; ``catalog_usd_per_image`` is the model's cost at
-    the catalog's headline prices. Sorted by the model's cheapest endpoint,
+    the catalog's headline prices. ``rule_of`` says whose image-token rule priced
+    the endpoint: the host's own where it documents one (:mod:`.hosts`), else
+    "rule of the model, not of this host". Sorted by the model's cheapest endpoint,
     then id, then cost (endpoints that are down last). ``endpoints``: a
     :func:`vision_models.fetch_endpoints` frame, required (this function fetches
     nothing; :func:`vision_models.cost_per_image` does). Models without
@@ -112,10 +116,11 @@ def cost_by_provider(
             "discount": listed["discount"].to_numpy(dtype="float64"),
             **{c: priced[c] for c in COST_COLUMNS[3:]},
             "catalog_usd_per_image": catalog["usd_per_image"].reindex(listed["id"]).to_numpy(dtype="float64"),
+            "rule_of": host_rules(listed["id"].tolist(), listed["provider_name"].tolist())[1],
         }
     )
     table = _with_spread(
-        table.astype({c: "str" for c in ("id", "name", "provider", "provider_name", "tag", "quantization")})
+        table.astype({c: "str" for c in ("id", "name", "provider", "provider_name", "tag", "quantization", "rule_of")})
     )
     table.attrs = {
         "width": width,
@@ -152,6 +157,7 @@ def _endpoint_costs(
             # the endpoint's own parameters decide whether it reasons; its cache price, as the other prices
             "supported_parameters": _own_parameters(listed, catalog),
             "cache_read_usd_per_mtok": _endpoint_price(listed, "cache_read_usd_per_mtok") * keep,
+            HOST_RULE_COLUMN: host_rules(listed["id"].tolist(), listed["provider_name"].tolist())[0],
         }
     ).astype({"name": "str"})
     rounds = listed.groupby("id", sort=False).cumcount().to_numpy()
