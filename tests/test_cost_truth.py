@@ -221,7 +221,8 @@ def test_reasoning_override_none_effort_and_measurements_replace_the_defaults():
     assert given.set_index("id").loc["google/gemini-2.5-flash", "reasoning_tokens"] == 100
     none = vm.cost_per_image(models, *PAGE, output_tokens=700, measured=False, reasoning_effort="none")
     assert (none["reasoning_tokens"] == 0).all()
-    # A trial measured the model at this size: 2,000 image tokens, answers of 400 and 600, reasoning 300 and 500.
+    # A trial measured the model at this size: 2,000 image tokens, completions (answer and reasoning, as billed)
+    # of 400 and 600, reasoning 300 and 500 of them: answer = median 500 - median 400 = 100.
     measured = pd.DataFrame(
         {
             "model": ["google/gemini-2.5-flash"] * 2,
@@ -238,12 +239,17 @@ def test_reasoning_override_none_effort_and_measurements_replace_the_defaults():
     )
     row = vm.cost_per_image(models, *PAGE, output_tokens=700, measured=measured, prefer_measured=True)
     row = row.set_index("id").loc["google/gemini-2.5-flash"]
-    assert (row["output_tokens"], row["reasoning_tokens"]) == (500, 400)  # the medians
+    assert (row["output_tokens"], row["reasoning_tokens"]) == (100, 400)
     assert row["reasoning_source"].startswith("measured")
     # The measurement replaces the range: low = high = the measured 2,000 tokens.
     assert (row["image_tokens"], row["image_tokens_low"], row["image_tokens_high"]) == (2000, 2000, 2000)
     assert row["usd_per_image_low"] == row["usd_per_image_high"] == row["usd_per_image"]
-    assert row["usd_per_image"] == pytest.approx(2000 * 0.3e-6 + (500 + 400) * 2.5e-6)
+    assert row["usd_per_image"] == pytest.approx(2000 * 0.3e-6 + (100 + 400) * 2.5e-6)
+    # Without reasoning measured, the measured completion holds it: no allowance on top of the 500.
+    row = vm.cost_per_image(models, *PAGE, output_tokens=700, measured=measured.drop(columns="reasoning_tokens"))
+    row = row.set_index("id").loc["google/gemini-2.5-flash"]
+    assert (row["output_tokens"], row["reasoning_tokens"]) == (500, 0)
+    assert row["reasoning_source"] == "inside the measured completion tokens"
 
 
 def test_the_cost_chart_draws_a_whisker_where_sources_disagree(tmp_path):

@@ -101,7 +101,10 @@ def test_the_default_reads_the_trials_store(catalog, tmp_path, monkeypatch):
     ]
     costs = vm.cost_per_image(catalog, preset="letter-200dpi", output_tokens=700, prefer_measured=True).set_index("id")
     assert costs.loc[MINI, "measured_image_tokens"] == 2_900 and costs.loc[MINI, "method"] == "measured"
-    assert costs.loc[MINI, "usd_per_image"] == pytest.approx(2_900 * 0.15e-6 + 700 * 0.6e-6)
+    # The answer's length comes from the measurement too: the page's billed completion tokens, not the 700 given.
+    answer = int(measured.loc[0, "completion_tokens"])
+    assert answer != 700 and costs.loc[MINI, "output_tokens"] == answer
+    assert costs.loc[MINI, "usd_per_image"] == pytest.approx(2_900 * 0.15e-6 + answer * 0.6e-6)
 
 
 def test_reading_measurements_never_creates_the_store(catalog, tmp_path):

@@ -14,8 +14,10 @@ import pandas as pd
 
 from .fees import cache_saving, web_search_fee
 from .ranges import TokenRange, find_range, token_range
-from .reasoning import reasoning_allowance, reasoning_price
+from .reasoning import SOURCE_MEASURED, reasoning_allowance, reasoning_price
 
+#: What ``reasoning_source`` says where a measured completion already holds the model's reasoning.
+SOURCE_INSIDE = "inside the measured completion tokens"
 #: A measurement of answer length counts for a page when its pixel area is within this fraction of the page's.
 _COMPARABLE_AREA = 0.25
 
@@ -45,13 +47,26 @@ def bill_parts(
 
     ``tokens``: each row's image tokens; ``by_rule``: rows whose tokens come from
     their family rule (a range applies only to those). ``measured``: trial
-    measurements; a ``reasoning_tokens`` or ``completion_tokens`` column in it (a
-    median per model) replaces the allowance or the answer length for that model.
+    measurements; a ``reasoning_tokens`` column in it (a median per model)
+    replaces the reasoning allowance, and a ``completion_tokens`` column (the
+    median billed completion at a comparable page size, which holds any
+    reasoning) the answer: answer = completion - measured reasoning, and with no
+    reasoning measured the allowance is 0 (it is inside the completion).
     """
     completion = models["completion_usd_per_mtok"].to_numpy(dtype="float64", na_value=np.nan) / 1_000_000
-    output_tokens = _answer_tokens(models, request, measured)
+    billed = _measured_completion(models, request, measured)  # answer and reasoning, as billed
     reasoning, reasoning_source = reasoning_allowance(
         models, effort=request.reasoning_effort, reasoning_tokens=request.reasoning_tokens, measured=measured
+    )
+    measured_reasoning = reasoning_source == SOURCE_MEASURED
+    # A measured completion holds the reasoning: the answer is the rest; unmeasured reasoning is inside it.
+    inside = ~np.isnan(billed) & ~measured_reasoning
+    reasoning = np.where(inside, 0.0, reasoning)
+    reasoning_source[inside] = SOURCE_INSIDE
+    output_tokens = np.where(
+        np.isnan(billed),
+        float(request.output_tokens),
+        np.maximum(billed - np.where(measured_reasoning, reasoning, 0), 0),
     )
     low, high, range_sources = _ranges(models, tokens, by_rule, request)
     return {
@@ -71,18 +86,16 @@ def bill_parts(
     }
 
 
-def _answer_tokens(models: pd.DataFrame, request: Request, measured: pd.DataFrame | None) -> np.ndarray:
-    """The answer's tokens per model: a trial's median completion tokens at a comparable page size, else the caller's."""
-    given = np.full(len(models), float(request.output_tokens))
+def _measured_completion(models: pd.DataFrame, request: Request, measured: pd.DataFrame | None) -> np.ndarray:
+    """A trial's median completion tokens per model at a comparable page size; NaN where there is none."""
     if measured is None or measured.empty or "completion_tokens" not in measured:
-        return given
+        return np.full(len(models), np.nan)
     rows = measured.dropna(subset=["completion_tokens"])
     if "pixels" in rows:
         area = request.width * request.height
         rows = rows[(rows["pixels"] - area).abs() <= _COMPARABLE_AREA * area]
     medians = rows.groupby("model")["completion_tokens"].median()
-    found = models["id"].map(medians).to_numpy(dtype="float64", na_value=np.nan)
-    return np.where(np.isnan(found), given, found)
+    return models["id"].map(medians).to_numpy(dtype="float64", na_value=np.nan)
 
 
 def _ranges(
