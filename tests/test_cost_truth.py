@@ -267,7 +267,7 @@ def test_the_cost_chart_draws_a_whisker_where_sources_disagree(tmp_path):
     assert start[0] == pytest.approx(flash["usd_per_image_low"] * 1000)
     assert end[0] == pytest.approx(flash["usd_per_image_high"] * 1000)
     assert "range: sources disagree" in [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "medium-effort reasoning" in ax.get_title()
+    assert "medium reasoning effort" in ax.get_title()
     ax.figure.savefig(tmp_path / "cost.png")
 
 

@@ -344,9 +344,9 @@ def cost_title(costs: pd.DataFrame) -> str:
     reasoning = ""
     reasons = "reasoning_tokens" in costs and bool((costs["reasoning_tokens"] > 0).any())  # said where it counts
     if reasons and attrs.get("reasoning_tokens") is not None:
-        reasoning = f" + {attrs['reasoning_tokens']:,} reasoning on models that reason"
+        reasoning = f", {attrs['reasoning_tokens']:,} reasoning"
     elif reasons and attrs.get("reasoning_effort") not in (None, "none"):
-        reasoning = f" + {attrs['reasoning_effort']}-effort reasoning on models that reason"
+        reasoning = f", {attrs['reasoning_effort']} reasoning effort"
     return (
         f"One {attrs['width']}x{attrs['height']} px image{preset}{detail}, "
         f"{attrs.get('prompt_tokens', 0):,} instruction + {attrs.get('output_tokens', 0):,} answer tokens{reasoning}"
