@@ -53,6 +53,7 @@ class ModelBill:
     completion_usd: float
     image_tokens: int = 1000
     reply: str = "INVOICE 42\nTotal: 12.50 EUR"
+    reasoning_tokens: int = 0  # hidden reasoning before each page's answer, billed inside completion_tokens
 
 
 @dataclass
@@ -111,7 +112,8 @@ class StandIn:
         images = sum(part.get("type") == "image_url" for part in content)
         prompt_tokens = self.text_tokens(text) + images * bill.image_tokens
         reply = bill.reply if images else "OK"
-        completion_tokens = min(int(body.get("max_tokens", 10**6)), len(reply) // 2 + 1)
+        reasoning = bill.reasoning_tokens if images else 0
+        completion_tokens = min(int(body.get("max_tokens", 10**6)), len(reply) // 2 + 1 + reasoning)
         cost = round(prompt_tokens * bill.prompt_usd + completion_tokens * bill.completion_usd, 12)
         if mode == "malformed":
             self._bill(cost, model, images)  # the provider did the work: the bill is real even if the answer is broken
@@ -126,6 +128,8 @@ class StandIn:
             )
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                  "total_tokens": prompt_tokens + completion_tokens, "cost": cost}  # fmt: skip
+        if bill.reasoning_tokens:
+            usage["completion_tokens_details"] = {"reasoning_tokens": min(reasoning, completion_tokens)}
         choice = {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": reply}}
         payload: dict = {
             "id": f"gen-{len(self.requests)}",

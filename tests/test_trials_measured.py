@@ -180,3 +180,32 @@ def test_the_trials_path_given_is_the_one_read(catalog, tmp_path, monkeypatch):
         row["measured_image_tokens"] == 2_900 and row["method"] == "measured"
     )  # the stand-in billed 2,900 image tokens
     assert plan["cached"].tolist() == [True]
+
+
+def test_a_trial_sends_the_reasoning_effort_and_its_rows_feed_the_allowance(catalog, tmp_path):
+    # The stand-in reasons 300 tokens before each page's answer (usage.completion_tokens_details.reasoning_tokens,
+    # inside completion_tokens, as OpenRouter reports it).
+    stand = StandIn({FLASH: ModelBill(0.3e-6, 2.5e-6, image_tokens=1_000, reasoning_tokens=300)}, keep_bodies=True)
+    server, base = serve(stand)
+    try:
+        path = tmp_path / "page.png"
+        Image.new("RGB", (1700, 2200), "white").save(path)
+        options = vm.TrialOptions(reasoning_effort="low", progress=False, max_side=4096)
+        trial = vm.run_trial([path], [FLASH], catalog=catalog, base_url=base, api_key="sk-test", options=options)
+    finally:
+        server.shutdown()
+        server.server_close()
+    pages = [r["body"] for r in stand.requests if r["images"]]
+    controls = [r["body"] for r in stand.requests if not r["images"]]
+    assert [r.get("reasoning") for r in pages] == [{"effort": "low"}]  # OpenRouter's reasoning parameter
+    assert controls and all("reasoning" not in r for r in controls)  # the control measures the prompt only
+    assert trial.results["reasoning_tokens"].tolist() == [300]
+    measured = vm.measured_image_tokens()
+    assert measured.loc[0, "reasoning_tokens"] == 300
+    completion = measured.loc[0, "completion_tokens"]
+    row = vm.cost_per_image(catalog, 1700, 2200, output_tokens=700).set_index("id").loc[FLASH]
+    # The measured median replaces the low effort's default; the answer is the billed completion less it.
+    assert row["reasoning_tokens"] == 300 and row["reasoning_source"].startswith("measured")
+    assert row["output_tokens"] == completion - 300
+    with pytest.raises(ValueError, match="unknown reasoning effort 'extreme'"):
+        vm.TrialOptions(reasoning_effort="extreme")

@@ -267,6 +267,12 @@ def add_trial_commands(commands) -> None:
         "--new-budget", action="store_true",
         help="spend up to --max-usd afresh, even if earlier runs of the same pages and models spent some of it",
     )  # fmt: skip
+    from ..pricing.reasoning import EFFORTS
+
+    attempt.add_argument(
+        "--reasoning-effort", choices=EFFORTS,
+        help="send OpenRouter's reasoning parameter with this effort on every page (default: not sent)",
+    )  # fmt: skip
     attempt.set_defaults(handler=run_try)
 
     runs = commands.add_parser("trials", help="stored trial runs: list, show one, export one to CSV")

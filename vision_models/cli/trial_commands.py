@@ -34,7 +34,7 @@ def run_try(args: argparse.Namespace) -> int:
         options = TrialOptions(prompt=prompt, max_usd=args.max_usd, max_tokens=args.max_tokens, dpi=args.dpi,
                                max_side=args.max_side, concurrency=args.concurrency, timeout=float(args.timeout),
                                progress=False if args.no_progress else None, retry_unknown=args.retry_unknown,
-                               new_budget=args.new_budget)  # fmt: skip
+                               new_budget=args.new_budget, reasoning_effort=args.reasoning_effort)  # fmt: skip
     except ValueError as exc:
         raise UsageError(f"vision-models: error: {exc}") from None
     remote = [m for m in args.model if m != TESSERACT]

@@ -154,7 +154,7 @@ def controls_for_run(run_id: str, path: str | os.PathLike | None = None) -> list
 
 def stored_measurements(path: str | os.PathLike | None = None) -> list[tuple]:
     """(model, width_px, height_px, page prompt tokens, control prompt tokens, estimated image tokens, page completion
-    tokens) per answered page.
+    tokens, page reasoning tokens) per answered page.
 
     Read-only: no store, no rows (nothing is created).
     """
@@ -166,7 +166,7 @@ def stored_measurements(path: str | os.PathLike | None = None) -> list[tuple]:
             return []
         return conn.execute(
             "SELECT p.model, p.width_px, p.height_px, p.prompt_tokens, c.prompt_tokens, p.estimated_image_tokens,"
-            " p.completion_tokens"
+            " p.completion_tokens, p.reasoning_tokens"
             " FROM rows p JOIN rows c ON c.kind = 'control' AND c.model = p.model AND c.prompt_sha256 = p.prompt_sha256"
             " WHERE p.kind = 'page' AND p.status = 'ok' AND p.prompt_tokens IS NOT NULL AND c.prompt_tokens IS NOT NULL"
             " AND c.status = 'ok'"
@@ -183,6 +183,7 @@ MEASURED_COLUMNS = (
     "estimated_image_tokens",
     "estimate_ratio",
     "completion_tokens",
+    "reasoning_tokens",
 )
 
 
@@ -193,12 +194,23 @@ def measurements(path: str | os.PathLike | None = None, *, models: Sequence[str]
     the text-only control for the same model and prompt. ``estimate_ratio`` is
     estimated / measured (above 1: the estimator counts too many).
     ``completion_tokens`` is the median billed completion (answer and any
-    reasoning) of those pages. No store:
+    reasoning) of those pages, ``reasoning_tokens`` the median of the reasoning
+    part where the provider reported it (NaN where none did). No store:
     an empty frame, and no file is created.
     """
     records = stored_measurements(path)
     frame = pd.DataFrame.from_records(
-        records, columns=["model", "width_px", "height_px", "page_tokens", "control_tokens", "estimated", "completion"]
+        records,
+        columns=[
+            "model",
+            "width_px",
+            "height_px",
+            "page_tokens",
+            "control_tokens",
+            "estimated",
+            "completion",
+            "reasoning",
+        ],
     )
     if models is not None:
         frame = frame[frame["model"].isin(list(models))]
@@ -208,6 +220,7 @@ def measurements(path: str | os.PathLike | None = None, *, models: Sequence[str]
         measured=frame["page_tokens"].astype("float64") - frame["control_tokens"].astype("float64"),
         estimated=pd.to_numeric(frame["estimated"], errors="coerce").astype("float64"),
         completion=pd.to_numeric(frame["completion"], errors="coerce").astype("float64"),
+        reasoning=pd.to_numeric(frame["reasoning"], errors="coerce").astype("float64"),
     )
     out = (
         frame.groupby(["model", "width_px", "height_px"], sort=True)
@@ -216,6 +229,7 @@ def measurements(path: str | os.PathLike | None = None, *, models: Sequence[str]
             measured_image_tokens=("measured", "median"),
             estimated_image_tokens=("estimated", "median"),
             completion_tokens=("completion", "median"),
+            reasoning_tokens=("reasoning", "median"),
         )
         .reset_index()
     )

@@ -17,7 +17,7 @@ from ..settings import TRIALS_ENV, Settings, env_value  # noqa: F401 (TRIALS_ENV
 from . import sqlite
 
 TRIALS_FILE = "trials.sqlite"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Columns of ``rows`` a finished request fills, in order.
 ROW_FIELDS = (
@@ -25,6 +25,7 @@ ROW_FIELDS = (
     "prompt_sha256", "params", "status", "done", "error", "text", "prompt_tokens", "completion_tokens",
     "billed_usd", "billed_source", "estimated_usd", "estimated_image_tokens", "reserved_usd", "latency_s",
     "attempts", "generation_id", "run_id", "claimed_at", "finished_at", "unknown_usd", "cost_status", "finish_reason",
+    "reasoning_tokens",
 )  # fmt: skip
 
 
@@ -67,6 +68,7 @@ class TrialRow:
     unknown_usd: float | None = None
     cost_status: str | None = None
     finish_reason: str | None = None
+    reasoning_tokens: int | None = None
     duplicate_of: str | None = None
 
     @classmethod
@@ -115,7 +117,8 @@ _SCHEMA = (
         finished_at REAL,
         unknown_usd REAL,
         cost_status TEXT,
-        finish_reason TEXT
+        finish_reason TEXT,
+        reasoning_tokens INTEGER
     )""",
     "CREATE INDEX IF NOT EXISTS rows_model ON rows (model, kind, prompt_sha256)",
     """CREATE TABLE IF NOT EXISTS runs (
@@ -148,7 +151,8 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS runs_plan ON runs (plan_sha256, started_at)",
 )
 #: Version 1 to 2: costs of unknown amount kept apart from bills; runs know their plan and budget;
-#: a run may cover one key at two positions (identical page files).
+#: a run may cover one key at two positions (identical page files). Version 2 to 3: each row's reasoning tokens
+#: (``usage.completion_tokens_details.reasoning_tokens``; unknown for rows answered before).
 _MIGRATIONS = {
     1: (
         "ALTER TABLE rows ADD COLUMN unknown_usd REAL",
@@ -169,6 +173,7 @@ _MIGRATIONS = {
         "DROP TABLE run_rows",
         "ALTER TABLE run_rows_2 RENAME TO run_rows",
     ),
+    2: ("ALTER TABLE rows ADD COLUMN reasoning_tokens INTEGER",),
 }
 _ROW_NAMES = tuple(f.name for f in fields(TrialRow))
 _STORE = sqlite.Store("trials", SCHEMA_VERSION, _SCHEMA, _MIGRATIONS)

@@ -37,6 +37,7 @@ class _Answer:
     text: str | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    reasoning_tokens: int | None = None  # usage.completion_tokens_details.reasoning_tokens (inside completion_tokens)
     billed_usd: float | None = None  # what the provider reported (or tokens x catalog prices)
     billed_source: str | None = None
     unknown_usd: float = 0.0  # reserves kept as spent: may have been billed, amount unknown
@@ -124,6 +125,7 @@ def _read_answer(body: bytes, prices: _Prices) -> _Answer:
     usage = _object(payload.get("usage"))
     prompt_tokens = _sane_tokens(usage.get("prompt_tokens"))
     completion_tokens = _sane_tokens(usage.get("completion_tokens"))
+    reasoning_tokens = _sane_tokens(_object(usage.get("completion_tokens_details")).get("reasoning_tokens"))
     cost, cost_given = _usage_cost(payload)
     insane = ""
     if cost is not None:
@@ -139,7 +141,8 @@ def _read_answer(body: bytes, prices: _Prices) -> _Answer:
         billed, source = None, None
         if usage:
             insane = "usage holds no believable token counts"
-    answer = _Answer("error", prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, billed_usd=billed,
+    answer = _Answer("error", prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+                     reasoning_tokens=reasoning_tokens, billed_usd=billed,
                      billed_source=source, paid=True,
                      generation_id=str(payload.get("id"))[:100] if payload.get("id") else None)  # fmt: skip
     choices = payload.get("choices")
@@ -180,16 +183,20 @@ def _content_text(content: object) -> str | None:
     return None
 
 
-def _body(task: Task, prompt: str, max_tokens: int) -> dict:
+def _body(task: Task, prompt: str, max_tokens: int, reasoning_effort: str | None = None) -> dict:
+    """The request; a page carries OpenRouter's ``reasoning`` parameter when an effort is chosen (the control never)."""
     content: list[dict] = [{"type": "text", "text": prompt}]
     if isinstance(task, PageTask):
         content.append({"type": "image_url", "image_url": {"url": task.page.data_url()}})
-    return {
+    body = {
         "model": task.model,
         "messages": [{"role": "user", "content": content}],
         "max_tokens": max_tokens if isinstance(task, PageTask) else CONTROL_MAX_TOKENS,
         "temperature": 0,
     }
+    if reasoning_effort is not None and isinstance(task, PageTask):
+        body["reasoning"] = {"effort": reasoning_effort}
+    return body
 
 
 class _Sender:

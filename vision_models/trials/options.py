@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..pricing.reasoning import check_effort
 from ..settings import Settings
 
 DEFAULT_PROMPT = "Transcribe all text on this page as plain text. Keep the reading order; output only the text."
@@ -44,7 +45,10 @@ class TrialOptions:
     and the time they may take; ``casefold``: CER / WER ignore case; ``lang``:
     Tesseract's language; ``retry_unknown``: send again rows of unknown cost;
     ``new_budget``: spend ``max_usd`` afresh; ``progress``: a bar (None: only
-    in Jupyter or on a terminal).
+    in Jupyter or on a terminal); ``reasoning_effort``: sent as OpenRouter's
+    ``reasoning`` parameter (``{"effort": ...}``) with every page (None: not
+    sent, the model's own default; the estimate then assumes the default effort).
+    Reasoning tokens count within ``max_tokens``, so the budget's reserve holds.
     """
 
     prompt: str = DEFAULT_PROMPT
@@ -62,6 +66,7 @@ class TrialOptions:
     retry_unknown: bool = False
     new_budget: bool = False
     progress: bool | None = None
+    reasoning_effort: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.prompt, str) or not self.prompt.strip():
@@ -79,6 +84,8 @@ class TrialOptions:
         _check_number("retry_window_s", self.retry_window_s, high=MAX_SECONDS, unit="seconds", above_zero=True)
         if not isinstance(self.lang, str) or not self.lang.strip():
             raise ValueError(f"lang must be a Tesseract language such as 'eng', not {_shown(self.lang)}")
+        if self.reasoning_effort is not None:
+            check_effort(self.reasoning_effort)
         for name in ("casefold", "retry_unknown", "new_budget", "progress"):
             value = getattr(self, name)
             if not isinstance(value, (bool, np.bool_)) and not (name == "progress" and value is None):

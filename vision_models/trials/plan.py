@@ -69,6 +69,7 @@ RESULT_COLUMNS = {
     "text": "object",
     "prompt_tokens": "Int64",
     "completion_tokens": "Int64",
+    "reasoning_tokens": "Int64",
     "billed_usd": "float64",
     "billed_source": "object",
     "unknown_usd": "float64",
@@ -240,7 +241,8 @@ def _prepare(
     prompt_sha = hashlib.sha256(prompt.encode("utf-8")).hexdigest()
     prompt_bound = len(prompt.encode("utf-8")) + PROMPT_OVERHEAD_TOKENS
     text_tokens = math.ceil(len(prompt) / 4) + 8  # a typical English tokenizer; for the estimate only
-    estimates = _estimates(table, remote, {(p.width_px, p.height_px) for p in loaded}, text_tokens, output_tokens)
+    sizes = {(p.width_px, p.height_px) for p in loaded}
+    estimates = _estimates(table, remote, sizes, text_tokens, output_tokens, options.reasoning_effort)
 
     ocr_version = None
     if TESSERACT in chosen:
@@ -266,6 +268,8 @@ def _prepare(
                     "width_px": page.width_px,
                     "height_px": page.height_px,
                 }
+                if options.reasoning_effort is not None:  # absent otherwise: the keys of earlier rows stay
+                    params["reasoning_effort"] = options.reasoning_effort
                 estimate = estimates[(model, page.width_px, page.height_px)]
             tokens, usd, image_usd, method, uncertain = estimate
             key = _key(page.sha256, model, prompt_sha, params)
@@ -366,18 +370,29 @@ def _model_prices(table: pd.DataFrame, model: str) -> _Prices:
 
 
 def _estimates(
-    table: pd.DataFrame, remote: Sequence[str], sizes: set[tuple[int, int]], text_tokens: int, output_tokens: int
+    table: pd.DataFrame,
+    remote: Sequence[str],
+    sizes: set[tuple[int, int]],
+    text_tokens: int,
+    output_tokens: int,
+    reasoning_effort: str | None = None,
 ) -> dict[tuple[str, int, int], tuple[float, float, float, str, bool]]:
-    """(model, width, height) -> (image tokens, estimated USD, image USD, method, uncertain), via price_images."""
+    """(model, width, height) -> (image tokens, estimated USD, image USD, method, uncertain), via price_images.
+
+    The estimate holds the reasoning allowance of ``reasoning_effort`` (None: the default effort) on models
+    that reason, so the answer and reasoning together never exceed ``max_tokens``' worth: see :func:`_worst_case`.
+    """
     from ..pricing.cost import price_images
+    from ..pricing.reasoning import DEFAULT_EFFORT
 
     out: dict[tuple[str, int, int], tuple[float, float, float, str, bool]] = {}
     if not remote:
         return out
     for width, height in sorted(sizes):
         costs = price_images(
-            table, width, height, prompt_tokens=text_tokens, output_tokens=output_tokens, measured=False
-        )
+            table, width, height, prompt_tokens=text_tokens, output_tokens=output_tokens, measured=False,
+            reasoning_effort=reasoning_effort or DEFAULT_EFFORT,
+        )  # fmt: skip
         tokens = costs["image_tokens"].to_numpy(dtype="float64", na_value=np.nan)
         for model, n, usd, image_usd, method, uncertain in zip(
             costs["id"].tolist(), tokens.tolist(), costs["usd_per_image"].tolist(), costs["image_usd"].tolist(),

@@ -110,6 +110,7 @@ def results_frame(
         "height_px",
         "prompt_tokens",
         "completion_tokens",
+        "reasoning_tokens",
         "estimated_image_tokens",
         "measured_image_tokens",
     ):
@@ -196,7 +197,8 @@ def _as_in_run(row: TrialRow, run_id: str) -> TrialRow:
     """A stored row as run ``run_id`` left it: a failure since answered by a later run shows no answer."""
     if row.status in ("ok", "cached") or row.run_id == run_id:
         return row
-    return replace(row, text=None, prompt_tokens=None, completion_tokens=None, billed_usd=None, billed_source=None,
+    return replace(row, text=None, prompt_tokens=None, completion_tokens=None, reasoning_tokens=None, billed_usd=None,
+                   billed_source=None,
                    latency_s=None, error=f"{row.status} in this run; answered since by run {row.run_id}")  # fmt: skip
 
 

@@ -120,7 +120,8 @@ class _Worker:
         window_end = start + self.sender.retry_window_s
         reserved_total = 0.0
         try:  # the page is drawn here: a file that cannot be read costs nothing and holds no reserve
-            data = json.dumps(_body(task, self.run.prompt, self.max_tokens)).encode("utf-8")
+            effort = self.run.options.reasoning_effort
+            data = json.dumps(_body(task, self.run.prompt, self.max_tokens, effort)).encode("utf-8")
         except (ValueError, OSError) as exc:
             return self._finish(task, _Answer("error", error=f"not sent: {str(exc)[:MAX_ERROR_CHARS]}"), "error")
         while True:
@@ -286,6 +287,7 @@ class _Worker:
             text=answer.text,
             prompt_tokens=answer.prompt_tokens,
             completion_tokens=answer.completion_tokens,
+            reasoning_tokens=answer.reasoning_tokens,
             billed_usd=answer.billed_usd,
             billed_source=answer.billed_source,
             unknown_usd=answer.unknown_usd or None,
