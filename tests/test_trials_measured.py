@@ -104,6 +104,7 @@ def test_the_default_reads_the_trials_store(catalog, tmp_path, monkeypatch):
     # The answer's length comes from the measurement too: the page's billed completion tokens, not the 700 given.
     answer = int(measured.loc[0, "completion_tokens"])
     assert answer != 700 and costs.loc[MINI, "output_tokens"] == answer
+    assert costs.loc[MINI, "reasoning_tokens"] == 0 and costs.loc[MINI, "reasoning_source"] == "does not reason"
     assert costs.loc[MINI, "usd_per_image"] == pytest.approx(2_900 * 0.15e-6 + answer * 0.6e-6)
 
 

@@ -60,7 +60,7 @@ def bill_parts(
     )
     measured_reasoning = reasoning_source == SOURCE_MEASURED
     # A measured completion holds the reasoning: the answer is the rest; unmeasured reasoning is inside it.
-    inside = ~np.isnan(billed) & ~measured_reasoning
+    inside = ~np.isnan(billed) & ~measured_reasoning & (reasoning > 0)
     reasoning = np.where(inside, 0.0, reasoning)
     reasoning_source[inside] = SOURCE_INSIDE
     output_tokens = np.where(
