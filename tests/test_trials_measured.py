@@ -187,15 +187,13 @@ def test_a_trial_sends_the_reasoning_effort_and_its_rows_feed_the_allowance(cata
     # The stand-in reasons 300 tokens before each page's answer (usage.completion_tokens_details.reasoning_tokens,
     # inside completion_tokens, as OpenRouter reports it).
     stand = StandIn({FLASH: ModelBill(0.3e-6, 2.5e-6, image_tokens=1_000, reasoning_tokens=300)}, keep_bodies=True)
-    server, base = serve(stand)
-    try:
-        path = tmp_path / "page.png"
-        Image.new("RGB", (1700, 2200), "white").save(path)
-        options = vm.TrialOptions(reasoning_effort="low", progress=False, max_side=4096)
-        trial = vm.run_trial([path], [FLASH], catalog=catalog, base_url=base, api_key="sk-test", options=options)
-    finally:
-        server.shutdown()
-        server.server_close()
+    path = tmp_path / "page.png"
+    Image.new("RGB", (1700, 2200), "white").save(path)
+    options = vm.TrialOptions(reasoning_effort="low", progress=False, max_side=4096)
+    with serving(stand):
+        trial = vm.run_trial(
+            [path], [FLASH], catalog=catalog, base_url=stand.base_url, api_key="sk-test", options=options
+        )
     pages = [r["body"] for r in stand.requests if r["images"]]
     controls = [r["body"] for r in stand.requests if not r["images"]]
     assert [r.get("reasoning") for r in pages] == [{"effort": "low"}]  # OpenRouter's reasoning parameter
