@@ -435,6 +435,8 @@ def stored_models_frame(
         "discount": _fraction(none),
         "image_token_usd_per_mtok": _price(none, _PER_MILLION),
         "image_output_usd_per_image": _price(none),
+        "web_search_usd": _price(none),
+        "reasoning_usd_per_mtok": _price(none, _PER_MILLION),
         "supported_parameters": _lists(none),
         "structured_outputs": np.zeros(len(ids), dtype=bool),
         "takes_files": np.array(["file" in x for x in inputs], dtype=bool),
