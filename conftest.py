@@ -74,7 +74,7 @@ LAYER_OF_MODULE = {
     "http": ("test_fetch_cache", "test_fetch_faults", "test_contracts"),
     "catalog": ("test_frame", "test_vision", "test_kinds", "test_feasibility", "test_endpoints", "test_history",
                 "test_as_of", "test_sources_payload", "test_memo"),
-    "pricing": ("test_image_tokens", "test_cost", "test_pure_pricing"),
+    "pricing": ("test_image_tokens", "test_cost", "test_pure_pricing", "test_cost_truth"),
     "trials": ("test_trials", "test_trials_faults", "test_trials_measured", "test_trials_store_files", "test_pages",
                "test_tesseract", "test_accuracy", "test_trial_options"),
     "present": ("test_charts", "test_widgets", "test_export", "test_notebook_views", "test_prior_chart",
