@@ -49,6 +49,7 @@ _LAZY = {
     "measured_image_tokens": "trials.results",
     "plot_cost_vs_accuracy": "present.charts",
     "plot_cost_vs_prior": "present.charts",
+    "plot_page_heatmap": "present.charts",
     "plot_estimate_vs_billed": "present.charts",
 }
 
