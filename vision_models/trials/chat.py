@@ -180,16 +180,19 @@ def _content_text(content: object) -> str | None:
     return None
 
 
-def _body(task: Task, prompt: str, max_tokens: int) -> dict:
+def _body(task: Task, prompt: str, max_tokens: int, response_format: dict | None = None) -> dict:
     content: list[dict] = [{"type": "text", "text": prompt}]
     if isinstance(task, PageTask):
         content.append({"type": "image_url", "image_url": {"url": task.page.data_url()}})
-    return {
+    body = {
         "model": task.model,
         "messages": [{"role": "user", "content": content}],
         "max_tokens": max_tokens if isinstance(task, PageTask) else CONTROL_MAX_TOKENS,
         "temperature": 0,
     }
+    if response_format is not None:
+        body["response_format"] = response_format
+    return body
 
 
 class _Sender:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,15 +67,54 @@ def load_object_truth(truth: Any, pages: Sequence[Any]) -> dict[str, Any]:
     raise ValueError(f"truth with a schema must be a folder of .json files or a dict, not {type(truth).__name__}")
 
 
+def add_evidence(results: pd.DataFrame, *, truths: Mapping[str, Any] | None = None, schema: Any = None,
+                 critical: Sequence[str] = (), fields: Mapping[str, str] | None = None,
+                 parser: Callable[[str, str], Any] | None = None, consensus: bool = False,
+                 casefold: bool = False) -> pd.DataFrame:  # fmt: skip
+    """``results`` with the evidence columns: extraction (with a schema), failures, and agreement (``consensus``)."""
+    parts = [results]
+    valid = None
+    if schema is not None:
+        extracted = extraction_columns(results, truths or {}, schema=schema, fields=fields, critical=critical,
+                                       parser=parser)  # fmt: skip
+        valid = extracted["json_valid"].tolist()
+        parts.append(extracted)
+    parts.append(failure_columns(results, valid))
+    if consensus:
+        from .consensus import consensus_columns
+
+        parsed = parts[1]["parsed"].tolist() if schema is not None else None
+        parts.append(consensus_columns(results, parsed=parsed, casefold=casefold))
+    return pd.concat(parts, axis=1)
+
+
+def split_truth(truth: Any, pages: Sequence[Any], *, schema: Any, load_truth: Callable) -> tuple[dict, dict, bool]:
+    """(text truths for CER, object truths for fields, whether the reference is the models' consensus)."""
+    if truth is None:
+        return {}, {}, False
+    if isinstance(truth, str) and truth == "consensus":
+        return {}, {}, True
+    if schema is not None:
+        return {}, load_object_truth(truth, pages), False
+    return load_truth(truth, pages), {}, False
+
+
 def extraction_columns(results: pd.DataFrame, truths: Mapping[str, Any], *, schema: Any = None,
                        fields: Mapping[str, str] | None = None, critical: Sequence[str] = (),
-                       dayfirst: bool = True) -> pd.DataFrame:  # fmt: skip
-    """The extraction columns for ``results`` (aligned with its index): parsed, valid, and scored where a truth is."""
+                       dayfirst: bool = True, parser: Callable[[str, str], Any] | None = None) -> pd.DataFrame:  # fmt: skip
+    """The extraction columns for ``results`` (aligned with its index): parsed, valid, and scored where a truth is.
+
+    ``parser`` (text, page name) -> object reads the plain text of Tesseract's rows.
+    """
     records: list[tuple[Any, ...]] = []
-    for page, text, error in zip(results["page"].tolist(), results["text"].tolist(), results["error"].tolist()):
+    models = results["model"].tolist()
+    for n, (page, text, error) in enumerate(zip(results["page"].tolist(), results["text"].tolist(),
+                                                results["error"].tolist())):  # fmt: skip
         if isinstance(error, str) or not isinstance(text, str):
             records.append((None, pd.NA, pd.NA, pd.NA, np.nan, pd.NA, None))
             continue
+        if parser is not None and models[n] == "tesseract":
+            text = json.dumps(parser(text, page), ensure_ascii=False, default=str)
         truth = truths.get(page)
         parsed, score = score_answer(text, truth if truth is not None else {}, schema=schema, fields=fields,
                                      critical=critical if truth is not None else (), dayfirst=dayfirst)  # fmt: skip

@@ -28,6 +28,8 @@ DEFAULT_MAX_SIDE = 2048
 MAX_CONCURRENCY = 64
 #: The longest time-out or retry window a run accepts (seconds): a day.
 MAX_SECONDS = 86_400.0
+#: The most times a page may be sent to a model in one trial.
+MAX_REPEATS = 100
 #: The largest budget a run accepts (USD).
 MAX_BUDGET_USD = 1_000_000.0
 
@@ -44,7 +46,10 @@ class TrialOptions:
     and the time they may take; ``casefold``: CER / WER ignore case; ``lang``:
     Tesseract's language; ``retry_unknown``: send again rows of unknown cost;
     ``new_budget``: spend ``max_usd`` afresh; ``progress``: a bar (None: only
-    in Jupyter or on a terminal).
+    in Jupyter or on a terminal); ``schema``: a JSON Schema dict or a pydantic
+    model class: the answer is asked for as JSON matching it
+    (:mod:`~vision_models.trials.structured`); ``repeats``: how many times each
+    page is sent to each model (each send a row of its own, paid once).
     """
 
     prompt: str = DEFAULT_PROMPT
@@ -62,6 +67,8 @@ class TrialOptions:
     retry_unknown: bool = False
     new_budget: bool = False
     progress: bool | None = None
+    schema: Any = None
+    repeats: int = 1
 
     def __post_init__(self) -> None:
         if not isinstance(self.prompt, str) or not self.prompt.strip():
@@ -79,6 +86,13 @@ class TrialOptions:
         _check_number("retry_window_s", self.retry_window_s, high=MAX_SECONDS, unit="seconds", above_zero=True)
         if not isinstance(self.lang, str) or not self.lang.strip():
             raise ValueError(f"lang must be a Tesseract language such as 'eng', not {_shown(self.lang)}")
+        _check_count("repeats", self.repeats, minimum=1, maximum=MAX_REPEATS)
+        if (
+            self.schema is not None
+            and not isinstance(self.schema, dict)
+            and not hasattr(self.schema, "model_json_schema")
+        ):
+            raise ValueError(f"schema must be a JSON Schema dict or a pydantic model class, not {_shown(self.schema)}")
         for name in ("casefold", "retry_unknown", "new_budget", "progress"):
             value = getattr(self, name)
             if not isinstance(value, (bool, np.bool_)) and not (name == "progress" and value is None):

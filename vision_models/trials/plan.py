@@ -11,7 +11,7 @@ import json
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -40,6 +40,7 @@ from .options import (  # noqa: F401 (the defaults and limits, under the names t
     trial_options,
 )
 from .pages import Page
+from .structured import Scoring
 
 TESSERACT = "tesseract"
 CONNECT_TIMEOUT = 10.0
@@ -83,6 +84,7 @@ RESULT_COLUMNS = {
     "wer": "float64",
     "finished_at": "datetime64[ns, UTC]",
     "path": "str",
+    "repeat": "Int64",
 }
 PLAN_COLUMNS = (
     "page", "page_sha256", "width_px", "height_px", "model", "method", "uncertain",
@@ -154,6 +156,8 @@ def estimate_trial(
     max_usd: float | None = None,
     retry_unknown: bool | None = None,
     settings: Settings | None = None,
+    schema: Any = None,
+    repeats: int | None = None,
 ) -> pd.DataFrame:
     """A dry run: one row per (page, model) with the estimate and the worst case the budget would reserve.
 
@@ -168,7 +172,8 @@ def estimate_trial(
     requests' worst case, and the budget (``max_usd``) when given.
     """
     chosen = trial_options(options, prompt=prompt, max_tokens=max_tokens, output_tokens=output_tokens, dpi=dpi,
-                           max_side=max_side, max_usd=max_usd, retry_unknown=retry_unknown)  # fmt: skip
+                           max_side=max_side, max_usd=max_usd, retry_unknown=retry_unknown, schema=schema,
+                           repeats=repeats)  # fmt: skip
     conn = connection(settings, source=source, base_url=base_url, api_key=api_key, cache_path=cache_path,
                       trials_path=trials_path)  # fmt: skip
     source, base_url, api_key, cache_path, trials_path = (conn[k] for k in conn)
@@ -217,6 +222,19 @@ class _Run:
     tasks: list[Task]
     params: dict[str, Any]
     options: TrialOptions
+    structured: dict[str, bool] = field(default_factory=dict)  # model -> sent response_format (with a schema)
+    scoring: Scoring = field(default_factory=lambda: Scoring())  # what a stored page row is scored against
+
+    def request(self, model: str) -> tuple[str, dict[str, Any] | None]:
+        """The prompt text a model is sent, and its ``response_format`` (None: none, or the schema is in the prompt)."""
+        schema = self.options.schema
+        if schema is None:
+            return self.prompt, None
+        from .structured import prompt_with_schema, response_format
+
+        if self.structured.get(model):
+            return self.prompt, response_format(schema)
+        return prompt_with_schema(self.prompt, schema), None
 
 
 def _prepare(
@@ -239,6 +257,16 @@ def _prepare(
     prices = {m: _model_prices(table, m) for m in remote}
     prompt_sha = hashlib.sha256(prompt.encode("utf-8")).hexdigest()
     prompt_bound = len(prompt.encode("utf-8")) + PROMPT_OVERHEAD_TOKENS
+    structured: dict[str, bool] = {}
+    schema_params: dict[str, Any] = {}
+    if options.schema is not None:
+        from .structured import prompt_with_schema, schema_json, schema_sha256, structured_models
+
+        structured = structured_models(table, remote)
+        schema_params = {"schema_sha256": schema_sha256(options.schema)}
+        # The longer of the two ways to ask: the schema in the prompt, or beside it as response_format.
+        prompt_bound = len(prompt_with_schema(prompt, options.schema).encode("utf-8")) + PROMPT_OVERHEAD_TOKENS
+        prompt_bound += len(schema_json(options.schema).encode("utf-8"))
     text_tokens = math.ceil(len(prompt) / 4) + 8  # a typical English tokenizer; for the estimate only
     estimates = _estimates(table, remote, {(p.width_px, p.height_px) for p in loaded}, text_tokens, output_tokens)
 
@@ -249,32 +277,40 @@ def _prepare(
         ocr_version = tesseract_version()  # another Tesseract reads differently: another row
     tasks: list[Task] = []
     for model in remote:
-        key = _key("", model, prompt_sha, {"control": True, "max_tokens": CONTROL_MAX_TOKENS, "temperature": 0})
+        asked = {**schema_params, "response_format": structured[model]} if schema_params else {}
+        key = _key(
+            "", model, prompt_sha, {"control": True, "max_tokens": CONTROL_MAX_TOKENS, "temperature": 0, **asked}
+        )
         row = TrialRow(key=key, kind="control", page="", path="", page_index=-1, page_sha256="", model=model,
                        prompt_sha256=prompt_sha, params=json.dumps({"control": True, "max_tokens": CONTROL_MAX_TOKENS}))  # fmt: skip
         tasks.append(ControlTask(len(tasks), key, model, row))
-    for page in loaded:
-        for model in chosen:
-            if model == TESSERACT:
-                params = {"engine": TESSERACT, "version": ocr_version, "lang": options.lang, "width_px": page.width_px,
-                          "height_px": page.height_px}  # fmt: skip
-                estimate = (0.0, 0.0, 0.0, "local", False)
-            else:
-                params = {
-                    "max_tokens": max_tokens,
-                    "temperature": 0,
-                    "width_px": page.width_px,
-                    "height_px": page.height_px,
-                }
-                estimate = estimates[(model, page.width_px, page.height_px)]
-            tokens, usd, image_usd, method, uncertain = estimate
-            key = _key(page.sha256, model, prompt_sha, params)
-            row = TrialRow(key=key, kind="page", page=page.name, path=page.path, page_index=page.page_index,
-                           page_sha256=page.sha256, width_px=page.width_px, height_px=page.height_px, model=model,
-                           prompt_sha256=prompt_sha, params=json.dumps(params, sort_keys=True), estimated_usd=usd,
-                           estimated_image_tokens=None if tokens != tokens else int(tokens))  # fmt: skip
-            tasks.append(PageTask(len(tasks), key, model, row, page, tokens, usd, image_usd,
-                                  UNCERTAIN_MARGIN if uncertain else MARGIN, method, uncertain))  # fmt: skip
+    for page, model, repeat in (
+        (p, m, r) for p in loaded for m in chosen for r in range(options.repeats)
+    ):  # repeat 0: the key of a trial without repeats
+        if model == TESSERACT:
+            params = {"engine": TESSERACT, "version": ocr_version, "lang": options.lang, "width_px": page.width_px,
+                      "height_px": page.height_px}  # fmt: skip
+            estimate = (0.0, 0.0, 0.0, "local", False)
+        else:
+            params = {
+                "max_tokens": max_tokens,
+                "temperature": 0,
+                "width_px": page.width_px,
+                "height_px": page.height_px,
+            }
+            estimate = estimates[(model, page.width_px, page.height_px)]
+            if schema_params:
+                params.update(schema_params, response_format=structured[model])
+        if repeat:
+            params["repeat"] = repeat
+        tokens, usd, image_usd, method, uncertain = estimate
+        key = _key(page.sha256, model, prompt_sha, params)
+        row = TrialRow(key=key, kind="page", page=page.name, path=page.path, page_index=page.page_index,
+                       page_sha256=page.sha256, width_px=page.width_px, height_px=page.height_px, model=model,
+                       prompt_sha256=prompt_sha, params=json.dumps(params, sort_keys=True), estimated_usd=usd,
+                       estimated_image_tokens=None if tokens != tokens else int(tokens), repeat=repeat)  # fmt: skip
+        tasks.append(PageTask(len(tasks), key, model, row, page, tokens, usd, image_usd,
+                              UNCERTAIN_MARGIN if uncertain else MARGIN, method, uncertain))  # fmt: skip
     params = {
         "max_tokens": max_tokens,
         "dpi": options.dpi,
@@ -282,7 +318,13 @@ def _prepare(
         "output_tokens": output_tokens,
         "temperature": 0,
     }
-    return _Run(loaded, chosen, prompt, prompt_sha, prompt_bound, prices, tasks, params, options)
+    if options.repeats > 1:
+        params["repeats"] = options.repeats
+    if schema_params:
+        from .structured import schema_json
+
+        params["schema"] = schema_json(options.schema)
+    return _Run(loaded, chosen, prompt, prompt_sha, prompt_bound, prices, tasks, params, options, structured)
 
 
 def _key(page_sha: str, model: str, prompt_sha: str, params: Mapping[str, Any]) -> str:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -58,6 +59,25 @@ def structured_models(table: pd.DataFrame, models: Sequence[str]) -> dict[str, b
         return dict.fromkeys(models, False)
     listed = dict(zip(table["id"].tolist(), table["structured_outputs"].fillna(False).astype(bool).tolist()))
     return {m: bool(listed.get(m, False)) for m in models}
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """What a run scores its page rows against as they are stored: the truths, the schema, the critical fields,
+    the field kinds, and ``parser`` (text, page name) -> object for Tesseract's plain text."""
+
+    truths: Mapping[str, Any] = field(default_factory=dict)
+    schema: Any = None
+    critical: Sequence[str] = ()
+    fields: Mapping[str, str] | None = None
+    parser: Callable[[str, str], Any] | None = None
+
+    def scores(self, page: str, model: str, text: str | None, finish_reason: str | None, error: str | None) -> dict:
+        """The stored evidence of one page row (see :func:`row_scores`)."""
+        if self.parser is not None and model == "tesseract" and isinstance(text, str) and error is None:
+            text = json.dumps(self.parser(text, page), ensure_ascii=False, default=str)
+        return row_scores(text, finish_reason, error, truth=self.truths.get(page), schema=self.schema,
+                          critical=self.critical, fields=self.fields)  # fmt: skip
 
 
 def row_scores(text: str | None, finish_reason: str | None, error: str | None, *, truth: Any = None,
