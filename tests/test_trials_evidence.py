@@ -190,3 +190,18 @@ def _rows(path) -> list[dict]:
         return [dict(r) for r in conn.execute("SELECT * FROM rows")]
     finally:
         conn.close()
+
+
+def test_trials_show_prints_the_evidence_table(env, capsys):
+    from vision_models.cli import main
+
+    pages = make_pages(env / "pages", count=2)
+    standin = StandIn({MINI: ModelBill(*PRICES[MINI])}, page_faults={MINI: ["length"]})
+    with serving(standin):
+        trial = run(standin, trial_catalog(), pages, [MINI], concurrency=1)
+    assert main(["trials", "show", trial.run_id]) == 0
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if line.startswith("model") and "success" in line)
+    assert header.split()[:3] == ["model", "success", "$/1k"]
+    row = next(line for line in out.splitlines()[out.splitlines().index(header) :] if line.startswith(MINI))
+    assert "50%" in row and "1 cut" in row  # one of two pages cut at max_tokens
