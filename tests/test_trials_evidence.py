@@ -205,3 +205,15 @@ def test_trials_show_prints_the_evidence_table(env, capsys):
     assert header.split()[:3] == ["model", "success", "$/1k"]
     row = next(line for line in out.splitlines()[out.splitlines().index(header) :] if line.startswith(MINI))
     assert "50%" in row and "1 cut" in row  # one of two pages cut at max_tokens
+
+
+def test_a_dry_run_with_repeats_and_a_schema_plans_every_repeat_and_a_longer_prompt(env):
+    pages = make_pages(env / "pages", count=2)
+    plain = vm.estimate_trial(pages, [MINI, ODD], catalog=structured_catalog())
+    plan = vm.estimate_trial(pages, [MINI, ODD], catalog=structured_catalog(), repeats=3, schema=INVOICE_SCHEMA)
+    assert len(plan) == 3 * len(plain) == 12
+    assert sorted(plan.loc[plan["model"] == MINI, "repeat"].tolist()) == [0, 0, 1, 1, 2, 2]
+    # The schema lengthens what is sent: the worst case reserved per request grows with it.
+    assert (plan.groupby("model")["worst_case_usd"].max() > plain.groupby("model")["worst_case_usd"].max()).all()
+    with pytest.raises(ValueError, match="bad repeats 0: expected a whole number from 1 to 100"):
+        vm.estimate_trial(pages, [MINI], catalog=structured_catalog(), repeats=0)

@@ -88,7 +88,7 @@ RESULT_COLUMNS = {
 }
 PLAN_COLUMNS = (
     "page", "page_sha256", "width_px", "height_px", "model", "method", "uncertain",
-    "estimated_image_tokens", "estimated_usd", "worst_case_usd", "cached", "duplicate_of",
+    "estimated_image_tokens", "estimated_usd", "worst_case_usd", "cached", "duplicate_of", "repeat",
 )  # fmt: skip
 
 
@@ -192,12 +192,12 @@ def estimate_trial(
         lead = first_page.setdefault(task.key, page.name)
         records.append((page.name, page.sha256, page.width_px, page.height_px, task.model, task.method, task.uncertain,
                         task.estimated_image_tokens, task.estimated_usd, worst, task.key in done,
-                        lead if lead != page.name else None))  # fmt: skip
+                        lead if lead != page.name else None, task.row.repeat))  # fmt: skip
     plan = pd.DataFrame.from_records(records, columns=list(PLAN_COLUMNS))
     plan = plan.astype({"page": "str", "page_sha256": "str", "width_px": "int64", "height_px": "int64", "model": "str",
                         "method": "str", "uncertain": "bool", "estimated_image_tokens": "Int64",
                         "estimated_usd": "float64", "worst_case_usd": "float64", "cached": "bool",
-                        "duplicate_of": "object"})  # fmt: skip
+                        "duplicate_of": "object", "repeat": "int64"})  # fmt: skip
     to_send = ~plan["cached"].to_numpy(dtype=bool) & plan["duplicate_of"].isna().to_numpy()
     plan.attrs = {
         "requests": int((to_send & (plan["model"] != TESSERACT).to_numpy()).sum()),
