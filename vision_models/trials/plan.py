@@ -256,17 +256,7 @@ def _prepare(
     table = _catalog(catalog, remote, source=source, base_url=base_url, api_key=api_key, cache_path=cache_path)
     prices = {m: _model_prices(table, m) for m in remote}
     prompt_sha = hashlib.sha256(prompt.encode("utf-8")).hexdigest()
-    prompt_bound = len(prompt.encode("utf-8")) + PROMPT_OVERHEAD_TOKENS
-    structured: dict[str, bool] = {}
-    schema_params: dict[str, Any] = {}
-    if options.schema is not None:
-        from .structured import prompt_with_schema, schema_json, schema_sha256, structured_models
-
-        structured = structured_models(table, remote)
-        schema_params = {"schema_sha256": schema_sha256(options.schema)}
-        # The longer of the two ways to ask: the schema in the prompt, or beside it as response_format.
-        prompt_bound = len(prompt_with_schema(prompt, options.schema).encode("utf-8")) + PROMPT_OVERHEAD_TOKENS
-        prompt_bound += len(schema_json(options.schema).encode("utf-8"))
+    structured, schema_params, prompt_bound = _asking(options, table, remote)
     text_tokens = math.ceil(len(prompt) / 4) + 8  # a typical English tokenizer; for the estimate only
     estimates = _estimates(table, remote, {(p.width_px, p.height_px) for p in loaded}, text_tokens, output_tokens)
 
@@ -311,20 +301,36 @@ def _prepare(
                        estimated_image_tokens=None if tokens != tokens else int(tokens), repeat=repeat)  # fmt: skip
         tasks.append(PageTask(len(tasks), key, model, row, page, tokens, usd, image_usd,
                               UNCERTAIN_MARGIN if uncertain else MARGIN, method, uncertain))  # fmt: skip
-    params = {
-        "max_tokens": max_tokens,
-        "dpi": options.dpi,
-        "max_side": options.max_side,
-        "output_tokens": output_tokens,
-        "temperature": 0,
-    }
+    params = _run_params(options)
+    return _Run(loaded, chosen, prompt, prompt_sha, prompt_bound, prices, tasks, params, options, structured)
+
+
+def _asking(
+    options: TrialOptions, table: pd.DataFrame, remote: Sequence[str]
+) -> tuple[dict[str, bool], dict[str, Any], int]:
+    """How the JSON is asked for: model -> response_format (or the schema in the prompt), the schema's key
+    parameters, and the prompt bound (the longer of the two ways to ask, in bytes, + the overhead)."""
+    bound = len(options.prompt.encode("utf-8")) + PROMPT_OVERHEAD_TOKENS
+    if options.schema is None:
+        return {}, {}, bound
+    from .structured import prompt_with_schema, schema_json, schema_sha256, structured_models
+
+    bound = len(prompt_with_schema(options.prompt, options.schema).encode("utf-8")) + PROMPT_OVERHEAD_TOKENS
+    bound += len(schema_json(options.schema).encode("utf-8"))
+    return structured_models(table, remote), {"schema_sha256": schema_sha256(options.schema)}, bound
+
+
+def _run_params(options: TrialOptions) -> dict[str, Any]:
+    """What a run records of its parameters (the schema and repeats when it has them)."""
+    params: dict[str, Any] = {"max_tokens": options.max_tokens, "dpi": options.dpi, "max_side": options.max_side,
+                              "output_tokens": options.output_tokens, "temperature": 0}  # fmt: skip
     if options.repeats > 1:
         params["repeats"] = options.repeats
-    if schema_params:
+    if options.schema is not None:
         from .structured import schema_json
 
         params["schema"] = schema_json(options.schema)
-    return _Run(loaded, chosen, prompt, prompt_sha, prompt_bound, prices, tasks, params, options, structured)
+    return params
 
 
 def _key(page_sha: str, model: str, prompt_sha: str, params: Mapping[str, Any]) -> str:
