@@ -10,8 +10,9 @@ import json
 import sqlite3
 
 import pytest
-from openrouter_standin import ModelBill, StandIn
-from test_trials import FLASH, MINI, ODD, PRICES, make_pages, page_requests, run, serving, trial_catalog
+from factories import FLASH, MINI, ODD, PRICES, make_pages, page_requests, trial_catalog
+from factories import run_on_standin as run
+from openrouter_standin import ModelBill, StandIn, serving
 
 import vision_models as vm
 from vision_models.catalog.frame import models_frame
