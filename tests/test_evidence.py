@@ -84,3 +84,12 @@ def test_object_truth_from_a_folder_or_a_dict(tmp_path):
     (tmp_path / "invoice.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(ValueError, match="truth file is not JSON"):
         load_object_truth(tmp_path, pages)
+
+
+def test_parsed_objects_are_exported_to_csv_as_json(tmp_path):
+    from vision_models.present.export import export_csv
+
+    frame = pd.DataFrame({"page": ["a"], "parsed": [{"total": 910.2, "note": "=1+1"}]})
+    export_csv(frame, tmp_path / "rows.csv")
+    cell = pd.read_csv(tmp_path / "rows.csv")["parsed"].iloc[0]
+    assert json.loads(cell) == {"total": 910.2, "note": "=1+1"}  # JSON, not a Python repr; it starts with "{"
