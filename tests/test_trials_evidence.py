@@ -151,6 +151,9 @@ def test_consensus_without_truth_labels_agreement_and_flags_a_dissenter(env):
     assert results.loc[ODD, "agreement"] < 0.5 < results.loc[MINI, "agreement"]
     summary = trial.summary().set_index("model")
     assert summary.loc[ODD, "pages_dissenting"] == 1
+    # The same consensus from the store.
+    loaded = vm.load_trial(trial.run_id, truth="consensus").results.set_index("model")
+    assert loaded["agreement"].tolist() == pytest.approx(results["agreement"].tolist())
 
 
 def test_tesseract_with_the_rule_based_parser_scores_offline(env):
