@@ -76,9 +76,10 @@ LAYER_OF_MODULE = {
                 "test_as_of", "test_sources_payload", "test_memo"),
     "pricing": ("test_image_tokens", "test_cost", "test_pure_pricing", "test_cost_truth"),
     "trials": ("test_trials", "test_trials_faults", "test_trials_measured", "test_trials_store_files", "test_pages",
-               "test_tesseract", "test_accuracy", "test_trial_options"),
+               "test_tesseract", "test_accuracy", "test_trial_options", "test_extraction", "test_failures",
+               "test_trial_stats", "test_consensus", "test_evidence", "test_trials_evidence"),
     "present": ("test_charts", "test_widgets", "test_export", "test_notebook_views", "test_prior_chart",
-                "test_trials_charts"),
+                "test_trials_charts", "test_evidence_charts"),
     "server": ("test_server", "test_server_faults"),
     "cli": ("test_cli", "test_cli_errors", "test_trials_cli"),
     "project": ("test_architecture", "test_docs", "test_readme", "test_project", "test_old_paths", "test_benchmarks",
@@ -89,7 +90,8 @@ LAYER = {module: layer for layer, modules in LAYER_OF_MODULE.items() for module 
 #: processes, kernels or a browser for every test.
 INTEGRATION_FIXTURES = {"httpserver", "standin", "upstream", "served", "daily_dbs", "daily_history"}
 INTEGRATION_MODULES = {"test_server", "test_server_faults", "test_cli", "test_cli_errors", "test_trials_cli",
-                       "test_notebooks", "test_browser", "test_readme", "test_benchmarks"}  # fmt: skip
+                       "test_notebooks", "test_browser", "test_readme", "test_benchmarks",
+                       "test_trials_evidence"}  # fmt: skip
 
 
 def layer_markers(item: pytest.Item) -> list[pytest.MarkDecorator]:

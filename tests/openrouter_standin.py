@@ -12,7 +12,9 @@ Fault modes, per model, as a list consumed one per request (then ``ok``), in
 ``429`` (with ``Retry-After``), ``500``, ``hang`` (sleeps ``hang_s``), ``400-image``
 ("No endpoints found that support image input"), ``402``, ``404``,
 ``malformed`` (200, not JSON), ``no-usage``, ``no-choices``, ``content-filter``,
-``no-cost`` (usage without ``cost``).
+``no-cost`` (usage without ``cost``). Answers of the wrong shape, billed as usual: ``length`` (finish_reason
+``length``), ``loop`` (one phrase repeated, cut at ``length``), ``refusal`` (a short refusal), ``empty`` (no text).
+``ModelBill.replies`` (consumed one per page request, then ``reply``) gives pages different answers.
 
 Faults after the request has reached the stand-in (it bills them: the work was
 done), each a way a real network loses an answer: ``reset`` (RST, no answer),
@@ -54,6 +56,7 @@ class ModelBill:
     image_tokens: int = 1000
     reply: str = "INVOICE 42\nTotal: 12.50 EUR"
     reasoning_tokens: int = 0  # hidden reasoning before each page's answer, billed inside completion_tokens
+    replies: list[str] = field(default_factory=list)  # page answers in order, then ``reply``
 
 
 @dataclass
@@ -111,7 +114,8 @@ class StandIn:
         text = "".join(part.get("text", "") for part in content if part.get("type") == "text")
         images = sum(part.get("type") == "image_url" for part in content)
         prompt_tokens = self.text_tokens(text) + images * bill.image_tokens
-        reply = bill.reply if images else "OK"
+        with self.lock:
+            reply = (bill.replies.pop(0) if bill.replies else bill.reply) if images else "OK"
         reasoning = bill.reasoning_tokens if images else 0
         completion_tokens = min(int(body.get("max_tokens", 10**6)), len(reply) // 2 + 1 + reasoning)
         cost = round(prompt_tokens * bill.prompt_usd + completion_tokens * bill.completion_usd, 12)
@@ -144,6 +148,15 @@ class StandIn:
             del usage["cost"]
         elif mode == "no-choices":
             payload["choices"] = []
+        elif mode == "length":  # cut at max_tokens
+            choice["finish_reason"] = "length"
+        elif mode == "loop":
+            choice["finish_reason"] = "length"
+            choice["message"]["content"] = "Total: 12.50 EUR " * 100
+        elif mode == "refusal":
+            choice["message"]["content"] = "I'm sorry, but I can't help with transcribing this document."
+        elif mode == "empty":
+            choice["message"]["content"] = ""
         elif mode == "content-filter":
             choice["finish_reason"] = "content_filter"
             choice["message"]["content"] = None

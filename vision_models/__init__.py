@@ -46,9 +46,12 @@ _LAZY = {
     "TrialOptions": "trials.options",
     "run_trial": "trials.runner",
     "load_trial": "trials.results",
+    "compare_models": "trials.stats",
+    "pages_needed": "trials.stats",
     "measured_image_tokens": "trials.results",
     "plot_cost_vs_accuracy": "present.charts",
     "plot_cost_vs_prior": "present.charts",
+    "plot_page_heatmap": "present.charts",
     "plot_estimate_vs_billed": "present.charts",
 }
 

@@ -60,7 +60,7 @@ from .history_charts import (
     plot_price_history,
 )
 from .prior_charts import plot_cost_vs_prior, prior_front, with_prior
-from .trial_charts import accuracy_front, plot_cost_vs_accuracy, plot_estimate_vs_billed
+from .trial_charts import accuracy_front, plot_cost_vs_accuracy, plot_estimate_vs_billed, plot_page_heatmap
 
 #: vm.charts: the cost charts here, and every public name the module had before the history, trial and style
 #: helpers moved out.
@@ -87,6 +87,7 @@ __all__ = [
     "plot_cost_vs_prior",
     "plot_estimate_vs_billed",
     "plot_models_added_per_week",
+    "plot_page_heatmap",
     "plot_price_history",
     "plural",
     "prior_front",

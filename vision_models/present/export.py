@@ -248,10 +248,13 @@ def export_json(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
 
 
 def _text_cells(column: pd.Series, safe: bool) -> list[object]:
-    """Lists joined, lone surrogates (which no UTF-8 encoder takes) as U+FFFD, formulas neutralised."""
+    """Lists joined, objects (a trial's parsed answers) as JSON, lone surrogates (which no UTF-8 encoder takes) as
+    U+FFFD, formulas neutralised."""
     values = [
-        LIST_SEPARATOR.join(map(str, v)) if isinstance(v, (list, tuple, np.ndarray)) else v for v in column.tolist()
-    ]
+        LIST_SEPARATOR.join(map(str, v)) if isinstance(v, (list, tuple, np.ndarray))
+        else json.dumps(v, ensure_ascii=False, default=str) if isinstance(v, dict) else v
+        for v in column.tolist()
+    ]  # fmt: skip
     values = [replace_lone_surrogates(v) if isinstance(v, str) else v for v in values]
     return neutralise_formulas(values) if safe else values
 

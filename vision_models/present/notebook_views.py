@@ -236,10 +236,13 @@ def gap_note(after_gaps: pd.DataFrame, moments: Sequence[datetime], what: str = 
 
 
 def trial_summary(trial) -> pd.DataFrame:
-    """``trial.summary()`` with what a reader compares first: model, USD per 1,000 pages, CER, WER."""
+    """``trial.summary()``'s cost and accuracy columns, what a reader compares first leading: model, USD per 1,000
+    pages, CER, WER (the evidence columns, success and intervals, are a table of their own)."""
+    from ..trials.results import SUMMARY_COLUMNS
+
     summary = trial.summary() if hasattr(trial, "summary") else trial
     lead = [c for c in TRIAL_LEAD if c in summary]
-    return summary[lead + [c for c in summary.columns if c not in lead]]
+    return summary[lead + [c for c in summary.columns if c not in lead and c in SUMMARY_COLUMNS]]
 
 
 def scored(summary: pd.DataFrame) -> pd.DataFrame:

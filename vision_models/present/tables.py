@@ -272,7 +272,9 @@ def trial_output(trial, fmt: str) -> str:
     """A run's rows as csv / json, or as tables of rows then per-model summary."""
     if fmt != "table":
         return render(trial.results, fmt, trial_table)
-    return trial_table(trial.results) + "\n" + summary_table(trial.summary())
+    summary = trial.summary()
+    evidence = "\n" + evidence_table(summary) if "success_rate" in summary else ""
+    return trial_table(trial.results) + "\n" + summary_table(summary) + evidence
 
 
 def plan_table(plan) -> str:
@@ -332,6 +334,37 @@ def summary_table(summary) -> str:
         _cells(summary["wer_mean"], "{:.3f}"),
     )
     return "\n".join(fixed_width(header, rows, right=set(range(1, 10)))) + "\n"
+
+
+def evidence_table(summary) -> str:
+    """Per model: success, cost per 1,000 successful pages, failures by kind, 95% intervals, field accuracy."""
+    from .terminal import cell_text
+
+    kinds = {"error": "error", "truncated": "cut", "looped": "loop", "empty": "empty", "refused": "refused",
+             "invalid_json": "bad json"}  # fmt: skip
+    failures = [
+        ", ".join(f"{count} {short}" for kind, short in kinds.items() if (count := int(row.get(f"failed_{kind}", 0))))
+        for row in summary.to_dict("records")
+    ]
+
+    def interval(low: str, high: str, spec: str) -> list[str]:
+        if low not in summary:
+            return [""] * len(summary)
+        return ["" if a != a or b != b else f"{spec.format(a)}-{spec.format(b)}"
+                for a, b in zip(summary[low].tolist(), summary[high].tolist())]  # fmt: skip
+
+    header = ("model", "success", "$/1k ok pages", "failures", "CER 95% CI", "fields", "fields 95% CI", "pass all k")
+    columns = [
+        [cell_text(m, 50) for m in summary["model"].tolist()],
+        _cells(summary["success_rate"], "{:.0%}"),
+        _cells(summary["usd_per_1k_successful_pages"], "{:,.3f}"),
+        failures,
+        interval("cer_ci_low", "cer_ci_high", "{:.3f}"),
+        _cells(summary["field_accuracy_mean"], "{:.1%}") if "field_accuracy_mean" in summary else [""] * len(summary),
+        interval("field_accuracy_ci_low", "field_accuracy_ci_high", "{:.1%}"),
+        _cells(summary["pass_all_k"], "{:.0%}") if "pass_all_k" in summary else [""] * len(summary),
+    ]
+    return "\n".join(fixed_width(header, zip(*columns), right={1, 2, 4, 5, 6, 7})) + "\n"
 
 
 def _cells(column, spec: str) -> list[str]:

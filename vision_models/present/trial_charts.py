@@ -31,6 +31,10 @@ def _trial_summary(trial) -> pd.DataFrame:
 def plot_cost_vs_accuracy(trial, *, ax: Axes | None = None) -> Axes:
     """Billed USD per 1,000 pages against mean CER, one point per model; the Pareto front joined and labelled.
 
+    When the summary has the bootstrap intervals (``cer_ci_low`` / ``_high``,
+    ``usd_per_page_ci_low`` / ``_high``), each point carries its 95% interval
+    as error bars in both directions.
+
     A model is on the front when no other reads with a lower CER for less
     (lower left is better). Models without a CER (no ground truth, or no page
     read) are left out and counted in the title; free models (Tesseract) sit at
@@ -59,6 +63,7 @@ def plot_cost_vs_accuracy(trial, *, ax: Axes | None = None) -> Axes:
             zorder=2,
         )
     ax.scatter(cost[on_front], cer[on_front], color="tab:blue", s=45, label="Pareto front", zorder=3)
+    top = _error_bars(ax, shown, cost, cer)
     ax.plot(front["usd_per_1k_pages"], front["cer_mean"], color="tab:blue", linewidth=1, zorder=1)
     for name, x, y, front_point in zip(shown["model"].tolist(), cost.tolist(), cer.tolist(), on_front.tolist()):
         ax.annotate(name, (x, y), xytext=(4, 4), textcoords="offset points", fontsize=7,
@@ -78,7 +83,7 @@ def plot_cost_vs_accuracy(trial, *, ax: Axes | None = None) -> Axes:
         ax.set_xlim(-0.03 * right, right)
         ax.xaxis.set_major_formatter(_tick_formatter("usd", uniform=True))
         scale = ""
-    ax.set_ylim(0, max(float(cer.max()) * 1.15, 0.01))
+    ax.set_ylim(0, max(float(cer.max()) * 1.15, top * 1.05, 0.01))
     ax.set_xlabel("billed USD per 1,000 pages" + scale)
     ax.set_ylabel("mean character error rate (lower is better)")
     ax.grid(alpha=0.3)
@@ -87,6 +92,57 @@ def plot_cost_vs_accuracy(trial, *, ax: Axes | None = None) -> Axes:
     pages = int(shown["pages_ok"].max())
     ax.set_title(f"Cost against accuracy, measured on up to {plural(pages, 'page')}{note}", fontsize=10)
     ax.legend(fontsize=8, frameon=False)
+    return ax
+
+
+def _error_bars(ax: Axes, shown: pd.DataFrame, cost: np.ndarray, cer: np.ndarray) -> float:
+    """The 95% intervals of CER (vertical) and cost per 1,000 pages (horizontal), where the summary has them;
+    returns the highest CER drawn (0 when none)."""
+    names = ("cer_ci_low", "cer_ci_high", "usd_per_page_ci_low", "usd_per_page_ci_high")
+    if not set(names) <= set(shown):
+        return 0.0
+    low, high, cost_low, cost_high = (shown[n].to_numpy(dtype="float64", na_value=np.nan) for n in names)
+    yerr = np.nan_to_num(np.vstack([cer - low, high - cer]), nan=0.0).clip(min=0)
+    xerr = np.nan_to_num(np.vstack([cost - cost_low * 1000, cost_high * 1000 - cost]), nan=0.0).clip(min=0)
+    if not (yerr.any() or xerr.any()):
+        return 0.0
+    ax.errorbar(cost, cer, xerr=xerr, yerr=yerr, fmt="none", ecolor="0.55", elinewidth=0.8, capsize=2, zorder=1,
+                label="95% interval (bootstrap over pages)")  # fmt: skip
+    return float(np.nanmax(cer + yerr[1]))
+
+
+def plot_page_heatmap(trial, *, metric: str = "cer", ax: Axes | None = None) -> Axes:
+    """Model x page of ``metric`` (``cer`` or ``field_accuracy``; repeats averaged), darker where a model reads worse.
+
+    A cell left blank is a page the model gave no usable answer for. The values are written in the cells when
+    there are at most 400 of them.
+    """
+    if metric not in ("cer", "field_accuracy"):
+        raise ValueError(f"metric must be 'cer' or 'field_accuracy', not {metric!r}")
+    results = getattr(trial, "results", trial)
+    if ax is None:
+        ax = _new_axes((9, 4))
+    title = f"{'CER' if metric == 'cer' else 'Field accuracy'} per page and model"
+    if not isinstance(results, pd.DataFrame) or metric not in results or results[metric].isna().all():
+        return _nothing_to_draw(ax, f"No {metric} to show: run the trial with truth= to measure it.", title)
+    from ..trials.stats import per_page
+
+    table = per_page(results, metric).T  # models x pages
+    values = table.to_numpy(dtype="float64")
+    worse = values if metric == "cer" else 1 - values
+    image = ax.imshow(np.clip(worse, 0, 1), cmap="Reds", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+    ax.set_xticks(range(table.shape[1]), [str(p) for p in table.columns], rotation=45, ha="right", fontsize=7)
+    ax.set_yticks(range(table.shape[0]), [str(m) for m in table.index], fontsize=7)
+    for label in (*ax.get_xticklabels(), *ax.get_yticklabels()):
+        label.set_parse_math(False)
+    if values.size <= 400:
+        for (i, j), value in np.ndenumerate(values):
+            if value == value:
+                shade = "white" if np.clip(worse[i, j], 0, 1) > 0.6 else "black"
+                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6, color=shade)
+    bar = ax.figure.colorbar(image, ax=ax, fraction=0.04)
+    bar.set_label("CER (clipped at 1)" if metric == "cer" else "1 - field accuracy", fontsize=8)
+    ax.set_title(f"{title}: darker reads worse; blank: no usable answer", fontsize=10)
     return ax
 
 

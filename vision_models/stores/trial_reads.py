@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -115,6 +116,16 @@ def run_prompt(run_id: str, path: str | os.PathLike | None = None) -> str:
     if row is None:
         raise ValueError(f"unknown trial run {run_id!r}: see vision-models trials list")
     return row[0]
+
+
+def run_params(run_id: str, path: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The parameters a run was started with (``max_tokens``, ``schema``...); an unknown run is a ``ValueError``."""
+    with _reader(path) as conn:
+        row = None if conn is None else conn.execute("SELECT params FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+    if row is None:
+        raise ValueError(f"unknown trial run {run_id!r}: see vision-models trials list")
+    params = json.loads(row[0])
+    return params if isinstance(params, dict) else {}
 
 
 def done_keys(keys: Sequence[str], path: str | os.PathLike | None = None, *, retry_unknown: bool = False) -> set[str]:

@@ -17,7 +17,7 @@ from ..settings import TRIALS_ENV, Settings, env_value  # noqa: F401 (TRIALS_ENV
 from . import sqlite
 
 TRIALS_FILE = "trials.sqlite"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Columns of ``rows`` a finished request fills, in order.
 ROW_FIELDS = (
@@ -26,6 +26,14 @@ ROW_FIELDS = (
     "billed_usd", "billed_source", "estimated_usd", "estimated_image_tokens", "reserved_usd", "latency_s",
     "attempts", "generation_id", "run_id", "claimed_at", "finished_at", "unknown_usd", "cost_status", "finish_reason",
     "reasoning_tokens",
+    "repeat", "parsed", "json_valid", "fields_total", "fields_correct", "field_accuracy", "critical_ok", "field_errors",
+    "truncated", "looped", "empty", "refused", "ok",
+)  # fmt: skip
+#: The evidence columns (version 4): the repeat index, the parsed answer and its scores, the failure flags.
+_EVIDENCE_COLUMNS = (
+    ("repeat", "INTEGER NOT NULL DEFAULT 0"), ("parsed", "TEXT"), ("json_valid", "INTEGER"), ("fields_total", "INTEGER"),
+    ("fields_correct", "INTEGER"), ("field_accuracy", "REAL"), ("critical_ok", "INTEGER"), ("field_errors", "TEXT"),
+    ("truncated", "INTEGER"), ("looped", "INTEGER"), ("empty", "INTEGER"), ("refused", "INTEGER"), ("ok", "INTEGER"),
 )  # fmt: skip
 
 
@@ -69,6 +77,19 @@ class TrialRow:
     cost_status: str | None = None
     finish_reason: str | None = None
     reasoning_tokens: int | None = None
+    repeat: int = 0  # which of the trial's ``repeats`` sends of the page this is (0: the first)
+    parsed: str | None = None  # the JSON object read from the answer (JSON text), with a schema
+    json_valid: int | None = None
+    fields_total: int | None = None
+    fields_correct: int | None = None
+    field_accuracy: float | None = None
+    critical_ok: int | None = None
+    field_errors: str | None = None
+    truncated: int | None = None
+    looped: int | None = None
+    empty: int | None = None
+    refused: int | None = None
+    ok: int | None = None
     duplicate_of: str | None = None
 
     @classmethod
@@ -118,7 +139,10 @@ _SCHEMA = (
         unknown_usd REAL,
         cost_status TEXT,
         finish_reason TEXT,
-        reasoning_tokens INTEGER
+        reasoning_tokens INTEGER,
+        """
+    + ",\n        ".join(f"{name} {kind}" for name, kind in _EVIDENCE_COLUMNS)
+    + """
     )""",
     "CREATE INDEX IF NOT EXISTS rows_model ON rows (model, kind, prompt_sha256)",
     """CREATE TABLE IF NOT EXISTS runs (
@@ -174,6 +198,9 @@ _MIGRATIONS = {
         "ALTER TABLE run_rows_2 RENAME TO run_rows",
     ),
     2: ("ALTER TABLE rows ADD COLUMN reasoning_tokens INTEGER",),
+    # Version 3 to 4: the evidence of each answer (repeat index, parsed object, field scores, failure flags);
+    # rows stored before are repeat 0, their evidence empty (the results recompute it from the text).
+    3: tuple(f"ALTER TABLE rows ADD COLUMN {name} {kind}" for name, kind in _EVIDENCE_COLUMNS),
 }
 _ROW_NAMES = tuple(f.name for f in fields(TrialRow))
 _STORE = sqlite.Store("trials", SCHEMA_VERSION, _SCHEMA, _MIGRATIONS)

@@ -56,6 +56,7 @@ from .trial_reads import (  # noqa: F401 (the store's reading side, under the na
     done_keys,
     list_runs,
     measurements,
+    run_params,
     run_prompt,
     run_rows,
     stored_measurements,

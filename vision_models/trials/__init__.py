@@ -89,7 +89,10 @@ Where things are
     each request's row is a :class:`TrialRow`), :mod:`.budget`, :mod:`.chat`
     (the request body, the sender, reading a bill), :mod:`.worker` (one task at a time), :mod:`.runner`
     (:func:`run_trial`), :mod:`.results` (frames, summaries, :func:`load_trial`); :mod:`.pages`,
-    :mod:`.tesseract` and :mod:`.accuracy` beside them. Every public name is re-exported here.
+    :mod:`.tesseract` and :mod:`.accuracy` beside them; the evidence: :mod:`.extraction` (field scores),
+    :mod:`.normalise`, :mod:`.schema_check`, :mod:`.structured` (asking for JSON), :mod:`.failures`,
+    :mod:`.stats` (intervals, :func:`compare_models`, :func:`pages_needed`), :mod:`.consensus`,
+    :mod:`.evidence` (the columns and summary) and :mod:`.samples`. Every public name is re-exported here.
 """
 
 from __future__ import annotations
@@ -142,6 +145,26 @@ _PUBLIC = {
     "results_frame": "results",
     "side_by_side_html": "results",
     "summarise": "results",
+    "compare_models": "stats",
+    "pages_needed": "stats",
+    "bootstrap_means": "stats",
+    "FieldScore": "extraction",
+    "score_answer": "extraction",
+    "score_fields": "extraction",
+    "parse_answer": "extraction",
+    "FAILURE_KINDS": "failures",
+    "Failures": "failures",
+    "classify": "failures",
+    "repetition_share": "failures",
+    "consensus_page": "consensus",
+    "consensus_object": "consensus",
+    "schema_errors": "schema_check",
+    "parse_number": "normalise",
+    "parse_date": "normalise",
+    "INVOICE_SCHEMA": "samples",
+    "DELIVERY_NOTE_SCHEMA": "samples",
+    "sample_truth": "samples",
+    "parse_sample_text": "samples",
     "STOP_GRACE_S": "runner",
     "run_trial": "runner",
     "SAVE_RETRY_S": "worker",

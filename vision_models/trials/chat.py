@@ -183,8 +183,11 @@ def _content_text(content: object) -> str | None:
     return None
 
 
-def _body(task: Task, prompt: str, max_tokens: int, reasoning_effort: str | None = None) -> dict:
-    """The request; a page carries OpenRouter's ``reasoning`` parameter when an effort is chosen (the control never)."""
+def _body(
+    task: Task, prompt: str, max_tokens: int, reasoning_effort: str | None = None, response_format: dict | None = None
+) -> dict:
+    """The request; a page carries OpenRouter's ``reasoning`` parameter when an effort is chosen (the control never),
+    and ``response_format`` when the answer is asked for as JSON by the API."""
     content: list[dict] = [{"type": "text", "text": prompt}]
     if isinstance(task, PageTask):
         content.append({"type": "image_url", "image_url": {"url": task.page.data_url()}})
@@ -196,6 +199,8 @@ def _body(task: Task, prompt: str, max_tokens: int, reasoning_effort: str | None
     }
     if reasoning_effort is not None and isinstance(task, PageTask):
         body["reasoning"] = {"effort": reasoning_effort}
+    if response_format is not None:
+        body["response_format"] = response_format
     return body
 
 

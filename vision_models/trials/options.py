@@ -29,6 +29,8 @@ DEFAULT_MAX_SIDE = 2048
 MAX_CONCURRENCY = 64
 #: The longest time-out or retry window a run accepts (seconds): a day.
 MAX_SECONDS = 86_400.0
+#: The most times a page may be sent to a model in one trial.
+MAX_REPEATS = 100
 #: The largest budget a run accepts (USD).
 MAX_BUDGET_USD = 1_000_000.0
 
@@ -49,6 +51,10 @@ class TrialOptions:
     ``reasoning`` parameter (``{"effort": ...}``) with every page (None: not
     sent, the model's own default; the estimate then assumes the default effort).
     Reasoning tokens count within ``max_tokens``, so the budget's reserve holds.
+    ``schema``: a JSON Schema dict or a pydantic
+    model class: the answer is asked for as JSON matching it
+    (:mod:`~vision_models.trials.structured`); ``repeats``: how many times each
+    page is sent to each model (each send a row of its own, paid once).
     """
 
     prompt: str = DEFAULT_PROMPT
@@ -67,6 +73,8 @@ class TrialOptions:
     new_budget: bool = False
     progress: bool | None = None
     reasoning_effort: str | None = None
+    schema: Any = None
+    repeats: int = 1
 
     def __post_init__(self) -> None:
         if not isinstance(self.prompt, str) or not self.prompt.strip():
@@ -86,6 +94,13 @@ class TrialOptions:
             raise ValueError(f"lang must be a Tesseract language such as 'eng', not {_shown(self.lang)}")
         if self.reasoning_effort is not None:
             check_effort(self.reasoning_effort)
+        _check_count("repeats", self.repeats, minimum=1, maximum=MAX_REPEATS)
+        if (
+            self.schema is not None
+            and not isinstance(self.schema, dict)
+            and not hasattr(self.schema, "model_json_schema")
+        ):
+            raise ValueError(f"schema must be a JSON Schema dict or a pydantic model class, not {_shown(self.schema)}")
         for name in ("casefold", "retry_unknown", "new_budget", "progress"):
             value = getattr(self, name)
             if not isinstance(value, (bool, np.bool_)) and not (name == "progress" and value is None):

@@ -11,7 +11,7 @@ import json
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -40,6 +40,7 @@ from .options import (  # noqa: F401 (the defaults and limits, under the names t
     trial_options,
 )
 from .pages import Page
+from .structured import Scoring
 
 TESSERACT = "tesseract"
 CONNECT_TIMEOUT = 10.0
@@ -84,10 +85,11 @@ RESULT_COLUMNS = {
     "wer": "float64",
     "finished_at": "datetime64[ns, UTC]",
     "path": "str",
+    "repeat": "Int64",
 }
 PLAN_COLUMNS = (
     "page", "page_sha256", "width_px", "height_px", "model", "method", "uncertain",
-    "estimated_image_tokens", "estimated_usd", "worst_case_usd", "cached", "duplicate_of",
+    "estimated_image_tokens", "estimated_usd", "worst_case_usd", "cached", "duplicate_of", "repeat",
 )  # fmt: skip
 
 
@@ -155,6 +157,8 @@ def estimate_trial(
     max_usd: float | None = None,
     retry_unknown: bool | None = None,
     settings: Settings | None = None,
+    schema: Any = None,
+    repeats: int | None = None,
 ) -> pd.DataFrame:
     """A dry run: one row per (page, model) with the estimate and the worst case the budget would reserve.
 
@@ -169,7 +173,8 @@ def estimate_trial(
     requests' worst case, and the budget (``max_usd``) when given.
     """
     chosen = trial_options(options, prompt=prompt, max_tokens=max_tokens, output_tokens=output_tokens, dpi=dpi,
-                           max_side=max_side, max_usd=max_usd, retry_unknown=retry_unknown)  # fmt: skip
+                           max_side=max_side, max_usd=max_usd, retry_unknown=retry_unknown, schema=schema,
+                           repeats=repeats)  # fmt: skip
     conn = connection(settings, source=source, base_url=base_url, api_key=api_key, cache_path=cache_path,
                       trials_path=trials_path)  # fmt: skip
     source, base_url, api_key, cache_path, trials_path = (conn[k] for k in conn)
@@ -188,12 +193,12 @@ def estimate_trial(
         lead = first_page.setdefault(task.key, page.name)
         records.append((page.name, page.sha256, page.width_px, page.height_px, task.model, task.method, task.uncertain,
                         task.estimated_image_tokens, task.estimated_usd, worst, task.key in done,
-                        lead if lead != page.name else None))  # fmt: skip
+                        lead if lead != page.name else None, task.row.repeat))  # fmt: skip
     plan = pd.DataFrame.from_records(records, columns=list(PLAN_COLUMNS))
     plan = plan.astype({"page": "str", "page_sha256": "str", "width_px": "int64", "height_px": "int64", "model": "str",
                         "method": "str", "uncertain": "bool", "estimated_image_tokens": "Int64",
                         "estimated_usd": "float64", "worst_case_usd": "float64", "cached": "bool",
-                        "duplicate_of": "object"})  # fmt: skip
+                        "duplicate_of": "object", "repeat": "int64"})  # fmt: skip
     to_send = ~plan["cached"].to_numpy(dtype=bool) & plan["duplicate_of"].isna().to_numpy()
     plan.attrs = {
         "requests": int((to_send & (plan["model"] != TESSERACT).to_numpy()).sum()),
@@ -218,6 +223,19 @@ class _Run:
     tasks: list[Task]
     params: dict[str, Any]
     options: TrialOptions
+    structured: dict[str, bool] = field(default_factory=dict)  # model -> sent response_format (with a schema)
+    scoring: Scoring = field(default_factory=lambda: Scoring())  # what a stored page row is scored against
+
+    def request(self, model: str) -> tuple[str, dict[str, Any] | None]:
+        """The prompt text a model is sent, and its ``response_format`` (None: none, or the schema is in the prompt)."""
+        schema = self.options.schema
+        if schema is None:
+            return self.prompt, None
+        from .structured import prompt_with_schema, response_format
+
+        if self.structured.get(model):
+            return self.prompt, response_format(schema)
+        return prompt_with_schema(self.prompt, schema), None
 
 
 def _prepare(
@@ -239,7 +257,7 @@ def _prepare(
     table = _catalog(catalog, remote, source=source, base_url=base_url, api_key=api_key, cache_path=cache_path)
     prices = {m: _model_prices(table, m) for m in remote}
     prompt_sha = hashlib.sha256(prompt.encode("utf-8")).hexdigest()
-    prompt_bound = len(prompt.encode("utf-8")) + PROMPT_OVERHEAD_TOKENS
+    structured, schema_params, prompt_bound = _asking(options, table, remote)
     text_tokens = math.ceil(len(prompt) / 4) + 8  # a typical English tokenizer; for the estimate only
     sizes = {(p.width_px, p.height_px) for p in loaded}
     estimates = _estimates(table, remote, sizes, text_tokens, output_tokens, options.reasoning_effort)
@@ -251,42 +269,72 @@ def _prepare(
         ocr_version = tesseract_version()  # another Tesseract reads differently: another row
     tasks: list[Task] = []
     for model in remote:
-        key = _key("", model, prompt_sha, {"control": True, "max_tokens": CONTROL_MAX_TOKENS, "temperature": 0})
+        asked = {**schema_params, "response_format": structured[model]} if schema_params else {}
+        key = _key(
+            "", model, prompt_sha, {"control": True, "max_tokens": CONTROL_MAX_TOKENS, "temperature": 0, **asked}
+        )
         row = TrialRow(key=key, kind="control", page="", path="", page_index=-1, page_sha256="", model=model,
                        prompt_sha256=prompt_sha, params=json.dumps({"control": True, "max_tokens": CONTROL_MAX_TOKENS}))  # fmt: skip
         tasks.append(ControlTask(len(tasks), key, model, row))
-    for page in loaded:
-        for model in chosen:
-            if model == TESSERACT:
-                params = {"engine": TESSERACT, "version": ocr_version, "lang": options.lang, "width_px": page.width_px,
-                          "height_px": page.height_px}  # fmt: skip
-                estimate = (0.0, 0.0, 0.0, "local", False)
-            else:
-                params = {
-                    "max_tokens": max_tokens,
-                    "temperature": 0,
-                    "width_px": page.width_px,
-                    "height_px": page.height_px,
-                }
-                if options.reasoning_effort is not None:  # absent otherwise: the keys of earlier rows stay
-                    params["reasoning_effort"] = options.reasoning_effort
-                estimate = estimates[(model, page.width_px, page.height_px)]
-            tokens, usd, image_usd, method, uncertain = estimate
-            key = _key(page.sha256, model, prompt_sha, params)
-            row = TrialRow(key=key, kind="page", page=page.name, path=page.path, page_index=page.page_index,
-                           page_sha256=page.sha256, width_px=page.width_px, height_px=page.height_px, model=model,
-                           prompt_sha256=prompt_sha, params=json.dumps(params, sort_keys=True), estimated_usd=usd,
-                           estimated_image_tokens=None if tokens != tokens else int(tokens))  # fmt: skip
-            tasks.append(PageTask(len(tasks), key, model, row, page, tokens, usd, image_usd,
-                                  UNCERTAIN_MARGIN if uncertain else MARGIN, method, uncertain))  # fmt: skip
-    params = {
-        "max_tokens": max_tokens,
-        "dpi": options.dpi,
-        "max_side": options.max_side,
-        "output_tokens": output_tokens,
-        "temperature": 0,
-    }
-    return _Run(loaded, chosen, prompt, prompt_sha, prompt_bound, prices, tasks, params, options)
+    for page, model, repeat in (
+        (p, m, r) for p in loaded for m in chosen for r in range(options.repeats)
+    ):  # repeat 0: the key of a trial without repeats
+        if model == TESSERACT:
+            params = {"engine": TESSERACT, "version": ocr_version, "lang": options.lang, "width_px": page.width_px,
+                      "height_px": page.height_px}  # fmt: skip
+            estimate = (0.0, 0.0, 0.0, "local", False)
+        else:
+            params = {
+                "max_tokens": max_tokens,
+                "temperature": 0,
+                "width_px": page.width_px,
+                "height_px": page.height_px,
+            }
+            if options.reasoning_effort is not None:  # absent otherwise: the keys of earlier rows stay
+                params["reasoning_effort"] = options.reasoning_effort
+            estimate = estimates[(model, page.width_px, page.height_px)]
+            if schema_params:
+                params.update(schema_params, response_format=structured[model])
+        if repeat:
+            params["repeat"] = repeat
+        tokens, usd, image_usd, method, uncertain = estimate
+        key = _key(page.sha256, model, prompt_sha, params)
+        row = TrialRow(key=key, kind="page", page=page.name, path=page.path, page_index=page.page_index,
+                       page_sha256=page.sha256, width_px=page.width_px, height_px=page.height_px, model=model,
+                       prompt_sha256=prompt_sha, params=json.dumps(params, sort_keys=True), estimated_usd=usd,
+                       estimated_image_tokens=None if tokens != tokens else int(tokens), repeat=repeat)  # fmt: skip
+        tasks.append(PageTask(len(tasks), key, model, row, page, tokens, usd, image_usd,
+                              UNCERTAIN_MARGIN if uncertain else MARGIN, method, uncertain))  # fmt: skip
+    params = _run_params(options)
+    return _Run(loaded, chosen, prompt, prompt_sha, prompt_bound, prices, tasks, params, options, structured)
+
+
+def _asking(
+    options: TrialOptions, table: pd.DataFrame, remote: Sequence[str]
+) -> tuple[dict[str, bool], dict[str, Any], int]:
+    """How the JSON is asked for: model -> response_format (or the schema in the prompt), the schema's key
+    parameters, and the prompt bound (the longer of the two ways to ask, in bytes, + the overhead)."""
+    bound = len(options.prompt.encode("utf-8")) + PROMPT_OVERHEAD_TOKENS
+    if options.schema is None:
+        return {}, {}, bound
+    from .structured import prompt_with_schema, schema_json, schema_sha256, structured_models
+
+    bound = len(prompt_with_schema(options.prompt, options.schema).encode("utf-8")) + PROMPT_OVERHEAD_TOKENS
+    bound += len(schema_json(options.schema).encode("utf-8"))
+    return structured_models(table, remote), {"schema_sha256": schema_sha256(options.schema)}, bound
+
+
+def _run_params(options: TrialOptions) -> dict[str, Any]:
+    """What a run records of its parameters (the schema and repeats when it has them)."""
+    params: dict[str, Any] = {"max_tokens": options.max_tokens, "dpi": options.dpi, "max_side": options.max_side,
+                              "output_tokens": options.output_tokens, "temperature": 0}  # fmt: skip
+    if options.repeats > 1:
+        params["repeats"] = options.repeats
+    if options.schema is not None:
+        from .structured import schema_json
+
+        params["schema"] = schema_json(options.schema)
+    return params
 
 
 def _key(page_sha: str, model: str, prompt_sha: str, params: Mapping[str, Any]) -> str:

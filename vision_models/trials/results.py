@@ -5,8 +5,9 @@ side-by-side HTML of the texts.
 from __future__ import annotations
 
 import html
+import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -43,9 +44,14 @@ class Trial:
     unknown_usd: float = 0.0
     budget_usd: float = float("nan")
 
-    def summary(self) -> pd.DataFrame:
-        """One row per model: pages ok / failed, cost per page, estimate / billed, latency, CER and WER."""
-        return summarise(self.results)
+    def summary(self, *, pass_cer_below: float | None = None) -> pd.DataFrame:
+        """One row per model: pages ok / failed, cost per page, estimate / billed, latency, CER and WER, and the
+        evidence columns (success, failures, intervals, field accuracy, repeats: :mod:`.evidence`).
+
+        ``pass_cer_below``: with repeats, a page passes a run when its CER is below this (else when its
+        critical fields are right, else when the answer is ok).
+        """
+        return summarise(self.results, pass_cer_below=pass_cer_below)
 
     def __repr__(self) -> str:
         counts = self.results["status"].value_counts().to_dict() if not self.results.empty else {}
@@ -113,6 +119,7 @@ def results_frame(
         "reasoning_tokens",
         "estimated_image_tokens",
         "measured_image_tokens",
+        "repeat",
     ):
         frame[name] = pd.array([None if v is None or v != v else int(v) for v in frame[name].tolist()], dtype="Int64")
     frame = frame.astype({name: dtype for name, dtype in RESULT_COLUMNS.items() if dtype in ("str",)})
@@ -128,7 +135,7 @@ SUMMARY_COLUMNS = (
 )  # fmt: skip
 
 
-def summarise(results: pd.DataFrame) -> pd.DataFrame:
+def summarise(results: pd.DataFrame, *, pass_cer_below: float | None = None) -> pd.DataFrame:
     """One row per model (in the order first seen): how many pages, what a page cost, how well it read.
 
     ``usd_per_page`` is the mean bill over the pages with an answer (cached
@@ -162,7 +169,18 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
             float(sent["billed_usd"].sum()), float(sent["unknown_usd"].sum()),
         ))  # fmt: skip
     summary = pd.DataFrame.from_records(records, columns=list(SUMMARY_COLUMNS))
-    return summary.astype({"model": "str", "pages_ok": "int64", "pages_failed": "int64", "pages_skipped": "int64"})
+    summary = summary.astype({"model": "str", "pages_ok": "int64", "pages_failed": "int64", "pages_skipped": "int64"})
+    if "ok" in results:  # the evidence columns (results from run_trial / load_trial have them)
+        from .evidence import evidence_summary
+
+        extra = evidence_summary(results, summary["model"].tolist(), pass_cer_below=pass_cer_below)
+        summary = summary.merge(extra, on="model", how="left")
+        if "agreement" in results:
+            agreement = results.groupby("model", sort=False)[["agreement"]].mean()
+            dissents = results["dissents"].fillna(False).astype(bool).groupby(results["model"], sort=False).sum()
+            summary = summary.assign(agreement_mean=summary["model"].map(agreement["agreement"]).astype("float64"),
+                                     pages_dissenting=summary["model"].map(dissents).fillna(0).astype("int64"))  # fmt: skip
+    return summary
 
 
 def _median(column: pd.Series) -> float:
@@ -173,20 +191,36 @@ def _median(column: pd.Series) -> float:
 # ---------------------------------------------------------------- stored runs and measurements
 
 
-def load_trial(run_id: str, *, trials_path: str | os.PathLike | None = None, truth: Any = None) -> Trial:
-    """A stored run as a :class:`Trial` (its rows as they are now in the store; CER / WER need ``truth``)."""
+def load_trial(run_id: str, *, trials_path: str | os.PathLike | None = None, truth: Any = None, schema: Any = None,
+               critical: Sequence[str] = (), fields: Mapping[str, str] | None = None,
+               parser: Callable[[str, str], Any] | None = None) -> Trial:  # fmt: skip
+    """A stored run as a :class:`Trial` (its rows as they are now in the store; CER / WER need ``truth``).
+
+    A run that asked for JSON is scored against its own schema unless ``schema`` is given; ``truth`` is then
+    a folder of ``<page>.json`` files or a dict of objects (or ``"consensus"``).
+    """
     rows = [_as_in_run(row, run_id) for row in store.run_rows(run_id, trials_path)]
     runs = store.list_runs(trials_path)
     info = runs.loc[runs["run_id"] == run_id].iloc[0]
     controls = [
         TrialRow(kind="control", model=m, prompt_tokens=t) for m, t in store.controls_for_run(run_id, trials_path)
     ]
-    truths = {}
-    if truth is not None:
-        from .pages import load_truth
+    from .evidence import add_evidence, split_truth
+    from .pages import load_truth
 
-        truths = _truth_by_name(truth, rows, load_truth)
+    if schema is None and "schema" in (params := store.run_params(run_id, trials_path)):
+        schema = json.loads(params["schema"])
+    stand_ins = list(
+        {r.page: Page(r.page, r.path, int(r.page_index or 0), r.page_sha256, b"", "", 1, 1) for r in rows}.values()
+    )
+    if isinstance(truth, Mapping) and schema is None:  # keyed by page name, as the run's pages were named
+        objects: dict[str, Any] = {}
+        truths, consensus = {str(k): v for k, v in truth.items()}, False
+    else:
+        truths, objects, consensus = split_truth(truth, stand_ins, schema=schema, load_truth=load_truth)
     results = results_frame(controls + rows, run_id=run_id, truths=truths)
+    results = add_evidence(results, truths=objects, schema=schema, critical=critical, fields=fields, parser=parser,
+                           consensus=consensus)  # fmt: skip
     max_usd = float(info["max_usd"]) if info["max_usd"] == info["max_usd"] else float("nan")
     return Trial(run_id, results, store.run_prompt(run_id, trials_path), max_usd, float(info["billed_usd"]),
                  int(info["requests"]), str(store.get_trials_path(trials_path)), truths,
@@ -200,14 +234,6 @@ def _as_in_run(row: TrialRow, run_id: str) -> TrialRow:
     return replace(row, text=None, prompt_tokens=None, completion_tokens=None, reasoning_tokens=None, billed_usd=None,
                    billed_source=None,
                    latency_s=None, error=f"{row.status} in this run; answered since by run {row.run_id}")  # fmt: skip
-
-
-def _truth_by_name(truth: Any, rows: Sequence[TrialRow], load_truth) -> dict[str, str]:
-    """Ground truth for stored rows: a dict keyed by page name, or a folder read for stand-in pages."""
-    if isinstance(truth, Mapping):
-        return {str(k): v for k, v in truth.items()}
-    stand_ins = {r.page: Page(r.page, r.path, int(r.page_index or 0), r.page_sha256, b"", "", 1, 1) for r in rows}
-    return load_truth(truth, list(stand_ins.values()))
 
 
 def measured_image_tokens(

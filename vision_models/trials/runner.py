@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -30,9 +30,12 @@ from ..stores import trials as store
 from ..stores.trial_schema import TrialRow
 from .budget import Budget
 from .chat import _Sender
+from .consensus import MIN_MODELS
+from .evidence import add_evidence, split_truth
 from .options import TrialOptions, connection, trial_options
 from .plan import TESSERACT, PageTask, Task, _check_models, _prepare, _Run, _worst_case
 from .results import Trial, results_frame
+from .structured import Scoring
 from .worker import _as_task, _Worker
 
 #: What ``on_row`` is called with: each page row, on the calling thread, once it is stored.
@@ -68,6 +71,11 @@ def run_trial(
     progress: bool | None = None,
     retry_unknown: bool | None = None,
     new_budget: bool | None = None,
+    schema: Any = None,
+    repeats: int | None = None,
+    critical: Sequence[str] = (),
+    fields: Mapping[str, str] | None = None,
+    parser: Callable[[str, str], Any] | None = None,
 ) -> Trial:
     """Send every page to every model within ``max_usd``; rows already in the store come back ``cached``.
 
@@ -90,15 +98,28 @@ def run_trial(
     of it (a different ``max_usd`` is a new budget too). See the module
     docstring for the budget, retries and storage rules. A remote model without
     a key is a ``ValueError`` before anything is sent.
+
+    Evidence (:mod:`.evidence`): ``schema`` (a JSON Schema dict or a pydantic
+    model class) asks for JSON and scores it field by field against ``truth``
+    (then a folder of ``<page>.json`` files or a dict of objects); ``critical``
+    names the fields that must all be right (``critical_ok``); ``fields`` sets a
+    field's kind (``number``, ``date``, ``string``, ``exact``); ``parser``
+    (text, page name) -> object reads Tesseract's plain text into an object.
+    ``truth="consensus"`` (three or more models) measures agreement instead.
+    ``repeats``: each page is sent that many times to each model.
     """
     opts = trial_options(options, prompt=prompt, max_usd=max_usd, max_tokens=max_tokens, output_tokens=output_tokens,
                          dpi=dpi, max_side=max_side, concurrency=concurrency, timeout=timeout, retries=retries,
                          retry_window_s=retry_window_s, casefold=casefold, lang=lang, progress=progress,
-                         retry_unknown=retry_unknown, new_budget=new_budget)  # fmt: skip
+                         retry_unknown=retry_unknown, new_budget=new_budget, schema=schema, repeats=repeats)  # fmt: skip
     conn = connection(settings, source=source, base_url=base_url, api_key=api_key, cache_path=cache_path,
                       trials_path=trials_path)  # fmt: skip
     source, base_url, api_key, cache_path, trials_path = (conn[k] for k in conn)
     chosen = _check_models(models)
+    if isinstance(truth, str) and truth == "consensus" and len(chosen) < MIN_MODELS:
+        raise ValueError(f"truth='consensus' needs {MIN_MODELS} or more models, not {len(chosen)}")
+    if isinstance(critical, str):
+        critical = [critical]
     key = get_api_key(api_key)
     key = key.strip() if key else None
     if any(m != TESSERACT for m in chosen) and not key:
@@ -109,7 +130,8 @@ def run_trial(
                    cache_path=cache_path)  # fmt: skip
     from .pages import load_truth
 
-    truths = load_truth(truth, run.pages) if truth is not None else {}
+    truths, objects, consensus = split_truth(truth, run.pages, schema=opts.schema, load_truth=load_truth)
+    run.scoring = Scoring(objects, opts.schema, tuple(critical), fields, parser)
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
     stop = threading.Event()
     timeout_s, window_s, max_usd_f = float(opts.timeout), float(opts.retry_window_s), float(opts.max_usd)
@@ -128,6 +150,8 @@ def run_trial(
         worker = _Worker(run, db, budget, sender, run_id=run_id, lease=lease, key=key)
         rows = _execute(run, db, worker, budget, stop, run_id=run_id, sender=sender, on_row=on_row)
     results = results_frame(rows, run_id=run_id, truths=truths, casefold=opts.casefold)
+    results = add_evidence(results, truths=objects, schema=opts.schema, critical=critical, fields=fields, parser=parser,
+                           consensus=consensus, casefold=opts.casefold)  # fmt: skip
     return Trial(run_id, results, opts.prompt, max_usd_f, round(budget.billed, 12), sender.requests, str(db.path), truths,
                  unknown_usd=round(budget.unknown, 12), budget_usd=left)  # fmt: skip
 

@@ -120,8 +120,9 @@ class _Worker:
         window_end = start + self.sender.retry_window_s
         reserved_total = 0.0
         try:  # the page is drawn here: a file that cannot be read costs nothing and holds no reserve
+            prompt, response_format = self.run.request(task.model)
             effort = self.run.options.reasoning_effort
-            data = json.dumps(_body(task, self.run.prompt, self.max_tokens, effort)).encode("utf-8")
+            data = json.dumps(_body(task, prompt, self.max_tokens, effort, response_format)).encode("utf-8")
         except (ValueError, OSError) as exc:
             return self._finish(task, _Answer("error", error=f"not sent: {str(exc)[:MAX_ERROR_CHARS]}"), "error")
         while True:
@@ -300,6 +301,8 @@ class _Worker:
             finished_at=time.time(),
             run_id=self.run_id,
         )
+        if isinstance(task, PageTask) and store_row:  # the answer's evidence, stored beside it
+            row = replace(row, **self.run.scoring.scores(row.page, row.model, row.text, row.finish_reason, row.error))
         row = _redacted(row, self.key)
         if store_row:
             self._save(row, task.position, status)
