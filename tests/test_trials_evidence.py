@@ -171,8 +171,8 @@ def test_a_version_2_store_gains_the_evidence_columns_and_its_rows_are_reused(en
     path = env / "trials.sqlite"
     with serving(StandIn({MINI: ModelBill(*PRICES[MINI])})) as standin:
         run(standin, trial_catalog(), pages, [MINI])
-    conn = sqlite3.connect(path)  # back to version 2: the evidence columns dropped
-    for name, _ in _EVIDENCE_COLUMNS:
+    conn = sqlite3.connect(path)  # back to version 2: the reasoning tokens (3) and the evidence columns (4) dropped
+    for name in ("reasoning_tokens", *(name for name, _ in _EVIDENCE_COLUMNS)):
         conn.execute(f"ALTER TABLE rows DROP COLUMN {name}")
     conn.execute("PRAGMA user_version = 2")
     conn.commit()
