@@ -63,6 +63,27 @@ def test_reasoning_allowance_default_override_and_measured_median():
     assert tokens.tolist() == [500.0, 0.0] and source[0].startswith("measured")
 
 
+def test_a_model_that_reasons_only_when_asked_is_priced_without_reasoning_unless_an_effort_is_chosen():
+    # Anthropic's extended thinking is off unless the request turns it on (its "Building with extended thinking"
+    # guide); a trial without reasoning_effort sends no reasoning parameter, so the bill holds no reasoning tokens.
+    models = frame(
+        model("anthropic/claude-opus-4", supported_parameters=["reasoning", "include_reasoning"]),
+        model("openai/o4-mini", supported_parameters=["reasoning", "include_reasoning"]),
+        model("c/plain", supported_parameters=["max_tokens"]),
+    )
+    tokens, source = reasoning_allowance(models)  # no effort chosen: what each model does unasked
+    assert tokens.tolist() == [0.0, 2048.0, 0.0]
+    assert source.tolist() == [
+        "reasons only when asked: none without reasoning_effort",
+        "default for medium effort",
+        "does not reason",
+    ]
+    tokens, _ = reasoning_allowance(models, effort="medium")  # asked: both reason
+    assert tokens.tolist() == [2048.0, 2048.0, 0.0]
+    tokens, _ = reasoning_allowance(models, reasoning_tokens=500)  # a number given is priced on every reasoner
+    assert tokens.tolist() == [500.0, 500.0, 0.0]
+
+
 def test_every_effort_has_a_documented_default_growing_with_effort():
     values = [REASONING_TOKENS_PER_PAGE[e] for e in ("none", "minimal", "low", "medium", "high", "xhigh")]
     assert values[0] == 0 and values == sorted(values) and len(set(values)) == len(values)
@@ -267,7 +288,7 @@ def test_the_cost_chart_draws_a_whisker_where_sources_disagree(tmp_path):
     assert start[0] == pytest.approx(flash["usd_per_image_low"] * 1000)
     assert end[0] == pytest.approx(flash["usd_per_image_high"] * 1000)
     assert "range: sources disagree" in [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "medium reasoning effort" in ax.get_title()
+    assert "reasoning as each model does unasked" in ax.get_title()
     ax.figure.savefig(tmp_path / "cost.png")
 
 

@@ -376,7 +376,7 @@ def add_kind_option(parser: argparse.ArgumentParser, default: str) -> None:
 def add_image_options(parser: argparse.ArgumentParser) -> None:
     """The image and the call being priced."""
     from ..pricing.estimate import PRESETS
-    from ..pricing.reasoning import DEFAULT_EFFORT, EFFORTS
+    from ..pricing.reasoning import DEFAULT_EFFORT, PRICED_EFFORTS
 
     parser.add_argument(
         "--width", type=_whole_number(1, LIMITS["pixels"]), help="image width in pixels (at most 100,000)"
@@ -404,9 +404,12 @@ def add_image_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detail", choices=("high", "low"), default="high")
     parser.add_argument(
         "--reasoning-effort",
-        choices=EFFORTS,
+        choices=PRICED_EFFORTS,
         default=DEFAULT_EFFORT,
-        help=f"reasoning effort priced on models that reason (default {DEFAULT_EFFORT}; none: no reasoning)",
+        help=(
+            "reasoning effort priced on models that reason (default: each model's own when not asked, medium, or"
+            " none on models that reason only when asked; none: no reasoning)"
+        ),
     )
     parser.add_argument(
         "--reasoning-tokens",

@@ -346,6 +346,8 @@ def cost_title(costs: pd.DataFrame) -> str:
     reasons = "reasoning_tokens" in costs and bool((costs["reasoning_tokens"] > 0).any())  # said where it counts
     if reasons and attrs.get("reasoning_tokens") is not None:
         reasoning = f", {attrs['reasoning_tokens']:,} reasoning"
+    elif reasons and attrs.get("reasoning_effort") == "default":
+        reasoning = ", reasoning as each model does unasked"
     elif reasons and attrs.get("reasoning_effort") not in (None, "none"):
         reasoning = f", {attrs['reasoning_effort']} reasoning effort"
     return (

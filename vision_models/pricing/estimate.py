@@ -30,7 +30,7 @@ from .listing import (
     get_family,
 )
 from .measured import apply_measurements
-from .reasoning import DEFAULT_EFFORT, check_effort, check_reasoning_tokens
+from .reasoning import DEFAULT_EFFORT, check_priced_effort, check_reasoning_tokens
 
 #: Common inputs: (width, height) in pixels. Paper sizes are portrait.
 PRESETS: dict[str, tuple[int, int]] = {
@@ -125,7 +125,7 @@ def image_costs(
     output_tokens = _token_count("output_tokens", output_tokens)
     detail = check_detail(detail)
     request = Request(
-        width, height, detail, prompt_tokens, output_tokens, check_effort(reasoning_effort),
+        width, height, detail, prompt_tokens, output_tokens, check_priced_effort(reasoning_effort),
         check_reasoning_tokens(reasoning_tokens),
     )  # fmt: skip
     for name, flag in (("include_generators", include_generators), ("cached_instruction", cached_instruction)):

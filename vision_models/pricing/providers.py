@@ -15,7 +15,7 @@ from .estimate import COST_COLUMNS, HOST_RULE_COLUMN, _token_count, image_costs,
 from .hosts import host_rules
 from .image_tokens import check_detail
 from .listing import _usd
-from .reasoning import DEFAULT_EFFORT, check_effort, check_reasoning_tokens
+from .reasoning import DEFAULT_EFFORT, check_priced_effort, check_reasoning_tokens
 
 #: Columns of :func:`cost_by_provider`: the endpoint, its cost (as in ``COST_COLUMNS``), the model's spread.
 PROVIDER_COST_COLUMNS = [
@@ -98,7 +98,7 @@ def cost_by_provider(
         prompt_tokens=_token_count("prompt_tokens", prompt_tokens),
         output_tokens=_token_count("output_tokens", output_tokens),
         detail=check_detail(detail),
-        reasoning_effort=check_effort(reasoning_effort),
+        reasoning_effort=check_priced_effort(reasoning_effort),
         reasoning_tokens=check_reasoning_tokens(reasoning_tokens),
         cached_instruction=cached_instruction,
     )

@@ -21,8 +21,10 @@ import pandas as pd
 from ..catalog.feasibility import REASONING_PARAMETERS, reasons_before_answering
 
 __all__ = [
+    "ASKED_ONLY",
     "DEFAULT_EFFORT",
     "EFFORTS",
+    "PRICED_EFFORTS",
     "REASONING_PARAMETERS",
     "REASONING_TOKENS_PER_PAGE",
     "check_effort",
@@ -36,8 +38,21 @@ __all__ = [
 #: OpenRouter's ``reasoning.effort`` values, least to most.
 EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
 
-#: The effort assumed when none is given: OpenAI's default, which OpenRouter passes on.
-DEFAULT_EFFORT = "medium"
+#: What is priced when no effort is chosen: what each model does when the request carries no ``reasoning``
+#: parameter (as a trial without ``reasoning_effort`` sends it). A model that reasons by default is priced at
+#: :data:`UNASKED_EFFORT`; one that reasons only when asked (:data:`ASKED_ONLY`) at none.
+DEFAULT_EFFORT = "default"
+
+#: The efforts a cost table can price: the model's own default, then OpenRouter's values.
+PRICED_EFFORTS = (DEFAULT_EFFORT, *EFFORTS)
+
+#: The effort a model that reasons by default is assumed to spend: OpenAI's default, which OpenRouter passes on.
+UNASKED_EFFORT = "medium"
+
+#: Model ids (prefixes) that reason only when the request asks: Anthropic's extended thinking is off unless the
+#: request enables it ("To turn on extended thinking, add a thinking object", Anthropic's "Building with extended
+#: thinking" guide; OpenRouter sends it only for a ``reasoning`` parameter).
+ASKED_ONLY = ("anthropic/",)
 
 #: Reasoning tokens allowed for reading one page, by effort: the project's stated defaults.
 #: Reading a page is a light task, so these sit well below the budgets routers give a hard problem
@@ -49,6 +64,7 @@ REASONING_TOKENS_PER_PAGE: Mapping[str, int] = MappingProxyType(
 
 #: What ``reasoning_source`` says for each way the allowance was set.
 SOURCE_NONE = "does not reason"
+SOURCE_UNASKED = "reasons only when asked: none without reasoning_effort"
 SOURCE_GIVEN = "given (reasoning_tokens)"
 SOURCE_MEASURED = "measured: median of the model's trial rows"
 
@@ -58,6 +74,19 @@ def check_effort(effort: object) -> str:
     if not isinstance(effort, str) or effort not in EFFORTS:
         raise ValueError(f"unknown reasoning effort {effort!r}: expected one of {', '.join(EFFORTS)}")
     return effort
+
+
+def check_priced_effort(effort: object) -> str:
+    """``effort`` if a cost table can price it (:data:`PRICED_EFFORTS`: ``"default"`` or one of :data:`EFFORTS`)."""
+    if not isinstance(effort, str) or effort not in PRICED_EFFORTS:
+        raise ValueError(f"unknown reasoning effort {effort!r}: expected one of {', '.join(PRICED_EFFORTS)}")
+    return effort
+
+
+def reasons_only_when_asked(models: pd.DataFrame) -> np.ndarray:
+    """Which models reason only when the request asks (:data:`ASKED_ONLY`), by id."""
+    ids = models["id"].astype("object").fillna("").astype(str)
+    return ids.str.startswith(ASKED_ONLY).to_numpy(dtype=bool)
 
 
 def check_reasoning_tokens(value: object) -> int | None:
@@ -88,18 +117,27 @@ def reasoning_allowance(
     """Reasoning tokens allowed per page on each model, and where the number comes from.
 
     0 on a model that does not reason. On one that does: ``reasoning_tokens``
-    when given, else the default of ``effort`` (:data:`REASONING_TOKENS_PER_PAGE`).
+    when given, else the default of ``effort`` (:data:`REASONING_TOKENS_PER_PAGE`);
+    ``effort="default"`` (no effort chosen) prices what each model does unasked:
+    :data:`UNASKED_EFFORT` where it reasons by default, none where it reasons
+    only when asked (:data:`ASKED_ONLY`).
     ``measured``: a frame with ``model`` and ``reasoning_tokens`` (a trial's median
     per model); where it has a model, its number replaces either (a measurement
     says the model reasons, whatever its parameters list).
     """
-    effort = check_effort(effort)
+    effort = check_priced_effort(effort)
     given = check_reasoning_tokens(reasoning_tokens)
     thinking = reasons(models)
-    default = REASONING_TOKENS_PER_PAGE[effort] if given is None else given
+    unasked = effort == DEFAULT_EFFORT and given is None
+    level = UNASKED_EFFORT if effort == DEFAULT_EFFORT else effort
+    default = REASONING_TOKENS_PER_PAGE[level] if given is None else given
     tokens = np.where(thinking, float(default), 0.0)
-    label = SOURCE_GIVEN if given is not None else f"default for {effort} effort"
+    label = SOURCE_GIVEN if given is not None else f"default for {level} effort"
     source = np.where(thinking, label, SOURCE_NONE).astype(object)
+    if unasked:
+        quiet = thinking & reasons_only_when_asked(models)
+        tokens = np.where(quiet, 0.0, tokens)
+        source[quiet] = SOURCE_UNASKED
     if measured is not None and not measured.empty and "reasoning_tokens" in measured:
         medians = measured.dropna(subset=["reasoning_tokens"]).groupby("model")["reasoning_tokens"].median()
         found = models["id"].map(medians).to_numpy(dtype="float64", na_value=np.nan)
