@@ -38,11 +38,16 @@ READER = "reader"
 
 
 class NamePattern(NamedTuple):
-    """A documented name rule: ids matching ``pattern`` (case-insensitive) are of ``kind``, for ``reason``."""
+    """A documented name rule: ids matching ``pattern`` (case-insensitive) are of ``kind``, for ``reason``.
+
+    ``needles``: lower-case words a text must hold for the pattern to be tried (a description is long: most are
+    passed over by a substring test instead of a case-insensitive search); empty: always tried.
+    """
 
     kind: str
     pattern: str
     reason: str
+    needles: tuple[str, ...] = ()
 
 
 #: Phrases of a catalog description that say what a model is for (case-insensitive regular expressions).
@@ -52,24 +57,44 @@ DESCRIPTION_PATTERNS = (
         r"\bsafety classification\b|\bsafety reasoning model\b",
         "the description says it classifies content as safe or unsafe (Llama Guard 3 and 4: 'fine-tuned for "
         "content safety classification'; gpt-oss-safeguard: 'a safety reasoning model')",
+        ("safety",),
     ),
     NamePattern(
         "agent",
         r"\bagent optimi[sz]ed for GUI\b",
         "the description says it is a GUI agent (UI-TARS-1.5: 'a multimodal vision-language agent optimized for "
         "GUI-based environments'); models that merely list GUI control among their skills stay readers",
+        ("gui",),
     ),
 )
 
 #: Name rules, tried after the catalog's fields; each names the kind and why.
 NAME_PATTERNS = (
-    NamePattern("embedding", r"embed", "embedding models return vectors, not text (text-embedding-3-small)"),
     NamePattern(
-        "guard", r"llama-guard|shieldgemma|safeguard", "safety classifiers: answer safe/unsafe with a category"
+        "embedding", r"embed", "embedding models return vectors, not text (text-embedding-3-small)", ("embed",)
     ),
-    NamePattern("guard", r"moderation", "moderation models score content against a policy, they do not transcribe"),
-    NamePattern("agent", r"ui-tars|computer-use|\bcua\b", "GUI / computer-use agents answer with actions (clicks)"),
+    NamePattern(
+        "guard",
+        r"llama-guard|shieldgemma|safeguard",
+        "safety classifiers: answer safe/unsafe with a category",
+        ("guard", "shieldgemma"),
+    ),
+    NamePattern(
+        "guard",
+        r"moderation",
+        "moderation models score content against a policy, they do not transcribe",
+        ("moderation",),
+    ),
+    NamePattern(
+        "agent",
+        r"ui-tars|computer-use|\bcua\b",
+        "GUI / computer-use agents answer with actions (clicks)",
+        ("ui-tars", "computer-use", "cua"),
+    ),
 )
+
+#: Output modalities that make neither an embedding model nor a generator (checked without a loop per value).
+_TEXT_ONLY = {("text",)}
 
 #: The id suffixes that make a listing a variant (``google/gemma-3-27b-it:free``): anything after the last ``:``.
 VARIANT_SUFFIX = re.compile(r"^(?P<base>[^:]+):[A-Za-z0-9_.-]+$")
@@ -116,16 +141,21 @@ def kind_columns(
         "router",
         "the catalog prices it as a router (variable price or Router tokenizer)",
     )
-    listed = [out if isinstance(out, list | tuple | np.ndarray) else [] for out in outputs]
-    embeds = np.fromiter((any(str(o).startswith("embedding") for o in out) for out in listed), bool, count=n)
+    listed = [out if isinstance(out, list | tuple | np.ndarray) else () for out in outputs]
+    plain = [not out or tuple(out) in _TEXT_ONLY for out in listed]  # nearly every model: nothing to look at
+    embeds = np.fromiter(
+        (not p and any(str(o).startswith("embedding") for o in out) for p, out in zip(plain, listed)), bool, count=n
+    )
     decide(embeds, "embedding", "its output modalities list embeddings")
-    makes = np.fromiter((any(o not in ("text", "embeddings") for o in out) for out in listed), bool, count=n)
+    makes = np.fromiter(
+        (not p and any(o not in ("text", "embeddings") for o in out) for p, out in zip(plain, listed)), bool, count=n
+    )
     decide(makes, "generator", "its output modalities list more than text (it makes images or audio)")
     texts = [d if isinstance(d, str) else "" for d in descriptions]
-    for rule in DESCRIPTION_PATTERNS:
-        decide(_matches(texts, rule.pattern), rule.kind, rule.reason)
-    for rule in NAME_PATTERNS:
-        decide(_matches(ids, rule.pattern), rule.kind, f"its name matches {rule.pattern!r}: {rule.reason}")
+    for rule, found in zip(DESCRIPTION_PATTERNS, _matches_each(texts, DESCRIPTION_PATTERNS)):
+        decide(found, rule.kind, rule.reason)
+    for rule, found in zip(NAME_PATTERNS, _matches_each(ids, NAME_PATTERNS)):
+        decide(found, rule.kind, f"its name matches {rule.pattern!r}: {rule.reason}")
     return {
         "kind": pd.array(kind.tolist(), dtype="str"),
         "kind_reason": pd.array(reason.tolist(), dtype="str"),
@@ -185,6 +215,8 @@ def check_kinds(kinds: str | Sequence[str] | None) -> tuple[str, ...] | None:
 
 def _stripped(model_id: str, listed: set[str]) -> str | None:
     """The id without its ``:suffix`` or its snapshot date, when that id is listed; else None."""
+    if ":" not in model_id and not model_id[-1:].isdigit():  # neither a suffix nor a date: most ids
+        return None
     for pattern in (VARIANT_SUFFIX, SNAPSHOT_DATE):
         match = pattern.match(model_id)
         if match is None:
@@ -212,9 +244,22 @@ def _root(model_id: str, parent: dict[str, str]) -> str | None:
     return base
 
 
-def _matches(texts: Sequence[str], pattern: str) -> np.ndarray:
-    compiled = re.compile(pattern, re.IGNORECASE)
-    return np.fromiter((compiled.search(t) is not None for t in texts), bool, count=len(texts))
+def _matches_each(texts: Sequence[str], rules: Sequence[NamePattern]) -> list[np.ndarray]:
+    """For each rule, which texts it matches (case-insensitive); a rule with ``needles`` searches only the texts
+    that hold one of them."""
+    lowered: list[str] | None = None
+    found = []
+    for rule in rules:
+        compiled = re.compile(rule.pattern, re.IGNORECASE)
+        if rule.needles:
+            lowered = lowered if lowered is not None else [text.lower() for text in texts]
+            tried = [i for i, low in enumerate(lowered) if any(needle in low for needle in rule.needles)]
+        else:
+            tried = range(len(texts))
+        mask = np.zeros(len(texts), dtype=bool)
+        mask[[i for i in tried if compiled.search(texts[i]) is not None]] = True
+        found.append(mask)
+    return found
 
 
 def kind_of(models: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
