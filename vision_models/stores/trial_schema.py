@@ -8,7 +8,7 @@ import os
 import socket
 import sqlite3
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +99,9 @@ class TrialRow:
         return cls(**{name: values[name] for name in _ROW_NAMES if name in given})
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Every field by name, shallow (the values are plain; ``dataclasses.asdict`` would deep-copy each one,
+        which cost a 200-row trial a third of its time)."""
+        return {name: getattr(self, name) for name in _ROW_NAMES}
 
     def stored_values(self) -> list[Any]:
         """The values of :data:`ROW_FIELDS`, in order (what ``rows`` holds)."""
