@@ -90,6 +90,12 @@ def _check_truth(args: argparse.Namespace) -> None:
     ``--schema`` and ``--truth DIR``. Said before anything is read, fetched or sent."""
     from ..trials.consensus import MIN_MODELS
 
+    if args.critical and args.schema is None:
+        raise UsageError(f"vision-models: error: --critical {args.critical[0]!r:.80} needs --schema FILE: "
+                         "critical fields are fields of the JSON answer")  # fmt: skip
+    if args.critical and (args.truth is None or args.truth == "consensus"):
+        raise UsageError(f"vision-models: error: --critical {args.critical[0]!r:.80} needs --truth DIR: "
+                         "the expected <page>.json objects say whether a field is right")  # fmt: skip
     if args.truth == "consensus":
         models = len(dict.fromkeys(args.model))
         if models < MIN_MODELS:
@@ -98,12 +104,6 @@ def _check_truth(args: argparse.Namespace) -> None:
     elif args.truth is not None and not Path(args.truth).is_dir():
         raise UsageError(f"vision-models: error: --truth folder not found: {args.truth!r:.200} (a folder of "
                          "<page>.txt files, <page>.json with --schema, or consensus)")  # fmt: skip
-    if args.critical and args.schema is None:
-        raise UsageError(f"vision-models: error: --critical {args.critical[0]!r:.80} needs --schema FILE: "
-                         "critical fields are fields of the JSON answer")  # fmt: skip
-    if args.critical and (args.truth is None or args.truth == "consensus"):
-        raise UsageError(f"vision-models: error: --critical {args.critical[0]!r:.80} needs --truth DIR: "
-                         "the expected <page>.json objects say whether a field is right")  # fmt: skip
 
 
 def _check_critical(critical: list[str], truth: str, pages: list[Any]) -> None:
