@@ -102,8 +102,9 @@ def _check_truth(args: argparse.Namespace) -> None:
             raise UsageError(f"vision-models: error: --truth consensus needs {MIN_MODELS} or more models "
                              f"(--model), not {models}: with fewer, no answer can be the one the others agree on")  # fmt: skip
     elif args.truth is not None and not Path(args.truth).is_dir():
-        raise UsageError(f"vision-models: error: --truth folder not found: {args.truth!r:.200} (a folder of "
-                         "<page>.txt files, <page>.json with --schema, or consensus)")  # fmt: skip
+        files = "<page>.json" if args.schema is not None else "<page>.txt"
+        raise UsageError(f"vision-models: error: --truth folder not found (it is a folder of {files} files): "
+                         f"{args.truth!r:.200}")  # fmt: skip
 
 
 def _check_critical(critical: list[str], truth: str, pages: list[Any]) -> None:
