@@ -321,3 +321,26 @@ def test_consensus_with_two_models_is_exit_2_before_anything_is_sent(evidence, c
         assert status == 2 and out == "" and err.count("\n") == 1
         assert "--truth consensus needs 3 or more models" in err and "not 2" in err
     assert stand.requests == []
+
+
+def test_consensus_with_three_models_gives_agreement_not_accuracy(setup, capsys, monkeypatch):
+    stand, _, pages, tmp_path = setup
+    monkeypatch.setenv("OPENROUTER_API_KEY", KEY)
+    # Two models read "abcdefghij", the third one character off: by 1 - edits / length, the third agrees
+    # 0.9 with each other reader; the first two agree 1.0 with each other and 0.9 with it, 0.95 on average.
+    others = {"acme/a": "abcdefghij", "acme/b": "abcdefghij", "acme/c": "abcdefghiX"}
+    for name, text in others.items():
+        stand.models[name] = ModelBill(1e-5, 4e-5, reply=text)
+    catalog = tmp_path / "three.json"
+    catalog.write_text(catalog_body(*(model(m, prompt="0.00001", completion="0.00004", inputs=("text", "image"))
+                                      for m in others)))  # fmt: skip
+    models = [arg for m in others for arg in ("--model", m)]
+    status, out, err = cli(capsys, "try", pages[0], *models, "--source", str(catalog), "--truth", "consensus",
+                           "--no-progress", "--format", "json")  # fmt: skip
+    assert status == 0, err
+    rows = {r["model"]: r for r in json.loads(out)}
+    assert [rows[m]["agreement"] for m in others] == pytest.approx([0.95, 0.95, 0.9])
+    assert rows["acme/c"]["consensus_reference"] == "acme/a"  # the medoid: the first of the two that agree most
+    assert all(r["cer"] is None for r in rows.values())  # agreement is no accuracy: no CER without a truth
+    status, out, _ = cli(capsys, "try", pages[0], *models, "--source", str(catalog), "--truth", "consensus")
+    assert status == 0 and "agreement" in out.splitlines()[0] and "0.900" in out
