@@ -232,7 +232,7 @@ def evidence(setup, monkeypatch):
 
 
 def test_a_schema_run_scores_fields_as_counted_by_hand(evidence, capsys):
-    stand, base, schema, truth, _ = evidence
+    stand, base, schema, truth, tmp_path = evidence
     argv = [*base, "--schema", schema, "--truth", truth, "--critical", "total", "--critical", "number"]
     status, out, err = cli(capsys, *argv, "--format", "json")
     assert status == 0, err
@@ -257,7 +257,25 @@ def test_a_schema_run_scores_fields_as_counted_by_hand(evidence, capsys):
     assert status == 0 and "57.1%" not in out and "78.6%" not in out  # no truth given: no field scores
     status, out, err = cli(capsys, "trials", "show", run_id, "--truth", truth, "--critical", "totl")
     assert status == 2 and out == "" and err.count("\n") == 1 and "--critical" in err and "'totl'" in err
-    assert len(stand.requests) == sent  # showing sends nothing
+    target = tmp_path / "rows.csv"
+    status, _, err = cli(capsys, "trials", "export", run_id, str(target), "--truth", truth, "--critical", "number")
+    exported = {r["page"]: r for r in csv.DictReader(io.StringIO(target.read_text(encoding="utf-8")))}
+    assert status == 0 and exported["scan1.png"]["fields_correct"] == "4"
+    assert [exported[p]["critical_ok"] for p in ("scan0.png", "scan1.png")] == ["True", "False"]
+    assert len(stand.requests) == sent  # showing and exporting send nothing
+
+
+def test_a_truth_folder_without_json_is_said_and_a_bad_json_truth_is_exit_2(evidence, capsys):
+    stand, base, schema, truth, tmp_path = evidence
+    empty = tmp_path / "texts"
+    empty.mkdir()
+    (empty / "scan0.txt").write_text("A-0", encoding="utf-8")
+    status, out, err = cli(capsys, *base, "--schema", schema, "--truth", str(empty), "--dry-run")
+    assert status == 0 and "no <page>.json file in --truth" in err and "no field scores" in err
+    (tmp_path / "truth" / "scan1.json").write_text("{not json", encoding="utf-8")
+    status, out, err = cli(capsys, *base, "--schema", schema, "--truth", truth)
+    assert status == 2 and out == "" and err.count("\n") == 1 and "--truth" in err and "scan1.json" in err
+    assert stand.requests == []
 
 
 def test_repeats_are_each_paid_once_and_a_second_command_sends_nothing(evidence, capsys):

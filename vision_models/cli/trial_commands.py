@@ -107,12 +107,20 @@ def _check_truth(args: argparse.Namespace) -> None:
                          f"{args.truth!r:.200}")  # fmt: skip
 
 
-def _check_critical(critical: list[str], truth: str, pages: list[Any]) -> None:
-    """Every ``--critical`` field is a field of every page's expected object (a misspelt one would fail each row)."""
+def _check_object_truth(args: argparse.Namespace, pages: list[Any]) -> None:
+    """With ``--schema`` and ``--truth DIR``: the ``<page>.json`` files read (a bad one is a usage error), none
+    found said, and every ``--critical`` field a field of every page's expected object."""
     from ..trials.evidence import check_critical, load_object_truth
 
     try:
-        check_critical(load_object_truth(truth, pages), critical)
+        objects = load_object_truth(args.truth, pages)
+    except ValueError as exc:
+        raise UsageError(f"vision-models: error: --truth: {_one(exc)}") from None
+    if not objects:
+        _say(f"vision-models: note: no <page>.json file in --truth {args.truth!r:.200} for these pages: "
+             "no field scores")  # fmt: skip
+    try:
+        check_critical(objects, args.critical or ())
     except ValueError as exc:
         raise UsageError(f"vision-models: error: --critical: {_one(exc)}") from None
 
@@ -146,8 +154,8 @@ def run_try(args: argparse.Namespace) -> int:
         _need_api_key()
     # What is cheap to check and needs no network comes first: the pages, then the catalog (only for its prices).
     pages = scan_pages(args.pages, dpi=args.dpi, max_side=args.max_side)
-    if args.critical:
-        _check_critical(args.critical, args.truth, pages)
+    if args.schema is not None and args.truth not in (None, "consensus"):
+        _check_object_truth(args, pages)
     catalog = _trial_catalog(args) if remote else None
     if remote and catalog is None:
         return EXIT_NO_DATA
