@@ -89,6 +89,14 @@ def test_a_schema_trial_asks_for_json_each_way_and_scores_fields(env):
         assert len(page_requests(standin, ODD)) == 1
 
 
+def test_a_critical_field_the_truth_lacks_is_refused_before_anything_is_sent(env):
+    with serving(StandIn({MINI: ModelBill(*PRICES[MINI], reply=answer())})) as standin:
+        with pytest.raises(ValueError, match=r"page 'invoice.png': critical field 'totl' is not in the truth"):
+            run(standin, structured_catalog(), [SAMPLE_DIR / "invoice.png"], [MINI], schema=INVOICE_SCHEMA,
+                truth=SAMPLE_DIR, critical=["total", "totl"])  # fmt: skip
+        assert standin.requests == [] and standin.billed_usd == 0
+
+
 def test_each_failure_kind_from_the_stand_in_is_counted(env):
     pages = make_pages(env / "pages", count=6)
     standin = StandIn({m: ModelBill(*PRICES[m]) for m in (MINI, FLASH)},

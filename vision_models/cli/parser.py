@@ -24,7 +24,7 @@ from .commands import (
     run_serve,
 )
 from .messages import UsageError
-from .trial_commands import run_trials_export, run_trials_list, run_trials_show, run_try
+from .trial_commands import add_evidence_options, run_trials_export, run_trials_list, run_trials_show, run_try
 
 #: Upper bounds of the numeric options: far beyond any real use, yet small enough that no
 #: later arithmetic (sockets, timedelta, SQLite integers, pixel buffers) can overflow.
@@ -214,7 +214,7 @@ def add_trial_commands(commands) -> None:
         "--model", action="append", required=True, metavar="ID", help="an OpenRouter id or tesseract (repeatable)"
     )
     attempt.add_argument("--prompt", help="the instruction sent with each page")
-    attempt.add_argument("--truth", metavar="DIR", help="ground truth: a folder of <page>.txt files")
+    add_evidence_options(attempt, _whole_number)  # --truth, --schema, --critical, --repeats
     attempt.add_argument(
         "--max-usd",
         type=_number(0, LIMITS["usd"]),
@@ -284,14 +284,14 @@ def add_trial_commands(commands) -> None:
     show = runs_commands.add_parser("show", help="one run's rows and per-model summary")
     show.add_argument("run_id", metavar="RUN")
     show.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    show.add_argument("--truth", metavar="DIR", help="ground truth folder, for CER / WER")
+    add_evidence_options(show)  # --truth, --critical
     show.add_argument("--trials-path", help="the trials file")
     show.set_defaults(handler=run_trials_show)
     export = runs_commands.add_parser("export", help="one run's rows to a CSV (formula-safe) or JSON file")
     export.add_argument("run_id", metavar="RUN")
     export.add_argument("path", metavar="FILE", help="FILE.csv or FILE.json (the name says the format)")
     add_export_format_option(export)
-    export.add_argument("--truth", metavar="DIR", help="ground truth folder, for CER / WER")
+    add_evidence_options(export)  # --truth, --critical
     export.add_argument("--trials-path", help="the trials file")
     export.set_defaults(handler=run_trials_export)
 

@@ -281,8 +281,8 @@ def plan_table(plan) -> str:
     """A dry run: per page and model, the estimate and the worst case reserved."""
     from .terminal import cell_text
 
-    header = ("page", "model", "size", "image tokens", "method", "estimate $", "worst case $", "")
-    rows = zip(
+    header: tuple[str, ...] = ("page", "model", "size", "image tokens", "method", "estimate $", "worst case $", "")
+    columns = [
         [cell_text(p, 40) for p in plan["page"].tolist()],
         plan["model"].tolist(),
         [f"{w}x{h}" for w, h in zip(plan["width_px"].tolist(), plan["height_px"].tolist())],
@@ -291,20 +291,29 @@ def plan_table(plan) -> str:
         _cells(plan["estimated_usd"], "{:.6f}"),
         _cells(plan["worst_case_usd"], "{:.6f}"),
         ["cached" if c else "" for c in plan["cached"].tolist()],
-    )
-    return "\n".join(fixed_width(header, rows, right={3, 5, 6})) + "\n"
+    ]
+    right = {3, 5, 6}
+    if _repeated(plan):  # each page sent more than once: which send a line is (1, 2, ...)
+        header, right = (*header[:2], "repeat", *header[2:]), {2, 4, 6, 7}
+        columns.insert(2, [str(r + 1) for r in plan["repeat"].tolist()])
+    return "\n".join(fixed_width(header, zip(*columns), right=right)) + "\n"
+
+
+def _repeated(frame) -> bool:
+    """Whether ``frame`` (a plan or a run's rows) sends some page more than once."""
+    return "repeat" in frame and bool(frame["repeat"].fillna(0).gt(0).any())
 
 
 def trial_table(results) -> str:
     """One line per page and model; remote text is shown escaped and cut."""
     from .terminal import cell_text
 
-    header = ("page", "model", "status", "billed $", "latency s", "CER", "text / error")
+    header = ["page", "model", "status", "billed $", "latency s", "CER", "text / error"]
     notes = [
         cell_text(e if isinstance(e, str) else t, 60)
         for e, t in zip(results["error"].tolist(), results["text"].tolist())
     ]
-    rows = zip(
+    columns = [
         [cell_text(p, 40) for p in results["page"].tolist()],
         [cell_text(m, 50) for m in results["model"].tolist()],
         results["status"].tolist(),
@@ -312,8 +321,19 @@ def trial_table(results) -> str:
         _cells(results["latency_s"], "{:.2f}"),
         _cells(results["cer"], "{:.3f}"),
         notes,
-    )
-    return "\n".join(fixed_width(header, rows, right={3, 4, 5})) + "\n"
+    ]
+    # A run with a schema, consensus or repeats: the row's field accuracy, agreement, and which send it is.
+    extra = [(name, title, spec) for name, title, spec in (("field_accuracy", "fields", "{:.1%}"),
+             ("agreement", "agreement", "{:.3f}")) if name in results and results[name].notna().any()]  # fmt: skip
+    for n, (name, title, spec) in enumerate(extra):
+        header.insert(6 + n, title)
+        columns.insert(6 + n, _cells(results[name], spec))
+    right = set(range(3, 6 + len(extra)))
+    if _repeated(results):
+        header.insert(2, "repeat")
+        columns.insert(2, _cells(results["repeat"] + 1, "{}"))
+        right = {2} | {i + 1 for i in right}
+    return "\n".join(fixed_width(tuple(header), zip(*columns), right=right)) + "\n"
 
 
 def summary_table(summary) -> str:

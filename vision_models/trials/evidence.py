@@ -67,6 +67,18 @@ def load_object_truth(truth: Any, pages: Sequence[Any]) -> dict[str, Any]:
     raise ValueError(f"truth with a schema must be a folder of .json files or a dict, not {type(truth).__name__}")
 
 
+def check_critical(objects: Mapping[str, Any], critical: Sequence[str]) -> None:
+    """Each ``critical`` field is a field of every expected object: a misspelt one is refused before anything is paid
+    for (scoring would refuse every row)."""
+    from .extraction import score_fields
+
+    for page, expected in objects.items():
+        try:
+            score_fields(expected, expected, critical=critical)
+        except ValueError as exc:
+            raise ValueError(f"page {page!r:.80}: {exc}") from None
+
+
 def add_evidence(results: pd.DataFrame, *, truths: Mapping[str, Any] | None = None, schema: Any = None,
                  critical: Sequence[str] = (), fields: Mapping[str, str] | None = None,
                  parser: Callable[[str, str], Any] | None = None, consensus: bool = False,

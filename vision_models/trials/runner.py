@@ -31,7 +31,7 @@ from ..stores.trial_schema import TrialRow
 from .budget import Budget
 from .chat import _Sender
 from .consensus import MIN_MODELS
-from .evidence import add_evidence, split_truth
+from .evidence import add_evidence, check_critical, split_truth
 from .options import TrialOptions, connection, trial_options
 from .plan import TESSERACT, PageTask, Task, _check_models, _prepare, _Run, _worst_case
 from .results import Trial, results_frame
@@ -131,6 +131,7 @@ def run_trial(
     from .pages import load_truth
 
     truths, objects, consensus = split_truth(truth, run.pages, schema=opts.schema, load_truth=load_truth)
+    check_critical(objects, critical)
     run.scoring = Scoring(objects, opts.schema, tuple(critical), fields, parser)
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
     stop = threading.Event()
