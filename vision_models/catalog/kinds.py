@@ -255,7 +255,7 @@ def _matches_each(texts: Sequence[str], rules: Sequence[NamePattern]) -> list[np
             lowered = lowered if lowered is not None else [text.lower() for text in texts]
             tried = [i for i, low in enumerate(lowered) if any(needle in low for needle in rule.needles)]
         else:
-            tried = range(len(texts))
+            tried = list(range(len(texts)))
         mask = np.zeros(len(texts), dtype=bool)
         mask[[i for i in tried if compiled.search(texts[i]) is not None]] = True
         found.append(mask)
