@@ -14,6 +14,7 @@ from factories import ODD, PRICES, make_pages, page_requests, trial_catalog
 from openrouter_standin import ModelBill, StandIn, serving
 
 import vision_models as vm
+from vision_models.trials.options import DEFAULT_PROMPT
 from vision_models.trials.sweep import sweep_resolution
 
 TRUTH_TEXT = "INVOICE 42\nTotal: 12.50 EUR"  # 27 characters
@@ -58,7 +59,12 @@ def test_the_sweep_names_the_cheapest_size_meeting_the_target_and_a_second_sweep
     # The bill per 1,000 pages: what the stand-in billed per page, by size.
     per_size = [r["cost"] for r in standin.ledger if r["images"]]
     assert sum(per_size) == pytest.approx(table["billed_usd"].sum())
-    assert table["usd_per_1k_pages"].is_monotonic_increasing
+    # By hand, as the stand-in bills: (prompt text tokens + image tokens) x prompt price + answer tokens x
+    # completion price, the answer 27 characters (27 // 2 + 1 tokens) at every size.
+    prompt, completion = PRICES[ODD]
+    text_tokens = len(DEFAULT_PROMPT) // 4 + 7
+    by_hand = [((text_tokens + tokens) * prompt + (27 // 2 + 1) * completion) * 1000 for tokens in expected]
+    assert table["usd_per_1k_pages"].tolist() == pytest.approx(by_hand)
     assert table["spent_usd"].sum() == pytest.approx(billed)
     assert second.table["spent_usd"].sum() == 0.0
     assert second.best_max_side == 1536
@@ -100,6 +106,7 @@ def test_no_size_meeting_the_target_is_said(env):
         ({"target": {"max_cer": 2}}, "bad target max_cer=2"),
         ({"target": {"min_field_accuracy": 0.9}}, "needs a schema"),
         ({"max_side": 512}, "sets max_side itself"),
+        ({"max_usd": -1}, "bad max_usd -1"),
     ],
 )
 def test_bad_input_is_one_clear_line(env, given, message):
@@ -111,3 +118,20 @@ def test_bad_input_is_one_clear_line(env, given, message):
 def test_the_sweep_is_exported():
     assert vm.sweep_resolution is sweep_resolution
     assert vm.trials.sweep_resolution is sweep_resolution
+
+
+def test_with_a_schema_the_target_is_field_accuracy(env):
+    paths = make_pages(env / "pages", count=2, size=(2000, 1500))
+    schema = {"type": "object", "properties": {"number": {"type": "string"}, "total": {"type": "number"}},
+              "required": ["number", "total"]}  # fmt: skip
+    prompt, completion = PRICES[ODD]
+    bill = ModelBill(prompt, completion, reply='{"number": "4Z", "total": 12.0}', pixels_per_token=750,
+                     reply_by_width={1024: '{"number": "4Z", "total": 12.5}', 1536: '{"number": "42", "total": 12.5}'})  # fmt: skip
+    with serving(StandIn({ODD: bill})) as standin:
+        found = sweep_resolution(paths, ODD, truth={p.name: {"number": "42", "total": 12.5} for p in paths},
+                                 target={"min_field_accuracy": 0.9}, schema=schema, catalog=trial_catalog(),
+                                 base_url=standin.base_url, progress=False, max_sides=(768, 1024, 1536))  # fmt: skip
+    # By hand: no field right at 768, one of two at 1024, both from 1536.
+    assert found.table["metric"].unique().tolist() == ["field_accuracy"]
+    assert found.table["mean"].tolist() == pytest.approx([0.0, 0.5, 1.0])
+    assert found.best_max_side == 1536

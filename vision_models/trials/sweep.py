@@ -9,7 +9,7 @@ billing rules hold for it. A page shrunk to another size is another image, so an
 size is paid once, and a second sweep pays nothing for a size already done. A page whose long side is
 under two sizes is the same image at both: it is sent once and shown ``cached`` at the larger size.
 
-The budget (``max_usd``, default 1.00 USD) is the whole sweep's, within one call: the sizes run from the
+The budget (``max_usd``, else ``options.max_usd``, default 1.00 USD) is the whole sweep's, within one call: the sizes run from the
 smallest, each allowed what the earlier sizes of this call left (their bills plus anything of unknown
 cost); a size reached with nothing left is run with a budget of 0 (its rows already stored still come
 back; the others are ``skipped-budget``). Rows already done are never paid again, so a sweep stopped
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import html
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ..text import no_math
-from .options import DEFAULT_MAX_USD
+from .options import TrialOptions, trial_options
 from .plan import TESSERACT
 
 DEFAULT_MAX_SIDES = (768, 1024, 1536, 2048)
@@ -80,7 +81,10 @@ def sweep_resolution(pages: Any, model: str, *, max_sides: Sequence[int] = DEFAU
     goal = _check_target(target, schema=schema)
     if truth is None:
         raise ValueError("sweep_resolution needs truth= (a folder or dict of the right answers) to measure accuracy")
-    total = float(DEFAULT_MAX_USD if max_usd is None else max_usd)
+    given = run_options.get("options")
+    total = float(trial_options(given if isinstance(given, TrialOptions) else None, max_usd=max_usd).max_usd)
+    if not isinstance(pages, (str, bytes, os.PathLike, Sequence)):
+        pages = list(pages)  # read once, sent at every size
     from .runner import run_trial
 
     spent = 0.0
