@@ -81,6 +81,7 @@ def test_a_checker_equal_to_then_pays_then_on_every_page():
         ({"escalate_when": ["disagreement"]}, "checker 'tesseract' is not in the trial"),
         ({"then": "acme/missing"}, "then model 'acme/missing' is not in the trial"),
         ({"then": CHEAP}, "two models"),
+        ({"escalate_when": ["disagreement"], "checker": CHEAP}, "cannot disagree with itself"),
     ],
 )
 def test_bad_input_is_one_clear_line(given, message):
@@ -96,3 +97,17 @@ def test_the_cascade_is_exported_and_its_html_is_escaped():
     trial["model"] = trial["model"].replace(CHEAP, "<b>cheap</b>")
     shown = simulate_cascade(trial, "<b>cheap</b>", STRONG)._repr_html_()
     assert "<b>cheap</b>" not in shown and "&lt;b&gt;cheap&lt;/b&gt;" in shown
+
+
+def test_invalid_json_escalates_in_a_schema_trial():
+    trial = hand_trial().rename(columns={"cer": "field_accuracy"})
+    trial["field_accuracy"] = 1 - trial["field_accuracy"]
+    trial["json_valid"] = pd.array([True, True, False, True, True, True, True, True, True, True, True, pd.NA],
+                                   dtype="boolean")  # fmt: skip
+    cascade = simulate_cascade(trial, CHEAP, STRONG, escalate_when=["invalid_json"])
+    # Only p2's answer is not valid JSON: it escalates, and takes the strong model's score (1.0) and bill.
+    assert cascade.pages["escalated"].tolist() == [False, False, True, False, False]
+    blended = cascade.table.iloc[2]
+    assert blended["metric"] == "field_accuracy"
+    assert blended["mean"] == pytest.approx((1.0 + 0.5 + 1.0 + 0.0 + 0.98) / 5)
+    assert blended["usd_per_1k_pages"] == pytest.approx((4 * 0.001 + 0.011) / 5 * 1000)

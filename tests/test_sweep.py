@@ -135,3 +135,14 @@ def test_with_a_schema_the_target_is_field_accuracy(env):
     assert found.table["metric"].unique().tolist() == ["field_accuracy"]
     assert found.table["mean"].tolist() == pytest.approx([0.0, 0.5, 1.0])
     assert found.best_max_side == 1536
+
+
+def test_the_html_escapes_remote_text():
+    import pandas as pd
+
+    from vision_models.trials.sweep import Sweep
+
+    table = pd.DataFrame({"max_side": [768], "why": ["<img src=x onerror=alert(1)>"]})
+    shown = Sweep("<b>model</b>", table, None, "No size of <b>model</b> meets max_cer=0.02", {})._repr_html_()
+    assert "<b>" not in shown and "<img" not in shown
+    assert "&lt;b&gt;model&lt;/b&gt;" in shown

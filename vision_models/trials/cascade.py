@@ -73,62 +73,74 @@ def simulate_cascade(trial: Any, first: str, then: str, *, escalate_when: Sequen
     if not isinstance(results, pd.DataFrame):
         raise TypeError(f"trial must be a Trial or its results frame, not {type(trial).__name__}")
     signals = _check_signals(escalate_when, results, checker=checker, min_confidence=min_confidence)
+    a, b, check, left_out = _aligned(results, first, then, checker if "disagreement" in signals else None)
+    fired = _fired(a, signals, check, disagree_above, min_confidence)
+    escalated = fired.any(axis=1).to_numpy(dtype=bool)
+    metric = (
+        "cer"
+        if any(_scored(f, "cer") for f in (a, b)) or not any(_scored(f, "field_accuracy") for f in (a, b))
+        else "field_accuracy"
+    )
+    first_usd, then_usd = _usd(a), _usd(b)
+    if check is not None and checker == then:
+        cascade_usd = first_usd + then_usd  # then reads every page to be compared
+    else:
+        checker_usd = _usd(check) if check is not None else np.zeros(len(a))
+        cascade_usd = first_usd + checker_usd + np.where(escalated, then_usd, 0.0)
+    scores = [_scores(a, metric), _scores(b, metric)]
+    scores.append(np.where(escalated, scores[1], scores[0]))
+    oks = [_ok(a), _ok(b)]
+    oks.append(np.where(escalated, oks[1], oks[0]))
+    usd = np.column_stack([first_usd, then_usd, cascade_usd]) * 1000
+    score = np.column_stack(scores)
+    usd_low, usd_high, _ = bootstrap_means(usd, resamples=resamples, seed=seed, level=level)
+    low, high, _ = bootstrap_means(score, resamples=resamples, seed=seed, level=level)
+    rate = float(escalated.mean())
+    table = pd.DataFrame({
+        "strategy": [f"{first} alone", f"{then} alone", f"cascade {first} -> {then}"],
+        "pages": np.full(3, len(a), dtype="int64"), "usd_per_1k_pages": usd.mean(axis=0),
+        "usd_per_1k_pages_ci_low": usd_low, "usd_per_1k_pages_ci_high": usd_high, "metric": metric,
+        "mean": _nanmean(score), "ci_low": low, "ci_high": high,
+        "success_rate": [float(ok.mean()) for ok in oks], "escalation_rate": [0.0, 1.0, rate],
+    }, columns=list(CASCADE_COLUMNS))  # fmt: skip
+    per_page = pd.DataFrame({"page": a.index.astype(str), "escalated": escalated,
+                             "signals": [", ".join(fired.columns[row]) for row in fired.to_numpy(dtype=bool)],
+                             "usd": cascade_usd, metric: scores[2]})  # fmt: skip
+    sentence = _sentence(table, rate, left_out, checker, then, signals)
+    return Cascade(first, then, table, per_page, rate, left_out, sentence)
+
+
+def _aligned(results: pd.DataFrame, first: str, then: str,
+             checker: str | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, list[str]]:  # fmt: skip
+    """The rows of ``first``, ``then`` (and the checker) on the pages all of them read, in the trial's page
+    order, and the names of the pages left out."""
     known = set(results["model"].astype(str).tolist())
     for role, name in (("first", first), ("then", then)):
         if name not in known:
             raise ValueError(f"{role} model {name!r:.80} is not in the trial (models: {', '.join(sorted(known))})")
     if first == then:
         raise ValueError(f"first and then must be two models, not {first!r:.80} twice")
+    if checker == first:
+        raise ValueError(f"checker {checker!r:.80} is the first model: it cannot disagree with itself")
+    if checker is not None and checker not in known:
+        raise ValueError(f"checker {checker!r:.80} is not in the trial: 'disagreement' needs its answers")
     if "repeat" in results:
         results = results[pd.to_numeric(results["repeat"], errors="coerce").fillna(0).eq(0)]
     a, b = _rows(results, first), _rows(results, then)
-    pages = a.index.intersection(b.index)
-    check = None
-    if "disagreement" in signals:
-        if checker not in known:
-            raise ValueError(f"checker {checker!r:.80} is not in the trial: 'disagreement' needs its answers")
-        check = _rows(results, checker) if checker not in (first, then) else (a if checker == first else b)
-        pages = pages.intersection(check.index)
+    check = _rows(results, checker) if checker is not None else None
+    read = set(a.index) & set(b.index) & (set(check.index) if check is not None else set(a.index))
     every = list(dict.fromkeys(results["page"].astype(str).tolist()))
-    left_out = [p for p in every if p not in set(pages)]
-    pages = pd.Index([p for p in every if p in set(pages)], name="page")
+    left_out = [p for p in every if p not in read]
+    pages = pd.Index([p for p in every if p in read], name="page")
     if len(pages) == 0:
         raise ValueError(f"no page was read by both {first!r:.80} and {then!r:.80}: nothing to simulate")
-    a, b = a.loc[pages], b.loc[pages]
-    fired = _fired(a, signals, check.loc[pages] if check is not None else None, disagree_above, min_confidence)
-    escalated = fired.any(axis=1).to_numpy(dtype=bool)
-    metric = "cer" if a["cer"].notna().any() or b["cer"].notna().any() else "field_accuracy"
-    checker_usd = np.zeros(len(pages))
-    if check is not None and checker not in (first, then):
-        checker_usd = _usd(check.loc[pages])
-    first_usd, then_usd = _usd(a), _usd(b)
-    if check is not None and checker == then:
-        cascade_usd = first_usd + then_usd  # then reads every page to be compared
-    else:
-        cascade_usd = first_usd + checker_usd + np.where(escalated, then_usd, 0.0)
-    scores = {name: pd.to_numeric(frame[metric], errors="coerce").to_numpy(dtype="float64") if metric in frame
-              else np.full(len(pages), np.nan) for name, frame in (("a", a), ("b", b))}  # fmt: skip
-    cascade_score = np.where(escalated, scores["b"], scores["a"])
-    oks = _ok(a), _ok(b)
-    cascade_ok = np.where(escalated, oks[1], oks[0])
-    usd = np.column_stack([first_usd, then_usd, cascade_usd]) * 1000
-    score = np.column_stack([scores["a"], scores["b"], cascade_score])
-    usd_low, usd_high, _ = bootstrap_means(usd, resamples=resamples, seed=seed, level=level)
-    low, high, _ = bootstrap_means(score, resamples=resamples, seed=seed, level=level)
-    rate = float(escalated.mean())
-    table = pd.DataFrame({
-        "strategy": [f"{first} alone", f"{then} alone", f"cascade {first} -> {then}"],
-        "pages": np.full(3, len(pages), dtype="int64"), "usd_per_1k_pages": usd.mean(axis=0),
-        "usd_per_1k_pages_ci_low": usd_low, "usd_per_1k_pages_ci_high": usd_high, "metric": metric,
-        "mean": _nanmean(score), "ci_low": low, "ci_high": high,
-        "success_rate": [oks[0].mean(), oks[1].mean(), cascade_ok.mean()], "escalation_rate": [0.0, 1.0, rate],
-    }, columns=list(CASCADE_COLUMNS))  # fmt: skip
-    per_page = pd.DataFrame({"page": pages.astype(str), "escalated": escalated,
-                             "signals": [", ".join(fired.columns[row]) for row in fired.to_numpy(dtype=bool)],
-                             "usd": cascade_usd, metric: cascade_score})  # fmt: skip
-    return Cascade(
-        first, then, table, per_page, rate, left_out, _sentence(table, rate, left_out, checker, then, signals)
-    )
+    return a.loc[pages], b.loc[pages], check.loc[pages] if check is not None else None, left_out
+
+
+def _scores(rows: pd.DataFrame, metric: str) -> np.ndarray:
+    if metric not in rows:
+        return np.full(len(rows), np.nan)
+    return pd.to_numeric(rows[metric], errors="coerce").to_numpy(dtype="float64")
 
 
 def _check_signals(escalate_when: Sequence[str], results: pd.DataFrame, *, checker: str,
@@ -184,6 +196,11 @@ def _fired(rows: pd.DataFrame, signals: list[str], check: pd.DataFrame | None, d
             out[signal] = [not (isinstance(x, str) and isinstance(y, str)) or cer(y, x) > disagree_above
                            for x, y in texts]  # fmt: skip
     return out.astype("bool")
+
+
+def _scored(rows: pd.DataFrame, column: str) -> bool:
+    """Whether ``column`` holds any score in ``rows``."""
+    return column in rows and bool(pd.to_numeric(rows[column], errors="coerce").notna().any())
 
 
 def _ok(rows: pd.DataFrame) -> np.ndarray:
