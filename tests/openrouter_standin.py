@@ -118,7 +118,8 @@ class StandIn:
         content = body["messages"][0]["content"]
         text = "".join(part.get("text", "") for part in content if part.get("type") == "text")
         images = sum(part.get("type") == "image_url" for part in content)
-        sizes = [_image_size(part) for part in content if part.get("type") == "image_url"]
+        by_size = bill.pixels_per_token or bill.reply_by_width  # only then is the image decoded
+        sizes = [_image_size(part) for part in content if part.get("type") == "image_url"] if by_size else []
         if bill.pixels_per_token:
             image_tokens = sum(-(-(w * h) // bill.pixels_per_token) for w, h in sizes)
         else:
