@@ -83,6 +83,9 @@ def test_one_budget_holds_across_the_sweep(env):
     assert table["spent_usd"].sum() == pytest.approx(standin.billed_usd)
     assert table["pages_ok"].tolist() == [3, 3, 0, 0]
     assert all(found.trials[s].results["status"].eq("skipped-budget").all() for s in (1536, 2048))
+    # The estimate needs no answer: the sizes skipped still show their estimated image tokens and cost.
+    assert table["estimated_image_tokens"].notna().all()
+    assert table["estimated_usd_per_1k_pages"].is_monotonic_increasing
     assert found.best_max_side is None
     assert "max_side 1024" in found.sentence  # the closest: CER 3.7%
 

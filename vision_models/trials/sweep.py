@@ -42,7 +42,7 @@ DEFAULT_MAX_SIDES = (768, 1024, 1536, 2048)
 TARGET_KEYS = ("max_cer", "min_field_accuracy", "min_success_rate")
 SWEEP_COLUMNS = (
     "max_side", "pages", "pages_ok", "width_px_max", "estimated_image_tokens", "measured_image_tokens",
-    "billed_usd", "usd_per_1k_pages", "spent_usd", "success_rate", "metric", "mean", "ci_low", "ci_high",
+    "estimated_usd_per_1k_pages", "billed_usd", "usd_per_1k_pages", "spent_usd", "success_rate", "metric", "mean", "ci_low", "ci_high",
     "meets_target", "why",
 )  # fmt: skip
 
@@ -100,7 +100,8 @@ def sweep_resolution(pages: Any, model: str, *, max_sides: Sequence[int] = DEFAU
     table = pd.DataFrame.from_records(rows, columns=list(SWEEP_COLUMNS))
     table = table.astype({"max_side": "int64", "pages": "int64", "pages_ok": "int64", "width_px_max": "Int64",
                           "estimated_image_tokens": "float64", "measured_image_tokens": "float64",
-                          "billed_usd": "float64", "usd_per_1k_pages": "float64", "spent_usd": "float64",
+                          "estimated_usd_per_1k_pages": "float64", "billed_usd": "float64",
+                          "usd_per_1k_pages": "float64", "spent_usd": "float64",
                           "success_rate": "float64", "metric": "str", "mean": "float64", "ci_low": "float64",
                           "ci_high": "float64", "meets_target": "bool", "why": "str"})  # fmt: skip
     best = _cheapest(table)
@@ -152,9 +153,10 @@ def _size_row(size: int, trial: Any, paid: float, goal: dict[str, float]) -> tup
     success = float(row.get("success_rate", math.nan))
     meets, why = _meets(goal, metric, low, high, success)
     width = results["width_px"].max() if len(results) else pd.NA
-    return (size, len(results), int(answered.sum()), width, _mean_of(results.loc[answered, "estimated_image_tokens"]),
-            _mean_of(results.loc[answered, "measured_image_tokens"]), float(np.nansum(bills)), per_1k, paid, success,
-            metric, mean, low, high, meets, why)  # fmt: skip
+    estimated = _mean_of(results["estimated_usd"]) * 1000  # every row: the estimate needs no answer
+    return (size, len(results), int(answered.sum()), width, _mean_of(results["estimated_image_tokens"]),
+            _mean_of(results.loc[answered, "measured_image_tokens"]), estimated, float(np.nansum(bills)), per_1k,
+            paid, success, metric, mean, low, high, meets, why)  # fmt: skip
 
 
 def _mean_of(column: pd.Series) -> float:
