@@ -14,7 +14,9 @@ Fault modes, per model, as a list consumed one per request (then ``ok``), in
 ``malformed`` (200, not JSON), ``no-usage``, ``no-choices``, ``content-filter``,
 ``no-cost`` (usage without ``cost``). Answers of the wrong shape, billed as usual: ``length`` (finish_reason
 ``length``), ``loop`` (one phrase repeated, cut at ``length``), ``refusal`` (a short refusal), ``empty`` (no text).
-``ModelBill.replies`` (consumed one per page request, then ``reply``) gives pages different answers.
+``ModelBill.replies`` (consumed one per page request, then ``reply``) gives pages different answers;
+``ModelBill.reply_by_width`` answers by the image's width (a model that reads small images badly) and
+``ModelBill.pixels_per_token`` bills image tokens by the image's pixels.
 
 Faults after the request has reached the stand-in (it bills them: the work was
 done), each a way a real network loses an answer: ``reset`` (RST, no answer),
@@ -57,6 +59,9 @@ class ModelBill:
     reply: str = "INVOICE 42\nTotal: 12.50 EUR"
     reasoning_tokens: int = 0  # hidden reasoning before each page's answer, billed inside completion_tokens
     replies: list[str] = field(default_factory=list)  # page answers in order, then ``reply``
+    # image width (px) -> the answer for images at least that wide (the widest key that fits); narrower: ``reply``
+    reply_by_width: dict[int, str] = field(default_factory=dict)
+    pixels_per_token: int = 0  # > 0: an image bills ceil(width x height / this) tokens instead of ``image_tokens``
 
 
 @dataclass
@@ -113,9 +118,18 @@ class StandIn:
         content = body["messages"][0]["content"]
         text = "".join(part.get("text", "") for part in content if part.get("type") == "text")
         images = sum(part.get("type") == "image_url" for part in content)
-        prompt_tokens = self.text_tokens(text) + images * bill.image_tokens
+        by_size = bill.pixels_per_token or bill.reply_by_width  # only then is the image decoded
+        sizes = [_image_size(part) for part in content if part.get("type") == "image_url"] if by_size else []
+        if bill.pixels_per_token:
+            image_tokens = sum(-(-(w * h) // bill.pixels_per_token) for w, h in sizes)
+        else:
+            image_tokens = images * bill.image_tokens
+        prompt_tokens = self.text_tokens(text) + image_tokens
         with self.lock:
             reply = (bill.replies.pop(0) if bill.replies else bill.reply) if images else "OK"
+        if images and bill.reply_by_width:
+            fits = [w for w in bill.reply_by_width if w <= sizes[0][0]]
+            reply = bill.reply_by_width[max(fits)] if fits else reply
         reasoning = bill.reasoning_tokens if images else 0
         completion_tokens = min(int(body.get("max_tokens", 10**6)), len(reply) // 2 + 1 + reasoning)
         cost = round(prompt_tokens * bill.prompt_usd + completion_tokens * bill.completion_usd, 12)
@@ -186,6 +200,18 @@ class StandIn:
             self.billed_usd += cost
             self.billed.append(cost)
             self.ledger.append({"model": model, "images": images, "cost": cost})
+
+
+def _image_size(part: dict) -> tuple[int, int]:
+    """(width, height) of an ``image_url`` part's base64 data URL."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    data = base64.b64decode(part["image_url"]["url"].split(",", 1)[1])
+    with Image.open(io.BytesIO(data)) as image:
+        return image.size
 
 
 def _error(status: int, message: str) -> tuple[int, dict[str, str], bytes]:

@@ -47,6 +47,8 @@ _LAZY = {
     "run_trial": "trials.runner",
     "load_trial": "trials.results",
     "compare_models": "trials.stats",
+    "sweep_resolution": "trials.sweep",
+    "simulate_cascade": "trials.cascade",
     "pages_needed": "trials.stats",
     "measured_image_tokens": "trials.results",
     "plot_cost_vs_accuracy": "present.charts",

@@ -92,7 +92,8 @@ Where things are
     :mod:`.tesseract` and :mod:`.accuracy` beside them; the evidence: :mod:`.extraction` (field scores),
     :mod:`.normalise`, :mod:`.schema_check`, :mod:`.structured` (asking for JSON), :mod:`.failures`,
     :mod:`.stats` (intervals, :func:`compare_models`, :func:`pages_needed`), :mod:`.consensus`,
-    :mod:`.evidence` (the columns and summary) and :mod:`.samples`. Every public name is re-exported here.
+    :mod:`.evidence` (the columns and summary) and :mod:`.samples`; choosing: :mod:`.sweep` (the cheapest
+    resolution, :func:`sweep_resolution`) and :mod:`.cascade` (a cheap model first, :func:`simulate_cascade`). Every public name is re-exported here.
 """
 
 from __future__ import annotations
@@ -168,6 +169,10 @@ _PUBLIC = {
     "STOP_GRACE_S": "runner",
     "run_trial": "runner",
     "SAVE_RETRY_S": "worker",
+    "Sweep": "sweep",
+    "sweep_resolution": "sweep",
+    "Cascade": "cascade",
+    "simulate_cascade": "cascade",
     "TrialStoreError": "worker",
 }
 
