@@ -78,7 +78,7 @@ LAYER_OF_MODULE = {
     "trials": ("test_trials", "test_trials_faults", "test_trials_measured", "test_trials_store_files", "test_pages",
                "test_tesseract", "test_accuracy", "test_trial_options", "test_extraction", "test_failures",
                "test_trial_stats", "test_consensus", "test_evidence", "test_trials_evidence", "test_sweep",
-               "test_cascade"),
+               "test_cascade", "test_recommend"),
     "present": ("test_charts", "test_widgets", "test_export", "test_notebook_views", "test_prior_chart",
                 "test_trials_charts", "test_evidence_charts"),
     "server": ("test_server", "test_server_faults"),
@@ -92,7 +92,7 @@ LAYER = {module: layer for layer, modules in LAYER_OF_MODULE.items() for module 
 INTEGRATION_FIXTURES = {"httpserver", "standin", "upstream", "served", "daily_dbs", "daily_history"}
 INTEGRATION_MODULES = {"test_server", "test_server_faults", "test_cli", "test_cli_errors", "test_trials_cli",
                        "test_notebooks", "test_browser", "test_readme", "test_benchmarks",
-                       "test_trials_evidence", "test_sweep"}  # fmt: skip
+                       "test_trials_evidence", "test_sweep", "test_recommend"}  # fmt: skip
 
 
 def layer_markers(item: pytest.Item) -> list[pytest.MarkDecorator]:

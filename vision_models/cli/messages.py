@@ -19,7 +19,8 @@ _PARAMETERS = (
     "fetched_at", "as_of", "since", "until", "source", "rules", "refresh", "cache_path", "expire_after", "history_path", "trials_path",
     "provider", "min_context", "max_prompt_price", "width", "height", "preset", "detail", "prompt_tokens",
     "output_tokens", "include_generators", "top", "prompt", "truth", "max_usd", "max_tokens", "dpi", "max_side",
-    "concurrency", "timeout", "retry_unknown", "new_budget", "reasoning_effort", "reasoning_tokens",
+    "concurrency", "timeout", "retry_unknown", "new_budget", "max_cer", "min_field_accuracy", "min_success_rate",
+    "confidence", "budget_per_1k_pages", "budget_usd", "reasoning_effort", "reasoning_tokens",
     "cached_instruction",
 )  # fmt: skip
 _NAMES = "|".join(_PARAMETERS)

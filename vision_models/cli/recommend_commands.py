@@ -1,0 +1,168 @@
+"""``recommend``: the model to use from a stored trial (``--trial RUN``), or the plan of a first trial (``--pages
+PATH --plan``).
+
+Exit statuses: 0 a model is recommended (or the plan printed); 1 no model meets every target (the table and
+the justification are still printed: the closest model and the pages that would settle it) or the run has no
+page rows; 2 bad usage (a bad value, an unknown run, ``--max-cer`` on a run without ``--truth``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import textwrap
+
+from ..present.tables import _cells, fixed_width, render
+from .messages import EXIT_NO_DATA, EXIT_OK, UsageError, _say, _write
+from .options import LIMITS, add_table_options
+from .options import _number as _bounded
+
+
+def run_recommend(args: argparse.Namespace) -> int:
+    if args.plan or args.pages:
+        if args.trial:
+            raise UsageError("vision-models recommend: give --trial RUN, or --pages PATH --plan, not both")
+        if not (args.plan and args.pages):
+            raise UsageError("vision-models recommend: a plan needs both --pages PATH and --plan")
+        return _run_plan(args)
+    if not args.trial:
+        raise UsageError("vision-models recommend: give --trial RUN (a stored run), or --pages PATH --plan")
+    return _run_choice(args)
+
+
+def _run_choice(args: argparse.Namespace) -> int:
+    from .trial_commands import _need_trials_extra
+
+    _need_trials_extra("recommend")
+    from ..trials.recommend import recommend
+    from ..trials.results import load_trial
+
+    trial = load_trial(args.trial, trials_path=args.trials_path, truth=args.truth)
+    if trial.results.empty:
+        _say(f"vision-models: run {args.trial} has no page rows")
+        return EXIT_NO_DATA
+    for flag, column, value in (("--max-cer", "cer", args.max_cer),
+                                ("--min-field-accuracy", "field_accuracy", args.min_field_accuracy)):  # fmt: skip
+        if value is not None and (column not in trial.results or trial.results[column].isna().all()):
+            need = "--truth DIR (a folder of <page>.txt files)" if column == "cer" else "a run with a schema and truth"
+            raise UsageError(f"vision-models: error: {flag} needs {need}: run {args.trial} has no "
+                             f"{column.replace('_', ' ')} without it")  # fmt: skip
+    found = recommend(trial, max_cer=args.max_cer, min_field_accuracy=args.min_field_accuracy,
+                      min_success_rate=args.min_success_rate, confidence=args.confidence,
+                      budget_per_1k_pages=args.budget_per_1k_pages)  # fmt: skip
+    if args.format == "json":
+        table = json.loads(render(found.table, "json", None))
+        _write(json.dumps({"model": found.model, "justification": found.justification, "targets": found.targets,
+                           "closest": found.closest, "more_pages": found.more_pages, "candidates": table},
+                          ensure_ascii=False) + "\n")  # fmt: skip
+    elif args.format == "csv":
+        _write(render(found.table, "csv", None))
+        _say(f"vision-models: {found.justification}")
+    else:
+        _write(choice_table(found.table) + "\n" + _paragraph(found.justification))
+    if found.model is None:
+        _say("vision-models: no model meets every target")
+        return EXIT_NO_DATA
+    return EXIT_OK
+
+
+def _run_plan(args: argparse.Namespace) -> int:
+    from .trial_commands import _need_trials_extra
+
+    _need_trials_extra("recommend --plan")
+    from ..trials.planning import plan_trial
+
+    plan = plan_trial(args.pages, candidates=args.candidate, budget_usd=args.budget_usd,
+                      target=args.max_cer if args.max_cer is not None else 0.02, source=args.source,
+                      cache_path=args.cache_path, trials_path=args.trials_path)  # fmt: skip
+    if args.format == "json":
+        models = json.loads(render(plan.models, "json", None))
+        _write(json.dumps({"pages_needed": plan.pages_needed, "pages_available": plan.pages_available,
+                           "estimated_usd": _number(plan.estimated_usd), "high_usd": _number(plan.worst_case_usd),
+                           "budget_usd": plan.budget_usd, "explanation": plan.explanation, "models": models},
+                          ensure_ascii=False) + "\n")  # fmt: skip
+    elif args.format == "csv":
+        _write(render(plan.models, "csv", None))
+        _say(f"vision-models: {plan.explanation}")
+    else:
+        _write(plan_models_table(plan.models) + "\n" + _paragraph(plan.explanation))
+    return EXIT_OK
+
+
+def choice_table(table) -> str:
+    """The candidates, cheapest first: verdict, cost, success, CER and field accuracy with intervals, why."""
+    from ..present.terminal import cell_text
+
+    def interval(metric: str) -> list[str]:
+        mean, low, high = (table[f"{metric}{end}"].tolist() for end in ("_mean", "_ci_low", "_ci_high"))
+        return ["-" if m != m else f"{m:.2%}" + ("" if lo != lo else f" [{lo:.2%}, {hi:.2%}]")
+                for m, lo, hi in zip(mean, low, high)]  # fmt: skip
+
+    columns = [
+        ("model", [cell_text(m, 60) for m in table["model"].tolist()]),
+        ("verdict", table["verdict"].tolist()),
+        ("$/1k ok pages", _cells(table["usd_per_1k_successful_pages"], "{:.4g}")),
+        ("success", _cells(table["success_rate"], "{:.1%}")),
+        ("more pages", _cells(table["more_pages"], "{:,}")),
+    ]
+    for metric, name in (("cer", "CER [interval]"), ("field_accuracy", "field acc. [interval]")):
+        if table[f"{metric}_mean"].notna().any():
+            columns.append((name, interval(metric)))
+    columns.append(("why", [cell_text(w) for w in table["why"].tolist()]))
+    header = tuple(name for name, _ in columns)
+    rows = zip(*(cells for _, cells in columns))
+    return "\n".join(fixed_width(header, rows, right={2, 3, 4}, shrink=[len(columns) - 1])) + "\n"
+
+
+def plan_models_table(models) -> str:
+    """The shortlist: why each, its cost per page (and range), and its part of the trial's cost."""
+    from ..present.terminal import cell_text
+
+    header = ("model", "$/page", "$/page high", "trial $", "trial $ high", "why")
+    rows = zip(
+        [cell_text(m, 60) for m in models["id"].tolist()],
+        _cells(models["usd_per_page"], "{:.6f}"),
+        _cells(models["usd_per_page_high"], "{:.6f}"),
+        _cells(models["trial_usd"], "{:.4f}"),
+        _cells(models["trial_usd_high"], "{:.4f}"),
+        [cell_text(w) for w in models["why"].tolist()],
+    )
+    return "\n".join(fixed_width(header, rows, right={1, 2, 3, 4}, shrink=[5])) + "\n"
+
+
+def _paragraph(text: str) -> str:
+    from ..present.terminal import cell_text
+
+    return textwrap.fill(cell_text(text), width=100) + "\n"
+
+
+def _number(value: float) -> float | None:
+    return None if value != value else value
+
+
+def add_recommend_parser(commands) -> None:
+    """``recommend``: the model to use from a stored run's evidence, or ``--pages PATH --plan`` for a first trial."""
+    rec = commands.add_parser("recommend", help="the cheapest model that meets your targets, or plan a first trial")
+    rec.add_argument("--trial", metavar="RUN", help="a stored run (vision-models trials list)")
+    rec.add_argument("--truth", metavar="DIR", help="ground truth folder of <page>.txt files, for CER")
+    for flag, what in (("--max-cer", "CER the interval's upper bound must be under, such as 0.02 (plan: the target)"),
+                       ("--min-field-accuracy", "field accuracy the interval's lower bound must be over, 0-1")):  # fmt: skip
+        rec.add_argument(flag, type=_bounded(0, 10, above=True) if flag == "--max-cer" else _bounded(0, 1), metavar="X",
+                         help=what)  # fmt: skip
+    rec.add_argument("--min-success-rate", type=_bounded(0, 1), default=0.98, metavar="X",
+                     help="share of requests that must succeed (not failed, truncated, looped, refused), default 0.98")  # fmt: skip
+    rec.add_argument("--confidence", type=_bounded(0, 1, above=True), default=0.95, metavar="X",
+                     help="of the intervals, above 0 and below 1 (default 0.95)")  # fmt: skip
+    rec.add_argument("--budget-per-1k-pages", type=_bounded(0, LIMITS["usd"]), metavar="USD",
+                     help="the most a model may cost per 1,000 successful pages")  # fmt: skip
+    rec.add_argument("--pages", nargs="+", metavar="PATH", help="with --plan: your pages (images, PDFs or folders)")
+    rec.add_argument("--plan", action="store_true", help="plan a first trial: shortlist, pages needed, its cost")
+    rec.add_argument("--candidate", action="append", metavar="ID", help="plan: try this model (repeatable)")
+    rec.add_argument("--budget-usd", type=_bounded(0, LIMITS["usd"]), default=1.0, metavar="X",
+                     help="plan: what the trial may spend (default 1.00)")  # fmt: skip
+    rec.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    rec.add_argument("--source", help="plan: the catalog for prices: openrouter (default), sample, a URL or a file")
+    rec.add_argument("--cache-path", help="the SQLite cache file")
+    rec.add_argument("--trials-path", help="the trials file")
+    add_table_options(rec)
+    rec.set_defaults(handler=run_recommend)
