@@ -90,6 +90,21 @@ def test_one_budget_holds_across_the_sweep(env):
     assert "max_side 1024" in found.sentence  # the closest: CER 3.7%
 
 
+def test_the_budget_holds_over_every_call_of_a_sweep_run_again(env):
+    paths = make_pages(env / "pages", count=3, size=(2000, 1500))
+    with serving(StandIn(reader())) as standin:
+        sweep(standin, paths, max_usd=0.02, max_tokens=64)
+        first = standin.billed_usd
+        sent = len(page_requests(standin))
+        # The same sweep again: what the store holds already spent the budget; nothing more is sent.
+        sweep(standin, paths, max_usd=0.02, max_tokens=64)
+        assert len(page_requests(standin)) == sent and standin.billed_usd == first <= 0.02
+        # A larger budget: the calls together stay within it (the rows already paid count against it).
+        again = sweep(standin, paths, max_usd=0.03, max_tokens=64)
+        assert standin.billed_usd <= 0.03
+        assert again.table["spent_usd"].sum() == pytest.approx(standin.billed_usd - first)
+
+
 def test_no_size_meeting_the_target_is_said(env):
     paths = make_pages(env / "pages", count=2, size=(2000, 1500))
     prompt, completion = PRICES[ODD]

@@ -9,11 +9,13 @@ billing rules hold for it. A page shrunk to another size is another image, so an
 size is paid once, and a second sweep pays nothing for a size already done. A page whose long side is
 under two sizes is the same image at both: it is sent once and shown ``cached`` at the larger size.
 
-The budget (``max_usd``, else ``options.max_usd``, default 1.00 USD) is the whole sweep's, within one call: the sizes run from the
-smallest, each allowed what the earlier sizes of this call left (their bills plus anything of unknown
-cost); a size reached with nothing left is run with a budget of 0 (its rows already stored still come
-back; the others are ``skipped-budget``). Rows already done are never paid again, so a sweep stopped
-half-way and run again pays only for the rows not yet done, within ``max_usd`` once more.
+The budget (``max_usd``, else ``options.max_usd``, default 1.00 USD) is the whole sweep's, over every call:
+the sizes run from the smallest, and before each the trials store is read for what the sweep's rows so far
+(this size and the smaller ones, each request once) already cost, billed or of unknown cost, whichever call
+paid it; the size may spend only what is left of ``max_usd`` after that. A size reached with nothing left is
+run with a budget of 0 (its rows already stored still come back; the others are ``skipped-budget``). So a
+sweep stopped half-way and run again never pays twice for a row, and all its calls together stay within
+``max_usd``.
 
 The target (``target``): ``{"max_cer": 0.02}`` (the upper bound of the CER interval at or under it) or,
 with a ``schema``, ``{"min_field_accuracy": 0.95}`` (the lower bound at or over it), and optionally
@@ -90,9 +92,10 @@ def sweep_resolution(pages: Any, model: str, *, max_sides: Sequence[int] = DEFAU
     spent = 0.0
     trials: dict[int, Any] = {}
     rows = []
+    keys: set[str] = set()
     for size in sizes:
-        left = max(0.0, total - spent)
-        trial = run_trial(pages, [model], max_side=size, max_usd=left, truth=truth, **run_options)
+        left = max(0.0, total - _stored_usd(pages, model, size, run_options, keys))
+        trial = run_trial(pages, [model], max_side=size, max_usd=left, new_budget=True, truth=truth, **run_options)
         trials[size] = trial
         paid = float(trial.billed_usd) + float(trial.unknown_usd)
         spent += paid
@@ -206,3 +209,25 @@ def _sentence(model: str, table: pd.DataFrame, best: int | None, goal: dict[str,
     return (f"{model} at max_side {best} is the cheapest size meeting {wanted}: ${row['usd_per_1k_pages']:.4g} per "
             f"1,000 pages, {shown} {row['mean']:.2%} (95% interval {row['ci_low']:.2%} to {row['ci_high']:.2%}); "
             f"{paid}.")  # fmt: skip
+
+
+def _stored_usd(pages: Any, model: str, size: int, run_options: Mapping[str, Any], keys: set[str]) -> float:
+    """What the trials store holds as spent on the sweep's requests so far: ``keys`` gains this size's, and the
+    stored cost of them all (billed, or reserved as of unknown cost) is summed, each request once."""
+    from ..stores import trials as store
+    from .options import OPTION_NAMES, connection
+    from .plan import PageTask, _prepare
+
+    given = {name: value for name, value in run_options.items() if name in OPTION_NAMES and name != "options"}
+    options = trial_options(run_options.get("options"), **{**given, "max_side": size})
+    where = connection(run_options.get("settings"), **{name: run_options.get(name) for name in _CONNECTION})
+    run = _prepare(pages, [model], options, catalog=run_options.get("catalog"), source=where["source"],
+                   base_url=where["base_url"], api_key=where["api_key"], cache_path=where["cache_path"])  # fmt: skip
+    keys.update(task.key for task in run.tasks if isinstance(task, PageTask))
+    with store.TrialStore(where["trials_path"]) as db:
+        rows = db.done_rows(sorted(keys))
+    return sum(float(row.billed_usd or 0.0) + float(row.unknown_usd or 0.0) for row in rows.values())
+
+
+#: The connection keywords of :func:`run_trial` (where the requests go and where the rows are kept).
+_CONNECTION = ("source", "base_url", "api_key", "cache_path", "trials_path")
