@@ -163,3 +163,24 @@ def test_settings_carry_the_connection_and_a_keyword_wins_over_them(standin, cat
     assert vm.estimate_trial(pages, [MINI], catalog=catalog)["cached"].tolist() == [False]
     with pytest.raises(TypeError, match="bad settings"):
         vm.estimate_trial(pages, [MINI], settings={"base_url": standin.base_url}, catalog=catalog)
+
+
+@pytest.mark.parametrize(
+    ("schema", "message"),
+    [
+        ({"type": "object", "properties": {"item": {"$ref": "https://example.com/item.json"}}}, "only local \\$ref"),
+        ({"type": "array", "items": {"$ref": "#/$defs/Missing"}, "$defs": {}}, "points nowhere"),
+        ({"properties": {"a": {"$ref": 3}}}, "\\$ref must be a string"),
+    ],
+)
+def test_a_schema_that_answers_could_not_be_scored_against_is_refused_before_anything_is_sent(
+    schema, message, standin, catalog, env
+):
+    with pytest.raises(ValueError, match=message):
+        TrialOptions(schema=schema)
+    pages = make_pages(env / "pages", 1)
+    with pytest.raises(ValueError, match=message):
+        vm.run_trial(pages, [MINI], schema=schema, catalog=catalog, base_url=standin.base_url, progress=False)
+    assert not standin.requests and standin.billed_usd == 0.0
+    # A local reference that resolves is accepted.
+    TrialOptions(schema={"type": "array", "items": {"$ref": "#/$defs/Item"}, "$defs": {"Item": {"type": "object"}}})

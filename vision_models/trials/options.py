@@ -14,6 +14,7 @@ import numpy as np
 
 from ..pricing.reasoning import check_effort
 from ..settings import Settings
+from .schema_check import check_schema_refs
 
 DEFAULT_PROMPT = "Transcribe all text on this page as plain text. Keep the reading order; output only the text."
 DEFAULT_MAX_USD = 1.00
@@ -101,6 +102,8 @@ class TrialOptions:
             and not hasattr(self.schema, "model_json_schema")
         ):
             raise ValueError(f"schema must be a JSON Schema dict or a pydantic model class, not {_shown(self.schema)}")
+        if self.schema is not None:
+            check_schema_refs(self.schema)  # before anything is sent: answers must be scorable against it
         for name in ("casefold", "retry_unknown", "new_budget", "progress"):
             value = getattr(self, name)
             if not isinstance(value, (bool, np.bool_)) and not (name == "progress" and value is None):

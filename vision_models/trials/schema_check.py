@@ -39,6 +39,26 @@ def schema_dict(schema: Any) -> dict[str, Any]:
     raise TypeError(f"schema must be a JSON Schema dict or a pydantic model class, not {type(schema).__name__}")
 
 
+def check_schema_refs(schema: Any) -> None:
+    """Every ``$ref`` of ``schema`` resolved now, so a schema answers could not be scored against is refused
+    before any page is paid for (a ``ValueError`` naming the reference); a pydantic class is its own checker."""
+    if not isinstance(schema, Mapping):
+        return
+    root = dict(schema)
+    stack: list[Any] = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Mapping):
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                _resolve(ref, root)
+            elif ref is not None:
+                raise ValueError(f"$ref must be a string such as '#/$defs/Item', not {ref!r:.80}")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
 def schema_errors(value: Any, schema: Any, *, limit: int = 5) -> list[str]:
     """Why ``value`` does not match ``schema`` (at most ``limit`` reasons, each naming where); empty when it does."""
     validate = getattr(schema, "model_validate", None)
