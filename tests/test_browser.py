@@ -59,7 +59,7 @@ NOTEBOOK_NAMES = sorted(p.name for p in NOTEBOOKS.glob("0*.ipynb"))
 #: Charts each notebook shows offline, as images: drawn by a cell or by a widget (05 draws its picker's only:
 #: cost against accuracy takes two models that read the pages, which takes a key).
 CHARTS = {"02_cost_per_image.ipynb": 3, "03_compare_models.ipynb": 1, "04_catalog_changes.ipynb": 2,
-          "05_try_your_pages.ipynb": 2}  # fmt: skip
+          "05_try_your_pages.ipynb": 2, "06_choose_a_model.ipynb": 1}  # fmt: skip
 ON_SAMPLE = pytest.mark.parametrize("lab", ["sample"], indirect=True)
 PRICES = "$0.06 / $0.24"
 # One output per cell, each marked by the text before the prices, so the page can be read cell by cell.

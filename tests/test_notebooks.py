@@ -21,7 +21,13 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("0*.ipynb"))
 REAL_CATALOGS = ("openrouter-2025-05-23.json", "openrouter-2026-02-27.json", "openrouter-2026-05-01.json")
 #: Charts each notebook shows offline: drawn by a cell, or in a widget's picture of its result (05 charts
 #: cost against accuracy only for two models or more, which takes a key; its picker draws one).
-CHARTS = {"02_cost_per_image": 3, "03_compare_models": 1, "04_catalog_changes": 2, "05_try_your_pages": 2}
+CHARTS = {
+    "02_cost_per_image": 3,
+    "03_compare_models": 1,
+    "04_catalog_changes": 2,
+    "05_try_your_pages": 2,
+    "06_choose_a_model": 1,
+}
 UNREACHABLE = "http://127.0.0.1:9/api/v1"  # the discard port: nothing listens, so nothing leaves the machine
 BASE64 = re.compile(r"data:image/[a-z]+;base64,[A-Za-z0-9+/=]+")
 # What a reader must never see: a traceback, a NaN formatted into a sentence, a plural after one, an empty frame.
