@@ -141,7 +141,7 @@ def test_notebook_runs_on_a_real_catalog(catalog, notebook, daily_history, tmp_p
     expected = CHARTS.get(notebook.stem, 0) if daily_history is not None or notebook.stem != "04_catalog_changes" else 0
     assert charts(book) == expected
     day = catalog.removeprefix("openrouter-").removesuffix(".json")
-    if notebook.stem in ("01_explore_vision_models", "02_cost_per_image", "03_compare_models"):
+    if notebook.stem in ("01_explore_vision_models", "02_cost_per_image", "03_compare_models", "06_choose_a_model"):
         assert str(source) in cell_output(book, "res = vm.fetch_vision_models()")  # this catalog, not the sample
     if notebook.stem == "04_catalog_changes" and daily_history is not None:
         assert re.search(rf"snapshots from .*{day}|{day} to", cell_output(book, "history_findings"))
