@@ -80,7 +80,7 @@ LAYER_OF_MODULE = {
                "test_trial_stats", "test_consensus", "test_evidence", "test_trials_evidence", "test_sweep",
                "test_cascade", "test_recommend"),
     "present": ("test_charts", "test_widgets", "test_export", "test_notebook_views", "test_prior_chart",
-                "test_trials_charts", "test_evidence_charts"),
+                "test_trials_charts", "test_evidence_charts", "test_recommend_widget"),
     "server": ("test_server", "test_server_faults"),
     "cli": ("test_cli", "test_cli_errors", "test_trials_cli"),
     "project": ("test_architecture", "test_docs", "test_readme", "test_project", "test_old_paths", "test_benchmarks",

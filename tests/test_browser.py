@@ -59,7 +59,7 @@ NOTEBOOK_NAMES = sorted(p.name for p in NOTEBOOKS.glob("0*.ipynb"))
 #: Charts each notebook shows offline, as images: drawn by a cell or by a widget (05 draws its picker's only:
 #: cost against accuracy takes two models that read the pages, which takes a key).
 CHARTS = {"02_cost_per_image.ipynb": 3, "03_compare_models.ipynb": 1, "04_catalog_changes.ipynb": 2,
-          "05_try_your_pages.ipynb": 2}  # fmt: skip
+          "05_try_your_pages.ipynb": 2, "06_choose_a_model.ipynb": 1}  # fmt: skip
 ON_SAMPLE = pytest.mark.parametrize("lab", ["sample"], indirect=True)
 PRICES = "$0.06 / $0.24"
 # One output per cell, each marked by the text before the prices, so the page can be read cell by cell.
@@ -411,7 +411,8 @@ def assert_true_to_the_catalog(page, lab, name: str) -> None:
         return cell_with(page, marker).locator(".jp-OutputArea").inner_text()
 
     day = lab.source.removeprefix("openrouter-")
-    if name in ("01_explore_vision_models.ipynb", "02_cost_per_image.ipynb", "03_compare_models.ipynb"):
+    this_catalog = ("01_explore_vision_models", "02_cost_per_image", "03_compare_models", "06_choose_a_model")
+    if name.removesuffix(".ipynb") in this_catalog:
         assert str(lab.catalog) in output_of("res = vm.fetch_vision_models()")  # this catalog, not the sample
     if name == "04_catalog_changes.ipynb" and lab.history:
         assert re.search(rf"snapshots from .*{day}|{day} to", output_of("history_findings"))

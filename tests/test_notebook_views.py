@@ -200,3 +200,24 @@ def test_transcripts_are_left_aligned_monospace_and_escaped():
     assert len(pres) == 2  # the truth and tesseract's text; the error is a line, not a transcript
     assert all("white-space: pre-wrap" in s and "font-family: monospace" in s and "text-align: left" in s for s in pres)
     assert "Total:  &lt;script&gt;alert(1)&lt;/script&gt;\n  indented" in page  # spacing kept for pre-wrap
+
+
+def test_choice_findings_count_the_shortlist_and_say_the_recommendation_or_the_closest():
+    costs = pd.DataFrame({"id": ["a", "b", "c", "d"]})
+    readers = costs.iloc[:3]
+    why = ["on the front of X / overall", "among the 1 cheapest readers without a published score", "local OCR"]
+    short = pd.DataFrame({"id": ["a", "b", "tesseract"], "why": why})
+    plan = SimpleNamespace(pages_needed=197, pages_available=4, estimated_usd=1.757)
+    chosen = SimpleNamespace(model="a", targets={"max_cer": 0.02, "min_success_rate": 0.98, "confidence": 0.95})
+    text = nv.choice_findings(costs, readers, short, plan, chosen)
+    assert text.splitlines() == [
+        "3 page readers ranked of 4 vision models; a shortlist of 3 models: 1 on the public front, "
+        "1 without a public score, and Tesseract.",
+        "Telling them apart takes about 197 pages (4 pages given), estimated at $1.76.",
+        "Recommended on these pages: a (targets max_cer 0.02, min_success_rate 0.98).",
+    ]
+    none = SimpleNamespace(model=None, closest="b", more_pages=1, targets={"max_cer": 0.02, "min_field_accuracy": None})
+    assert nv.choice_findings(costs, readers, short, plan, none).splitlines()[-1] == (
+        "No model is sure to meet the targets (max_cer 0.02) on these pages; closest: b; about 1 more page would "
+        "settle it."
+    )

@@ -21,7 +21,13 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("0*.ipynb"))
 REAL_CATALOGS = ("openrouter-2025-05-23.json", "openrouter-2026-02-27.json", "openrouter-2026-05-01.json")
 #: Charts each notebook shows offline: drawn by a cell, or in a widget's picture of its result (05 charts
 #: cost against accuracy only for two models or more, which takes a key; its picker draws one).
-CHARTS = {"02_cost_per_image": 3, "03_compare_models": 1, "04_catalog_changes": 2, "05_try_your_pages": 2}
+CHARTS = {
+    "02_cost_per_image": 3,
+    "03_compare_models": 1,
+    "04_catalog_changes": 2,
+    "05_try_your_pages": 2,
+    "06_choose_a_model": 1,
+}
 UNREACHABLE = "http://127.0.0.1:9/api/v1"  # the discard port: nothing listens, so nothing leaves the machine
 BASE64 = re.compile(r"data:image/[a-z]+;base64,[A-Za-z0-9+/=]+")
 # What a reader must never see: a traceback, a NaN formatted into a sentence, a plural after one, an empty frame.
@@ -135,7 +141,7 @@ def test_notebook_runs_on_a_real_catalog(catalog, notebook, daily_history, tmp_p
     expected = CHARTS.get(notebook.stem, 0) if daily_history is not None or notebook.stem != "04_catalog_changes" else 0
     assert charts(book) == expected
     day = catalog.removeprefix("openrouter-").removesuffix(".json")
-    if notebook.stem in ("01_explore_vision_models", "02_cost_per_image", "03_compare_models"):
+    if notebook.stem in ("01_explore_vision_models", "02_cost_per_image", "03_compare_models", "06_choose_a_model"):
         assert str(source) in cell_output(book, "res = vm.fetch_vision_models()")  # this catalog, not the sample
     if notebook.stem == "04_catalog_changes" and daily_history is not None:
         assert re.search(rf"snapshots from .*{day}|{day} to", cell_output(book, "history_findings"))

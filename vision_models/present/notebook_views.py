@@ -281,3 +281,31 @@ def trial_findings(summary: pd.DataFrame, pages: int) -> str:
 def _per_1k(row: pd.Series) -> str:
     value = row["usd_per_1k_pages"]
     return "billed at an unknown amount" if pd.isna(value) else usd(value)
+
+
+def choice_findings(costs: pd.DataFrame, readers: pd.DataFrame, short: pd.DataFrame, plan, found) -> str:
+    """From the catalog to a choice, in numbers: readers ranked, the shortlist, the plan, the recommendation."""
+    why = short["why"].astype(str)
+    front = int(why.str.startswith("on the front").sum())
+    unscored = int(why.str.contains("without a publish").sum())
+    lines = [
+        f"{plural(len(readers), 'page reader')} ranked of {plural(len(costs), 'vision model')}; "
+        f"a shortlist of {plural(len(short), 'model')}: {front} on the public front, {unscored} without a public "
+        f"score{', and Tesseract' if short['id'].eq('tesseract').any() else ''}.",
+        f"Telling them apart takes about {plural(plan.pages_needed, 'page')} "
+        f"({plural(plan.pages_available, 'page')} given), estimated at {usd(plan.estimated_usd)}.",
+    ]
+    if found.model is not None:
+        lines.append(f"Recommended on these pages: {found.model} (targets {_targets(found.targets)}).")
+    else:
+        more = f"; about {plural(found.more_pages, 'more page')} would settle it" if found.more_pages else ""
+        lines.append(
+            f"No model is sure to meet the targets ({_targets(found.targets)}) on these pages; "
+            f"closest: {found.closest}{more}."
+        )
+    return "\n".join(lines)
+
+
+def _targets(targets: dict) -> str:
+    shown = {k: v for k, v in targets.items() if v is not None and k != "confidence"}
+    return ", ".join(f"{k} {v:g}" for k, v in shown.items())

@@ -349,3 +349,4 @@ class CostExplorer(_Displayed):
 
 
 from .comparison_widget import ModelComparison  # noqa: E402, F401 (one of vm.widgets' names)
+from .recommend_widget import RecommendTargets  # noqa: E402, F401 (one of vm.widgets' names)

@@ -1,0 +1,163 @@
+"""The targets control: set what a model must reach, see which one a trial recommends (:class:`RecommendTargets`).
+
+Split from :mod:`.widgets` (which re-exports it); the same rules hold: every piece of remote text (model names,
+reasons) is escaped, HTML carries the no-maths classes, and the saved notebook shows a static copy.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any
+
+import ipywidgets as w
+import pandas as pd
+
+from ..text import NO_MATH
+from ..trials.recommend import Recommendation, recommend
+from .widget_parts import _Displayed, html_table, message_html
+
+#: The columns of the candidates' table the control shows, those of a metric only when the trial measured it.
+SHOWN = ["model", "verdict", "usd_per_1k_successful_pages", "success_rate"]
+METRIC_COLUMNS = {
+    "cer": ["cer_mean", "cer_ci_low", "cer_ci_high"],
+    "field_accuracy": ["field_accuracy_mean", "field_accuracy_ci_low", "field_accuracy_ci_high"],
+}
+_BOX = w.Layout(width="300px")
+_STYLE = {"description_width": "170px"}
+
+
+def _measured(results: pd.DataFrame, column: str) -> bool:
+    return column in results and bool(results[column].notna().any())
+
+
+def _text(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+class RecommendTargets(_Displayed):
+    """Targets for :func:`vision_models.recommend` over ``trial``; ``recommendation`` follows the controls.
+
+    Maximum CER (when the trial has a truth), minimum field accuracy (when it has field scores) and a budget in
+    USD per 1,000 pages are boxes: blank means no target. The minimum success rate is a slider. An unreadable
+    value, or a target the trial cannot measure, is a message in place of the table and ``recommendation`` is
+    None, never an error.
+    """
+
+    summary = (
+        "RecommendTargets: set the maximum CER, minimum field accuracy, minimum success rate and budget; "
+        "run the notebook to use the controls. Current recommendation:"
+    )
+
+    def __init__(
+        self,
+        trial: Any,
+        *,
+        max_cer: float | None = None,
+        min_field_accuracy: float | None = None,
+        min_success_rate: float = 0.98,
+        budget_per_1k_pages: float | None = None,
+        confidence: float = 0.95,
+    ) -> None:
+        results = getattr(trial, "results", trial)
+        if not isinstance(results, pd.DataFrame):
+            raise TypeError(f"trial must be a Trial or its results frame, not {type(trial).__name__}")
+        self.results = results
+        self.confidence = confidence
+        self.has_cer = _measured(results, "cer")
+        self.has_fields = _measured(results, "field_accuracy")
+        self.max_cer = w.Text(
+            value=_text(max_cer), placeholder="none", description="Max CER (0-1)", layout=_BOX, style=_STYLE
+        )
+        self.min_field_accuracy = w.Text(
+            value=_text(min_field_accuracy),
+            placeholder="none",
+            description="Min field accuracy (0-1)",
+            layout=_BOX,
+            style=_STYLE,
+        )
+        self.min_success_rate = w.FloatSlider(
+            value=min_success_rate,
+            min=0.0,
+            max=1.0,
+            step=0.01,
+            description="Min success rate",
+            readout_format=".2f",
+            style=_STYLE,
+        )
+        self.budget = w.Text(
+            value=_text(budget_per_1k_pages),
+            placeholder="none",
+            description="Budget $/1k pages",
+            layout=_BOX,
+            style=_STYLE,
+        )
+        self.justification = w.HTML()
+        self.table = w.HTML()
+        self.recommendation: Recommendation | None = None
+        for control in (self.max_cer, self.min_field_accuracy, self.min_success_rate, self.budget):
+            control.observe(self._update, names="value")
+        self._update()
+
+    @property
+    def widget(self) -> w.Widget:
+        boxes = [self.max_cer] if self.has_cer else []
+        boxes += [self.min_field_accuracy] if self.has_fields else []
+        controls = w.VBox([*boxes, self.min_success_rate, self.budget])
+        return w.VBox([controls, self.justification, self.table])
+
+    def static_html(self) -> str:
+        return self.justification.value + self.table.value
+
+    def _update(self, change: Any = None) -> None:
+        targets = self._targets()
+        if isinstance(targets, str):
+            self._fail(targets)
+            return
+        try:
+            found = recommend(
+                self.results,
+                max_cer=targets["max_cer"],
+                min_field_accuracy=targets["min_field_accuracy"],
+                min_success_rate=float(self.min_success_rate.value),
+                confidence=self.confidence,
+                budget_per_1k_pages=targets["budget_per_1k_pages"],
+            )
+        except ValueError as error:
+            self._fail(str(error))
+            return
+        self.recommendation = found
+        self.justification.value = f'<p class="{NO_MATH}">{html.escape(found.justification)}</p>'
+        columns = list(SHOWN)
+        for metric, names in METRIC_COLUMNS.items():
+            if _measured(self.results, metric):
+                columns += names
+        self.table.value = html_table(found.table, [*columns, "more_pages", "why"])
+
+    def _fail(self, text: str) -> None:
+        self.recommendation = None
+        self.justification.value = message_html(text)
+        self.table.value = ""
+
+    def _targets(self) -> dict[str, float | None] | str:
+        """The targets for :func:`recommend`, or what is wrong with a box (by its label)."""
+        found: dict[str, float | None] = {}
+        boxes = (
+            ("max_cer", self.max_cer, self.has_cer, 1.0),
+            ("min_field_accuracy", self.min_field_accuracy, self.has_fields, 1.0),
+            ("budget_per_1k_pages", self.budget, True, math.inf),
+        )
+        for name, box, shown, top in boxes:
+            text = box.value.strip()
+            if not text or not shown:
+                found[name] = None
+                continue
+            try:
+                value = float(text)
+            except ValueError:
+                value = math.nan
+            if not 0 <= value <= top or math.isinf(value):
+                want = "a fraction between 0 and 1" if top == 1.0 else "USD, a number >= 0"
+                return f"{box.description}: expected {want}, got {text!r}"
+            found[name] = value
+        return found
