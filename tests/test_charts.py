@@ -89,8 +89,9 @@ def test_scatter_labels_the_front_and_returns_axes(costs):
     labelled = {text.get_text() for text in ax.texts}
     front = pareto_front(costs[(costs["usd_per_1k_images"] > 0) & (costs["context_length"] > 0)])
     assert labelled == set(front["id"])
-    # The sample's 30 vision models: 1 free (gemma-3-27b-it:free), 3 without a price (see test_widgets).
-    assert ax.get_title().endswith("\n26 models; 1 free and 3 with unknown price or context not shown")
+    # The sample's 30 vision models: 1 free (gemma-3-27b-it:free), 3 without a price (see test_widgets), one
+    # of which is the router openrouter/auto (the sample prices it "-1"): it is counted as a router.
+    assert ax.get_title().endswith("\n26 models; 1 free and 2 with unknown price or context; 1 router not shown")
 
 
 def test_a_frame_that_is_not_a_cost_table_is_refused():
@@ -154,7 +155,10 @@ def _no_overlap(labels) -> bool:
 def test_cost_bars_picture_legend_axis_and_free_models(any_costs, tmp_path):
     ax = vm.plot_cost_per_image(any_costs, top=25)
     _render(ax, tmp_path)
-    priced = any_costs[any_costs["usd_per_1k_images"].notna() & ~any_costs["free"]]
+    # The bars are the ranked page readers (one listing per base model; see test_kinds for the kinds of the real
+    # catalogs), free :free variants named in the title rather than drawn.
+    ranked = vm.cost.rank_costs(any_costs, include_free=True, include_unfit=True)
+    priced = ranked[ranked["usd_per_1k_images"].notna() & ~ranked["free"]]
     expected = priced.sort_values(["usd_per_1k_images", "id"], kind="stable").head(25)
     assert [t.get_text() for t in ax.get_yticklabels()] == expected["id"].tolist()
     assert all(bar.get_width() > 0 for bar in ax.patches)  # no empty bars for free models
@@ -172,9 +176,36 @@ def test_cost_bars_picture_legend_axis_and_free_models(any_costs, tmp_path):
     assert set(labels) - {"uncertain estimate", "range: sources disagree"} == drawn
     colours = {bar.get_facecolor()[:3] for bar in ax.patches}
     assert len(colours) == len(drawn)
-    free = any_costs[any_costs["free"]]
+    free = ranked[ranked["free"]]
     if len(free):
         assert f"{len(free)} free, not drawn" in ax.get_title()
+
+
+def test_cost_bars_of_a_real_catalog_draw_page_readers_only(tmp_path):
+    """2026-05-01: among its cheapest vision models are a safety classifier and a GUI agent; neither is a bar."""
+    from factories import shared_catalog
+
+    costs = _costs_of(str(shared_catalog("openrouter-2026-05-01.json")))
+    cheapest = costs[costs["fits"] & ~costs["free"]].sort_values("usd_per_1k_images").head(40)["id"].tolist()
+    assert {"meta-llama/llama-guard-4-12b", "bytedance/ui-tars-1.5-7b"} <= set(cheapest)  # the issue's two
+    ax = vm.plot_cost_per_image(costs, top=40)
+    _render(ax, tmp_path)
+    drawn = [t.get_text() for t in ax.get_yticklabels()]
+    assert "meta-llama/llama-guard-4-12b" not in drawn and "bytedance/ui-tars-1.5-7b" not in drawn
+    assert not any(i.startswith("~") for i in drawn)  # aliases (~anthropic/claude-opus-latest) stand apart
+    assert len(drawn) == 40
+    title = ax.get_title().replace("\n", " ")
+    # The catalog's vision models that are not readers: 8 "~" aliases, openrouter/auto and openrouter/bodybuilder,
+    # ui-tars-1.5-7b and llama-guard-4-12b.
+    assert "12 non-readers (8 aliases, 2 routers, 1 agent, 1 guard)" in title
+    assert "dearer listings of a drawn model not shown" in title
+    everything = vm.plot_cost_per_image(costs, top=40, kinds=None, one_per_base=False)
+    assert "meta-llama/llama-guard-4-12b" in [t.get_text() for t in everything.get_yticklabels()]
+    guards = vm.plot_cost_per_image(costs[costs["id"].isin(["meta-llama/llama-guard-4-12b"])])
+    assert [t.get_text().replace("\n", " ") for t in guards.texts] == [
+        "No models to show: none here reads pages into text (kinds=None shows every kind)."
+    ]
+    assert guards.get_title().endswith("\n1 model; 1 guard not shown")
 
 
 def test_an_all_free_top_draws_a_message_not_empty_bars(tmp_path):
@@ -246,7 +277,8 @@ def test_context_scatter_legend_matches_drawn_points(any_costs, tmp_path):
     drawn = [c.get_label() for c in ax.collections if len(c.get_offsets())]
     labels = _legend_labels(ax)
     assert labels[: len(drawn)] == drawn and labels[len(drawn) :] == ["cheapest for its context"]
-    plotted = any_costs[(any_costs["usd_per_1k_images"] > 0) & (any_costs["context_length"].astype("float64") > 0)]
+    ranked = vm.cost.rank_costs(any_costs, include_free=True, include_unfit=True)
+    plotted = ranked[(ranked["usd_per_1k_images"] > 0) & (ranked["context_length"].astype("float64") > 0)]
     assert sum(len(c.get_offsets()) for c in ax.collections) == len(plotted)
     assert len(drawn) <= len(vm.charts.PROVIDER_COLOURS) + 1  # the long tail is one "other" group
     assert ax.get_ylim()[0] > 0 if ax.get_yscale() == "log" else ax.get_ylim()[0] == 0

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from factories import model, shared_catalog
 
+import vision_models as vm
 from vision_models import fetch_vision_models
 from vision_models.catalog.api import models_frame
 from vision_models.pricing.cost import (
@@ -254,6 +255,18 @@ def test_compare_side_by_side_in_the_order_given():
     single = price_images(frame, 1700, 2200, output_tokens=700).set_index("id")
     for model_id in ids:
         assert side.loc["usd_per_image", model_id] == single.loc[model_id, "usd_per_image"]
+
+
+def test_a_fetch_result_is_priced_as_its_models_and_anything_else_is_named():
+    """The first thing a newcomer tries: passing what fetch_vision_models returned, not its ``.models``."""
+    result = fetch_vision_models("sample")
+    direct = vm.cost_per_image(result, 1700, 2200)
+    assert direct["id"].tolist() == vm.cost_per_image(result.models, 1700, 2200)["id"].tolist()
+    assert len(direct) == result.count
+    for bad in ([{"id": "openai/gpt-4o"}], "openai/gpt-4o", None):
+        with pytest.raises(ValueError, match=rf"bad models '{type(bad).__name__}': expected a DataFrame") as error:
+            price_images(bad, 1700, 2200)
+        assert "\n" not in str(error.value)
 
 
 def test_compare_unknown_id_names_it_with_close_matches():

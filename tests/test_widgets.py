@@ -283,8 +283,8 @@ def test_cost_explorer_subtitle_counts_every_qualifying_model(catalog, monkeypat
     titles = []
     draw = widgets.plot_cost_per_image
 
-    def recording(costs, top, ax):
-        drawn = draw(costs, top=top, ax=ax)
+    def recording(costs, top, ax, **options):
+        drawn = draw(costs, top=top, ax=ax, **options)
         titles.append("\n".join([drawn.get_title(), *(t.get_text() for t in drawn.texts)]))
         return ax
 
@@ -343,8 +343,8 @@ def test_cost_explorer_on_the_real_2026_05_01_catalog_ranks_paid_models(catalog_
     bars = []
     draw = widgets.plot_cost_per_image
 
-    def recording(costs, top, ax):
-        drawn = draw(costs, top=top, ax=ax)
+    def recording(costs, top, ax, **options):
+        drawn = draw(costs, top=top, ax=ax, **options)
         bars.append(len(drawn.patches))
         return ax
 
@@ -569,8 +569,8 @@ def test_comparison_chart_scale_follows_the_span_of_the_chosen_costs(catalog, mo
     scales = []
     draw = comparison_widget.plot_cost_per_image
 
-    def recording(costs, top, ax):
-        draw(costs, top=top, ax=ax)
+    def recording(costs, top, ax, **options):
+        draw(costs, top=top, ax=ax, **options)
         scales.append(ax.get_xscale())
         return ax
 

@@ -86,3 +86,18 @@ def check_known(values: Iterable[object], known: Sequence[str], what: str = "mod
             close = difflib.get_close_matches(str(value), list(known), n=3, cutoff=CLOSE_MATCH_CUTOFF)
             hint = f"; close matches: {', '.join(close)}" if close else ""
             raise ValueError(f"unknown {what} {value!r}{where}{hint}")
+
+
+def models_frame_of(models: object) -> pd.DataFrame:
+    """The models frame a pricing call was given: a DataFrame, or the ``.models`` of what ``fetch_vision_models`` returns.
+
+    Anything else is a ``ValueError`` naming its type, rather than a ``TypeError`` deep in pandas.
+    """
+    if isinstance(models, pd.DataFrame):
+        return models
+    inner = getattr(models, "models", None)
+    if isinstance(inner, pd.DataFrame):
+        return inner
+    raise ValueError(
+        f"bad models {type(models).__name__!r}: expected a DataFrame of models (vm.fetch_vision_models(...).models)"
+    )

@@ -19,11 +19,14 @@ shows it, and outside IPython nothing else happens.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from ..catalog.kinds import READER
+from ..pricing.cost import rank_costs
 from ..pricing.measured import MEASURED_METHOD
 from .chart_style import (
     FREE_LISTED,
@@ -102,7 +105,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
 
-def plot_cost_per_image(costs: pd.DataFrame, top: int = 25, *, ax: Axes | None = None) -> Axes:  # noqa: C901
+def plot_cost_per_image(
+    costs: pd.DataFrame,
+    top: int = 25,
+    *,
+    ax: Axes | None = None,
+    kinds: str | Sequence[str] | None = (READER,),
+    one_per_base: bool = True,
+) -> Axes:
     """Horizontal bars of USD per 1,000 images (pages) for the cheapest priced models, cheapest at the top.
 
     Bars are coloured by provider; estimates marked ``uncertain`` are hatched;
@@ -114,13 +124,20 @@ def plot_cost_per_image(costs: pd.DataFrame, top: int = 25, *, ax: Axes | None =
     the title instead. Models with an unknown price, and models the request
     does not fit (``fits`` False: its context or maximum output), are left out
     and counted.
-    The subtitle counts every row of ``costs``, not just the bars drawn.
+
+    The bars are what :func:`rank_costs` ranks: page readers (``kinds``;
+    ``None`` draws every kind) and one listing per base model
+    (``one_per_base``). Guards, agents, routers, aliases and generators, and
+    the dearer snapshots of a drawn model, are counted in the subtitle, which
+    counts every row of ``costs``, not just the bars drawn.
     """
     from matplotlib.patches import Patch
 
     _need_columns(costs, ["id", "provider", "usd_per_1k_images", "uncertain"])
     if not isinstance(top, int) or isinstance(top, bool) or top < 1:
         raise ValueError(f"bad top {top!r}: expected a whole number of models >= 1")
+    given = len(costs)
+    costs, not_ranked = _ranked_for_chart(costs, kinds, one_per_base)
     usd = costs["usd_per_1k_images"]
     fits = costs["fits"].fillna(True).astype(bool) if "fits" in costs else pd.Series(True, index=costs.index)
     free_mask = _free_mask(costs) & fits
@@ -130,17 +147,9 @@ def plot_cost_per_image(costs: pd.DataFrame, top: int = 25, *, ax: Axes | None =
 
     if ax is None:
         ax = _new_axes((10, max(2.5, 0.3 * len(shown) + 1.4)))
-    title = f"{cost_title(costs)}\n{_bars_subtitle(costs, shown, free, priced)}"
+    title = f"{cost_title(costs)}\n{_bars_subtitle(costs, shown, free, priced, not_ranked, given)}"
     if shown.empty:
-        if costs.empty:
-            message = "No models to show: the cost table is empty."
-        elif len(free):
-            message = f"Every model here is free ({len(free)}): no cost to chart."
-        elif not fits.any():
-            message = "No models to show: the request fits no model here (context or maximum output)."
-        else:
-            message = "No models to show: none has a known price."
-        return _nothing_to_draw(ax, message, title)
+        return _nothing_to_draw(ax, _no_bars_message(costs, len(free), bool(fits.any()), bool(not_ranked)), title)
 
     values = shown["usd_per_1k_images"].to_numpy(dtype="float64")
     log = _spans_decades(values)
@@ -183,6 +192,19 @@ def plot_cost_per_image(costs: pd.DataFrame, top: int = 25, *, ax: Axes | None =
     return ax
 
 
+def _no_bars_message(costs: pd.DataFrame, free: int, any_fits: bool, any_not_ranked: bool) -> str:
+    """Why a cost-per-image chart has no bar to draw, in one sentence."""
+    if costs.empty and any_not_ranked:
+        return "No models to show: none here reads pages into text (kinds=None shows every kind)."
+    if costs.empty:
+        return "No models to show: the cost table is empty."
+    if free:
+        return f"Every model here is free ({free}): no cost to chart."
+    if not any_fits:
+        return "No models to show: the request fits no model here (context or maximum output)."
+    return "No models to show: none has a known price."
+
+
 def _draw_ranges(
     ax: Axes, shown: pd.DataFrame, positions: np.ndarray, floor: float, values: np.ndarray
 ) -> tuple[int, np.ndarray]:
@@ -219,39 +241,90 @@ def _range_handles(whiskers: int) -> list[Artist]:
     return [Line2D([], [], color="black", marker="|", linewidth=1, label="range: sources disagree")] if whiskers else []
 
 
-def _bars_subtitle(costs: pd.DataFrame, shown: pd.DataFrame, free: pd.DataFrame, priced: pd.DataFrame) -> str:
+def _ranked_for_chart(
+    costs: pd.DataFrame, kinds: str | Sequence[str] | None, one_per_base: bool
+) -> tuple[pd.DataFrame, str]:
+    """The rows a cost chart may draw (:func:`rank_costs`, free and unfit rows kept for the chart to count), and
+    a clause counting the rest: "3 non-readers (2 guards, 1 agent) and 12 dearer listings of a drawn model".
+
+    A table ranked before (it carries ``ranking_left_out``) has what that ranking left out counted too.
+    """
+    ranked = rank_costs(costs, include_free=True, include_unfit=True, kinds=kinds, one_per_base=one_per_base)
+    earlier = costs.attrs.get("ranking_left_out") or {}
+    now = ranked.attrs["ranking_left_out"]
+    others = list(earlier.get("other_kinds") or []) + now["other_kinds"]
+    same = len(earlier.get("same_base") or []) + len(now["same_base"])
+    parts = []
+    if others:
+        known = costs.loc[costs["id"].isin(now["other_kinds"]), "kind"] if "kind" in costs else pd.Series([])
+        counts = known.value_counts(sort=False) if len(known) == len(others) else pd.Series([], dtype="int64")
+        ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        detail = ", ".join(
+            f"{n} {kind}{('es' if kind.endswith('s') else 's') if n != 1 else ''}" for kind, n in ordered
+        )
+        if len(counts) == 1:  # "1 router": the kind says it is not a reader
+            parts.append(detail)
+        else:
+            kinds_named = detail or "guards, agents, routers, aliases, generators"
+            parts.append(f"{plural(len(others), 'non-reader')} ({kinds_named})")
+    if same:
+        parts.append(f"{same} dearer listing{'s' if same != 1 else ''} of a drawn model")
+    return ranked, " and ".join(parts)
+
+
+def _bars_subtitle(
+    costs: pd.DataFrame,
+    shown: pd.DataFrame,
+    free: pd.DataFrame,
+    priced: pd.DataFrame,
+    not_ranked: str = "",
+    given: int | None = None,
+) -> str:
     """ "cheapest 25 of 140 priced models; 3 free: a, b, c; 2 with unknown price not shown"."""
     if len(shown) and len(shown) < len(priced):
         parts = [f"cheapest {len(shown)} of {len(priced)} priced models"]
     elif len(shown):
         parts = [plural(len(shown), "priced model")]
     else:
-        parts = [plural(len(costs), "model")]
+        parts = [plural(len(costs) if given is None else given, "model")]
     unfit = ~costs["fits"].fillna(True).astype(bool) if "fits" in costs else pd.Series(False, index=costs.index)
     unknown = int((costs["usd_per_1k_images"].isna() & ~unfit).sum())
     if unknown:
         parts.append(f"{unknown} with unknown price not shown")
     if unfit.any():
         parts.append(f"{int(unfit.sum())} too small for the request not shown")
+    if not_ranked:
+        parts.append(f"{not_ranked} not shown")
+    counted = textwrap.fill("; ".join(parts), 110, break_on_hyphens=False)
     if not len(free):
-        return "; ".join(parts)
+        return counted
     names = free["id"].tolist()
     more = f" and {len(names) - FREE_LISTED} more" if len(names) > FREE_LISTED else ""
     listed = f"{len(names)} free, not drawn: {', '.join(names[:FREE_LISTED])}{more}"
-    return "; ".join(parts) + "\n" + textwrap.fill(listed, 110)
+    return counted + "\n" + textwrap.fill(listed, 110)
 
 
-def plot_cost_vs_context(costs: pd.DataFrame, *, ax: Axes | None = None, label_front: bool = True) -> Axes:
+def plot_cost_vs_context(
+    costs: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    label_front: bool = True,
+    kinds: str | Sequence[str] | None = (READER,),
+    one_per_base: bool = True,
+) -> Axes:
     """Scatter of USD per 1,000 images against context length.
 
     Each axis is logarithmic when its values span more than two decades, else
     linear from 0. The Pareto front (no other model has at least the context
     for less) is joined and labelled. Free models and unknown prices or
-    contexts are left out and counted in the title. Long because the drawing
+    contexts are left out and counted in the title; so are the models
+    :func:`rank_costs` does not rank (``kinds``, ``one_per_base``: as in
+    :func:`plot_cost_per_image`). Long because the drawing
     reads in the order a reader sees it (points, front, labels, axes, title);
     the rules it draws by are in helpers.
     """
     _need_columns(costs, ["id", "provider", "usd_per_1k_images", "context_length", "uncertain"])
+    costs, not_ranked = _ranked_for_chart(costs, kinds, one_per_base)
     context = costs["context_length"].astype("float64")
     usd = costs["usd_per_1k_images"]
     drawn = ((usd > 0) & (context > 0)).to_numpy()
@@ -264,8 +337,11 @@ def plot_cost_vs_context(costs: pd.DataFrame, *, ax: Axes | None = None, label_f
     free = int(free_left_out.sum())
     unknown = int((~drawn & ~free_left_out).sum())
     left_out = [f"{free} free" if free else "", f"{unknown} with unknown price or context" if unknown else ""]
-    note = " and ".join(part for part in left_out if part)
-    title = f"{cost_title(costs)}\n{plural(len(plotted), 'model')}{f'; {note} not shown' if note else ''}"
+    note = "; ".join(part for part in [" and ".join(part for part in left_out if part), not_ranked] if part)
+    counted = textwrap.fill(
+        f"{plural(len(plotted), 'model')}{f'; {note} not shown' if note else ''}", 110, break_on_hyphens=False
+    )
+    title = f"{cost_title(costs)}\n{counted}"
     if plotted.empty:
         message = (
             "No models to show: the cost table is empty." if costs.empty else "No priced model with a known context."

@@ -178,7 +178,8 @@ class ModelComparison(_Displayed):
             return
         costs = self.costs
         self.png = figure_png(
-            lambda ax: plot_cost_per_image(costs, top=max(len(costs), 1), ax=ax), (10, 0.3 * len(costs) + 2)
+            lambda ax: plot_cost_per_image(costs, top=max(len(costs), 1), ax=ax, kinds=None, one_per_base=False),
+            (10, 0.3 * len(costs) + 2),
         )
         show_png(self.chart, self.png, "cost chart")
 

@@ -15,6 +15,7 @@ import warnings
 import pandas as pd
 
 from ..catalog.endpoints import endpoints_frame, fetch_endpoints
+from ..common import models_frame_of
 from ..pricing.cost import price_images
 from ..pricing.estimate import _token_count, resolve_size
 from ..pricing.image_tokens import check_detail
@@ -51,6 +52,7 @@ def cost_per_image(
     (False reads none). A trials store that cannot be read is one warning: the
     table goes on without it.
     """
+    models = models_frame_of(models)
     if by_provider:
         if endpoints is None:
             resolve_size(width, height, preset)  # a bad request says so before any is sent

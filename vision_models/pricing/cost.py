@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from ..catalog.kinds import READER, kind_mask, repeated_bases
-from ..common import check_known
+from ..common import check_known, models_frame_of
 from .estimate import (  # noqa: F401 (the public names of vm.cost, which this module was before it was split)
     COST_COLUMNS,
     LISTED_METHOD,
@@ -136,6 +136,7 @@ def price_images(
     provider's cache would save per 1,000 pages; ``cached_instruction=True``
     takes it off the total.
     """
+    models = models_frame_of(models)
     if by_provider:
         return cost_by_provider(
             models,
