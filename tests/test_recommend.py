@@ -278,6 +278,32 @@ def test_cli_max_cer_without_truth_says_what_is_missing(stored_run, capsys):
     assert status == 2 and "--max-cer needs --truth DIR" in err
 
 
+def test_cli_cascade_from_a_stored_run_sends_nothing_and_counts_by_hand(stored_run, capsys):
+    run, truth = stored_run
+    mini = "openai/gpt-4o-mini"
+    # Nothing fires on reader-x's 3 answers (none failed, truncated, looped, empty or refused): the cascade is
+    # reader-x alone, 0% escalated, its CER 1 character in 27 on every page.
+    status, out, err = run_cli_captured(capsys, "recommend", "--trial", run, "--truth", truth, "--cascade", ODD,
+                                        mini, "--format", "json")  # fmt: skip
+    assert status == 0, err
+    data = json.loads(out)
+    alone, _, cascade = data["strategies"]
+    assert data["escalation_rate"] == 0 and cascade["escalation_rate"] == 0
+    assert cascade["usd_per_1k_pages"] == pytest.approx(alone["usd_per_1k_pages"])
+    assert cascade["mean"] == pytest.approx(1 / 27)
+    assert "escalates 0% of 3 pages" in data["sentence"]
+    status, out, err = run_cli_captured(capsys, "recommend", "--trial", run, "--truth", truth, "--cascade", ODD,
+                                        mini)  # fmt: skip
+    assert status == 0 and f"cascade {ODD} -> {mini}" in out and "3.70%" in out
+    status, out, err = run_cli_captured(capsys, "recommend", "--trial", run, "--cascade", ODD, mini,
+                                        "--escalate-when", "truncated,sunspots")  # fmt: skip
+    assert status == 2 and "bad --escalate-when 'truncated,sunspots'" in err and err.count("\n") == 1
+    status, out, err = run_cli_captured(capsys, "recommend", "--trial", run, "--escalate-when", "truncated")
+    assert status == 2 and "go with --cascade" in err
+    status, out, err = run_cli_captured(capsys, "recommend", "--trial", run, "--cascade", "acme/nobody", mini)
+    assert status == 2 and "acme/nobody" in err and err.count("\n") == 1
+
+
 def test_cli_plan_offline(tmp_path, capsys):
     pages = make_pages(tmp_path / "pages", 2)
     catalog = tmp_path / "catalog.json"

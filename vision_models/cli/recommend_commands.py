@@ -1,5 +1,5 @@
-"""``recommend``: the model to use from a stored trial (``--trial RUN``), or the plan of a first trial (``--pages
-PATH --plan``).
+"""``recommend``: the model to use from a stored trial (``--trial RUN``), a cascade simulated on its rows
+(``--trial RUN --cascade FIRST THEN``), or the plan of a first trial (``--pages PATH --plan``).
 
 Exit statuses: 0 a model is recommended (or the plan printed); 1 no model meets every target (the table and
 the justification are still printed: the closest model and the pages that would settle it) or the run has no
@@ -19,7 +19,11 @@ from .options import _number as _bounded
 
 
 def run_recommend(args: argparse.Namespace) -> int:
+    if (args.escalate_when or args.checker) and not args.cascade:
+        raise UsageError("vision-models recommend: --escalate-when and --checker go with --cascade FIRST THEN")
     if args.plan or args.pages:
+        if args.cascade:
+            raise UsageError("vision-models recommend: --cascade simulates a stored --trial RUN, not a plan")
         if args.trial:
             raise UsageError("vision-models recommend: give --trial RUN, or --pages PATH --plan, not both")
         if not (args.plan and args.pages):
@@ -27,7 +31,68 @@ def run_recommend(args: argparse.Namespace) -> int:
         return _run_plan(args)
     if not args.trial:
         raise UsageError("vision-models recommend: give --trial RUN (a stored run), or --pages PATH --plan")
+    if args.cascade:
+        return _run_cascade(args)
     return _run_choice(args)
+
+
+def _run_cascade(args: argparse.Namespace) -> int:
+    """``--trial RUN --cascade FIRST THEN``: the cascade simulated on the run's stored rows; no request is sent."""
+    from .trial_commands import _need_trials_extra
+
+    _need_trials_extra("recommend --cascade")
+    from ..trials.cascade import SIGNALS, simulate_cascade
+    from ..trials.results import load_trial
+
+    signals = [s.strip() for s in (args.escalate_when or "").split(",") if s.strip()]
+    unknown = [s for s in signals if s not in SIGNALS]
+    if unknown or (args.escalate_when is not None and not signals):
+        raise UsageError(f"vision-models: error: bad --escalate-when {args.escalate_when!r}: expected a comma-"
+                         f"separated list of {', '.join(SIGNALS)}")  # fmt: skip
+    trial = load_trial(args.trial, trials_path=args.trials_path, truth=args.truth)
+    if trial.results.empty:
+        _say(f"vision-models: run {args.trial} has no page rows")
+        return EXIT_NO_DATA
+    first, then = args.cascade
+    options = {"escalate_when": signals} if signals else {}
+    if args.checker:
+        options["checker"] = args.checker
+    try:
+        cascade = simulate_cascade(trial, first, then, **options)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"vision-models: error: {exc}") from None
+    if args.format == "json":
+        table = json.loads(render(cascade.table, "json", None))
+        _write(json.dumps({"first": first, "then": then, "escalation_rate": cascade.escalation_rate,
+                           "cannot_simulate": cascade.cannot_simulate, "sentence": cascade.sentence,
+                           "strategies": table}, ensure_ascii=False) + "\n")  # fmt: skip
+    elif args.format == "csv":
+        _write(render(cascade.table, "csv", None))
+        _say(f"vision-models: {cascade.sentence}")
+    else:
+        _write(cascade_table(cascade.table) + "\n" + _paragraph(cascade.sentence))
+    return EXIT_OK
+
+
+def cascade_table(table) -> str:
+    """First alone, then alone, the cascade: pages, cost per 1,000 pages and accuracy with intervals, escalations."""
+    from ..present.terminal import cell_text
+
+    metric = "CER" if (table["metric"] == "cer").all() else "field acc."
+    usd = [f"{m:.4g} [{lo:.4g}, {hi:.4g}]" for m, lo, hi in zip(table["usd_per_1k_pages"],
+           table["usd_per_1k_pages_ci_low"], table["usd_per_1k_pages_ci_high"])]  # fmt: skip
+    score = ["-" if m != m else f"{m:.2%}" + ("" if lo != lo else f" [{lo:.2%}, {hi:.2%}]")
+             for m, lo, hi in zip(table["mean"], table["ci_low"], table["ci_high"])]  # fmt: skip
+    header = ("strategy", "pages", "$/1k pages [interval]", f"{metric} [interval]", "success", "escalated")
+    rows = zip(
+        [cell_text(s, 80) for s in table["strategy"].tolist()],
+        _cells(table["pages"], "{:,}"),
+        usd,
+        score,
+        _cells(table["success_rate"], "{:.1%}"),
+        _cells(table["escalation_rate"], "{:.0%}"),
+    )
+    return "\n".join(fixed_width(header, rows, right={1, 2, 3, 4, 5})) + "\n"
 
 
 def _run_choice(args: argparse.Namespace) -> int:
@@ -160,6 +225,14 @@ def add_recommend_parser(commands) -> None:
     rec.add_argument("--candidate", action="append", metavar="ID", help="plan: try this model (repeatable)")
     rec.add_argument("--budget-usd", type=_bounded(0, LIMITS["usd"]), default=1.0, metavar="X",
                      help="plan: what the trial may spend (default 1.00)")  # fmt: skip
+    rec.add_argument("--cascade", nargs=2, metavar=("FIRST", "THEN"),
+                     help="with --trial: simulate reading every page with FIRST and escalating to THEN from the "
+                          "run's stored rows (no request is sent)")  # fmt: skip
+    rec.add_argument("--escalate-when", metavar="SIGNALS",
+                     help="cascade: comma-separated signals (error, truncated, looped, empty, refused, invalid_json, "
+                          "low_confidence, disagreement); default error,truncated,looped,empty,refused")  # fmt: skip
+    rec.add_argument("--checker", metavar="ID", help="cascade: the model 'disagreement' compares with (default "
+                                                     "tesseract)")  # fmt: skip
     rec.add_argument("--format", choices=("table", "csv", "json"), default="table")
     rec.add_argument("--source", help="plan: the catalog for prices: openrouter (default), sample, a URL or a file")
     rec.add_argument("--cache-path", help="the SQLite cache file")
