@@ -68,6 +68,31 @@ def test_success_rate_slider_drops_a_model_that_fails_pages():
     assert dict(zip(box.recommendation.table["model"], box.recommendation.table["verdict"]))["cheap"] == "failures"
 
 
+def test_a_higher_confidence_asks_for_more_pages_before_a_model_qualifies():
+    # cheap: 2 of 20 pages at 10% CER, the rest read perfectly (mean 1%). A bootstrap mean is 0.1 x X / 20 with
+    # X ~ Binomial(20, 0.1) pages at 10% drawn; from a binomial table P(X <= 4) = 0.957, P(X <= 5) = 0.989,
+    # P(X <= 6) = 0.998. At 95% the upper bound is the 97.5th percentile: X = 5, 2.5%, under a 2.8% target. At
+    # 99% it is the 99.5th: X = 6, 3.0%, over it (the lower bound is under it): not enough pages to be sure.
+    results = frame({"cheap": ([0.1] * 2 + [0.0] * 18, 0.001), "dear": ([0.0] * 20, 0.010)})
+    box = RecommendTargets(results, max_cer=0.028)
+    assert box.confidence_level.value == 0.95 and box.confidence_level in box.widget.children[0].children
+    assert box.recommendation.model == "cheap"
+    box.confidence_level.value = 0.99
+    assert box.recommendation.model == "dear"
+    assert verdict_of(box, "cheap") == "not enough pages to be sure"
+    assert box.recommendation.targets["confidence"] == 0.99
+    assert [label for label, _ in RecommendTargets(results, confidence=0.975).confidence_level.options] == [
+        "80%", "90%", "95%", "97.5%", "99%"
+    ]
+    with pytest.raises(ValueError, match="bad confidence 1.5: expected a number above 0 and below 1"):
+        RecommendTargets(results, confidence=1.5)
+
+
+def verdict_of(box, model: str) -> str:
+    table = box.recommendation.table
+    return dict(zip(table["model"], table["verdict"]))[model]
+
+
 def test_field_accuracy_box_only_when_the_trial_has_field_scores():
     fields = {"cheap": [0.5] * 20, "mid": [1.0] * 20, "dear": [1.0] * 20}
     box = RecommendTargets(frame(THREE, fields=fields))

@@ -24,6 +24,8 @@ METRIC_COLUMNS = {
     "field_accuracy": ["field_accuracy_mean", "field_accuracy_ci_low", "field_accuracy_ci_high"],
 }
 _BOX = w.Layout(width="300px")
+#: The confidence levels offered for the intervals (the one given is added when it is not among them).
+CONFIDENCE_LEVELS = (0.8, 0.9, 0.95, 0.99)
 _STYLE = {"description_width": "170px"}
 
 
@@ -39,13 +41,14 @@ class RecommendTargets(_Displayed):
     """Targets for :func:`vision_models.recommend` over ``trial``; ``recommendation`` follows the controls.
 
     Maximum CER (when the trial has a truth), minimum field accuracy (when it has field scores) and a budget in
-    USD per 1,000 pages are boxes: blank means no target. The minimum success rate is a slider. An unreadable
+    USD per 1,000 pages are boxes: blank means no target. The minimum success rate is a slider; the confidence
+    of the intervals a menu (a higher one asks for more pages before a model is sure to qualify). An unreadable
     value, or a target the trial cannot measure, is a message in place of the table and ``recommendation`` is
     None, never an error.
     """
 
     summary = (
-        "RecommendTargets: set the maximum CER, minimum field accuracy, minimum success rate and budget; "
+        "RecommendTargets: set the maximum CER, minimum field accuracy, minimum success rate, budget and confidence; "
         "run the notebook to use the controls. Current recommendation:"
     )
 
@@ -63,7 +66,8 @@ class RecommendTargets(_Displayed):
         if not isinstance(results, pd.DataFrame):
             raise TypeError(f"trial must be a Trial or its results frame, not {type(trial).__name__}")
         self.results = results
-        self.confidence = confidence
+        if not isinstance(confidence, (int, float)) or isinstance(confidence, bool) or not 0 < confidence < 1:
+            raise ValueError(f"bad confidence {confidence!r}: expected a number above 0 and below 1, such as 0.95")
         self.has_cer = _measured(results, "cer")
         self.has_fields = _measured(results, "field_accuracy")
         self.max_cer = w.Text(
@@ -92,10 +96,21 @@ class RecommendTargets(_Displayed):
             layout=_BOX,
             style=_STYLE,
         )
+        levels = sorted({*CONFIDENCE_LEVELS, float(confidence)})
+        self.confidence_level = w.Dropdown(
+            options=[
+                (f"{level:.0%}" if level * 100 == round(level * 100) else f"{level:.1%}", level) for level in levels
+            ],
+            value=float(confidence),
+            description="Confidence of intervals",
+            layout=_BOX,
+            style=_STYLE,
+        )
         self.justification = w.HTML()
         self.table = w.HTML()
         self.recommendation: Recommendation | None = None
-        for control in (self.max_cer, self.min_field_accuracy, self.min_success_rate, self.budget):
+        for control in (self.max_cer, self.min_field_accuracy, self.min_success_rate, self.budget,
+                        self.confidence_level):  # fmt: skip
             control.observe(self._update, names="value")
         self._update()
 
@@ -103,7 +118,7 @@ class RecommendTargets(_Displayed):
     def widget(self) -> w.Widget:
         boxes = [self.max_cer] if self.has_cer else []
         boxes += [self.min_field_accuracy] if self.has_fields else []
-        controls = w.VBox([*boxes, self.min_success_rate, self.budget])
+        controls = w.VBox([*boxes, self.min_success_rate, self.budget, self.confidence_level])
         return w.VBox([controls, self.justification, self.table])
 
     def static_html(self) -> str:
@@ -120,7 +135,7 @@ class RecommendTargets(_Displayed):
                 max_cer=targets["max_cer"],
                 min_field_accuracy=targets["min_field_accuracy"],
                 min_success_rate=float(self.min_success_rate.value),
-                confidence=self.confidence,
+                confidence=float(self.confidence_level.value),
                 budget_per_1k_pages=targets["budget_per_1k_pages"],
             )
         except ValueError as error:
