@@ -82,7 +82,11 @@ def test_a_higher_confidence_asks_for_more_pages_before_a_model_qualifies():
     assert verdict_of(box, "cheap") == "not enough pages to be sure"
     assert box.recommendation.targets["confidence"] == 0.99
     assert [label for label, _ in RecommendTargets(results, confidence=0.975).confidence_level.options] == [
-        "80%", "90%", "95%", "97.5%", "99%"
+        "80%",
+        "90%",
+        "95%",
+        "97.5%",
+        "99%",
     ]
     with pytest.raises(ValueError, match="bad confidence 1.5: expected a number above 0 and below 1"):
         RecommendTargets(results, confidence=1.5)

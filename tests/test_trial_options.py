@@ -107,7 +107,7 @@ def test_a_budget_from_the_options_holds_and_a_keyword_replaces_it(standin, cata
 
 def test_the_control_request_is_its_own_type_and_never_a_page_row(standin, catalog, env):
     pages = make_pages(env / "pages", 2)
-    run = trials._prepare(pages, [MINI, FLASH], TrialOptions(), catalog=catalog, source=None, base_url=None,
+    run = trials.prepare_run(pages, [MINI, FLASH], TrialOptions(), catalog=catalog, source=None, base_url=None,
                           api_key=None, cache_path=None)  # fmt: skip
     controls = [t for t in run.tasks if isinstance(t, ControlTask)]
     assert [t.model for t in controls] == [MINI, FLASH]  # one per model, before the pages

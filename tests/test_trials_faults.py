@@ -509,7 +509,7 @@ def test_a_version_1_store_is_upgraded_and_its_lost_requests_are_unknown_cost(st
     """A v1 store: one page timed out (done, no bill), one left 'sending' by a run whose process is gone."""
     pages = make_pages(env / "pages", 3)
     plan = vm.estimate_trial(pages, [MINI], catalog=catalog)  # the keys this plan uses, from a fresh store
-    keys = [t.key for t in trials._prepare(pages, [MINI], trials.TrialOptions(), catalog=catalog, source=None,
+    keys = [t.key for t in trials.prepare_run(pages, [MINI], trials.TrialOptions(), catalog=catalog, source=None,
                                            base_url=None, api_key=None, cache_path=None).tasks
             if isinstance(t, trials.PageTask)]  # fmt: skip
     assert len(plan) == 3

@@ -41,7 +41,7 @@ def _run_cascade(args: argparse.Namespace) -> int:
     from .trial_commands import _need_trials_extra
 
     _need_trials_extra("recommend --cascade")
-    from ..trials.cascade import SIGNALS, simulate_cascade
+    from ..trials.cascade import DEFAULT_SIGNALS, SIGNALS, TESSERACT, simulate_cascade
     from ..trials.results import load_trial
 
     signals = [s.strip() for s in (args.escalate_when or "").split(",") if s.strip()]
@@ -54,11 +54,9 @@ def _run_cascade(args: argparse.Namespace) -> int:
         _say(f"vision-models: run {args.trial} has no page rows")
         return EXIT_NO_DATA
     first, then = args.cascade
-    options = {"escalate_when": signals} if signals else {}
-    if args.checker:
-        options["checker"] = args.checker
     try:
-        cascade = simulate_cascade(trial, first, then, **options)
+        cascade = simulate_cascade(trial, first, then, escalate_when=signals or DEFAULT_SIGNALS,
+                                   checker=args.checker or TESSERACT)  # fmt: skip
     except (ValueError, TypeError) as exc:
         raise UsageError(f"vision-models: error: {exc}") from None
     if args.format == "json":

@@ -178,7 +178,7 @@ def estimate_trial(
     conn = connection(settings, source=source, base_url=base_url, api_key=api_key, cache_path=cache_path,
                       trials_path=trials_path)  # fmt: skip
     source, base_url, api_key, cache_path, trials_path = (conn[k] for k in conn)
-    run = _prepare(pages, models, chosen, catalog=catalog, source=source, base_url=base_url, api_key=api_key,
+    run = prepare_run(pages, models, chosen, catalog=catalog, source=source, base_url=base_url, api_key=api_key,
                    cache_path=cache_path)  # fmt: skip
     done = store.done_keys([t.key for t in run.tasks], trials_path, retry_unknown=chosen.retry_unknown)
     records = []
@@ -238,7 +238,7 @@ class _Run:
         return prompt_with_schema(self.prompt, schema), None
 
 
-def _prepare(
+def prepare_run(
     pages: Any,
     models: Sequence[str] | str,
     options: TrialOptions,
@@ -252,7 +252,7 @@ def _prepare(
     """Load the pages, price the models and list the tasks (controls first); ``options`` were checked when made."""
     prompt, max_tokens, output_tokens = options.prompt, options.max_tokens, options.output_tokens
     chosen = _check_models(models)
-    loaded = _load(pages, dpi=options.dpi, max_side=options.max_side)
+    loaded = pages_of(pages, dpi=options.dpi, max_side=options.max_side)
     remote = [m for m in chosen if m != TESSERACT]
     table = _catalog(catalog, remote, source=source, base_url=base_url, api_key=api_key, cache_path=cache_path)
     prices = {m: _model_prices(table, m) for m in remote}
@@ -352,8 +352,8 @@ def _check_models(models: Sequence[str] | str) -> list[str]:
     return list(dict.fromkeys(m.strip() for m in wanted))
 
 
-def _load(pages: Any, *, dpi: int, max_side: int) -> list[Page]:
-    """Page objects as given, paths scanned with :func:`vision_models.trials.pages.scan_pages` (rendered when sent)."""
+def pages_of(pages: Any, *, dpi: int, max_side: int) -> list[Page]:
+    """The pages of a trial: Page objects as given, paths scanned with :func:`vision_models.trials.pages.scan_pages` (rendered when sent)."""
     from .pages import scan_pages
 
     if isinstance(pages, Page):

@@ -100,9 +100,9 @@ def plan_trial(pages: Any, *, candidates: Sequence[str] | None = None, budget_us
         raise ValueError(f"bad target {target!r}: expected a CER above 0, such as 0.02")
     margin = target / 2 if margin is None else margin
     needed = sample_size(margin, sd=sd, confidence=confidence, power=power)
-    from .plan import _load
+    from .plan import pages_of
 
-    loaded = _load(pages, dpi=dpi, max_side=max_side)
+    loaded = pages_of(pages, dpi=dpi, max_side=max_side)
     if costs is None:
         catalog = _vision_catalog(catalog, source, cache_path)
         from ..pricing.cost import price_images

@@ -33,7 +33,7 @@ from .chat import _Sender
 from .consensus import MIN_MODELS
 from .evidence import add_evidence, check_critical, split_truth
 from .options import TrialOptions, connection, trial_options
-from .plan import TESSERACT, PageTask, Task, _check_models, _prepare, _Run, _worst_case
+from .plan import TESSERACT, PageTask, Task, _check_models, _Run, _worst_case, prepare_run
 from .results import Trial, results_frame
 from .structured import Scoring
 from .worker import _as_task, _Worker
@@ -126,7 +126,7 @@ def run_trial(
         raise ValueError(
             "no OpenRouter API key: set OPENROUTER_API_KEY or pass api_key= (a dry run and 'tesseract' need none)"
         )
-    run = _prepare(pages, chosen, opts, catalog=catalog, source=source, base_url=base_url, api_key=key,
+    run = prepare_run(pages, chosen, opts, catalog=catalog, source=source, base_url=base_url, api_key=key,
                    cache_path=cache_path)  # fmt: skip
     from .pages import load_truth
 

@@ -216,12 +216,12 @@ def _stored_usd(pages: Any, model: str, size: int, run_options: Mapping[str, Any
     stored cost of them all (billed, or reserved as of unknown cost) is summed, each request once."""
     from ..stores import trials as store
     from .options import OPTION_NAMES, connection
-    from .plan import PageTask, _prepare
+    from .plan import PageTask, prepare_run
 
     given = {name: value for name, value in run_options.items() if name in OPTION_NAMES and name != "options"}
     options = trial_options(run_options.get("options"), **{**given, "max_side": size})
     where = connection(run_options.get("settings"), **{name: run_options.get(name) for name in _CONNECTION})
-    run = _prepare(pages, [model], options, catalog=run_options.get("catalog"), source=where["source"],
+    run = prepare_run(pages, [model], options, catalog=run_options.get("catalog"), source=where["source"],
                    base_url=where["base_url"], api_key=where["api_key"], cache_path=where["cache_path"])  # fmt: skip
     keys.update(task.key for task in run.tasks if isinstance(task, PageTask))
     with store.TrialStore(where["trials_path"]) as db:
