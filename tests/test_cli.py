@@ -161,13 +161,35 @@ def test_cost_table_csv_and_json():
     assert lines[0] == "One 1700x2200 px image (letter-200dpi), 60 instruction + 700 answer tokens"
     assert lines[1].split()[:3] == ["id", "tokens", "method"]
     assert len(lines) == 2 + 3 + 1 and lines[-1] == "~ uncertain estimate"
-    assert lines[2].split()[0] == "google/gemma-3-27b-it:free" and lines[2].endswith("free")
+    # The ranking leaves out the sample's :free variant (gemma-3-27b-it:free, $0) and says so; asked, it is first.
+    assert lines[2].split()[0] == "google/gemma-3-27b-it"
+    assert "left out: 1 :free variant (--include-free shows them)" in table.stderr
+    free = run(*args, "--top", "3", "--include-free").stdout.splitlines()
+    assert free[2].split()[0] == "google/gemma-3-27b-it:free" and free[2].endswith("free")
     rows = list(csv.DictReader(io.StringIO(run(*args, "--format", "csv").stdout)))
     gpt4o = next(r for r in rows if r["id"] == "openai/gpt-4o")
     # By hand: 765 * 2.5/M + 60 * 2.5/M + 700 * 10/M = 0.0090625 USD; per 1,000: 9.0625.
     assert gpt4o["image_tokens"] == "765" and gpt4o["usd_per_1k_images"] == "9.0625"
-    records = json.loads(run(*args, "--format", "json").stdout)
+    records = json.loads(run(*args, "--format", "json", "--include-free").stdout)
     assert records[0]["free"] is True and records[-1]["usd_per_image"] is None
+
+
+def test_cost_ranks_one_listing_per_model_on_a_real_catalog():
+    """2026-05-01 lists dated snapshots beside their models; the ranking keeps each model's cheapest listing."""
+    from factories import shared_catalog
+
+    args = ("cost", "--source", str(shared_catalog("openrouter-2026-05-01.json")), "--preset", "letter-200dpi",
+            "--output-tokens", "700", "--format", "csv")  # fmt: skip
+    ranked = run(*args)
+    every = run(*args, "--every-listing", "--include-free", "--include-unfit")
+    assert ranked.returncode == every.returncode == 0, ranked.stderr
+    ranked_ids = [r["id"] for r in csv.DictReader(io.StringIO(ranked.stdout))]
+    every_ids = [r["id"] for r in csv.DictReader(io.StringIO(every.stdout))]
+    assert set(ranked_ids) < set(every_ids) and len(ranked_ids) == len(set(ranked_ids))
+    assert not any(i.endswith(":free") for i in ranked_ids) and any(i.endswith(":free") for i in every_ids)
+    assert "--every-listing shows them" in ranked.stderr and "--include-free shows them" in ranked.stderr
+    # The 12 vision models of that catalog that are not readers: 8 "~" aliases, 2 routers, an agent, a guard.
+    assert "(8 aliases, 2 routers, 1 agent, 1 guard); --kind all shows them" in ranked.stderr
 
 
 @pytest.mark.parametrize(

@@ -181,3 +181,11 @@ def test_kind_choices_are_checked():
 def test_every_name_pattern_has_a_reason():
     for rule in NAME_PATTERNS:
         assert rule.kind in KINDS and len(rule.reason) > 20
+
+
+def test_kind_counts_in_words_most_first_with_plurals():
+    from vision_models.catalog.kinds import kind_counts
+
+    kinds = ["alias"] * 8 + ["router", "router", "guard", "agent"]
+    assert kind_counts(kinds) == "8 aliases, 2 routers, 1 agent, 1 guard"
+    assert kind_counts(["router"]) == "1 router" and kind_counts([]) == ""

@@ -24,7 +24,7 @@ whose base is not listed is its own base (missing ``variant_of``).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -300,3 +300,10 @@ def select_kinds(models: pd.DataFrame, kinds: str | Sequence[str] | None) -> pd.
     if kinds == "all" or (not isinstance(kinds, str) and kinds is not None and "all" in kinds):
         return models
     return models[kind_mask(models, kinds)]
+
+
+def kind_counts(kinds: Iterable[object]) -> str:
+    """The kinds of some models counted in words, most first: "8 aliases, 2 routers, 1 agent, 1 guard"."""
+    counts = pd.Series(list(kinds), dtype=object).value_counts(sort=False)
+    ordered = sorted(((str(kind), int(n)) for kind, n in counts.items()), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{n} {kind}{('es' if kind.endswith('s') else 's') if n != 1 else ''}" for kind, n in ordered)

@@ -114,13 +114,12 @@ def keep_kind(models, kind: str, *, generators_said: bool = False):
     ``generators_said``: the command prices models and says itself which generators it leaves out
     (``--include-generators`` keeps them), so page readers keep the generators for it to decide.
     """
-    from ..catalog.kinds import READER, select_kinds
+    from ..catalog.kinds import READER, kind_counts, select_kinds
 
     wanted = (READER, "generator") if kind == READER and generators_said else kind
     kept = select_kinds(models, wanted)
     if kind == READER and len(kept) < len(models):
-        others = models["kind"][~models["id"].isin(kept["id"])].value_counts()
-        what = ", ".join(f"{count} {name}" for name, count in others.items())
+        what = kind_counts(models["kind"][~models["id"].isin(kept["id"])])
         left = len(models) - len(kept)
         _say(f"vision-models: left out {plural(left, 'model')} that {'does' if left == 1 else 'do'} not read pages "
              f"into text ({what}); --kind all shows them")  # fmt: skip
@@ -235,8 +234,25 @@ def run_cost(args: argparse.Namespace) -> int:
     costs = load_costs(args)
     if costs is None:
         return EXIT_NO_DATA
+    costs = ranked_costs(costs, args)
+    if costs.empty:
+        _say("vision-models: no model left to rank")
+        return EXIT_NO_DATA
     _write(render(costs.head(args.top) if args.top else costs, args.format, cost_table))
     return EXIT_OK
+
+
+def ranked_costs(costs, args: argparse.Namespace):
+    """The rows of the cost table the ranking keeps (``rank_costs``; ``--kind`` has chosen the kinds already),
+    what it left out said on stderr."""
+    from ..pricing.cost import rank_costs, ranking_note
+
+    ranked = rank_costs(costs, include_free=args.include_free, include_unfit=args.include_unfit, kinds=None,
+                        one_per_base=not args.every_listing)  # fmt: skip
+    note = in_flags(ranking_note(ranked))
+    if note:
+        _say(f"vision-models: {note}")
+    return ranked
 
 
 def run_cost_by_provider(args: argparse.Namespace) -> int:

@@ -96,6 +96,12 @@ def _add_cost(commands) -> None:
     add_image_options(cost)
     cost.add_argument("--top", type=_whole_number(1, LIMITS["top"]), metavar="N", help="only the N cheapest")
     cost.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    cost.add_argument("--include-free", action="store_true",
+                      help="keep the :free variants (left out of the ranking by default, counted on stderr)")  # fmt: skip
+    cost.add_argument("--include-unfit", action="store_true",
+                      help="keep models the request does not fit (context or maximum output), sorted last")  # fmt: skip
+    cost.add_argument("--every-listing", action="store_true",
+                      help="keep every listing of a model (dated snapshots, :thinking), not only its cheapest")  # fmt: skip
     add_as_of_option(cost)
     cost.add_argument(
         "--by-provider",

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..catalog.kinds import READER
+from ..catalog.kinds import READER, kind_counts
 from ..pricing.cost import rank_costs
 from ..pricing.measured import MEASURED_METHOD
 from .chart_style import (
@@ -257,12 +257,8 @@ def _ranked_for_chart(
     parts = []
     if others:
         known = costs.loc[costs["id"].isin(now["other_kinds"]), "kind"] if "kind" in costs else pd.Series([])
-        counts = known.value_counts(sort=False) if len(known) == len(others) else pd.Series([], dtype="int64")
-        ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-        detail = ", ".join(
-            f"{n} {kind}{('es' if kind.endswith('s') else 's') if n != 1 else ''}" for kind, n in ordered
-        )
-        if len(counts) == 1:  # "1 router": the kind says it is not a reader
+        detail = kind_counts(known) if len(known) == len(others) else ""
+        if detail and known.nunique() == 1:  # "1 router": the kind says it is not a reader
             parts.append(detail)
         else:
             kinds_named = detail or "guards, agents, routers, aliases, generators"

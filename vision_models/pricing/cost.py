@@ -264,7 +264,8 @@ def ranking_note(ranked: pd.DataFrame) -> str:
         parts.append(f"{len(variants)} :free variant{'s' if len(variants) != 1 else ''} (include_free=True shows them)")
     if unfit:
         parts.append(
-            f"{len(unfit)} model{'s' if len(unfit) != 1 else ''} the request does not fit (context or maximum output)"
+            f"{len(unfit)} model{'s' if len(unfit) != 1 else ''} the request does not fit (context or maximum "
+            "output; include_unfit=True shows them)"
         )
     if same:
         parts.append(f"{len(same)} dearer listing{'s' if len(same) != 1 else ''} of a model already ranked "
