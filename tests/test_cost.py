@@ -580,7 +580,7 @@ def test_rankings_leave_out_free_variants_and_requests_that_do_not_fit():
     assert ranked.attrs["width"] == 1700  # the table's inputs stay for the chart title
     assert ranking_note(ranked) == (
         "left out: 1 :free variant (include_free=True shows them); "
-        "2 models the request does not fit (context or maximum output)"
+        "2 models the request does not fit (context or maximum output; include_unfit=True shows them)"
     )
     with_free = rank_costs(costs, include_free=True)
     assert with_free["id"].tolist() == [

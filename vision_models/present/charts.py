@@ -253,12 +253,12 @@ def _ranked_for_chart(
     earlier = costs.attrs.get("ranking_left_out") or {}
     now = ranked.attrs["ranking_left_out"]
     others = list(earlier.get("other_kinds") or []) + now["other_kinds"]
+    known = list(costs.attrs.get("ranking_left_out_kinds") or []) + ranked.attrs["ranking_left_out_kinds"]
     same = len(earlier.get("same_base") or []) + len(now["same_base"])
     parts = []
     if others:
-        known = costs.loc[costs["id"].isin(now["other_kinds"]), "kind"] if "kind" in costs else pd.Series([])
         detail = kind_counts(known) if len(known) == len(others) else ""
-        if detail and known.nunique() == 1:  # "1 router": the kind says it is not a reader
+        if detail and len(set(known)) == 1:  # "1 router": the kind says it is not a reader
             parts.append(detail)
         else:
             kinds_named = detail or "guards, agents, routers, aliases, generators"

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..catalog.filters import filter_mask
+from ..catalog.kinds import kind_counts
 from ..pricing.cost import rank_costs
 from ..text import NO_MATH
 from .cost_tables import cost_per_image
@@ -191,8 +192,9 @@ def expiry_notes(models: pd.DataFrame) -> list[str]:
     return ["" if pd.isna(d) else f"  - expires {d:%Y-%m-%d}" for d in dates.tolist()]
 
 
-def _left_out_text(left_out: dict) -> str:
-    """What a widget's ranking left out, in words; "" when nothing."""
+def _left_out_text(left_out: dict, kinds_left_out: Sequence[str] = ()) -> str:
+    """What a widget's ranking left out (``ranking_left_out``, and the kinds of its ``other_kinds``), in words;
+    "" when nothing."""
     variants, unfit = left_out.get("free_variants") or [], left_out.get("does_not_fit") or []
     parts = []
     if variants:
@@ -202,7 +204,9 @@ def _left_out_text(left_out: dict) -> str:
     kinds, same = left_out.get("other_kinds") or [], left_out.get("same_base") or []
     if kinds:
         what = "does not read pages" if len(kinds) == 1 else "do not read pages"
-        parts.append(f"{_count(len(kinds), 'model')} that {what} left out (routers, aliases, guards, agents)")
+        known = list(kinds_left_out)
+        named = kind_counts(known) if len(known) == len(kinds) else "routers, aliases, guards, agents"
+        parts.append(f"{_count(len(kinds), 'model')} that {what} left out ({named})")
     if same:
         parts.append(f"{_count(len(same), 'dearer listing')} of a model already ranked left out (snapshots, variants)")
     return "; ".join(parts) + "." if parts else ""

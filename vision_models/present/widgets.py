@@ -313,7 +313,7 @@ class CostExplorer(_Displayed):
         ranked = rank_costs(self.costs, include_free=bool(self.include_free.value))
         self.qualifying = filter_models(ranked, min_context=self.min_context.value or None)
         self.shown = self.qualifying.head(self.top.value)
-        left_out = _left_out_text(ranked.attrs["ranking_left_out"])
+        left_out = _left_out_text(ranked.attrs["ranking_left_out"], ranked.attrs["ranking_left_out_kinds"])
         if self.shown.empty:
             reason = (
                 "lower the minimum context"

@@ -201,7 +201,8 @@ def rank_costs(
     """The rows of a cost table (:func:`price_images`) that a ranking ranks, in the table's order (cheapest first).
 
     Left out by default, and named in ``.attrs["ranking_left_out"]``
-    (``{"other_kinds": [...], "free_variants": [...], "does_not_fit": [...], "same_base": [...]}``):
+    (``{"other_kinds": [...], "free_variants": [...], "does_not_fit": [...], "same_base": [...]}``; the kind
+    of each of ``other_kinds`` is in ``.attrs["ranking_left_out_kinds"]``):
 
     - models that are not page readers (``kind`` not in ``kinds``; see
       :mod:`vision_models.catalog.kinds`): safety classifiers, GUI agents,
@@ -241,13 +242,18 @@ def rank_costs(
     kept = ~(other_kind | drop_unfit | drop_variants)
     same_base = repeated_bases(costs, kept & ~free_variant) if one_per_base else none
     ranked = costs[kept & ~same_base].reset_index(drop=True)
+    kinds_of = costs["kind"].to_numpy(dtype=object) if "kind" in costs else np.full(len(costs), READER, dtype=object)
     left_out = {
         "other_kinds": ids[other_kind].tolist(),
         "free_variants": ids[drop_variants].tolist(),
         "does_not_fit": ids[drop_unfit].tolist(),
         "same_base": ids[same_base].tolist(),
     }
-    ranked.attrs = {**costs.attrs, "ranking_left_out": left_out}
+    ranked.attrs = {
+        **costs.attrs,
+        "ranking_left_out": left_out,
+        "ranking_left_out_kinds": kinds_of[other_kind].tolist(),
+    }
     return ranked
 
 
