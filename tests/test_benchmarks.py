@@ -52,6 +52,23 @@ def test_numbers_read_from_the_sources():
     assert omni["google/gemini-3-flash-preview"] == 90.1 and omni["openai/gpt-5-nano"] == 63.4
     edit = prior_scores("OmniDocBench v1.5 (IDP Leaderboard)", "text_edit_distance")
     assert edit["anthropic/claude-haiku-4.5"] == 0.224 and edit.attrs["higher_is_better"] is False
+    # ParseBench's leaderboard.csv: GPT-5 Mini has two rows; the one run without a reasoning effort (46.83 is
+    # "Reasoning Minimal", 51.52 "Reasoning Medium", the default) is the one a plain request matches.
+    parse = prior_scores("ParseBench", "overall")
+    assert parse["openai/gpt-5-mini"] == 51.52 and parse["anthropic/claude-haiku-4.5"] == 45.17
+    assert parse["google/gemini-3-flash-preview"] == 75.05 and parse["qwen/qwen3.5-9b"] == 31.9
+
+
+def test_open_weight_rows_are_mapped_by_the_catalogs_own_hugging_face_id():
+    """ParseBench names open-weight models by their Hugging Face id; the catalog lists the same id per model."""
+    catalog = {m["id"]: m.get("hugging_face_id") for m in json.loads(shared_catalog("openrouter-2026-05-01.json")
+                                                                        .read_text())["data"]}  # fmt: skip
+    table = vm.benchmarks("ParseBench")
+    open_weight = table[table["notes"].str.contains("open weights ", regex=False) & table["openrouter_id"].notna()]
+    assert len(open_weight) == 5
+    for model_id, notes in zip(open_weight["openrouter_id"], open_weight["notes"]):
+        weights = notes.split("open weights ", 1)[1].split(",", 1)[0]
+        assert catalog[model_id] == weights, (model_id, weights)
 
 
 def test_unknown_names_are_one_line_errors_and_the_table_is_a_copy():

@@ -2,7 +2,7 @@
 
 :func:`benchmarks` is a small table shipped with the package
 (``vision_models/data/benchmarks.csv``): each row is one score that a public
-source published (olmOCR-Bench, OmniDocBench as run by the IDP Leaderboard),
+source published (olmOCR-Bench, ParseBench, OmniDocBench as run by the IDP Leaderboard),
 with the source's own name for the model, its URL, and the OpenRouter id it
 maps to. The mapping is written by hand, one row at a time, never guessed
 from names; a row whose model is not on OpenRouter, or whose version the
