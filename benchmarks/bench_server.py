@@ -310,6 +310,41 @@ def stdlib_contrast(body: bytes) -> dict:
         server.server_close()
 
 
+#: A minimal HTTP server for :func:`client_ceiling`: asyncio in its own process, the same bytes for every request,
+#: then close. It does no routing, filtering, logging or slow-client accounting: what a urllib client reaches
+#: against it is the most that client can do on this machine.
+MINIMAL_SERVER = """
+import asyncio, sys
+body = sys.stdin.buffer.read()
+head = b"HTTP/1.1 200 OK\\r\\nContent-Type: application/json\\r\\nContent-Length: %d\\r\\nConnection: close\\r\\n\\r\\n" % len(body)
+async def handle(reader, writer):
+    while (await reader.readline()) not in (b"\\r\\n", b"\\n", b""):
+        pass
+    writer.write(head + body)
+    await writer.drain()
+    writer.close()
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await server.serve_forever()
+asyncio.run(main())
+"""
+
+
+def client_ceiling(body: bytes) -> dict:
+    """The urllib connection-per-request load against :data:`MINIMAL_SERVER` serving ``body``."""
+    process = subprocess.Popen([sys.executable, "-c", MINIMAL_SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        process.stdin.write(body)
+        process.stdin.close()
+        port = int(process.stdout.readline())
+        warm_up(port)
+        return with_server_cpu(process.pid, lambda: load_per_connection(port))
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 def report(label: str, result: dict, extra: str = "") -> None:
     print(
         f"{label}: {result['requests']} requests, {result['errors']} errors, {result['rps']:.0f} requests/s, "
@@ -408,6 +443,13 @@ def main(only_warm: bool = False, rounds: int = ROUNDS) -> int:
             before = count_upstream()
             warm_rounds(process.pid, port, size, rounds)
             print(f"upstream requests during the warm rounds: {count_upstream() - before} (target: 0)")
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/models", timeout=30) as response:
+                body = response.read()
+            ours = with_server_cpu(process.pid, lambda: load_per_connection(port))
+            floor = client_ceiling(body)
+            report("contrast, the same urllib load against a minimal asyncio server (same bytes)", floor,
+                   f"; this server at the same moment: {ours['rps']:.0f} requests/s, "
+                   f"{ours['rps'] / floor['rps']:.2f}x the minimal server's rate" + bound_note(floor))  # fmt: skip
         finally:
             process.terminate()
             process.wait(timeout=10)
