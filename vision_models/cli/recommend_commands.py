@@ -59,17 +59,23 @@ def _run_cascade(args: argparse.Namespace) -> int:
                                    checker=args.checker or TESSERACT)  # fmt: skip
     except (ValueError, TypeError) as exc:
         raise UsageError(f"vision-models: error: {exc}") from None
-    if args.format == "json":
-        table = json.loads(render(cascade.table, "json", None))
-        _write(json.dumps({"first": first, "then": then, "escalation_rate": cascade.escalation_rate,
-                           "cannot_simulate": cascade.cannot_simulate, "sentence": cascade.sentence,
-                           "strategies": table}, ensure_ascii=False) + "\n")  # fmt: skip
-    elif args.format == "csv":
-        _write(render(cascade.table, "csv", None))
-        _say(f"vision-models: {cascade.sentence}")
-    else:
-        _write(cascade_table(cascade.table) + "\n" + _paragraph(cascade.sentence))
+    fields = {"first": first, "then": then, "escalation_rate": cascade.escalation_rate,
+              "cannot_simulate": cascade.cannot_simulate, "sentence": cascade.sentence}  # fmt: skip
+    _emit(args.format, cascade.table, cascade.sentence, cascade_table, fields, "strategies")
     return EXIT_OK
+
+
+def _emit(fmt: str, table, text: str, as_table, fields: dict, table_key: str) -> None:
+    """A table and its sentence: JSON (``fields`` plus the rows under ``table_key``), CSV (the sentence on
+    stderr), or the terminal table with the sentence under it."""
+    if fmt == "json":
+        rows = json.loads(render(table, "json", None))
+        _write(json.dumps({**fields, table_key: rows}, ensure_ascii=False) + "\n")
+    elif fmt == "csv":
+        _write(render(table, "csv", None))
+        _say(f"vision-models: {text}")
+    else:
+        _write(as_table(table) + "\n" + _paragraph(text))
 
 
 def cascade_table(table) -> str:
@@ -113,16 +119,9 @@ def _run_choice(args: argparse.Namespace) -> int:
     found = recommend(trial, max_cer=args.max_cer, min_field_accuracy=args.min_field_accuracy,
                       min_success_rate=args.min_success_rate, confidence=args.confidence,
                       budget_per_1k_pages=args.budget_per_1k_pages)  # fmt: skip
-    if args.format == "json":
-        table = json.loads(render(found.table, "json", None))
-        _write(json.dumps({"model": found.model, "justification": found.justification, "targets": found.targets,
-                           "closest": found.closest, "more_pages": found.more_pages, "candidates": table},
-                          ensure_ascii=False) + "\n")  # fmt: skip
-    elif args.format == "csv":
-        _write(render(found.table, "csv", None))
-        _say(f"vision-models: {found.justification}")
-    else:
-        _write(choice_table(found.table) + "\n" + _paragraph(found.justification))
+    fields = {"model": found.model, "justification": found.justification, "targets": found.targets,
+              "closest": found.closest, "more_pages": found.more_pages}  # fmt: skip
+    _emit(args.format, found.table, found.justification, choice_table, fields, "candidates")
     if found.model is None:
         _say("vision-models: no model meets every target")
         return EXIT_NO_DATA
@@ -138,17 +137,10 @@ def _run_plan(args: argparse.Namespace) -> int:
     plan = plan_trial(args.pages, candidates=args.candidate, budget_usd=args.budget_usd,
                       target=args.max_cer if args.max_cer is not None else 0.02, source=args.source,
                       cache_path=args.cache_path, trials_path=args.trials_path)  # fmt: skip
-    if args.format == "json":
-        models = json.loads(render(plan.models, "json", None))
-        _write(json.dumps({"pages_needed": plan.pages_needed, "pages_available": plan.pages_available,
-                           "estimated_usd": _number(plan.estimated_usd), "high_usd": _number(plan.worst_case_usd),
-                           "budget_usd": plan.budget_usd, "explanation": plan.explanation, "models": models},
-                          ensure_ascii=False) + "\n")  # fmt: skip
-    elif args.format == "csv":
-        _write(render(plan.models, "csv", None))
-        _say(f"vision-models: {plan.explanation}")
-    else:
-        _write(plan_models_table(plan.models) + "\n" + _paragraph(plan.explanation))
+    fields = {"pages_needed": plan.pages_needed, "pages_available": plan.pages_available,
+              "estimated_usd": _number(plan.estimated_usd), "high_usd": _number(plan.worst_case_usd),
+              "budget_usd": plan.budget_usd, "explanation": plan.explanation}  # fmt: skip
+    _emit(args.format, plan.models, plan.explanation, plan_models_table, fields, "models")
     return EXIT_OK
 
 
