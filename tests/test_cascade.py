@@ -75,7 +75,7 @@ def test_a_checker_equal_to_then_pays_then_on_every_page():
 @pytest.mark.parametrize(
     ("given", "message"),
     [
-        ({"escalate_when": ["low_confidence"]}, "no.*tesseract_confidence|tesseract_confidence column"),
+        ({"escalate_when": ["low_confidence"]}, "the trial has no tesseract rows"),
         ({"escalate_when": ["vibes"]}, "unknown signal 'vibes'"),
         ({"escalate_when": ["invalid_json"]}, "needs a trial run with a schema"),
         ({"escalate_when": ["disagreement"]}, "checker 'tesseract' is not in the trial"),
@@ -88,6 +88,36 @@ def test_bad_input_is_one_clear_line(given, message):
     options = {"then": STRONG, **given}
     with pytest.raises(ValueError, match=message):
         simulate_cascade(hand_trial(), CHEAP, **options)
+
+
+def with_tesseract(confidences: list[float | None]) -> pd.DataFrame:
+    """The hand trial plus Tesseract's rows on p0-p5, free, each with its confidence (None: not stored)."""
+    rows = [{**row(f"p{i}", "tesseract", 0.0, 0.0), "tesseract_confidence": c} for i, c in enumerate(confidences)]
+    return pd.concat([hand_trial(), pd.DataFrame(rows)], ignore_index=True)
+
+
+def test_low_tesseract_confidence_escalates_the_page_from_tesseract_or_from_a_cheap_model():
+    trial = with_tesseract([95.0, 40.0, 90.0, 88.0, 61.0, 30.0])
+    # Tesseract first: p1 (40) and p4 (61) are under 70; p5 has no strong row and cannot be simulated.
+    cascade = simulate_cascade(trial, "tesseract", STRONG, escalate_when="low_confidence", min_confidence=70)
+    assert cascade.pages["escalated"].tolist() == [False, True, False, False, True]
+    assert cascade.pages["signals"].tolist() == ["", "low_confidence", "", "", "low_confidence"]
+    # Free Tesseract plus STRONG's $0.01 on 2 of 5 pages: $4 per 1,000 pages; CER 0 on every page either way.
+    assert cascade.table.iloc[2]["usd_per_1k_pages"] == pytest.approx(2 * 0.01 / 5 * 1000)
+    # The cheap model first, Tesseract's confidence on the same page as the signal: the same two pages.
+    cheap_first = simulate_cascade(trial, CHEAP, STRONG, escalate_when=["low_confidence"], min_confidence=70)
+    assert cheap_first.pages["escalated"].tolist() == [False, True, False, False, True]
+    assert cheap_first.table.iloc[2]["usd_per_1k_pages"] == pytest.approx((5 * 0.001 + 2 * 0.01) / 5 * 1000)
+
+
+def test_low_confidence_needs_a_stored_confidence_and_a_threshold():
+    older = with_tesseract([None] * 6)  # rows read before the confidence was stored
+    with pytest.raises(ValueError, match="tesseract rows do not hold"):
+        simulate_cascade(older, CHEAP, STRONG, escalate_when="low_confidence", min_confidence=70)
+    for bad in (None, 101, -1, True, "70"):
+        with pytest.raises(ValueError, match="needs min_confidence=X, X from 0 to 100"):
+            simulate_cascade(with_tesseract([90.0] * 6), CHEAP, STRONG, escalate_when="low_confidence",
+                             min_confidence=bad)  # fmt: skip
 
 
 def test_the_cascade_is_exported_and_its_html_is_escaped():

@@ -304,6 +304,32 @@ def test_cli_cascade_from_a_stored_run_sends_nothing_and_counts_by_hand(stored_r
     assert status == 2 and "acme/nobody" in err and err.count("\n") == 1
 
 
+def test_cli_cascade_on_tesseract_confidence(tmp_path, capsys):
+    from vision_models.trials.results import load_trial
+    from vision_models.trials.tesseract import tesseract_available
+
+    if not tesseract_available():
+        pytest.skip("tesseract is not installed (apt-get install tesseract-ocr; .ci/run installs it)")
+    mini = "openai/gpt-4o-mini"
+    pages = make_pages(tmp_path / "pages", 3)
+    with serving(StandIn({mini: ModelBill(*PRICES[mini], reply="Page")})) as stand:
+        trial = run_on_standin(stand, trial_catalog(), pages, ["tesseract", mini], api_key="sk-or-v1-test")
+    stored = load_trial(trial.run_id).results
+    confidence = stored.loc[stored["model"].eq("tesseract"), "tesseract_confidence"]
+    assert confidence.notna().all()  # each small page holds words Tesseract scores
+    args = ("recommend", "--trial", trial.run_id, "--cascade", "tesseract", mini, "--escalate-when", "low_confidence",
+            "--format", "json")  # fmt: skip
+    for threshold in ("0", "100"):
+        status, out, err = run_cli_captured(capsys, *args, "--min-confidence", threshold)
+        assert status == 0, err
+        # By the rule: a page escalates when its confidence is under the threshold (none is under 0).
+        assert json.loads(out)["escalation_rate"] == pytest.approx(float((confidence < float(threshold)).mean()))
+    status, out, err = run_cli_captured(capsys, *args, "--min-confidence", "101")
+    assert status == 2 and "--min-confidence" in err and "101" in err and err.count("\n") == 1
+    status, out, err = run_cli_captured(capsys, *args[:-2])  # low_confidence without a threshold
+    assert status == 2 and "'low_confidence' needs --min-confidence X, X from 0 to 100" in err
+
+
 def test_cli_plan_offline(tmp_path, capsys):
     pages = make_pages(tmp_path / "pages", 2)
     catalog = tmp_path / "catalog.json"

@@ -12,7 +12,13 @@ from PIL import Image, ImageDraw, ImageFont
 
 from vision_models.trials.accuracy import cer, wer
 from vision_models.trials.pages import SAMPLE_DIR, load_pages
-from vision_models.trials.tesseract import read_page, tesseract_available, tesseract_languages, tesseract_version
+from vision_models.trials.tesseract import (
+    read_page,
+    read_page_with_confidence,
+    tesseract_available,
+    tesseract_languages,
+    tesseract_version,
+)
 
 needs_tesseract = pytest.mark.skipif(
     not tesseract_available(),
@@ -123,8 +129,38 @@ def test_a_failing_tesseract_reports_its_last_error_line(tmp_path, monkeypatch):
 
 def test_the_page_bytes_go_to_tesseract_on_stdin(tmp_path, monkeypatch):
     received = tmp_path / "received.bin"
-    _fake_tesseract(tmp_path, f'cat > "{received}"; printf "read it\\n\\f"')
+    # Called as ``tesseract stdin OUT -l eng txt tsv``: the text goes to OUT.txt, the words to OUT.tsv. Two
+    # words at 90 and 50, a line row (-1) and an empty word: the mean word confidence is 70 by hand.
+    tsv = "\\n".join([
+        "level\\tpage_num\\tblock_num\\tpar_num\\tline_num\\tword_num\\tleft\\ttop\\twidth\\theight\\tconf\\ttext",
+        "4\\t1\\t1\\t1\\t1\\t0\\t0\\t0\\t10\\t10\\t-1\\t",
+        "5\\t1\\t1\\t1\\t1\\t1\\t0\\t0\\t10\\t10\\t90\\tread",
+        "5\\t1\\t1\\t1\\t1\\t2\\t0\\t0\\t10\\t10\\t50\\tit",
+        "5\\t1\\t1\\t1\\t1\\t3\\t0\\t0\\t10\\t10\\t95\\t ",
+    ])  # fmt: skip
+    _fake_tesseract(tmp_path, f'cat > "{received}"; printf "read it\\n\\f" > "$2.txt"; printf "{tsv}\\n" > "$2.tsv"')
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
     [page] = load_pages(SAMPLE_DIR / "table.png")
     assert read_page(page) == "read it"
     assert received.read_bytes() == page.image
+    assert read_page_with_confidence(page) == ("read it", 70.0)
+
+
+@needs_tesseract
+def test_the_confidence_is_the_mean_of_the_words_tesseract_reports(tmp_path):
+    """Against the binary's own TSV, read here with the csv module from a separate run on the same bytes."""
+    import csv
+    import subprocess
+
+    [page] = load_pages(SAMPLE_DIR / "invoice.png")
+    text, confidence = read_page_with_confidence(page)
+    assert text == read_page(page)
+    done = subprocess.run(["tesseract", "stdin", "stdout", "-l", "eng", "tsv"], input=page.image,
+                          capture_output=True, check=True, env={**os.environ, "OMP_THREAD_LIMIT": "1"})  # fmt: skip
+    words = [r for r in csv.DictReader(done.stdout.decode().splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE)
+             if r["level"] == "5" and r["text"].strip() and float(r["conf"]) >= 0]  # fmt: skip
+    assert confidence == pytest.approx(sum(float(r["conf"]) for r in words) / len(words))
+    assert 80 < confidence <= 100  # a clean rendered page
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (400, 200), "white").save(blank)
+    assert read_page_with_confidence(load_pages(blank)[0]) == ("", None)  # no word, no confidence

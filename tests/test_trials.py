@@ -405,8 +405,10 @@ def test_tesseract_needs_no_key_and_costs_nothing(env, monkeypatch):
     assert row["status"] == "ok" and row["billed_usd"] == 0 and row["billed_source"] == "local"
     assert row["cer"] < 0.05
     assert row["latency_s"] > 0
+    assert 80 < row["tesseract_confidence"] <= 100  # nine clean words: Tesseract is sure of them
     again = vm.run_trial([path], ["tesseract"], progress=False)
     assert again.results["status"].tolist() == ["cached"]
+    assert again.results["tesseract_confidence"].tolist() == [row["tesseract_confidence"]]  # stored, read back
 
 
 def test_a_model_without_a_known_price_is_never_sent(standin, env):

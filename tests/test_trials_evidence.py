@@ -179,8 +179,8 @@ def test_a_version_2_store_gains_the_evidence_columns_and_its_rows_are_reused(en
     path = env / "trials.sqlite"
     with serving(StandIn({MINI: ModelBill(*PRICES[MINI])})) as standin:
         run(standin, trial_catalog(), pages, [MINI])
-    conn = sqlite3.connect(path)  # back to version 2: the reasoning tokens (3) and the evidence columns (4) dropped
-    for name in ("reasoning_tokens", *(name for name, _ in _EVIDENCE_COLUMNS)):
+    conn = sqlite3.connect(path)  # back to version 2: reasoning tokens (3), evidence (4), confidence (5) dropped
+    for name in ("reasoning_tokens", *(name for name, _ in _EVIDENCE_COLUMNS), "tesseract_confidence"):
         conn.execute(f"ALTER TABLE rows DROP COLUMN {name}")
     conn.execute("PRAGMA user_version = 2")
     conn.commit()
@@ -190,7 +190,7 @@ def test_a_version_2_store_gains_the_evidence_columns_and_its_rows_are_reused(en
         assert len(page_requests(standin)) == 1  # repeat 0 is the stored row; only repeat 1 is sent
     assert sorted(again.results["status"].tolist()) == ["cached", "ok"]
     check = sqlite3.connect(path)
-    assert check.execute("PRAGMA user_version").fetchone()[0] == 4
+    assert check.execute("PRAGMA user_version").fetchone()[0] == 5
     assert sorted(check.execute("SELECT repeat FROM rows WHERE kind = 'page'").fetchall()) == [(0,), (1,)]
     check.close()
 

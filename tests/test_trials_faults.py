@@ -542,7 +542,7 @@ def test_a_version_1_store_is_upgraded_and_its_lost_requests_are_unknown_cost(st
     runs = store.list_runs(path).set_index("run_id")
     assert runs.loc["old", "unknown_usd"] == pytest.approx(0.03) and runs.loc["old", "state"] == "interrupted"
     check = sqlite3.connect(path)
-    assert check.execute("PRAGMA user_version").fetchone()[0] == 4  # through 2 (reasoning_tokens) and 3 (evidence)
+    assert check.execute("PRAGMA user_version").fetchone()[0] == 5  # through 2 (reasoning_tokens), 3 (evidence), 4
     assert "reasoning_tokens" in [c[1] for c in check.execute("PRAGMA table_info(rows)")]
     assert check.execute("SELECT repeat, ok FROM rows WHERE key = ?", (keys[0],)).fetchone() == (0, None)
     check.close()

@@ -21,7 +21,7 @@ _PARAMETERS = (
     "output_tokens", "include_generators", "top", "prompt", "truth", "max_usd", "max_tokens", "dpi", "max_side",
     "concurrency", "timeout", "retry_unknown", "new_budget", "max_cer", "min_field_accuracy", "min_success_rate",
     "confidence", "budget_per_1k_pages", "budget_usd", "reasoning_effort", "reasoning_tokens",
-    "cached_instruction",
+    "cached_instruction", "min_confidence",
 )  # fmt: skip
 _NAMES = "|".join(_PARAMETERS)
 #: The library's words for what the command line says with flags, in order (see :func:`in_flags`).

@@ -13,14 +13,15 @@ import json
 import textwrap
 
 from ..present.tables import _cells, fixed_width, render
-from .messages import EXIT_NO_DATA, EXIT_OK, UsageError, _say, _write
+from .messages import EXIT_NO_DATA, EXIT_OK, UsageError, _say, _write, in_flags
 from .options import LIMITS, add_table_options
 from .options import _number as _bounded
 
 
 def run_recommend(args: argparse.Namespace) -> int:
-    if (args.escalate_when or args.checker) and not args.cascade:
-        raise UsageError("vision-models recommend: --escalate-when and --checker go with --cascade FIRST THEN")
+    if (args.escalate_when or args.checker or args.min_confidence is not None) and not args.cascade:
+        raise UsageError("vision-models recommend: --escalate-when, --checker and --min-confidence go with --cascade "
+                         "FIRST THEN")  # fmt: skip
     if args.plan or args.pages:
         if args.cascade:
             raise UsageError("vision-models recommend: --cascade simulates a stored --trial RUN, not a plan")
@@ -56,9 +57,9 @@ def _run_cascade(args: argparse.Namespace) -> int:
     first, then = args.cascade
     try:
         cascade = simulate_cascade(trial, first, then, escalate_when=signals or DEFAULT_SIGNALS,
-                                   checker=args.checker or TESSERACT)  # fmt: skip
+                                   checker=args.checker or TESSERACT, min_confidence=args.min_confidence)  # fmt: skip
     except (ValueError, TypeError) as exc:
-        raise UsageError(f"vision-models: error: {exc}") from None
+        raise UsageError(f"vision-models: error: {in_flags(str(exc))}") from None
     fields = {"first": first, "then": then, "escalation_rate": cascade.escalation_rate,
               "cannot_simulate": cascade.cannot_simulate, "sentence": cascade.sentence}  # fmt: skip
     _emit(args.format, cascade.table, cascade.sentence, cascade_table, fields, "strategies")
@@ -221,6 +222,8 @@ def add_recommend_parser(commands) -> None:
     rec.add_argument("--escalate-when", metavar="SIGNALS",
                      help="cascade: comma-separated signals (error, truncated, looped, empty, refused, invalid_json, "
                           "low_confidence, disagreement); default error,truncated,looped,empty,refused")  # fmt: skip
+    rec.add_argument("--min-confidence", type=_bounded(0, 100), metavar="X",
+                     help="cascade: low_confidence fires under this Tesseract word confidence, 0-100")  # fmt: skip
     rec.add_argument("--checker", metavar="ID", help="cascade: the model 'disagreement' compares with (default "
                                                      "tesseract)")  # fmt: skip
     rec.add_argument("--format", choices=("table", "csv", "json"), default="table")

@@ -17,7 +17,7 @@ from ..settings import TRIALS_ENV, Settings, env_value  # noqa: F401 (TRIALS_ENV
 from . import sqlite
 
 TRIALS_FILE = "trials.sqlite"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 #: Columns of ``rows`` a finished request fills, in order.
 ROW_FIELDS = (
@@ -27,7 +27,7 @@ ROW_FIELDS = (
     "attempts", "generation_id", "run_id", "claimed_at", "finished_at", "unknown_usd", "cost_status", "finish_reason",
     "reasoning_tokens",
     "repeat", "parsed", "json_valid", "fields_total", "fields_correct", "field_accuracy", "critical_ok", "field_errors",
-    "truncated", "looped", "empty", "refused", "ok",
+    "truncated", "looped", "empty", "refused", "ok", "tesseract_confidence",
 )  # fmt: skip
 #: The evidence columns (version 4): the repeat index, the parsed answer and its scores, the failure flags.
 _EVIDENCE_COLUMNS = (
@@ -90,6 +90,7 @@ class TrialRow:
     empty: int | None = None
     refused: int | None = None
     ok: int | None = None
+    tesseract_confidence: float | None = None  # Tesseract's mean word confidence (0-100) on its own rows
     duplicate_of: str | None = None
 
     @classmethod
@@ -144,7 +145,8 @@ _SCHEMA = (
         reasoning_tokens INTEGER,
         """
     + ",\n        ".join(f"{name} {kind}" for name, kind in _EVIDENCE_COLUMNS)
-    + """
+    + """,
+        tesseract_confidence REAL
     )""",
     "CREATE INDEX IF NOT EXISTS rows_model ON rows (model, kind, prompt_sha256)",
     """CREATE TABLE IF NOT EXISTS runs (
@@ -203,6 +205,8 @@ _MIGRATIONS = {
     # Version 3 to 4: the evidence of each answer (repeat index, parsed object, field scores, failure flags);
     # rows stored before are repeat 0, their evidence empty (the results recompute it from the text).
     3: tuple(f"ALTER TABLE rows ADD COLUMN {name} {kind}" for name, kind in _EVIDENCE_COLUMNS),
+    # Version 4 to 5: Tesseract's mean word confidence on its rows (unknown for rows read before).
+    4: ("ALTER TABLE rows ADD COLUMN tesseract_confidence REAL",),
 }
 _ROW_NAMES = tuple(f.name for f in fields(TrialRow))
 _STORE = sqlite.Store("trials", SCHEMA_VERSION, _SCHEMA, _MIGRATIONS)

@@ -7,8 +7,9 @@ escalates to a stronger one when a signal fires.
 Signals (``escalate_when``)
     ``error`` (``first`` gave no answer), ``truncated``, ``looped``, ``empty``, ``refused`` (the failure
     columns, :mod:`.failures`), ``invalid_json`` (with a schema: the answer does not parse or match it),
-    ``low_confidence`` (a stored ``tesseract_confidence`` column under ``min_confidence``; trials store none
-    today, so asking for it is a ``ValueError``), ``disagreement`` (the CER between ``first``'s text and
+    ``low_confidence`` (Tesseract's mean word confidence on the page, 0-100, under ``min_confidence``: from
+    ``first``'s rows when ``first`` is Tesseract, else from the trial's Tesseract rows of the same page; a page
+    without one does not fire), ``disagreement`` (the CER between ``first``'s text and
     ``checker``'s is over ``disagree_above``). The checker must have read every page the cascade is
     simulated on, and its bill is paid on every page (Tesseract, the default checker, is free); a checker
     equal to ``then`` means ``then`` reads every page, so its whole cost is paid: the simulation says so.
@@ -74,6 +75,8 @@ def simulate_cascade(trial: Any, first: str, then: str, *, escalate_when: Sequen
         raise TypeError(f"trial must be a Trial or its results frame, not {type(trial).__name__}")
     signals = _check_signals(escalate_when, results, checker=checker, min_confidence=min_confidence)
     a, b, check, left_out = _aligned(results, first, then, checker if "disagreement" in signals else None)
+    if "low_confidence" in signals:
+        a = a.assign(tesseract_confidence=_confidence(results, first, a))
     fired = _fired(a, signals, check, disagree_above, min_confidence)
     escalated = fired.any(axis=1).to_numpy(dtype=bool)
     metric = (
@@ -159,14 +162,34 @@ def _check_signals(escalate_when: Sequence[str], results: pd.DataFrame, *, check
     if "invalid_json" in chosen and "json_valid" not in results:
         raise ValueError("'invalid_json' needs a trial run with a schema (no json_valid column)")
     if "low_confidence" in chosen:
-        if "tesseract_confidence" not in results:
-            raise ValueError("'low_confidence' needs a stored tesseract_confidence column, which this trial has not; "
-                             "leave it out of escalate_when")  # fmt: skip
-        if min_confidence is None:
-            raise ValueError("'low_confidence' needs min_confidence= (escalate under it)")
+        tesseract = results[results["model"].astype(str).eq(TESSERACT)]
+        if tesseract.empty:
+            raise ValueError("'low_confidence' needs Tesseract's confidence: the trial has no tesseract rows "
+                             "(add 'tesseract' to its models)")  # fmt: skip
+        if "tesseract_confidence" not in results or tesseract["tesseract_confidence"].isna().all():
+            raise ValueError("'low_confidence' needs Tesseract's confidence, which this trial's tesseract rows do "
+                             "not hold (read before it was stored): run tesseract on the pages again")  # fmt: skip
+        if (
+            isinstance(min_confidence, bool)
+            or not isinstance(min_confidence, (int, float))
+            or not 0 <= min_confidence <= 100
+        ):
+            raise ValueError(f"'low_confidence' needs min_confidence=X, X from 0 to 100 (escalate under it), not "
+                             f"{min_confidence!r:.40}")  # fmt: skip
     if "disagreement" in chosen and not isinstance(checker, str):
         raise ValueError(f"checker must be a model id, not {checker!r:.40}")
     return chosen
+
+
+def _confidence(results: pd.DataFrame, first: str, rows: pd.DataFrame) -> pd.Series:
+    """Tesseract's confidence on each of ``rows``' pages: its own when ``first`` is Tesseract, else from the
+    trial's Tesseract rows (repeat 0) of the same page; NaN where it read none."""
+    if first == TESSERACT:
+        return pd.to_numeric(rows["tesseract_confidence"], errors="coerce")
+    if "repeat" in results:
+        results = results[pd.to_numeric(results["repeat"], errors="coerce").fillna(0).eq(0)]
+    mine = _rows(results, TESSERACT)["tesseract_confidence"]
+    return pd.to_numeric(mine, errors="coerce").reindex(rows.index)
 
 
 def _rows(results: pd.DataFrame, model: str) -> pd.DataFrame:

@@ -47,6 +47,7 @@ class _Answer:
     generation_id: str | None = None
     finish_reason: str | None = None
     sent: bool = False  # at least one attempt reached the socket
+    confidence: float | None = None  # Tesseract's mean word confidence, on its own answers
 
     @property
     def cost_status(self) -> str:

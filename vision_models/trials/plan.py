@@ -86,6 +86,7 @@ RESULT_COLUMNS = {
     "finished_at": "datetime64[ns, UTC]",
     "path": "str",
     "repeat": "Int64",
+    "tesseract_confidence": "float64",
 }
 PLAN_COLUMNS = (
     "page", "page_sha256", "width_px", "height_px", "model", "method", "uncertain",

@@ -109,7 +109,7 @@ def results_frame(
     }
     frame = pd.DataFrame({name: data[name] for name in RESULT_COLUMNS})
     frame["finished_at"] = pd.to_datetime(pd.Series(frame["finished_at"], dtype="float64"), unit="s", utc=True)
-    for name in ("billed_usd", "unknown_usd", "estimated_usd", "latency_s", "cer", "wer"):
+    for name in ("billed_usd", "unknown_usd", "estimated_usd", "latency_s", "cer", "wer", "tesseract_confidence"):
         frame[name] = pd.to_numeric(pd.Series(frame[name], dtype="object"), errors="coerce").astype("float64")
     for name in (
         "width_px",
@@ -232,7 +232,7 @@ def _as_in_run(row: TrialRow, run_id: str) -> TrialRow:
     if row.status in ("ok", "cached") or row.run_id == run_id:
         return row
     return replace(row, text=None, prompt_tokens=None, completion_tokens=None, reasoning_tokens=None, billed_usd=None,
-                   billed_source=None,
+                   billed_source=None, tesseract_confidence=None,
                    latency_s=None, error=f"{row.status} in this run; answered since by run {row.run_id}")  # fmt: skip
 
 

@@ -1,7 +1,8 @@
 """Local OCR with the Tesseract binary: the free baseline a paid model has to beat.
 
 ``read_page`` pipes the page's encoded image (exactly the bytes a remote model is sent) to
-``tesseract stdin stdout -l LANG`` with a time-out. One OpenMP thread per process
+``tesseract stdin OUT -l LANG txt tsv`` with a time-out: the text, and in the same pass the confidence of
+each word (``read_page_with_confidence``). One OpenMP thread per process
 (``OMP_THREAD_LIMIT=1`` unless set), so several pages can be read at once without oversubscribing.
 """
 
@@ -14,6 +15,7 @@ import re
 import shutil
 import signal
 import subprocess
+import tempfile
 
 from .pages import Page
 
@@ -44,6 +46,16 @@ def tesseract_languages() -> list[str]:
 
 def read_page(page: Page, *, lang: str = "eng", timeout: float = 60.0) -> str:
     """The text Tesseract reads on ``page``; whitespace at the ends and the trailing form feed removed."""
+    return read_page_with_confidence(page, lang=lang, timeout=timeout)[0]
+
+
+def read_page_with_confidence(page: Page, *, lang: str = "eng", timeout: float = 60.0) -> tuple[str, float | None]:
+    """The text Tesseract reads on ``page`` (as :func:`read_page`) and its mean word confidence, 0-100.
+
+    One pass writes both the text and Tesseract's TSV (``txt tsv`` configs into a temporary folder); the
+    confidence is the mean of the ``conf`` of its words (level 5, a text and a confidence of 0 or more).
+    None when it found no word. Low values flag a page it read badly: a cascade's ``low_confidence`` signal.
+    """
     if not isinstance(page, Page):
         raise ValueError(f"page must be a Page from load_pages, not {type(page).__name__}")
     if not isinstance(lang, str) or not _LANG.fullmatch(lang):
@@ -59,11 +71,31 @@ def read_page(page: Page, *, lang: str = "eng", timeout: float = 60.0) -> str:
         )
     env = {**os.environ}
     env.setdefault("OMP_THREAD_LIMIT", "1")
-    returncode, stdout, stderr = _run([binary, "stdin", "stdout", "-l", lang], page.image, timeout, env, page.name)
-    if returncode != 0:
-        message = _last_line(stderr) or f"exit status {returncode}"
-        raise RuntimeError(f"tesseract failed on {page.name}: {message}")
-    return stdout.decode("utf-8", errors="replace").strip()
+    with tempfile.TemporaryDirectory(prefix="vision-models-ocr-") as folder:
+        base = os.path.join(folder, "page")
+        returncode, _, stderr = _run([binary, "stdin", base, "-l", lang, "txt", "tsv"], page.image, timeout, env,
+                                     page.name)  # fmt: skip
+        if returncode != 0:
+            message = _last_line(stderr) or f"exit status {returncode}"
+            raise RuntimeError(f"tesseract failed on {page.name}: {message}")
+        with open(base + ".txt", "rb") as text, open(base + ".tsv", "rb") as table:
+            return text.read().decode("utf-8", errors="replace").strip(), word_confidence(table.read())
+
+
+def word_confidence(tsv: bytes) -> float | None:
+    """The mean ``conf`` of the words in Tesseract's TSV output (level 5 rows with text and a conf >= 0)."""
+    values = []
+    for line in tsv.decode("utf-8", errors="replace").splitlines()[1:]:
+        cells = line.split("\t")
+        if len(cells) < 12 or cells[0] != "5" or not cells[11].strip():
+            continue
+        try:
+            confidence = float(cells[10])
+        except ValueError:
+            continue
+        if 0 <= confidence <= 100:
+            values.append(confidence)
+    return sum(values) / len(values) if values else None
 
 
 def _run(command: list[str], data: bytes, timeout: float, env: dict[str, str], name: str) -> tuple[int, bytes, bytes]:

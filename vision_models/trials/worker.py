@@ -257,15 +257,15 @@ class _Worker:
             self._factors[task.model] = (token_factor, price_factor)
 
     def _ocr(self, task: PageTask) -> _Answer:
-        from .tesseract import read_page
+        from .tesseract import read_page_with_confidence
 
         start = time.monotonic()
         try:
-            text = read_page(task.page, lang=self.lang)
+            text, confidence = read_page_with_confidence(task.page, lang=self.lang)
         except (RuntimeError, ValueError, OSError) as exc:
             return _Answer("error", error=str(exc)[:MAX_ERROR_CHARS], latency_s=time.monotonic() - start)
         return _Answer("ok", text=text, billed_usd=0.0, billed_source="local", paid=True, latency_s=time.monotonic() - start,
-                       attempts=1)  # fmt: skip
+                       attempts=1, confidence=confidence)  # fmt: skip
 
     def crashed(self, task: Task, exc: BaseException) -> TrialRow:
         """A task that raised: recorded as an error; if it may have been sent, its cost is unknown."""
@@ -298,6 +298,7 @@ class _Worker:
             attempts=answer.attempts,
             generation_id=answer.generation_id,
             finish_reason=answer.finish_reason,
+            tesseract_confidence=answer.confidence,
             finished_at=time.time(),
             run_id=self.run_id,
         )
