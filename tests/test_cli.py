@@ -190,6 +190,8 @@ def test_cost_ranks_one_listing_per_model_on_a_real_catalog():
     assert "--every-listing shows them" in ranked.stderr and "--include-free shows them" in ranked.stderr
     # The 12 vision models of that catalog that are not readers: 8 "~" aliases, 2 routers, an agent, a guard.
     assert "(8 aliases, 2 routers, 1 agent, 1 guard); --kind all shows them" in ranked.stderr
+    by_provider = run(*args, "--by-provider", "--every-listing")
+    assert by_provider.returncode == 2 and "--every-listing shapes the ranking" in by_provider.stderr
 
 
 @pytest.mark.parametrize(

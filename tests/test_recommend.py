@@ -302,6 +302,24 @@ def test_cli_cascade_from_a_stored_run_sends_nothing_and_counts_by_hand(stored_r
     assert status == 2 and "go with --cascade" in err
     status, out, err = run_cli_captured(capsys, "recommend", "--trial", run, "--cascade", "acme/nobody", mini)
     assert status == 2 and "acme/nobody" in err and err.count("\n") == 1
+    for extra, message in ((("--min-confidence", "70"), "--min-confidence goes with --escalate-when low_confidence"),
+                           (("--checker", mini), "--checker goes with --escalate-when disagreement"),
+                           (("--max-cer", "0.02"), "--max-cer chooses a model; --cascade simulates one")):  # fmt: skip
+        status, out, err = run_cli_captured(capsys, "recommend", "--trial", run, "--cascade", ODD, mini, *extra)
+        assert status == 2 and message in err and out == "", err
+
+
+def test_cli_cascade_intervals_follow_confidence(stored_run, capsys, monkeypatch):
+    from vision_models.trials import cascade
+
+    levels = []
+    real = cascade.simulate_cascade
+    monkeypatch.setattr(cascade, "simulate_cascade", lambda *a, **k: levels.append(k["level"]) or real(*a, **k))
+    run, truth = stored_run
+    status, _, err = run_cli_captured(capsys, "recommend", "--trial", run, "--cascade", ODD, "openai/gpt-4o-mini",
+                                      "--confidence", "0.8")  # fmt: skip
+    assert status == 0, err
+    assert levels == [0.8]
 
 
 def test_cli_cascade_on_tesseract_confidence(tmp_path, capsys):

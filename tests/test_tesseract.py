@@ -163,4 +163,4 @@ def test_the_confidence_is_the_mean_of_the_words_tesseract_reports(tmp_path):
     assert 80 < confidence <= 100  # a clean rendered page
     blank = tmp_path / "blank.png"
     Image.new("RGB", (400, 200), "white").save(blank)
-    assert read_page_with_confidence(load_pages(blank)[0]) == ("", None)  # no word, no confidence
+    assert read_page_with_confidence(load_pages(blank)[0]) == ("", 0.0)  # no word read: the least sure

@@ -7,6 +7,7 @@ from the trial code.
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -409,6 +410,24 @@ def test_tesseract_needs_no_key_and_costs_nothing(env, monkeypatch):
     again = vm.run_trial([path], ["tesseract"], progress=False)
     assert again.results["status"].tolist() == ["cached"]
     assert again.results["tesseract_confidence"].tolist() == [row["tesseract_confidence"]]  # stored, read back
+    # A row read before the confidence was kept (store version 4): its request had no "confidence" parameter,
+    # so its key differs and the page is read again (free) rather than reused without a confidence.
+    import sqlite3
+
+    from vision_models.trials.plan import _key
+
+    conn = sqlite3.connect(again.trials_path)
+    key, params, page_sha, prompt_sha = conn.execute(
+        "SELECT key, params, page_sha256, prompt_sha256 FROM rows WHERE model = 'tesseract'"
+    ).fetchone()
+    older = {name: value for name, value in json.loads(params).items() if name != "confidence"}
+    conn.execute("UPDATE rows SET key = ?, params = ?, tesseract_confidence = NULL WHERE key = ?",
+                 (_key(page_sha, "tesseract", prompt_sha, older), json.dumps(older, sort_keys=True), key))  # fmt: skip
+    conn.commit()
+    conn.close()
+    third = vm.run_trial([path], ["tesseract"], progress=False)
+    assert third.results["status"].tolist() == ["ok"]
+    assert third.results["tesseract_confidence"].tolist() == [row["tesseract_confidence"]]
 
 
 def test_a_model_without_a_known_price_is_never_sent(standin, env):

@@ -303,7 +303,8 @@ def test_cost_explorer_subtitle_counts_every_qualifying_model(catalog, monkeypat
         and "1 model that does not read pages left out (1 router)" in explorer.table.value
     )
     assert "cheapest 5 of 26 priced models; 1 with unknown price not shown" in titles[-1]
-    assert "1 router not shown" in titles[-1]  # the chart counts what the ranking left out too
+    # the chart counts what the explorer's ranking left out too
+    assert "1 router, 1 :free variant and 1 too small for the request not shown" in titles[-1].replace("\n", " ")
     assert "free, not drawn" not in titles[-1]
     explorer.include_free.value = True
     assert "cheapest 5 of 28 models" in explorer.table.value and ":free variant" not in explorer.table.value

@@ -230,6 +230,11 @@ def write_rows(frame, path: str, fmt: str):
 
 def run_cost(args: argparse.Namespace) -> int:
     if args.by_provider:
+        ranking = [flag for flag, on in (("--include-free", args.include_free), ("--include-unfit", args.include_unfit),
+                                         ("--every-listing", args.every_listing)) if on]  # fmt: skip
+        if ranking:
+            raise UsageError(f"vision-models cost: {ranking[0]} shapes the ranking; --by-provider lists every "
+                             "endpoint of the models given, so leave one of them out")  # fmt: skip
         return run_cost_by_provider(args)
     costs = load_costs(args)
     if costs is None:

@@ -50,14 +50,25 @@ def _run_cascade(args: argparse.Namespace) -> int:
     if unknown or (args.escalate_when is not None and not signals):
         raise UsageError(f"vision-models: error: bad --escalate-when {args.escalate_when!r}: expected a comma-"
                          f"separated list of {', '.join(SIGNALS)}")  # fmt: skip
+    chosen = signals or list(DEFAULT_SIGNALS)
+    for flag, value, signal in (("--min-confidence", args.min_confidence, "low_confidence"),
+                                ("--checker", args.checker, "disagreement")):  # fmt: skip
+        if value is not None and signal not in chosen:
+            raise UsageError(f"vision-models recommend: {flag} goes with --escalate-when {signal}")
+    targets = [flag for flag, value in (("--max-cer", args.max_cer), ("--min-field-accuracy", args.min_field_accuracy),
+                                        ("--budget-per-1k-pages", args.budget_per_1k_pages)) if value is not None]  # fmt: skip
+    if targets:
+        raise UsageError(f"vision-models recommend: {targets[0]} chooses a model; --cascade simulates one, so leave "
+                         "one of them out")  # fmt: skip
     trial = load_trial(args.trial, trials_path=args.trials_path, truth=args.truth)
     if trial.results.empty:
         _say(f"vision-models: run {args.trial} has no page rows")
         return EXIT_NO_DATA
     first, then = args.cascade
     try:
-        cascade = simulate_cascade(trial, first, then, escalate_when=signals or DEFAULT_SIGNALS,
-                                   checker=args.checker or TESSERACT, min_confidence=args.min_confidence)  # fmt: skip
+        cascade = simulate_cascade(trial, first, then, escalate_when=chosen,
+                                   checker=args.checker or TESSERACT, min_confidence=args.min_confidence,
+                                   level=args.confidence)  # fmt: skip
     except (ValueError, TypeError) as exc:
         raise UsageError(f"vision-models: error: {in_flags(str(exc))}") from None
     fields = {"first": first, "then": then, "escalation_rate": cascade.escalation_rate,

@@ -250,11 +250,9 @@ def _ranked_for_chart(
     A table ranked before (it carries ``ranking_left_out``) has what that ranking left out counted too.
     """
     ranked = rank_costs(costs, include_free=True, include_unfit=True, kinds=kinds, one_per_base=one_per_base)
-    earlier = costs.attrs.get("ranking_left_out") or {}
-    now = ranked.attrs["ranking_left_out"]
-    others = list(earlier.get("other_kinds") or []) + now["other_kinds"]
-    known = list(costs.attrs.get("ranking_left_out_kinds") or []) + ranked.attrs["ranking_left_out_kinds"]
-    same = len(earlier.get("same_base") or []) + len(now["same_base"])
+    left_out = ranked.attrs["ranking_left_out"]  # with what a ranking before this one left out
+    others, known = left_out["other_kinds"], ranked.attrs["ranking_left_out_kinds"]
+    same, variants, unfit = (len(left_out[name]) for name in ("same_base", "free_variants", "does_not_fit"))
     parts = []
     if others:
         detail = kind_counts(known) if len(known) == len(others) else ""
@@ -265,7 +263,11 @@ def _ranked_for_chart(
             parts.append(f"{plural(len(others), 'non-reader')} ({kinds_named})")
     if same:
         parts.append(f"{same} dearer listing{'s' if same != 1 else ''} of a drawn model")
-    return ranked, " and ".join(parts)
+    if variants:  # left out by the ranking before (this one keeps them, to name them as free)
+        parts.append(plural(variants, ":free variant"))
+    if unfit:
+        parts.append(f"{unfit} too small for the request")
+    return ranked, ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else "".join(parts)
 
 
 def _bars_subtitle(
@@ -339,9 +341,10 @@ def plot_cost_vs_context(
     )
     title = f"{cost_title(costs)}\n{counted}"
     if plotted.empty:
-        message = (
-            "No models to show: the cost table is empty." if costs.empty else "No priced model with a known context."
-        )
+        if costs.empty:
+            message = _no_bars_message(costs, 0, True, bool(not_ranked))
+        else:
+            message = "No priced model with a known context."
         return _nothing_to_draw(ax, message, title)
 
     for group in _legend_order(groups):

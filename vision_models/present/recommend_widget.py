@@ -98,9 +98,7 @@ class RecommendTargets(_Displayed):
         )
         levels = sorted({*CONFIDENCE_LEVELS, float(confidence)})
         self.confidence_level = w.Dropdown(
-            options=[
-                (f"{level:.0%}" if level * 100 == round(level * 100) else f"{level:.1%}", level) for level in levels
-            ],
+            options=[(f"{level * 100:.4g}%", level) for level in levels],
             value=float(confidence),
             description="Confidence of intervals",
             layout=_BOX,
@@ -113,6 +111,11 @@ class RecommendTargets(_Displayed):
                         self.confidence_level):  # fmt: skip
             control.observe(self._update, names="value")
         self._update()
+
+    @property
+    def confidence(self) -> float:
+        """The confidence of the intervals, as the menu is set."""
+        return float(self.confidence_level.value)
 
     @property
     def widget(self) -> w.Widget:

@@ -249,10 +249,12 @@ def rank_costs(
         "does_not_fit": ids[drop_unfit].tolist(),
         "same_base": ids[same_base].tolist(),
     }
+    earlier = costs.attrs.get("ranking_left_out") or {}  # a table ranked before: what that ranking left out too
+    left_out = {name: list(earlier.get(name) or []) + ids_out for name, ids_out in left_out.items()}
     ranked.attrs = {
         **costs.attrs,
         "ranking_left_out": left_out,
-        "ranking_left_out_kinds": kinds_of[other_kind].tolist(),
+        "ranking_left_out_kinds": list(costs.attrs.get("ranking_left_out_kinds") or []) + kinds_of[other_kind].tolist(),
     }
     return ranked
 

@@ -168,7 +168,8 @@ def _check_signals(escalate_when: Sequence[str], results: pd.DataFrame, *, check
                              "(add 'tesseract' to its models)")  # fmt: skip
         if "tesseract_confidence" not in results or tesseract["tesseract_confidence"].isna().all():
             raise ValueError("'low_confidence' needs Tesseract's confidence, which this trial's tesseract rows do "
-                             "not hold (read before it was stored): run tesseract on the pages again")  # fmt: skip
+                             "not hold (read before it was stored): a new trial with tesseract on these pages reads "
+                             "them again, free")  # fmt: skip
         if (
             isinstance(min_confidence, bool)
             or not isinstance(min_confidence, (int, float))

@@ -281,8 +281,10 @@ def prepare_run(
         (p, m, r) for p in loaded for m in chosen for r in range(options.repeats)
     ):  # repeat 0: the key of a trial without repeats
         if model == TESSERACT:
+            # "confidence": the row holds Tesseract's word confidence; rows read before it was kept (store
+            # version 4) have other keys, so their pages are read again once (Tesseract is free).
             params = {"engine": TESSERACT, "version": ocr_version, "lang": options.lang, "width_px": page.width_px,
-                      "height_px": page.height_px}  # fmt: skip
+                      "height_px": page.height_px, "confidence": True}  # fmt: skip
             estimate = (0.0, 0.0, 0.0, "local", False)
         else:
             params = {

@@ -49,12 +49,13 @@ def read_page(page: Page, *, lang: str = "eng", timeout: float = 60.0) -> str:
     return read_page_with_confidence(page, lang=lang, timeout=timeout)[0]
 
 
-def read_page_with_confidence(page: Page, *, lang: str = "eng", timeout: float = 60.0) -> tuple[str, float | None]:
+def read_page_with_confidence(page: Page, *, lang: str = "eng", timeout: float = 60.0) -> tuple[str, float]:
     """The text Tesseract reads on ``page`` (as :func:`read_page`) and its mean word confidence, 0-100.
 
     One pass writes both the text and Tesseract's TSV (``txt tsv`` configs into a temporary folder); the
-    confidence is the mean of the ``conf`` of its words (level 5, a text and a confidence of 0 or more).
-    None when it found no word. Low values flag a page it read badly: a cascade's ``low_confidence`` signal.
+    confidence is the mean of the ``conf`` of its words (level 5, a text and a confidence of 0 or more), and
+    0 when it found no word: a page it could not read at all is the least sure. Low values flag a page it read
+    badly: a cascade's ``low_confidence`` signal.
     """
     if not isinstance(page, Page):
         raise ValueError(f"page must be a Page from load_pages, not {type(page).__name__}")
@@ -82,8 +83,9 @@ def read_page_with_confidence(page: Page, *, lang: str = "eng", timeout: float =
             return text.read().decode("utf-8", errors="replace").strip(), word_confidence(table.read())
 
 
-def word_confidence(tsv: bytes) -> float | None:
-    """The mean ``conf`` of the words in Tesseract's TSV output (level 5 rows with text and a conf >= 0)."""
+def word_confidence(tsv: bytes) -> float:
+    """The mean ``conf`` of the words in Tesseract's TSV output (level 5 rows with text and a conf >= 0); 0
+    when there is none."""
     values = []
     for line in tsv.decode("utf-8", errors="replace").splitlines()[1:]:
         cells = line.split("\t")
@@ -95,7 +97,7 @@ def word_confidence(tsv: bytes) -> float | None:
             continue
         if 0 <= confidence <= 100:
             values.append(confidence)
-    return sum(values) / len(values) if values else None
+    return sum(values) / len(values) if values else 0.0
 
 
 def _run(command: list[str], data: bytes, timeout: float, env: dict[str, str], name: str) -> tuple[int, bytes, bytes]:
