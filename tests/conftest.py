@@ -1,11 +1,12 @@
-"""Shared fixtures: an isolated environment per test, and the real catalogs."""
+"""Shared fixtures: an isolated environment per test, the real catalogs, and the trials' catalog and stand-in."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from factories import TRIAL_KEY, build_daily_history, shared_catalog
+from factories import TRIAL_KEY, bills, build_daily_history, shared_catalog, trial_catalog
+from openrouter_standin import StandIn, serving
 
 from vision_models.http import sessions as http_sessions
 from vision_models.http.client import close_sessions
@@ -61,3 +62,16 @@ def env(tmp_path, monkeypatch):
 def daily_history_built(tmp_path_factory) -> Path:
     """The 60 daily catalogs imported in date order, once per test run (factories.build_daily_history)."""
     return build_daily_history(tmp_path_factory)
+
+
+@pytest.fixture
+def catalog():
+    """The trials' catalog (``factories.trial_catalog``); a module that prices other models defines its own."""
+    return trial_catalog()
+
+
+@pytest.fixture
+def standin():
+    """The OpenRouter stand-in on loopback, billing the trials' models (``factories.bills``)."""
+    with serving(StandIn(bills())) as stand:
+        yield stand

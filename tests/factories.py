@@ -351,3 +351,15 @@ class Running:
 def upstream_requests(httpserver) -> int:
     """How many catalog requests (``/models``) the loopback upstream has answered."""
     return sum(1 for request, _ in httpserver.log if request.path == "/models")
+
+
+def stored_rows(path) -> list[dict]:
+    """Every row of a trials store's ``rows`` table, as dicts (read directly with sqlite3, not through the code)."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute("SELECT * FROM rows")]
+    finally:
+        conn.close()

@@ -11,24 +11,12 @@ import sqlite3
 
 import pandas as pd
 import pytest
-from factories import FLASH, MINI, PRICES, bills, make_pages, page_requests, trial_catalog
-from openrouter_standin import StandIn, serving
+from factories import FLASH, MINI, PRICES, make_pages, page_requests
 
 import vision_models as vm
 from vision_models import trials
 from vision_models.stores import trials as store
 from vision_models.trials import ControlTask, PageTask, TrialOptions, TrialRow
-
-
-@pytest.fixture
-def catalog():
-    return trial_catalog()
-
-
-@pytest.fixture
-def standin():
-    with serving(StandIn(bills())) as stand:
-        yield stand
 
 
 def test_options_with_keyword_overrides_plan_as_the_same_keyword_call(catalog, env):

@@ -11,7 +11,7 @@ import json
 import threading
 
 import pytest
-from factories import FLASH, MINI, ODD, bills, make_pages, model, page_requests, trial_catalog
+from factories import FLASH, MINI, ODD, make_pages, model, page_requests
 from factories import TRIAL_KEY as KEY
 from factories import run_on_standin as run
 from openrouter_standin import ModelBill, StandIn, serving
@@ -23,17 +23,6 @@ from vision_models.catalog.frame import models_frame
 from vision_models.present.terminal import cell_text
 from vision_models.trials import worker
 from vision_models.trials.pages import load_pages
-
-
-@pytest.fixture
-def catalog():
-    return trial_catalog()
-
-
-@pytest.fixture
-def standin():
-    with serving(StandIn(bills())) as stand:
-        yield stand
 
 
 def test_billed_totals_equal_what_the_stand_in_billed(standin, catalog, env):

@@ -10,7 +10,7 @@ import json
 import sqlite3
 
 import pytest
-from factories import FLASH, MINI, ODD, PRICES, make_pages, page_requests, trial_catalog
+from factories import FLASH, MINI, ODD, PRICES, make_pages, page_requests, stored_rows, trial_catalog
 from factories import run_on_standin as run
 from openrouter_standin import ModelBill, StandIn, serving
 
@@ -70,7 +70,7 @@ def test_a_schema_trial_asks_for_json_each_way_and_scores_fields(env):
     assert summary.loc[MINI, "field_accuracy_mean"] == pytest.approx(28 / 29)
     assert summary.loc[MINI, "critical_ok_rate"] == 0.0 and summary.loc[ODD, "critical_ok_rate"] == 1.0
     # The store keeps the parsed object and the scores as they were when the row was paid for.
-    stored = {r["model"]: r for r in _rows(env / "trials.sqlite") if r["kind"] == "page"}
+    stored = {r["model"]: r for r in stored_rows(env / "trials.sqlite") if r["kind"] == "page"}
     assert stored[MINI]["fields_correct"] == 28 and stored[MINI]["critical_ok"] == 0
     assert json.loads(stored[ODD]["parsed"])["currency"] == "gbp" and stored[ODD]["ok"] == 1
 
@@ -193,15 +193,6 @@ def test_a_version_2_store_gains_the_evidence_columns_and_its_rows_are_reused(en
     assert check.execute("PRAGMA user_version").fetchone()[0] == 5
     assert sorted(check.execute("SELECT repeat FROM rows WHERE kind = 'page'").fetchall()) == [(0,), (1,)]
     check.close()
-
-
-def _rows(path) -> list[dict]:
-    conn = sqlite3.connect(path)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute("SELECT * FROM rows")]
-    finally:
-        conn.close()
 
 
 def test_trials_show_prints_the_evidence_table(env, capsys):

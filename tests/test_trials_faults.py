@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
-from factories import FLASH, MINI, PRICES, bills, make_pages, model, page_requests, trial_catalog
+from factories import FLASH, MINI, PRICES, bills, make_pages, model, page_requests, stored_rows, trial_catalog
 from factories import TRIAL_KEY as KEY
 from factories import run_on_standin as run
 from openrouter_standin import ModelBill, StandIn, serving
@@ -46,19 +46,10 @@ def standin():
         yield stand
 
 
-def stored(path: Path) -> list[dict]:
-    conn = sqlite3.connect(path)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute("SELECT * FROM rows")]
-    finally:
-        conn.close()
-
-
 def assert_accounted(standin: StandIn, path: Path, max_usd: float) -> None:
     """The ledger within the budget; every ledger entry in the store as billed or unknown; none paid twice."""
     assert standin.billed_usd <= max_usd + 1e-12
-    rows = stored(path)
+    rows = stored_rows(path)
     spent = sum((r["billed_usd"] or 0.0) + (r["unknown_usd"] or 0.0) for r in rows)
     assert spent >= standin.billed_usd - 1e-12
     for entry in standin.ledger:
@@ -110,7 +101,7 @@ def test_a_request_lost_after_sending_is_unknown_cost_and_never_resent(standin, 
     with pytest.warns(UserWarning, match=r"sending again 1 request that may have been billed already; .* up to \$"):
         third = run(standin, catalog, pages, [MINI], max_usd=0.5, new_budget=True, retry_unknown=True)
     assert len(page_requests(standin, MINI)) == 2 and third.results.iloc[0]["status"] == "ok"
-    final = [r for r in stored(env / "trials.sqlite") if r["kind"] == "page"][0]
+    final = [r for r in stored_rows(env / "trials.sqlite") if r["kind"] == "page"][0]
     # The unknown cost of the first attempt is still counted beside the bill of the second.
     assert final["unknown_usd"] == pytest.approx(row["unknown_usd"]) and final["billed_usd"] > 0
 
@@ -151,7 +142,7 @@ def test_a_refused_connection_is_retried_freely_and_costs_nothing(catalog, env, 
     assert row["cost_status"] == "none" and "not sent" in row["error"]
     assert trial.billed_usd == 0 and trial.unknown_usd == 0 and trial.requests_sent == 0
     # Never sent: a later run sends it.
-    assert not store.done_keys([r["key"] for r in stored(env / "trials.sqlite")])
+    assert not store.done_keys([r["key"] for r in stored_rows(env / "trials.sqlite")])
 
 
 # ---------------------------------------------------------------- bills that are not what they seem
@@ -191,7 +182,7 @@ def test_a_billed_error_is_added_to_the_row_and_its_retry_reserved_anew(standin,
     row = trial.results.iloc[0]
     page_bills = [e["cost"] for e in standin.ledger if e["images"]]
     assert len(page_bills) == 3 and row["status"] == "ok"
-    assert [r["attempts"] for r in stored(env / "trials.sqlite") if r["kind"] == "page"] == [3]
+    assert [r["attempts"] for r in stored_rows(env / "trials.sqlite") if r["kind"] == "page"] == [3]
     assert row["billed_usd"] == pytest.approx(sum(page_bills), abs=1e-12)  # added, not replaced
     assert trial.billed_usd == pytest.approx(standin.billed_usd, abs=1e-12)
 
@@ -216,7 +207,7 @@ def test_the_key_echoed_anywhere_in_an_answer_is_never_stored(standin, catalog, 
     for file in env.iterdir():
         if file.name.startswith("trials.sqlite"):
             assert KEY.encode() not in file.read_bytes()
-    generation = [r for r in stored(env / "trials.sqlite") if r["kind"] == "page"][0]["generation_id"]
+    generation = [r for r in stored_rows(env / "trials.sqlite") if r["kind"] == "page"][0]["generation_id"]
     assert generation == "gen-Bearer [redacted]"
 
 
@@ -283,7 +274,7 @@ def test_the_first_ctrl_c_stops_within_two_seconds_and_in_flight_requests_become
     threading.Thread(target=interrupt_when_sending, daemon=True).start()
     with pytest.raises(KeyboardInterrupt):
         run(standin, catalog, pages, [MINI], timeout=60, concurrency=2)
-    rows = [r for r in stored(env / "trials.sqlite") if r["kind"] == "page"]
+    rows = [r for r in stored_rows(env / "trials.sqlite") if r["kind"] == "page"]
     unknown = [r for r in rows if r["cost_status"] == "unknown"]
     assert len(unknown) == len(page_requests(standin, MINI)) >= 1
     assert all("stopped" in r["error"] for r in unknown)
@@ -373,7 +364,7 @@ def test_a_killed_run_resumes_without_paying_twice(standin, catalog, env, how):
     assert len(sent) == len(set(sent)) == 5
     statuses = trial.results["status"].value_counts().to_dict()
     assert statuses.get("ok", 0) == 5 - in_flight - 1 and in_flight == 2
-    rows = [r for r in stored(env / "trials.sqlite") if r["kind"] == "page"]
+    rows = [r for r in stored_rows(env / "trials.sqlite") if r["kind"] == "page"]
     assert sum(r["cost_status"] == "unknown" for r in rows) == in_flight
     assert_accounted(standin, env / "trials.sqlite", 1.0)
 
@@ -535,7 +526,7 @@ def test_a_version_1_store_is_upgraded_and_its_lost_requests_are_unknown_cost(st
     assert runs["state"].tolist() == ["interrupted"] and runs["unknown_usd"].tolist() == [0.0]
     trial = run(standin, catalog, pages, [MINI])
     assert len(page_requests(standin, MINI)) == 1  # only the page never sent
-    by_key = {r["key"]: r for r in stored(path)}
+    by_key = {r["key"]: r for r in stored_rows(path)}
     assert by_key[keys[0]]["cost_status"] == "unknown" and by_key[keys[0]]["unknown_usd"] == 0.02
     assert by_key[keys[1]]["cost_status"] == "unknown" and by_key[keys[1]]["unknown_usd"] == 0.03
     assert sorted(trial.results["status"].tolist()) == ["cached", "cached", "ok"]

@@ -101,3 +101,10 @@ def models_frame_of(models: object) -> pd.DataFrame:
     raise ValueError(
         f"bad models {type(models).__name__!r}: expected a DataFrame of models (vm.fetch_vision_models(...).models)"
     )
+
+
+def check_choice(value: object, choices: Sequence[str], what: str) -> str:
+    """``value`` if it is one of ``choices``, else a ``ValueError``: ``unknown <what> 'x': expected one of a, b``."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"unknown {what} {value!r}: expected one of {', '.join(choices)}")
+    return value

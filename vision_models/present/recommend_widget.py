@@ -33,8 +33,10 @@ def _measured(results: pd.DataFrame, column: str) -> bool:
     return column in results and bool(results[column].notna().any())
 
 
-def _text(value: float | None) -> str:
-    return "" if value is None else f"{value:g}"
+def _target_box(value: float | None, description: str) -> w.Text:
+    """A box for one target: its value as text, blank (``none``) for no target."""
+    text = "" if value is None else f"{value:g}"
+    return w.Text(value=text, placeholder="none", description=description, layout=_BOX, style=_STYLE)
 
 
 class RecommendTargets(_Displayed):
@@ -70,16 +72,8 @@ class RecommendTargets(_Displayed):
             raise ValueError(f"bad confidence {confidence!r}: expected a number above 0 and below 1, such as 0.95")
         self.has_cer = _measured(results, "cer")
         self.has_fields = _measured(results, "field_accuracy")
-        self.max_cer = w.Text(
-            value=_text(max_cer), placeholder="none", description="Max CER (0-1)", layout=_BOX, style=_STYLE
-        )
-        self.min_field_accuracy = w.Text(
-            value=_text(min_field_accuracy),
-            placeholder="none",
-            description="Min field accuracy (0-1)",
-            layout=_BOX,
-            style=_STYLE,
-        )
+        self.max_cer = _target_box(max_cer, "Max CER (0-1)")
+        self.min_field_accuracy = _target_box(min_field_accuracy, "Min field accuracy (0-1)")
         self.min_success_rate = w.FloatSlider(
             value=min_success_rate,
             min=0.0,
@@ -89,13 +83,7 @@ class RecommendTargets(_Displayed):
             readout_format=".2f",
             style=_STYLE,
         )
-        self.budget = w.Text(
-            value=_text(budget_per_1k_pages),
-            placeholder="none",
-            description="Budget $/1k pages",
-            layout=_BOX,
-            style=_STYLE,
-        )
+        self.budget = _target_box(budget_per_1k_pages, "Budget $/1k pages")
         levels = sorted({*CONFIDENCE_LEVELS, float(confidence)})
         self.confidence_level = w.Dropdown(
             options=[(f"{level * 100:.4g}%", level) for level in levels],

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from ..common import check_choice
 from .token_methods import (  # noqa: F401 (each method's function, as this module has always named them)
     METHODS,
     area_table,
@@ -436,9 +437,7 @@ def _positive_int(name: str, value: object) -> int:
 
 def check_detail(detail: object) -> str:
     """``detail`` if it is one of :data:`DETAILS`, else a ``ValueError`` naming it."""
-    if not isinstance(detail, str) or detail not in DETAILS:
-        raise ValueError(f"unknown detail {detail!r}: expected one of {', '.join(DETAILS)}")
-    return detail
+    return check_choice(detail, DETAILS, "detail")
 
 
 def image_tokens(rule: FamilyRule, width: int, height: int, detail: str = "high") -> int:

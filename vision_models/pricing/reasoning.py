@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..catalog.feasibility import REASONING_PARAMETERS, reasons_before_answering
+from ..common import check_choice
 
 __all__ = [
     "ASKED_ONLY",
@@ -71,16 +72,12 @@ SOURCE_MEASURED = "measured: median of the model's trial rows"
 
 def check_effort(effort: object) -> str:
     """``effort`` if it is one of :data:`EFFORTS`, else a ``ValueError`` naming it."""
-    if not isinstance(effort, str) or effort not in EFFORTS:
-        raise ValueError(f"unknown reasoning effort {effort!r}: expected one of {', '.join(EFFORTS)}")
-    return effort
+    return check_choice(effort, EFFORTS, "reasoning effort")
 
 
 def check_priced_effort(effort: object) -> str:
     """``effort`` if a cost table can price it (:data:`PRICED_EFFORTS`: ``"default"`` or one of :data:`EFFORTS`)."""
-    if not isinstance(effort, str) or effort not in PRICED_EFFORTS:
-        raise ValueError(f"unknown reasoning effort {effort!r}: expected one of {', '.join(PRICED_EFFORTS)}")
-    return effort
+    return check_choice(effort, PRICED_EFFORTS, "reasoning effort")
 
 
 def reasons_only_when_asked(models: pd.DataFrame) -> np.ndarray:

@@ -20,8 +20,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..http.cache import get_cache_path
+from ..settings import Settings, env_value
+
 #: Seconds a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT = 60.0
+
+
+def store_path(path: str | os.PathLike | None, settings: Settings | None, field: str, filename: str) -> Path:
+    """A store's file: ``path``, else ``settings.<field>`` (no settings: that field's environment variable
+    only, so a bad ``$OPENROUTER_BASE_URL`` is no concern of a file's), else ``filename`` beside the HTTP cache."""
+    if settings is None:
+        chosen, cache = path or env_value(field), None
+    else:
+        chosen, cache = path or getattr(settings, field), settings.cache_path
+    if chosen:
+        return Path(chosen).expanduser()
+    return get_cache_path(cache).with_name(filename)
 
 
 class StoreUnavailable(ValueError):

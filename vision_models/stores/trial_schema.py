@@ -12,7 +12,6 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from ..http.cache import get_cache_path
 from ..settings import TRIALS_ENV, Settings, env_value  # noqa: F401 (TRIALS_ENV: its old home, still importable here)
 from . import sqlite
 
@@ -223,13 +222,7 @@ RUN_COLUMNS = (
 def get_trials_path(path: str | os.PathLike | None = None, settings: Settings | None = None) -> Path:
     """The trials file: ``path``, else ``settings.trials_path`` (no settings: ``$VISION_MODELS_TRIALS``),
     else ``trials.sqlite`` beside the HTTP cache."""
-    if settings is None:  # only the variables this needs: a bad $OPENROUTER_BASE_URL is no concern of a file's
-        chosen, cache = path or env_value("trials_path"), None
-    else:
-        chosen, cache = path or settings.trials_path, settings.cache_path
-    if chosen:
-        return Path(chosen).expanduser()
-    return get_cache_path(cache).with_name(TRIALS_FILE)
+    return sqlite.store_path(path, settings, "trials_path", TRIALS_FILE)
 
 
 def _owner_alive(run_id: str, host: str, pid: int) -> bool:

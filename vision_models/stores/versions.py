@@ -19,7 +19,6 @@ from typing import overload
 import pandas as pd
 
 from ..common import as_utc, check_known
-from ..http.cache import get_cache_path
 from ..settings import HISTORY_ENV, Settings, env_value  # noqa: F401 (HISTORY_ENV: its old home, still importable here)
 from . import sqlite
 
@@ -73,13 +72,7 @@ _STORE = sqlite.Store("history", SCHEMA_VERSION, _SCHEMA)
 def get_history_path(path: str | os.PathLike | None = None, settings: Settings | None = None) -> Path:
     """The history file: ``path``, else ``settings.history_path`` (no settings: ``$VISION_MODELS_HISTORY``),
     else ``history.sqlite`` beside the HTTP cache."""
-    if settings is None:  # only the variables this needs: a bad $OPENROUTER_BASE_URL is no concern of a file's
-        chosen, cache = path or env_value("history_path"), None
-    else:
-        chosen, cache = path or settings.history_path, settings.cache_path
-    if chosen:
-        return Path(chosen).expanduser()
-    return get_cache_path(cache).with_name(HISTORY_FILE)
+    return sqlite.store_path(path, settings, "history_path", HISTORY_FILE)
 
 
 _AS_OF_SQL = (
